@@ -1,0 +1,57 @@
+/**
+ * `npm run bench`: every kernel at small, medium and large sizes on every backend that
+ * loads, agreement asserted before timing, a table of ops/s and ratios to js, and the rows
+ * written to bench/results/latest.json.
+ *
+ * Options: --quick (1 round, short timings), --rounds N, --max-time S, --filter REGEX,
+ * --out FILE.
+ */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { availableBackends, backendInfo, getBackend } from '../lib/backend.js';
+import { packageRoot } from '../lib/paths.js';
+import { energyCases } from './cases/energy.js';
+import { type BenchCase, type BenchRow, formatTable, runCase } from './harness.js';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    'max-time': { type: 'string' },
+    filter: { type: 'string' },
+    out: { type: 'string' },
+  },
+});
+
+const rounds = Number(values.rounds ?? (values.quick ? 1 : 3));
+const maxTime = Number(values['max-time'] ?? (values.quick ? 0.2 : 1));
+if (!(Number.isInteger(rounds) && rounds >= 1))
+  throw new Error(`--rounds must be a positive integer, got ${values.rounds}`);
+if (!(maxTime > 0)) throw new Error(`--max-time must be a positive number of seconds, got ${values['max-time']}`);
+const filter = values.filter ? new RegExp(values.filter) : undefined;
+const outFile = values.out ?? join(packageRoot(), 'bench', 'results', 'latest.json');
+
+const backends = availableBackends().map((name) => getBackend(name));
+const info = backendInfo();
+console.log(
+  `cimm bench: backends ${backends.map((b) => b.name).join(', ')}; active ${info.name} (${info.simdPath}, ` +
+    `${info.threads} threads, CPU ${info.cpuFeatures.join(' ') || 'n/a'}); ${rounds} round(s) × ${maxTime}s`,
+);
+
+const cases: BenchCase[] = [...energyCases(backends)].filter((c) => !filter || filter.test(`${c.kernel} ${c.size}`));
+
+const rows: BenchRow[] = [];
+for (const c of cases) {
+  process.stdout.write(`  ${c.kernel} ${c.size} …`);
+  const caseRows = runCase(c, { rounds, maxTime });
+  rows.push(...caseRows);
+  process.stdout.write(` ${caseRows.map((r) => `${r.backend} ${r.hz.toPrecision(3)}/s`).join(', ')}\n`);
+}
+
+console.log(`\n${formatTable(rows)}\n`);
+mkdirSync(dirname(outFile), { recursive: true });
+const tmp = `${outFile}.tmp`;
+writeFileSync(tmp, `${JSON.stringify(rows, null, 2)}\n`);
+renameSync(tmp, outFile);
+console.log(`wrote ${rows.length} rows to ${outFile}`);

@@ -1,0 +1,64 @@
+/**
+ * Pure-TS energy kernels: the readable reference every native backend is checked against.
+ * Seed 002 §2.1; design.md §2 eqs. 3–4.
+ */
+import { primeTable } from '../../primes.js';
+
+/** Eq. 3: E_loc(r) = Σ_{n=1}^{N} cos(2π r / p_n) / (r² + p_n²), for each r. */
+export function localEnergy(r: Float64Array, primeCount: number, out: Float64Array): void {
+  const p = primeTable(primeCount);
+  for (let i = 0; i < r.length; i++) {
+    const ri = r[i];
+    const r2 = ri * ri;
+    let sum = 0;
+    for (let n = 0; n < primeCount; n++) {
+      sum += Math.cos((2 * Math.PI * ri) / p[n]) / (r2 + p[n] * p[n]);
+    }
+    out[i] = sum;
+  }
+}
+
+/** ‖x − y‖₂ accumulated in f64. */
+export function distance(x: Float32Array, y: Float32Array): number {
+  let s = 0;
+  for (let k = 0; k < x.length; k++) {
+    const d = x[k] - y[k];
+    s += d * d;
+  }
+  return Math.sqrt(s);
+}
+
+/**
+ * Eq. 4: the mean over quadrature points z_j (rows of `points`) of
+ * exp(−‖x − z_j‖/ℓ) / ‖z_j − y‖_ε, with the softened norm ‖v‖_ε = sqrt(‖v‖² + ε²).
+ * Returns NaN when any point (or x, y) holds a non-finite value.
+ */
+export function nonlocalEnergy(
+  x: Float32Array,
+  y: Float32Array,
+  points: Float32Array,
+  lengthScale: number,
+  softening: number,
+): number {
+  const d = x.length;
+  const m = points.length / d;
+  const eps2 = softening * softening;
+  let sum = 0;
+  for (let j = 0; j < m; j++) {
+    const row = j * d;
+    let toX = 0;
+    let toY = 0;
+    for (let k = 0; k < d; k++) {
+      const z = points[row + k];
+      const a = x[k] - z;
+      const b = z - y[k];
+      toX += a * a;
+      toY += b * b;
+    }
+    // A non-finite coordinate makes a distance non-finite: report it as NaN (the facade
+    // then names the bad index) instead of letting exp(−∞) = 0 hide it.
+    if (!(toX + toY < Number.POSITIVE_INFINITY)) return Number.NaN;
+    sum += Math.exp(-Math.sqrt(toX) / lengthScale) / Math.sqrt(toY + eps2);
+  }
+  return sum / m;
+}

@@ -1,0 +1,11 @@
+/** The `js` backend: pure TypeScript, always available, the reference implementation. */
+import type { Kernels } from '../../kernels.js';
+import { distance, localEnergy, nonlocalEnergy } from './energy.js';
+
+export const jsKernels: Kernels = {
+  name: 'js',
+  describe: () => ({ name: 'js', simdPath: 'none', cpuFeatures: [], threads: 1 }),
+  localEnergy,
+  nonlocalEnergy,
+  distance,
+};

@@ -1,0 +1,57 @@
+/**
+ * One error format for every bad argument (sharp's pattern):
+ * "Expected <what> for <name> but received <value> of type <type>".
+ */
+
+/** Thrown by the facade (and mapped from native errors) when an argument is invalid. */
+export class CimmArgumentError extends TypeError {
+  readonly code = 'ERR_CIMM_ARGUMENT';
+  constructor(
+    readonly parameter: string,
+    readonly expected: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CimmArgumentError';
+  }
+}
+
+/** Thrown when a requested backend cannot be loaded, with every cause chained. */
+export class CimmBackendError extends Error {
+  readonly code = 'ERR_CIMM_BACKEND';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CimmBackendError';
+  }
+}
+
+/** A short, printable rendering of any value for error messages. */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+  if (value === null || value === undefined) return String(value);
+  if (ArrayBuffer.isView(value)) {
+    const length = 'length' in value ? (value as { length: number }).length : value.byteLength;
+    return `${value.constructor.name}(${length})`;
+  }
+  if (Array.isArray(value)) return `Array(${value.length})`;
+  if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
+  return Object.prototype.toString.call(value);
+}
+
+/** The type word used in messages: typed arrays by constructor name, null as null. */
+export function typeOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (ArrayBuffer.isView(value)) return value.constructor.name;
+  if (Array.isArray(value)) return 'Array';
+  return typeof value;
+}
+
+/** Build the error for parameter `name` that expected `what` and received `value`. */
+export function argumentError(name: string, what: string, value: unknown): CimmArgumentError {
+  return new CimmArgumentError(
+    name,
+    what,
+    `Expected ${what} for ${name} but received ${describeValue(value)} of type ${typeOf(value)}`,
+  );
+}

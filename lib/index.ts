@@ -1,0 +1,30 @@
+/** cimm: entropy-balanced learning rates, the Quantum Balance Equation and QDT kernels. */
+export {
+  availableBackends,
+  BACKEND_NAMES,
+  type BackendEntry,
+  type BackendInfo,
+  backendInfo,
+  getBackend,
+  kernels,
+  registerBackend,
+  setBackend,
+} from './backend.js';
+export { BOLTZMANN, QDT } from './constants.js';
+export {
+  distance,
+  ENERGY_DEFAULTS,
+  EnergySystem,
+  type EnergySystemConfig,
+  type EnergySystemOptions,
+  type EnergyTerms,
+  type LocalEnergyOptions,
+  localEnergy,
+  type NonlocalEnergyOptions,
+  nonlocalEnergy,
+} from './energy.js';
+export { argumentError, CimmArgumentError, CimmBackendError } from './errors.js';
+export type { BackendDescription, BackendName, Kernels } from './kernels.js';
+export { MAX_PRIME_COUNT, nthPrime, primes } from './primes.js';
+export { type Domain, generalizedGoldenRatio, type QuadratureSpec, quadraturePoints } from './quadrature.js';
+export { Random } from './random.js';

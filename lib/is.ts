@@ -1,0 +1,127 @@
+/**
+ * Argument predicates and assertions. Every public entry point validates with these
+ * before it crosses into a backend, so native code only ever sees well-formed input.
+ */
+import { argumentError, CimmArgumentError, describeValue, typeOf } from './errors.js';
+
+export const isNumber = (v: unknown): v is number => typeof v === 'number';
+export const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+export const isInteger = (v: unknown): v is number => Number.isInteger(v);
+export const isFloat32Array = (v: unknown): v is Float32Array => v instanceof Float32Array;
+export const isFloat64Array = (v: unknown): v is Float64Array => v instanceof Float64Array;
+
+export interface RangeOptions {
+  /** Inclusive lower bound. */
+  min?: number;
+  /** Inclusive upper bound. */
+  max?: number;
+  /** Exclusive lower bound (e.g. `> 0`). */
+  above?: number;
+}
+
+function rangeText(r: RangeOptions): string {
+  const parts: string[] = [];
+  if (r.above !== undefined) parts.push(`> ${r.above}`);
+  if (r.min !== undefined) parts.push(`>= ${r.min}`);
+  if (r.max !== undefined) parts.push(`<= ${r.max}`);
+  return parts.join(' and ');
+}
+
+function inRange(v: number, r: RangeOptions): boolean {
+  return (
+    (r.above === undefined || v > r.above) && (r.min === undefined || v >= r.min) && (r.max === undefined || v <= r.max)
+  );
+}
+
+/** A finite number, optionally within a range. */
+export function finiteNumber(name: string, value: unknown, range: RangeOptions = {}): number {
+  const bounds = rangeText(range);
+  const what = bounds ? `a finite number ${bounds}` : 'a finite number';
+  if (!isFiniteNumber(value) || !inRange(value, range)) throw argumentError(name, what, value);
+  return value;
+}
+
+/** An integer, optionally within a range. */
+export function integer(name: string, value: unknown, range: RangeOptions = {}): number {
+  const bounds = rangeText(range);
+  const what = bounds ? `an integer ${bounds}` : 'an integer';
+  if (!isInteger(value) || !inRange(value as number, range)) throw argumentError(name, what, value);
+  return value as number;
+}
+
+/** One of a fixed set of strings. */
+export function oneOf<T extends string>(name: string, value: unknown, choices: readonly T[]): T {
+  if (typeof value !== 'string' || !(choices as readonly string[]).includes(value)) {
+    throw argumentError(name, `one of ${choices.map((c) => JSON.stringify(c)).join(', ')}`, value);
+  }
+  return value as T;
+}
+
+type FloatArray = Float32Array | Float64Array;
+type FloatArrayCtor = Float32ArrayConstructor | Float64ArrayConstructor;
+
+function typedArray<A extends FloatArray>(
+  name: string,
+  value: unknown,
+  ctor: FloatArrayCtor,
+  length: number | undefined,
+): A {
+  if (!(value instanceof ctor)) {
+    const what = length === undefined ? `a ${ctor.name}` : `a ${ctor.name} of length ${length}`;
+    throw argumentError(name, what, value);
+  }
+  if (length !== undefined && value.length !== length) {
+    throw argumentError(name, `a ${ctor.name} of length ${length}`, value);
+  }
+  return value as A;
+}
+
+/** The index of the first non-finite element, or -1. */
+export function firstNonFinite(values: ArrayLike<number>): number {
+  for (let i = 0; i < values.length; i++) {
+    // x - x is NaN exactly for NaN and ±Infinity: one branch per element.
+    const v = values[i];
+    if (v - v !== 0) return i;
+  }
+  return -1;
+}
+
+/** Reject a typed array holding NaN or ±Infinity, naming the first bad index. */
+export function allFinite(name: string, values: FloatArray): void {
+  const i = firstNonFinite(values);
+  if (i >= 0) {
+    throw new CimmArgumentError(
+      name,
+      'finite values',
+      `Expected finite values for ${name} but received ${values[i]} at index ${i} of ${describeValue(values)} of type ${typeOf(values)}`,
+    );
+  }
+}
+
+export interface ArrayCheck {
+  /** Exact length required. */
+  length?: number;
+  /** Reject NaN and ±Infinity (scans the array once). */
+  finite?: boolean;
+}
+
+export function float64Array(name: string, value: unknown, check: ArrayCheck = {}): Float64Array {
+  const a = typedArray<Float64Array>(name, value, Float64Array, check.length);
+  if (check.finite) allFinite(name, a);
+  return a;
+}
+
+export function float32Array(name: string, value: unknown, check: ArrayCheck = {}): Float32Array {
+  const a = typedArray<Float32Array>(name, value, Float32Array, check.length);
+  if (check.finite) allFinite(name, a);
+  return a;
+}
+
+/** A plain options object (or undefined, read as {}). */
+export function options<T extends object>(name: string, value: unknown): Partial<T> {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || ArrayBuffer.isView(value)) {
+    throw argumentError(name, 'an options object', value);
+  }
+  return value as Partial<T>;
+}

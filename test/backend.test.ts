@@ -1,0 +1,100 @@
+/** Backend selection: priority order, CIMM_BACKEND, forced failures with their causes. */
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+
+type Lib = typeof import('../lib/index.js');
+
+async function freshLib(env?: string): Promise<Lib> {
+  vi.resetModules();
+  if (env === undefined) delete process.env.CIMM_BACKEND;
+  else process.env.CIMM_BACKEND = env;
+  return import('../lib/index.js');
+}
+
+describe('backend selection', () => {
+  const saved = process.env.CIMM_BACKEND;
+  beforeEach(() => {
+    delete process.env.CIMM_BACKEND;
+  });
+  afterEach(() => {
+    if (saved === undefined) delete process.env.CIMM_BACKEND;
+    else process.env.CIMM_BACKEND = saved;
+  });
+
+  test('without CIMM_BACKEND the highest-priority available backend is active', async () => {
+    const lib = await freshLib();
+    const available = lib.availableBackends();
+    expect(available.at(-1)).toBe('js');
+    expect(lib.kernels().name).toBe(available[0]);
+    const info = lib.backendInfo();
+    expect(info.name).toBe(available[0]);
+    expect(info.forced).toBe(false);
+    expect(info.backends.map((b) => b.name)).toEqual(['rust', 'cpp', 'js']);
+    for (const b of info.backends) expect(b.available).toBe(available.includes(b.name));
+  });
+
+  test('CIMM_BACKEND=js forces the reference backend', async () => {
+    const lib = await freshLib('js');
+    expect(lib.kernels().name).toBe('js');
+    expect(lib.backendInfo()).toMatchObject({ name: 'js', forced: true, simdPath: 'none' });
+  });
+
+  test('an unknown CIMM_BACKEND is an argument error', async () => {
+    const lib = await freshLib('gpu');
+    expect(() => lib.kernels()).toThrow('Expected one of "rust", "cpp", "js" for CIMM_BACKEND but received "gpu"');
+  });
+
+  test('a forced backend that cannot load throws with its cause and remedies, never falls back', async () => {
+    const lib = await freshLib('rust');
+    lib.registerBackend({
+      name: 'rust',
+      priority: 3,
+      load: () => {
+        throw new Error('outer failure', { cause: new Error('no such file: cimm.linux-x64-gnu.node') });
+      },
+      remedy: 'run npm run build:rust',
+    });
+    let error: unknown;
+    try {
+      lib.kernels();
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(lib.CimmBackendError);
+    const message = (error as Error).message;
+    expect(message).toContain('the rust backend was requested (CIMM_BACKEND=rust) but could not be loaded');
+    expect(message).toContain('cause: outer failure');
+    expect(message).toContain('caused by: no such file: cimm.linux-x64-gnu.node');
+    expect(message).toContain('possible solutions: run npm run build:rust');
+    expect(() => lib.setBackend('rust')).toThrow("requested (setBackend('rust'))");
+  });
+
+  test('an unavailable backend is skipped silently when nothing is forced', async () => {
+    const lib = await freshLib();
+    lib.registerBackend({
+      name: 'rust',
+      priority: 3,
+      load: () => {
+        throw new Error('missing');
+      },
+      remedy: '',
+    });
+    expect(lib.kernels().name).not.toBe('rust');
+    expect(lib.backendInfo().backends.find((b) => b.name === 'rust')).toEqual({
+      name: 'rust',
+      available: false,
+      error: 'missing',
+    });
+  });
+
+  test('backendInfo reports the SIMD path and CPU features of a native backend', async () => {
+    const lib = await freshLib();
+    const info = lib.backendInfo();
+    if (info.name === 'js') {
+      expect(info.simdPath).toBe('none');
+    } else {
+      expect(['avx2+fma', 'scalar', 'neon']).toContain(info.simdPath);
+      expect(Array.isArray(info.cpuFeatures)).toBe(true);
+      expect(info.threads).toBeGreaterThanOrEqual(1);
+    }
+  });
+});
