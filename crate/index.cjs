@@ -835,9 +835,19 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.activationBackward = nativeBinding.activationBackward
+module.exports.activationForward = nativeBinding.activationForward
+module.exports.axpby = nativeBinding.axpby
+module.exports.copy = nativeBinding.copy
 module.exports.cpuFeatures = nativeBinding.cpuFeatures
 module.exports.distance = nativeBinding.distance
+module.exports.dot = nativeBinding.dot
+module.exports.fractalStep = nativeBinding.fractalStep
+module.exports.fractalStepBackward = nativeBinding.fractalStepBackward
 module.exports.localEnergy = nativeBinding.localEnergy
+module.exports.matmul = nativeBinding.matmul
+module.exports.maxAbs = nativeBinding.maxAbs
 module.exports.nonlocalEnergy = nativeBinding.nonlocalEnergy
 module.exports.simdPath = nativeBinding.simdPath
+module.exports.sum = nativeBinding.sum
 module.exports.threadCount = nativeBinding.threadCount

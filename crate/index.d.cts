@@ -9,17 +9,63 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/**
+ * `gradPre[i] = gradOut[i]·σ'(pre[i])`, σ' written through the output `y` = σ(pre).
+ * `y` or `gradOut` may be `gradPre`.
+ */
+export declare function activationBackward(activation: number, y: Float32Array, gradOut: Float32Array, gradPre: Float32Array): void
+
+/**
+ * `out[i] = σ(x[i] + shift)`; activation 0 identity, 1 tanh, 2 sigmoid, 3 relu. `x`
+ * may be `out`.
+ */
+export declare function activationForward(activation: number, x: Float32Array, shift: number, out: Float32Array): void
+
+/** `y ← alpha·x + beta·y` in f64, rounded once; beta = 0 overwrites y. `x` may be `y`. */
+export declare function axpby(alpha: number, x: Float32Array, beta: number, y: Float32Array): void
+
+/**
+ * The bench's memory-bandwidth probe: `dst ← src` with the elementwise kernels'
+ * threads and chunking (a STREAM-style copy).
+ */
+export declare function copy(src: Float32Array, dst: Float32Array): void
+
 /** CPU features detected at run time, e.g. `["sse4.1", "avx2", "fma"]`. */
 export declare function cpuFeatures(): Array<string>
 
 /** ‖x − y‖₂ in f64 (the r of eq. 5). */
 export declare function distance(x: Float32Array, y: Float32Array): number
 
+/** `Σ x[i]·y[i]` accumulated in f64. */
+export declare function dot(x: Float32Array, y: Float32Array): number
+
+/**
+ * Eq. 8, one step: `out[i] = z[i]² + fround(offset)`, computed in f64 and rounded
+ * once (bit-exact with the JS reference). `z` may be `out` (in place).
+ */
+export declare function fractalStep(z: Float32Array, offset: number, out: Float32Array): void
+
+/**
+ * Backward rule of one step of eq. 8: `gradZ[i] = 2·z[i]·gradOut[i]`. `gradOut` may
+ * be `gradZ` (in place).
+ */
+export declare function fractalStepBackward(z: Float32Array, gradOut: Float32Array, gradZ: Float32Array): void
+
 /**
  * Eq. 3 for every r: `out[i] = Σ_{n=1}^{primeCount} cos(2π r_i/p_n) / (r_i² + p_n²)`,
  * written into `out` (same length as `r`). `r` and `out` may be the same array.
  */
 export declare function localEnergy(r: Float64Array, primeCount: number, out: Float64Array): void
+
+/**
+ * `c ← alpha·op(a)·op(b) + beta·c`, row-major: op(a) is m×k (`a` stored k×m when
+ * `transA`), op(b) is k×n (`b` stored n×k when `transB`), c is m×n. beta = 0
+ * overwrites c. `c` must not overlap `a` or `b`.
+ */
+export declare function matmul(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, a: Float32Array, b: Float32Array, beta: number, c: Float32Array): void
+
+/** `max |x[i]|` (0 when empty), or NaN when any element is NaN or ±Infinity. */
+export declare function maxAbs(x: Float32Array): number
 
 /**
  * Eq. 4: the mean over the M rows z_j of `points` (M×d, row-major, d = x.length) of
@@ -29,6 +75,9 @@ export declare function nonlocalEnergy(x: Float32Array, y: Float32Array, points:
 
 /** The kernel path in use: `"avx2+fma"`, `"neon"` or `"scalar"` (`CIMM_SIMD=scalar` forces it). */
 export declare function simdPath(): string
+
+/** `Σ x[i]` accumulated in f64. */
+export declare function sum(x: Float32Array): number
 
 /** Threads the kernels use (`CIMM_THREADS`, else the available parallelism). */
 export declare function threadCount(): number

@@ -6,6 +6,8 @@
 #![cfg_attr(test, allow(dead_code))]
 
 mod energy;
+mod fractal;
+mod linalg;
 
 use crate::error::KernelError;
 use napi::{Error, Result, Status};

@@ -1,6 +1,9 @@
 /** The `js` backend: pure TypeScript, always available, the reference implementation. */
 import type { Kernels } from '../../kernels.js';
+import { activationBackward, activationForward, axpby, copy, dot, maxAbs, sum } from './elementwise.js';
 import { distance, localEnergy, nonlocalEnergy } from './energy.js';
+import { fractalStep, fractalStepBackward } from './fractal.js';
+import { matmul } from './linalg.js';
 
 export const jsKernels: Kernels = {
   name: 'js',
@@ -8,4 +11,14 @@ export const jsKernels: Kernels = {
   localEnergy,
   nonlocalEnergy,
   distance,
+  fractalStep,
+  fractalStepBackward,
+  maxAbs,
+  copy,
+  matmul,
+  axpby,
+  dot,
+  sum,
+  activationForward,
+  activationBackward,
 };
