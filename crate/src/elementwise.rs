@@ -23,6 +23,10 @@ use crate::parallel;
 pub(crate) const PARALLEL_MIN: usize = 1 << 18;
 /// Elements per parallel work unit (256 KB of f32).
 pub(crate) const UNIT: usize = 1 << 16;
+/// Elements from which out-of-place streaming kernels (the fractal step, the copy
+/// probe) write with non-temporal stores: two arrays of 16 MB or more, beyond this VM's
+/// 32 MB L3 (see crate::fractal's module comment).
+pub(crate) const STREAM_MIN: usize = 1 << 22;
 /// Reductions keep one partial per unit on the stack: at most this many units.
 const MAX_PARTIALS: usize = 256;
 
@@ -103,11 +107,24 @@ fn check_len(name: &'static str, want_name: &str, want: usize, got: usize) -> Re
 // ---------------------------------------------------------------------------------
 // The bandwidth probe.
 
-/// dst ← src, with the same threads and chunking as the elementwise kernels: the
-/// benchmark's measure of this machine's memory bandwidth (a STREAM-style copy).
+/// dst ← src, with the same threads, chunking and store policy as the fractal step
+/// (non-temporal stores from [`STREAM_MIN`] elements on AVX2): the benchmark's measure
+/// of this machine's memory bandwidth (a STREAM-style copy).
 pub fn copy(src: &[f32], dst: &mut [f32]) -> Result<(), KernelError> {
     check_len("dst", "src", src.len(), dst.len())?;
-    for_chunks(dst, |s, c| c.copy_from_slice(&src[s..s + c.len()]));
+    let stream = dst.len() >= STREAM_MIN && simd_path() == SimdPath::Avx2Fma;
+    for_chunks(dst, |s, c| {
+        let from = &src[s..s + c.len()];
+        #[cfg(target_arch = "x86_64")]
+        if stream {
+            // SAFETY: the Avx2Fma path is only chosen when the CPU reports avx2 and fma;
+            // `from` and `c` have the same length and do not overlap (& vs &mut).
+            unsafe { avx2::copy_streaming(from.as_ptr(), c.as_mut_ptr(), c.len()) };
+            return;
+        }
+        let _ = stream;
+        c.copy_from_slice(from);
+    });
     Ok(())
 }
 
@@ -118,7 +135,7 @@ pub fn copy(src: &[f32], dst: &mut [f32]) -> Result<(), KernelError> {
 /// both bounds and validates an array (design.md §3: the fractal iterates' bound).
 pub fn max_abs(x: &[f32]) -> f64 {
     let path = simd_path();
-    let m = reduce_chunks(
+    reduce_chunks(
         x.len(),
         |s, e| match path {
             #[cfg(target_arch = "x86_64")]
@@ -126,9 +143,14 @@ pub fn max_abs(x: &[f32]) -> f64 {
             SimdPath::Avx2Fma => unsafe { avx2::max_abs(&x[s..e]) },
             _ => scalar_max_abs(&x[s..e]),
         },
-        |a, b| if a.is_nan() || b.is_nan() { f64::NAN } else { a.max(b) },
-    );
-    m
+        |a, b| {
+            if a.is_nan() || b.is_nan() {
+                f64::NAN
+            } else {
+                a.max(b)
+            }
+        },
+    )
 }
 
 fn scalar_max_abs(x: &[f32]) -> f64 {
@@ -190,7 +212,11 @@ pub fn dot(x: &[f32], y: &[f32]) -> Result<f64, KernelError> {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: the Avx2Fma path is only chosen when the CPU reports avx2 and fma.
             SimdPath::Avx2Fma => unsafe { avx2::dot(&x[s..e], &y[s..e]) },
-            _ => x[s..e].iter().zip(&y[s..e]).map(|(&a, &b)| a as f64 * b as f64).sum(),
+            _ => x[s..e]
+                .iter()
+                .zip(&y[s..e])
+                .map(|(&a, &b)| a as f64 * b as f64)
+                .sum(),
         },
         |a, b| a + b,
     ))
@@ -285,7 +311,13 @@ fn sigma(activation: Activation, t: f64) -> f64 {
 
 /// # Safety
 /// `x` and `out` valid for `n` elements; they may be equal.
-unsafe fn scalar_activation_forward(activation: Activation, x: *const f32, shift: f64, out: *mut f32, n: usize) {
+unsafe fn scalar_activation_forward(
+    activation: Activation,
+    x: *const f32,
+    shift: f64,
+    out: *mut f32,
+    n: usize,
+) {
     for i in 0..n {
         *out.add(i) = sigma(activation, *x.add(i) as f64 + shift) as f32;
     }
@@ -337,7 +369,13 @@ fn sigma_prime_times(activation: Activation, y: f64, g: f64) -> f64 {
 
 /// # Safety
 /// All pointers valid for `n` elements; inputs may equal the output.
-unsafe fn scalar_activation_backward(activation: Activation, y: *const f32, g: *const f32, out: *mut f32, n: usize) {
+unsafe fn scalar_activation_backward(
+    activation: Activation,
+    y: *const f32,
+    g: *const f32,
+    out: *mut f32,
+    n: usize,
+) {
     for i in 0..n {
         *out.add(i) = sigma_prime_times(activation, *y.add(i) as f64, *g.add(i) as f64) as f32;
     }
@@ -358,7 +396,10 @@ pub(crate) mod avx2 {
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     pub(crate) unsafe fn load8_pd(p: *const f32) -> (__m256d, __m256d) {
-        (_mm256_cvtps_pd(_mm_loadu_ps(p)), _mm256_cvtps_pd(_mm_loadu_ps(p.add(4))))
+        (
+            _mm256_cvtps_pd(_mm_loadu_ps(p)),
+            _mm256_cvtps_pd(_mm_loadu_ps(p.add(4))),
+        )
     }
 
     /// Rounds two f64 vectors to f32 (nearest, as a JS store does) and stores 8 f32.
@@ -376,6 +417,25 @@ pub(crate) mod avx2 {
     fn hsum(v: __m256d) -> f64 {
         let s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd::<1>(v));
         _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)))
+    }
+
+    /// dst ← src with non-temporal stores.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA; src, dst valid for n elements, not overlapping.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn copy_streaming(src: *const f32, dst: *mut f32, n: usize) {
+        let head = (((32 - (dst as usize & 31)) & 31) / 4).min(n);
+        std::ptr::copy_nonoverlapping(src, dst, head);
+        let mut i = head;
+        while i + 16 <= n {
+            let (a, b) = (_mm256_loadu_ps(src.add(i)), _mm256_loadu_ps(src.add(i + 8)));
+            _mm256_stream_ps(dst.add(i), a);
+            _mm256_stream_ps(dst.add(i + 8), b);
+            i += 16;
+        }
+        _mm_sfence();
+        std::ptr::copy_nonoverlapping(src.add(i), dst.add(i), n - i);
     }
 
     /// # Safety
@@ -399,7 +459,10 @@ pub(crate) mod avx2 {
             i += 16;
         }
         let mut lanes = [0.0f32; 8];
-        _mm256_storeu_ps(lanes.as_mut_ptr(), _mm256_add_ps(_mm256_max_ps(m0, m1), _mm256_add_ps(b0, b1)));
+        _mm256_storeu_ps(
+            lanes.as_mut_ptr(),
+            _mm256_add_ps(_mm256_max_ps(m0, m1), _mm256_add_ps(b0, b1)),
+        );
         let mut m = 0.0f32;
         let mut bad = 0.0f32;
         for &l in &lanes {
@@ -454,7 +517,10 @@ pub(crate) mod avx2 {
             }
             i += 16;
         }
-        let mut s = hsum(_mm256_add_pd(_mm256_add_pd(acc[0], acc[1]), _mm256_add_pd(acc[2], acc[3])));
+        let mut s = hsum(_mm256_add_pd(
+            _mm256_add_pd(acc[0], acc[1]),
+            _mm256_add_pd(acc[2], acc[3]),
+        ));
         for k in i..n {
             s += x[k] as f64 * y[k] as f64;
         }
@@ -476,7 +542,10 @@ pub(crate) mod avx2 {
             }
             i += 16;
         }
-        let mut s = hsum(_mm256_add_pd(_mm256_add_pd(acc[0], acc[1]), _mm256_add_pd(acc[2], acc[3])));
+        let mut s = hsum(_mm256_add_pd(
+            _mm256_add_pd(acc[0], acc[1]),
+            _mm256_add_pd(acc[2], acc[3]),
+        ));
         for &v in &x[i..] {
             s += v as f64;
         }
@@ -521,7 +590,7 @@ pub(crate) mod avx2 {
         let a = _mm256_andnot_ps(c(-0.0), t);
         let z = _mm256_mul_ps(t, t);
         let mut p = c(-5.704_988_7e-3);
-        for k in [2.063_908_9e-2, -5.373_971_6e-2, 0.133_314_42, -0.333_332_82] {
+        for k in [2.063_909e-2, -5.373_971_6e-2, 0.133_314_42, -0.333_332_8] {
             p = _mm256_fmadd_ps(p, z, c(k));
         }
         let small = _mm256_fmadd_ps(_mm256_mul_ps(p, z), t, t);
@@ -536,13 +605,22 @@ pub(crate) mod avx2 {
     #[target_feature(enable = "avx2,fma")]
     fn sigmoid_ps(t: __m256) -> __m256 {
         let one = _mm256_set1_ps(1.0);
-        _mm256_div_ps(one, _mm256_add_ps(one, exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), t))))
+        _mm256_div_ps(
+            one,
+            _mm256_add_ps(one, exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), t))),
+        )
     }
 
     /// # Safety
     /// The CPU must support AVX2 and FMA; x, out valid for n elements (may be equal).
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn activation_forward(activation: Activation, x: *const f32, shift: f64, out: *mut f32, n: usize) {
+    pub unsafe fn activation_forward(
+        activation: Activation,
+        x: *const f32,
+        shift: f64,
+        out: *mut f32,
+        n: usize,
+    ) {
         let s = _mm256_set1_pd(shift);
         let zero = _mm256_setzero_pd();
         let mut i = 0;
@@ -560,7 +638,11 @@ pub(crate) mod avx2 {
                 ),
                 Activation::Tanh | Activation::Sigmoid => {
                     let t = _mm256_set_m128(_mm256_cvtpd_ps(t1), _mm256_cvtpd_ps(t0));
-                    let y = if activation == Activation::Tanh { tanh_ps(t) } else { sigmoid_ps(t) };
+                    let y = if activation == Activation::Tanh {
+                        tanh_ps(t)
+                    } else {
+                        sigmoid_ps(t)
+                    };
                     _mm256_storeu_ps(out.add(i), y);
                 }
             }
@@ -574,7 +656,13 @@ pub(crate) mod avx2 {
     /// # Safety
     /// The CPU must support AVX2 and FMA; pointers valid for n elements (may be equal).
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn activation_backward(activation: Activation, y: *const f32, g: *const f32, out: *mut f32, n: usize) {
+    pub unsafe fn activation_backward(
+        activation: Activation,
+        y: *const f32,
+        g: *const f32,
+        out: *mut f32,
+        n: usize,
+    ) {
         let one = _mm256_set1_pd(1.0);
         let zero = _mm256_setzero_pd();
         let rule = |y: __m256d, g: __m256d| match activation {
@@ -669,7 +757,10 @@ mod tests {
             let y = data(n, 5, 1.0);
             let want_dot: f64 = x.iter().zip(&y).map(|(&a, &b)| a as f64 * b as f64).sum();
             let abs: f64 = x.iter().zip(&y).map(|(&a, &b)| (a as f64 * b as f64).abs()).sum();
-            assert!((dot(&x, &y).unwrap() - want_dot).abs() <= 1e-14 * abs.max(1e-300), "n={n}");
+            assert!(
+                (dot(&x, &y).unwrap() - want_dot).abs() <= 1e-14 * abs.max(1e-300),
+                "n={n}"
+            );
             let want_sum: f64 = x.iter().map(|&a| a as f64).sum();
             let abs: f64 = x.iter().map(|&a| (a as f64).abs()).sum();
             assert!((sum(&x) - want_sum).abs() <= 1e-14 * abs.max(1e-300), "n={n}");
@@ -683,7 +774,12 @@ mod tests {
         // AVX2 path: |Δ| ≤ 4 ulp of the f32 result, plus 2^-40 absolute near 0.
         let n = 4099;
         let x = data(n, 6, 12.0);
-        for act in [Activation::Identity, Activation::Relu, Activation::Tanh, Activation::Sigmoid] {
+        for act in [
+            Activation::Identity,
+            Activation::Relu,
+            Activation::Tanh,
+            Activation::Sigmoid,
+        ] {
             for shift in [0.0, 0.3] {
                 let mut out = vec![0.0; n];
                 activation_forward(act, Input::Slice(&x), shift, &mut out).unwrap();
@@ -693,7 +789,12 @@ mod tests {
                         Activation::Identity | Activation::Relu => 0.0,
                         _ => 4.0 * f32::EPSILON * want.abs() + 2f32.powi(-40),
                     };
-                    assert!((out[i] - want).abs() <= tol, "{act:?} x={} {} vs {want}", x[i], out[i]);
+                    assert!(
+                        (out[i] - want).abs() <= tol,
+                        "{act:?} x={} {} vs {want}",
+                        x[i],
+                        out[i]
+                    );
                 }
                 let g = data(n, 7, 2.0);
                 let mut gp = vec![0.0; n];
@@ -719,10 +820,16 @@ mod tests {
 
     #[test]
     fn copy_copies() {
-        let src = data(PARALLEL_MIN + 11, 8, 1.0);
-        let mut dst = vec![0.0; src.len()];
-        copy(&src, &mut dst).unwrap();
-        assert_eq!(src, dst);
-        assert_eq!(copy(&src, &mut [0.0; 3]).unwrap_err().param, "dst");
+        for n in [PARALLEL_MIN + 11, STREAM_MIN + 5] {
+            let src = data(n, 8, 1.0);
+            let mut dst = vec![0.0; src.len()];
+            copy(&src, &mut dst).unwrap();
+            assert_eq!(src, dst);
+            // A destination that is not 32-byte aligned.
+            copy(&src[1..], &mut dst[..n - 1]).unwrap();
+            assert_eq!(src[1..], dst[..n - 1]);
+        }
+        let src = data(3, 8, 1.0);
+        assert_eq!(copy(&src, &mut [0.0; 2]).unwrap_err().param, "dst");
     }
 }

@@ -15,12 +15,19 @@
 //! checked exhaustively while writing this). The widening costs nothing measurable:
 //! at sizes beyond the caches the kernel runs at memory speed.
 //!
+//! Stores: out of place on arrays of at least `STREAM_MIN` elements (two arrays of 16 MB
+//! or more: beyond this VM's 32 MB L3), the AVX2 path writes with non-temporal stores.
+//! A normal store first reads the destination line (read-for-ownership), so a
+//! streaming kernel would move 12 bytes per element instead of 8; a result that large
+//! would leave the cache before anyone reads it anyway. (glibc's memcpy, the bench's
+//! bandwidth probe, does the same above a similar size.)
+//!
 //! Threads: above `elementwise::PARALLEL_MIN` elements the array is split into units
 //! of 256 KB; each element depends only on itself, so results do not depend on the
 //! thread count.
 
 use crate::cpu::{simd_path, SimdPath};
-use crate::elementwise::{for_chunks, Input};
+use crate::elementwise::{for_chunks, Input, STREAM_MIN};
 use crate::error::KernelError;
 use crate::primes::format_number;
 
@@ -33,9 +40,14 @@ pub fn fractal_step(z: Input, offset: f64, out: &mut [f32]) -> Result<(), Kernel
 fn fractal_step_on(path: SimdPath, z: Input, offset: f64, out: &mut [f32]) -> Result<(), KernelError> {
     z.check("z", "out", out.len())?;
     if !offset.is_finite() {
-        return Err(KernelError::new("offset", "a finite number", format_number(offset)));
+        return Err(KernelError::new(
+            "offset",
+            "a finite number",
+            format_number(offset),
+        ));
     }
     let c = offset as f32 as f64;
+    let stream = matches!(z, Input::Slice(_)) && out.len() >= STREAM_MIN;
     for_chunks(out, |s, chunk| {
         let zp = z.at(s, chunk);
         let (op, n) = (chunk.as_mut_ptr(), chunk.len());
@@ -44,6 +56,7 @@ fn fractal_step_on(path: SimdPath, z: Input, offset: f64, out: &mut [f32]) -> Re
         unsafe {
             match path {
                 #[cfg(target_arch = "x86_64")]
+                SimdPath::Avx2Fma if stream => avx2::step_streaming(zp, c, op, n),
                 SimdPath::Avx2Fma => avx2::step(zp, c, op, n),
                 _ => scalar_step(zp, c, op, n),
             }
@@ -106,10 +119,45 @@ mod avx2 {
         while i + 16 <= n {
             let (a0, a1) = load8_pd(z.add(i));
             let (b0, b1) = load8_pd(z.add(i + 8));
-            store8_pd(out.add(i), _mm256_fmadd_pd(a0, a0, cv), _mm256_fmadd_pd(a1, a1, cv));
-            store8_pd(out.add(i + 8), _mm256_fmadd_pd(b0, b0, cv), _mm256_fmadd_pd(b1, b1, cv));
+            store8_pd(
+                out.add(i),
+                _mm256_fmadd_pd(a0, a0, cv),
+                _mm256_fmadd_pd(a1, a1, cv),
+            );
+            store8_pd(
+                out.add(i + 8),
+                _mm256_fmadd_pd(b0, b0, cv),
+                _mm256_fmadd_pd(b1, b1, cv),
+            );
             i += 16;
         }
+        super::scalar_step(z.add(i), c, out.add(i), n - i);
+    }
+
+    /// As [`step`], writing with non-temporal stores (see the module comment).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA; z, out valid for n elements and not overlapping.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn step_streaming(z: *const f32, c: f64, out: *mut f32, n: usize) {
+        // Scalar head up to the first 32-byte boundary of out (streaming stores need it).
+        let head = ((32 - (out as usize & 31)) & 31) / 4;
+        let head = head.min(n);
+        super::scalar_step(z, c, out, head);
+        let cv = _mm256_set1_pd(c);
+        let narrow = |a: __m256d, b: __m256d| _mm256_set_m128(_mm256_cvtpd_ps(b), _mm256_cvtpd_ps(a));
+        let mut i = head;
+        while i + 16 <= n {
+            let (a0, a1) = load8_pd(z.add(i));
+            let (b0, b1) = load8_pd(z.add(i + 8));
+            let ra = narrow(_mm256_fmadd_pd(a0, a0, cv), _mm256_fmadd_pd(a1, a1, cv));
+            let rb = narrow(_mm256_fmadd_pd(b0, b0, cv), _mm256_fmadd_pd(b1, b1, cv));
+            _mm256_stream_ps(out.add(i), ra);
+            _mm256_stream_ps(out.add(i + 8), rb);
+            i += 16;
+        }
+        // Order the streaming stores before anything this thread does next.
+        _mm_sfence();
         super::scalar_step(z.add(i), c, out.add(i), n - i);
     }
 
@@ -137,7 +185,7 @@ mod avx2 {
 mod tests {
     use super::*;
     use crate::cpu::best_path;
-    use crate::elementwise::PARALLEL_MIN;
+    use crate::elementwise::{PARALLEL_MIN, STREAM_MIN};
 
     fn data(n: usize, seed: u32, scale: f32) -> Vec<f32> {
         let mut s = seed;
@@ -159,9 +207,19 @@ mod tests {
     fn every_path_is_bit_exact_with_the_js_rule() {
         // Includes |z| ≥ 3·10⁴, where an f32 FMA would differ from JS's double rounding
         // (e.g. z = 32776, c = 6.4e-8), and lengths around the vector width.
-        let specials = [0.0f32, -0.0, 1.0, -1.0, 32776.0, 67_125_250.0, 4_195_328.0, 1e-20, 3e19];
+        let specials = [
+            0.0f32,
+            -0.0,
+            1.0,
+            -1.0,
+            32776.0,
+            67_125_250.0,
+            4_195_328.0,
+            1e-20,
+            3e19,
+        ];
         for path in [SimdPath::Scalar, best_path()] {
-            for n in [0, 1, 7, 8, 15, 16, 17, 31, 100, PARALLEL_MIN + 9] {
+            for n in [0, 1, 7, 8, 15, 16, 17, 31, 100, PARALLEL_MIN + 9, STREAM_MIN + 3] {
                 let mut z = data(n, n as u32 + 1, 2.0);
                 for (k, &v) in specials.iter().enumerate().take(n) {
                     z[k] = v;
@@ -186,7 +244,10 @@ mod tests {
         // c ≤ 1/4: [−z₊, z₊] with z₊ = (1 + √(1 − 4c))/2 is invariant under z² + c.
         let c: f64 = 0.2207;
         let zp = (1.0 + (1.0 - 4.0 * c).sqrt()) / 2.0;
-        let mut z: Vec<f32> = data(10_000, 9, 1.0).iter().map(|&v| v * (zp as f32) * 0.999).collect();
+        let mut z: Vec<f32> = data(10_000, 9, 1.0)
+            .iter()
+            .map(|&v| v * (zp as f32) * 0.999)
+            .collect();
         for _ in 0..200 {
             fractal_step(Input::Out, c, &mut z).unwrap();
         }
@@ -221,9 +282,14 @@ mod tests {
             e.to_string(),
             "Expected an array of length 2 (the length of out) for z but received an array of length 3"
         );
-        assert_eq!(fractal_step(Input::Out, f64::NAN, &mut out).unwrap_err().param, "offset");
         assert_eq!(
-            fractal_step_backward(&[1.0], Input::Out, &mut out).unwrap_err().param,
+            fractal_step(Input::Out, f64::NAN, &mut out).unwrap_err().param,
+            "offset"
+        );
+        assert_eq!(
+            fractal_step_backward(&[1.0], Input::Out, &mut out)
+                .unwrap_err()
+                .param,
             "z"
         );
     }

@@ -79,7 +79,9 @@ impl Gemm {
 /// C ← α·op(A)·op(B) + β·C (see the module comment).
 pub fn matmul(g: &Gemm, a: &[f32], b: &[f32], c: &mut [f32]) -> Result<(), KernelError> {
     g.check(a, b, c)?;
-    let Gemm { m, n, k, alpha, beta, .. } = *g;
+    let Gemm {
+        m, n, k, alpha, beta, ..
+    } = *g;
     if m == 0 || n == 0 {
         return Ok(());
     }
@@ -91,8 +93,16 @@ pub fn matmul(g: &Gemm, a: &[f32], b: &[f32], c: &mut [f32]) -> Result<(), Kerne
         return Ok(());
     }
     // Strides (in elements) of op(A)(i, p) and op(B)(p, j) in row-major storage.
-    let (a_rs, a_cs) = if g.trans_a { (1, m as isize) } else { (k as isize, 1) };
-    let (b_rs, b_cs) = if g.trans_b { (1, k as isize) } else { (n as isize, 1) };
+    let (a_rs, a_cs) = if g.trans_a {
+        (1, m as isize)
+    } else {
+        (k as isize, 1)
+    };
+    let (b_rs, b_cs) = if g.trans_b {
+        (1, k as isize)
+    } else {
+        (n as isize, 1)
+    };
     let parallelism = if thread_count() > 1 && m.saturating_mul(n).saturating_mul(k) >= PARALLEL_MIN_WORK {
         gemm::Parallelism::Rayon(thread_count())
     } else {
@@ -155,7 +165,11 @@ mod tests {
                     s += at(i, p) * bt(p, j);
                     t += (at(i, p) * bt(p, j)).abs();
                 }
-                let prior = if g.beta == 0.0 { 0.0 } else { g.beta as f64 * c[i * n + j] as f64 };
+                let prior = if g.beta == 0.0 {
+                    0.0
+                } else {
+                    g.beta as f64 * c[i * n + j] as f64
+                };
                 out[i * n + j] = g.alpha as f64 * s + prior;
                 scale[i * n + j] = (g.alpha as f64).abs() * t + prior.abs();
             }
@@ -165,10 +179,25 @@ mod tests {
 
     #[test]
     fn agrees_with_f64_reference_for_every_transpose() {
-        for &(m, n, k) in &[(1, 1, 1), (3, 5, 7), (17, 9, 33), (64, 64, 64), (65, 130, 47), (200, 180, 170)] {
+        for &(m, n, k) in &[
+            (1, 1, 1),
+            (3, 5, 7),
+            (17, 9, 33),
+            (64, 64, 64),
+            (65, 130, 47),
+            (200, 180, 170),
+        ] {
             for (trans_a, trans_b) in [(false, false), (true, false), (false, true), (true, true)] {
                 for (alpha, beta) in [(1.0, 0.0), (0.5, 1.0), (-2.0, 0.25)] {
-                    let g = Gemm { trans_a, trans_b, m, n, k, alpha, beta };
+                    let g = Gemm {
+                        trans_a,
+                        trans_b,
+                        m,
+                        n,
+                        k,
+                        alpha,
+                        beta,
+                    };
                     let a = data(m * k, 1);
                     let b = data(k * n, 2);
                     let c0 = data(m * n, 3);
@@ -191,7 +220,15 @@ mod tests {
 
     #[test]
     fn beta_zero_ignores_c_and_empty_shapes() {
-        let g = Gemm { trans_a: false, trans_b: false, m: 2, n: 2, k: 1, alpha: 1.0, beta: 0.0 };
+        let g = Gemm {
+            trans_a: false,
+            trans_b: false,
+            m: 2,
+            n: 2,
+            k: 1,
+            alpha: 1.0,
+            beta: 0.0,
+        };
         let mut c = [f32::NAN; 4];
         matmul(&g, &[1.0, 2.0], &[3.0, 4.0], &mut c).unwrap();
         assert_eq!(c, [3.0, 4.0, 6.0, 8.0]);
@@ -204,7 +241,15 @@ mod tests {
 
     #[test]
     fn errors_name_the_parameter() {
-        let g = Gemm { trans_a: true, trans_b: false, m: 2, n: 3, k: 4, alpha: 1.0, beta: 0.0 };
+        let g = Gemm {
+            trans_a: true,
+            trans_b: false,
+            m: 2,
+            n: 3,
+            k: 4,
+            alpha: 1.0,
+            beta: 0.0,
+        };
         let (a, b, mut c) = (vec![0.0; 8], vec![0.0; 12], vec![0.0; 6]);
         assert!(matmul(&g, &a, &b, &mut c).is_ok());
         let e = matmul(&g, &a[..7], &b, &mut c).unwrap_err();
@@ -216,7 +261,10 @@ mod tests {
         assert_eq!(matmul(&g, &a, &b, &mut c[..5]).unwrap_err().param, "c");
         let bad = Gemm { alpha: f32::NAN, ..g };
         assert_eq!(matmul(&bad, &a, &b, &mut c).unwrap_err().param, "alpha");
-        let huge = Gemm { m: usize::MAX / 2, ..g };
+        let huge = Gemm {
+            m: usize::MAX / 2,
+            ..g
+        };
         assert_eq!(matmul(&huge, &a, &b, &mut c).unwrap_err().param, "m");
     }
 }

@@ -21,7 +21,7 @@ import { kernels } from '../backend.js';
 import { argumentError, CimmArgumentError } from '../errors.js';
 import { FRACTAL_DEFAULTS, fractalBound, MAX_FRACTAL_OFFSET, scaleWeights } from '../fractal.js';
 import { firstNonFinite, float32Array, integer, oneOf, options } from '../is.js';
-import type { ActivationName } from '../kernels.js';
+import type { ActivationName, Kernels } from '../kernels.js';
 import { MAX_PRIME_COUNT, primeTable } from '../primes.js';
 import { Random } from '../random.js';
 
@@ -49,6 +49,11 @@ export interface FractalLayerOptions {
   weights?: ArrayLike<number>;
   /** Seed of the initialization (default 0). */
   seed?: number;
+  /**
+   * Kernels to run on, e.g. `getBackend('js')` (default: the active backend, looked up at
+   * each call). Not part of the serialized config.
+   */
+  kernels?: Kernels;
 }
 
 /** Serializable configuration of a FractalLayer. */
@@ -80,8 +85,8 @@ interface BatchBuffers {
 /** Batch sizes whose buffers are kept (a training loop uses one or two: full and last). */
 const KEPT_BATCH_SIZES = 4;
 
-function finiteInput(name: string, values: Float32Array): void {
-  if (!Number.isNaN(kernels().maxAbs(values))) return;
+function finiteInput(k: Kernels, name: string, values: Float32Array): void {
+  if (!Number.isNaN(k.maxAbs(values))) return;
   const i = firstNonFinite(values);
   throw new CimmArgumentError(
     name,
@@ -119,6 +124,7 @@ export class FractalLayer {
   private input: Float32Array | undefined;
   private batch = 0;
   private current: BatchBuffers | undefined;
+  private readonly pinned: Kernels | undefined;
 
   constructor(opts: FractalLayerOptions) {
     const o = options<FractalLayerOptions>('options', opts);
@@ -133,6 +139,10 @@ export class FractalLayer {
     });
     const seed = integer('seed', o.seed ?? FRACTAL_LAYER_DEFAULTS.seed, { min: -(2 ** 31), max: 2 ** 32 - 1 });
     this.config = Object.freeze({ inputSize, outputSize, levels, activation, start, weights: [...w], seed });
+    if (o.kernels !== undefined && (typeof o.kernels !== 'object' || typeof o.kernels?.matmul !== 'function')) {
+      throw argumentError('kernels', 'a Kernels object (e.g. getBackend("js"))', o.kernels);
+    }
+    this.pinned = o.kernels;
 
     const primes = primeTable(start + levels + w.length + MAX_LEVELS);
     const offsetOf = (n: number) => {
@@ -168,6 +178,11 @@ export class FractalLayer {
     const rng = new Random(seed);
     const a = Math.min(Math.sqrt(6 / (inputSize + outputSize)), this.bound);
     for (let i = 0; i < size; i++) this.z[i] = a * (2 * rng.uniform() - 1);
+  }
+
+  /** The kernels this layer runs on now. */
+  private kernels(): Kernels {
+    return this.pinned ?? kernels();
   }
 
   static fromConfig(config: FractalLayerConfig): FractalLayer {
@@ -206,7 +221,7 @@ export class FractalLayer {
    */
   keepBounded(): number {
     const b = this.bound;
-    const m = kernels().maxAbs(this.z);
+    const m = this.kernels().maxAbs(this.z);
     if (Number.isNaN(m)) throw new RangeError('cimm: FractalLayer.z holds a non-finite value');
     if (m <= b) return 0;
     let clipped = 0;
@@ -252,8 +267,8 @@ export class FractalLayer {
     const { inputSize, outputSize, levels, activation } = this.config;
     const n = integer('batch', batch, { min: 1, max: 2 ** 31 - 1 });
     float32Array('input', input, { length: n * inputSize });
-    const k = kernels();
-    finiteInput('input', input);
+    const k = this.kernels();
+    finiteInput(k, 'input', input);
     this.softmax();
     const { h, levelsZ, mixed } = this;
     for (let i = 1; i < levels; i++) k.fractalStep(levelsZ[i - 1], this.offsets[i - 1], levelsZ[i]);
@@ -287,8 +302,8 @@ export class FractalLayer {
     const { inputSize, outputSize, levels, activation } = this.config;
     const n = this.batch;
     float32Array('gradOutput', gradOutput, { length: n * outputSize });
-    const k = kernels();
-    finiteInput('gradOutput', gradOutput);
+    const k = this.kernels();
+    finiteInput(k, 'gradOutput', gradOutput);
     const { h, dH, levelsZ, mixed, p, gradZ } = this;
     const g = buf.gradPre;
     k.activationBackward(activation, buf.out, gradOutput, g);

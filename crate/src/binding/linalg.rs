@@ -25,7 +25,11 @@ fn scalar(name: &'static str, v: f64) -> Result<f32> {
     if v.is_finite() && (v as f32).is_finite() {
         Ok(v as f32)
     } else {
-        Err(invalid_arg(KernelError::new(name, "a finite number", format_number(v))))
+        Err(invalid_arg(KernelError::new(
+            name,
+            "a finite number",
+            format_number(v),
+        )))
     }
 }
 
