@@ -43,3 +43,11 @@ export interface Kernels {
   /** Euclidean distance ‖x − y‖₂, accumulated in f64. */
   distance(x: Float32Array, y: Float32Array): number;
 }
+
+/** The kernel methods of `Kernels`, for checking that a native addon provides them all. */
+export const KERNEL_NAMES = ['localEnergy', 'nonlocalEnergy', 'distance'] as const satisfies readonly Exclude<
+  keyof Kernels,
+  'name' | 'describe'
+>[];
+
+export type KernelName = (typeof KERNEL_NAMES)[number];

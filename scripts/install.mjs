@@ -3,7 +3,8 @@
  * `npm install` hook: build the C++ backend (build/Release/cimm_cpp.node) from source when
  * cmake, a C++ compiler and cmake-js are present. It never fails the install: when it cannot
  * build, it prints one line saying why and exits 0 (cimm then uses the rust or js backend).
- * Set CIMM_SKIP_NATIVE_BUILD=1 to skip it. The build log goes to build/cimm-install.log.
+ * It is skipped when the Rust addon already loads (set CIMM_BUILD_CPP=1 to build anyway), and
+ * with CIMM_SKIP_NATIVE_BUILD=1. The build log goes to build/cimm-install.log.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -20,9 +21,24 @@ function runs(command) {
   return r.status === 0;
 }
 
+/** True when the Rust addon (prebuilt or built here) loads on this platform. */
+function rustLoads() {
+  try {
+    createRequire(import.meta.url)(join(root, 'crate', 'index.cjs'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function main() {
   if (process.env.CIMM_SKIP_NATIVE_BUILD === '1') {
     note('CIMM_SKIP_NATIVE_BUILD=1: not building the C++ backend');
+    return;
+  }
+  // The build-from-source tier is for platforms with no prebuilt Rust binary.
+  if (process.env.CIMM_BUILD_CPP !== '1' && rustLoads()) {
+    note('the prebuilt Rust backend loads: not building the C++ backend (npm run build:cpp builds it anyway)');
     return;
   }
   if (!runs('cmake')) {

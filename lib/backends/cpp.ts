@@ -3,23 +3,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Kernels } from '../kernels.js';
 import { packageRoot } from '../paths.js';
-import { withNativeErrors } from './native.js';
-
-/** The addon's exports, as native/src/binding.cpp defines them. */
-interface CppAddon {
-  localEnergy(r: Float64Array, primeCount: number, out: Float64Array): void;
-  nonlocalEnergy(
-    x: Float32Array,
-    y: Float32Array,
-    points: Float32Array,
-    lengthScale: number,
-    softening: number,
-  ): number;
-  distance(x: Float32Array, y: Float32Array): number;
-  cpuFeatures(): string[];
-  simdPath(): string;
-  threadCount(): number;
-}
+import { type NativeAddon, nativeKernels } from './native.js';
 
 /**
  * Where cmake-js puts the addon: build/Release/cimm_cpp.node, or the path in CIMM_CPP_ADDON
@@ -31,19 +15,7 @@ export function cppAddonPath(): string {
 
 /** Load the addon; throws the loader's error (missing file, ABI mismatch) when it cannot. */
 export function loadCppKernels(): Kernels {
-  const require = createRequire(import.meta.url);
-  const addon = require(cppAddonPath()) as CppAddon;
-  const kernels: Kernels = {
-    name: 'cpp',
-    describe: () => ({
-      name: 'cpp',
-      simdPath: addon.simdPath(),
-      cpuFeatures: addon.cpuFeatures(),
-      threads: addon.threadCount(),
-    }),
-    localEnergy: addon.localEnergy,
-    nonlocalEnergy: addon.nonlocalEnergy,
-    distance: addon.distance,
-  };
-  return withNativeErrors(kernels);
+  const path = cppAddonPath();
+  const addon = createRequire(import.meta.url)(path) as NativeAddon;
+  return nativeKernels('cpp', addon, path);
 }
