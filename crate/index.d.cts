@@ -13,13 +13,13 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  * `gradPre[i] = gradOut[i]·σ'(pre[i])`, σ' written through the output `y` = σ(pre).
  * `y` or `gradOut` may be `gradPre`.
  */
-export declare function activationBackward(activation: number, y: Float32Array, gradOut: Float32Array, gradPre: Float32Array): void
+export declare function activationBackward(activation: string, y: Float32Array, gradOut: Float32Array, gradPre: Float32Array): void
 
 /**
- * `out[i] = σ(x[i] + shift)`; activation 0 identity, 1 tanh, 2 sigmoid, 3 relu. `x`
+ * `out[i] = σ(x[i] + shift)`; activation "identity", "tanh", "sigmoid" or "relu". `x`
  * may be `out`.
  */
-export declare function activationForward(activation: number, x: Float32Array, shift: number, out: Float32Array): void
+export declare function activationForward(activation: string, x: Float32Array, shift: number, out: Float32Array): void
 
 /** `y ← alpha·x + beta·y` in f64, rounded once; beta = 0 overwrites y. `x` may be `y`. */
 export declare function axpby(alpha: number, x: Float32Array, beta: number, y: Float32Array): void

@@ -98,3 +98,22 @@ export interface Kernels {
    */
   activationBackward(activation: ActivationName, y: Float32Array, gradOut: Float32Array, gradPre: Float32Array): void;
 }
+
+/** The kernel methods of `Kernels`, for checking that a native addon provides them all. */
+export const KERNEL_NAMES = [
+  'localEnergy',
+  'nonlocalEnergy',
+  'distance',
+  'fractalStep',
+  'fractalStepBackward',
+  'maxAbs',
+  'copy',
+  'matmul',
+  'axpby',
+  'dot',
+  'sum',
+  'activationForward',
+  'activationBackward',
+] as const satisfies readonly Exclude<keyof Kernels, 'name' | 'describe'>[];
+
+export type KernelName = (typeof KERNEL_NAMES)[number];

@@ -250,18 +250,18 @@ pub enum Activation {
 }
 
 impl Activation {
-    /// The codes the binding passes: 0 identity, 1 tanh, 2 sigmoid, 3 relu.
-    pub fn from_code(code: u32) -> Result<Self, KernelError> {
-        Ok(match code {
-            0 => Activation::Identity,
-            1 => Activation::Tanh,
-            2 => Activation::Sigmoid,
-            3 => Activation::Relu,
+    /// The activation named as in the TS interface: "identity", "tanh", "sigmoid", "relu".
+    pub fn from_name(name: &str) -> Result<Self, KernelError> {
+        Ok(match name {
+            "identity" => Activation::Identity,
+            "tanh" => Activation::Tanh,
+            "sigmoid" => Activation::Sigmoid,
+            "relu" => Activation::Relu,
             _ => {
                 return Err(KernelError::new(
                     "activation",
-                    "0 (identity), 1 (tanh), 2 (sigmoid) or 3 (relu)",
-                    code.to_string(),
+                    r#"one of "identity", "tanh", "sigmoid", "relu""#,
+                    format!("{name:?}"),
                 ))
             }
         })
@@ -815,7 +815,8 @@ mod tests {
         assert_eq!(out[..6], [-1.0, -1.0, -1.0, 1.0, 1.0, 1.0]);
         activation_forward(Activation::Sigmoid, Input::Slice(&x), 0.0, &mut out).unwrap();
         assert!(out.iter().all(|&v| (0.0..=1.0).contains(&v)));
-        assert_eq!(Activation::from_code(9).unwrap_err().param, "activation");
+        assert_eq!(Activation::from_name("gelu").unwrap_err().param, "activation");
+        assert_eq!(Activation::from_name("relu").unwrap(), Activation::Relu);
     }
 
     #[test]

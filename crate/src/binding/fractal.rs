@@ -148,17 +148,17 @@ pub fn sum(x: &[f32]) -> Result<f64> {
     guard("sum", || Ok(elementwise::sum(x)))
 }
 
-/// `out[i] = σ(x[i] + shift)`; activation 0 identity, 1 tanh, 2 sigmoid, 3 relu. `x`
+/// `out[i] = σ(x[i] + shift)`; activation "identity", "tanh", "sigmoid" or "relu". `x`
 /// may be `out`.
 #[napi]
 pub fn activation_forward(
-    activation: u32,
+    activation: String,
     x: Float32ArraySlice,
     shift: f64,
     mut out: Float32ArraySlice,
 ) -> Result<()> {
     guard("activationForward", || {
-        let act = Activation::from_code(activation).map_err(invalid_arg)?;
+        let act = Activation::from_name(&activation).map_err(invalid_arg)?;
         if !shift.is_finite() {
             return Err(invalid_arg(KernelError::new(
                 "shift",
@@ -176,13 +176,13 @@ pub fn activation_forward(
 /// `y` or `gradOut` may be `gradPre`.
 #[napi]
 pub fn activation_backward(
-    activation: u32,
+    activation: String,
     y: Float32ArraySlice,
     grad_out: Float32ArraySlice,
     mut grad_pre: Float32ArraySlice,
 ) -> Result<()> {
     guard("activationBackward", || {
-        let act = Activation::from_code(activation).map_err(invalid_arg)?;
+        let act = Activation::from_name(&activation).map_err(invalid_arg)?;
         let yo = operand(&y, &grad_pre);
         let go = operand(&grad_out, &grad_pre);
         let o = unsafe { out_slice(&mut grad_pre) };

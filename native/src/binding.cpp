@@ -1,0 +1,212 @@
+// The Node-API binding: converts arguments, checks lengths, forwards to the kernels, and
+// turns every failure into a JS error. Typed arrays are read in place (zero copy): one
+// napi_get_typedarray_info per array, whose data pointer already includes the view's byte
+// offset. Argument errors are TypeErrors in the facade's format,
+// "Expected <what> for <param> but received <value> of type <type>", which
+// lib/backends/native.ts maps to CimmArgumentError. Built with C++ exceptions; no C++
+// exception leaves an entry point (see guarded()).
+#include <napi.h>
+
+#include <cmath>
+#include <cstddef>
+#include <exception>
+#include <string>
+
+#include "cpu.hpp"
+#include "energy.hpp"
+#include "parallel.hpp"
+#include "primes.hpp"
+
+namespace {
+
+const char* typed_array_name(napi_typedarray_type type) {
+  switch (type) {
+    case napi_int8_array:
+      return "Int8Array";
+    case napi_uint8_array:
+      return "Uint8Array";
+    case napi_uint8_clamped_array:
+      return "Uint8ClampedArray";
+    case napi_int16_array:
+      return "Int16Array";
+    case napi_uint16_array:
+      return "Uint16Array";
+    case napi_int32_array:
+      return "Int32Array";
+    case napi_uint32_array:
+      return "Uint32Array";
+    case napi_float32_array:
+      return "Float32Array";
+    case napi_float64_array:
+      return "Float64Array";
+    case napi_bigint64_array:
+      return "BigInt64Array";
+    case napi_biguint64_array:
+      return "BigUint64Array";
+    default:
+      return "TypedArray";
+  }
+}
+
+// "<value> of type <type>", as lib/errors.ts renders a received value.
+std::string describe(Napi::Value value) {
+  if (value.IsTypedArray()) {
+    const auto array = value.As<Napi::TypedArray>();
+    const std::string name = typed_array_name(array.TypedArrayType());
+    return name + "(" + std::to_string(array.ElementLength()) + ") of type " + name;
+  }
+  switch (value.Type()) {
+    case napi_undefined:
+      return "undefined of type undefined";
+    case napi_null:
+      return "null of type null";
+    case napi_boolean:
+      return std::string(value.As<Napi::Boolean>().Value() ? "true" : "false") + " of type boolean";
+    case napi_number:
+      return value.ToString().Utf8Value() + " of type number";
+    case napi_bigint:
+      return value.ToString().Utf8Value() + " of type bigint";
+    case napi_string: {
+      std::string text = value.As<Napi::String>().Utf8Value();
+      if (text.size() > 40) text = text.substr(0, 40) + "\xE2\x80\xA6";
+      return "\"" + text + "\" of type string";
+    }
+    case napi_function:
+      return "function of type function";
+    case napi_symbol:
+      return "Symbol() of type symbol";
+    default:
+      if (value.IsArray()) {
+        return "Array(" + std::to_string(value.As<Napi::Array>().Length()) + ") of type Array";
+      }
+      return "[object Object] of type object";
+  }
+}
+
+[[noreturn]] void fail(Napi::Env env, const std::string& what, const char* param, Napi::Value value) {
+  throw Napi::TypeError::New(env, "Expected " + what + " for " + param + " but received " + describe(value));
+}
+
+template <typename T>
+struct View {
+  T* data;
+  std::size_t length;
+};
+
+// The elements of a typed array of `type` (named `ctor` in messages), read in place.
+template <typename T>
+View<T> typed_array(Napi::Env env, Napi::Value value, napi_typedarray_type type, const char* ctor, const char* param) {
+  napi_typedarray_type got;
+  std::size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, value, &got, &length, &data, nullptr, nullptr) != napi_ok || got != type) {
+    if (env.IsExceptionPending()) env.GetAndClearPendingException();
+    fail(env, std::string("a ") + ctor, param, value);
+  }
+  return {static_cast<T*>(data), length};
+}
+
+View<double> float64_array(Napi::Env env, Napi::Value value, const char* param) {
+  return typed_array<double>(env, value, napi_float64_array, "Float64Array", param);
+}
+
+View<float> float32_array(Napi::Env env, Napi::Value value, const char* param) {
+  return typed_array<float>(env, value, napi_float32_array, "Float32Array", param);
+}
+
+double number(Napi::Env env, Napi::Value value, const char* param) {
+  double out = 0;
+  if (napi_get_value_double(env, value, &out) != napi_ok) fail(env, "a number", param, value);
+  return out;
+}
+
+// Runs an entry point's body; any C++ exception other than a Napi::Error becomes a JS Error.
+template <typename Body>
+Napi::Value guarded(const Napi::CallbackInfo& info, Body body) {
+  try {
+    return body(info.Env());
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), std::string("cimm cpp backend: ") + e.what());
+  } catch (...) {
+    throw Napi::Error::New(info.Env(), "cimm cpp backend: unknown native exception");
+  }
+}
+
+// localEnergy(r: Float64Array, primeCount: number, out: Float64Array): void
+Napi::Value LocalEnergy(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto r = float64_array(env, info[0], "r");
+    const double n = number(env, info[1], "primeCount");
+    if (!(n >= 0 && n <= static_cast<double>(cimm::kMaxPrimeCount) && std::floor(n) == n)) {
+      fail(env, "an integer >= 0 and <= " + std::to_string(cimm::kMaxPrimeCount), "primeCount", info[1]);
+    }
+    const auto out = float64_array(env, info[2], "out");
+    if (out.length != r.length) fail(env, "a Float64Array of length " + std::to_string(r.length), "out", info[2]);
+    cimm::local_energy(r.data, r.length, static_cast<std::size_t>(n), out.data);
+    return env.Undefined();
+  });
+}
+
+// nonlocalEnergy(x, y, points: Float32Array, lengthScale, softening: number): number
+Napi::Value NonlocalEnergy(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto x = float32_array(env, info[0], "x");
+    if (x.length == 0) fail(env, "a non-empty Float32Array", "x", info[0]);
+    const auto y = float32_array(env, info[1], "y");
+    if (y.length != x.length) fail(env, "a Float32Array of length " + std::to_string(x.length), "y", info[1]);
+    const auto points = float32_array(env, info[2], "points");
+    if (points.length == 0 || points.length % x.length != 0) {
+      fail(env, "a Float32Array of M\xC3\x97" + std::to_string(x.length) + " values (M >= 1)", "points", info[2]);
+    }
+    const double length_scale = number(env, info[3], "lengthScale");
+    const double softening = number(env, info[4], "softening");
+    const double e =
+        cimm::nonlocal_energy(x.data, y.data, x.length, points.data, points.length / x.length, length_scale, softening);
+    return Napi::Number::New(env, e);
+  });
+}
+
+// distance(x: Float32Array, y: Float32Array): number
+Napi::Value Distance(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto x = float32_array(env, info[0], "x");
+    const auto y = float32_array(env, info[1], "y");
+    if (y.length != x.length) fail(env, "a Float32Array of length " + std::to_string(x.length), "y", info[1]);
+    return Napi::Number::New(env, cimm::distance(x.data, y.data, x.length));
+  });
+}
+
+Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto features = cimm::cpu_features();
+    auto out = Napi::Array::New(env, features.size());
+    for (std::size_t i = 0; i < features.size(); ++i) out.Set(static_cast<uint32_t>(i), features[i]);
+    return out;
+  });
+}
+
+Napi::Value SimdPath(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value { return Napi::String::New(env, cimm::simd_path()); });
+}
+
+Napi::Value ThreadCount(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    return Napi::Number::New(env, static_cast<double>(cimm::thread_count()));
+  });
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("localEnergy", Napi::Function::New(env, LocalEnergy, "localEnergy"));
+  exports.Set("nonlocalEnergy", Napi::Function::New(env, NonlocalEnergy, "nonlocalEnergy"));
+  exports.Set("distance", Napi::Function::New(env, Distance, "distance"));
+  exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures, "cpuFeatures"));
+  exports.Set("simdPath", Napi::Function::New(env, SimdPath, "simdPath"));
+  exports.Set("threadCount", Napi::Function::New(env, ThreadCount, "threadCount"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(cimm_cpp, Init)
