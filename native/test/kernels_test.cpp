@@ -11,6 +11,7 @@
 
 #include "cpu.hpp"
 #include "energy.hpp"
+#include "fractal.hpp"
 #include "parallel.hpp"
 #include "primes.hpp"
 
@@ -184,6 +185,75 @@ void test_exp() {
   check(std::isnan(out[0]) && out[1] == 1, "exp4: NaN lane", out[0], 0, 0);
 }
 
+// Eq. 8: every path is bit-exact with JS's rule (double arithmetic, one rounding to float),
+// including inputs where a float FMA would round differently, with and without streaming
+// stores, in place, and through the threaded driver.
+void test_fractal_step() {
+  const double offsets[] = {0.2252, 6.4e-8, 0.5};
+  for (const std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{15}, std::size_t{16}, std::size_t{17},
+                              std::size_t{1000}, cimm::kElementwiseParallel + 5, cimm::kStreamMin + 3}) {
+    std::vector<float> z(n), a(n), b(n), c(n), in_place(n);
+    for (auto& v : z) v = static_cast<float>(uniform(-2, 2));
+    const float specials[] = {32776.0f, 67125250.0f, 4195328.0f, -0.0f, 3e19f};
+    for (std::size_t i = 0; i < n && i < 5; ++i) z[i] = specials[i];
+    for (const double offset : offsets) {
+      const double cf = static_cast<float>(offset);
+      cimm::detail::fractal_step_scalar(z.data(), cf, a.data(), n);
+      cimm::detail::fractal_step_avx2(z.data(), cf, b.data(), n, n > 40);
+      cimm::fractal_step(z.data(), offset, c.data(), n);
+      in_place = z;
+      cimm::fractal_step(in_place.data(), offset, in_place.data(), n);
+      for (std::size_t i = 0; i < n; ++i) {
+        const float want = static_cast<float>(static_cast<double>(z[i]) * z[i] + cf);
+        check(a[i] == want, "fractal step: scalar = JS rule", a[i], want, 0);
+        check(b[i] == want, "fractal step: avx2 = JS rule", b[i], want, 0);
+        check(c[i] == want, "fractal step: driver = JS rule", c[i], want, 0);
+        check(in_place[i] == want, "fractal step: in place", in_place[i], want, 0);
+      }
+    }
+  }
+}
+
+// The GEMM: the AVX2 and scalar micro-kernels and the threaded driver against a double
+// reference, |Δ| <= 2k·2^-24·(|α||A||B| + |βC|), every transpose.
+void test_matmul() {
+  const std::size_t shapes[][3] = {{1, 1, 1}, {5, 17, 3}, {7, 33, 300}, {73, 31, 257}, {200, 180, 170}};
+  for (const auto& s : shapes) {
+    const std::size_t m = s[0], n = s[1], k = s[2];
+    std::vector<float> a(m * k), b(k * n), c0(m * n);
+    for (auto& v : a) v = static_cast<float>(uniform(-1, 1));
+    for (auto& v : b) v = static_cast<float>(uniform(-1, 1));
+    for (auto& v : c0) v = static_cast<float>(uniform(-1, 1));
+    for (int t = 0; t < 4; ++t) {
+      const bool ta = t & 1, tb = t & 2;
+      const float alpha = t == 3 ? -0.5f : 1.0f;
+      const float beta = t >= 2 ? 0.25f : 0.0f;
+      std::vector<float> c1 = c0, c2 = c0, c3 = c0;
+      cimm::detail::matmul_scalar(ta, tb, m, n, k, alpha, a.data(), b.data(), beta, c1.data());
+      cimm::detail::matmul_avx2(ta, tb, m, n, k, alpha, a.data(), b.data(), beta, c2.data());
+      cimm::matmul(ta, tb, m, n, k, alpha, a.data(), b.data(), beta, c3.data());
+      for (std::size_t i = 0; i < m; ++i) {
+        for (std::size_t j = 0; j < n; ++j) {
+          double want = 0, scale = 0;
+          for (std::size_t p = 0; p < k; ++p) {
+            const double x = ta ? a[p * m + i] : a[i * k + p];
+            const double y = tb ? b[j * k + p] : b[p * n + j];
+            want += x * y;
+            scale += std::fabs(x * y);
+          }
+          const double prior = beta == 0 ? 0 : beta * static_cast<double>(c0[i * n + j]);
+          want = alpha * want + prior;
+          scale = std::fabs(alpha) * scale + std::fabs(prior);
+          const double tol = 2.0 * static_cast<double>(k) * std::ldexp(1.0, -24);
+          near("matmul: scalar vs double", c1[i * n + j], want, tol, scale);
+          near("matmul: avx2 vs double", c2[i * n + j], want, tol, scale);
+          near("matmul: driver vs double", c3[i * n + j], want, tol, scale);
+        }
+      }
+    }
+  }
+}
+
 void test_parallel_for() {
   std::vector<int> hits(1000, 0);
   cimm::parallel_for(hits.size(), [&](std::size_t task) { hits[task] += 1; });
@@ -198,6 +268,8 @@ int main() {
   test_local_energy();
   test_nonlocal_energy();
   test_exp();
+  test_fractal_step();
+  test_matmul();
   test_parallel_for();
   if (failures) {
     std::printf("%d check(s) failed\n", failures);
