@@ -40,13 +40,14 @@ console.log(
     `${info.threads} threads, CPU ${info.cpuFeatures.join(' ') || 'n/a'}); ${rounds} round(s) × ${maxTime}s`,
 );
 
-const cases: BenchCase[] = [...energyCases(backends), ...(await fractalCases(backends, filter))].filter(
+const cases: BenchCase[] = [...energyCases(backends), ...fractalCases(backends, filter)].filter(
   (c) => !filter || filter.test(`${c.kernel} ${c.size}`),
 );
 
 const rows: BenchRow[] = [];
 for (const c of cases) {
   process.stdout.write(`  ${c.kernel} ${c.size} …`);
+  await c.prepare?.();
   const caseRows = runCase(c, { rounds, maxTime });
   rows.push(...caseRows);
   process.stdout.write(` ${caseRows.map((r) => `${r.backend} ${r.hz.toPrecision(3)}/s`).join(', ')}\n`);
