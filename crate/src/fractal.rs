@@ -47,7 +47,9 @@ fn fractal_step_on(path: SimdPath, z: Input, offset: f64, out: &mut [f32]) -> Re
         ));
     }
     let c = offset as f32 as f64;
+    // (only the AVX2 path streams; elsewhere the flag is unused)
     let stream = matches!(z, Input::Slice(_)) && out.len() >= STREAM_MIN;
+    let _ = stream;
     for_chunks(out, |s, chunk| {
         let zp = z.at(s, chunk);
         let (op, n) = (chunk.as_mut_ptr(), chunk.len());
@@ -57,6 +59,7 @@ fn fractal_step_on(path: SimdPath, z: Input, offset: f64, out: &mut [f32]) -> Re
             match path {
                 #[cfg(target_arch = "x86_64")]
                 SimdPath::Avx2Fma if stream => avx2::step_streaming(zp, c, op, n),
+                #[cfg(target_arch = "x86_64")]
                 SimdPath::Avx2Fma => avx2::step(zp, c, op, n),
                 _ => scalar_step(zp, c, op, n),
             }
