@@ -835,9 +835,13 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.adamStep = nativeBinding.adamStep
 module.exports.cpuFeatures = nativeBinding.cpuFeatures
 module.exports.distance = nativeBinding.distance
+module.exports.firstNonFinite = nativeBinding.firstNonFinite
 module.exports.localEnergy = nativeBinding.localEnergy
+module.exports.memoryCopy = nativeBinding.memoryCopy
 module.exports.nonlocalEnergy = nativeBinding.nonlocalEnergy
+module.exports.sgdStep = nativeBinding.sgdStep
 module.exports.simdPath = nativeBinding.simdPath
 module.exports.threadCount = nativeBinding.threadCount

@@ -9,11 +9,21 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/**
+ * torch.optim.Adam / AdamW on one tensor, in place; returns false when an updated
+ * parameter is NaN or ±∞. `vMax` is used (and must have the params' length) with
+ * `amsgrad`.
+ */
+export declare function adamStep(params: unknown, grads: unknown, m: unknown, v: unknown, vMax: unknown, beta1: number, beta2: number, stepSize: number, bc2Sqrt: number, epsilon: number, weightDecay: number, decay: number, amsgrad: boolean, maximize: boolean): boolean
+
 /** CPU features detected at run time, e.g. `["sse4.1", "avx2", "fma"]`. */
 export declare function cpuFeatures(): Array<string>
 
 /** ‖x − y‖₂ in f64 (the r of eq. 5). */
 export declare function distance(x: Float32Array, y: Float32Array): number
+
+/** The index of the first NaN or ±∞ in `values`, or −1. */
+export declare function firstNonFinite(values: unknown): number
 
 /**
  * Eq. 3 for every r: `out[i] = Σ_{n=1}^{primeCount} cos(2π r_i/p_n) / (r_i² + p_n²)`,
@@ -21,11 +31,21 @@ export declare function distance(x: Float32Array, y: Float32Array): number
  */
 export declare function localEnergy(r: Float64Array, primeCount: number, out: Float64Array): void
 
+/** dst ← src on the kernels' threads (the benchmark's copy bandwidth probe). */
+export declare function memoryCopy(src: unknown, dst: unknown): void
+
 /**
  * Eq. 4: the mean over the M rows z_j of `points` (M×d, row-major, d = x.length) of
  * `exp(−‖x − z_j‖/lengthScale) / sqrt(‖z_j − y‖² + softening²)`, summed in f64.
  */
 export declare function nonlocalEnergy(x: Float32Array, y: Float32Array, points: Float32Array, lengthScale: number, softening: number): number
+
+/**
+ * torch.optim.SGD on one tensor, in place; returns false when an updated parameter is
+ * NaN or ±∞. `momentumBuffer` is used (and must have the params' length) when
+ * `momentum` ≠ 0.
+ */
+export declare function sgdStep(params: unknown, grads: unknown, momentumBuffer: unknown, learningRate: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean, maximize: boolean, firstStep: boolean): boolean
 
 /** The kernel path in use: `"avx2+fma"`, `"neon"` or `"scalar"` (`CIMM_SIMD=scalar` forces it). */
 export declare function simdPath(): string

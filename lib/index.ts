@@ -25,6 +25,28 @@ export {
 } from './energy.js';
 export { argumentError, CimmArgumentError, CimmBackendError } from './errors.js';
 export type { BackendDescription, BackendName, Kernels } from './kernels.js';
+export {
+  Adam,
+  type AdamConfig,
+  type AdamOptions,
+  AdamW,
+  decodeOptimizerState,
+  encodeOptimizerState,
+  Optimizer,
+  type OptimizerArgs,
+  type OptimizerConfig,
+  type OptimizerOptions,
+  type OptimizerScalars,
+  type OptimizerState,
+  optimizerFromConfig,
+  type ParameterGroup,
+  registerOptimizer,
+  restoreOptimizer,
+  SGD,
+  type SGDConfig,
+  type SGDOptions,
+  type TensorMap,
+} from './optim/index.js';
 export { MAX_PRIME_COUNT, nthPrime, primes } from './primes.js';
 export { type Domain, generalizedGoldenRatio, type QuadratureSpec, quadraturePoints } from './quadrature.js';
 export { Random } from './random.js';

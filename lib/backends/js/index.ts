@@ -1,6 +1,7 @@
 /** The `js` backend: pure TypeScript, always available, the reference implementation. */
 import type { Kernels } from '../../kernels.js';
 import { distance, localEnergy, nonlocalEnergy } from './energy.js';
+import { adamStep, firstNonFinite, memoryCopy, sgdStep } from './optim.js';
 
 export const jsKernels: Kernels = {
   name: 'js',
@@ -8,4 +9,8 @@ export const jsKernels: Kernels = {
   localEnergy,
   nonlocalEnergy,
   distance,
+  sgdStep,
+  adamStep,
+  firstNonFinite,
+  memoryCopy,
 };
