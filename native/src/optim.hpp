@@ -46,7 +46,8 @@ bool adam_step(float* p, const float* g, float* m, float* v, float* vmax, std::s
 // The index of the first NaN or ±∞ among x[0 … n), or -1.
 long long first_non_finite(const float* x, std::size_t n) noexcept;
 
-// dst ← src on the pool's threads: the benchmark's copy-bandwidth probe (kept minimal).
+// dst ← src on the pool's threads: the benchmark's copy-bandwidth probe (kept minimal). With
+// AVX2 it uses streaming stores, so the destination is not read first.
 void memory_copy(const float* src, float* dst, std::size_t n) noexcept;
 
 constexpr std::size_t kOptimParallelMin = std::size_t{1} << 18;

@@ -128,9 +128,13 @@ void test_threads_do_not_change_results() {
   sone(q2.data(), g.data(), b2.data(), n, s);
   check(same_bits(q1, q2) && same_bits(b1, b2), "sgd: threaded", n);
 
-  std::vector<float> dst(n, 0.f);
-  cimm::memory_copy(g.data(), dst.data(), n);
-  check(same_bits(g, dst), "memory copy", n);
+  for (const std::size_t len : {std::size_t{0}, std::size_t{5}, std::size_t{33}, n}) {
+    for (std::size_t offset = 0; offset < 4; ++offset) {
+      std::vector<float> dst(len + offset, 0.f);
+      cimm::memory_copy(g.data(), dst.data() + offset, len);
+      check(std::memcmp(dst.data() + offset, g.data(), len * sizeof(float)) == 0, "memory copy", len);
+    }
+  }
 }
 
 void test_by_hand() {
