@@ -9,8 +9,10 @@
  * large copies use non-temporal stores, so no extra read of the destination). The
  * bandwidth limit is the best copy rate measured in the same run, on the same threads.
  */
+
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { BenchCase, BenchRow, Contender } from '../harness.js';
 import { type BackendList, checkArray, uniformF32 } from './common.js';
 
@@ -55,7 +57,10 @@ async function loadTfjsWasm(): Promise<Tf | string> {
     const wasmName = '@tensorflow/tfjs-backend-wasm';
     const tf = (await import(coreName)) as Tf;
     const wasm = (await import(wasmName)) as { setWasmPaths(prefix: string): void };
-    wasm.setWasmPaths(`${dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'))}/`);
+    // The .wasm files sit in the package's dist/, next to its main module.
+    const dist = dirname(require.resolve(wasmName));
+    const folder = existsSync(join(dist, 'tfjs-backend-wasm.wasm')) ? dist : join(dist, '..', 'dist');
+    wasm.setWasmPaths(`${folder}/`);
     if (!(await tf.setBackend('wasm'))) return 'tf.setBackend("wasm") failed';
     await tf.ready();
     return tf;
