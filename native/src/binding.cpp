@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <initializer_list>
 #include <string>
@@ -139,7 +140,10 @@ void disjoint(Napi::Env env, const Napi::CallbackInfo& info, std::initializer_li
     const auto* bn = an + 1;
     for (const auto* b = a + 1; b != views.end(); ++b, ++bn) {
       if (a->length == 0 || b->length == 0) continue;
-      if (a->data < b->data + b->length && b->data < a->data + a->length) {
+      // addresses as integers: < between pointers into different arrays is unspecified
+      const auto a0 = reinterpret_cast<std::uintptr_t>(a->data);
+      const auto b0 = reinterpret_cast<std::uintptr_t>(b->data);
+      if (a0 < b0 + b->length * sizeof(float) && b0 < a0 + a->length * sizeof(float)) {
         fail(env, std::string("a Float32Array that does not overlap ") + an->second, bn->second, info[bn->first]);
       }
     }
