@@ -109,9 +109,12 @@ describe('kernel registry', () => {
 
   test('a native addon missing a kernel is refused with the names of what is missing', async () => {
     const { nativeKernels } = await import('../lib/backends/native.js');
+    const { KERNEL_NAMES } = await import('../lib/kernels.js');
     const stale = { localEnergy: () => {}, cpuFeatures: () => [], simdPath: () => 'scalar', threadCount: () => 1 };
+    const missing = KERNEL_NAMES.filter((k) => k !== 'localEnergy').join(', ');
+    expect(missing.startsWith('nonlocalEnergy, distance')).toBe(true);
     expect(() => nativeKernels('cpp', stale as never, '/tmp/old.node')).toThrow(
-      'the cpp addon at /tmp/old.node lacks nonlocalEnergy, distance: it is out of date, rebuild it',
+      `the cpp addon at /tmp/old.node lacks ${missing}: it is out of date, rebuild it`,
     );
   });
 
@@ -123,10 +126,9 @@ describe('kernel registry', () => {
         code: 'InvalidArg',
       });
     };
+    const { KERNEL_NAMES } = await import('../lib/kernels.js');
     const addon = {
-      localEnergy: fail,
-      nonlocalEnergy: fail,
-      distance: fail,
+      ...Object.fromEntries(KERNEL_NAMES.map((k) => [k, fail])),
       cpuFeatures: () => [],
       simdPath: () => 'scalar',
       threadCount: () => 1,

@@ -1,6 +1,8 @@
 /** The `js` backend: pure TypeScript, always available, the reference implementation. */
 import type { Kernels } from '../../kernels.js';
 import { distance, localEnergy, nonlocalEnergy } from './energy.js';
+import { energyFlowMaxStep, energyFlowStep, laplacian } from './flow.js';
+import { gridSums, l2Norm, scaleInPlace, zeroNonFinite } from './reduce.js';
 
 export const jsKernels: Kernels = {
   name: 'js',
@@ -8,4 +10,11 @@ export const jsKernels: Kernels = {
   localEnergy,
   nonlocalEnergy,
   distance,
+  energyFlowStep,
+  energyFlowMaxStep,
+  laplacian,
+  gridSums,
+  l2Norm,
+  zeroNonFinite,
+  scaleInPlace,
 };
