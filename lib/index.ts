@@ -24,7 +24,30 @@ export {
   nonlocalEnergy,
 } from './energy.js';
 export { argumentError, CimmArgumentError, CimmBackendError } from './errors.js';
-export type { BackendDescription, BackendName, Kernels } from './kernels.js';
+export {
+  EnergyFlow,
+  type EnergyFlowConfig,
+  type EnergyFlowOptions,
+  type EnergyFlowStepOptions,
+  energyFlowMaxStep,
+  energyFlowStep,
+  FLOW_BOUNDARIES,
+  FLOW_DEFAULTS,
+  type FlowGridOptions,
+  kappa,
+  type LaplacianOptions,
+  laplacian,
+  type MaxStepOptions,
+  STEP_CONTROLS,
+  type StepControl,
+} from './flow.js';
+export type {
+  BackendDescription,
+  BackendName,
+  EnergyFlowParams,
+  FlowBoundary,
+  Kernels,
+} from './kernels.js';
 export {
   Adam,
   type AdamConfig,
@@ -50,3 +73,13 @@ export {
 export { MAX_PRIME_COUNT, nthPrime, primes } from './primes.js';
 export { type Domain, generalizedGoldenRatio, type QuadratureSpec, quadraturePoints } from './quadrature.js';
 export { Random } from './random.js';
+export {
+  type CriterionResult,
+  STABILITY_DEFAULTS,
+  type StabilityConfig,
+  type StabilityContext,
+  StabilityController,
+  type StabilityControllerOptions,
+  type StabilityCriterionName,
+  type StabilityReport,
+} from './stability.js';

@@ -7,6 +7,7 @@
 // exception leaves an entry point (see guarded()).
 #include <napi.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -17,6 +18,7 @@
 
 #include "cpu.hpp"
 #include "energy.hpp"
+#include "flow.hpp"
 #include "optim.hpp"
 #include "parallel.hpp"
 #include "primes.hpp"
@@ -285,6 +287,152 @@ Napi::Value MemoryCopy(const Napi::CallbackInfo& info) {
   });
 }
 
+// ---- energy flow (design eq. 10) and the stability reductions (eq. 11) ----
+
+// A grid dimension: an integer >= 1.
+std::size_t grid_dim(Napi::Env env, Napi::Value value, const char* param) {
+  const double v = number(env, value, param);
+  if (!(v >= 1 && v <= 4294967296.0 && std::floor(v) == v)) fail(env, "an integer >= 1", param, value);
+  return static_cast<std::size_t>(v);
+}
+
+// A Float64Array of exactly `cells` values.
+const double* grid(Napi::Env env, Napi::Value value, const char* param, std::size_t cells) {
+  const auto a = float64_array(env, value, param);
+  if (a.length != cells) fail(env, "a Float64Array of length " + std::to_string(cells), param, value);
+  return a.data;
+}
+
+// An output grid of `cells` values that shares no memory with the inputs (the stencil reads
+// neighbours while it writes).
+double* output_grid(Napi::Env env, Napi::Value value, std::size_t cells,
+                    std::initializer_list<std::pair<const char*, const double*>> inputs) {
+  const auto out = float64_array(env, value, "out");
+  if (out.length != cells) fail(env, "a Float64Array of length " + std::to_string(cells), "out", value);
+  for (const auto& [name, data] : inputs) {
+    if (cells > 0 && out.data < data + cells && data < out.data + cells) {
+      fail(env, std::string("a Float64Array that does not overlap ") + name, "out", value);
+    }
+  }
+  return out.data;
+}
+
+Napi::Object params_object(Napi::Env env, Napi::Value value) {
+  if (!value.IsObject() || value.IsArray() || value.IsTypedArray()) fail(env, "an options object", "params", value);
+  return value.As<Napi::Object>();
+}
+
+// A finite field of the params object; kPositive and kNonNegative add "> 0" and ">= 0".
+enum class Sign { kAny, kPositive, kNonNegative };
+double field(Napi::Env env, Napi::Object params, const char* name, Sign sign = Sign::kAny) {
+  const Napi::Value value = params.Get(name);
+  const double v = number(env, value, name);
+  if (sign == Sign::kPositive && !(std::isfinite(v) && v > 0)) fail(env, "a finite number > 0", name, value);
+  if (sign == Sign::kNonNegative && !(std::isfinite(v) && v >= 0)) fail(env, "a finite number >= 0", name, value);
+  if (!std::isfinite(v)) fail(env, "a finite number", name, value);
+  return v;
+}
+
+cimm::Boundary boundary_of(Napi::Env env, Napi::Value value) {
+  if (value.IsString()) {
+    const std::string name = value.As<Napi::String>().Utf8Value();
+    if (name == "periodic") return cimm::Boundary::kPeriodic;
+    if (name == "zeroFlux") return cimm::Boundary::kZeroFlux;
+  }
+  fail(env, "one of \"periodic\", \"zeroFlux\"", "boundary", value);
+}
+
+// energyFlowStep(energy, potential, source, nx, ny, params {h, dt, beta, gamma, kappa, boundary}, out): void
+Napi::Value EnergyFlowStep(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const std::size_t nx = grid_dim(env, info[3], "nx");
+    const std::size_t ny = grid_dim(env, info[4], "ny");
+    const std::size_t cells = nx * ny;
+    const double* energy = grid(env, info[0], "energy", cells);
+    const double* potential = grid(env, info[1], "potential", cells);
+    const double* source = grid(env, info[2], "source", cells);
+    const Napi::Object p = params_object(env, info[5]);
+    cimm::FlowParams params{};
+    params.h = field(env, p, "h", Sign::kPositive);
+    params.dt = field(env, p, "dt", Sign::kNonNegative);
+    params.beta = field(env, p, "beta", Sign::kNonNegative);
+    params.gamma = field(env, p, "gamma");
+    params.kappa = field(env, p, "kappa");
+    params.boundary = boundary_of(env, p.Get("boundary"));
+    double* out = output_grid(env, info[6], cells, {{"energy", energy}, {"potential", potential}, {"source", source}});
+    cimm::energy_flow_step(energy, potential, source, nx, ny, params, out);
+    return env.Undefined();
+  });
+}
+
+// energyFlowMaxStep(potential, nx, ny, params {h, beta, gamma, boundary}): number
+Napi::Value EnergyFlowMaxStep(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const std::size_t nx = grid_dim(env, info[1], "nx");
+    const std::size_t ny = grid_dim(env, info[2], "ny");
+    const double* potential = grid(env, info[0], "potential", nx * ny);
+    const Napi::Object p = params_object(env, info[3]);
+    const double h = field(env, p, "h", Sign::kPositive);
+    const double beta = field(env, p, "beta", Sign::kNonNegative);
+    const double gamma = field(env, p, "gamma");
+    const cimm::Boundary boundary = boundary_of(env, p.Get("boundary"));
+    return Napi::Number::New(env, cimm::energy_flow_max_step(potential, nx, ny, h, beta, gamma, boundary));
+  });
+}
+
+// laplacian(energy, nx, ny, h, boundary, out): void
+Napi::Value Laplacian(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const std::size_t nx = grid_dim(env, info[1], "nx");
+    const std::size_t ny = grid_dim(env, info[2], "ny");
+    const double* energy = grid(env, info[0], "energy", nx * ny);
+    const double h = number(env, info[3], "h");
+    if (!(std::isfinite(h) && h > 0)) fail(env, "a finite number > 0", "h", info[3]);
+    const cimm::Boundary boundary = boundary_of(env, info[4]);
+    double* out = output_grid(env, info[5], nx * ny, {{"energy", energy}});
+    cimm::laplacian(energy, nx, ny, h, boundary, out);
+    return env.Undefined();
+  });
+}
+
+// gridSums(x: Float64Array, out: Float64Array(3)): void
+Napi::Value GridSums(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto x = float64_array(env, info[0], "x");
+    const auto out = float64_array(env, info[1], "out");
+    if (out.length != 3) fail(env, "a Float64Array of length 3", "out", info[1]);
+    double sums[3];
+    cimm::grid_sums(x.data, x.length, sums);
+    std::copy(sums, sums + 3, out.data);
+    return env.Undefined();
+  });
+}
+
+// l2Norm(x: Float32Array): number
+Napi::Value L2Norm(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto x = float32_array(env, info[0], "x");
+    return Napi::Number::New(env, cimm::l2_norm(x.data, x.length));
+  });
+}
+
+// zeroNonFinite(x: Float32Array): number
+Napi::Value ZeroNonFinite(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto x = float32_array(env, info[0], "x");
+    return Napi::Number::New(env, static_cast<double>(cimm::zero_non_finite(x.data, x.length)));
+  });
+}
+
+// scaleInPlace(x: Float32Array, s: number): void
+Napi::Value ScaleInPlace(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto x = float32_array(env, info[0], "x");
+    cimm::scale_in_place(x.data, x.length, number(env, info[1], "s"));
+    return env.Undefined();
+  });
+}
+
 Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
     const auto features = cimm::cpu_features();
@@ -312,6 +460,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("adamStep", Napi::Function::New(env, AdamStep, "adamStep"));
   exports.Set("firstNonFinite", Napi::Function::New(env, FirstNonFinite, "firstNonFinite"));
   exports.Set("memoryCopy", Napi::Function::New(env, MemoryCopy, "memoryCopy"));
+  exports.Set("energyFlowStep", Napi::Function::New(env, EnergyFlowStep, "energyFlowStep"));
+  exports.Set("energyFlowMaxStep", Napi::Function::New(env, EnergyFlowMaxStep, "energyFlowMaxStep"));
+  exports.Set("laplacian", Napi::Function::New(env, Laplacian, "laplacian"));
+  exports.Set("gridSums", Napi::Function::New(env, GridSums, "gridSums"));
+  exports.Set("l2Norm", Napi::Function::New(env, L2Norm, "l2Norm"));
+  exports.Set("zeroNonFinite", Napi::Function::New(env, ZeroNonFinite, "zeroNonFinite"));
+  exports.Set("scaleInPlace", Napi::Function::New(env, ScaleInPlace, "scaleInPlace"));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures, "cpuFeatures"));
   exports.Set("simdPath", Napi::Function::New(env, SimdPath, "simdPath"));
   exports.Set("threadCount", Napi::Function::New(env, ThreadCount, "threadCount"));
