@@ -21,14 +21,15 @@ export declare function activationBackward(activation: string, y: Float32Array, 
  */
 export declare function activationForward(activation: string, x: Float32Array, shift: number, out: Float32Array): void
 
+/**
+ * torch.optim.Adam / AdamW on one tensor, in place; returns false when an updated
+ * parameter is NaN or ±∞. `vMax` is used (and must have the params' length) with
+ * `amsgrad`.
+ */
+export declare function adamStep(params: unknown, grads: unknown, m: unknown, v: unknown, vMax: unknown, beta1: number, beta2: number, stepSize: number, bc2Sqrt: number, epsilon: number, weightDecay: number, decay: number, amsgrad: boolean, maximize: boolean): boolean
+
 /** `y ← alpha·x + beta·y` in f64, rounded once; beta = 0 overwrites y. `x` may be `y`. */
 export declare function axpby(alpha: number, x: Float32Array, beta: number, y: Float32Array): void
-
-/**
- * The bench's memory-bandwidth probe: `dst ← src` with the elementwise kernels'
- * threads and chunking (a STREAM-style copy).
- */
-export declare function copy(src: Float32Array, dst: Float32Array): void
 
 /** CPU features detected at run time, e.g. `["sse4.1", "avx2", "fma"]`. */
 export declare function cpuFeatures(): Array<string>
@@ -38,6 +39,41 @@ export declare function distance(x: Float32Array, y: Float32Array): number
 
 /** `Σ x[i]·y[i]` accumulated in f64. */
 export declare function dot(x: Float32Array, y: Float32Array): number
+
+/** What the step limit depends on (other fields of the object are ignored). */
+export interface EnergyFlowLimitParams {
+  h: number
+  beta: number
+  gamma: number
+  /** "periodic" or "zeroFlux". */
+  boundary: string
+}
+
+/** The largest stable dt of energyFlowStep for this potential and coefficients. */
+export declare function energyFlowMaxStep(potential: Float64Array, nx: number, ny: number, params: EnergyFlowLimitParams): number
+
+/**
+ * The coefficients of one step, as the Kernels interface passes them (lib/kernels.ts
+ * `EnergyFlowParams`).
+ */
+export interface EnergyFlowParams {
+  h: number
+  dt: number
+  beta: number
+  gamma: number
+  kappa: number
+  /** "periodic" or "zeroFlux". */
+  boundary: string
+}
+
+/**
+ * Eq. 10: one forward-Euler step `out = E + dt·(κ·source + β∇²E + γ∇·(E∇Ψ))` on an
+ * nx × ny row-major grid.
+ */
+export declare function energyFlowStep(energy: Float64Array, potential: Float64Array, source: Float64Array, nx: number, ny: number, params: EnergyFlowParams, out: Float64Array): void
+
+/** The index of the first NaN or ±∞ in `values`, or −1. */
+export declare function firstNonFinite(values: unknown): number
 
 /**
  * Eq. 8, one step: `out[i] = z[i]² + fround(offset)`, computed in f64 and rounded
@@ -50,6 +86,15 @@ export declare function fractalStep(z: Float32Array, offset: number, out: Float3
  * be `gradZ` (in place).
  */
 export declare function fractalStepBackward(z: Float32Array, gradOut: Float32Array, gradZ: Float32Array): void
+
+/** [Σ x, Σ |x|, Σ x²] into out[0..3]. */
+export declare function gridSums(x: Float64Array, out: Float64Array): void
+
+/** ‖x‖₂ of an f32 vector, accumulated in f64. */
+export declare function l2Norm(x: Float32Array): number
+
+/** The 5-point Laplacian of an nx × ny grid into `out`. */
+export declare function laplacian(energy: Float64Array, nx: number, ny: number, h: number, boundary: string, out: Float64Array): void
 
 /**
  * Eq. 3 for every r: `out[i] = Σ_{n=1}^{primeCount} cos(2π r_i/p_n) / (r_i² + p_n²)`,
@@ -67,11 +112,24 @@ export declare function matmul(transA: boolean, transB: boolean, m: number, n: n
 /** `max |x[i]|` (0 when empty), or NaN when any element is NaN or ±Infinity. */
 export declare function maxAbs(x: Float32Array): number
 
+/** dst ← src on the kernels' threads (the benchmark's copy bandwidth probe). */
+export declare function memoryCopy(src: unknown, dst: unknown): void
+
 /**
  * Eq. 4: the mean over the M rows z_j of `points` (M×d, row-major, d = x.length) of
  * `exp(−‖x − z_j‖/lengthScale) / sqrt(‖z_j − y‖² + softening²)`, summed in f64.
  */
 export declare function nonlocalEnergy(x: Float32Array, y: Float32Array, points: Float32Array, lengthScale: number, softening: number): number
+
+/** x_i ← fround(x_i · s) in place. */
+export declare function scaleInPlace(x: Float32Array, s: number): void
+
+/**
+ * torch.optim.SGD on one tensor, in place; returns false when an updated parameter is
+ * NaN or ±∞. `momentumBuffer` is used (and must have the params' length) when
+ * `momentum` ≠ 0.
+ */
+export declare function sgdStep(params: unknown, grads: unknown, momentumBuffer: unknown, learningRate: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean, maximize: boolean, firstStep: boolean): boolean
 
 /** The kernel path in use: `"avx2+fma"`, `"neon"` or `"scalar"` (`CIMM_SIMD=scalar` forces it). */
 export declare function simdPath(): string
@@ -81,3 +139,6 @@ export declare function sum(x: Float32Array): number
 
 /** Threads the kernels use (`CIMM_THREADS`, else the available parallelism). */
 export declare function threadCount(): number
+
+/** Sets NaN and ±∞ entries of x to 0; returns how many there were. */
+export declare function zeroNonFinite(x: Float32Array): number

@@ -25,6 +25,23 @@ export {
 } from './energy.js';
 export { argumentError, CimmArgumentError, CimmBackendError } from './errors.js';
 export {
+  EnergyFlow,
+  type EnergyFlowConfig,
+  type EnergyFlowOptions,
+  type EnergyFlowStepOptions,
+  energyFlowMaxStep,
+  energyFlowStep,
+  FLOW_BOUNDARIES,
+  FLOW_DEFAULTS,
+  type FlowGridOptions,
+  kappa,
+  type LaplacianOptions,
+  laplacian,
+  type MaxStepOptions,
+  STEP_CONTROLS,
+  type StepControl,
+} from './flow.js';
+export {
   FRACTAL_DEFAULTS,
   type FractalBoundMode,
   type FractalStepOptions,
@@ -38,7 +55,14 @@ export {
   MAX_FRACTAL_OFFSET,
   MAX_SCALES,
 } from './fractal.js';
-export type { ActivationName, BackendDescription, BackendName, Kernels } from './kernels.js';
+export type {
+  ActivationName,
+  BackendDescription,
+  BackendName,
+  EnergyFlowParams,
+  FlowBoundary,
+  Kernels,
+} from './kernels.js';
 export { MAX_DIMENSION, type MatmulOptions, type MatmulShape, matmul } from './linalg.js';
 export {
   ACTIVATIONS,
@@ -49,6 +73,38 @@ export {
   type LayerParameter,
   MAX_LEVELS,
 } from './nn/fractal-layer.js';
+export {
+  Adam,
+  type AdamConfig,
+  type AdamOptions,
+  AdamW,
+  decodeOptimizerState,
+  encodeOptimizerState,
+  Optimizer,
+  type OptimizerArgs,
+  type OptimizerConfig,
+  type OptimizerOptions,
+  type OptimizerScalars,
+  type OptimizerState,
+  optimizerFromConfig,
+  type ParameterGroup,
+  registerOptimizer,
+  restoreOptimizer,
+  SGD,
+  type SGDConfig,
+  type SGDOptions,
+  type TensorMap,
+} from './optim/index.js';
 export { MAX_PRIME_COUNT, nthPrime, primes } from './primes.js';
 export { type Domain, generalizedGoldenRatio, type QuadratureSpec, quadraturePoints } from './quadrature.js';
 export { Random } from './random.js';
+export {
+  type CriterionResult,
+  STABILITY_DEFAULTS,
+  type StabilityConfig,
+  type StabilityContext,
+  StabilityController,
+  type StabilityControllerOptions,
+  type StabilityCriterionName,
+  type StabilityReport,
+} from './stability.js';

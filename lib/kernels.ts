@@ -9,6 +9,26 @@ export type BackendName = 'rust' | 'cpp' | 'js';
 
 /** The activation σ of the fractal layer (design eq. 9). */
 export type ActivationName = 'identity' | 'tanh' | 'sigmoid' | 'relu';
+/**
+ * Boundary condition of the energy-flow grid (design eq. 10): `periodic` wraps both axes;
+ * `zeroFlux` (Neumann) closes every boundary face, so no energy crosses it.
+ */
+export type FlowBoundary = 'periodic' | 'zeroFlux';
+
+/** The grid geometry and coefficients of one explicit energy-flow step (design eq. 10). */
+export interface EnergyFlowParams {
+  /** Grid spacing h (cells are h × h). */
+  h: number;
+  /** Time step. */
+  dt: number;
+  /** β ≥ 0, the diffusion coefficient of +β∇²E. */
+  beta: number;
+  /** γ, the drift coefficient of γ∇·(E∇Ψ). */
+  gamma: number;
+  /** κ(t), evaluated by the caller at the step's start time. */
+  kappa: number;
+  boundary: FlowBoundary;
+}
 
 /** What a backend says about itself for `backendInfo()`. */
 export interface BackendDescription {
@@ -59,9 +79,6 @@ export interface Kernels {
   /** max |x[i]| (0 when empty), or NaN when any element is NaN or ±Infinity (eq. 8's bound check). */
   maxAbs(x: Float32Array): number;
 
-  /** dst ← src: the bench's memory-bandwidth probe (native: the elementwise kernels' threads). */
-  copy(src: Float32Array, dst: Float32Array): void;
-
   /**
    * GEMM for eq. 9: c ← α·op(a)·op(b) + β·c, row-major; op(a) is m×k (a stored k×m when
    * transA), op(b) is k×n (b stored n×k when transB), c is m×n. β = 0 overwrites c without
@@ -97,6 +114,111 @@ export interface Kernels {
    * sigmoid y(1 − y), relu [y > 0], identity 1). `y` or `gradOut` may be `gradPre`.
    */
   activationBackward(activation: ActivationName, y: Float32Array, gradOut: Float32Array, gradPre: Float32Array): void;
+
+  /**
+   * One step of torch.optim.SGD on one parameter tensor, in place (docs/theory.md,
+   * "Optimizers"). Every operation is an f32 operation, unfused, in PyTorch's order:
+   * d = ±g (− when maximizing); d ← d + λ·p if λ ≠ 0; if μ ≠ 0:
+   * b ← d on the first step else b·μ + (1 − τ)·d, then d ← d + μ·b (Nesterov) or d ← b;
+   * p ← p − η·d. The scalars are rounded to f32 first ((1 − τ) computed in f64, as PyTorch
+   * does). `momentumBuffer` must have the params' length when μ ≠ 0 and is ignored (may
+   * be empty) when μ = 0. No array may overlap another. Returns false when an updated
+   * parameter is NaN or ±∞ (the update is complete either way).
+   */
+  sgdStep(
+    params: Float32Array,
+    grads: Float32Array,
+    momentumBuffer: Float32Array,
+    learningRate: number,
+    momentum: number,
+    dampening: number,
+    weightDecay: number,
+    nesterov: boolean,
+    maximize: boolean,
+    firstStep: boolean,
+  ): boolean;
+
+  /**
+   * One step of torch.optim.Adam / AdamW on one parameter tensor, in place. f32
+   * operations, unfused, in PyTorch's order: p ← p·decay (AdamW's decoupled decay
+   * 1 − η·λ, 1 for Adam); d = ±g; d ← d + λ·p if λ ≠ 0 (Adam's L2 term, 0 for AdamW);
+   * m ← m·β₁ + (1 − β₁)·d; v ← v·β₂ + ((1 − β₂)·d)·d; with amsgrad vMax ← max(vMax, v)
+   * and s = vMax, else s = v; p ← p − (stepSize·m) / (√s / bc2Sqrt + ε). The caller
+   * passes stepSize = η / (1 − β₁ᵗ) and bc2Sqrt = √(1 − β₂ᵗ) computed in f64; the kernel
+   * rounds every scalar to f32. `vMax` must have the params' length with amsgrad and is
+   * ignored (may be empty) without. No array may overlap another. Returns false when an
+   * updated parameter is NaN or ±∞.
+   */
+  adamStep(
+    params: Float32Array,
+    grads: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    vMax: Float32Array,
+    beta1: number,
+    beta2: number,
+    stepSize: number,
+    bc2Sqrt: number,
+    epsilon: number,
+    weightDecay: number,
+    decay: number,
+    amsgrad: boolean,
+    maximize: boolean,
+  ): boolean;
+
+  /** The index of the first NaN or ±∞ in `values`, or −1 (the optimizers' gradient check). */
+  firstNonFinite(values: Float32Array): number;
+
+  /**
+   * dst ← src (same length), on the threads the kernels use: the benchmark's copy
+   * bandwidth probe, against which the optimizer steps' memory traffic is measured.
+   */
+  memoryCopy(src: Float32Array, dst: Float32Array): void;
+
+  /**
+   * One forward-Euler step of the energy flow, design eq. 10 (seed 002 §4.1), on an
+   * nx × ny row-major grid (index j·nx + i):
+   * out = E + dt·(κ·source + β∇²E + γ∇·(E∇Ψ)), the Laplacian the 5-point stencil and the
+   * drift in conservative form with upwind face fluxes (docs/theory.md). `out` must not
+   * overlap `energy`, `potential` or `source`.
+   */
+  energyFlowStep(
+    energy: Float64Array,
+    potential: Float64Array,
+    source: Float64Array,
+    nx: number,
+    ny: number,
+    params: EnergyFlowParams,
+    out: Float64Array,
+  ): void;
+
+  /**
+   * The largest dt for which energyFlowStep is monotone (positivity-preserving and
+   * L1-stable): 1 / max_i Σ_faces (β + max(0, γ(Ψ_i − Ψ_neighbour))) / h², with 4β for the
+   * diffusion part in every cell; +Infinity when nothing limits it (β = 0 and no downhill
+   * drift).
+   */
+  energyFlowMaxStep(
+    potential: Float64Array,
+    nx: number,
+    ny: number,
+    params: Pick<EnergyFlowParams, 'h' | 'beta' | 'gamma' | 'boundary'>,
+  ): number;
+
+  /** The 5-point Laplacian ∇²E with the given boundary (design eqs. 10–11); `out` must not overlap `energy`. */
+  laplacian(energy: Float64Array, nx: number, ny: number, h: number, boundary: FlowBoundary, out: Float64Array): void;
+
+  /** Σ x, Σ |x| and Σ x² of a grid into out[0..3] (design eq. 11's integrals and norms), summed in f64. */
+  gridSums(x: Float64Array, out: Float64Array): void;
+
+  /** ‖x‖₂ of an f32 vector (the gradient norm ‖∇L‖ of design eq. 11), accumulated in f64; NaN or ∞ when x holds one. */
+  l2Norm(x: Float32Array): number;
+
+  /** Replace every NaN and ±∞ in x by 0; returns how many were replaced. */
+  zeroNonFinite(x: Float32Array): number;
+
+  /** x_i ← fround(x_i · s) in place. */
+  scaleInPlace(x: Float32Array, s: number): void;
 }
 
 /** The kernel methods of `Kernels`, for checking that a native addon provides them all. */
@@ -107,13 +229,23 @@ export const KERNEL_NAMES = [
   'fractalStep',
   'fractalStepBackward',
   'maxAbs',
-  'copy',
   'matmul',
   'axpby',
   'dot',
   'sum',
   'activationForward',
   'activationBackward',
+  'sgdStep',
+  'adamStep',
+  'firstNonFinite',
+  'memoryCopy',
+  'energyFlowStep',
+  'energyFlowMaxStep',
+  'laplacian',
+  'gridSums',
+  'l2Norm',
+  'zeroNonFinite',
+  'scaleInPlace',
 ] as const satisfies readonly Exclude<keyof Kernels, 'name' | 'describe'>[];
 
 export type KernelName = (typeof KERNEL_NAMES)[number];

@@ -111,10 +111,10 @@ describe('kernel registry', () => {
     const { nativeKernels } = await import('../lib/backends/native.js');
     const { KERNEL_NAMES } = await import('../lib/kernels.js');
     const stale = { localEnergy: () => {}, cpuFeatures: () => [], simdPath: () => 'scalar', threadCount: () => 1 };
-    const missing = KERNEL_NAMES.filter((k) => k !== 'localEnergy');
-    expect(missing.slice(0, 2)).toEqual(['nonlocalEnergy', 'distance']);
+    const missing = KERNEL_NAMES.filter((k) => k !== 'localEnergy').join(', ');
+    expect(missing.startsWith('nonlocalEnergy, distance')).toBe(true);
     expect(() => nativeKernels('cpp', stale as never, '/tmp/old.node')).toThrow(
-      `the cpp addon at /tmp/old.node lacks ${missing.join(', ')}: it is out of date, rebuild it`,
+      `the cpp addon at /tmp/old.node lacks ${missing}: it is out of date, rebuild it`,
     );
   });
 

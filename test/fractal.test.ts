@@ -4,7 +4,7 @@
  * error messages.
  *
  * Tolerances:
- * - fractalStep, fractalStepBackward, axpby, maxAbs, copy, the identity/relu activations and
+ * - fractalStep, fractalStepBackward, axpby, maxAbs, the identity/relu activations and
  *   every activation backward rule: bit-exact (each is f64 arithmetic rounded once to f32 on
  *   every backend; the native kernels widen to f64 rather than use an f32 FMA, which would
  *   round differently from JS for some |z| ≥ 3·10⁴).
@@ -119,7 +119,7 @@ describeEachBackend('fractal step (eq. 8)', ({ kernels }) => {
     }
   });
 
-  test('maxAbs is exact and NaN for a non-finite element; copy copies', () => {
+  test('maxAbs is exact and NaN for a non-finite element', () => {
     for (const n of LENGTHS) {
       const x = randomF32(n, 9, 5);
       expect(kernels.maxAbs(x)).toBe(reference.maxAbs(x));
@@ -130,9 +130,6 @@ describeEachBackend('fractal step (eq. 8)', ({ kernels }) => {
           expect(kernels.maxAbs(y)).toBeNaN();
         }
       }
-      const dst = new Float32Array(n);
-      kernels.copy(x, dst);
-      expectBitExact(dst, x);
     }
     expect(kernels.maxAbs(new Float32Array(0))).toBe(0);
   });

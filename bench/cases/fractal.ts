@@ -1,9 +1,9 @@
 /**
  * Bench cases for the fractal transform (design eq. 8), the GEMM and the fractal layer
  * (eq. 9), with two yardsticks measured in the same process:
- * - `bandwidthProbe copy n=1e7`: dst ← src over 40 MB, the native kernels' threads and
- *   chunking (js: TypedArray.set, a memcpy) — the machine's memory bandwidth, against which
- *   the bandwidth-bound fractal step is reported (GB/s and fraction);
+ * - `bandwidthProbe copy n=1e7`: `memoryCopy`, dst ← src over 40 MB with streaming stores on
+ *   the kernels' threads (js: TypedArray.set, a memcpy) — the machine's memory bandwidth,
+ *   against which the bandwidth-bound fractal step is reported (GB/s and fraction);
  * - a `tfjs-wasm` peer row for matmul: TensorFlow.js 4.22's WASM backend (XNNPACK, SIMD, one
  *   thread in Node), wasm files from the package's local dist/ folder. Its timed operation is
  *   tf.matMul on tensors created beforehand plus dataSync() (the copy out of the wasm heap
@@ -99,7 +99,7 @@ export function fractalCases(backends: BackendList, filter?: RegExp): BenchCase[
       check: checkArray(0),
       contenders: backends.map((k) => {
         const dst = new Float32Array(BIG);
-        return { backend: k.name, run: () => (k.copy(src, dst), dst) };
+        return { backend: k.name, run: () => (k.memoryCopy(src, dst), dst) };
       }),
     });
   }

@@ -1,5 +1,5 @@
 //! Elementwise f32 kernels that the fractal layer (design.md §2 eq. 9) composes with
-//! the fractal step and the GEMM, plus the memory-bandwidth probe of the benchmark.
+//! the fractal step and the GEMM.
 //!
 //! Bit-exactness with the JS reference: JS evaluates `Float32Array` arithmetic in f64
 //! and rounds once on the store. Every kernel here whose JS reference is plain
@@ -23,9 +23,8 @@ use crate::parallel;
 pub(crate) const PARALLEL_MIN: usize = 1 << 18;
 /// Elements per parallel work unit (256 KB of f32).
 pub(crate) const UNIT: usize = 1 << 16;
-/// Elements from which out-of-place streaming kernels (the fractal step, the copy
-/// probe) write with non-temporal stores: two arrays of 16 MB or more, beyond this VM's
-/// 32 MB L3 (see crate::fractal's module comment).
+/// Elements from which an out-of-place fractal step writes with non-temporal stores:
+/// two arrays of 16 MB or more, beyond this VM's 32 MB L3 (see crate::fractal).
 pub(crate) const STREAM_MIN: usize = 1 << 22;
 /// Reductions keep one partial per unit on the stack: at most this many units.
 const MAX_PARTIALS: usize = 256;
@@ -101,30 +100,6 @@ fn check_len(name: &'static str, want_name: &str, want: usize, got: usize) -> Re
             format!("an array of length {got}"),
         ));
     }
-    Ok(())
-}
-
-// ---------------------------------------------------------------------------------
-// The bandwidth probe.
-
-/// dst ← src, with the same threads, chunking and store policy as the fractal step
-/// (non-temporal stores from [`STREAM_MIN`] elements on AVX2): the benchmark's measure
-/// of this machine's memory bandwidth (a STREAM-style copy).
-pub fn copy(src: &[f32], dst: &mut [f32]) -> Result<(), KernelError> {
-    check_len("dst", "src", src.len(), dst.len())?;
-    let stream = dst.len() >= STREAM_MIN && simd_path() == SimdPath::Avx2Fma;
-    for_chunks(dst, |s, c| {
-        let from = &src[s..s + c.len()];
-        #[cfg(target_arch = "x86_64")]
-        if stream {
-            // SAFETY: the Avx2Fma path is only chosen when the CPU reports avx2 and fma;
-            // `from` and `c` have the same length and do not overlap (& vs &mut).
-            unsafe { avx2::copy_streaming(from.as_ptr(), c.as_mut_ptr(), c.len()) };
-            return;
-        }
-        let _ = stream;
-        c.copy_from_slice(from);
-    });
     Ok(())
 }
 
@@ -417,25 +392,6 @@ pub(crate) mod avx2 {
     fn hsum(v: __m256d) -> f64 {
         let s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd::<1>(v));
         _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)))
-    }
-
-    /// dst ← src with non-temporal stores.
-    ///
-    /// # Safety
-    /// The CPU must support AVX2 and FMA; src, dst valid for n elements, not overlapping.
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn copy_streaming(src: *const f32, dst: *mut f32, n: usize) {
-        let head = (((32 - (dst as usize & 31)) & 31) / 4).min(n);
-        std::ptr::copy_nonoverlapping(src, dst, head);
-        let mut i = head;
-        while i + 16 <= n {
-            let (a, b) = (_mm256_loadu_ps(src.add(i)), _mm256_loadu_ps(src.add(i + 8)));
-            _mm256_stream_ps(dst.add(i), a);
-            _mm256_stream_ps(dst.add(i + 8), b);
-            i += 16;
-        }
-        _mm_sfence();
-        std::ptr::copy_nonoverlapping(src.add(i), dst.add(i), n - i);
     }
 
     /// # Safety
@@ -817,20 +773,5 @@ mod tests {
         assert!(out.iter().all(|&v| (0.0..=1.0).contains(&v)));
         assert_eq!(Activation::from_name("gelu").unwrap_err().param, "activation");
         assert_eq!(Activation::from_name("relu").unwrap(), Activation::Relu);
-    }
-
-    #[test]
-    fn copy_copies() {
-        for n in [PARALLEL_MIN + 11, STREAM_MIN + 5] {
-            let src = data(n, 8, 1.0);
-            let mut dst = vec![0.0; src.len()];
-            copy(&src, &mut dst).unwrap();
-            assert_eq!(src, dst);
-            // A destination that is not 32-byte aligned.
-            copy(&src[1..], &mut dst[..n - 1]).unwrap();
-            assert_eq!(src[1..], dst[..n - 1]);
-        }
-        let src = data(3, 8, 1.0);
-        assert_eq!(copy(&src, &mut [0.0; 2]).unwrap_err().param, "dst");
     }
 }

@@ -19,8 +19,8 @@
 //! or more: beyond this VM's 32 MB L3), the AVX2 path writes with non-temporal stores.
 //! A normal store first reads the destination line (read-for-ownership), so a
 //! streaming kernel would move 12 bytes per element instead of 8; a result that large
-//! would leave the cache before anyone reads it anyway. (glibc's memcpy, the bench's
-//! bandwidth probe, does the same above a similar size.)
+//! would leave the cache before anyone reads it anyway. (glibc's memcpy does the same
+//! above a similar size, and so does the bench's bandwidth probe, `memoryCopy`.)
 //!
 //! Threads: above `elementwise::PARALLEL_MIN` elements the array is split into units
 //! of 256 KB; each element depends only on itself, so results do not depend on the

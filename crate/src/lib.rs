@@ -7,16 +7,25 @@
 //! - [`nonlocal::distance`]: r = ‖x − y‖ used by eq. 5.
 //! - [`fractal::fractal_step`]: eq. 8, one step of the fractal transform, and its backward rule.
 //! - [`gemm::matmul`] and [`elementwise`]: what the fractal layer (eq. 9) composes.
+//! - [`optim`]: fused SGD and Adam/AdamW updates (torch.optim's definitions), the
+//!   optimizers' gradient check and the benchmark's copy-bandwidth probe.
+//! - [`flow::energy_flow_step`]: eq. 10, one explicit step of the energy flow on a grid
+//!   (with [`flow::energy_flow_max_step`], its stability limit, and [`flow::laplacian`]).
+//! - [`reduce`]: the reductions of eq. 11's stability criteria (gradient norm, grid sums)
+//!   and the in-place gradient updates of its controller.
 
 pub mod cpu;
 pub mod elementwise;
 pub mod energy;
 pub mod error;
+pub mod flow;
 pub mod fractal;
 pub mod gemm;
 pub mod nonlocal;
+pub mod optim;
 pub mod parallel;
 pub mod primes;
+pub mod reduce;
 
 #[cfg(feature = "node")]
 mod binding;

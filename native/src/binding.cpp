@@ -7,15 +7,21 @@
 // exception leaves an entry point (see guarded()).
 #include <napi.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
+#include <initializer_list>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cpu.hpp"
 #include "energy.hpp"
+#include "flow.hpp"
 #include "fractal.hpp"
+#include "optim.hpp"
 #include "parallel.hpp"
 #include "primes.hpp"
 
@@ -122,6 +128,37 @@ double number(Napi::Env env, Napi::Value value, const char* param) {
   return out;
 }
 
+bool boolean(Napi::Env env, Napi::Value value, const char* param) {
+  bool out = false;
+  if (napi_get_value_bool(env, value, &out) != napi_ok) fail(env, "a boolean", param, value);
+  return out;
+}
+
+// Rejects two non-empty arrays that share memory (the optimizer kernels read and write them as
+// separate arrays).
+void disjoint(Napi::Env env, const Napi::CallbackInfo& info, std::initializer_list<std::pair<int, const char*>> args,
+              std::initializer_list<View<float>> views) {
+  const auto* a = views.begin();
+  const auto* an = args.begin();
+  for (; a != views.end(); ++a, ++an) {
+    const auto* bn = an + 1;
+    for (const auto* b = a + 1; b != views.end(); ++b, ++bn) {
+      if (a->length == 0 || b->length == 0) continue;
+      // addresses as integers: < between pointers into different arrays is unspecified
+      const auto a0 = reinterpret_cast<std::uintptr_t>(a->data);
+      const auto b0 = reinterpret_cast<std::uintptr_t>(b->data);
+      if (a0 < b0 + b->length * sizeof(float) && b0 < a0 + a->length * sizeof(float)) {
+        fail(env, std::string("a Float32Array that does not overlap ") + an->second, bn->second, info[bn->first]);
+      }
+    }
+  }
+}
+
+void same_length(Napi::Env env, const View<float>& view, std::size_t n, const char* param, Napi::Value value) {
+  if (view.length != n)
+    fail(env, "a Float32Array of length " + std::to_string(n) + " (the length of params)", param, value);
+}
+
 // Runs an entry point's body; any C++ exception other than a Napi::Error becomes a JS Error.
 template <typename Body>
 Napi::Value guarded(const Napi::CallbackInfo& info, Body body) {
@@ -180,22 +217,242 @@ Napi::Value Distance(const Napi::CallbackInfo& info) {
   });
 }
 
+// sgdStep(params, grads, momentumBuffer: Float32Array, learningRate, momentum, dampening,
+//         weightDecay: number, nesterov, maximize, firstStep: boolean): boolean
+Napi::Value SgdStep(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto p = float32_array(env, info[0], "params");
+    const auto g = float32_array(env, info[1], "grads");
+    const auto b = float32_array(env, info[2], "momentumBuffer");
+    cimm::SgdHyper h{};
+    h.learning_rate = number(env, info[3], "learningRate");
+    h.momentum = number(env, info[4], "momentum");
+    h.dampening = number(env, info[5], "dampening");
+    h.weight_decay = number(env, info[6], "weightDecay");
+    h.nesterov = boolean(env, info[7], "nesterov");
+    h.maximize = boolean(env, info[8], "maximize");
+    h.first_step = boolean(env, info[9], "firstStep");
+    same_length(env, g, p.length, "grads", info[1]);
+    if (static_cast<float>(h.momentum) != 0.0f) same_length(env, b, p.length, "momentumBuffer", info[2]);
+    disjoint(env, info, {{0, "params"}, {1, "grads"}, {2, "momentumBuffer"}}, {p, g, b});
+    return Napi::Boolean::New(env, cimm::sgd_step(p.data, g.data, b.data, p.length, h));
+  });
+}
+
+// adamStep(params, grads, m, v, vMax: Float32Array, beta1, beta2, stepSize, bc2Sqrt, epsilon,
+//          weightDecay, decay: number, amsgrad, maximize: boolean): boolean
+Napi::Value AdamStep(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto p = float32_array(env, info[0], "params");
+    const auto g = float32_array(env, info[1], "grads");
+    const auto m = float32_array(env, info[2], "m");
+    const auto v = float32_array(env, info[3], "v");
+    const auto w = float32_array(env, info[4], "vMax");
+    cimm::AdamHyper h{};
+    h.beta1 = number(env, info[5], "beta1");
+    h.beta2 = number(env, info[6], "beta2");
+    h.step_size = number(env, info[7], "stepSize");
+    h.bc2_sqrt = number(env, info[8], "bc2Sqrt");
+    h.epsilon = number(env, info[9], "epsilon");
+    h.weight_decay = number(env, info[10], "weightDecay");
+    h.decay = number(env, info[11], "decay");
+    h.amsgrad = boolean(env, info[12], "amsgrad");
+    h.maximize = boolean(env, info[13], "maximize");
+    same_length(env, g, p.length, "grads", info[1]);
+    same_length(env, m, p.length, "m", info[2]);
+    same_length(env, v, p.length, "v", info[3]);
+    if (h.amsgrad) same_length(env, w, p.length, "vMax", info[4]);
+    disjoint(env, info, {{0, "params"}, {1, "grads"}, {2, "m"}, {3, "v"}, {4, "vMax"}}, {p, g, m, v, w});
+    return Napi::Boolean::New(env, cimm::adam_step(p.data, g.data, m.data, v.data, w.data, p.length, h));
+  });
+}
+
+// firstNonFinite(values: Float32Array): number (-1 when all are finite)
+Napi::Value FirstNonFinite(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto x = float32_array(env, info[0], "values");
+    return Napi::Number::New(env, static_cast<double>(cimm::first_non_finite(x.data, x.length)));
+  });
+}
+
+// memoryCopy(src, dst: Float32Array): void
+Napi::Value MemoryCopy(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto src = float32_array(env, info[0], "src");
+    const auto dst = float32_array(env, info[1], "dst");
+    if (dst.length != src.length) {
+      fail(env, "a Float32Array of length " + std::to_string(src.length) + " (the length of src)", "dst", info[1]);
+    }
+    disjoint(env, info, {{0, "src"}, {1, "dst"}}, {src, dst});
+    cimm::memory_copy(src.data, dst.data, src.length);
+    return env.Undefined();
+  });
+}
+
+// ---- energy flow (design eq. 10) and the stability reductions (eq. 11) ----
+
+// A grid dimension: an integer >= 1.
+std::size_t grid_dim(Napi::Env env, Napi::Value value, const char* param) {
+  const double v = number(env, value, param);
+  if (!(v >= 1 && v <= 4294967296.0 && std::floor(v) == v)) fail(env, "an integer >= 1", param, value);
+  return static_cast<std::size_t>(v);
+}
+
+// A Float64Array of exactly `cells` values.
+const double* grid(Napi::Env env, Napi::Value value, const char* param, std::size_t cells) {
+  const auto a = float64_array(env, value, param);
+  if (a.length != cells) fail(env, "a Float64Array of length " + std::to_string(cells), param, value);
+  return a.data;
+}
+
+// An output grid of `cells` values that shares no memory with the inputs (the stencil reads
+// neighbours while it writes).
+double* output_grid(Napi::Env env, Napi::Value value, std::size_t cells,
+                    std::initializer_list<std::pair<const char*, const double*>> inputs) {
+  const auto out = float64_array(env, value, "out");
+  if (out.length != cells) fail(env, "a Float64Array of length " + std::to_string(cells), "out", value);
+  for (const auto& [name, data] : inputs) {
+    if (cells > 0 && out.data < data + cells && data < out.data + cells) {
+      fail(env, std::string("a Float64Array that does not overlap ") + name, "out", value);
+    }
+  }
+  return out.data;
+}
+
+Napi::Object params_object(Napi::Env env, Napi::Value value) {
+  if (!value.IsObject() || value.IsArray() || value.IsTypedArray()) fail(env, "an options object", "params", value);
+  return value.As<Napi::Object>();
+}
+
+// A finite field of the params object; kPositive and kNonNegative add "> 0" and ">= 0".
+enum class Sign { kAny, kPositive, kNonNegative };
+double field(Napi::Env env, Napi::Object params, const char* name, Sign sign = Sign::kAny) {
+  const Napi::Value value = params.Get(name);
+  const double v = number(env, value, name);
+  if (sign == Sign::kPositive && !(std::isfinite(v) && v > 0)) fail(env, "a finite number > 0", name, value);
+  if (sign == Sign::kNonNegative && !(std::isfinite(v) && v >= 0)) fail(env, "a finite number >= 0", name, value);
+  if (!std::isfinite(v)) fail(env, "a finite number", name, value);
+  return v;
+}
+
+cimm::Boundary boundary_of(Napi::Env env, Napi::Value value) {
+  if (value.IsString()) {
+    const std::string name = value.As<Napi::String>().Utf8Value();
+    if (name == "periodic") return cimm::Boundary::kPeriodic;
+    if (name == "zeroFlux") return cimm::Boundary::kZeroFlux;
+  }
+  fail(env, "one of \"periodic\", \"zeroFlux\"", "boundary", value);
+}
+
+// energyFlowStep(energy, potential, source, nx, ny, params {h, dt, beta, gamma, kappa, boundary}, out): void
+Napi::Value EnergyFlowStep(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const std::size_t nx = grid_dim(env, info[3], "nx");
+    const std::size_t ny = grid_dim(env, info[4], "ny");
+    const std::size_t cells = nx * ny;
+    const double* energy = grid(env, info[0], "energy", cells);
+    const double* potential = grid(env, info[1], "potential", cells);
+    const double* source = grid(env, info[2], "source", cells);
+    const Napi::Object p = params_object(env, info[5]);
+    cimm::FlowParams params{};
+    params.h = field(env, p, "h", Sign::kPositive);
+    params.dt = field(env, p, "dt", Sign::kNonNegative);
+    params.beta = field(env, p, "beta", Sign::kNonNegative);
+    params.gamma = field(env, p, "gamma");
+    params.kappa = field(env, p, "kappa");
+    params.boundary = boundary_of(env, p.Get("boundary"));
+    double* out = output_grid(env, info[6], cells, {{"energy", energy}, {"potential", potential}, {"source", source}});
+    cimm::energy_flow_step(energy, potential, source, nx, ny, params, out);
+    return env.Undefined();
+  });
+}
+
+// energyFlowMaxStep(potential, nx, ny, params {h, beta, gamma, boundary}): number
+Napi::Value EnergyFlowMaxStep(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const std::size_t nx = grid_dim(env, info[1], "nx");
+    const std::size_t ny = grid_dim(env, info[2], "ny");
+    const double* potential = grid(env, info[0], "potential", nx * ny);
+    const Napi::Object p = params_object(env, info[3]);
+    const double h = field(env, p, "h", Sign::kPositive);
+    const double beta = field(env, p, "beta", Sign::kNonNegative);
+    const double gamma = field(env, p, "gamma");
+    const cimm::Boundary boundary = boundary_of(env, p.Get("boundary"));
+    return Napi::Number::New(env, cimm::energy_flow_max_step(potential, nx, ny, h, beta, gamma, boundary));
+  });
+}
+
+// laplacian(energy, nx, ny, h, boundary, out): void
+Napi::Value Laplacian(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const std::size_t nx = grid_dim(env, info[1], "nx");
+    const std::size_t ny = grid_dim(env, info[2], "ny");
+    const double* energy = grid(env, info[0], "energy", nx * ny);
+    const double h = number(env, info[3], "h");
+    if (!(std::isfinite(h) && h > 0)) fail(env, "a finite number > 0", "h", info[3]);
+    const cimm::Boundary boundary = boundary_of(env, info[4]);
+    double* out = output_grid(env, info[5], nx * ny, {{"energy", energy}});
+    cimm::laplacian(energy, nx, ny, h, boundary, out);
+    return env.Undefined();
+  });
+}
+
+// gridSums(x: Float64Array, out: Float64Array(3)): void
+Napi::Value GridSums(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto x = float64_array(env, info[0], "x");
+    const auto out = float64_array(env, info[1], "out");
+    if (out.length != 3) fail(env, "a Float64Array of length 3", "out", info[1]);
+    double sums[3];
+    cimm::grid_sums(x.data, x.length, sums);
+    std::copy(sums, sums + 3, out.data);
+    return env.Undefined();
+  });
+}
+
+// l2Norm(x: Float32Array): number
+Napi::Value L2Norm(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto x = float32_array(env, info[0], "x");
+    return Napi::Number::New(env, cimm::l2_norm(x.data, x.length));
+  });
+}
+
+// zeroNonFinite(x: Float32Array): number
+Napi::Value ZeroNonFinite(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto x = float32_array(env, info[0], "x");
+    return Napi::Number::New(env, static_cast<double>(cimm::zero_non_finite(x.data, x.length)));
+  });
+}
+
+// scaleInPlace(x: Float32Array, s: number): void
+Napi::Value ScaleInPlace(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto x = float32_array(env, info[0], "x");
+    cimm::scale_in_place(x.data, x.length, number(env, info[1], "s"));
+    return env.Undefined();
+  });
+}
+
 // ---- the fractal network kernels (design eqs. 8–9) ----------------------------------------
 
 // `in` itself, or a copy kept in `keep` when it partially overlaps `out` (or is `out` and
 // `always` is set): a kernel then never reads an element it already overwrote. An input that
 // is exactly `out` is fine as it is (each kernel reads element i before writing it).
 const float* separate(View<float> in, View<float> out, std::vector<float>& keep, bool always = false) {
-  const float* a = in.data;
-  const float* b = out.data;
-  if (in.length == 0 || out.length == 0 || a + in.length <= b || b + out.length <= a) return a;
-  if (a == b && in.length == out.length && !always) return a;
-  keep.assign(a, a + in.length);
+  // addresses as integers: < between pointers into different arrays is unspecified
+  const auto a = reinterpret_cast<std::uintptr_t>(in.data);
+  const auto b = reinterpret_cast<std::uintptr_t>(out.data);
+  const std::size_t f = sizeof(float);
+  if (in.length == 0 || out.length == 0 || a + in.length * f <= b || b + out.length * f <= a) return in.data;
+  if (a == b && in.length == out.length && !always) return in.data;
+  keep.assign(in.data, in.data + in.length);
   return keep.data();
 }
 
-void same_length(Napi::Env env, View<float> v, std::size_t length, const char* other, const char* param,
-                 Napi::Value value) {
+void same_length_as(Napi::Env env, View<float> v, std::size_t length, const char* other, const char* param,
+                    Napi::Value value) {
   if (v.length != length) {
     fail(env, "a Float32Array of length " + std::to_string(length) + " (the length of " + other + ")", param, value);
   }
@@ -224,7 +481,7 @@ Napi::Value FractalStep(const Napi::CallbackInfo& info) {
     const auto z = float32_array(env, info[0], "z");
     const double offset = finite(env, info[1], "offset");
     const auto out = float32_array(env, info[2], "out");
-    same_length(env, out, z.length, "z", "out", info[2]);
+    same_length_as(env, out, z.length, "z", "out", info[2]);
     std::vector<float> keep;
     cimm::fractal_step(separate(z, out, keep), offset, out.data, out.length);
     return env.Undefined();
@@ -237,8 +494,8 @@ Napi::Value FractalStepBackward(const Napi::CallbackInfo& info) {
     const auto z = float32_array(env, info[0], "z");
     const auto g = float32_array(env, info[1], "gradOut");
     const auto out = float32_array(env, info[2], "gradZ");
-    same_length(env, g, z.length, "z", "gradOut", info[1]);
-    same_length(env, out, z.length, "z", "gradZ", info[2]);
+    same_length_as(env, g, z.length, "z", "gradOut", info[1]);
+    same_length_as(env, out, z.length, "z", "gradZ", info[2]);
     std::vector<float> keep_z, keep_g;
     cimm::fractal_step_backward(separate(z, out, keep_z, true), separate(g, out, keep_g), out.data, out.length);
     return env.Undefined();
@@ -253,20 +510,6 @@ Napi::Value MaxAbs(const Napi::CallbackInfo& info) {
   });
 }
 
-// copy(src: Float32Array, dst: Float32Array): void
-Napi::Value Copy(const Napi::CallbackInfo& info) {
-  return guarded(info, [&](Napi::Env env) -> Napi::Value {
-    const auto src = float32_array(env, info[0], "src");
-    const auto dst = float32_array(env, info[1], "dst");
-    same_length(env, dst, src.length, "src", "dst", info[1]);
-    if (src.data != dst.data) {
-      std::vector<float> keep;
-      cimm::copy(separate(src, dst, keep), dst.data, dst.length);
-    }
-    return env.Undefined();
-  });
-}
-
 // axpby(alpha: number, x: Float32Array, beta: number, y: Float32Array): void
 Napi::Value Axpby(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
@@ -274,7 +517,7 @@ Napi::Value Axpby(const Napi::CallbackInfo& info) {
     const auto x = float32_array(env, info[1], "x");
     const double beta = finite(env, info[2], "beta");
     const auto y = float32_array(env, info[3], "y");
-    same_length(env, x, y.length, "y", "x", info[1]);
+    same_length_as(env, x, y.length, "y", "x", info[1]);
     std::vector<float> keep;
     cimm::axpby(alpha, separate(x, y, keep), beta, y.data, y.length);
     return env.Undefined();
@@ -286,7 +529,7 @@ Napi::Value Dot(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
     const auto x = float32_array(env, info[0], "x");
     const auto y = float32_array(env, info[1], "y");
-    same_length(env, y, x.length, "x", "y", info[1]);
+    same_length_as(env, y, x.length, "x", "y", info[1]);
     return Napi::Number::New(env, cimm::dot(x.data, y.data, x.length));
   });
 }
@@ -306,7 +549,7 @@ Napi::Value ActivationForward(const Napi::CallbackInfo& info) {
     const auto x = float32_array(env, info[1], "x");
     const double shift = finite(env, info[2], "shift");
     const auto out = float32_array(env, info[3], "out");
-    same_length(env, x, out.length, "out", "x", info[1]);
+    same_length_as(env, x, out.length, "out", "x", info[1]);
     std::vector<float> keep;
     cimm::activation_forward(act, separate(x, out, keep), shift, out.data, out.length);
     return env.Undefined();
@@ -320,8 +563,8 @@ Napi::Value ActivationBackward(const Napi::CallbackInfo& info) {
     const auto y = float32_array(env, info[1], "y");
     const auto g = float32_array(env, info[2], "gradOut");
     const auto out = float32_array(env, info[3], "gradPre");
-    same_length(env, y, out.length, "gradPre", "y", info[1]);
-    same_length(env, g, out.length, "gradPre", "gradOut", info[2]);
+    same_length_as(env, y, out.length, "gradPre", "y", info[1]);
+    same_length_as(env, g, out.length, "gradPre", "gradOut", info[2]);
     std::vector<float> keep_y, keep_g;
     cimm::activation_backward(act, separate(y, out, keep_y), separate(g, out, keep_g), out.data, out.length);
     return env.Undefined();
@@ -335,11 +578,6 @@ std::size_t dimension(Napi::Env env, Napi::Value value, const char* param) {
   return static_cast<std::size_t>(v);
 }
 
-bool boolean(Napi::Env env, Napi::Value value, const char* param) {
-  if (!value.IsBoolean()) fail(env, "a boolean", param, value);
-  return value.As<Napi::Boolean>().Value();
-}
-
 void matrix(Napi::Env env, View<float> v, std::size_t rows, std::size_t cols, const char* param, Napi::Value value) {
   if (v.length != rows * cols) {
     fail(env,
@@ -350,7 +588,9 @@ void matrix(Napi::Env env, View<float> v, std::size_t rows, std::size_t cols, co
 }
 
 bool overlap(View<float> x, View<float> y) {
-  return x.length > 0 && y.length > 0 && x.data < y.data + y.length && y.data < x.data + x.length;
+  const auto a = reinterpret_cast<std::uintptr_t>(x.data);
+  const auto b = reinterpret_cast<std::uintptr_t>(y.data);
+  return x.length > 0 && y.length > 0 && a < b + y.length * sizeof(float) && b < a + x.length * sizeof(float);
 }
 
 // matmul(transA, transB: boolean, m, n, k, alpha: number, a, b: Float32Array, beta: number, c: Float32Array): void
@@ -404,10 +644,20 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("localEnergy", Napi::Function::New(env, LocalEnergy, "localEnergy"));
   exports.Set("nonlocalEnergy", Napi::Function::New(env, NonlocalEnergy, "nonlocalEnergy"));
   exports.Set("distance", Napi::Function::New(env, Distance, "distance"));
+  exports.Set("sgdStep", Napi::Function::New(env, SgdStep, "sgdStep"));
+  exports.Set("adamStep", Napi::Function::New(env, AdamStep, "adamStep"));
+  exports.Set("firstNonFinite", Napi::Function::New(env, FirstNonFinite, "firstNonFinite"));
+  exports.Set("memoryCopy", Napi::Function::New(env, MemoryCopy, "memoryCopy"));
+  exports.Set("energyFlowStep", Napi::Function::New(env, EnergyFlowStep, "energyFlowStep"));
+  exports.Set("energyFlowMaxStep", Napi::Function::New(env, EnergyFlowMaxStep, "energyFlowMaxStep"));
+  exports.Set("laplacian", Napi::Function::New(env, Laplacian, "laplacian"));
+  exports.Set("gridSums", Napi::Function::New(env, GridSums, "gridSums"));
+  exports.Set("l2Norm", Napi::Function::New(env, L2Norm, "l2Norm"));
+  exports.Set("zeroNonFinite", Napi::Function::New(env, ZeroNonFinite, "zeroNonFinite"));
+  exports.Set("scaleInPlace", Napi::Function::New(env, ScaleInPlace, "scaleInPlace"));
   exports.Set("fractalStep", Napi::Function::New(env, FractalStep, "fractalStep"));
   exports.Set("fractalStepBackward", Napi::Function::New(env, FractalStepBackward, "fractalStepBackward"));
   exports.Set("maxAbs", Napi::Function::New(env, MaxAbs, "maxAbs"));
-  exports.Set("copy", Napi::Function::New(env, Copy, "copy"));
   exports.Set("matmul", Napi::Function::New(env, Matmul, "matmul"));
   exports.Set("axpby", Napi::Function::New(env, Axpby, "axpby"));
   exports.Set("dot", Napi::Function::New(env, Dot, "dot"));

@@ -174,19 +174,6 @@ CIMM_TARGET_AVX2 double max_abs_avx2(const float* x, std::size_t n) noexcept {
   return head > tail ? head : tail;
 }
 
-CIMM_TARGET_AVX2 void copy_streaming(const float* src, float* dst, std::size_t n) noexcept {
-  std::size_t head = ((32 - (reinterpret_cast<std::uintptr_t>(dst) & 31)) & 31) / 4;
-  if (head > n) head = n;
-  for (std::size_t i = 0; i < head; ++i) dst[i] = src[i];
-  std::size_t i = head;
-  for (; i + 16 <= n; i += 16) {
-    _mm256_stream_ps(dst + i, _mm256_loadu_ps(src + i));
-    _mm256_stream_ps(dst + i + 8, _mm256_loadu_ps(src + i + 8));
-  }
-  _mm_sfence();
-  for (; i < n; ++i) dst[i] = src[i];
-}
-
 CIMM_TARGET_AVX2 void axpby_avx2(double alpha, const float* x, double beta, float* y, std::size_t n) noexcept {
   const __m256d a = _mm256_set1_pd(alpha);
   const __m256d b = _mm256_set1_pd(beta);
@@ -439,20 +426,6 @@ double max_abs(const float* x, std::size_t n) {
     m = partial[u] > m ? partial[u] : m;
   }
   return m;
-}
-
-void copy(const float* src, float* dst, std::size_t n) {
-  const bool stream = n >= kStreamMin && has_avx2_fma();
-  for_units(n, [&](std::size_t b, std::size_t e) {
-#if CIMM_HAVE_X86_DISPATCH
-    if (stream) {
-      copy_streaming(src + b, dst + b, e - b);
-      return;
-    }
-#endif
-    (void)stream;
-    for (std::size_t i = b; i < e; ++i) dst[i] = src[i];
-  });
 }
 
 void axpby(double alpha, const float* x, double beta, float* y, std::size_t n) {

@@ -1,6 +1,6 @@
 // The fractal network kernels of seed 002 §3 (design.md §2 eqs. 8–9), plain C++ with no Node
 // types: one step of the fractal transform and its backward rule, the GEMM, and the
-// elementwise kernels the fractal layer composes, plus the bench's bandwidth probe. The
+// elementwise kernels the fractal layer composes. The
 // callers (binding.cpp, the native tests) check lengths; these functions assume them.
 //
 // Bit-exactness with the js reference (lib/backends/js): JS computes Float32Array arithmetic
@@ -26,8 +26,6 @@ void fractal_step_backward(const float* z, const float* grad_out, float* grad_z,
 
 // max |x[i]| (0 when n = 0), NaN when any element is NaN or ±Inf.
 double max_abs(const float* x, std::size_t n);
-// dst ← src with the elementwise kernels' threads and store policy (the bandwidth probe).
-void copy(const float* src, float* dst, std::size_t n);
 // y ← α·x + β·y in double, rounded once; β = 0 overwrites y without reading it.
 void axpby(double alpha, const float* x, double beta, float* y, std::size_t n);
 // Σ x[i]·y[i] and Σ x[i] in double, over fixed chunks (independent of the thread count).
@@ -50,7 +48,7 @@ void matmul(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_
 
 constexpr std::size_t kElementwiseParallel = std::size_t{1} << 18;  // elements
 constexpr std::size_t kElementwiseUnit = std::size_t{1} << 16;      // elements per task
-constexpr std::size_t kStreamMin = std::size_t{1} << 22;            // non-temporal stores from here
+constexpr std::size_t kStreamMin = std::size_t{1} << 22;            // out-of-place steps stream from here
 constexpr std::size_t kGemmParallelWork = std::size_t{1} << 22;     // m·n·k
 
 namespace detail {

@@ -11,6 +11,7 @@
 
 #include "cpu.hpp"
 #include "energy.hpp"
+#include "flow.hpp"
 #include "fractal.hpp"
 #include "parallel.hpp"
 #include "primes.hpp"
@@ -260,6 +261,163 @@ void test_parallel_for() {
   for (const int h : hits) check(h == 1, "parallel_for: every task once", h, 1, 0);
 }
 
+double max_abs(const std::vector<double>& v) {
+  double m = 0;
+  for (const double x : v) m = std::max(m, std::fabs(x));
+  return m;
+}
+
+void test_energy_flow() {
+  const cimm::Boundary boundaries[] = {cimm::Boundary::kPeriodic, cimm::Boundary::kZeroFlux};
+  const std::size_t sizes[][2] = {{1, 1}, {1, 7}, {5, 3}, {6, 2}, {7, 7}, {9, 4}, {10, 3}, {33, 17}, {64, 5}};
+  for (const auto boundary : boundaries) {
+    for (const auto& size : sizes) {
+      const std::size_t nx = size[0];
+      const std::size_t ny = size[1];
+      const std::size_t n = nx * ny;
+      std::vector<double> e(n), p(n), s(n), a(n), b(n), c(n), la(n), lb(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        e[i] = uniform(0, 2);
+        p[i] = uniform(-1, 1);
+        s[i] = uniform(-1, 1);
+      }
+      const double dt = cimm::energy_flow_max_step(p.data(), nx, ny, 0.5, 0.25, 0.35, boundary);
+      const cimm::FlowParams params{0.5, dt, 0.25, 0.35, 0.7, boundary};
+      cimm::detail::energy_flow_step_scalar(e.data(), p.data(), s.data(), nx, ny, params, a.data());
+      cimm::detail::energy_flow_step_avx2(e.data(), p.data(), s.data(), nx, ny, params, b.data());
+      cimm::energy_flow_step(e.data(), p.data(), s.data(), nx, ny, params, c.data());
+      // 1e-14·(max|E| + dt·|κ|·max|S|): the paths differ by fused roundings only
+      const double scale = max_abs(e) + dt * 0.7 * max_abs(s);
+      for (std::size_t i = 0; i < n; ++i) {
+        near("energy flow: avx2 vs scalar", b[i], a[i], 1e-14, scale);
+        check(c[i] == (cimm::has_avx2_fma() ? b[i] : a[i]), "energy flow: driver = its kernel", c[i], b[i], 0);
+      }
+      cimm::detail::laplacian_scalar(e.data(), nx, ny, 0.5, boundary, la.data());
+      cimm::detail::laplacian_avx2(e.data(), nx, ny, 0.5, boundary, lb.data());
+      for (std::size_t i = 0; i < n; ++i) near("laplacian: avx2 vs scalar", lb[i], la[i], 1e-14, 16 * max_abs(e));
+    }
+  }
+  // large grids go through the pool, bit-identical to one thread; Σ E is conserved without a source
+  const std::size_t nx = 301;
+  const std::size_t ny = 257;
+  const std::size_t n = nx * ny;
+  std::vector<double> e(n), p(n), zero(n, 0.0), one(n), many(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    e[i] = uniform(0, 1);
+    p[i] = uniform(-2, 2);
+  }
+  for (const auto boundary : boundaries) {
+    const double dt = cimm::energy_flow_max_step(p.data(), nx, ny, 1, 0.25, 0.35, boundary);
+    const cimm::FlowParams params{1, dt, 0.25, 0.35, 1, boundary};
+    const auto kernel =
+        cimm::has_avx2_fma() ? cimm::detail::energy_flow_step_avx2 : cimm::detail::energy_flow_step_scalar;
+    kernel(e.data(), p.data(), zero.data(), nx, ny, params, one.data());
+    cimm::energy_flow_step(e.data(), p.data(), zero.data(), nx, ny, params, many.data());
+    double before = 0;
+    double after = 0;
+    double lowest = 1;
+    for (std::size_t i = 0; i < n; ++i) {
+      check(one[i] == many[i], "energy flow: threaded", many[i], one[i], 0);
+      before += e[i];
+      after += many[i];
+      lowest = std::min(lowest, many[i]);
+    }
+    near("energy flow: conserves the total", after, before, 1e-13, before);
+    check(lowest >= 0, "energy flow: positivity at the limit", lowest, 0, 0);
+  }
+  // the limit without drift is h²/(4β); with β = 0 and Ψ flat nothing limits the step
+  check(cimm::energy_flow_max_step(zero.data(), 4, 3, 0.5, 0.25, 1, cimm::Boundary::kPeriodic) == 0.25,
+        "energy flow: diffusion limit", 0, 0.25, 0);
+  check(std::isinf(cimm::energy_flow_max_step(zero.data(), 4, 3, 0.5, 0, 1, cimm::Boundary::kZeroFlux)),
+        "energy flow: no limit", 0, 0, 0);
+}
+
+// Σ with Neumaier's compensation: the "exact" sum the reductions are held to.
+double exact_sum(const std::vector<double>& v) {
+  double s = 0;
+  double c = 0;
+  for (const double x : v) {
+    const double t = s + x;
+    c += std::fabs(s) >= std::fabs(x) ? (s - t) + x : (x - t) + s;
+    s = t;
+  }
+  return s + c;
+}
+
+void test_reductions() {
+  const double eps = std::numeric_limits<double>::epsilon();
+  for (const std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{15}, std::size_t{16},
+                              std::size_t{17}, std::size_t{33}, std::size_t{1000}, std::size_t{300001}}) {
+    std::vector<float> x(n);
+    std::vector<double> g(n), sq(n), ab(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      x[i] = static_cast<float>(uniform(-2, 2));
+      g[i] = x[i];
+      sq[i] = g[i] * g[i];
+      ab[i] = std::fabs(g[i]);
+    }
+    // a sum of n non-negative terms in any order is within (n − 1)·ε of the exact sum
+    const double tol = static_cast<double>(n > 0 ? n : 1) * eps;
+    const double squares = exact_sum(sq);
+    near("l2 norm: scalar", cimm::detail::sum_squares_scalar(x.data(), n), squares, tol, squares);
+    near("l2 norm: avx2", cimm::detail::sum_squares_avx2(x.data(), n), squares, tol, squares);
+    const double norm = cimm::l2_norm(x.data(), n);
+    near("l2 norm: driver", norm * norm, squares, tol + 4.5e-16, squares);
+    double sums[3];
+    cimm::grid_sums(g.data(), n, sums);
+    const double abs_sum = exact_sum(ab);
+    near("grid sums: Σx", sums[0], exact_sum(g), tol, abs_sum);
+    near("grid sums: Σ|x|", sums[1], abs_sum, tol, abs_sum);
+    near("grid sums: Σx²", sums[2], squares, tol, squares);
+    // scaling: one rounding of the double product, on every path
+    for (const double s : {0.5, -1.0, 0.1, 1.0 / 3}) {
+      std::vector<float> a(x), b(x), c(x);
+      cimm::detail::scale_scalar(a.data(), n, s);
+      cimm::detail::scale_avx2(b.data(), n, s);
+      cimm::scale_in_place(c.data(), n, s);
+      for (std::size_t i = 0; i < n; ++i) {
+        const float want = static_cast<float>(static_cast<double>(x[i]) * s);
+        check(a[i] == want && b[i] == want && c[i] == want, "scale: bit for bit", c[i], want, 0);
+      }
+    }
+  }
+  // the split depends only on the length: the pooled sum equals the ranges added in order
+  std::vector<float> x(1000003);
+  for (auto& v : x) v = static_cast<float>(uniform(-1, 1));
+  std::size_t chunk = 0;
+  std::size_t units = 0;
+  cimm::detail::sum_split(x.size(), &chunk, &units);
+  check(units >= 1 && units <= cimm::kMaxSumUnits && chunk % 16 == 0 && chunk * units >= x.size(), "sum split",
+        static_cast<double>(units), 0, 0);
+  const auto kernel = cimm::has_avx2_fma() ? cimm::detail::sum_squares_avx2 : cimm::detail::sum_squares_scalar;
+  double total = 0;
+  for (std::size_t u = 0; u < units; ++u) {
+    const std::size_t begin = u * chunk;
+    total += kernel(x.data() + begin, std::min(x.size(), begin + chunk) - begin);
+  }
+  check(cimm::l2_norm(x.data(), x.size()) == std::sqrt(total), "l2 norm: threaded", 0, 0, 0);
+  // non-finite entries: counted and zeroed, finite ones untouched
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  for (const std::size_t n : {std::size_t{37}, std::size_t{1000001}}) {
+    std::vector<float> y(n);
+    for (auto& v : y) v = static_cast<float>(uniform(-1, 1));
+    std::size_t bad = 0;
+    for (std::size_t i = 3; i < n; i += 7) {
+      y[i] = (bad % 3 == 0) ? nan : (bad % 3 == 1 ? inf : -inf);
+      ++bad;
+    }
+    std::vector<float> a(y), b(y);
+    check(!std::isfinite(cimm::l2_norm(y.data(), n)), "l2 norm: non-finite", 0, 0, 0);
+    check(cimm::detail::zero_non_finite_scalar(a.data(), n) == bad, "zero non-finite: scalar count", 0, 0, 0);
+    check(cimm::zero_non_finite(b.data(), n) == bad, "zero non-finite: driver count", 0, 0, 0);
+    for (std::size_t i = 0; i < n; ++i) {
+      check(a[i] == b[i] && std::isfinite(b[i]), "zero non-finite: values", b[i], a[i], 0);
+      if (std::isfinite(y[i])) check(b[i] == y[i], "zero non-finite: finite untouched", b[i], y[i], 0);
+    }
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -270,6 +428,8 @@ int main() {
   test_exp();
   test_fractal_step();
   test_matmul();
+  test_energy_flow();
+  test_reductions();
   test_parallel_for();
   if (failures) {
     std::printf("%d check(s) failed\n", failures);

@@ -1,5 +1,5 @@
-//! #[napi] wrappers of the fractal transform (design.md §2 eq. 8), the elementwise
-//! kernels the fractal layer (eq. 9) composes, and the bench's bandwidth probe.
+//! #[napi] wrappers of the fractal transform (design.md §2 eq. 8) and the elementwise
+//! kernels the fractal layer (eq. 9) composes.
 //! Typed arrays are borrowed, not copied; an input may be the output array itself
 //! (the kernel then runs in place); an input that partially overlaps the output is
 //! copied first, so no call can read a value it already overwrote.
@@ -96,25 +96,6 @@ pub fn fractal_step_backward(
 #[napi]
 pub fn max_abs(x: &[f32]) -> Result<f64> {
     guard("maxAbs", || Ok(elementwise::max_abs(x)))
-}
-
-/// The bench's memory-bandwidth probe: `dst ← src` with the elementwise kernels'
-/// threads and chunking (a STREAM-style copy).
-#[napi]
-pub fn copy(src: Float32ArraySlice, mut dst: Float32ArraySlice) -> Result<()> {
-    guard("copy", || {
-        let copied;
-        let src_in: &[f32] = match operand(&src, &dst) {
-            Operand::Same => return Ok(()),
-            Operand::Copied(v) => {
-                copied = v;
-                &copied
-            }
-            Operand::Separate => src.as_ref(),
-        };
-        let d = unsafe { out_slice(&mut dst) };
-        elementwise::copy(src_in, d).map_err(invalid_arg)
-    })
 }
 
 /// `y ← alpha·x + beta·y` in f64, rounded once; beta = 0 overwrites y. `x` may be `y`.

@@ -6,8 +6,10 @@
 #![cfg_attr(test, allow(dead_code))]
 
 mod energy;
+mod flow;
 mod fractal;
 mod linalg;
+mod optim;
 
 use crate::error::KernelError;
 use napi::{Error, Result, Status};

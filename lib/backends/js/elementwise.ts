@@ -1,6 +1,6 @@
 /**
- * Pure-TS elementwise kernels that the fractal layer (design.md §2 eq. 9) composes, and the
- * bench's bandwidth probe. Arithmetic is f64 with one rounding on each Float32Array store;
+ * Pure-TS elementwise kernels that the fractal layer (design.md §2 eq. 9) composes.
+ * Arithmetic is f64 with one rounding on each Float32Array store;
  * reductions accumulate in f64.
  */
 import type { ActivationName } from '../../kernels.js';
@@ -16,11 +16,6 @@ export function separateFrom(input: Float32Array, out: Float32Array, always = fa
   const overlap = a < b + out.byteLength && b < a + input.byteLength;
   if (!overlap || (a === b && input.length === out.length && !always)) return input;
   return input.slice();
-}
-
-/** The bench's memory-bandwidth probe: dst ← src (TypedArray.set is a memcpy in V8). */
-export function copy(src: Float32Array, dst: Float32Array): void {
-  dst.set(src);
 }
 
 /** max |x[i]| (0 when empty); NaN when any element is NaN or ±Infinity. */

@@ -1,9 +1,12 @@
 /** The `js` backend: pure TypeScript, always available, the reference implementation. */
 import type { Kernels } from '../../kernels.js';
-import { activationBackward, activationForward, axpby, copy, dot, maxAbs, sum } from './elementwise.js';
+import { activationBackward, activationForward, axpby, dot, maxAbs, sum } from './elementwise.js';
 import { distance, localEnergy, nonlocalEnergy } from './energy.js';
+import { energyFlowMaxStep, energyFlowStep, laplacian } from './flow.js';
 import { fractalStep, fractalStepBackward } from './fractal.js';
 import { matmul } from './linalg.js';
+import { adamStep, firstNonFinite, memoryCopy, sgdStep } from './optim.js';
+import { gridSums, l2Norm, scaleInPlace, zeroNonFinite } from './reduce.js';
 
 export const jsKernels: Kernels = {
   name: 'js',
@@ -14,11 +17,21 @@ export const jsKernels: Kernels = {
   fractalStep,
   fractalStepBackward,
   maxAbs,
-  copy,
   matmul,
   axpby,
   dot,
   sum,
   activationForward,
   activationBackward,
+  sgdStep,
+  adamStep,
+  firstNonFinite,
+  memoryCopy,
+  energyFlowStep,
+  energyFlowMaxStep,
+  laplacian,
+  gridSums,
+  l2Norm,
+  zeroNonFinite,
+  scaleInPlace,
 };
