@@ -47,7 +47,11 @@ const cases: BenchCase[] = [
   ...flowCases(backends),
   ...(await optimCases(backends)),
   ...fractalCases(backends, filter),
-].filter((c) => !filter || filter.test(`${c.kernel} ${c.size}`));
+]
+  .filter((c) => !filter || filter.test(`${c.kernel} ${c.size}`))
+  // Cases with a `prepare` hook (they load a peer such as TensorFlow.js, which slows plain JS
+  // in the whole process) run last, in their order; every other js baseline is measured first.
+  .sort((a, b) => Number(a.prepare !== undefined) - Number(b.prepare !== undefined));
 
 const rows: BenchRow[] = [];
 for (const c of cases) {
