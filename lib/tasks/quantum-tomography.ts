@@ -28,7 +28,7 @@
  * the posterior — Bayesian D-optimal design; see its comment.
  */
 import { argumentError } from '../errors.js';
-import { finiteNumber, integer, oneOf, options } from '../is.js';
+import { finiteNumber, float64Array, integer, oneOf, options } from '../is.js';
 import { Random } from '../random.js';
 import { checkEvaluate, nonFiniteLoss, type ObjectiveTask, type TaskTarget, type Vector, vector } from './task.js';
 
@@ -74,7 +74,7 @@ function multiply(a: ComplexMatrix, b: ComplexMatrix, d: number, out: ComplexMat
  */
 export function hermitianEigen(matrix: ComplexMatrix, d: number): { values: Float64Array; vectors: ComplexMatrix } {
   integer('d', d, { min: 1, max: 64 });
-  const { re: ar, im: ai } = matrix;
+  const { re: ar, im: ai } = options<ComplexMatrix>('matrix', matrix);
   if (!(ar instanceof Float64Array) || ar.length !== d * d)
     throw argumentError('matrix.re', `a Float64Array of length ${d * d}`, ar);
   if (!(ai instanceof Float64Array) || ai.length !== d * d)
@@ -365,6 +365,8 @@ export function sampleCounts(
   out: Uint32Array,
   offset = 0,
 ): void {
+  integer('shots', shots, { min: 0 });
+  integer('offset', offset, { min: 0, max: out.length });
   const m = Math.min(out.length - offset, probs.length);
   let total = 0;
   for (let o = 0; o < m; o++) total += probs[o];
@@ -408,6 +410,13 @@ export function maximumLikelihoodRrR(
   const o = options<{ start: ComplexMatrix; maxIterations: number; tolerance: number }>('options', opts);
   const maxIterations = integer('maxIterations', o.maxIterations ?? 2000, { min: 1 });
   const tolerance = finiteNumber('tolerance', o.tolerance ?? 1e-12, { min: 0 });
+  if (!(counts instanceof Uint32Array) || counts.length * d !== phi.re.length) {
+    throw argumentError('counts', `a Uint32Array of length ${phi.re.length / d}`, counts);
+  }
+  if (o.start !== undefined) {
+    float64Array('start.re', o.start.re, { length: d * d, finite: true });
+    float64Array('start.im', o.start.im, { length: d * d, finite: true });
+  }
   let rho = complexZeros(d * d);
   if (o.start) {
     rho.re.set(o.start.re);
@@ -639,8 +648,8 @@ export class QuantumTomographyTask implements ObjectiveTask {
     return params;
   }
 
-  evaluate(params: Vector, grad?: Vector): number {
-    checkEvaluate(this.dimension, 1, params, grad, undefined);
+  evaluate(params: Vector, grad?: Vector, batch?: number): number {
+    checkEvaluate(this.dimension, 1, params, grad, batch);
     this.unpack(params);
     const { d, tRe, tIm, gRe, gIm, uRe, uIm, phi, freq } = this;
     let t = 0;

@@ -289,3 +289,24 @@ describe('measurement strategies', () => {
     expect(() => runMeasurementStrategy({ strategy: 'greedy' as never })).toThrow('for strategy but received "greedy"');
   });
 });
+
+describe('tomography helpers reject bad input', () => {
+  test('counts, start, shots', () => {
+    const phi = pauliMeasurementVectors(1);
+    expect(() => maximumLikelihoodRrR(phi, new Uint32Array(5), 2)).toThrow(
+      'Expected a Uint32Array of length 6 for counts but received Uint32Array(5) of type Uint32Array',
+    );
+    expect(() =>
+      maximumLikelihoodRrR(phi, new Uint32Array(6).fill(1), 2, {
+        start: { re: new Float64Array(3), im: new Float64Array(4) },
+      }),
+    ).toThrow('for start.re but received Float64Array(3)');
+    expect(() => sampleCounts([0.5, 0.5], -1, new Random(0), new Uint32Array(2))).toThrow(
+      'Expected an integer >= 0 for shots but received -1 of type number',
+    );
+    expect(() => hermitianEigen(undefined as never, 2)).toThrow(
+      'Expected a Float64Array of length 4 for matrix.re but received undefined of type undefined',
+    );
+    expect(() => hermitianEigen(7 as never, 2)).toThrow('Expected an options object for matrix but received 7');
+  });
+});
