@@ -20,6 +20,10 @@ export type Activation = 'tanh' | 'relu' | 'square';
 export type MlpLoss = 'softmax-cross-entropy' | 'squared-error';
 export const ACTIVATIONS: readonly Activation[] = ['tanh', 'relu', 'square'];
 
+const TANH = 0;
+const RELU = 1;
+const SQUARE = 2;
+
 export interface MlpShape {
   inputs: number;
   /** 0 for a linear model. */
@@ -50,6 +54,9 @@ export class Mlp {
   readonly offsets: { w1: number; b1: number; w2: number; b2: number };
   private readonly z: Float64Array;
   private readonly h: Float64Array;
+  private readonly dh: Float64Array;
+  /** The activation as a small integer, so the hot loops compare numbers. */
+  private readonly act: number;
   private readonly o: Float64Array;
   private readonly dOut: Float64Array;
   private readonly acc: Float64Array;
@@ -70,6 +77,8 @@ export class Mlp {
     }
     this.z = new Float64Array(Math.max(k, 1));
     this.h = new Float64Array(Math.max(k, 1));
+    this.dh = new Float64Array(Math.max(k, 1));
+    this.act = shape.activation === 'tanh' ? TANH : shape.activation === 'relu' ? RELU : SQUARE;
     this.o = new Float64Array(c);
     this.dOut = new Float64Array(c);
     this.acc = new Float64Array(this.dimension);
@@ -90,7 +99,7 @@ export class Mlp {
 
   /** Forward pass of one example: fills this.o (outputs) and this.z/this.h (hidden). */
   private forward(params: Vector, data: MlpData, row: number): void {
-    const { inputs: d, hidden: k, outputs: c, activation } = this.shape;
+    const { inputs: d, hidden: k, outputs: c } = this.shape;
     const { b1, w2, b2 } = this.offsets;
     const { z, h, o } = this;
     // the layer reading the inputs: W1 (k × d) when hidden, else W (c × d)
@@ -112,10 +121,9 @@ export class Mlp {
       pre[j] = s;
     }
     if (k === 0) return;
-    for (let j = 0; j < k; j++) {
-      const zj = z[j];
-      h[j] = activation === 'tanh' ? Math.tanh(zj) : activation === 'relu' ? Math.max(zj, 0) : zj * zj;
-    }
+    if (this.act === TANH) for (let j = 0; j < k; j++) h[j] = Math.tanh(z[j]);
+    else if (this.act === RELU) for (let j = 0; j < k; j++) h[j] = Math.max(z[j], 0);
+    else for (let j = 0; j < k; j++) h[j] = z[j] * z[j];
     for (let q = 0; q < c; q++) {
       let s = params[b2 + q];
       const w = w2 + q * k;
@@ -159,9 +167,9 @@ export class Mlp {
     grad: Vector | undefined,
     l2: number,
   ): number {
-    const { hidden: k, outputs: c, activation } = this.shape;
+    const { hidden: k, outputs: c } = this.shape;
     const { b1, w2, b2 } = this.offsets;
-    const { z, h, dOut, acc } = this;
+    const { z, h, dh, dOut, acc, act } = this;
     const n = end - start;
     if (grad !== undefined) acc.fill(0);
     let loss = 0;
@@ -176,19 +184,21 @@ export class Mlp {
         this.accumulateInputLayer(data, row, dOut, c, 0, acc);
         continue;
       }
+      // one pass over W2's rows: ∂/∂W2[q,j] = dOut_q h_j and dh_j = Σ_q W2[q,j] dOut_q
+      dh.fill(0);
       for (let q = 0; q < c; q++) {
         const w = w2 + q * k;
         const g = dOut[q];
-        for (let j = 0; j < k; j++) acc[w + j] += g * h[j];
+        for (let j = 0; j < k; j++) {
+          acc[w + j] += g * h[j];
+          dh[j] += params[w + j] * g;
+        }
       }
-      // back through the activation: dz_j = (Σ_q W2[q,j] dOut_q) σ'(z_j), reusing z for dz
-      for (let j = 0; j < k; j++) {
-        let s = 0;
-        for (let q = 0; q < c; q++) s += params[w2 + q * k + j] * dOut[q];
-        const zj = z[j];
-        z[j] = s * (activation === 'tanh' ? 1 - h[j] * h[j] : activation === 'relu' ? (zj > 0 ? 1 : 0) : 2 * zj);
-        acc[b1 + j] += z[j];
-      }
+      // back through the activation: dz_j = dh_j σ'(z_j), written over z
+      if (act === TANH) for (let j = 0; j < k; j++) z[j] = dh[j] * (1 - h[j] * h[j]);
+      else if (act === RELU) for (let j = 0; j < k; j++) z[j] = z[j] > 0 ? dh[j] : 0;
+      else for (let j = 0; j < k; j++) z[j] = 2 * z[j] * dh[j];
+      for (let j = 0; j < k; j++) acc[b1 + j] += z[j];
       this.accumulateInputLayer(data, row, z, k, 0, acc);
     }
     const inv = n > 0 ? 1 / n : 0;
