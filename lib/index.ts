@@ -23,7 +23,7 @@ export {
   type NonlocalEnergyOptions,
   nonlocalEnergy,
 } from './energy.js';
-export { argumentError, CimmArgumentError, CimmBackendError } from './errors.js';
+export { argumentError, type BadRow, CimmArgumentError, CimmBackendError, CimmDataError } from './errors.js';
 export {
   EnergyFlow,
   type EnergyFlowConfig,
@@ -108,3 +108,4 @@ export {
   type StabilityCriterionName,
   type StabilityReport,
 } from './stability.js';
+export * from './tasks/index.js';
