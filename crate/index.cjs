@@ -835,9 +835,13 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.coupling = nativeBinding.coupling
 module.exports.cpuFeatures = nativeBinding.cpuFeatures
 module.exports.distance = nativeBinding.distance
+module.exports.hermitianEigenvalues = nativeBinding.hermitianEigenvalues
 module.exports.localEnergy = nativeBinding.localEnergy
 module.exports.nonlocalEnergy = nativeBinding.nonlocalEnergy
+module.exports.scaleTransition = nativeBinding.scaleTransition
+module.exports.shannonEntropy = nativeBinding.shannonEntropy
 module.exports.simdPath = nativeBinding.simdPath
 module.exports.threadCount = nativeBinding.threadCount

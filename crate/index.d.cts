@@ -9,11 +9,23 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/**
+ * Eq. 1 for every t: `out[i] = α e^{−βt_i} cos(γt_i) + Λ J(t_i)`,
+ * `J(t) = ∫₀ᵗ e^{−βτ} sin(γτ) dτ` in closed form (series for small |t|·hypot(β, γ)).
+ */
+export declare function coupling(t: Float64Array, alpha: number, beta: number, gamma: number, lambdaCosmo: number, out: Float64Array): void
+
 /** CPU features detected at run time, e.g. `["sse4.1", "avx2", "fma"]`. */
 export declare function cpuFeatures(): Array<string>
 
 /** ‖x − y‖₂ in f64 (the r of eq. 5). */
 export declare function distance(x: Float32Array, y: Float32Array): number
+
+/**
+ * The eigenvalues (ascending) of the Hermitian part of the d×d matrix `re + i·im`
+ * (row-major), written into `out` (length d): the spectrum behind eq. 15.
+ */
+export declare function hermitianEigenvalues(re: Float64Array, im: Float64Array, d: number, out: Float64Array): void
 
 /**
  * Eq. 3 for every r: `out[i] = Σ_{n=1}^{primeCount} cos(2π r_i/p_n) / (r_i² + p_n²)`,
@@ -26,6 +38,18 @@ export declare function localEnergy(r: Float64Array, primeCount: number, out: Fl
  * `exp(−‖x − z_j‖/lengthScale) / sqrt(‖z_j − y‖² + softening²)`, summed in f64.
  */
 export declare function nonlocalEnergy(x: Float32Array, y: Float32Array, points: Float32Array, lengthScale: number, softening: number): number
+
+/**
+ * Eq. 2 for every t: `out[i] = 1 / (1 + e^{−λ(t_i − t_c)})`, evaluated through
+ * e^{−|u|} so that no |λ(t − t_c)| overflows.
+ */
+export declare function scaleTransition(t: Float64Array, scaleCoupling: number, criticalTime: number, out: Float64Array): void
+
+/**
+ * Eq. 6's first term: the Shannon entropy in bits of `p` normalized by its total;
+ * NaN when p is empty, sums to 0, or holds a negative or non-finite mass.
+ */
+export declare function shannonEntropy(p: Float64Array): number
 
 /** The kernel path in use: `"avx2+fma"`, `"neon"` or `"scalar"` (`CIMM_SIMD=scalar` forces it). */
 export declare function simdPath(): string

@@ -5,13 +5,21 @@
 //! - [`energy::local_energy`]: eq. 3, the prime-series local energy, batched over r.
 //! - [`nonlocal::nonlocal_energy`]: eq. 4, the nonlocal quadrature over M points.
 //! - [`nonlocal::distance`]: r = ‖x − y‖ used by eq. 5.
+//! - [`coupling::coupling`], [`coupling::scale_transition`]: eqs. 1–2, Ψ(t) and 𝒮(t).
+//! - [`entropy::shannon_entropy`]: eq. 6's Shannon term, in bits.
+//! - [`eigen::hermitian_eigenvalues`]: the spectrum of a density matrix (eq. 15).
+//! - [`vmath`]: vectorized exp, ln and sin/cos shared by the kernels.
 
+pub mod coupling;
 pub mod cpu;
+pub mod eigen;
 pub mod energy;
+pub mod entropy;
 pub mod error;
 pub mod nonlocal;
 pub mod parallel;
 pub mod primes;
+pub mod vmath;
 
 #[cfg(feature = "node")]
 mod binding;

@@ -16,6 +16,10 @@ interface RustAddon {
     softening: number,
   ): number;
   distance(x: Float32Array, y: Float32Array): number;
+  coupling(t: Float64Array, alpha: number, beta: number, gamma: number, lambdaCosmo: number, out: Float64Array): void;
+  scaleTransition(t: Float64Array, scaleCoupling: number, criticalTime: number, out: Float64Array): void;
+  shannonEntropy(p: Float64Array): number;
+  hermitianEigenvalues(re: Float64Array, im: Float64Array, d: number, out: Float64Array): void;
   cpuFeatures(): string[];
   simdPath(): string;
   threadCount(): number;
@@ -36,6 +40,10 @@ export function loadRustKernels(): Kernels {
     localEnergy: addon.localEnergy,
     nonlocalEnergy: addon.nonlocalEnergy,
     distance: addon.distance,
+    coupling: addon.coupling,
+    scaleTransition: addon.scaleTransition,
+    shannonEntropy: addon.shannonEntropy,
+    hermitianEigenvalues: addon.hermitianEigenvalues,
   };
   return withNativeErrors(kernels);
 }

@@ -1,6 +1,9 @@
 /** The `js` backend: pure TypeScript, always available, the reference implementation. */
 import type { Kernels } from '../../kernels.js';
+import { coupling, scaleTransition } from './coupling.js';
+import { hermitianEigenvalues } from './eigen.js';
 import { distance, localEnergy, nonlocalEnergy } from './energy.js';
+import { shannonEntropy } from './entropy.js';
 
 export const jsKernels: Kernels = {
   name: 'js',
@@ -8,4 +11,8 @@ export const jsKernels: Kernels = {
   localEnergy,
   nonlocalEnergy,
   distance,
+  coupling,
+  scaleTransition,
+  shannonEntropy,
+  hermitianEigenvalues,
 };
