@@ -203,6 +203,34 @@ describeEachBackend('coupling Ψ(t) (eq. 1)', ({ kernels }) => {
     expectCouplingAgrees(psi(kernels, t, SEED), psi(reference, t, SEED), t, SEED);
   });
 
+  test.skipIf(kernels.name === 'js')('native: bad lengths and parameters are errors naming the parameter', () => {
+    // (the js kernels trust the facade's validation; native ones check what memory safety needs)
+    const t = new Float64Array(3);
+    expect(() => kernels.coupling(t, 1, 1, 1, 1, new Float64Array(2))).toThrow(
+      expect.objectContaining({
+        name: 'CimmArgumentError',
+        parameter: 'out',
+        message: 'Expected an array of length 3 (the length of t) for out but received an array of length 2',
+      }),
+    );
+    expect(() => kernels.coupling(t, 1, Number.NaN, 1, 1, t)).toThrow(
+      expect.objectContaining({ parameter: 'beta', message: 'Expected a finite number for beta but received NaN' }),
+    );
+    expect(() => kernels.scaleTransition(t, 1, Number.POSITIVE_INFINITY, t)).toThrow(
+      expect.objectContaining({ parameter: 'criticalTime' }),
+    );
+    // an out overlapping t without being t is computed from a copy of t
+    const buffer = Float64Array.from({ length: 9 }, (_, i) => i * 0.5);
+    const want = psi(reference, buffer.slice(0, 6), SEED);
+    kernels.coupling(buffer.subarray(0, 6), SEED.alpha, SEED.beta, SEED.gamma, SEED.lambda, buffer.subarray(3, 9));
+    expectCouplingAgrees(
+      buffer.subarray(3, 9),
+      want,
+      Float64Array.from({ length: 6 }, (_, i) => i * 0.5),
+      SEED,
+    );
+  });
+
   test('non-finite t gives NaN in its slot only', () => {
     const t = Float64Array.from([1, Number.NaN, 2, Number.POSITIVE_INFINITY, 3]);
     const out = psi(kernels, t, SEED);

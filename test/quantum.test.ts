@@ -283,6 +283,31 @@ describeEachBackend('Hermitian eigenvalues (eq. 15 kernel)', ({ kernels }) => {
     }
   });
 
+  test.skipIf(kernels.name === 'js')('native: bad shapes are errors naming the parameter', () => {
+    const z = new Float64Array(4);
+    expect(() => kernels.hermitianEigenvalues(new Float64Array(3), z, 2, new Float64Array(2))).toThrow(
+      expect.objectContaining({
+        parameter: 're',
+        message: 'Expected a d×d matrix of length 4 (d = 2) for re but received an array of length 3',
+      }),
+    );
+    expect(() => kernels.hermitianEigenvalues(z, new Float64Array(5), 2, new Float64Array(2))).toThrow(
+      expect.objectContaining({ parameter: 'im' }),
+    );
+    expect(() => kernels.hermitianEigenvalues(z, z, 2, new Float64Array(3))).toThrow(
+      expect.objectContaining({ parameter: 'out' }),
+    );
+    expect(() => kernels.hermitianEigenvalues(z, z, 1.5, new Float64Array(2))).toThrow(
+      expect.objectContaining({ parameter: 'd', message: 'Expected an integer in [0, 4096] for d but received 1.5' }),
+    );
+    // out sharing memory with the input: the input is copied first
+    const a = randomHermitian(3, 5);
+    const want = eig(reference, a);
+    const re = Float64Array.from(a.re);
+    kernels.hermitianEigenvalues(re, a.im, 3, re.subarray(0, 3));
+    expectSpectraAgree(re.subarray(0, 3), want, a);
+  });
+
   test('d = 64 and d = 100 agree with the js reference', () => {
     for (const d of [64, 100]) {
       const a = randomHermitian(d, d);

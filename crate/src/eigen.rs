@@ -16,7 +16,8 @@
 //!    y = τ A v, w = y − ½τ(v^H y) v, A ← A − v w^H − w v^H. The tridiagonal matrix has
 //!    complex off-diagonals β_k; a diagonal unitary similarity makes them |β_k| = ‖x‖,
 //!    so only the real symmetric tridiagonal (diag, ‖x‖²) is kept. 4d³ real FMAs; the
-//!    matrix-vector and rank-2 row loops are the SIMD part.
+//!    matrix-vector (as row-wise y += conj(a_j)·v_j updates) and rank-2 row loops
+//!    are the SIMD part.
 //! 3. Reinsch's rational QL (root-free implicit QL with shifts, EISPACK tqlrat) on the
 //!    tridiagonal matrix, eigenvalues only, O(d²), which leaves them sorted.
 //! 4. Undo the scaling.
@@ -183,11 +184,13 @@ fn solve(path: SimdPath, re: &[f64], im: &[f64], n: usize, out: &mut [f64], scra
 
 /// The two row operations of the reduction, one implementation per path.
 trait RowOps {
-    /// Σ_j (ar_j + i·ai_j)(vr_j + i·vi_j).
+    /// y_l += conj(a_l)·v for every l: one row's share of y = A v (A Hermitian, so
+    /// column j of A is conj(row j)). Accumulating whole rows into y needs no
+    /// horizontal sums and has no long dependency chain, unlike a dot product per row.
     ///
     /// # Safety
     /// The path's CPU features must be present; all slices have one length.
-    unsafe fn dot(ar: &[f64], ai: &[f64], vr: &[f64], vi: &[f64]) -> (f64, f64);
+    unsafe fn add_conj_row(ar: &[f64], ai: &[f64], v: (f64, f64), yr: &mut [f64], yi: &mut [f64]);
 
     /// a_j −= v_i·conj(w_j) + w_i·conj(v_j) for every j.
     ///
@@ -241,7 +244,9 @@ unsafe fn tridiagonalize<K: RowOps>(
         if xnorm <= TINY {
             continue;
         }
-        let a0 = vr[0].hypot(vi[0]);
+        // (sqrt, not hypot: entries are scaled to max |a| ∈ [1, 2); an underflowing a0
+        // only drops the phase of an x₀ that is negligible next to ‖x‖ > TINY.)
+        let a0 = (vr[0] * vr[0] + vi[0] * vi[0]).sqrt();
         let (pr, pi) = if a0 > 0.0 {
             (vr[0] / a0, vi[0] / a0)
         } else {
@@ -250,14 +255,26 @@ unsafe fn tridiagonalize<K: RowOps>(
         vr[0] += pr * xnorm;
         vi[0] += pi * xnorm;
         let tau = 1.0 / (xnorm * (xnorm + a0));
-        // y = τ A v over the trailing block, and Re(v^H y).
+        // y = τ A v over the trailing block (row by row into y), and Re(v^H y).
+        yr[..m].fill(0.0);
+        yi[..m].fill(0.0);
+        for j in 0..m {
+            let r = (off + j) * n + off;
+            // SAFETY: forwarded from the caller.
+            unsafe {
+                K::add_conj_row(
+                    &ar[r..r + m],
+                    &ai[r..r + m],
+                    (vr[j], vi[j]),
+                    &mut yr[..m],
+                    &mut yi[..m],
+                )
+            };
+        }
         let mut vhy = 0.0;
         for i in 0..m {
-            let r = (off + i) * n + off;
-            // SAFETY: forwarded from the caller.
-            let (sr, si) = unsafe { K::dot(&ar[r..r + m], &ai[r..r + m], &vr[..m], &vi[..m]) };
-            yr[i] = tau * sr;
-            yi[i] = tau * si;
+            yr[i] *= tau;
+            yi[i] *= tau;
             vhy += vr[i] * yr[i] + vi[i] * yi[i];
         }
         // w = y − ½τ(v^H y)v, in y.
@@ -349,7 +366,9 @@ pub(crate) fn tridiagonal_eigenvalues(d: &mut [f64], e2: &mut [f64]) -> bool {
                 e2[l] = s * g;
                 d[l] = h;
                 // Converged (with a guard against underflow in the test)?
-                if h == 0.0 || e2[l].abs() <= (c / h).abs() {
+                // (|e2|·|h| ≤ c rather than EISPACK's |e2| ≤ |c/h|: no division, and no
+                // overflow at the scale the matrix was brought to.)
+                if h == 0.0 || e2[l].abs() * h.abs() <= c {
                     break;
                 }
                 e2[l] *= h;
@@ -376,13 +395,11 @@ pub(crate) fn tridiagonal_eigenvalues(d: &mut [f64], e2: &mut [f64]) -> bool {
 struct Scalar;
 
 impl RowOps for Scalar {
-    unsafe fn dot(ar: &[f64], ai: &[f64], vr: &[f64], vi: &[f64]) -> (f64, f64) {
-        let (mut sr, mut si) = (0.0, 0.0);
-        for j in 0..ar.len() {
-            sr += ar[j] * vr[j] - ai[j] * vi[j];
-            si += ar[j] * vi[j] + ai[j] * vr[j];
+    unsafe fn add_conj_row(ar: &[f64], ai: &[f64], (vr, vi): (f64, f64), yr: &mut [f64], yi: &mut [f64]) {
+        for l in 0..ar.len() {
+            yr[l] += ar[l] * vr + ai[l] * vi;
+            yi[l] += ar[l] * vi - ai[l] * vr;
         }
-        (sr, si)
     }
 
     unsafe fn rank2(
@@ -412,45 +429,31 @@ mod avx2 {
 
     pub struct Avx2;
 
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn hsum(v: __m256d) -> f64 {
-        let s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd::<1>(v));
-        _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)))
-    }
-
     impl RowOps for Avx2 {
         #[inline]
         #[target_feature(enable = "avx2,fma")]
-        unsafe fn dot(ar: &[f64], ai: &[f64], vr: &[f64], vi: &[f64]) -> (f64, f64) {
+        unsafe fn add_conj_row(ar: &[f64], ai: &[f64], (vr, vi): (f64, f64), yr: &mut [f64], yi: &mut [f64]) {
             let m = ar.len();
-            let (par, pai, pvr, pvi) = (ar.as_ptr(), ai.as_ptr(), vr.as_ptr(), vi.as_ptr());
-            // Four sums, one product kind each, so every chain has one FMA per step.
-            let [mut rr, mut ii, mut ri, mut ir] = [_mm256_setzero_pd(); 4];
-            let mut j = 0;
-            while j + 4 <= m {
-                // SAFETY: j + 4 ≤ m for all four slices (same length).
-                let (a_r, a_i, v_r, v_i) = unsafe {
-                    (
-                        _mm256_loadu_pd(par.add(j)),
-                        _mm256_loadu_pd(pai.add(j)),
-                        _mm256_loadu_pd(pvr.add(j)),
-                        _mm256_loadu_pd(pvi.add(j)),
-                    )
-                };
-                rr = _mm256_fmadd_pd(a_r, v_r, rr);
-                ii = _mm256_fmadd_pd(a_i, v_i, ii);
-                ri = _mm256_fmadd_pd(a_r, v_i, ri);
-                ir = _mm256_fmadd_pd(a_i, v_r, ir);
-                j += 4;
+            let (par, pai, pyr, pyi) = (ar.as_ptr(), ai.as_ptr(), yr.as_mut_ptr(), yi.as_mut_ptr());
+            let (svr, svi) = (_mm256_set1_pd(vr), _mm256_set1_pd(vi));
+            let mut l = 0;
+            while l + 4 <= m {
+                // SAFETY: l + 4 ≤ m for all four slices (same length).
+                unsafe {
+                    let (a_r, a_i) = (_mm256_loadu_pd(par.add(l)), _mm256_loadu_pd(pai.add(l)));
+                    let y_r =
+                        _mm256_fmadd_pd(a_i, svi, _mm256_fmadd_pd(a_r, svr, _mm256_loadu_pd(pyr.add(l))));
+                    let y_i =
+                        _mm256_fnmadd_pd(a_i, svr, _mm256_fmadd_pd(a_r, svi, _mm256_loadu_pd(pyi.add(l))));
+                    _mm256_storeu_pd(pyr.add(l), y_r);
+                    _mm256_storeu_pd(pyi.add(l), y_i);
+                }
+                l += 4;
             }
-            let mut sr = hsum(_mm256_sub_pd(rr, ii));
-            let mut si = hsum(_mm256_add_pd(ri, ir));
-            for k in j..m {
-                sr += ar[k] * vr[k] - ai[k] * vi[k];
-                si += ar[k] * vi[k] + ai[k] * vr[k];
+            for k in l..m {
+                yr[k] += ar[k] * vr + ai[k] * vi;
+                yi[k] += ar[k] * vi - ai[k] * vr;
             }
-            (sr, si)
         }
 
         #[inline]
@@ -539,34 +542,26 @@ mod neon {
     impl RowOps for Neon {
         #[inline]
         #[target_feature(enable = "neon")]
-        unsafe fn dot(ar: &[f64], ai: &[f64], vr: &[f64], vi: &[f64]) -> (f64, f64) {
+        unsafe fn add_conj_row(ar: &[f64], ai: &[f64], (vr, vi): (f64, f64), yr: &mut [f64], yi: &mut [f64]) {
             let m = ar.len();
-            let (par, pai, pvr, pvi) = (ar.as_ptr(), ai.as_ptr(), vr.as_ptr(), vi.as_ptr());
-            let [mut rr, mut ii, mut ri, mut ir] = [vdupq_n_f64(0.0); 4];
-            let mut j = 0;
-            while j + 2 <= m {
-                // SAFETY: j + 2 ≤ m for all four slices (same length).
-                let (a_r, a_i, v_r, v_i) = unsafe {
-                    (
-                        vld1q_f64(par.add(j)),
-                        vld1q_f64(pai.add(j)),
-                        vld1q_f64(pvr.add(j)),
-                        vld1q_f64(pvi.add(j)),
-                    )
-                };
-                rr = vfmaq_f64(rr, a_r, v_r);
-                ii = vfmaq_f64(ii, a_i, v_i);
-                ri = vfmaq_f64(ri, a_r, v_i);
-                ir = vfmaq_f64(ir, a_i, v_r);
-                j += 2;
+            let (par, pai, pyr, pyi) = (ar.as_ptr(), ai.as_ptr(), yr.as_mut_ptr(), yi.as_mut_ptr());
+            let (svr, svi) = (vdupq_n_f64(vr), vdupq_n_f64(vi));
+            let mut l = 0;
+            while l + 2 <= m {
+                // SAFETY: l + 2 ≤ m for all four slices (same length).
+                unsafe {
+                    let (a_r, a_i) = (vld1q_f64(par.add(l)), vld1q_f64(pai.add(l)));
+                    let y_r = vfmaq_f64(vfmaq_f64(vld1q_f64(pyr.add(l)), a_r, svr), a_i, svi);
+                    let y_i = vfmsq_f64(vfmaq_f64(vld1q_f64(pyi.add(l)), a_r, svi), a_i, svr);
+                    vst1q_f64(pyr.add(l), y_r);
+                    vst1q_f64(pyi.add(l), y_i);
+                }
+                l += 2;
             }
-            let mut sr = vaddvq_f64(vsubq_f64(rr, ii));
-            let mut si = vaddvq_f64(vaddq_f64(ri, ir));
-            for k in j..m {
-                sr += ar[k] * vr[k] - ai[k] * vi[k];
-                si += ar[k] * vi[k] + ai[k] * vr[k];
+            for k in l..m {
+                yr[k] += ar[k] * vr + ai[k] * vi;
+                yi[k] += ar[k] * vi - ai[k] * vr;
             }
-            (sr, si)
         }
 
         #[inline]

@@ -103,23 +103,29 @@ function tridiagonalize(
     const xnorm = Math.sqrt(x2);
     e2[k] = x2;
     if (xnorm <= TINY) continue;
-    const a0 = Math.hypot(vr[0], vi[0]);
+    const a0 = Math.sqrt(vr[0] * vr[0] + vi[0] * vi[0]); // scaled entries: no overflow (see the Rust kernel)
     const pr = a0 > 0 ? vr[0] / a0 : 1;
     const pi = a0 > 0 ? vi[0] / a0 : 0;
     vr[0] += pr * xnorm;
     vi[0] += pi * xnorm;
     const tau = 1 / (xnorm * (xnorm + a0));
+    // y = τ A v, row by row: A is Hermitian, so column j is conj(row j) and
+    // y += conj(A[j, ·])·v_j over the rows j.
+    yr.fill(0, 0, m);
+    yi.fill(0, 0, m);
+    for (let j = 0; j < m; j++) {
+      const r = (off + j) * n + off;
+      const vrj = vr[j];
+      const vij = vi[j];
+      for (let l = 0; l < m; l++) {
+        yr[l] += ar[r + l] * vrj + ai[r + l] * vij;
+        yi[l] += ar[r + l] * vij - ai[r + l] * vrj;
+      }
+    }
     let vhy = 0;
     for (let i = 0; i < m; i++) {
-      const r = (off + i) * n + off;
-      let sr = 0;
-      let si = 0;
-      for (let j = 0; j < m; j++) {
-        sr += ar[r + j] * vr[j] - ai[r + j] * vi[j];
-        si += ar[r + j] * vi[j] + ai[r + j] * vr[j];
-      }
-      yr[i] = tau * sr;
-      yi[i] = tau * si;
+      yr[i] *= tau;
+      yi[i] *= tau;
       vhy += vr[i] * yr[i] + vi[i] * yi[i];
     }
     const kk = 0.5 * tau * vhy;
@@ -190,7 +196,7 @@ function tridiagonalEigenvalues(d: Float64Array, e2: Float64Array): boolean {
       }
       e2[l] = s * g;
       d[l] = h;
-      if (h === 0 || Math.abs(e2[l]) <= Math.abs(c / h)) break;
+      if (h === 0 || Math.abs(e2[l]) * Math.abs(h) <= c) break;
       e2[l] *= h;
       if (e2[l] === 0) break;
     }
