@@ -46,6 +46,7 @@ export function coupling(
   out: Float64Array,
 ): void {
   const h = Math.hypot(beta, gamma);
+  const invH = 1 / h; // a multiplication per element instead of a division, as the native kernels
   const b = h > 0 ? beta / h : 0;
   const g = h > 0 ? gamma / h : 0;
   for (let i = 0; i < t.length; i++) {
@@ -53,7 +54,7 @@ export function coupling(
     const e = Math.exp(-beta * ti);
     const s = Math.sin(gamma * ti);
     const c = Math.cos(gamma * ti);
-    const j = h * Math.abs(ti) < SERIES_MAX_W ? couplingIntegralSeries(ti, beta, gamma) : (g - e * (b * s + g * c)) / h;
+    const j = h * Math.abs(ti) < SERIES_MAX_W ? couplingIntegralSeries(ti, beta, gamma) : (g - e * (b * s + g * c)) * invH;
     out[i] = alpha * (e * c) + lambdaCosmo * j;
   }
 }
