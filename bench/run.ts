@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { availableBackends, backendInfo, getBackend } from '../lib/backend.js';
 import { packageRoot } from '../lib/paths.js';
 import { energyCases } from './cases/energy.js';
+import { flowCases } from './cases/flow.js';
 import { qdtCases } from './cases/qdt.js';
 import { type BenchCase, type BenchRow, formatTable, runCase } from './harness.js';
 
@@ -40,7 +41,7 @@ console.log(
     `${info.threads} threads, CPU ${info.cpuFeatures.join(' ') || 'n/a'}); ${rounds} round(s) × ${maxTime}s`,
 );
 
-const cases: BenchCase[] = [...energyCases(backends), ...qdtCases(backends)].filter(
+const cases: BenchCase[] = [...energyCases(backends), ...flowCases(backends), ...qdtCases(backends)].filter(
   (c) => !filter || filter.test(`${c.kernel} ${c.size}`),
 );
 

@@ -21,11 +21,52 @@ export declare function cpuFeatures(): Array<string>
 /** ‖x − y‖₂ in f64 (the r of eq. 5). */
 export declare function distance(x: Float32Array, y: Float32Array): number
 
+/** What the step limit depends on (other fields of the object are ignored). */
+export interface EnergyFlowLimitParams {
+  h: number
+  beta: number
+  gamma: number
+  /** "periodic" or "zeroFlux". */
+  boundary: string
+}
+
+/** The largest stable dt of energyFlowStep for this potential and coefficients. */
+export declare function energyFlowMaxStep(potential: Float64Array, nx: number, ny: number, params: EnergyFlowLimitParams): number
+
+/**
+ * The coefficients of one step, as the Kernels interface passes them (lib/kernels.ts
+ * `EnergyFlowParams`).
+ */
+export interface EnergyFlowParams {
+  h: number
+  dt: number
+  beta: number
+  gamma: number
+  kappa: number
+  /** "periodic" or "zeroFlux". */
+  boundary: string
+}
+
+/**
+ * Eq. 10: one forward-Euler step `out = E + dt·(κ·source + β∇²E + γ∇·(E∇Ψ))` on an
+ * nx × ny row-major grid.
+ */
+export declare function energyFlowStep(energy: Float64Array, potential: Float64Array, source: Float64Array, nx: number, ny: number, params: EnergyFlowParams, out: Float64Array): void
+
+/** [Σ x, Σ |x|, Σ x²] into out[0..3]. */
+export declare function gridSums(x: Float64Array, out: Float64Array): void
+
 /**
  * The eigenvalues (ascending) of the Hermitian part of the d×d matrix `re + i·im`
  * (row-major), written into `out` (length d): the spectrum behind eq. 15.
  */
 export declare function hermitianEigenvalues(re: Float64Array, im: Float64Array, d: number, out: Float64Array): void
+
+/** ‖x‖₂ of an f32 vector, accumulated in f64. */
+export declare function l2Norm(x: Float32Array): number
+
+/** The 5-point Laplacian of an nx × ny grid into `out`. */
+export declare function laplacian(energy: Float64Array, nx: number, ny: number, h: number, boundary: string, out: Float64Array): void
 
 /**
  * Eq. 3 for every r: `out[i] = Σ_{n=1}^{primeCount} cos(2π r_i/p_n) / (r_i² + p_n²)`,
@@ -38,6 +79,9 @@ export declare function localEnergy(r: Float64Array, primeCount: number, out: Fl
  * `exp(−‖x − z_j‖/lengthScale) / sqrt(‖z_j − y‖² + softening²)`, summed in f64.
  */
 export declare function nonlocalEnergy(x: Float32Array, y: Float32Array, points: Float32Array, lengthScale: number, softening: number): number
+
+/** x_i ← fround(x_i · s) in place. */
+export declare function scaleInPlace(x: Float32Array, s: number): void
 
 /**
  * Eq. 2 for every t: `out[i] = 1 / (1 + e^{−λ(t_i − t_c)})`, evaluated through
@@ -56,3 +100,6 @@ export declare function simdPath(): string
 
 /** Threads the kernels use (`CIMM_THREADS`, else the available parallelism). */
 export declare function threadCount(): number
+
+/** Sets NaN and ±∞ entries of x to 0; returns how many there were. */
+export declare function zeroNonFinite(x: Float32Array): number

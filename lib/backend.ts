@@ -5,6 +5,7 @@
  * skipped silently (set CIMM_DEBUG=1 to see why).
  */
 import { arch, platform, versions } from 'node:process';
+import { loadCppKernels } from './backends/cpp.js';
 import { jsKernels } from './backends/js/index.js';
 import { loadRustKernels } from './backends/rust.js';
 import { CimmBackendError } from './errors.js';
@@ -25,6 +26,12 @@ const BACKENDS: BackendEntry[] = [
     priority: 3,
     load: loadRustKernels,
     remedy: 'build the Rust addon with `npm run build:rust` (needs cargo), or use CIMM_BACKEND=js',
+  },
+  {
+    name: 'cpp',
+    priority: 2,
+    load: loadCppKernels,
+    remedy: 'build it with `npm run build:cpp` (needs cmake and a C++17 compiler), or use CIMM_BACKEND=js',
   },
   { name: 'js', priority: 1, load: () => jsKernels, remedy: '' },
 ];

@@ -39,7 +39,30 @@ export {
   shannonEntropy,
 } from './entropy.js';
 export { argumentError, CimmArgumentError, CimmBackendError } from './errors.js';
-export type { BackendDescription, BackendName, Kernels } from './kernels.js';
+export {
+  EnergyFlow,
+  type EnergyFlowConfig,
+  type EnergyFlowOptions,
+  type EnergyFlowStepOptions,
+  energyFlowMaxStep,
+  energyFlowStep,
+  FLOW_BOUNDARIES,
+  FLOW_DEFAULTS,
+  type FlowGridOptions,
+  kappa,
+  type LaplacianOptions,
+  laplacian,
+  type MaxStepOptions,
+  STEP_CONTROLS,
+  type StepControl,
+} from './flow.js';
+export type {
+  BackendDescription,
+  BackendName,
+  EnergyFlowParams,
+  FlowBoundary,
+  Kernels,
+} from './kernels.js';
 export {
   AdaptiveLearningRate,
   type AdaptiveLearningRateConfig,
@@ -63,3 +86,13 @@ export {
   vonNeumannEntropy,
 } from './quantum.js';
 export { Random } from './random.js';
+export {
+  type CriterionResult,
+  STABILITY_DEFAULTS,
+  type StabilityConfig,
+  type StabilityContext,
+  StabilityController,
+  type StabilityControllerOptions,
+  type StabilityCriterionName,
+  type StabilityReport,
+} from './stability.js';

@@ -7,6 +7,27 @@
 
 export type BackendName = 'rust' | 'cpp' | 'js';
 
+/**
+ * Boundary condition of the energy-flow grid (design eq. 10): `periodic` wraps both axes;
+ * `zeroFlux` (Neumann) closes every boundary face, so no energy crosses it.
+ */
+export type FlowBoundary = 'periodic' | 'zeroFlux';
+
+/** The grid geometry and coefficients of one explicit energy-flow step (design eq. 10). */
+export interface EnergyFlowParams {
+  /** Grid spacing h (cells are h × h). */
+  h: number;
+  /** Time step. */
+  dt: number;
+  /** β ≥ 0, the diffusion coefficient of +β∇²E. */
+  beta: number;
+  /** γ, the drift coefficient of γ∇·(E∇Ψ). */
+  gamma: number;
+  /** κ(t), evaluated by the caller at the step's start time. */
+  kappa: number;
+  boundary: FlowBoundary;
+}
+
 /** What a backend says about itself for `backendInfo()`. */
 export interface BackendDescription {
   name: BackendName;
@@ -68,4 +89,69 @@ export interface Kernels {
    * eq. 15. Non-finite input gives NaN.
    */
   hermitianEigenvalues(re: Float64Array, im: Float64Array, d: number, out: Float64Array): void;
+
+  /**
+   * One forward-Euler step of the energy flow, design eq. 10 (seed 002 §4.1), on an
+   * nx × ny row-major grid (index j·nx + i):
+   * out = E + dt·(κ·source + β∇²E + γ∇·(E∇Ψ)), the Laplacian the 5-point stencil and the
+   * drift in conservative form with upwind face fluxes (docs/theory.md). `out` must not
+   * overlap `energy`, `potential` or `source`.
+   */
+  energyFlowStep(
+    energy: Float64Array,
+    potential: Float64Array,
+    source: Float64Array,
+    nx: number,
+    ny: number,
+    params: EnergyFlowParams,
+    out: Float64Array,
+  ): void;
+
+  /**
+   * The largest dt for which energyFlowStep is monotone (positivity-preserving and
+   * L1-stable): 1 / max_i Σ_faces (β + max(0, γ(Ψ_i − Ψ_neighbour))) / h², with 4β for the
+   * diffusion part in every cell; +Infinity when nothing limits it (β = 0 and no downhill
+   * drift).
+   */
+  energyFlowMaxStep(
+    potential: Float64Array,
+    nx: number,
+    ny: number,
+    params: Pick<EnergyFlowParams, 'h' | 'beta' | 'gamma' | 'boundary'>,
+  ): number;
+
+  /** The 5-point Laplacian ∇²E with the given boundary (design eqs. 10–11); `out` must not overlap `energy`. */
+  laplacian(energy: Float64Array, nx: number, ny: number, h: number, boundary: FlowBoundary, out: Float64Array): void;
+
+  /** Σ x, Σ |x| and Σ x² of a grid into out[0..3] (design eq. 11's integrals and norms), summed in f64. */
+  gridSums(x: Float64Array, out: Float64Array): void;
+
+  /** ‖x‖₂ of an f32 vector (the gradient norm ‖∇L‖ of design eq. 11), accumulated in f64; NaN or ∞ when x holds one. */
+  l2Norm(x: Float32Array): number;
+
+  /** Replace every NaN and ±∞ in x by 0; returns how many were replaced. */
+  zeroNonFinite(x: Float32Array): number;
+
+  /** x_i ← fround(x_i · s) in place. */
+  scaleInPlace(x: Float32Array, s: number): void;
 }
+
+/** The kernel methods of `Kernels`, for checking that a native addon provides them all. */
+export const KERNEL_NAMES = [
+  'localEnergy',
+  'nonlocalEnergy',
+  'distance',
+  'energyFlowStep',
+  'energyFlowMaxStep',
+  'laplacian',
+  'gridSums',
+  'l2Norm',
+  'zeroNonFinite',
+  'scaleInPlace',
+  'coupling',
+  'scaleTransition',
+  'shannonEntropy',
+  'hermitianEigenvalues',
+] as const satisfies readonly Exclude<keyof Kernels, 'name' | 'describe'>[];
+
+export type KernelName = (typeof KERNEL_NAMES)[number];

@@ -98,3 +98,49 @@ describe('backend selection', () => {
     }
   });
 });
+
+describe('kernel registry', () => {
+  test('the js backend implements exactly the listed kernels', async () => {
+    const { KERNEL_NAMES } = await import('../lib/kernels.js');
+    const { jsKernels } = await import('../lib/backends/js/index.js');
+    const methods = Object.keys(jsKernels).filter((k) => k !== 'name' && k !== 'describe');
+    expect(methods.sort()).toEqual([...KERNEL_NAMES].sort());
+  });
+
+  test('a native addon missing a kernel is refused with the names of what is missing', async () => {
+    const { nativeKernels } = await import('../lib/backends/native.js');
+    const { KERNEL_NAMES } = await import('../lib/kernels.js');
+    const stale = { localEnergy: () => {}, cpuFeatures: () => [], simdPath: () => 'scalar', threadCount: () => 1 };
+    const missing = KERNEL_NAMES.filter((k) => k !== 'localEnergy').join(', ');
+    expect(missing.startsWith('nonlocalEnergy, distance')).toBe(true);
+    expect(() => nativeKernels('cpp', stale as never, '/tmp/old.node')).toThrow(
+      `the cpp addon at /tmp/old.node lacks ${missing}: it is out of date, rebuild it`,
+    );
+  });
+
+  test('native argument errors become CimmArgumentError naming the parameter', async () => {
+    const { nativeKernels } = await import('../lib/backends/native.js');
+    const { CimmArgumentError } = await import('../lib/errors.js');
+    const fail = () => {
+      throw Object.assign(new Error('Expected a Float64Array of length 3 for out but received Float64Array(2)'), {
+        code: 'InvalidArg',
+      });
+    };
+    const { KERNEL_NAMES } = await import('../lib/kernels.js');
+    const addon = {
+      ...Object.fromEntries(KERNEL_NAMES.map((k) => [k, fail])),
+      cpuFeatures: () => [],
+      simdPath: () => 'scalar',
+      threadCount: () => 1,
+    };
+    const k = nativeKernels('rust', addon as never, 'x');
+    let error: unknown;
+    try {
+      k.localEnergy(new Float64Array(3), 1, new Float64Array(2));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(CimmArgumentError);
+    expect((error as InstanceType<typeof CimmArgumentError>).parameter).toBe('out');
+  });
+});

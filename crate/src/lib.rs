@@ -9,6 +9,10 @@
 //! - [`entropy::shannon_entropy`]: eq. 6's Shannon term, in bits.
 //! - [`eigen::hermitian_eigenvalues`]: the spectrum of a density matrix (eq. 15).
 //! - [`vmath`]: vectorized exp, ln and sin/cos shared by the kernels.
+//! - [`flow::energy_flow_step`]: eq. 10, one explicit step of the energy flow on a grid
+//!   (with [`flow::energy_flow_max_step`], its stability limit, and [`flow::laplacian`]).
+//! - [`reduce`]: the reductions of eq. 11's stability criteria (gradient norm, grid sums)
+//!   and the in-place gradient updates of its controller.
 
 pub mod coupling;
 pub mod cpu;
@@ -16,9 +20,11 @@ pub mod eigen;
 pub mod energy;
 pub mod entropy;
 pub mod error;
+pub mod flow;
 pub mod nonlocal;
 pub mod parallel;
 pub mod primes;
+pub mod reduce;
 pub mod vmath;
 
 #[cfg(feature = "node")]

@@ -1,8 +1,18 @@
 /**
- * Shared plumbing for the native backends: loading an addon with every cause recorded,
- * and turning native argument errors into CimmArgumentError.
+ * Shared plumbing for the native backends (rust, cpp): both addons export the kernel
+ * functions under the interface's names plus cpuFeatures/simdPath/threadCount. Loading
+ * checks that every kernel is there (a stale build fails loudly, naming what is missing)
+ * and turns native argument errors into CimmArgumentError.
  */
 import { CimmArgumentError } from '../errors.js';
+import { KERNEL_NAMES, type Kernels } from '../kernels.js';
+
+/** What a native addon exports. */
+export type NativeAddon = Omit<Kernels, 'name' | 'describe'> & {
+  cpuFeatures(): string[];
+  simdPath(): string;
+  threadCount(): number;
+};
 
 /** A native error message in the facade's format names its parameter: recover it. */
 const NATIVE_MESSAGE = /^Expected (.+?) for ([A-Za-z_][\w.[\]]*) but received /;
@@ -16,22 +26,34 @@ export function fromNativeError(error: unknown): unknown {
   return wrapped;
 }
 
-/** Wrap every function of a native kernels object so its errors arrive in the facade's form. */
-export function withNativeErrors<T extends object>(kernels: T): T {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(kernels)) {
-    if (typeof value !== 'function') {
-      out[key] = value;
-      continue;
+function withNativeErrors<F extends (...args: never[]) => unknown>(fn: F): F {
+  return ((...args: Parameters<F>) => {
+    try {
+      return fn(...args);
+    } catch (error) {
+      throw fromNativeError(error);
     }
-    const fn = value as (...args: unknown[]) => unknown;
-    out[key] = (...args: unknown[]) => {
-      try {
-        return fn(...args);
-      } catch (error) {
-        throw fromNativeError(error);
-      }
-    };
+  }) as F;
+}
+
+/** The Kernels of a loaded addon; throws if the addon lacks a kernel. */
+export function nativeKernels(name: 'rust' | 'cpp', addon: NativeAddon, path: string): Kernels {
+  const missing = KERNEL_NAMES.filter((k) => typeof addon[k] !== 'function');
+  if (missing.length > 0) {
+    throw new Error(`the ${name} addon at ${path} lacks ${missing.join(', ')}: it is out of date, rebuild it`);
   }
-  return out as T;
+  const kernels = Object.fromEntries(KERNEL_NAMES.map((k) => [k, withNativeErrors(addon[k])])) as Pick<
+    Kernels,
+    (typeof KERNEL_NAMES)[number]
+  >;
+  return {
+    name,
+    describe: () => ({
+      name,
+      simdPath: addon.simdPath(),
+      cpuFeatures: addon.cpuFeatures(),
+      threads: addon.threadCount(),
+    }),
+    ...kernels,
+  };
 }

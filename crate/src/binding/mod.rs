@@ -6,6 +6,7 @@
 #![cfg_attr(test, allow(dead_code))]
 
 mod energy;
+mod flow;
 mod qdt;
 
 use crate::error::KernelError;

@@ -54,7 +54,8 @@ export function coupling(
     const e = Math.exp(-beta * ti);
     const s = Math.sin(gamma * ti);
     const c = Math.cos(gamma * ti);
-    const j = h * Math.abs(ti) < SERIES_MAX_W ? couplingIntegralSeries(ti, beta, gamma) : (g - e * (b * s + g * c)) * invH;
+    const j =
+      h * Math.abs(ti) < SERIES_MAX_W ? couplingIntegralSeries(ti, beta, gamma) : (g - e * (b * s + g * c)) * invH;
     out[i] = alpha * (e * c) + lambdaCosmo * j;
   }
 }

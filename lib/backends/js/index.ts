@@ -4,6 +4,8 @@ import { coupling, scaleTransition } from './coupling.js';
 import { hermitianEigenvalues } from './eigen.js';
 import { distance, localEnergy, nonlocalEnergy } from './energy.js';
 import { shannonEntropy } from './entropy.js';
+import { energyFlowMaxStep, energyFlowStep, laplacian } from './flow.js';
+import { gridSums, l2Norm, scaleInPlace, zeroNonFinite } from './reduce.js';
 
 export const jsKernels: Kernels = {
   name: 'js',
@@ -15,4 +17,11 @@ export const jsKernels: Kernels = {
   scaleTransition,
   shannonEntropy,
   hermitianEigenvalues,
+  energyFlowStep,
+  energyFlowMaxStep,
+  laplacian,
+  gridSums,
+  l2Norm,
+  zeroNonFinite,
+  scaleInPlace,
 };

@@ -1,0 +1,171 @@
+//! #[napi] wrappers of the energy-flow kernels (design.md §2 eq. 10) and the reductions
+//! of the stability controller (eq. 11). Typed arrays are borrowed, not copied; outputs
+//! are written in place. A grid output may not overlap its inputs (the stencil reads
+//! neighbours), which is checked here before any mutable slice exists.
+
+use super::{guard, invalid_arg};
+use crate::error::KernelError;
+use crate::flow::{self, Boundary, FlowParams};
+use crate::reduce;
+use napi::bindgen_prelude::{Float32Array, Float64Array};
+use napi::Result;
+use napi_derive::napi;
+
+/// Err unless `out` (its pointer range) is apart from every input.
+fn check_apart(out: &[f64], inputs: &[(&'static str, &[f64])]) -> std::result::Result<(), KernelError> {
+    let o = out.as_ptr_range();
+    for (name, a) in inputs {
+        let r = a.as_ptr_range();
+        if !a.is_empty() && !out.is_empty() && r.start < o.end && o.start < r.end {
+            return Err(KernelError::new(
+                "out",
+                format!("an array that does not overlap {name}"),
+                format!("an array sharing memory with {name}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The coefficients of one step, as the Kernels interface passes them (lib/kernels.ts
+/// `EnergyFlowParams`).
+#[napi(object)]
+pub struct EnergyFlowParams {
+    pub h: f64,
+    pub dt: f64,
+    pub beta: f64,
+    pub gamma: f64,
+    pub kappa: f64,
+    /// "periodic" or "zeroFlux".
+    pub boundary: String,
+}
+
+/// What the step limit depends on (other fields of the object are ignored).
+#[napi(object)]
+pub struct EnergyFlowLimitParams {
+    pub h: f64,
+    pub beta: f64,
+    pub gamma: f64,
+    /// "periodic" or "zeroFlux".
+    pub boundary: String,
+}
+
+/// Eq. 10: one forward-Euler step `out = E + dt·(κ·source + β∇²E + γ∇·(E∇Ψ))` on an
+/// nx × ny row-major grid.
+#[napi]
+pub fn energy_flow_step(
+    energy: &[f64],
+    potential: &[f64],
+    source: &[f64],
+    nx: f64,
+    ny: f64,
+    params: EnergyFlowParams,
+    mut out: Float64Array,
+) -> Result<()> {
+    guard("energyFlowStep", || {
+        let mut run = || -> std::result::Result<(), KernelError> {
+            let (nx, ny) = (flow::grid_dim(nx, "nx")?, flow::grid_dim(ny, "ny")?);
+            let boundary = Boundary::parse(&params.boundary)?;
+            check_apart(
+                out.as_ref(),
+                &[("energy", energy), ("potential", potential), ("source", source)],
+            )?;
+            let p = FlowParams {
+                h: params.h,
+                dt: params.dt,
+                beta: params.beta,
+                gamma: params.gamma,
+                kappa: params.kappa,
+                boundary,
+            };
+            // SAFETY: JS is blocked for this synchronous call and `out` overlaps no input.
+            let out = unsafe { out.as_mut() };
+            flow::energy_flow_step(energy, potential, source, nx, ny, &p, out)
+        };
+        run().map_err(invalid_arg)
+    })
+}
+
+/// The largest stable dt of energyFlowStep for this potential and coefficients.
+#[napi]
+pub fn energy_flow_max_step(
+    potential: &[f64],
+    nx: f64,
+    ny: f64,
+    params: EnergyFlowLimitParams,
+) -> Result<f64> {
+    guard("energyFlowMaxStep", || {
+        let run = || {
+            let (nx, ny) = (flow::grid_dim(nx, "nx")?, flow::grid_dim(ny, "ny")?);
+            let boundary = Boundary::parse(&params.boundary)?;
+            flow::energy_flow_max_step(potential, nx, ny, params.h, params.beta, params.gamma, boundary)
+        };
+        run().map_err(invalid_arg)
+    })
+}
+
+/// The 5-point Laplacian of an nx × ny grid into `out`.
+#[napi]
+pub fn laplacian(
+    energy: &[f64],
+    nx: f64,
+    ny: f64,
+    h: f64,
+    boundary: String,
+    mut out: Float64Array,
+) -> Result<()> {
+    guard("laplacian", || {
+        let mut run = || {
+            let (nx, ny) = (flow::grid_dim(nx, "nx")?, flow::grid_dim(ny, "ny")?);
+            let boundary = Boundary::parse(&boundary)?;
+            check_apart(out.as_ref(), &[("energy", energy)])?;
+            // SAFETY: JS is blocked for this synchronous call and `out` overlaps no input.
+            let out = unsafe { out.as_mut() };
+            flow::laplacian(energy, nx, ny, h, boundary, out)
+        };
+        run().map_err(invalid_arg)
+    })
+}
+
+/// [Σ x, Σ |x|, Σ x²] into out[0..3].
+#[napi]
+pub fn grid_sums(x: &[f64], mut out: Float64Array) -> Result<()> {
+    guard("gridSums", || {
+        if out.len() != 3 {
+            return Err(invalid_arg(KernelError::new(
+                "out",
+                "an array of length 3",
+                format!("an array of length {}", out.len()),
+            )));
+        }
+        let sums = reduce::grid_sums(x);
+        // SAFETY: JS is blocked for this synchronous call; `x` was read in full above.
+        unsafe { out.as_mut() }.copy_from_slice(&sums);
+        Ok(())
+    })
+}
+
+/// ‖x‖₂ of an f32 vector, accumulated in f64.
+#[napi]
+pub fn l2_norm(x: &[f32]) -> Result<f64> {
+    guard("l2Norm", || Ok(reduce::l2_norm(x)))
+}
+
+/// Sets NaN and ±∞ entries of x to 0; returns how many there were.
+#[napi]
+pub fn zero_non_finite(mut x: Float32Array) -> Result<f64> {
+    guard("zeroNonFinite", || {
+        // SAFETY: JS is blocked for this synchronous call; no other slice of x exists.
+        Ok(reduce::zero_non_finite(unsafe { x.as_mut() }) as f64)
+    })
+}
+
+/// x_i ← fround(x_i · s) in place.
+#[napi]
+pub fn scale_in_place(mut x: Float32Array, s: f64) -> Result<()> {
+    guard("scaleInPlace", || {
+        // SAFETY: JS is blocked for this synchronous call; no other slice of x exists.
+        reduce::scale_in_place(unsafe { x.as_mut() }, s);
+        Ok(())
+    })
+}

@@ -1,0 +1,369 @@
+// The Node-API binding: converts arguments, checks lengths, forwards to the kernels, and
+// turns every failure into a JS error. Typed arrays are read in place (zero copy): one
+// napi_get_typedarray_info per array, whose data pointer already includes the view's byte
+// offset. Argument errors are TypeErrors in the facade's format,
+// "Expected <what> for <param> but received <value> of type <type>", which
+// lib/backends/native.ts maps to CimmArgumentError. Built with C++ exceptions; no C++
+// exception leaves an entry point (see guarded()).
+#include <napi.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <exception>
+#include <initializer_list>
+#include <string>
+#include <utility>
+
+#include "cpu.hpp"
+#include "energy.hpp"
+#include "flow.hpp"
+#include "parallel.hpp"
+#include "primes.hpp"
+
+namespace {
+
+const char* typed_array_name(napi_typedarray_type type) {
+  switch (type) {
+    case napi_int8_array:
+      return "Int8Array";
+    case napi_uint8_array:
+      return "Uint8Array";
+    case napi_uint8_clamped_array:
+      return "Uint8ClampedArray";
+    case napi_int16_array:
+      return "Int16Array";
+    case napi_uint16_array:
+      return "Uint16Array";
+    case napi_int32_array:
+      return "Int32Array";
+    case napi_uint32_array:
+      return "Uint32Array";
+    case napi_float32_array:
+      return "Float32Array";
+    case napi_float64_array:
+      return "Float64Array";
+    case napi_bigint64_array:
+      return "BigInt64Array";
+    case napi_biguint64_array:
+      return "BigUint64Array";
+    default:
+      return "TypedArray";
+  }
+}
+
+// "<value> of type <type>", as lib/errors.ts renders a received value.
+std::string describe(Napi::Value value) {
+  if (value.IsTypedArray()) {
+    const auto array = value.As<Napi::TypedArray>();
+    const std::string name = typed_array_name(array.TypedArrayType());
+    return name + "(" + std::to_string(array.ElementLength()) + ") of type " + name;
+  }
+  switch (value.Type()) {
+    case napi_undefined:
+      return "undefined of type undefined";
+    case napi_null:
+      return "null of type null";
+    case napi_boolean:
+      return std::string(value.As<Napi::Boolean>().Value() ? "true" : "false") + " of type boolean";
+    case napi_number:
+      return value.ToString().Utf8Value() + " of type number";
+    case napi_bigint:
+      return value.ToString().Utf8Value() + " of type bigint";
+    case napi_string: {
+      std::string text = value.As<Napi::String>().Utf8Value();
+      if (text.size() > 40) text = text.substr(0, 40) + "\xE2\x80\xA6";
+      return "\"" + text + "\" of type string";
+    }
+    case napi_function:
+      return "function of type function";
+    case napi_symbol:
+      return "Symbol() of type symbol";
+    default:
+      if (value.IsArray()) {
+        return "Array(" + std::to_string(value.As<Napi::Array>().Length()) + ") of type Array";
+      }
+      return "[object Object] of type object";
+  }
+}
+
+[[noreturn]] void fail(Napi::Env env, const std::string& what, const char* param, Napi::Value value) {
+  throw Napi::TypeError::New(env, "Expected " + what + " for " + param + " but received " + describe(value));
+}
+
+template <typename T>
+struct View {
+  T* data;
+  std::size_t length;
+};
+
+// The elements of a typed array of `type` (named `ctor` in messages), read in place.
+template <typename T>
+View<T> typed_array(Napi::Env env, Napi::Value value, napi_typedarray_type type, const char* ctor, const char* param) {
+  napi_typedarray_type got;
+  std::size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, value, &got, &length, &data, nullptr, nullptr) != napi_ok || got != type) {
+    if (env.IsExceptionPending()) env.GetAndClearPendingException();
+    fail(env, std::string("a ") + ctor, param, value);
+  }
+  return {static_cast<T*>(data), length};
+}
+
+View<double> float64_array(Napi::Env env, Napi::Value value, const char* param) {
+  return typed_array<double>(env, value, napi_float64_array, "Float64Array", param);
+}
+
+View<float> float32_array(Napi::Env env, Napi::Value value, const char* param) {
+  return typed_array<float>(env, value, napi_float32_array, "Float32Array", param);
+}
+
+double number(Napi::Env env, Napi::Value value, const char* param) {
+  double out = 0;
+  if (napi_get_value_double(env, value, &out) != napi_ok) fail(env, "a number", param, value);
+  return out;
+}
+
+// Runs an entry point's body; any C++ exception other than a Napi::Error becomes a JS Error.
+template <typename Body>
+Napi::Value guarded(const Napi::CallbackInfo& info, Body body) {
+  try {
+    return body(info.Env());
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), std::string("cimm cpp backend: ") + e.what());
+  } catch (...) {
+    throw Napi::Error::New(info.Env(), "cimm cpp backend: unknown native exception");
+  }
+}
+
+// localEnergy(r: Float64Array, primeCount: number, out: Float64Array): void
+Napi::Value LocalEnergy(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto r = float64_array(env, info[0], "r");
+    const double n = number(env, info[1], "primeCount");
+    if (!(n >= 0 && n <= static_cast<double>(cimm::kMaxPrimeCount) && std::floor(n) == n)) {
+      fail(env, "an integer >= 0 and <= " + std::to_string(cimm::kMaxPrimeCount), "primeCount", info[1]);
+    }
+    const auto out = float64_array(env, info[2], "out");
+    if (out.length != r.length) fail(env, "a Float64Array of length " + std::to_string(r.length), "out", info[2]);
+    cimm::local_energy(r.data, r.length, static_cast<std::size_t>(n), out.data);
+    return env.Undefined();
+  });
+}
+
+// nonlocalEnergy(x, y, points: Float32Array, lengthScale, softening: number): number
+Napi::Value NonlocalEnergy(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto x = float32_array(env, info[0], "x");
+    if (x.length == 0) fail(env, "a non-empty Float32Array", "x", info[0]);
+    const auto y = float32_array(env, info[1], "y");
+    if (y.length != x.length) fail(env, "a Float32Array of length " + std::to_string(x.length), "y", info[1]);
+    const auto points = float32_array(env, info[2], "points");
+    if (points.length == 0 || points.length % x.length != 0) {
+      fail(env, "a Float32Array of M\xC3\x97" + std::to_string(x.length) + " values (M >= 1)", "points", info[2]);
+    }
+    const double length_scale = number(env, info[3], "lengthScale");
+    const double softening = number(env, info[4], "softening");
+    const double e =
+        cimm::nonlocal_energy(x.data, y.data, x.length, points.data, points.length / x.length, length_scale, softening);
+    return Napi::Number::New(env, e);
+  });
+}
+
+// distance(x: Float32Array, y: Float32Array): number
+Napi::Value Distance(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto x = float32_array(env, info[0], "x");
+    const auto y = float32_array(env, info[1], "y");
+    if (y.length != x.length) fail(env, "a Float32Array of length " + std::to_string(x.length), "y", info[1]);
+    return Napi::Number::New(env, cimm::distance(x.data, y.data, x.length));
+  });
+}
+
+// ---- energy flow (design eq. 10) and the stability reductions (eq. 11) ----
+
+// A grid dimension: an integer >= 1.
+std::size_t grid_dim(Napi::Env env, Napi::Value value, const char* param) {
+  const double v = number(env, value, param);
+  if (!(v >= 1 && v <= 4294967296.0 && std::floor(v) == v)) fail(env, "an integer >= 1", param, value);
+  return static_cast<std::size_t>(v);
+}
+
+// A Float64Array of exactly `cells` values.
+const double* grid(Napi::Env env, Napi::Value value, const char* param, std::size_t cells) {
+  const auto a = float64_array(env, value, param);
+  if (a.length != cells) fail(env, "a Float64Array of length " + std::to_string(cells), param, value);
+  return a.data;
+}
+
+// An output grid of `cells` values that shares no memory with the inputs (the stencil reads
+// neighbours while it writes).
+double* output_grid(Napi::Env env, Napi::Value value, std::size_t cells,
+                    std::initializer_list<std::pair<const char*, const double*>> inputs) {
+  const auto out = float64_array(env, value, "out");
+  if (out.length != cells) fail(env, "a Float64Array of length " + std::to_string(cells), "out", value);
+  for (const auto& [name, data] : inputs) {
+    if (cells > 0 && out.data < data + cells && data < out.data + cells) {
+      fail(env, std::string("a Float64Array that does not overlap ") + name, "out", value);
+    }
+  }
+  return out.data;
+}
+
+Napi::Object params_object(Napi::Env env, Napi::Value value) {
+  if (!value.IsObject() || value.IsArray() || value.IsTypedArray()) fail(env, "an options object", "params", value);
+  return value.As<Napi::Object>();
+}
+
+// A finite field of the params object; kPositive and kNonNegative add "> 0" and ">= 0".
+enum class Sign { kAny, kPositive, kNonNegative };
+double field(Napi::Env env, Napi::Object params, const char* name, Sign sign = Sign::kAny) {
+  const Napi::Value value = params.Get(name);
+  const double v = number(env, value, name);
+  if (sign == Sign::kPositive && !(std::isfinite(v) && v > 0)) fail(env, "a finite number > 0", name, value);
+  if (sign == Sign::kNonNegative && !(std::isfinite(v) && v >= 0)) fail(env, "a finite number >= 0", name, value);
+  if (!std::isfinite(v)) fail(env, "a finite number", name, value);
+  return v;
+}
+
+cimm::Boundary boundary_of(Napi::Env env, Napi::Value value) {
+  if (value.IsString()) {
+    const std::string name = value.As<Napi::String>().Utf8Value();
+    if (name == "periodic") return cimm::Boundary::kPeriodic;
+    if (name == "zeroFlux") return cimm::Boundary::kZeroFlux;
+  }
+  fail(env, "one of \"periodic\", \"zeroFlux\"", "boundary", value);
+}
+
+// energyFlowStep(energy, potential, source, nx, ny, params {h, dt, beta, gamma, kappa, boundary}, out): void
+Napi::Value EnergyFlowStep(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const std::size_t nx = grid_dim(env, info[3], "nx");
+    const std::size_t ny = grid_dim(env, info[4], "ny");
+    const std::size_t cells = nx * ny;
+    const double* energy = grid(env, info[0], "energy", cells);
+    const double* potential = grid(env, info[1], "potential", cells);
+    const double* source = grid(env, info[2], "source", cells);
+    const Napi::Object p = params_object(env, info[5]);
+    cimm::FlowParams params{};
+    params.h = field(env, p, "h", Sign::kPositive);
+    params.dt = field(env, p, "dt", Sign::kNonNegative);
+    params.beta = field(env, p, "beta", Sign::kNonNegative);
+    params.gamma = field(env, p, "gamma");
+    params.kappa = field(env, p, "kappa");
+    params.boundary = boundary_of(env, p.Get("boundary"));
+    double* out = output_grid(env, info[6], cells, {{"energy", energy}, {"potential", potential}, {"source", source}});
+    cimm::energy_flow_step(energy, potential, source, nx, ny, params, out);
+    return env.Undefined();
+  });
+}
+
+// energyFlowMaxStep(potential, nx, ny, params {h, beta, gamma, boundary}): number
+Napi::Value EnergyFlowMaxStep(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const std::size_t nx = grid_dim(env, info[1], "nx");
+    const std::size_t ny = grid_dim(env, info[2], "ny");
+    const double* potential = grid(env, info[0], "potential", nx * ny);
+    const Napi::Object p = params_object(env, info[3]);
+    const double h = field(env, p, "h", Sign::kPositive);
+    const double beta = field(env, p, "beta", Sign::kNonNegative);
+    const double gamma = field(env, p, "gamma");
+    const cimm::Boundary boundary = boundary_of(env, p.Get("boundary"));
+    return Napi::Number::New(env, cimm::energy_flow_max_step(potential, nx, ny, h, beta, gamma, boundary));
+  });
+}
+
+// laplacian(energy, nx, ny, h, boundary, out): void
+Napi::Value Laplacian(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const std::size_t nx = grid_dim(env, info[1], "nx");
+    const std::size_t ny = grid_dim(env, info[2], "ny");
+    const double* energy = grid(env, info[0], "energy", nx * ny);
+    const double h = number(env, info[3], "h");
+    if (!(std::isfinite(h) && h > 0)) fail(env, "a finite number > 0", "h", info[3]);
+    const cimm::Boundary boundary = boundary_of(env, info[4]);
+    double* out = output_grid(env, info[5], nx * ny, {{"energy", energy}});
+    cimm::laplacian(energy, nx, ny, h, boundary, out);
+    return env.Undefined();
+  });
+}
+
+// gridSums(x: Float64Array, out: Float64Array(3)): void
+Napi::Value GridSums(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto x = float64_array(env, info[0], "x");
+    const auto out = float64_array(env, info[1], "out");
+    if (out.length != 3) fail(env, "a Float64Array of length 3", "out", info[1]);
+    double sums[3];
+    cimm::grid_sums(x.data, x.length, sums);
+    std::copy(sums, sums + 3, out.data);
+    return env.Undefined();
+  });
+}
+
+// l2Norm(x: Float32Array): number
+Napi::Value L2Norm(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto x = float32_array(env, info[0], "x");
+    return Napi::Number::New(env, cimm::l2_norm(x.data, x.length));
+  });
+}
+
+// zeroNonFinite(x: Float32Array): number
+Napi::Value ZeroNonFinite(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto x = float32_array(env, info[0], "x");
+    return Napi::Number::New(env, static_cast<double>(cimm::zero_non_finite(x.data, x.length)));
+  });
+}
+
+// scaleInPlace(x: Float32Array, s: number): void
+Napi::Value ScaleInPlace(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto x = float32_array(env, info[0], "x");
+    cimm::scale_in_place(x.data, x.length, number(env, info[1], "s"));
+    return env.Undefined();
+  });
+}
+
+Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto features = cimm::cpu_features();
+    auto out = Napi::Array::New(env, features.size());
+    for (std::size_t i = 0; i < features.size(); ++i) out.Set(static_cast<uint32_t>(i), features[i]);
+    return out;
+  });
+}
+
+Napi::Value SimdPath(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value { return Napi::String::New(env, cimm::simd_path()); });
+}
+
+Napi::Value ThreadCount(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    return Napi::Number::New(env, static_cast<double>(cimm::thread_count()));
+  });
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("localEnergy", Napi::Function::New(env, LocalEnergy, "localEnergy"));
+  exports.Set("nonlocalEnergy", Napi::Function::New(env, NonlocalEnergy, "nonlocalEnergy"));
+  exports.Set("distance", Napi::Function::New(env, Distance, "distance"));
+  exports.Set("energyFlowStep", Napi::Function::New(env, EnergyFlowStep, "energyFlowStep"));
+  exports.Set("energyFlowMaxStep", Napi::Function::New(env, EnergyFlowMaxStep, "energyFlowMaxStep"));
+  exports.Set("laplacian", Napi::Function::New(env, Laplacian, "laplacian"));
+  exports.Set("gridSums", Napi::Function::New(env, GridSums, "gridSums"));
+  exports.Set("l2Norm", Napi::Function::New(env, L2Norm, "l2Norm"));
+  exports.Set("zeroNonFinite", Napi::Function::New(env, ZeroNonFinite, "zeroNonFinite"));
+  exports.Set("scaleInPlace", Napi::Function::New(env, ScaleInPlace, "scaleInPlace"));
+  exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures, "cpuFeatures"));
+  exports.Set("simdPath", Napi::Function::New(env, SimdPath, "simdPath"));
+  exports.Set("threadCount", Napi::Function::New(env, ThreadCount, "threadCount"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(cimm_cpp, Init)

@@ -1,0 +1,142 @@
+/**
+ * The cpp backend beyond the shared kernel suite: selection by CIMM_BACKEND, native length
+ * checks mapped to CimmArgumentError, results independent of CIMM_THREADS, the scalar path
+ * (CIMM_SIMD=scalar) against the reference, and loading in worker threads. Skipped (by name, with the reason printed in helpers.ts) when the addon is
+ * not built.
+ */
+import { execFileSync } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
+import { afterEach, describe, expect, test, vi } from 'vitest';
+import { cppAddonPath } from '../lib/backends/cpp.js';
+import { CimmArgumentError } from '../lib/errors.js';
+import { primeTable } from '../lib/primes.js';
+import { backends, reference, relativeError } from './helpers.js';
+
+const cpp = backends.find((b) => b.name === 'cpp')?.kernels;
+
+describe.skipIf(!cpp)('cpp backend', () => {
+  const kernels = cpp!;
+  const saved = process.env.CIMM_BACKEND;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.CIMM_BACKEND;
+    else process.env.CIMM_BACKEND = saved;
+  });
+
+  test('CIMM_BACKEND=cpp selects it and backendInfo describes it', async () => {
+    vi.resetModules();
+    process.env.CIMM_BACKEND = 'cpp';
+    const lib = await import('../lib/index.js');
+    const info = lib.backendInfo();
+    expect(info).toMatchObject({ name: 'cpp', forced: true });
+    expect(['avx2+fma', 'scalar']).toContain(info.simdPath);
+    if (info.simdPath === 'avx2+fma') expect(info.cpuFeatures).toEqual(expect.arrayContaining(['avx2', 'fma']));
+    expect(info.threads).toBeGreaterThanOrEqual(1);
+  });
+
+  test('native argument checks name the parameter, as CimmArgumentError', () => {
+    const f32 = (n: number) => new Float32Array(n);
+    const cases: [string, () => unknown, string][] = [
+      ['out', () => kernels.localEnergy(new Float64Array(3), 2, new Float64Array(2)), 'a Float64Array of length 3'],
+      ['primeCount', () => kernels.localEnergy(new Float64Array(1), 1_000_001, new Float64Array(1)), 'an integer'],
+      ['primeCount', () => kernels.localEnergy(new Float64Array(1), 2.5, new Float64Array(1)), 'an integer'],
+      ['r', () => kernels.localEnergy(f32(1) as unknown as Float64Array, 2, new Float64Array(1)), 'a Float64Array'],
+      ['x', () => kernels.nonlocalEnergy(f32(0), f32(0), f32(3), 1, 0.1), 'a non-empty Float32Array'],
+      ['y', () => kernels.nonlocalEnergy(f32(2), f32(3), f32(4), 1, 0.1), 'a Float32Array of length 2'],
+      ['points', () => kernels.nonlocalEnergy(f32(2), f32(2), f32(3), 1, 0.1), 'a Float32Array of M×2 values'],
+      ['points', () => kernels.nonlocalEnergy(f32(2), f32(2), f32(0), 1, 0.1), 'a Float32Array of M×2 values'],
+      ['lengthScale', () => kernels.nonlocalEnergy(f32(2), f32(2), f32(2), '1' as unknown as number, 0.1), 'a number'],
+      ['y', () => kernels.distance(f32(2), f32(1)), 'a Float32Array of length 2'],
+    ];
+    for (const [parameter, call, expected] of cases) {
+      let error: unknown;
+      try {
+        call();
+      } catch (e) {
+        error = e;
+      }
+      expect(error, parameter).toBeInstanceOf(CimmArgumentError);
+      expect((error as CimmArgumentError).parameter).toBe(parameter);
+      expect((error as Error).message).toMatch(new RegExp(`^Expected ${expected}.* for ${parameter} but received `));
+      expect((error as Error).cause).toBeInstanceOf(TypeError);
+    }
+  });
+
+  test('results do not depend on CIMM_THREADS (bit for bit)', () => {
+    // Large enough calls to take the thread pool (r.len·N >= 2^18, M·d >= 2^17).
+    const script = `
+      const addon = require(${JSON.stringify(cppAddonPath())});
+      const r = Float64Array.from({ length: 5003 }, (_, i) => i * 0.37 - 900);
+      const out = new Float64Array(r.length);
+      addon.localEnergy(r, 500, out);
+      let s = 1;
+      const f = (n) => Float32Array.from({ length: n }, () => ((s = (s * 69069 + 1) >>> 0) / 2 ** 32) * 2 - 1);
+      const d = 300, x = f(d), y = f(d), z = f(1000 * d);
+      const e = addon.nonlocalEnergy(x, y, z, 12, 1e-3);
+      process.stdout.write(JSON.stringify({ threads: addon.threadCount(), local: Buffer.from(out.buffer).toString('base64'), e }));
+    `;
+    const run = (threads: string) =>
+      JSON.parse(
+        execFileSync(process.execPath, ['-e', script], { env: { ...process.env, CIMM_THREADS: threads } }).toString(),
+      );
+    const one = run('1');
+    const three = run('3');
+    expect(one.threads).toBe(1);
+    expect(three.threads).toBe(3);
+    expect(three.local).toBe(one.local);
+    expect(Object.is(three.e, one.e)).toBe(true);
+  });
+
+  test('the scalar path (CIMM_SIMD=scalar) agrees with the js reference', () => {
+    const script = `
+      const addon = require(${JSON.stringify(cppAddonPath())});
+      const r = Float64Array.from(JSON.parse(process.argv[1]));
+      const out = new Float64Array(r.length);
+      addon.localEnergy(r, 300, out);
+      const x = new Float32Array([0.5, -1, 2, 0.25, 3]), y = new Float32Array([1, 1, -1, 0, 0.5]);
+      const z = Float32Array.from({ length: 5 * 77 }, (_, i) => Math.sin(i));
+      const e = addon.nonlocalEnergy(x, y, z, 1.5, 0.01);
+      process.stdout.write(JSON.stringify({ simd: addon.simdPath(), out: [...out], e, dist: addon.distance(x, y) }));
+    `;
+    const r = Array.from({ length: 23 }, (_, i) => i * 13.7 - 150);
+    const got = JSON.parse(
+      execFileSync(process.execPath, ['-e', script, JSON.stringify(r)], {
+        env: { ...process.env, CIMM_SIMD: 'scalar' },
+      }).toString(),
+    );
+    expect(got.simd).toBe('scalar');
+    const want = new Float64Array(r.length);
+    reference.localEnergy(Float64Array.from(r), 300, want);
+    const p = primeTable(300);
+    for (let i = 0; i < r.length; i++) {
+      let scale = 0;
+      for (let k = 0; k < 300; k++) scale += 1 / (r[i] * r[i] + p[k] * p[k]);
+      expect(Math.abs(got.out[i] - want[i])).toBeLessThanOrEqual(1e-14 * (1 + Math.abs(r[i])) * scale);
+    }
+    const x = new Float32Array([0.5, -1, 2, 0.25, 3]);
+    const y = new Float32Array([1, 1, -1, 0, 0.5]);
+    const z = Float32Array.from({ length: 5 * 77 }, (_, i) => Math.sin(i));
+    expect(relativeError(got.e, reference.nonlocalEnergy(x, y, z, 1.5, 0.01))).toBeLessThan(1e-12);
+    expect(relativeError(got.dist, reference.distance(x, y))).toBeLessThan(1e-12);
+  });
+
+  test('loads and computes in worker threads', async () => {
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const addon = require(workerData);
+      const out = new Float64Array(1);
+      addon.localEnergy(new Float64Array([1]), 2, out);
+      parentPort.postMessage(out[0]);
+    `;
+    const results = await Promise.all(
+      [0, 1, 2].map(
+        () =>
+          new Promise<number>((resolve, reject) => {
+            const w = new Worker(code, { eval: true, workerData: cppAddonPath() });
+            w.once('message', resolve);
+            w.once('error', reject);
+          }),
+      ),
+    );
+    for (const v of results) expect(v).toBeCloseTo(-0.25, 14);
+  });
+});
