@@ -288,7 +288,7 @@ describeEachBackend('Hermitian eigenvalues (eq. 15 kernel)', ({ kernels }) => {
     expect(() => kernels.hermitianEigenvalues(new Float64Array(3), z, 2, new Float64Array(2))).toThrow(
       expect.objectContaining({
         parameter: 're',
-        message: 'Expected a d×d matrix of length 4 (d = 2) for re but received an array of length 3',
+        message: expect.stringMatching(/^Expected a d×d matrix of length 4 \(d = 2\) for re but received /),
       }),
     );
     expect(() => kernels.hermitianEigenvalues(z, new Float64Array(5), 2, new Float64Array(2))).toThrow(
@@ -298,7 +298,10 @@ describeEachBackend('Hermitian eigenvalues (eq. 15 kernel)', ({ kernels }) => {
       expect.objectContaining({ parameter: 'out' }),
     );
     expect(() => kernels.hermitianEigenvalues(z, z, 1.5, new Float64Array(2))).toThrow(
-      expect.objectContaining({ parameter: 'd', message: 'Expected an integer in [0, 4096] for d but received 1.5' }),
+      expect.objectContaining({
+        parameter: 'd',
+        message: expect.stringMatching(/^Expected an integer in \[0, 4096\] for d but received 1\.5/),
+      }),
     );
     // out sharing memory with the input: the input is copied first
     const a = randomHermitian(3, 5);
