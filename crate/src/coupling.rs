@@ -287,7 +287,7 @@ fn scale_scalar(t: f64, s: &Scale) -> f64 {
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use super::{Coupling, Op, Scale, PHI1, SERIES_MAX_W};
-    use crate::vmath::avx2::{abs, any, exp, sin_cos};
+    use crate::vmath::avx2::{abs, any, exp_with, sin_cos_with, Constants};
     use std::arch::x86_64::*;
 
     #[inline]
@@ -317,9 +317,9 @@ mod avx2 {
 
     #[inline]
     #[target_feature(enable = "avx2,fma")]
-    fn psi(t: __m256d, c: &Coupling) -> __m256d {
-        let e = exp(_mm256_mul_pd(splat(c.neg_beta), t));
-        let (s, co) = sin_cos(_mm256_mul_pd(splat(c.gamma), t));
+    fn psi(t: __m256d, c: &Coupling, k: &Constants) -> __m256d {
+        let e = exp_with(_mm256_mul_pd(splat(c.neg_beta), t), k);
+        let (s, co) = sin_cos_with(_mm256_mul_pd(splat(c.gamma), t), k);
         let mix = _mm256_fmadd_pd(splat(c.b), s, _mm256_mul_pd(splat(c.g), co));
         let closed = _mm256_mul_pd(_mm256_fnmadd_pd(e, mix, splat(c.g)), splat(c.inv_h));
         let small = _mm256_cmp_pd::<_CMP_LT_OQ>(_mm256_mul_pd(splat(c.h), abs(t)), splat(SERIES_MAX_W));
@@ -337,9 +337,9 @@ mod avx2 {
 
     #[inline]
     #[target_feature(enable = "avx2,fma")]
-    fn scale(t: __m256d, s: &Scale) -> __m256d {
+    fn scale(t: __m256d, s: &Scale, k: &Constants) -> __m256d {
         let u = _mm256_mul_pd(splat(s.lambda), _mm256_sub_pd(t, splat(s.critical_time)));
-        let e = exp(_mm256_or_pd(u, splat(-0.0))); // e^{−|u|}
+        let e = exp_with(_mm256_or_pd(u, splat(-0.0)), k); // e^{−|u|}
         let num = _mm256_blendv_pd(splat(1.0), e, _mm256_cmp_pd::<_CMP_LT_OQ>(u, _mm256_setzero_pd()));
         _mm256_div_pd(num, _mm256_add_pd(splat(1.0), e))
     }
@@ -387,9 +387,11 @@ mod avx2 {
     /// The CPU must support AVX2 and FMA; src (when given) has out's length.
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn apply(src: Option<&[f64]>, out: &mut [f64], op: Op) {
+        // One set of vmath constants per call, kept in memory (see vmath::avx2::Constants).
+        let k = std::hint::black_box(Constants::new());
         match op {
-            Op::Coupling(c) => map(src, out, |t| psi(t, &c)),
-            Op::Scale(s) => map(src, out, |t| scale(t, &s)),
+            Op::Coupling(c) => map(src, out, |t| psi(t, &c, &k)),
+            Op::Scale(s) => map(src, out, |t| scale(t, &s, &k)),
         }
     }
 }
