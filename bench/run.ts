@@ -13,6 +13,7 @@ import { availableBackends, backendInfo, getBackend } from '../lib/backend.js';
 import { packageRoot } from '../lib/paths.js';
 import { energyCases } from './cases/energy.js';
 import { flowCases } from './cases/flow.js';
+import { optimCases, optimReport } from './cases/optim.js';
 import { qdtCases } from './cases/qdt.js';
 import { type BenchCase, type BenchRow, formatTable, runCase } from './harness.js';
 
@@ -41,9 +42,12 @@ console.log(
     `${info.threads} threads, CPU ${info.cpuFeatures.join(' ') || 'n/a'}); ${rounds} round(s) × ${maxTime}s`,
 );
 
-const cases: BenchCase[] = [...energyCases(backends), ...flowCases(backends), ...qdtCases(backends)].filter(
-  (c) => !filter || filter.test(`${c.kernel} ${c.size}`),
-);
+const cases: BenchCase[] = [
+  ...energyCases(backends),
+  ...flowCases(backends),
+  ...qdtCases(backends),
+  ...(await optimCases(backends)),
+].filter((c) => !filter || filter.test(`${c.kernel} ${c.size}`));
 
 const rows: BenchRow[] = [];
 for (const c of cases) {
@@ -54,6 +58,7 @@ for (const c of cases) {
 }
 
 console.log(`\n${formatTable(rows)}\n`);
+for (const line of optimReport(rows)) console.log(line);
 mkdirSync(dirname(outFile), { recursive: true });
 const tmp = `${outFile}.tmp`;
 writeFileSync(tmp, `${JSON.stringify(rows, null, 2)}\n`);

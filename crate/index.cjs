@@ -835,19 +835,23 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.adamStep = nativeBinding.adamStep
 module.exports.coupling = nativeBinding.coupling
 module.exports.cpuFeatures = nativeBinding.cpuFeatures
 module.exports.distance = nativeBinding.distance
 module.exports.energyFlowMaxStep = nativeBinding.energyFlowMaxStep
 module.exports.energyFlowStep = nativeBinding.energyFlowStep
+module.exports.firstNonFinite = nativeBinding.firstNonFinite
 module.exports.gridSums = nativeBinding.gridSums
 module.exports.hermitianEigenvalues = nativeBinding.hermitianEigenvalues
 module.exports.l2Norm = nativeBinding.l2Norm
 module.exports.laplacian = nativeBinding.laplacian
 module.exports.localEnergy = nativeBinding.localEnergy
+module.exports.memoryCopy = nativeBinding.memoryCopy
 module.exports.nonlocalEnergy = nativeBinding.nonlocalEnergy
 module.exports.scaleInPlace = nativeBinding.scaleInPlace
 module.exports.scaleTransition = nativeBinding.scaleTransition
+module.exports.sgdStep = nativeBinding.sgdStep
 module.exports.shannonEntropy = nativeBinding.shannonEntropy
 module.exports.simdPath = nativeBinding.simdPath
 module.exports.threadCount = nativeBinding.threadCount

@@ -10,6 +10,13 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
+ * torch.optim.Adam / AdamW on one tensor, in place; returns false when an updated
+ * parameter is NaN or ±∞. `vMax` is used (and must have the params' length) with
+ * `amsgrad`.
+ */
+export declare function adamStep(params: unknown, grads: unknown, m: unknown, v: unknown, vMax: unknown, beta1: number, beta2: number, stepSize: number, bc2Sqrt: number, epsilon: number, weightDecay: number, decay: number, amsgrad: boolean, maximize: boolean): boolean
+
+/**
  * Eq. 1 for every t: `out[i] = α e^{−βt_i} cos(γt_i) + Λ J(t_i)`,
  * `J(t) = ∫₀ᵗ e^{−βτ} sin(γτ) dτ` in closed form (series for small |t|·hypot(β, γ)).
  */
@@ -53,6 +60,9 @@ export interface EnergyFlowParams {
  */
 export declare function energyFlowStep(energy: Float64Array, potential: Float64Array, source: Float64Array, nx: number, ny: number, params: EnergyFlowParams, out: Float64Array): void
 
+/** The index of the first NaN or ±∞ in `values`, or −1. */
+export declare function firstNonFinite(values: unknown): number
+
 /** [Σ x, Σ |x|, Σ x²] into out[0..3]. */
 export declare function gridSums(x: Float64Array, out: Float64Array): void
 
@@ -74,6 +84,9 @@ export declare function laplacian(energy: Float64Array, nx: number, ny: number, 
  */
 export declare function localEnergy(r: Float64Array, primeCount: number, out: Float64Array): void
 
+/** dst ← src on the kernels' threads (the benchmark's copy bandwidth probe). */
+export declare function memoryCopy(src: unknown, dst: unknown): void
+
 /**
  * Eq. 4: the mean over the M rows z_j of `points` (M×d, row-major, d = x.length) of
  * `exp(−‖x − z_j‖/lengthScale) / sqrt(‖z_j − y‖² + softening²)`, summed in f64.
@@ -88,6 +101,13 @@ export declare function scaleInPlace(x: Float32Array, s: number): void
  * e^{−|u|} so that no |λ(t − t_c)| overflows.
  */
 export declare function scaleTransition(t: Float64Array, scaleCoupling: number, criticalTime: number, out: Float64Array): void
+
+/**
+ * torch.optim.SGD on one tensor, in place; returns false when an updated parameter is
+ * NaN or ±∞. `momentumBuffer` is used (and must have the params' length) when
+ * `momentum` ≠ 0.
+ */
+export declare function sgdStep(params: unknown, grads: unknown, momentumBuffer: unknown, learningRate: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean, maximize: boolean, firstStep: boolean): boolean
 
 /**
  * Eq. 6's first term: the Shannon entropy in bits of `p` normalized by its total;

@@ -55,3 +55,21 @@ export function argumentError(name: string, what: string, value: unknown): CimmA
     `Expected ${what} for ${name} but received ${describeValue(value)} of type ${typeOf(value)}`,
   );
 }
+
+/** One rejected row of a data file, with its 1-based line number. */
+export interface BadRow {
+  line: number;
+  reason: string;
+}
+
+/** Thrown when a data file fails validation; `badRows` lists every rejected row. */
+export class CimmDataError extends Error {
+  readonly code = 'ERR_CIMM_DATA';
+  constructor(
+    message: string,
+    readonly badRows: readonly BadRow[] = [],
+  ) {
+    super(message);
+    this.name = 'CimmDataError';
+  }
+}

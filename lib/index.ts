@@ -38,7 +38,7 @@ export {
   type EntropyTrackerState,
   shannonEntropy,
 } from './entropy.js';
-export { argumentError, CimmArgumentError, CimmBackendError } from './errors.js';
+export { argumentError, type BadRow, CimmArgumentError, CimmBackendError, CimmDataError } from './errors.js';
 export {
   EnergyFlow,
   type EnergyFlowConfig,
@@ -72,6 +72,28 @@ export {
   type LearningRateComponents,
   type UpdateOptions,
 } from './learning-rate.js';
+export {
+  Adam,
+  type AdamConfig,
+  type AdamOptions,
+  AdamW,
+  decodeOptimizerState,
+  encodeOptimizerState,
+  Optimizer,
+  type OptimizerArgs,
+  type OptimizerConfig,
+  type OptimizerOptions,
+  type OptimizerScalars,
+  type OptimizerState,
+  optimizerFromConfig,
+  type ParameterGroup,
+  registerOptimizer,
+  restoreOptimizer,
+  SGD,
+  type SGDConfig,
+  type SGDOptions,
+  type TensorMap,
+} from './optim/index.js';
 export { MAX_PRIME_COUNT, nthPrime, primes } from './primes.js';
 export { type Domain, generalizedGoldenRatio, type QuadratureSpec, quadraturePoints } from './quadrature.js';
 export {
@@ -96,3 +118,4 @@ export {
   type StabilityCriterionName,
   type StabilityReport,
 } from './stability.js';
+export * from './tasks/index.js';

@@ -49,6 +49,12 @@ export function integer(name: string, value: unknown, range: RangeOptions = {}):
   return value as number;
 }
 
+/** A boolean. */
+export function boolean(name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw argumentError(name, 'a boolean', value);
+  return value;
+}
+
 /** One of a fixed set of strings. */
 export function oneOf<T extends string>(name: string, value: unknown, choices: readonly T[]): T {
   if (typeof value !== 'string' || !(choices as readonly string[]).includes(value)) {

@@ -91,6 +91,66 @@ export interface Kernels {
   hermitianEigenvalues(re: Float64Array, im: Float64Array, d: number, out: Float64Array): void;
 
   /**
+   * One step of torch.optim.SGD on one parameter tensor, in place (docs/theory.md,
+   * "Optimizers"). Every operation is an f32 operation, unfused, in PyTorch's order:
+   * d = ±g (− when maximizing); d ← d + λ·p if λ ≠ 0; if μ ≠ 0:
+   * b ← d on the first step else b·μ + (1 − τ)·d, then d ← d + μ·b (Nesterov) or d ← b;
+   * p ← p − η·d. The scalars are rounded to f32 first ((1 − τ) computed in f64, as PyTorch
+   * does). `momentumBuffer` must have the params' length when μ ≠ 0 and is ignored (may
+   * be empty) when μ = 0. No array may overlap another. Returns false when an updated
+   * parameter is NaN or ±∞ (the update is complete either way).
+   */
+  sgdStep(
+    params: Float32Array,
+    grads: Float32Array,
+    momentumBuffer: Float32Array,
+    learningRate: number,
+    momentum: number,
+    dampening: number,
+    weightDecay: number,
+    nesterov: boolean,
+    maximize: boolean,
+    firstStep: boolean,
+  ): boolean;
+
+  /**
+   * One step of torch.optim.Adam / AdamW on one parameter tensor, in place. f32
+   * operations, unfused, in PyTorch's order: p ← p·decay (AdamW's decoupled decay
+   * 1 − η·λ, 1 for Adam); d = ±g; d ← d + λ·p if λ ≠ 0 (Adam's L2 term, 0 for AdamW);
+   * m ← m·β₁ + (1 − β₁)·d; v ← v·β₂ + ((1 − β₂)·d)·d; with amsgrad vMax ← max(vMax, v)
+   * and s = vMax, else s = v; p ← p − (stepSize·m) / (√s / bc2Sqrt + ε). The caller
+   * passes stepSize = η / (1 − β₁ᵗ) and bc2Sqrt = √(1 − β₂ᵗ) computed in f64; the kernel
+   * rounds every scalar to f32. `vMax` must have the params' length with amsgrad and is
+   * ignored (may be empty) without. No array may overlap another. Returns false when an
+   * updated parameter is NaN or ±∞.
+   */
+  adamStep(
+    params: Float32Array,
+    grads: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    vMax: Float32Array,
+    beta1: number,
+    beta2: number,
+    stepSize: number,
+    bc2Sqrt: number,
+    epsilon: number,
+    weightDecay: number,
+    decay: number,
+    amsgrad: boolean,
+    maximize: boolean,
+  ): boolean;
+
+  /** The index of the first NaN or ±∞ in `values`, or −1 (the optimizers' gradient check). */
+  firstNonFinite(values: Float32Array): number;
+
+  /**
+   * dst ← src (same length), on the threads the kernels use: the benchmark's copy
+   * bandwidth probe, against which the optimizer steps' memory traffic is measured.
+   */
+  memoryCopy(src: Float32Array, dst: Float32Array): void;
+
+  /**
    * One forward-Euler step of the energy flow, design eq. 10 (seed 002 §4.1), on an
    * nx × ny row-major grid (index j·nx + i):
    * out = E + dt·(κ·source + β∇²E + γ∇·(E∇Ψ)), the Laplacian the 5-point stencil and the
@@ -141,6 +201,10 @@ export const KERNEL_NAMES = [
   'localEnergy',
   'nonlocalEnergy',
   'distance',
+  'sgdStep',
+  'adamStep',
+  'firstNonFinite',
+  'memoryCopy',
   'energyFlowStep',
   'energyFlowMaxStep',
   'laplacian',

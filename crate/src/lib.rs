@@ -9,6 +9,8 @@
 //! - [`entropy::shannon_entropy`]: eq. 6's Shannon term, in bits.
 //! - [`eigen::hermitian_eigenvalues`]: the spectrum of a density matrix (eq. 15).
 //! - [`vmath`]: vectorized exp, ln and sin/cos shared by the kernels.
+//! - [`optim`]: fused SGD and Adam/AdamW updates (torch.optim's definitions), the
+//!   optimizers' gradient check and the benchmark's copy-bandwidth probe.
 //! - [`flow::energy_flow_step`]: eq. 10, one explicit step of the energy flow on a grid
 //!   (with [`flow::energy_flow_max_step`], its stability limit, and [`flow::laplacian`]).
 //! - [`reduce`]: the reductions of eq. 11's stability criteria (gradient norm, grid sums)
@@ -22,6 +24,7 @@ pub mod entropy;
 pub mod error;
 pub mod flow;
 pub mod nonlocal;
+pub mod optim;
 pub mod parallel;
 pub mod primes;
 pub mod reduce;

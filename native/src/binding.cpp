@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <initializer_list>
 #include <string>
@@ -19,6 +20,7 @@
 #include "cpu.hpp"
 #include "energy.hpp"
 #include "flow.hpp"
+#include "optim.hpp"
 #include "parallel.hpp"
 #include "primes.hpp"
 #include "qdt.hpp"
@@ -126,6 +128,37 @@ double number(Napi::Env env, Napi::Value value, const char* param) {
   return out;
 }
 
+bool boolean(Napi::Env env, Napi::Value value, const char* param) {
+  bool out = false;
+  if (napi_get_value_bool(env, value, &out) != napi_ok) fail(env, "a boolean", param, value);
+  return out;
+}
+
+// Rejects two non-empty arrays that share memory (the optimizer kernels read and write them as
+// separate arrays).
+void disjoint(Napi::Env env, const Napi::CallbackInfo& info, std::initializer_list<std::pair<int, const char*>> args,
+              std::initializer_list<View<float>> views) {
+  const auto* a = views.begin();
+  const auto* an = args.begin();
+  for (; a != views.end(); ++a, ++an) {
+    const auto* bn = an + 1;
+    for (const auto* b = a + 1; b != views.end(); ++b, ++bn) {
+      if (a->length == 0 || b->length == 0) continue;
+      // addresses as integers: < between pointers into different arrays is unspecified
+      const auto a0 = reinterpret_cast<std::uintptr_t>(a->data);
+      const auto b0 = reinterpret_cast<std::uintptr_t>(b->data);
+      if (a0 < b0 + b->length * sizeof(float) && b0 < a0 + a->length * sizeof(float)) {
+        fail(env, std::string("a Float32Array that does not overlap ") + an->second, bn->second, info[bn->first]);
+      }
+    }
+  }
+}
+
+void same_length(Napi::Env env, const View<float>& view, std::size_t n, const char* param, Napi::Value value) {
+  if (view.length != n)
+    fail(env, "a Float32Array of length " + std::to_string(n) + " (the length of params)", param, value);
+}
+
 // Runs an entry point's body; any C++ exception other than a Napi::Error becomes a JS Error.
 template <typename Body>
 Napi::Value guarded(const Napi::CallbackInfo& info, Body body) {
@@ -181,6 +214,78 @@ Napi::Value Distance(const Napi::CallbackInfo& info) {
     const auto y = float32_array(env, info[1], "y");
     if (y.length != x.length) fail(env, "a Float32Array of length " + std::to_string(x.length), "y", info[1]);
     return Napi::Number::New(env, cimm::distance(x.data, y.data, x.length));
+  });
+}
+
+// sgdStep(params, grads, momentumBuffer: Float32Array, learningRate, momentum, dampening,
+//         weightDecay: number, nesterov, maximize, firstStep: boolean): boolean
+Napi::Value SgdStep(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto p = float32_array(env, info[0], "params");
+    const auto g = float32_array(env, info[1], "grads");
+    const auto b = float32_array(env, info[2], "momentumBuffer");
+    cimm::SgdHyper h{};
+    h.learning_rate = number(env, info[3], "learningRate");
+    h.momentum = number(env, info[4], "momentum");
+    h.dampening = number(env, info[5], "dampening");
+    h.weight_decay = number(env, info[6], "weightDecay");
+    h.nesterov = boolean(env, info[7], "nesterov");
+    h.maximize = boolean(env, info[8], "maximize");
+    h.first_step = boolean(env, info[9], "firstStep");
+    same_length(env, g, p.length, "grads", info[1]);
+    if (static_cast<float>(h.momentum) != 0.0f) same_length(env, b, p.length, "momentumBuffer", info[2]);
+    disjoint(env, info, {{0, "params"}, {1, "grads"}, {2, "momentumBuffer"}}, {p, g, b});
+    return Napi::Boolean::New(env, cimm::sgd_step(p.data, g.data, b.data, p.length, h));
+  });
+}
+
+// adamStep(params, grads, m, v, vMax: Float32Array, beta1, beta2, stepSize, bc2Sqrt, epsilon,
+//          weightDecay, decay: number, amsgrad, maximize: boolean): boolean
+Napi::Value AdamStep(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto p = float32_array(env, info[0], "params");
+    const auto g = float32_array(env, info[1], "grads");
+    const auto m = float32_array(env, info[2], "m");
+    const auto v = float32_array(env, info[3], "v");
+    const auto w = float32_array(env, info[4], "vMax");
+    cimm::AdamHyper h{};
+    h.beta1 = number(env, info[5], "beta1");
+    h.beta2 = number(env, info[6], "beta2");
+    h.step_size = number(env, info[7], "stepSize");
+    h.bc2_sqrt = number(env, info[8], "bc2Sqrt");
+    h.epsilon = number(env, info[9], "epsilon");
+    h.weight_decay = number(env, info[10], "weightDecay");
+    h.decay = number(env, info[11], "decay");
+    h.amsgrad = boolean(env, info[12], "amsgrad");
+    h.maximize = boolean(env, info[13], "maximize");
+    same_length(env, g, p.length, "grads", info[1]);
+    same_length(env, m, p.length, "m", info[2]);
+    same_length(env, v, p.length, "v", info[3]);
+    if (h.amsgrad) same_length(env, w, p.length, "vMax", info[4]);
+    disjoint(env, info, {{0, "params"}, {1, "grads"}, {2, "m"}, {3, "v"}, {4, "vMax"}}, {p, g, m, v, w});
+    return Napi::Boolean::New(env, cimm::adam_step(p.data, g.data, m.data, v.data, w.data, p.length, h));
+  });
+}
+
+// firstNonFinite(values: Float32Array): number (-1 when all are finite)
+Napi::Value FirstNonFinite(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto x = float32_array(env, info[0], "values");
+    return Napi::Number::New(env, static_cast<double>(cimm::first_non_finite(x.data, x.length)));
+  });
+}
+
+// memoryCopy(src, dst: Float32Array): void
+Napi::Value MemoryCopy(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto src = float32_array(env, info[0], "src");
+    const auto dst = float32_array(env, info[1], "dst");
+    if (dst.length != src.length) {
+      fail(env, "a Float32Array of length " + std::to_string(src.length) + " (the length of src)", "dst", info[1]);
+    }
+    disjoint(env, info, {{0, "src"}, {1, "dst"}}, {src, dst});
+    cimm::memory_copy(src.data, dst.data, src.length);
+    return env.Undefined();
   });
 }
 
@@ -442,6 +547,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("localEnergy", Napi::Function::New(env, LocalEnergy, "localEnergy"));
   exports.Set("nonlocalEnergy", Napi::Function::New(env, NonlocalEnergy, "nonlocalEnergy"));
   exports.Set("distance", Napi::Function::New(env, Distance, "distance"));
+  exports.Set("sgdStep", Napi::Function::New(env, SgdStep, "sgdStep"));
+  exports.Set("adamStep", Napi::Function::New(env, AdamStep, "adamStep"));
+  exports.Set("firstNonFinite", Napi::Function::New(env, FirstNonFinite, "firstNonFinite"));
+  exports.Set("memoryCopy", Napi::Function::New(env, MemoryCopy, "memoryCopy"));
   exports.Set("energyFlowStep", Napi::Function::New(env, EnergyFlowStep, "energyFlowStep"));
   exports.Set("energyFlowMaxStep", Napi::Function::New(env, EnergyFlowMaxStep, "energyFlowMaxStep"));
   exports.Set("laplacian", Napi::Function::New(env, Laplacian, "laplacian"));

@@ -7,6 +7,7 @@
 
 mod energy;
 mod flow;
+mod optim;
 mod qdt;
 
 use crate::error::KernelError;

@@ -5,6 +5,7 @@ import { hermitianEigenvalues } from './eigen.js';
 import { distance, localEnergy, nonlocalEnergy } from './energy.js';
 import { shannonEntropy } from './entropy.js';
 import { energyFlowMaxStep, energyFlowStep, laplacian } from './flow.js';
+import { adamStep, firstNonFinite, memoryCopy, sgdStep } from './optim.js';
 import { gridSums, l2Norm, scaleInPlace, zeroNonFinite } from './reduce.js';
 
 export const jsKernels: Kernels = {
@@ -17,6 +18,10 @@ export const jsKernels: Kernels = {
   scaleTransition,
   shannonEntropy,
   hermitianEigenvalues,
+  sgdStep,
+  adamStep,
+  firstNonFinite,
+  memoryCopy,
   energyFlowStep,
   energyFlowMaxStep,
   laplacian,

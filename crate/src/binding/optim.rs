@@ -1,0 +1,227 @@
+//! #[napi] wrappers of the optimizer kernels (crate::optim). Each typed array is read
+//! with one napi_get_typedarray_info (its pointer includes the view's byte offset; no
+//! reference, no copy), the arrays are checked not to overlap, and only then are
+//! slices made of them: the updated arrays are written in place.
+
+use super::{guard, invalid_arg};
+use crate::error::KernelError;
+use crate::optim;
+use napi::{sys, JsValue, Result, Unknown, ValueType};
+use napi_derive::napi;
+use std::ptr::{self, NonNull};
+
+/// The memory of one Float32Array argument.
+#[derive(Clone, Copy)]
+struct View {
+    ptr: NonNull<f32>,
+    len: usize,
+    name: &'static str,
+}
+
+impl View {
+    /// # Safety
+    /// No mutable slice of overlapping memory may be alive, and JS must not run.
+    unsafe fn slice<'a>(self) -> &'a [f32] {
+        std::slice::from_raw_parts(self.ptr.as_ptr(), self.len)
+    }
+
+    /// # Safety
+    /// No other slice of overlapping memory may be alive, and JS must not run.
+    unsafe fn slice_mut<'a>(self) -> &'a mut [f32] {
+        std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len)
+    }
+
+    fn range(&self) -> (usize, usize) {
+        let start = self.ptr.as_ptr() as usize;
+        (start, start + self.len * size_of::<f32>())
+    }
+}
+
+/// "<what it is>" for an argument that is not a Float32Array.
+fn describe(value: &Unknown<'_>, typed_array_type: Option<i32>) -> String {
+    const NAMES: [&str; 11] = [
+        "Int8Array",
+        "Uint8Array",
+        "Uint8ClampedArray",
+        "Int16Array",
+        "Uint16Array",
+        "Int32Array",
+        "Uint32Array",
+        "Float32Array",
+        "Float64Array",
+        "BigInt64Array",
+        "BigUint64Array",
+    ];
+    if let Some(name) = typed_array_type.and_then(|t| NAMES.get(usize::try_from(t).ok()?)) {
+        return format!("a {name}");
+    }
+    match value.get_type() {
+        Ok(ValueType::Undefined) => "undefined".to_string(),
+        Ok(ValueType::Null) => "null".to_string(),
+        Ok(t) => format!("a value of type {}", t.to_string().to_lowercase()),
+        Err(_) => "a value of unknown type".to_string(),
+    }
+}
+
+fn f32_view(value: Unknown<'_>, name: &'static str) -> Result<View> {
+    let raw = value.value();
+    let (mut ty, mut len, mut data) = (0, 0usize, ptr::null_mut());
+    // SAFETY: plain N-API call on this call's env and value; the optional outputs are null.
+    let status = unsafe {
+        sys::napi_get_typedarray_info(
+            raw.env,
+            raw.value,
+            &mut ty,
+            &mut len,
+            &mut data,
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    };
+    if status != sys::Status::napi_ok || ty != sys::TypedarrayType::float32_array {
+        let ty = (status == sys::Status::napi_ok).then_some(ty);
+        return Err(invalid_arg(KernelError::new(
+            name,
+            "a Float32Array",
+            describe(&value, ty),
+        )));
+    }
+    let ptr = if len == 0 {
+        NonNull::dangling()
+    } else {
+        NonNull::new(data.cast::<f32>()).unwrap_or(NonNull::dangling())
+    };
+    Ok(View { ptr, len, name })
+}
+
+/// Rejects any two non-empty arrays that share memory (the kernels read and write them
+/// as separate arrays).
+fn disjoint(views: &[View]) -> Result<()> {
+    for (i, a) in views.iter().enumerate() {
+        for b in &views[i + 1..] {
+            let ((a0, a1), (b0, b1)) = (a.range(), b.range());
+            if a.len > 0 && b.len > 0 && a0 < b1 && b0 < a1 {
+                return Err(invalid_arg(KernelError::new(
+                    b.name,
+                    format!("a Float32Array that does not overlap {}", a.name),
+                    "one that shares memory with it",
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// torch.optim.SGD on one tensor, in place; returns false when an updated parameter is
+/// NaN or ±∞. `momentumBuffer` is used (and must have the params' length) when
+/// `momentum` ≠ 0.
+#[napi]
+#[allow(clippy::too_many_arguments)]
+pub fn sgd_step(
+    params: Unknown<'_>,
+    grads: Unknown<'_>,
+    momentum_buffer: Unknown<'_>,
+    learning_rate: f64,
+    momentum: f64,
+    dampening: f64,
+    weight_decay: f64,
+    nesterov: bool,
+    maximize: bool,
+    first_step: bool,
+) -> Result<bool> {
+    guard("sgdStep", || {
+        let p = f32_view(params, "params")?;
+        let g = f32_view(grads, "grads")?;
+        let b = f32_view(momentum_buffer, "momentumBuffer")?;
+        disjoint(&[p, g, b])?;
+        let h = optim::Sgd {
+            learning_rate,
+            momentum,
+            dampening,
+            weight_decay,
+            nesterov,
+            maximize,
+            first_step,
+        };
+        // SAFETY: the views do not overlap, and JS waits for this synchronous call.
+        let (p, g, b) = unsafe { (p.slice_mut(), g.slice(), b.slice_mut()) };
+        optim::sgd_step(p, g, b, &h).map_err(invalid_arg)
+    })
+}
+
+/// torch.optim.Adam / AdamW on one tensor, in place; returns false when an updated
+/// parameter is NaN or ±∞. `vMax` is used (and must have the params' length) with
+/// `amsgrad`.
+#[napi]
+#[allow(clippy::too_many_arguments)]
+pub fn adam_step(
+    params: Unknown<'_>,
+    grads: Unknown<'_>,
+    m: Unknown<'_>,
+    v: Unknown<'_>,
+    v_max: Unknown<'_>,
+    beta1: f64,
+    beta2: f64,
+    step_size: f64,
+    bc2_sqrt: f64,
+    epsilon: f64,
+    weight_decay: f64,
+    decay: f64,
+    amsgrad: bool,
+    maximize: bool,
+) -> Result<bool> {
+    guard("adamStep", || {
+        let p = f32_view(params, "params")?;
+        let g = f32_view(grads, "grads")?;
+        let mv = f32_view(m, "m")?;
+        let vv = f32_view(v, "v")?;
+        let w = f32_view(v_max, "vMax")?;
+        disjoint(&[p, g, mv, vv, w])?;
+        let h = optim::Adam {
+            beta1,
+            beta2,
+            step_size,
+            bc2_sqrt,
+            epsilon,
+            weight_decay,
+            decay,
+            amsgrad,
+            maximize,
+        };
+        // SAFETY: the views do not overlap, and JS waits for this synchronous call.
+        let (p, g, mv, vv, w) = unsafe {
+            (
+                p.slice_mut(),
+                g.slice(),
+                mv.slice_mut(),
+                vv.slice_mut(),
+                w.slice_mut(),
+            )
+        };
+        optim::adam_step(p, g, mv, vv, w, &h).map_err(invalid_arg)
+    })
+}
+
+/// The index of the first NaN or ±∞ in `values`, or −1.
+#[napi]
+pub fn first_non_finite(values: Unknown<'_>) -> Result<f64> {
+    guard("firstNonFinite", || {
+        let x = f32_view(values, "values")?;
+        // SAFETY: read only, and JS waits for this synchronous call.
+        let x = unsafe { x.slice() };
+        Ok(optim::first_non_finite(x).map_or(-1.0, |i| i as f64))
+    })
+}
+
+/// dst ← src on the kernels' threads (the benchmark's copy bandwidth probe).
+#[napi]
+pub fn memory_copy(src: Unknown<'_>, dst: Unknown<'_>) -> Result<()> {
+    guard("memoryCopy", || {
+        let s = f32_view(src, "src")?;
+        let d = f32_view(dst, "dst")?;
+        disjoint(&[s, d])?;
+        // SAFETY: the views do not overlap, and JS waits for this synchronous call.
+        let (s, d) = unsafe { (s.slice(), d.slice_mut()) };
+        optim::memory_copy(s, d).map_err(invalid_arg)
+    })
+}

@@ -1,0 +1,907 @@
+//! Fused optimizer updates (docs/theory.md, "Optimizers"): one pass over flat f32
+//! buffers per parameter tensor and step, in place, no allocation.
+//!
+//! - [`sgd_step`]: torch.optim.SGD (momentum, dampening, Nesterov, weight decay, maximize).
+//! - [`adam_step`]: torch.optim.Adam (L2 weight decay) and AdamW (decoupled decay),
+//!   amsgrad optional.
+//! - [`first_non_finite`]: the gradient check the optimizers run before any update.
+//! - [`memory_copy`]: the benchmark's copy-bandwidth probe (kept minimal; a shared probe
+//!   may replace it). On AVX2 it copies with streaming (non-temporal) stores, so the
+//!   destination is not read first: 8 bytes of memory traffic per element, as counted.
+//!
+//! Precision: f32 storage and f32 arithmetic, as PyTorch does on f32 tensors. Each
+//! operation is a separate IEEE f32 operation in PyTorch's order, with no FMA (Rust
+//! never contracts a·b + c on its own, and the AVX2 path uses separate multiply and
+//! add), so the scalar path, the AVX2 path and the JS reference (which rounds every f64
+//! operation to f32) agree bit for bit. PyTorch itself fuses its add-with-alpha and
+//! addcmul steps on AVX2 builds, so it differs from these by about an ulp per fused
+//! operation; the fixtures test that agreement to 1e-6 relative.
+//!
+//! Every element's update reads and writes only that element, so splitting the arrays
+//! over threads never changes a result.
+
+use crate::cpu::{simd_path, SimdPath};
+use crate::error::KernelError;
+use crate::parallel;
+
+/// Elements from which helper threads are used (1 MB per f32 array: over 0.1 ms at
+/// memory speed, well above the cost of waking a helper).
+pub const PARALLEL_MIN: usize = 1 << 18;
+/// Smallest work unit (elements) of a parallel call.
+const UNIT: usize = 1 << 16;
+/// A parallel call keeps one result per unit on the stack: at most this many units.
+const MAX_UNITS: usize = 256;
+
+/// Hyperparameters of one SGD step (torch.optim.SGD's names in camelCase on the JS side).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sgd {
+    pub learning_rate: f64,
+    pub momentum: f64,
+    pub dampening: f64,
+    pub weight_decay: f64,
+    pub nesterov: bool,
+    pub maximize: bool,
+    /// The momentum buffer is initialized to the gradient (PyTorch: `buf is None`).
+    pub first_step: bool,
+}
+
+/// Hyperparameters of one Adam/AdamW step. `step_size` = η / (1 − β₁ᵗ) and
+/// `bc2_sqrt` = √(1 − β₂ᵗ) are computed by the caller in f64 (as PyTorch does in Python).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Adam {
+    pub beta1: f64,
+    pub beta2: f64,
+    pub step_size: f64,
+    pub bc2_sqrt: f64,
+    pub epsilon: f64,
+    /// Adam's L2 coefficient λ (0 for AdamW).
+    pub weight_decay: f64,
+    /// AdamW's decoupled factor 1 − ηλ (1 for Adam).
+    pub decay: f64,
+    pub amsgrad: bool,
+    pub maximize: bool,
+}
+
+/// The f32 scalars of an SGD step, rounded once from the f64 hyperparameters.
+#[derive(Debug, Clone, Copy)]
+struct SgdScalars {
+    lr: f32,
+    mu: f32,
+    damp: f32,
+    wd: f32,
+    nesterov: bool,
+    maximize: bool,
+    first: bool,
+}
+
+impl SgdScalars {
+    fn new(h: &Sgd) -> Self {
+        Self {
+            lr: h.learning_rate as f32,
+            mu: h.momentum as f32,
+            // PyTorch passes alpha = 1 − dampening, a Python (f64) float, rounded to f32.
+            damp: (1.0 - h.dampening) as f32,
+            wd: h.weight_decay as f32,
+            nesterov: h.nesterov,
+            maximize: h.maximize,
+            first: h.first_step,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct AdamScalars {
+    b1: f32,
+    b2: f32,
+    c1: f32,
+    c2: f32,
+    step: f32,
+    bc2: f32,
+    eps: f32,
+    wd: f32,
+    decay: f32,
+    amsgrad: bool,
+    maximize: bool,
+}
+
+impl AdamScalars {
+    fn new(h: &Adam) -> Self {
+        Self {
+            b1: h.beta1 as f32,
+            b2: h.beta2 as f32,
+            c1: (1.0 - h.beta1) as f32,
+            c2: (1.0 - h.beta2) as f32,
+            step: h.step_size as f32,
+            bc2: h.bc2_sqrt as f32,
+            eps: h.epsilon as f32,
+            wd: h.weight_decay as f32,
+            decay: h.decay as f32,
+            amsgrad: h.amsgrad,
+            maximize: h.maximize,
+        }
+    }
+}
+
+fn check_len(name: &'static str, n: usize, got: usize) -> Result<(), KernelError> {
+    if got == n {
+        return Ok(());
+    }
+    Err(KernelError::new(
+        name,
+        format!("an array of length {n} (the length of params)"),
+        format!("an array of length {got}"),
+    ))
+}
+
+// ---------------------------------------------------------------------------------
+// Parallel driver.
+
+/// A raw base pointer shared by the threads of one call; each thread only makes a
+/// slice of its own disjoint range.
+#[derive(Clone, Copy)]
+struct Base(*mut f32);
+// SAFETY: only used to hand disjoint ranges of arrays that outlive the call to threads.
+unsafe impl Send for Base {}
+unsafe impl Sync for Base {}
+
+impl Base {
+    fn of(s: &mut [f32]) -> Self {
+        Base(s.as_mut_ptr())
+    }
+
+    /// # Safety
+    /// [start, end) must be inside the array and no other live slice may overlap it.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn range<'a>(self, start: usize, end: usize) -> &'a mut [f32] {
+        std::slice::from_raw_parts_mut(self.0.add(start), end - start)
+    }
+}
+
+/// Runs `body(start, end)` over [0, n) and returns the results' AND: one call for small
+/// n, else disjoint ranges (at most [`MAX_UNITS`], each at least [`UNIT`] long) on the
+/// caller and the helper threads.
+fn all_ranges(n: usize, body: impl Fn(usize, usize) -> bool + Sync) -> bool {
+    if n < PARALLEL_MIN {
+        return body(0, n);
+    }
+    let unit = UNIT.max(n.div_ceil(MAX_UNITS));
+    let units = n.div_ceil(unit);
+    let mut results = [true; MAX_UNITS];
+    parallel::for_each_chunk_mut(&mut results[..units], 1, |u, slot| {
+        let start = u * unit;
+        slot[0] = body(start, (start + unit).min(n));
+    });
+    results[..units].iter().all(|&ok| ok)
+}
+
+// ---------------------------------------------------------------------------------
+// SGD.
+
+/// One torch.optim.SGD step over one tensor, in place. `momentum_buffer` must have the
+/// params' length when the momentum is not 0 (it is not touched otherwise). Returns
+/// whether every updated parameter is finite.
+pub fn sgd_step(
+    params: &mut [f32],
+    grads: &[f32],
+    momentum_buffer: &mut [f32],
+    h: &Sgd,
+) -> Result<bool, KernelError> {
+    sgd_step_on(simd_path(), params, grads, momentum_buffer, h)
+}
+
+fn sgd_step_on(
+    path: SimdPath,
+    params: &mut [f32],
+    grads: &[f32],
+    momentum_buffer: &mut [f32],
+    h: &Sgd,
+) -> Result<bool, KernelError> {
+    let n = params.len();
+    check_len("grads", n, grads.len())?;
+    let s = SgdScalars::new(h);
+    if s.mu != 0.0 {
+        check_len("momentumBuffer", n, momentum_buffer.len())?;
+    }
+    let (p, b) = (Base::of(params), Base::of(momentum_buffer));
+    Ok(all_ranges(n, |start, end| {
+        // SAFETY: the ranges of one call are disjoint and inside the arrays (b only when
+        // μ ≠ 0, where its length was checked).
+        let (p, b) = unsafe {
+            let b = if s.mu != 0.0 {
+                b.range(start, end)
+            } else {
+                &mut [][..]
+            };
+            (p.range(start, end), b)
+        };
+        sgd_serial(path, p, &grads[start..end], b, &s)
+    }))
+}
+
+fn sgd_serial(path: SimdPath, p: &mut [f32], g: &[f32], b: &mut [f32], s: &SgdScalars) -> bool {
+    match path {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the Avx2Fma path is only chosen when the CPU reports avx2 and fma.
+        SimdPath::Avx2Fma => unsafe { avx2::sgd(p, g, b, s) },
+        _ => sgd_scalar(p, g, b, s),
+    }
+}
+
+/// Scalar reference: the formula of the module comment, element by element.
+fn sgd_scalar(p: &mut [f32], g: &[f32], b: &mut [f32], s: &SgdScalars) -> bool {
+    let mut finite = true;
+    for i in 0..p.len() {
+        let pi = p[i];
+        let mut d = if s.maximize { -g[i] } else { g[i] };
+        if s.wd != 0.0 {
+            d += s.wd * pi;
+        }
+        if s.mu != 0.0 {
+            let bi = if s.first { d } else { b[i] * s.mu + s.damp * d };
+            b[i] = bi;
+            d = if s.nesterov { d + s.mu * bi } else { bi };
+        }
+        let next = pi - s.lr * d;
+        p[i] = next;
+        finite &= next.is_finite();
+    }
+    finite
+}
+
+// ---------------------------------------------------------------------------------
+// Adam / AdamW.
+
+/// One torch.optim.Adam / AdamW step over one tensor, in place. `m` and `v` must have
+/// the params' length, and `v_max` too with amsgrad (it is not touched otherwise).
+/// Returns whether every updated parameter is finite.
+pub fn adam_step(
+    params: &mut [f32],
+    grads: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    v_max: &mut [f32],
+    h: &Adam,
+) -> Result<bool, KernelError> {
+    adam_step_on(simd_path(), params, grads, m, v, v_max, h)
+}
+
+fn adam_step_on(
+    path: SimdPath,
+    params: &mut [f32],
+    grads: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    v_max: &mut [f32],
+    h: &Adam,
+) -> Result<bool, KernelError> {
+    let n = params.len();
+    check_len("grads", n, grads.len())?;
+    check_len("m", n, m.len())?;
+    check_len("v", n, v.len())?;
+    if h.amsgrad {
+        check_len("vMax", n, v_max.len())?;
+    }
+    let s = AdamScalars::new(h);
+    let (p, m, v, w) = (Base::of(params), Base::of(m), Base::of(v), Base::of(v_max));
+    Ok(all_ranges(n, |start, end| {
+        // SAFETY: disjoint ranges inside the arrays (v_max only with amsgrad, where its
+        // length was checked).
+        let (p, m, v, w) = unsafe {
+            let w = if s.amsgrad {
+                w.range(start, end)
+            } else {
+                &mut [][..]
+            };
+            (p.range(start, end), m.range(start, end), v.range(start, end), w)
+        };
+        adam_serial(path, p, &grads[start..end], m, v, w, &s)
+    }))
+}
+
+fn adam_serial(
+    path: SimdPath,
+    p: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    w: &mut [f32],
+    s: &AdamScalars,
+) -> bool {
+    match path {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the Avx2Fma path is only chosen when the CPU reports avx2 and fma.
+        SimdPath::Avx2Fma => unsafe { avx2::adam(p, g, m, v, w, s) },
+        _ => adam_scalar(p, g, m, v, w, s),
+    }
+}
+
+/// Scalar reference: the formula of the module comment, element by element.
+fn adam_scalar(
+    p: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    w: &mut [f32],
+    s: &AdamScalars,
+) -> bool {
+    let mut finite = true;
+    for i in 0..p.len() {
+        let mut pi = p[i];
+        if s.decay != 1.0 {
+            pi *= s.decay;
+        }
+        let mut d = if s.maximize { -g[i] } else { g[i] };
+        if s.wd != 0.0 {
+            d += s.wd * pi;
+        }
+        let mi = m[i] * s.b1 + s.c1 * d;
+        let vi = v[i] * s.b2 + s.c2 * d * d;
+        m[i] = mi;
+        v[i] = vi;
+        let mut second = vi;
+        if s.amsgrad {
+            second = if vi > w[i] { vi } else { w[i] };
+            w[i] = second;
+        }
+        let denom = second.sqrt() / s.bc2 + s.eps;
+        let next = pi - s.step * mi / denom;
+        p[i] = next;
+        finite &= next.is_finite();
+    }
+    finite
+}
+
+// ---------------------------------------------------------------------------------
+// The gradient check and the copy probe.
+
+/// The index of the first NaN or ±∞ in `x`, if any.
+pub fn first_non_finite(x: &[f32]) -> Option<usize> {
+    first_non_finite_on(simd_path(), x)
+}
+
+fn first_non_finite_on(path: SimdPath, x: &[f32]) -> Option<usize> {
+    let scan = |s: &[f32]| match path {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the Avx2Fma path is only chosen when the CPU reports avx2 and fma.
+        SimdPath::Avx2Fma => unsafe { avx2::first_non_finite(s) },
+        _ => s.iter().position(|v| !v.is_finite()),
+    };
+    let n = x.len();
+    if n < PARALLEL_MIN {
+        return scan(x);
+    }
+    let unit = UNIT.max(n.div_ceil(MAX_UNITS));
+    let units = n.div_ceil(unit);
+    let mut found = [None; MAX_UNITS];
+    parallel::for_each_chunk_mut(&mut found[..units], 1, |u, slot| {
+        let start = u * unit;
+        slot[0] = scan(&x[start..(start + unit).min(n)]).map(|i| start + i);
+    });
+    found[..units].iter().find_map(|&i| i)
+}
+
+/// dst ← src on the kernels' threads: the copy bandwidth probe of the benchmark.
+pub fn memory_copy(src: &[f32], dst: &mut [f32]) -> Result<(), KernelError> {
+    if src.len() != dst.len() {
+        return Err(KernelError::new(
+            "dst",
+            format!("an array of length {} (the length of src)", src.len()),
+            format!("an array of length {}", dst.len()),
+        ));
+    }
+    let path = simd_path();
+    let d = Base::of(dst);
+    all_ranges(src.len(), |start, end| {
+        // SAFETY: disjoint ranges inside dst.
+        let (s, d) = (&src[start..end], unsafe { d.range(start, end) });
+        match path {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the Avx2Fma path is only chosen when the CPU reports avx2 and fma.
+            SimdPath::Avx2Fma => unsafe { avx2::stream_copy(s, d) },
+            _ => d.copy_from_slice(s),
+        }
+        true
+    });
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------
+// AVX2: 8 lanes, the same operations as the scalar path (no FMA), the tail by the
+// scalar path.
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::{adam_scalar, sgd_scalar, AdamScalars, SgdScalars};
+    use std::arch::x86_64::*;
+
+    const LANES: usize = 8;
+
+    /// All-ones lanes where x is NaN or ±∞: !(|x| < ∞).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn non_finite(x: __m256) -> __m256 {
+        let abs = _mm256_andnot_ps(_mm256_set1_ps(-0.0), x);
+        _mm256_cmp_ps::<_CMP_NLT_UQ>(abs, _mm256_set1_ps(f32::INFINITY))
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2 and FMA; `g` has p's length, and `b` too when s.mu ≠ 0.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn sgd(p: &mut [f32], g: &[f32], b: &mut [f32], s: &SgdScalars) -> bool {
+        let n = p.len();
+        let body = n - n % LANES;
+        let lr = _mm256_set1_ps(s.lr);
+        let mu = _mm256_set1_ps(s.mu);
+        let damp = _mm256_set1_ps(s.damp);
+        let wd = _mm256_set1_ps(s.wd);
+        let sign = _mm256_set1_ps(if s.maximize { -0.0 } else { 0.0 });
+        let (pp, gp, bp) = (p.as_mut_ptr(), g.as_ptr(), b.as_mut_ptr());
+        let mut bad = _mm256_setzero_ps();
+        let mut i = 0;
+        while i < body {
+            // SAFETY: i + LANES <= n for p and g, and for b when it is used.
+            unsafe {
+                let pv = _mm256_loadu_ps(pp.add(i));
+                let mut d = _mm256_xor_ps(_mm256_loadu_ps(gp.add(i)), sign);
+                if s.wd != 0.0 {
+                    d = _mm256_add_ps(d, _mm256_mul_ps(wd, pv));
+                }
+                if s.mu != 0.0 {
+                    let bv = if s.first {
+                        d
+                    } else {
+                        _mm256_add_ps(
+                            _mm256_mul_ps(_mm256_loadu_ps(bp.add(i)), mu),
+                            _mm256_mul_ps(damp, d),
+                        )
+                    };
+                    _mm256_storeu_ps(bp.add(i), bv);
+                    d = if s.nesterov {
+                        _mm256_add_ps(d, _mm256_mul_ps(mu, bv))
+                    } else {
+                        bv
+                    };
+                }
+                let next = _mm256_sub_ps(pv, _mm256_mul_ps(lr, d));
+                _mm256_storeu_ps(pp.add(i), next);
+                bad = _mm256_or_ps(bad, non_finite(next));
+            }
+            i += LANES;
+        }
+        let tail_b = if s.mu != 0.0 { &mut b[body..] } else { &mut [][..] };
+        let tail = sgd_scalar(&mut p[body..], &g[body..], tail_b, s);
+        _mm256_movemask_ps(bad) == 0 && tail
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2 and FMA; g, m, v have p's length, and w too with amsgrad.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn adam(
+        p: &mut [f32],
+        g: &[f32],
+        m: &mut [f32],
+        v: &mut [f32],
+        w: &mut [f32],
+        s: &AdamScalars,
+    ) -> bool {
+        let n = p.len();
+        let body = n - n % LANES;
+        let b1 = _mm256_set1_ps(s.b1);
+        let b2 = _mm256_set1_ps(s.b2);
+        let c1 = _mm256_set1_ps(s.c1);
+        let c2 = _mm256_set1_ps(s.c2);
+        let step = _mm256_set1_ps(s.step);
+        let bc2 = _mm256_set1_ps(s.bc2);
+        let eps = _mm256_set1_ps(s.eps);
+        let wd = _mm256_set1_ps(s.wd);
+        let decay = _mm256_set1_ps(s.decay);
+        let sign = _mm256_set1_ps(if s.maximize { -0.0 } else { 0.0 });
+        let (pp, gp, mp, vp, wp) = (
+            p.as_mut_ptr(),
+            g.as_ptr(),
+            m.as_mut_ptr(),
+            v.as_mut_ptr(),
+            w.as_mut_ptr(),
+        );
+        let mut bad = _mm256_setzero_ps();
+        let mut i = 0;
+        while i < body {
+            // SAFETY: i + LANES <= n for p, g, m, v, and for w when it is used.
+            unsafe {
+                let mut pv = _mm256_loadu_ps(pp.add(i));
+                if s.decay != 1.0 {
+                    pv = _mm256_mul_ps(pv, decay);
+                }
+                let mut d = _mm256_xor_ps(_mm256_loadu_ps(gp.add(i)), sign);
+                if s.wd != 0.0 {
+                    d = _mm256_add_ps(d, _mm256_mul_ps(wd, pv));
+                }
+                let mv = _mm256_add_ps(
+                    _mm256_mul_ps(_mm256_loadu_ps(mp.add(i)), b1),
+                    _mm256_mul_ps(c1, d),
+                );
+                let vv = _mm256_add_ps(
+                    _mm256_mul_ps(_mm256_loadu_ps(vp.add(i)), b2),
+                    _mm256_mul_ps(_mm256_mul_ps(c2, d), d),
+                );
+                _mm256_storeu_ps(mp.add(i), mv);
+                _mm256_storeu_ps(vp.add(i), vv);
+                let mut second = vv;
+                if s.amsgrad {
+                    // max_ps(a, b) = a > b ? a : b, as the scalar path.
+                    second = _mm256_max_ps(vv, _mm256_loadu_ps(wp.add(i)));
+                    _mm256_storeu_ps(wp.add(i), second);
+                }
+                let denom = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(second), bc2), eps);
+                let next = _mm256_sub_ps(pv, _mm256_div_ps(_mm256_mul_ps(step, mv), denom));
+                _mm256_storeu_ps(pp.add(i), next);
+                bad = _mm256_or_ps(bad, non_finite(next));
+            }
+            i += LANES;
+        }
+        let tail_w = if s.amsgrad { &mut w[body..] } else { &mut [][..] };
+        let tail = adam_scalar(
+            &mut p[body..],
+            &g[body..],
+            &mut m[body..],
+            &mut v[body..],
+            tail_w,
+            s,
+        );
+        _mm256_movemask_ps(bad) == 0 && tail
+    }
+
+    /// dst ← src with streaming stores (no read of dst's lines), the copy bandwidth probe.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA; `src` and `dst` have the same length.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn stream_copy(src: &[f32], dst: &mut [f32]) {
+        let n = dst.len();
+        // scalar head up to a 32-byte aligned destination, as streaming stores need
+        let head = dst.as_ptr().align_offset(32).min(n);
+        let body = head + (n - head) / LANES * LANES;
+        dst[..head].copy_from_slice(&src[..head]);
+        let (sp, dp) = (src.as_ptr(), dst.as_mut_ptr());
+        let mut i = head;
+        while i < body {
+            // SAFETY: i + LANES <= n, and dp + i is 32-byte aligned.
+            unsafe { _mm256_stream_ps(dp.add(i), _mm256_loadu_ps(sp.add(i))) };
+            i += LANES;
+        }
+        dst[body..].copy_from_slice(&src[body..]);
+        _mm_sfence();
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn first_non_finite(x: &[f32]) -> Option<usize> {
+        let body = x.len() - x.len() % LANES;
+        let mut i = 0;
+        while i < body {
+            // SAFETY: i + LANES <= x.len().
+            let mask = _mm256_movemask_ps(non_finite(unsafe { _mm256_loadu_ps(x.as_ptr().add(i)) }));
+            if mask != 0 {
+                return Some(i + mask.trailing_zeros() as usize);
+            }
+            i += LANES;
+        }
+        x[body..].iter().position(|v| !v.is_finite()).map(|k| body + k)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu::best_path;
+
+    /// Deterministic values: params and moments in ±2, gradients spanning magnitudes.
+    fn values(n: usize, seed: u32, scale: f32) -> Vec<f32> {
+        let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+        (0..n)
+            .map(|i| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                let u = (x >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
+                u * scale * if i % 7 == 0 { 1e-3 } else { 1.0 }
+            })
+            .collect()
+    }
+
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    const LENGTHS: [usize; 10] = [0, 1, 3, 7, 8, 9, 15, 17, 1000, 1003];
+
+    fn sgd_variants() -> Vec<Sgd> {
+        let base = Sgd {
+            learning_rate: 0.05,
+            momentum: 0.0,
+            dampening: 0.0,
+            weight_decay: 0.0,
+            nesterov: false,
+            maximize: false,
+            first_step: false,
+        };
+        vec![
+            base,
+            Sgd {
+                momentum: 0.9,
+                ..base
+            },
+            Sgd {
+                momentum: 0.9,
+                first_step: true,
+                ..base
+            },
+            Sgd {
+                momentum: 0.9,
+                dampening: 0.1,
+                weight_decay: 1e-2,
+                ..base
+            },
+            Sgd {
+                momentum: 0.9,
+                nesterov: true,
+                maximize: true,
+                ..base
+            },
+            Sgd {
+                weight_decay: 0.3,
+                maximize: true,
+                ..base
+            },
+        ]
+    }
+
+    fn adam_variants() -> Vec<Adam> {
+        let t = 3.0f64;
+        let base = Adam {
+            beta1: 0.9,
+            beta2: 0.999,
+            step_size: 1e-3 / (1.0 - 0.9f64.powf(t)),
+            bc2_sqrt: (1.0 - 0.999f64.powf(t)).sqrt(),
+            epsilon: 1e-8,
+            weight_decay: 0.0,
+            decay: 1.0,
+            amsgrad: false,
+            maximize: false,
+        };
+        vec![
+            base,
+            Adam {
+                weight_decay: 0.1,
+                ..base
+            },
+            Adam {
+                amsgrad: true,
+                ..base
+            },
+            Adam {
+                decay: 1.0 - 1e-3 * 1e-2,
+                amsgrad: true,
+                maximize: true,
+                ..base
+            },
+        ]
+    }
+
+    /// Hand-computed SGD with momentum and Nesterov over two steps (values exact in f32).
+    #[test]
+    fn sgd_by_hand() {
+        let h = Sgd {
+            learning_rate: 0.5,
+            momentum: 0.5,
+            dampening: 0.0,
+            weight_decay: 0.0,
+            nesterov: true,
+            maximize: false,
+            first_step: true,
+        };
+        let mut p = [1.0f32];
+        let mut b = [0.0f32];
+        // step 1: b = g = 2, d = g + μb = 3, p = 1 − 0.5·3 = −0.5
+        assert!(sgd_step(&mut p, &[2.0], &mut b, &h).unwrap());
+        assert_eq!((p[0], b[0]), (-0.5, 2.0));
+        // step 2: b = 0.5·2 + 1·4 = 5, d = 4 + 2.5 = 6.5, p = −0.5 − 3.25 = −3.75
+        let h2 = Sgd {
+            first_step: false,
+            ..h
+        };
+        assert!(sgd_step(&mut p, &[4.0], &mut b, &h2).unwrap());
+        assert_eq!((p[0], b[0]), (-3.75, 5.0));
+    }
+
+    /// Adam's first step moves each parameter by about η·sign(g) (m̂ = g, v̂ = g²).
+    #[test]
+    fn adam_first_step_is_lr_times_sign() {
+        let h = Adam {
+            beta1: 0.9,
+            beta2: 0.999,
+            step_size: 0.01 / (1.0 - 0.9),
+            bc2_sqrt: (1.0f64 - 0.999).sqrt(),
+            epsilon: 0.0,
+            weight_decay: 0.0,
+            decay: 1.0,
+            amsgrad: false,
+            maximize: false,
+        };
+        let g = values(101, 9, 4.0);
+        let mut p = vec![1.0f32; 101];
+        let (mut m, mut v) = (vec![0.0; 101], vec![0.0; 101]);
+        assert!(adam_step(&mut p, &g, &mut m, &mut v, &mut [], &h).unwrap());
+        for (pi, gi) in p.iter().zip(&g) {
+            let want = 1.0 - 0.01 * gi.signum();
+            assert!((pi - want).abs() < 1e-6, "{pi} vs {want} (g = {gi})");
+        }
+    }
+
+    #[test]
+    fn simd_matches_scalar_bit_for_bit() {
+        let path = best_path();
+        for n in LENGTHS {
+            for h in sgd_variants() {
+                let g = values(n, 1, 4.0);
+                let (mut p1, mut b1) = (values(n, 2, 4.0), values(n, 3, 1.0));
+                let (mut p2, mut b2) = (p1.clone(), b1.clone());
+                let f1 = sgd_step_on(SimdPath::Scalar, &mut p1, &g, &mut b1, &h).unwrap();
+                let f2 = sgd_step_on(path, &mut p2, &g, &mut b2, &h).unwrap();
+                assert_eq!(
+                    (bits(&p1), bits(&b1), f1),
+                    (bits(&p2), bits(&b2), f2),
+                    "n={n} {h:?}"
+                );
+            }
+            for h in adam_variants() {
+                let g = values(n, 4, 4.0);
+                let p = values(n, 5, 4.0);
+                let m = values(n, 6, 0.5);
+                let v: Vec<f32> = values(n, 7, 1.0).iter().map(|x| x * x).collect();
+                let w: Vec<f32> = values(n, 8, 1.0).iter().map(|x| x * x).collect();
+                let (mut p1, mut m1, mut v1, mut w1) = (p.clone(), m.clone(), v.clone(), w.clone());
+                let (mut p2, mut m2, mut v2, mut w2) = (p, m, v, w);
+                let f1 = adam_step_on(SimdPath::Scalar, &mut p1, &g, &mut m1, &mut v1, &mut w1, &h).unwrap();
+                let f2 = adam_step_on(path, &mut p2, &g, &mut m2, &mut v2, &mut w2, &h).unwrap();
+                assert_eq!(
+                    (bits(&p1), bits(&m1), bits(&v1), bits(&w1), f1),
+                    (bits(&p2), bits(&m2), bits(&v2), bits(&w2), f2),
+                    "n={n} {h:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn threads_do_not_change_results() {
+        // Above PARALLEL_MIN (threaded when CIMM_THREADS allows): same bits as one range.
+        let n = PARALLEL_MIN * 2 + 13;
+        let h = adam_variants()[3];
+        let g = values(n, 1, 2.0);
+        let (mut p1, mut m1, mut v1, mut w1) = (values(n, 2, 2.0), vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        let (mut p2, mut m2, mut v2, mut w2) = (p1.clone(), m1.clone(), v1.clone(), w1.clone());
+        adam_step(&mut p1, &g, &mut m1, &mut v1, &mut w1, &h).unwrap();
+        adam_serial(
+            simd_path(),
+            &mut p2,
+            &g,
+            &mut m2,
+            &mut v2,
+            &mut w2,
+            &AdamScalars::new(&h),
+        );
+        assert_eq!(
+            (bits(&p1), bits(&m1), bits(&v1)),
+            (bits(&p2), bits(&m2), bits(&v2))
+        );
+        let s = sgd_variants()[3];
+        let (mut q1, mut b1) = (values(n, 3, 2.0), values(n, 4, 1.0));
+        let (mut q2, mut b2) = (q1.clone(), b1.clone());
+        sgd_step(&mut q1, &g, &mut b1, &s).unwrap();
+        sgd_serial(simd_path(), &mut q2, &g, &mut b2, &SgdScalars::new(&s));
+        assert_eq!((bits(&q1), bits(&b1)), (bits(&q2), bits(&b2)));
+    }
+
+    #[test]
+    fn non_finite_parameters_are_reported() {
+        for path in [SimdPath::Scalar, best_path()] {
+            for n in [1, 8, 9, 20] {
+                let mut p = vec![1.0f32; n];
+                p[n - 1] = f32::MAX;
+                let h = Sgd {
+                    learning_rate: 1e30,
+                    momentum: 0.0,
+                    dampening: 0.0,
+                    weight_decay: 0.0,
+                    nesterov: false,
+                    maximize: false,
+                    first_step: true,
+                };
+                let g = vec![0.0f32; n];
+                // zero gradient: nothing moves, all finite
+                assert!(sgd_step_on(path, &mut p, &g, &mut [], &h).unwrap());
+                let mut g = g;
+                g[n - 1] = -1e10;
+                assert!(!sgd_step_on(path, &mut p, &g, &mut [], &h).unwrap(), "n={n}");
+                assert_eq!(p[n - 1], f32::INFINITY);
+            }
+        }
+    }
+
+    #[test]
+    fn first_non_finite_finds_the_first() {
+        for path in [SimdPath::Scalar, best_path()] {
+            for n in [0, 1, 7, 8, 9, 100, 1003] {
+                let mut x = values(n, 1, 1e30);
+                assert_eq!(first_non_finite_on(path, &x), None);
+                for (k, bad) in [(n / 2, f32::NAN), (n.saturating_sub(1), f32::NEG_INFINITY)] {
+                    if n > 0 {
+                        x[k] = bad;
+                        assert_eq!(first_non_finite_on(path, &x), Some(n / 2), "n={n}");
+                    }
+                }
+            }
+        }
+        let mut big = vec![0.0f32; PARALLEL_MIN * 3];
+        big[PARALLEL_MIN * 2 + 5] = f32::INFINITY;
+        big[PARALLEL_MIN * 3 - 1] = f32::NAN;
+        assert_eq!(first_non_finite(&big), Some(PARALLEL_MIN * 2 + 5));
+    }
+
+    #[test]
+    fn memory_copy_copies() {
+        for n in [0, 5, 8, 9, 33, 1000, PARALLEL_MIN + 3] {
+            for offset in 0..4 {
+                let src = values(n, 3, 1.0);
+                let mut dst = vec![0.0; n + offset];
+                memory_copy(&src, &mut dst[offset..]).unwrap();
+                assert_eq!(bits(&src), bits(&dst[offset..]), "n={n} offset={offset}");
+            }
+        }
+        assert_eq!(memory_copy(&[1.0], &mut []).unwrap_err().param, "dst");
+    }
+
+    #[test]
+    fn errors_name_the_parameter() {
+        let h = sgd_variants()[1];
+        let e = sgd_step(&mut [0.0; 3], &[0.0; 2], &mut [0.0; 3], &h).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Expected an array of length 3 (the length of params) for grads but received an array of length 2"
+        );
+        assert_eq!(
+            sgd_step(&mut [0.0; 3], &[0.0; 3], &mut [], &h).unwrap_err().param,
+            "momentumBuffer"
+        );
+        // without momentum the buffer is not used
+        sgd_step(&mut [0.0; 3], &[0.0; 3], &mut [], &sgd_variants()[0]).unwrap();
+        let a = adam_variants()[2];
+        let (mut p, g) = ([0.0f32; 3], [0.0f32; 3]);
+        let ok = |m: usize, v: usize, w: usize| {
+            adam_step(
+                &mut p.clone(),
+                &g,
+                &mut vec![0.0; m],
+                &mut vec![0.0; v],
+                &mut vec![0.0; w],
+                &a,
+            )
+            .map_err(|e| e.param)
+        };
+        assert_eq!(ok(2, 3, 3), Err("m"));
+        assert_eq!(ok(3, 4, 3), Err("v"));
+        assert_eq!(ok(3, 3, 0), Err("vMax"));
+        assert!(ok(3, 3, 3).is_ok());
+        adam_step(
+            &mut p,
+            &g,
+            &mut [0.0; 3],
+            &mut [0.0; 3],
+            &mut [],
+            &adam_variants()[0],
+        )
+        .unwrap();
+    }
+}

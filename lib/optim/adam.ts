@@ -1,0 +1,121 @@
+/**
+ * Adam with optional AMSGrad and L2 weight decay: torch.optim.Adam's definition
+ * (docs/theory.md, "Optimizers"), one fused kernel call per parameter tensor. With t a
+ * parameter's step number:
+ *
+ *   d = ∓g;  d ← d + λp  (λ ≠ 0: L2 decay added to the gradient)
+ *   m ← β₁m + (1 − β₁)d;   v ← β₂v + (1 − β₂)d²
+ *   AMSGrad: v̂ ← max(v̂, v), used in place of v
+ *   p ← p − (η / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)
+ */
+import type { Kernels } from '../kernels.js';
+import {
+  checks,
+  NO_TENSOR,
+  Optimizer,
+  type OptimizerArgs,
+  type OptimizerConfig,
+  type OptimizerOptions,
+  type OptionSpec,
+  registerOptimizer,
+  type TensorMap,
+} from './optimizer.js';
+
+export interface AdamOptions extends OptimizerOptions {
+  /** η (default 1e-3). */
+  learningRate: number;
+  /** β₁ ∈ [0, 1), the first moment's decay (default 0.9). */
+  beta1: number;
+  /** β₂ ∈ [0, 1), the second moment's decay (default 0.999). */
+  beta2: number;
+  /** ε ≥ 0, added to the denominator (default 1e-8). */
+  epsilon: number;
+  /** λ ≥ 0: Adam adds λp to the gradient (default 0); AdamW decays p by ηλ (default 1e-2). */
+  weightDecay: number;
+  /** Normalize by the running maximum of v (AMSGrad). */
+  amsgrad: boolean;
+  /** Ascend the objective instead of descending it. */
+  maximize: boolean;
+}
+
+export type AdamConfig = OptimizerConfig<AdamOptions>;
+
+export const ADAM_SPECS: Record<keyof AdamOptions, OptionSpec> = {
+  learningRate: { default: 1e-3, check: checks.learningRate },
+  beta1: { default: 0.9, check: checks.beta },
+  beta2: { default: 0.999, check: checks.beta },
+  epsilon: { default: 1e-8, check: checks.nonNegative },
+  weightDecay: { default: 0, check: checks.nonNegative },
+  amsgrad: { default: false, check: checks.boolean },
+  maximize: { default: false, check: checks.boolean },
+};
+
+const SLOTS = ['m', 'v'] as const;
+const SLOTS_AMSGRAD = ['m', 'v', 'vMax'] as const;
+
+export class Adam extends Optimizer<AdamOptions> {
+  constructor(options?: OptimizerArgs<AdamOptions>) {
+    super(options);
+  }
+
+  static fromConfig(config: AdamConfig): Adam {
+    return new Adam(config);
+  }
+
+  get kind(): string {
+    return 'Adam';
+  }
+
+  protected optionSpecs(): Record<keyof AdamOptions, OptionSpec> {
+    return ADAM_SPECS;
+  }
+
+  protected slotNames(o: AdamOptions): readonly string[] {
+    return o.amsgrad ? SLOTS_AMSGRAD : SLOTS;
+  }
+
+  protected knownSlots(): readonly string[] {
+    return SLOTS_AMSGRAD;
+  }
+
+  /** λ added to the gradient (Adam's L2 term). */
+  protected l2(o: AdamOptions): number {
+    return o.weightDecay;
+  }
+
+  /** The factor p is multiplied by before the step (AdamW's decoupled decay; 1 for Adam). */
+  protected decay(_o: AdamOptions): number {
+    return 1;
+  }
+
+  protected update(
+    k: Kernels,
+    params: Float32Array,
+    grads: Float32Array,
+    slots: TensorMap,
+    o: AdamOptions,
+    step: number,
+  ): boolean {
+    // Bias corrections in f64, as PyTorch computes them in Python.
+    const stepSize = o.learningRate / (1 - o.beta1 ** step);
+    const bc2Sqrt = Math.sqrt(1 - o.beta2 ** step);
+    return k.adamStep(
+      params,
+      grads,
+      slots.m,
+      slots.v,
+      o.amsgrad ? slots.vMax : NO_TENSOR,
+      o.beta1,
+      o.beta2,
+      stepSize,
+      bc2Sqrt,
+      o.epsilon,
+      this.l2(o),
+      this.decay(o),
+      o.amsgrad,
+      o.maximize,
+    );
+  }
+}
+
+registerOptimizer('Adam', Adam.fromConfig);

@@ -1,0 +1,426 @@
+/**
+ * The optimizer base (TF.js's Optimizer and PyTorch's torch.optim.Optimizer, in cimm's
+ * terms): named parameters updated in place, per-group options, state per named
+ * parameter, JSON config and exact state round trips. docs/theory.md, "Optimizers".
+ *
+ * - `step(params, grads)` takes the parameters and their gradients by name (two objects
+ *   with the same keys, Float32Array values of matching lengths) and updates every
+ *   parameter in place: one native kernel call per parameter tensor.
+ * - Options apply to every parameter unless a group names it: `groups: [{ params: ["bias"],
+ *   weightDecay: 0 }]` (PyTorch's param_groups, by name so that the config is JSON).
+ * - State (moment buffers) is created on a parameter's first step and kept per name; a
+ *   parameter's own step count drives its bias corrections, as in PyTorch.
+ * - Gradients are checked before anything is written: a NaN or ±∞ anywhere throws a
+ *   CimmArgumentError naming the parameter and the index, and no parameter or state
+ *   changes. A step that makes a parameter non-finite (an overflowing learning rate, or
+ *   non-finite parameters passed in) completes and then throws a RangeError naming it.
+ */
+import { kernels } from '../backend.js';
+import { argumentError, CimmArgumentError, describeValue, typeOf } from '../errors.js';
+import { boolean, finiteNumber, float32Array, integer } from '../is.js';
+import type { Kernels } from '../kernels.js';
+import { decodeOptimizerState, encodeOptimizerState, type OptimizerState, setOwn } from './state.js';
+
+/** Float32Arrays by parameter name. */
+export type TensorMap = Record<string, Float32Array>;
+
+/** Options every optimizer has. */
+export interface OptimizerOptions {
+  /** η, the learning rate (≥ 0). */
+  learningRate: number;
+}
+
+/** A parameter group: the parameters it names take these options instead of the optimizer's. */
+export type ParameterGroup<O extends OptimizerOptions> = { params: string[] } & Partial<O>;
+
+/** An optimizer's JSON configuration: its options and its groups. */
+export type OptimizerConfig<O extends OptimizerOptions> = O & { groups: ParameterGroup<O>[] };
+
+/** What an optimizer's constructor accepts: any options (defaults fill the rest) and groups. */
+export type OptimizerArgs<O extends OptimizerOptions> = Partial<O> & { groups?: ParameterGroup<O>[] };
+
+/** How one option is defaulted and validated. */
+export interface OptionSpec {
+  default: unknown;
+  /** Returns the validated value or throws an error naming `name`. */
+  check: (name: string, value: unknown) => unknown;
+}
+
+/** An empty Float32Array, for kernel arguments an optimizer does not use. */
+export const NO_TENSOR: Float32Array = new Float32Array(0);
+
+interface ResolvedGroup<O> {
+  params: string[];
+  overrides: Partial<O>;
+  options: O;
+}
+
+function plainObject(name: string, value: unknown, what: string): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || ArrayBuffer.isView(value)) {
+    throw argumentError(name, what, value);
+  }
+  return value as Record<string, unknown>;
+}
+
+const key = (name: string) => JSON.stringify(name);
+
+export abstract class Optimizer<O extends OptimizerOptions> {
+  private base!: O;
+  private baseOverrides!: Partial<O>;
+  private groupList: ResolvedGroup<O>[] = [];
+  private groupOf = new Map<string, number>();
+  private slotMap = new Map<string, TensorMap>();
+  private stepMap = new Map<string, number>();
+  private count = 0;
+
+  protected constructor(args: OptimizerArgs<O> | undefined) {
+    this.configure(args, '');
+  }
+
+  /** The registered name of this optimizer ("SGD", "Adam", …). */
+  abstract get kind(): string;
+
+  /** Each option's default and check (keys are the option names, learningRate included). */
+  protected abstract optionSpecs(): Record<keyof O & string, OptionSpec>;
+
+  /** Checks across options once they are all known (e.g. Nesterov needs momentum); `where` prefixes names. */
+  protected checkOptions(_options: O, _where: string): void {}
+
+  /** The state tensors a parameter with these options needs (e.g. ["m", "v"]). */
+  protected abstract slotNames(options: O): readonly string[];
+
+  /** Every slot name this optimizer may have (for validating loaded state). */
+  protected abstract knownSlots(): readonly string[];
+
+  /**
+   * Update one parameter in place with the backend's kernel. `step` is this parameter's
+   * step number (1 on its first update); `fresh` is true when its state was just created.
+   * Returns false when a parameter became non-finite.
+   */
+  protected abstract update(
+    k: Kernels,
+    params: Float32Array,
+    grads: Float32Array,
+    slots: TensorMap,
+    options: O,
+    step: number,
+    fresh: boolean,
+  ): boolean;
+
+  /** η of the optimizer's options (groups that set their own learningRate keep it). */
+  get learningRate(): number {
+    return this.base.learningRate;
+  }
+
+  /** Set η for the next steps (every group without its own learningRate follows). */
+  set learningRate(value: number) {
+    finiteNumber('learningRate', value, { min: 0 });
+    this.configure({ ...this.baseOverrides, learningRate: value, groups: this.groupConfigs() }, '');
+  }
+
+  /** step() calls completed so far. */
+  get iterations(): number {
+    return this.count;
+  }
+
+  /** The options in force for one parameter (its group's, or the optimizer's). */
+  optionsFor(name: string): Readonly<O> {
+    const g = this.groupOf.get(name);
+    return g === undefined ? this.base : this.groupList[g].options;
+  }
+
+  /**
+   * Update every parameter in place from its gradient. `params` and `grads` name the same
+   * parameters; each gradient has its parameter's length; no array may share memory with
+   * a parameter. Non-finite gradients are rejected before anything changes.
+   */
+  step(params: TensorMap, grads: TensorMap): void {
+    const names = this.checkStep(params, grads);
+    const k = kernels();
+    for (const name of names) {
+      const g = grads[name];
+      const i = k.firstNonFinite(g);
+      if (i >= 0) {
+        const at = `grads[${key(name)}]`;
+        throw new CimmArgumentError(
+          at,
+          'finite values',
+          `Expected finite values for ${at} but received ${g[i]} at index ${i} of ${describeValue(g)} of type ${typeOf(g)}`,
+        );
+      }
+    }
+    let failed: string | undefined;
+    for (const name of names) {
+      const p = params[name];
+      const options = this.optionsFor(name);
+      const [slots, fresh] = this.slotsFor(name, p.length, options);
+      const step = (this.stepMap.get(name) ?? 0) + 1;
+      const ok = this.update(k, p, grads[name], slots, options, step, fresh);
+      this.stepMap.set(name, step);
+      if (!ok && failed === undefined) failed = name;
+    }
+    this.count++;
+    if (failed !== undefined) {
+      const p = params[failed];
+      const i = k.firstNonFinite(p);
+      throw new RangeError(
+        `cimm: ${this.kind} step ${this.count} made params[${key(failed)}] non-finite (${p[i]} at index ${i}): ` +
+          `the learning rate ${this.optionsFor(failed).learningRate} is too large for these gradients, ` +
+          'or the parameters were not finite before the step',
+      );
+    }
+  }
+
+  /** The JSON configuration: every option, and the groups with their own options. */
+  getConfig(): OptimizerConfig<O> {
+    return { ...this.base, groups: this.groupConfigs() };
+  }
+
+  /** A copy of the whole state: config, step counts and state tensors (`<parameter>/<slot>`). */
+  state(): OptimizerState<OptimizerConfig<O>> {
+    return this.snapshot(true);
+  }
+
+  /** The state as one binary buffer (lib/optim/state.ts describes the format). */
+  serializeState(): Uint8Array {
+    return encodeOptimizerState(this.snapshot(false));
+  }
+
+  /**
+   * Replace config, step counts and state tensors with a saved state (from state() or
+   * serializeState()) of an optimizer of the same kind. Everything is validated before
+   * anything changes; the tensors are copied.
+   */
+  loadState(saved: OptimizerState | Uint8Array): void {
+    const state = saved instanceof Uint8Array ? decodeOptimizerState(saved) : saved;
+    plainObject('state', state, 'an optimizer state {kind, config, scalars, tensors}');
+    if (state.kind !== this.kind) throw argumentError('state.kind', key(this.kind), state.kind);
+    const config = plainObject('state.config', state.config, 'an optimizer config object');
+    const scalars = plainObject('state.scalars', state.scalars, 'an object {iterations, steps}');
+    const iterations = integer('state.scalars.iterations', scalars.iterations, { min: 0 });
+    const steps = new Map<string, number>();
+    for (const [name, n] of Object.entries(
+      plainObject('state.scalars.steps', scalars.steps, 'an object of step counts by parameter'),
+    )) {
+      steps.set(name, integer(`state.scalars.steps[${key(name)}]`, n, { min: 0 }));
+    }
+    const tensors = plainObject('state.tensors', state.tensors, 'an object of Float32Arrays');
+    const slots = new Map<string, TensorMap>();
+    const known = this.knownSlots();
+    for (const [full, value] of Object.entries(tensors)) {
+      const at = `state.tensors[${key(full)}]`;
+      const cut = full.lastIndexOf('/');
+      const [name, slot] = [full.slice(0, cut), full.slice(cut + 1)];
+      if (cut < 0 || !known.includes(slot)) {
+        throw argumentError(at, `a tensor named "<parameter>/<slot>", slot one of ${known.join(', ')}`, value);
+      }
+      if (!steps.has(name)) {
+        throw argumentError(at, `a tensor of a parameter with a step count (state.scalars.steps[${key(name)}])`, value);
+      }
+      const own = slots.get(name) ?? {};
+      const length = Object.values(own)[0]?.length;
+      setOwn(own, slot, float32Array(at, value, { length }).slice());
+      slots.set(name, own);
+    }
+    // All checked except the config: configure() validates it and commits it, then the rest.
+    this.configure(config as OptimizerArgs<O>, 'state.config.');
+    this.count = iterations;
+    this.stepMap = steps;
+    this.slotMap = slots;
+  }
+
+  // -------------------------------------------------------------------------------
+
+  /** Validate and install options and groups; names in errors are prefixed with `where`. */
+  private configure(args: OptimizerArgs<O> | undefined, where: string): void {
+    const raw = args === undefined ? {} : plainObject(where || 'options', args, 'an options object');
+    const specs = this.optionSpecs();
+    const optionNames = Object.keys(specs);
+    for (const k of Object.keys(raw)) {
+      if (k !== 'groups' && !optionNames.includes(k)) {
+        throw argumentError(
+          `${where}${k}`,
+          `an option of ${this.kind} (${[...optionNames, 'groups'].join(', ')})`,
+          raw[k],
+        );
+      }
+    }
+    const { groups: rawGroups, ...overrides } = raw as OptimizerArgs<O>;
+    const base = this.resolve(overrides as Partial<O>, undefined, where);
+    const groupList: ResolvedGroup<O>[] = [];
+    const groupOf = new Map<string, number>();
+    if (rawGroups !== undefined) {
+      if (!Array.isArray(rawGroups)) throw argumentError(`${where}groups`, 'an array of parameter groups', rawGroups);
+      rawGroups.forEach((g, gi) => {
+        const at = `${where}groups[${gi}]`;
+        const group = plainObject(at, g, 'a parameter group {params, …options}');
+        for (const k of Object.keys(group)) {
+          if (k !== 'params' && !optionNames.includes(k)) {
+            throw argumentError(`${at}.${k}`, `an option of ${this.kind} (${optionNames.join(', ')})`, group[k]);
+          }
+        }
+        const names = group.params;
+        if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) {
+          throw argumentError(`${at}.params`, 'an array of parameter names', names);
+        }
+        for (const name of names) {
+          if (groupOf.has(name)) {
+            throw argumentError(`${at}.params`, `names not already in groups[${groupOf.get(name)}]`, name);
+          }
+          groupOf.set(name, gi);
+        }
+        const { params: _, ...own } = group;
+        const options = this.resolve(own as Partial<O>, base, `${at}.`);
+        groupList.push({ params: [...names], overrides: own as Partial<O>, options });
+      });
+    }
+    this.base = base;
+    this.baseOverrides = overrides as Partial<O>;
+    this.groupList = groupList;
+    this.groupOf = groupOf;
+  }
+
+  /** Options from `raw`, else `base`, else the defaults; validated. */
+  private resolve(raw: Partial<O>, base: O | undefined, where: string): O {
+    const out: Record<string, unknown> = {};
+    for (const [name, spec] of Object.entries(this.optionSpecs()) as [string, OptionSpec][]) {
+      const value = (raw as Record<string, unknown>)[name];
+      if (value !== undefined) out[name] = spec.check(`${where}${name}`, value);
+      else out[name] = base ? (base as Record<string, unknown>)[name] : spec.default;
+    }
+    const options = out as unknown as O;
+    this.checkOptions(options, where);
+    return options;
+  }
+
+  private groupConfigs(): ParameterGroup<O>[] {
+    return this.groupList.map((g) => ({ params: [...g.params], ...g.overrides }) as ParameterGroup<O>);
+  }
+
+  /** The parameter's state tensors, created (zero) where missing; fresh when any was created. */
+  private slotsFor(name: string, length: number, options: O): [TensorMap, boolean] {
+    let slots = this.slotMap.get(name);
+    if (!slots) {
+      slots = {};
+      this.slotMap.set(name, slots);
+    }
+    let fresh = false;
+    for (const slot of this.slotNames(options)) {
+      if (!Object.hasOwn(slots, slot)) {
+        setOwn(slots, slot, new Float32Array(length));
+        fresh = true;
+      }
+    }
+    return [slots, fresh];
+  }
+
+  /** Validate one step's arguments; returns the parameter names in order. */
+  private checkStep(params: TensorMap, grads: TensorMap): string[] {
+    plainObject('params', params, 'an object of Float32Arrays by parameter name');
+    plainObject('grads', grads, 'an object of Float32Arrays by parameter name');
+    const names = Object.keys(params);
+    const arrays: { at: string; a: Float32Array; param: boolean }[] = [];
+    for (const name of names) {
+      const at = `params[${key(name)}]`;
+      const p = float32Array(at, params[name]);
+      const slots = this.slotMap.get(name);
+      const stateLength = slots && Object.values(slots)[0]?.length;
+      if (stateLength !== undefined && stateLength !== p.length) {
+        throw argumentError(at, `a Float32Array of length ${stateLength} (the length of its optimizer state)`, p);
+      }
+      const g = float32Array(`grads[${key(name)}]`, Object.hasOwn(grads, name) ? grads[name] : undefined, {
+        length: p.length,
+      });
+      arrays.push({ at, a: p, param: true }, { at: `grads[${key(name)}]`, a: g, param: false });
+    }
+    for (const name of Object.keys(grads)) {
+      if (!Object.hasOwn(params, name)) {
+        const g = grads[name];
+        const what = `a Float32Array${g instanceof Float32Array ? ` of length ${g.length}` : ''} (grads has ${key(name)})`;
+        throw argumentError(`params[${key(name)}]`, what, undefined);
+      }
+    }
+    checkDisjoint(arrays);
+    return names;
+  }
+
+  private snapshot(copy: boolean): OptimizerState<OptimizerConfig<O>> {
+    const tensors: TensorMap = {};
+    for (const [name, slots] of this.slotMap) {
+      for (const [slot, t] of Object.entries(slots)) setOwn(tensors, `${name}/${slot}`, copy ? t.slice() : t);
+    }
+    const steps: Record<string, number> = {};
+    for (const [name, n] of this.stepMap) setOwn(steps, name, n);
+    return { kind: this.kind, config: this.getConfig(), scalars: { iterations: this.count, steps }, tensors };
+  }
+}
+
+/**
+ * No parameter may share memory with another parameter or with a gradient (gradients may
+ * share memory with each other: they are only read). Sorted sweep per ArrayBuffer.
+ */
+function checkDisjoint(arrays: { at: string; a: Float32Array; param: boolean }[]): void {
+  const byBuffer = new Map<ArrayBufferLike, { at: string; start: number; end: number; param: boolean }[]>();
+  for (const { at, a, param } of arrays) {
+    if (a.length === 0) continue;
+    const list = byBuffer.get(a.buffer) ?? [];
+    list.push({ at, start: a.byteOffset, end: a.byteOffset + a.byteLength, param });
+    byBuffer.set(a.buffer, list);
+  }
+  for (const list of byBuffer.values()) {
+    if (list.length < 2) continue;
+    list.sort((x, y) => x.start - y.start);
+    let widestAny: (typeof list)[number] | undefined;
+    let widestParam: (typeof list)[number] | undefined;
+    for (const e of list) {
+      const other = e.param ? widestAny : widestParam;
+      if (other && e.start < other.end) {
+        const a = arrays.find((x) => x.at === e.at)!.a;
+        throw argumentError(e.at, `a Float32Array that does not share memory with ${other.at}`, a);
+      }
+      if (!widestAny || e.end > widestAny.end) widestAny = e;
+      if (e.param && (!widestParam || e.end > widestParam.end)) widestParam = e;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Option checks shared by the optimizers.
+
+export const checks = {
+  learningRate: (name: string, v: unknown) => finiteNumber(name, v, { min: 0 }),
+  nonNegative: (name: string, v: unknown) => finiteNumber(name, v, { min: 0 }),
+  fraction: (name: string, v: unknown) => finiteNumber(name, v, { min: 0, max: 1 }),
+  /** A decay rate β ∈ [0, 1), as torch.optim.Adam requires. */
+  beta: (name: string, v: unknown) => {
+    if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw argumentError(name, 'a number >= 0 and < 1', v);
+    return v;
+  },
+  boolean,
+};
+
+// ---------------------------------------------------------------------------------
+// Registry: rebuild an optimizer from its config or saved state (TF.js's SerializationMap).
+
+type AnyOptimizer = Optimizer<OptimizerOptions>;
+const registry = new Map<string, (config: unknown) => AnyOptimizer>();
+
+/** Register an optimizer class under its kind (the built-in ones register themselves). */
+export function registerOptimizer(kind: string, fromConfig: (config: never) => AnyOptimizer): void {
+  registry.set(kind, fromConfig as (config: unknown) => AnyOptimizer);
+}
+
+/** A new optimizer of a registered kind from its JSON config. */
+export function optimizerFromConfig(kind: string, config: unknown): AnyOptimizer {
+  const make = registry.get(kind);
+  if (!make) throw argumentError('kind', `a registered optimizer (${[...registry.keys()].join(', ')})`, kind);
+  return make(config);
+}
+
+/** An optimizer rebuilt from a saved state (state() or serializeState()), state loaded. */
+export function restoreOptimizer(saved: OptimizerState | Uint8Array): AnyOptimizer {
+  const state = saved instanceof Uint8Array ? decodeOptimizerState(saved) : saved;
+  const optimizer = optimizerFromConfig(state.kind, state.config);
+  optimizer.loadState(state);
+  return optimizer;
+}

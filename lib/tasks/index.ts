@@ -1,0 +1,126 @@
+/** The validation tasks (seed 000 §4, design.md §4): one module per task, one registry. */
+import { oneOf } from '../is.js';
+import { CliffWalkingTask } from './gridworld.js';
+import { type IrisOptions, IrisTask } from './iris.js';
+import { type LeastSquaresOptions, LeastSquaresTask } from './least-squares.js';
+import { type ModularAdditionOptions, ModularAdditionTask } from './modular.js';
+import { QuantumTomographyTask, type TomographyOptions } from './quantum-tomography.js';
+import { type Sp500Options, Sp500Task } from './sp500.js';
+import type { Task } from './task.js';
+
+export {
+  CliffWalking,
+  CliffWalkingTask,
+  fixedStepSize,
+  inverseVisitCount,
+  QLearningAgent,
+  type QLearningOptions,
+  type ValueIterationResult,
+  valueIteration,
+} from './gridworld.js';
+export { IRIS_DEFAULTS, type IrisOptions, IrisTask, irisData } from './iris.js';
+export {
+  applyQTranspose,
+  type HouseholderQR,
+  householderQR,
+  LEAST_SQUARES_DEFAULTS,
+  type LeastSquaresOptions,
+  LeastSquaresTask,
+  leastSquaresSolve,
+  thinQ,
+} from './least-squares.js';
+export { ACTIVATIONS, type Activation, Mlp, type MlpData, type MlpLoss, type MlpShape } from './mlp.js';
+export { MODULAR_DEFAULTS, type ModularAdditionOptions, ModularAdditionTask } from './modular.js';
+export {
+  bornProbabilities,
+  type ComplexMatrix,
+  compareMeasurementStrategies,
+  expectation,
+  hermitianEigen,
+  type MeasurementRun,
+  type MeasurementStrategy,
+  type MeasurementStrategyOptions,
+  maximumLikelihoodRrR,
+  PAULI_LETTERS,
+  pauliMeasurementVectors,
+  pureDensity,
+  QuantumTomographyTask,
+  randomMixedState,
+  randomPureState,
+  runMeasurementStrategy,
+  type StrategyComparison,
+  sampleCounts,
+  settingName,
+  TOMOGRAPHY_DEFAULTS,
+  type TomographyOptions,
+  type TruthKind,
+  uhlmannFidelity,
+  vonNeumannEntropyBits,
+} from './quantum-tomography.js';
+export {
+  type ForecastScores,
+  loadSp500,
+  logReturns,
+  type ParsePriceOptions,
+  type PriceRow,
+  type PriceSeries,
+  parsePriceCsv,
+  SP500_DEFAULTS,
+  type Sp500Model,
+  type Sp500Options,
+  type Sp500Split,
+  type Sp500Target,
+  Sp500Task,
+} from './sp500.js';
+export {
+  Batches,
+  type EpisodeResult,
+  type ObjectiveTask,
+  type RlAgent,
+  type RlAgentOptions,
+  type RlTask,
+  type StepSizeRule,
+  type Task,
+  type TaskTarget,
+  targetReached,
+  type Vector,
+} from './task.js';
+
+/** Registry names of the tasks. */
+export const TASK_NAMES = [
+  'modular-addition',
+  'least-squares',
+  'sp500',
+  'quantum-tomography',
+  'cliff-walking',
+  'iris',
+] as const;
+export type TaskName = (typeof TASK_NAMES)[number];
+
+/** Options per task name. */
+export interface TaskOptionsByName {
+  'modular-addition': ModularAdditionOptions;
+  'least-squares': LeastSquaresOptions;
+  sp500: Sp500Options;
+  'quantum-tomography': TomographyOptions;
+  'cliff-walking': undefined;
+  iris: IrisOptions;
+}
+
+/** Build a task by name (the comparison runner's and CLI's entry point). */
+export function createTask<N extends TaskName>(name: N, options?: TaskOptionsByName[N]): Task {
+  switch (oneOf('name', name, TASK_NAMES)) {
+    case 'modular-addition':
+      return new ModularAdditionTask(options as ModularAdditionOptions);
+    case 'least-squares':
+      return new LeastSquaresTask(options as LeastSquaresOptions);
+    case 'sp500':
+      return new Sp500Task(options as Sp500Options);
+    case 'quantum-tomography':
+      return new QuantumTomographyTask(options as TomographyOptions);
+    case 'cliff-walking':
+      return new CliffWalkingTask();
+    case 'iris':
+      return new IrisTask(options as IrisOptions);
+  }
+}

@@ -1,0 +1,573 @@
+/**
+ * Financial forecasting on real data (seed 000 §4): the S&P 500 index, daily, 2000-01-03
+ * to 2020-04-17 (`data/sp500-2000.csv`, from the npm package vega-datasets; provenance and
+ * license in data/README.md).
+ *
+ * Series: daily log returns of the adjusted close, r_t = ln(P_t / P_{t−1}).
+ *
+ * Decision day t (after its close). Features, all known at t:
+ *   - the window r_{t−k+1}, …, r_t of the past k log returns, and
+ *   - (volatilityFeatures) the log realized volatility over the past 1, 5 and 22 days,
+ *     ln √(mean r²) — the daily/weekly/monthly components of Corsi's HAR-RV model.
+ * Targets (one primary, chosen by `target`):
+ *   - 'volatility' (the default): y_t = ln √((1/h) Σ_{i=1..h} r²_{t+i}), the log realized
+ *     volatility of the next h = 5 days. Volatility clusters, so it is predictable from its
+ *     own past (R² around 0.3–0.5 out of sample is typical), which makes it a task where
+ *     a better optimizer can show.
+ *   - 'return': y_t = Σ_{i=1..h} r_{t+i} (h = 1: the next-day log return). Returns are close
+ *     to unpredictable from their own past (weak-form efficiency): expect out-of-sample
+ *     R² ≤ 0 for every model and directional accuracy near the share of up days. It is
+ *     offered for honesty, not as a task an optimizer can win.
+ *
+ * Walk-forward split, no look-ahead: samples are in time order; fold f tests on the block
+ * [I + f·B, I + (f+1)·B) (I initial training samples, B the block) and trains on every
+ * earlier sample whose target ends before the block's first decision day — the last h − 1
+ * samples before the block are purged, because their targets overlap the test period.
+ * Features and targets are standardized with the training samples' mean and standard
+ * deviation only. Baselines (naive forecasts) are scored on the same test block.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { argumentError, type BadRow, CimmDataError } from '../errors.js';
+import { finiteNumber, float64Array, integer, oneOf, options } from '../is.js';
+import { packageRoot } from '../paths.js';
+import { Random } from '../random.js';
+import { ACTIVATIONS, type Activation, Mlp } from './mlp.js';
+import {
+  Batches,
+  checkEvaluate,
+  nonFiniteLoss,
+  type ObjectiveTask,
+  type TaskTarget,
+  type Vector,
+  vector,
+} from './task.js';
+
+// ---------------------------------------------------------------------------------------
+// Loading and validating the CSV.
+
+/** One validated row of a daily price file. */
+export interface PriceRow {
+  /** 1-based line number in the file. */
+  line: number;
+  date: string;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  adjclose: number;
+  volume: number;
+}
+
+export interface ParsePriceOptions {
+  /** Name used in messages (default "prices"). */
+  source?: string;
+  /** 'throw' (default): any bad row fails the parse; 'skip': drop bad rows, report them. */
+  onBadRow?: 'throw' | 'skip';
+}
+
+const PRICE_COLUMNS = ['date', 'open', 'high', 'low', 'close', 'adjclose', 'volume'] as const;
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+function validDate(text: string): boolean {
+  const m = ISO_DATE.exec(text);
+  if (!m) return false;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const t = new Date(Date.UTC(y, mo - 1, d));
+  return t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d;
+}
+
+/**
+ * Parse a daily price CSV with the header date,open,high,low,close,adjclose,volume (any
+ * column order, any case; BOM, CRLF and blank lines tolerated). Each row is checked: the
+ * field count, an ISO date that is a real day and later than the previous row's, prices
+ * finite and > 0, volume finite and ≥ 0. Bad rows are reported with their line numbers.
+ */
+export function parsePriceCsv(text: string, opts?: ParsePriceOptions): { rows: PriceRow[]; skipped: BadRow[] } {
+  if (typeof text !== 'string') throw argumentError('text', 'a string', text);
+  const o = options<ParsePriceOptions>('options', opts);
+  const source = o.source ?? 'prices';
+  const onBadRow = oneOf('onBadRow', o.onBadRow ?? 'throw', ['throw', 'skip'] as const);
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const header = lines[0].split(',').map((h) => h.trim().toLowerCase());
+  const index = {} as Record<(typeof PRICE_COLUMNS)[number], number>;
+  for (const col of PRICE_COLUMNS) {
+    const i = header.indexOf(col);
+    if (i < 0) {
+      throw new CimmDataError(
+        `cimm: ${source} line 1: the header lacks the column "${col}" (expected ${PRICE_COLUMNS.join(',')}; got ${lines[0].slice(0, 80)})`,
+      );
+    }
+    index[col] = i;
+  }
+  const rows: PriceRow[] = [];
+  const bad: BadRow[] = [];
+  let lastDate = '';
+  for (let l = 1; l < lines.length; l++) {
+    const raw = lines[l];
+    if (raw.trim() === '') continue;
+    const line = l + 1;
+    const fields = raw.split(',').map((f) => f.trim());
+    if (fields.length !== header.length) {
+      bad.push({ line, reason: `expected ${header.length} fields but found ${fields.length}` });
+      continue;
+    }
+    const date = fields[index.date];
+    let reason: string | undefined;
+    if (!validDate(date)) reason = `date ${JSON.stringify(date)} is not a valid YYYY-MM-DD date`;
+    else if (date <= lastDate) reason = `date ${date} is not after the previous row's ${lastDate}`;
+    const values = {} as Record<string, number>;
+    for (const col of PRICE_COLUMNS) {
+      if (col === 'date' || reason !== undefined) continue;
+      const f = fields[index[col]];
+      const v = f === '' ? Number.NaN : Number(f);
+      const ok = Number.isFinite(v) && (col === 'volume' ? v >= 0 : v > 0);
+      if (!ok)
+        reason = `${col} ${JSON.stringify(f)} is not a ${col === 'volume' ? 'finite number >= 0' : 'finite number > 0'}`;
+      values[col] = v;
+    }
+    if (reason !== undefined) {
+      bad.push({ line, reason });
+      continue;
+    }
+    lastDate = date;
+    rows.push({
+      line,
+      date,
+      open: values.open,
+      high: values.high,
+      low: values.low,
+      close: values.close,
+      adjclose: values.adjclose,
+      volume: values.volume,
+    });
+  }
+  if (bad.length > 0 && onBadRow === 'throw') {
+    const shown = bad
+      .slice(0, 5)
+      .map((b) => `line ${b.line}: ${b.reason}`)
+      .join('; ');
+    const more = bad.length > 5 ? ` (and ${bad.length - 5} more)` : '';
+    throw new CimmDataError(`cimm: ${source} has ${bad.length} bad row(s): ${shown}${more}`, bad);
+  }
+  if (rows.length < 2) throw new CimmDataError(`cimm: ${source} has fewer than 2 valid rows`, bad);
+  return { rows, skipped: bad };
+}
+
+/** A daily price series: dates and adjusted closes. */
+export interface PriceSeries {
+  dates: readonly string[];
+  adjclose: Float64Array;
+}
+
+let sp500Cache: PriceSeries | undefined;
+
+/** The embedded S&P 500 series (data/sp500-2000.csv), parsed and validated once. */
+export function loadSp500(): PriceSeries {
+  if (sp500Cache) return sp500Cache;
+  const text = readFileSync(join(packageRoot(), 'data', 'sp500-2000.csv'), 'utf8');
+  const { rows } = parsePriceCsv(text, { source: 'data/sp500-2000.csv' });
+  sp500Cache = { dates: rows.map((r) => r.date), adjclose: Float64Array.from(rows, (r) => r.adjclose) };
+  return sp500Cache;
+}
+
+/** r_t = ln(P_t / P_{t−1}) for t = 1..T−1 (length T − 1; r[i] is the return into day i + 1). */
+export function logReturns(prices: Float64Array): Float64Array {
+  const r = new Float64Array(Math.max(0, prices.length - 1));
+  for (let t = 1; t < prices.length; t++) r[t - 1] = Math.log(prices[t] / prices[t - 1]);
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------
+// The forecasting task.
+
+export type Sp500Target = 'volatility' | 'return';
+export type Sp500Model = 'linear' | 'mlp';
+
+export interface Sp500Options {
+  /** The primary target (default 'volatility'). */
+  target?: Sp500Target;
+  /** h, days ahead the target covers (default 5 for volatility, 1 for return). */
+  horizon?: number;
+  /** k, past log returns in the feature window (default 10). */
+  window?: number;
+  /** Add the log realized volatility over the past 1, 5, 22 days (default true). */
+  volatilityFeatures?: boolean;
+  /** 'linear' (default) or a one-hidden-layer 'mlp'. */
+  model?: Sp500Model;
+  /** Hidden units of the MLP (default 16). */
+  hidden?: number;
+  /** Hidden activation of the MLP (default 'tanh'). */
+  activation?: Activation;
+  /** L2 coefficient on the weights (default 1e-4). */
+  l2?: number;
+  /** I, samples in the first training window (default 1260 ≈ 5 years). */
+  initialTrain?: number;
+  /** B, samples in each test block (default 252 ≈ 1 year). */
+  testBlock?: number;
+  /** Which walk-forward fold (default 0; `foldCount` says how many there are). */
+  fold?: number;
+  /** Mini-batch size (default: full batch). */
+  batchSize?: number;
+  /** Another price series in place of the embedded S&P 500 (tests, other indices). */
+  prices?: PriceSeries;
+}
+
+export const SP500_DEFAULTS = Object.freeze({
+  target: 'volatility' as Sp500Target,
+  window: 10,
+  volatilityFeatures: true,
+  model: 'linear' as Sp500Model,
+  hidden: 16,
+  activation: 'tanh' as Activation,
+  l2: 1e-4,
+  initialTrain: 1260,
+  testBlock: 252,
+  fold: 0,
+});
+
+/** Days of history a sample needs: the 22-day realized volatility is the longest look-back. */
+const MONTH = 22;
+/** Floor on a realized volatility before its logarithm (0.01% a day; days without a move exist). */
+const VOL_FLOOR = 1e-4;
+
+/** Out-of-sample scores of one forecast on the test block. */
+export interface ForecastScores {
+  mse: number;
+  /** 1 − SSE / SSE(training mean): out-of-sample R² (Campbell & Thompson 2008). */
+  r2: number;
+  /** Share of test days where the forecast gets the direction right (see the docs). */
+  directionalAccuracy: number;
+}
+
+/** The walk-forward split of one fold, in sample indices and dates. */
+export interface Sp500Split {
+  fold: number;
+  foldCount: number;
+  /** Training samples [0, trainEnd). */
+  trainEnd: number;
+  /** Test samples [testStart, testEnd). */
+  testStart: number;
+  testEnd: number;
+  /** Decision dates of the first and last training and test samples. */
+  trainDates: [string, string];
+  testDates: [string, string];
+  /** Index (into the price series) of the last price any training sample reads. */
+  lastTrainingPriceDay: number;
+}
+
+/** The log realized volatility ln √(mean of r² over r[from..to)) with a floor. */
+function logVol(r: Float64Array, from: number, to: number): number {
+  let s = 0;
+  for (let i = from; i < to; i++) s += r[i] * r[i];
+  return Math.log(Math.max(Math.sqrt(s / (to - from)), VOL_FLOOR));
+}
+
+export class Sp500Task implements ObjectiveTask {
+  readonly kind = 'objective' as const;
+  readonly name: string;
+  readonly dimension: number;
+  readonly batchCount: number;
+  readonly target: TaskTarget;
+  readonly split: Readonly<Sp500Split>;
+  readonly foldCount: number;
+  /** Feature count per sample. */
+  readonly features: number;
+  /** Samples: price-day index of each decision day, raw features, raw targets. */
+  readonly sampleDays: Int32Array;
+  readonly rawFeatures: Float64Array;
+  readonly rawTargets: Float64Array;
+  /** Training-only standardization. */
+  readonly featureMean: Float64Array;
+  readonly featureStd: Float64Array;
+  readonly targetMean: number;
+  readonly targetStd: number;
+  private readonly horizon: number;
+  private readonly targetKind: Sp500Target;
+  private readonly mlp: Mlp;
+  private readonly data: { x: Float64Array; targets: Float64Array };
+  private readonly batches: Batches;
+  private readonly l2: number;
+  private readonly out = new Float64Array(1);
+  private readonly forecast: Float64Array;
+  private readonly naive: Record<string, Float64Array>;
+  private readonly config: Record<string, unknown>;
+
+  constructor(opts?: Sp500Options) {
+    const o = options<Sp500Options>('options', opts);
+    const target = oneOf('target', o.target ?? SP500_DEFAULTS.target, ['volatility', 'return'] as const);
+    const horizon = integer('horizon', o.horizon ?? (target === 'volatility' ? 5 : 1), { min: 1, max: 260 });
+    const k = integer('window', o.window ?? SP500_DEFAULTS.window, { min: 1, max: 1000 });
+    const volFeatures = o.volatilityFeatures ?? SP500_DEFAULTS.volatilityFeatures;
+    if (typeof volFeatures !== 'boolean') throw argumentError('volatilityFeatures', 'a boolean', volFeatures);
+    const model = oneOf('model', o.model ?? SP500_DEFAULTS.model, ['linear', 'mlp'] as const);
+    const hidden = integer('hidden', o.hidden ?? SP500_DEFAULTS.hidden, { min: 1, max: 100_000 });
+    const activation = oneOf('activation', o.activation ?? SP500_DEFAULTS.activation, ACTIVATIONS);
+    const l2 = finiteNumber('l2', o.l2 ?? SP500_DEFAULTS.l2, { min: 0 });
+    const initialTrain = integer('initialTrain', o.initialTrain ?? SP500_DEFAULTS.initialTrain, { min: 2 });
+    const testBlock = integer('testBlock', o.testBlock ?? SP500_DEFAULTS.testBlock, { min: 1 });
+    const series = o.prices === undefined ? loadSp500() : checkSeries(o.prices);
+
+    // samples: decision days t (indices into the price series) with a full look-back and
+    // a full target horizon. Return r[i] is the move into price day i + 1.
+    const r = logReturns(series.adjclose);
+    const lookBack = Math.max(k, volFeatures ? MONTH : 0, MONTH);
+    const firstDay = lookBack; // needs returns into days 1..firstDay
+    const lastDay = series.adjclose.length - 1 - horizon; // needs returns into days t+1..t+h
+    const samples = Math.max(0, lastDay - firstDay + 1);
+    const p = k + (volFeatures ? 3 : 0);
+    const sampleDays = new Int32Array(samples);
+    const rawFeatures = new Float64Array(samples * p);
+    const rawTargets = new Float64Array(samples);
+    // naive forecasts, all from data known at t
+    const naive: Record<string, Float64Array> = {
+      lastValue: new Float64Array(samples),
+      movingAverage: new Float64Array(samples),
+      ...(target === 'return' ? { zero: new Float64Array(samples) } : {}),
+    };
+    for (let s = 0; s < samples; s++) {
+      const t = firstDay + s;
+      sampleDays[s] = t;
+      // returns into days t−k+1..t are r[t−k..t−1]
+      for (let j = 0; j < k; j++) rawFeatures[s * p + j] = r[t - k + j];
+      if (volFeatures) {
+        rawFeatures[s * p + k] = logVol(r, t - 1, t);
+        rawFeatures[s * p + k + 1] = logVol(r, t - 5, t);
+        rawFeatures[s * p + k + 2] = logVol(r, t - MONTH, t);
+      }
+      // the target: returns into days t+1..t+h are r[t..t+h−1]
+      if (target === 'volatility') {
+        rawTargets[s] = logVol(r, t, t + horizon);
+        naive.lastValue[s] = logVol(r, Math.max(0, t - horizon), t);
+        naive.movingAverage[s] = logVol(r, t - MONTH, t);
+      } else {
+        let y = 0;
+        for (let i = t; i < t + horizon; i++) y += r[i];
+        rawTargets[s] = y;
+        let last = 0;
+        for (let i = Math.max(0, t - horizon); i < t; i++) last += r[i];
+        naive.lastValue[s] = last;
+        let ma = 0;
+        for (let i = t - MONTH; i < t; i++) ma += r[i];
+        naive.movingAverage[s] = (horizon * ma) / MONTH;
+      }
+    }
+
+    // the walk-forward fold
+    const foldCount = Math.ceil((samples - initialTrain) / testBlock);
+    if (foldCount < 1) {
+      throw argumentError(
+        'initialTrain',
+        `an integer < ${samples} (the sample count) so one test block remains`,
+        initialTrain,
+      );
+    }
+    const fold = integer('fold', o.fold ?? SP500_DEFAULTS.fold, { min: 0, max: foldCount - 1 });
+    const testStart = initialTrain + fold * testBlock;
+    const testEnd = Math.min(samples, testStart + testBlock);
+    // purge: the target of sample s reads returns up to day sampleDays[s] + h; it must not
+    // reach past the first test decision day (trainEnd − 1 + h ≤ testStart)
+    const trainEnd = testStart - (horizon - 1);
+    if (trainEnd < 2) throw argumentError('initialTrain', `an integer >= ${horizon + 1} (horizon + 1)`, initialTrain);
+
+    // standardization with training statistics only
+    const featureMean = new Float64Array(p);
+    const featureStd = new Float64Array(p);
+    for (let j = 0; j < p; j++) {
+      let sum = 0;
+      for (let s = 0; s < trainEnd; s++) sum += rawFeatures[s * p + j];
+      const mean = sum / trainEnd;
+      let v = 0;
+      for (let s = 0; s < trainEnd; s++) v += (rawFeatures[s * p + j] - mean) ** 2;
+      featureMean[j] = mean;
+      featureStd[j] = Math.sqrt(v / trainEnd) || 1;
+    }
+    let ty = 0;
+    for (let s = 0; s < trainEnd; s++) ty += rawTargets[s];
+    const targetMean = ty / trainEnd;
+    let tv = 0;
+    for (let s = 0; s < trainEnd; s++) tv += (rawTargets[s] - targetMean) ** 2;
+    const targetStd = Math.sqrt(tv / trainEnd) || 1;
+    const x = new Float64Array(samples * p);
+    const y = new Float64Array(samples);
+    for (let s = 0; s < samples; s++) {
+      for (let j = 0; j < p; j++) x[s * p + j] = (rawFeatures[s * p + j] - featureMean[j]) / featureStd[j];
+      y[s] = (rawTargets[s] - targetMean) / targetStd;
+    }
+    naive.trainMean = new Float64Array(samples).fill(targetMean);
+
+    this.name = `sp500-${target}-${model}`;
+    this.targetKind = target;
+    this.horizon = horizon;
+    this.features = p;
+    this.sampleDays = sampleDays;
+    this.rawFeatures = rawFeatures;
+    this.rawTargets = rawTargets;
+    this.featureMean = featureMean;
+    this.featureStd = featureStd;
+    this.targetMean = targetMean;
+    this.targetStd = targetStd;
+    this.foldCount = foldCount;
+    this.naive = naive;
+    this.forecast = new Float64Array(testEnd - testStart);
+    this.data = { x, targets: y };
+    this.l2 = l2;
+    this.mlp = new Mlp({
+      inputs: p,
+      hidden: model === 'mlp' ? hidden : 0,
+      outputs: 1,
+      activation,
+      loss: 'squared-error',
+    });
+    this.dimension = this.mlp.dimension;
+    this.batches = new Batches(
+      Uint32Array.from({ length: trainEnd }, (_, i) => i),
+      o.batchSize,
+    );
+    this.batchCount = this.batches.count;
+    const d = series.dates;
+    this.split = Object.freeze({
+      fold,
+      foldCount,
+      trainEnd,
+      testStart,
+      testEnd,
+      trainDates: [d[sampleDays[0]], d[sampleDays[trainEnd - 1]]] as [string, string],
+      testDates: [d[sampleDays[testStart]], d[sampleDays[testEnd - 1]]] as [string, string],
+      lastTrainingPriceDay: sampleDays[trainEnd - 1] + horizon,
+    });
+    this.config = {
+      target,
+      horizon,
+      window: k,
+      volatilityFeatures: volFeatures,
+      model,
+      ...(model === 'mlp' ? { hidden, activation } : {}),
+      l2,
+      initialTrain,
+      testBlock,
+      fold,
+      batchSize: o.batchSize,
+      source: o.prices === undefined ? 'data/sp500-2000.csv' : 'caller',
+    };
+    let best = Number.NEGATIVE_INFINITY;
+    let bestName = '';
+    for (const [name, scores] of Object.entries(this.baselines())) {
+      if (scores.r2 > best) [best, bestName] = [scores.r2, name];
+    }
+    this.target = {
+      metric: 'r2',
+      value: best,
+      direction: 'max',
+      reason:
+        `beat every naive baseline out of sample: the best on this fold's test block is ` +
+        `${bestName} (R² ${best.toFixed(4)}); a model that cannot beat it has learned nothing useful`,
+    };
+  }
+
+  initialParameters(seed: number): Float32Array {
+    const params = new Float32Array(this.dimension);
+    this.mlp.initialize(params, new Random(seed));
+    return params;
+  }
+
+  /** Mean ½ (ŷ − y)² over training samples, in standardized target units, + L2. */
+  evaluate(params: Vector, grad?: Vector, batch?: number): number {
+    checkEvaluate(this.dimension, this.batchCount, params, grad, batch);
+    const b = this.batches;
+    const loss = this.mlp.lossAndGradient(params, this.data, b.rows, b.start(batch), b.end(batch), grad, this.l2);
+    if (!Number.isFinite(loss)) nonFiniteLoss(this.name, params);
+    return loss;
+  }
+
+  /** The model's forecast (original units) for sample s (0 ≤ s < sample count). */
+  predict(params: Vector, s: number): number {
+    vector('params', params, this.dimension);
+    integer('s', s, { min: 0, max: this.sampleDays.length - 1 });
+    return this.forecastAt(params, s);
+  }
+
+  private forecastAt(params: Vector, s: number): number {
+    this.mlp.predict(params, this.data, s, this.out);
+    return this.out[0] * this.targetStd + this.targetMean;
+  }
+
+  /** Test-block scores of the model, plus its training loss. */
+  metrics(params: Vector): Record<string, number> {
+    vector('params', params, this.dimension);
+    const { testStart, testEnd, trainEnd } = this.split;
+    for (let s = testStart; s < testEnd; s++) this.forecast[s - testStart] = this.forecastAt(params, s);
+    const scores = this.score(this.forecast);
+    const train = this.batches.rows;
+    return {
+      loss: this.mlp.lossAndGradient(params, this.data, train, 0, trainEnd, undefined, this.l2),
+      ...scores,
+    };
+  }
+
+  /** The naive forecasts' scores on this fold's test block. */
+  baselines(): Record<string, ForecastScores> {
+    const { testStart, testEnd } = this.split;
+    const out: Record<string, ForecastScores> = {};
+    for (const [name, f] of Object.entries(this.naive)) out[name] = this.score(f.subarray(testStart, testEnd));
+    return out;
+  }
+
+  /**
+   * MSE, out-of-sample R² against the training mean, and directional accuracy of a
+   * forecast over the test block (forecast[i] for sample testStart + i). Direction: for
+   * returns, sign(ŷ) = sign(y); for volatility, whether the forecast moves the same way as
+   * the truth from the last observed value. Days where either side is exactly 0 are
+   * skipped, so a forecast that never calls a direction (zero return, last value) gets NaN.
+   */
+  private score(forecast: ArrayLike<number>): ForecastScores {
+    const { testStart, testEnd } = this.split;
+    const y = this.rawTargets;
+    const last = this.naive.lastValue;
+    let sse = 0;
+    let sseMean = 0;
+    let hits = 0;
+    let counted = 0;
+    for (let s = testStart; s < testEnd; s++) {
+      const f = forecast[s - testStart];
+      sse += (f - y[s]) ** 2;
+      sseMean += (this.targetMean - y[s]) ** 2;
+      const truth = this.targetKind === 'return' ? y[s] : y[s] - last[s];
+      const guess = this.targetKind === 'return' ? f : f - last[s];
+      if (truth !== 0 && guess !== 0) {
+        counted++;
+        if (Math.sign(guess) === Math.sign(truth)) hits++;
+      }
+    }
+    const n = testEnd - testStart;
+    return { mse: sse / n, r2: 1 - sse / sseMean, directionalAccuracy: counted > 0 ? hits / counted : Number.NaN };
+  }
+
+  shuffleBatches(random: Random): void {
+    this.batches.shuffle(random);
+  }
+
+  describe(): Record<string, unknown> {
+    return {
+      name: this.name,
+      ...this.config,
+      dimension: this.dimension,
+      features: this.features,
+      split: this.split,
+      baselines: this.baselines(),
+      batchCount: this.batchCount,
+    };
+  }
+}
+
+function checkSeries(value: unknown): PriceSeries {
+  const s = options<PriceSeries>('prices', value);
+  const adj = float64Array('prices.adjclose', s.adjclose, { finite: true });
+  if (!Array.isArray(s.dates) || s.dates.length !== adj.length) {
+    throw argumentError('prices.dates', `an Array of ${adj.length} date strings`, s.dates);
+  }
+  for (let i = 0; i < adj.length; i++) {
+    if (!(adj[i] > 0)) throw argumentError(`prices.adjclose[${i}]`, 'a finite number > 0', adj[i]);
+  }
+  return { dates: s.dates, adjclose: adj };
+}

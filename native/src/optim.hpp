@@ -1,0 +1,68 @@
+// Fused optimizer updates (docs/theory.md, "Optimizers"): torch.optim.SGD and Adam/AdamW on
+// one f32 tensor per call, in place, no allocation. Plain C++, no Node types; the callers
+// check lengths and that no two arrays overlap.
+//
+// Precision: f32 arithmetic, one IEEE operation at a time in PyTorch's order, never fused
+// (optim.cpp is built with FP contraction off), so the scalar path, the AVX2 path, the Rust
+// kernels and the js reference agree bit for bit.
+#pragma once
+
+#include <cstddef>
+
+namespace cimm {
+
+struct SgdHyper {
+  double learning_rate;
+  double momentum;
+  double dampening;
+  double weight_decay;
+  bool nesterov;
+  bool maximize;
+  bool first_step;  // the momentum buffer starts as the gradient (PyTorch: buf is None)
+};
+
+struct AdamHyper {
+  double beta1;
+  double beta2;
+  double step_size;  // η / (1 − β₁ᵗ), computed by the caller in double
+  double bc2_sqrt;   // √(1 − β₂ᵗ)
+  double epsilon;
+  double weight_decay;  // Adam's L2 coefficient (0 for AdamW)
+  double decay;         // AdamW's decoupled factor 1 − ηλ (1 for Adam)
+  bool amsgrad;
+  bool maximize;
+};
+
+// d = ±g; d += λp if λ ≠ 0; if μ ≠ 0: b = first ? d : bμ + (1 − τ)d, d = nesterov ? d + μb : b;
+// p −= ηd. `buf` (n floats) is used only when μ ≠ 0. Returns false when an updated p is NaN
+// or ±∞. Calls with n >= kOptimParallelMin use the thread pool (same results).
+bool sgd_step(float* p, const float* g, float* buf, std::size_t n, const SgdHyper& h) noexcept;
+
+// p *= decay; d = ±g; d += λp if λ ≠ 0; m = mβ₁ + (1 − β₁)d; v = vβ₂ + ((1 − β₂)d)d;
+// s = amsgrad ? (vmax = max(vmax, v)) : v; p −= (stepSize·m) / (√s / bc2Sqrt + ε).
+// `vmax` (n floats) is used only with amsgrad. Returns false when an updated p is NaN or ±∞.
+bool adam_step(float* p, const float* g, float* m, float* v, float* vmax, std::size_t n, const AdamHyper& h) noexcept;
+
+// The index of the first NaN or ±∞ among x[0 … n), or -1.
+long long first_non_finite(const float* x, std::size_t n) noexcept;
+
+// dst ← src on the pool's threads: the benchmark's copy-bandwidth probe (kept minimal). With
+// AVX2 it uses streaming stores, so the destination is not read first.
+void memory_copy(const float* src, float* dst, std::size_t n) noexcept;
+
+constexpr std::size_t kOptimParallelMin = std::size_t{1} << 18;
+
+namespace detail {
+
+// The single-threaded kernels, exposed for the native tests (AVX2 = scalar bit for bit).
+// Without x86 dispatch the *_avx2 functions forward to the scalar ones.
+bool sgd_scalar(float* p, const float* g, float* buf, std::size_t n, const SgdHyper& h) noexcept;
+bool sgd_avx2(float* p, const float* g, float* buf, std::size_t n, const SgdHyper& h) noexcept;
+bool adam_scalar(float* p, const float* g, float* m, float* v, float* vmax, std::size_t n, const AdamHyper& h) noexcept;
+bool adam_avx2(float* p, const float* g, float* m, float* v, float* vmax, std::size_t n, const AdamHyper& h) noexcept;
+long long first_non_finite_scalar(const float* x, std::size_t n) noexcept;
+long long first_non_finite_avx2(const float* x, std::size_t n) noexcept;
+
+}  // namespace detail
+
+}  // namespace cimm
