@@ -15,6 +15,7 @@ import { energyCases } from './cases/energy.js';
 import { flowCases } from './cases/flow.js';
 import { fractalCases, fractalSummary } from './cases/fractal.js';
 import { optimCases, optimReport } from './cases/optim.js';
+import { qdtCases } from './cases/qdt.js';
 import { type BenchCase, type BenchRow, formatTable, runCase } from './harness.js';
 
 const { values } = parseArgs({
@@ -45,6 +46,7 @@ console.log(
 const cases: BenchCase[] = [
   ...energyCases(backends),
   ...flowCases(backends),
+  ...qdtCases(backends),
   ...(await optimCases(backends)),
   ...fractalCases(backends, filter),
 ]

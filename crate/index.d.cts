@@ -31,6 +31,12 @@ export declare function adamStep(params: unknown, grads: unknown, m: unknown, v:
 /** `y ← alpha·x + beta·y` in f64, rounded once; beta = 0 overwrites y. `x` may be `y`. */
 export declare function axpby(alpha: number, x: Float32Array, beta: number, y: Float32Array): void
 
+/**
+ * Eq. 1 for every t: `out[i] = α e^{−βt_i} cos(γt_i) + Λ J(t_i)`,
+ * `J(t) = ∫₀ᵗ e^{−βτ} sin(γτ) dτ` in closed form (series for small |t|·hypot(β, γ)).
+ */
+export declare function coupling(t: Float64Array, alpha: number, beta: number, gamma: number, lambdaCosmo: number, out: Float64Array): void
+
 /** CPU features detected at run time, e.g. `["sse4.1", "avx2", "fma"]`. */
 export declare function cpuFeatures(): Array<string>
 
@@ -90,6 +96,12 @@ export declare function fractalStepBackward(z: Float32Array, gradOut: Float32Arr
 /** [Σ x, Σ |x|, Σ x²] into out[0..3]. */
 export declare function gridSums(x: Float64Array, out: Float64Array): void
 
+/**
+ * The eigenvalues (ascending) of the Hermitian part of the d×d matrix `re + i·im`
+ * (row-major), written into `out` (length d): the spectrum behind eq. 15.
+ */
+export declare function hermitianEigenvalues(re: Float64Array, im: Float64Array, d: number, out: Float64Array): void
+
 /** ‖x‖₂ of an f32 vector, accumulated in f64. */
 export declare function l2Norm(x: Float32Array): number
 
@@ -125,11 +137,23 @@ export declare function nonlocalEnergy(x: Float32Array, y: Float32Array, points:
 export declare function scaleInPlace(x: Float32Array, s: number): void
 
 /**
+ * Eq. 2 for every t: `out[i] = 1 / (1 + e^{−λ(t_i − t_c)})`, evaluated through
+ * e^{−|u|} so that no |λ(t − t_c)| overflows.
+ */
+export declare function scaleTransition(t: Float64Array, scaleCoupling: number, criticalTime: number, out: Float64Array): void
+
+/**
  * torch.optim.SGD on one tensor, in place; returns false when an updated parameter is
  * NaN or ±∞. `momentumBuffer` is used (and must have the params' length) when
  * `momentum` ≠ 0.
  */
 export declare function sgdStep(params: unknown, grads: unknown, momentumBuffer: unknown, learningRate: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean, maximize: boolean, firstStep: boolean): boolean
+
+/**
+ * Eq. 6's first term: the Shannon entropy in bits of `p` normalized by its total;
+ * NaN when p is empty, sums to 0, or holds a negative or non-finite mass.
+ */
+export declare function shannonEntropy(p: Float64Array): number
 
 /** The kernel path in use: `"avx2+fma"`, `"neon"` or `"scalar"` (`CIMM_SIMD=scalar` forces it). */
 export declare function simdPath(): string

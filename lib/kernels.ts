@@ -116,6 +116,32 @@ export interface Kernels {
   activationBackward(activation: ActivationName, y: Float32Array, gradOut: Float32Array, gradPre: Float32Array): void;
 
   /**
+   * Quantum–classical coupling, design eq. 1, batched over t:
+   * out[i] = α e^{−βt_i} cos(γt_i) + Λ J(t_i), J(t) = ∫₀ᵗ e^{−βτ} sin(γτ) dτ in closed form
+   * (its series where |t|·hypot(β, γ) < 1). `out` may be `t` itself.
+   */
+  coupling(t: Float64Array, alpha: number, beta: number, gamma: number, lambdaCosmo: number, out: Float64Array): void;
+
+  /**
+   * Scale transition, design eq. 2, batched over t: out[i] = 1 / (1 + e^{−λ(t_i − t_c)}),
+   * λ = scaleCoupling, t_c = criticalTime, through e^{−|u|} (no overflow). `out` may be `t`.
+   */
+  scaleTransition(t: Float64Array, scaleCoupling: number, criticalTime: number, out: Float64Array): void;
+
+  /**
+   * The Shannon term of design eq. 6, in bits: −Σ P_i log₂ P_i with P = p / Σp and
+   * 0·log 0 = 0. NaN when p is empty, sums to 0, or holds a negative or non-finite mass.
+   */
+  shannonEntropy(p: Float64Array): number;
+
+  /**
+   * The eigenvalues, ascending, of the Hermitian part of the d×d matrix re + i·im
+   * (row-major), into `out` (length d): the spectrum of a density matrix behind design
+   * eq. 15. Non-finite input gives NaN.
+   */
+  hermitianEigenvalues(re: Float64Array, im: Float64Array, d: number, out: Float64Array): void;
+
+  /**
    * One step of torch.optim.SGD on one parameter tensor, in place (docs/theory.md,
    * "Optimizers"). Every operation is an f32 operation, unfused, in PyTorch's order:
    * d = ±g (− when maximizing); d ← d + λ·p if λ ≠ 0; if μ ≠ 0:
@@ -246,6 +272,10 @@ export const KERNEL_NAMES = [
   'l2Norm',
   'zeroNonFinite',
   'scaleInPlace',
+  'coupling',
+  'scaleTransition',
+  'shannonEntropy',
+  'hermitianEigenvalues',
 ] as const satisfies readonly Exclude<keyof Kernels, 'name' | 'describe'>[];
 
 export type KernelName = (typeof KERNEL_NAMES)[number];

@@ -7,6 +7,10 @@
 //! - [`nonlocal::distance`]: r = ‖x − y‖ used by eq. 5.
 //! - [`fractal::fractal_step`]: eq. 8, one step of the fractal transform, and its backward rule.
 //! - [`gemm::matmul`] and [`elementwise`]: what the fractal layer (eq. 9) composes.
+//! - [`coupling::coupling`], [`coupling::scale_transition`]: eqs. 1–2, Ψ(t) and 𝒮(t).
+//! - [`entropy::shannon_entropy`]: eq. 6's Shannon term, in bits.
+//! - [`eigen::hermitian_eigenvalues`]: the spectrum of a density matrix (eq. 15).
+//! - [`vmath`]: vectorized exp, ln and sin/cos shared by the kernels.
 //! - [`optim`]: fused SGD and Adam/AdamW updates (torch.optim's definitions), the
 //!   optimizers' gradient check and the benchmark's copy-bandwidth probe.
 //! - [`flow::energy_flow_step`]: eq. 10, one explicit step of the energy flow on a grid
@@ -14,9 +18,12 @@
 //! - [`reduce`]: the reductions of eq. 11's stability criteria (gradient norm, grid sums)
 //!   and the in-place gradient updates of its controller.
 
+pub mod coupling;
 pub mod cpu;
+pub mod eigen;
 pub mod elementwise;
 pub mod energy;
+pub mod entropy;
 pub mod error;
 pub mod flow;
 pub mod fractal;
@@ -26,6 +33,7 @@ pub mod optim;
 pub mod parallel;
 pub mod primes;
 pub mod reduce;
+pub mod vmath;
 
 #[cfg(feature = "node")]
 mod binding;

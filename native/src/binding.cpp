@@ -24,6 +24,7 @@
 #include "optim.hpp"
 #include "parallel.hpp"
 #include "primes.hpp"
+#include "qdt.hpp"
 
 namespace {
 
@@ -621,6 +622,89 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   });
 }
 
+// ---- QDT/QBE: coupling, scale transition, Shannon entropy, Hermitian eigenvalues (eqs. 1, 2, 6, 15) ----
+
+bool overlaps(const double* a, std::size_t na, const double* b, std::size_t nb) {
+  return na > 0 && nb > 0 && a < b + nb && b < a + na;
+}
+
+// An elementwise kernel's output: the length of t; out may be t itself (computed in place),
+// any other overlap reads t from a copy.
+template <typename Kernel>
+Napi::Value elementwise(Napi::Env env, const View<double>& t, Napi::Value out_value, Kernel kernel) {
+  const auto out = float64_array(env, out_value, "out");
+  if (out.length != t.length) {
+    fail(env, "a Float64Array of length " + std::to_string(t.length) + " (the length of t)", "out", out_value);
+  }
+  if (out.data != t.data && overlaps(t.data, t.length, out.data, out.length)) {
+    const std::vector<double> copy(t.data, t.data + t.length);
+    kernel(copy.data(), t.length, out.data);
+  } else {
+    kernel(t.data, t.length, out.data);
+  }
+  return env.Undefined();
+}
+
+// coupling(t: Float64Array, alpha, beta, gamma, lambdaCosmo: number, out: Float64Array): void
+Napi::Value Coupling(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto t = float64_array(env, info[0], "t");
+    const cimm::CouplingParams params{finite(env, info[1], "alpha"), finite(env, info[2], "beta"),
+                                      finite(env, info[3], "gamma"), finite(env, info[4], "lambdaCosmo")};
+    return elementwise(env, t, info[5],
+                       [&](const double* in, std::size_t n, double* out) { cimm::coupling(in, n, params, out); });
+  });
+}
+
+// scaleTransition(t: Float64Array, scaleCoupling, criticalTime: number, out: Float64Array): void
+Napi::Value ScaleTransition(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto t = float64_array(env, info[0], "t");
+    const double lambda = finite(env, info[1], "scaleCoupling");
+    const double tc = finite(env, info[2], "criticalTime");
+    return elementwise(env, t, info[3], [&](const double* in, std::size_t n, double* out) {
+      cimm::scale_transition(in, n, lambda, tc, out);
+    });
+  });
+}
+
+// shannonEntropy(p: Float64Array): number (NaN for invalid masses: the facade names them)
+Napi::Value ShannonEntropy(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto p = float64_array(env, info[0], "p");
+    return Napi::Number::New(env, cimm::shannon_entropy(p.data, p.length));
+  });
+}
+
+// hermitianEigenvalues(re, im: Float64Array, d: number, out: Float64Array): void
+Napi::Value HermitianEigenvalues(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const double dv = number(env, info[2], "d");
+    if (!(dv >= 0 && dv <= static_cast<double>(cimm::kMaxDimension) && std::floor(dv) == dv)) {
+      fail(env, "an integer in [0, " + std::to_string(cimm::kMaxDimension) + "]", "d", info[2]);
+    }
+    const std::size_t d = static_cast<std::size_t>(dv);
+    const std::string matrix =
+        "a d\xC3\x97"
+        "d matrix of length " +
+        std::to_string(d * d) + " (d = " + std::to_string(d) + ")";
+    const auto re = float64_array(env, info[0], "re");
+    if (re.length != d * d) fail(env, matrix, "re", info[0]);
+    const auto im = float64_array(env, info[1], "im");
+    if (im.length != d * d) fail(env, matrix, "im", info[1]);
+    const auto out = float64_array(env, info[3], "out");
+    if (out.length != d) fail(env, "a Float64Array of length " + std::to_string(d) + " (d)", "out", info[3]);
+    if (overlaps(re.data, re.length, out.data, d) || overlaps(im.data, im.length, out.data, d)) {
+      const std::vector<double> r(re.data, re.data + re.length);
+      const std::vector<double> i(im.data, im.data + im.length);
+      cimm::hermitian_eigenvalues(r.data(), i.data(), d, out.data);
+    } else {
+      cimm::hermitian_eigenvalues(re.data, im.data, d, out.data);
+    }
+    return env.Undefined();
+  });
+}
+
 Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
     const auto features = cimm::cpu_features();
@@ -664,6 +748,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sum", Napi::Function::New(env, Sum, "sum"));
   exports.Set("activationForward", Napi::Function::New(env, ActivationForward, "activationForward"));
   exports.Set("activationBackward", Napi::Function::New(env, ActivationBackward, "activationBackward"));
+  exports.Set("coupling", Napi::Function::New(env, Coupling, "coupling"));
+  exports.Set("scaleTransition", Napi::Function::New(env, ScaleTransition, "scaleTransition"));
+  exports.Set("shannonEntropy", Napi::Function::New(env, ShannonEntropy, "shannonEntropy"));
+  exports.Set("hermitianEigenvalues", Napi::Function::New(env, HermitianEigenvalues, "hermitianEigenvalues"));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures, "cpuFeatures"));
   exports.Set("simdPath", Napi::Function::New(env, SimdPath, "simdPath"));
   exports.Set("threadCount", Napi::Function::New(env, ThreadCount, "threadCount"));

@@ -10,6 +10,7 @@ mod flow;
 mod fractal;
 mod linalg;
 mod optim;
+mod qdt;
 
 use crate::error::KernelError;
 use napi::{Error, Result, Status};

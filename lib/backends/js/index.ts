@@ -1,7 +1,10 @@
 /** The `js` backend: pure TypeScript, always available, the reference implementation. */
 import type { Kernels } from '../../kernels.js';
+import { coupling, scaleTransition } from './coupling.js';
+import { hermitianEigenvalues } from './eigen.js';
 import { activationBackward, activationForward, axpby, dot, maxAbs, sum } from './elementwise.js';
 import { distance, localEnergy, nonlocalEnergy } from './energy.js';
+import { shannonEntropy } from './entropy.js';
 import { energyFlowMaxStep, energyFlowStep, laplacian } from './flow.js';
 import { fractalStep, fractalStepBackward } from './fractal.js';
 import { matmul } from './linalg.js';
@@ -23,6 +26,10 @@ export const jsKernels: Kernels = {
   sum,
   activationForward,
   activationBackward,
+  coupling,
+  scaleTransition,
+  shannonEntropy,
+  hermitianEigenvalues,
   sgdStep,
   adamStep,
   firstNonFinite,
