@@ -38,7 +38,7 @@ const USAGE = `Usage: cimm <command> [options]
 Commands:
   info     [--json]                       backend, CPU features, SIMD path, threads
   train    --task T --optimizer O [--lr X] [--steps N] [--seed S] [--checkpoint FILE] [--json]
-  compare  [--quick] [--tasks a,b] [--optimizers a,b] [--seeds N] [--out DIR] [--workers N] [--json]
+  compare  [--quick] [--tasks a,b] [--optimizers a,b] [--seeds N] [--out DIR] [--workers N] [--steps N] [--verbose] [--json]
   bench    [--quick] [--filter REGEX]     the kernel benchmarks (npm run bench)
 
 Tasks: ${TASK_NAMES.join(', ')}
@@ -216,8 +216,10 @@ async function compareCommand(args: string[]): Promise<number> {
     json: { type: 'boolean' },
     workers: { type: 'string' },
     steps: { type: 'string' },
+    verbose: { type: 'boolean' },
   });
   const json = Boolean(v.json);
+  const verbose = Boolean(v.verbose);
   const options = {
     quick: Boolean(v.quick),
     tasks: list<TaskName>('tasks', v.tasks, TASK_NAMES),
@@ -241,7 +243,14 @@ async function compareCommand(args: string[]): Promise<number> {
   const outcome = await runJobs(jobs, {
     workers,
     signal: controller.signal,
-    onResult: (r, done, total) => bar.update(done, total, `${r.task} ${r.optimizer}`),
+    onResult: (r, done, total) => {
+      bar.update(done, total, `${r.task} ${r.optimizer}`);
+      if (verbose) {
+        process.stderr.write(
+          `run ${done}/${total}: ${r.task} ${r.optimizer} η=${r.lr ?? 'n/a'} seed=${r.seed} final=${r.finalMetric} (${r.ms} ms)\n`,
+        );
+      }
+    },
   });
   bar.stop();
   process.off('SIGINT', onSigint);
@@ -280,9 +289,10 @@ async function bench(args: string[]): Promise<number> {
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
-    if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    if (command === undefined) throw new UsageError('no command given');
+    if (command === 'help' || command === '--help' || command === '-h') {
       process.stdout.write(`${USAGE}\n`);
-      return command === undefined ? EXIT.usage : EXIT.ok;
+      return EXIT.ok;
     }
     if (rest.includes('--help')) {
       process.stdout.write(`${USAGE}\n`);
