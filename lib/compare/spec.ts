@@ -89,12 +89,12 @@ export function budget(quick: boolean): Budget {
       }
     : {
         steps: {
-          'modular-addition': 600,
-          'least-squares': 2000,
-          sp500: 800,
-          'quantum-tomography': 800,
+          'modular-addition': 300,
+          'least-squares': 1500,
+          sp500: 600,
+          'quantum-tomography': 600,
           'cliff-walking': 500,
-          iris: 800,
+          iris: 600,
         },
         points: 40,
         learningRates: logGrid(1e-4, 1, 9),
