@@ -28,8 +28,8 @@ export const OPTIMIZER_ENTRIES: readonly OptimizerEntry[] = [
   { name: 'SGD+momentum', kind: 'SGD', options: { momentum: 0.9 }, defaultLearningRate: 1e-3 },
   { name: 'Adam', kind: 'Adam', options: {}, defaultLearningRate: 1e-3 },
   { name: 'AdamW', kind: 'AdamW', options: {}, defaultLearningRate: 1e-3 },
-  { name: 'EntropyBalanced-SGD', kind: 'EntropyBalanced', options: { base: 'SGD' }, defaultLearningRate: 1e-3 },
-  { name: 'EntropyBalanced-Adam', kind: 'EntropyBalanced', options: { base: 'Adam' }, defaultLearningRate: 1e-3 },
+  { name: 'EntropyBalanced-SGD', kind: 'EntropyBalanced', options: { base: 'sgd' }, defaultLearningRate: 1e-3 },
+  { name: 'EntropyBalanced-Adam', kind: 'EntropyBalanced', options: { base: 'adam' }, defaultLearningRate: 1e-3 },
   { name: 'QDT', kind: 'QDT', options: {}, defaultLearningRate: 1e-3 },
   { name: 'Prodigy', kind: 'Prodigy', options: {}, defaultLearningRate: 1 },
 ];
