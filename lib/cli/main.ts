@@ -21,6 +21,7 @@ import {
   runJob,
   runJobs,
   STEP_SIZE_ENTRIES,
+  summaryLines,
   TASK_NAMES,
   type TaskName,
   writeReport,
@@ -264,6 +265,7 @@ async function compareCommand(args: string[]): Promise<number> {
     json,
     report,
     `${interrupted ? 'interrupted: ' : ''}${report.jobs.done}/${report.jobs.total} runs in ${elapsed.toFixed(1)} s on ${workers} worker(s)\n` +
+      `best-tuned final metric per task (mean over seeds):\n${summaryLines(report).join('\n')}\n` +
       `self-tuning summary (at defaults):\n${table.join('\n')}\n` +
       `wrote ${files.length} files under ${out} (report.md, report.json, index.html, plots/)`,
   );

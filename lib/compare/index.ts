@@ -215,7 +215,7 @@ export function markdownReport(r: CompareReport, elapsedSeconds?: number): strin
       lines.push(
         `| ${o.optimizer} | ${lrText(b?.lr)} | ${b ? `${num(b.meanFinal)} ± ${num(b.sdFinal, 2)}` : '—'} | ` +
           `${d ? `${num(d.meanFinal)} (${lrText(d.lr)})` : '—'} | ${num(d?.stepsToTarget)} | ` +
-          `${o.fastest ? `${num(o.fastest.stepsToTarget)} (η ${lrText(o.fastest.lr)})` : '—'} | ${num(o.sensitivity, 3)} | ${o.divergedLrs} |`,
+          `${o.fastest ? `${num(o.fastest.stepsToTarget)} (η ${lrText(o.fastest.lr)})` : '—'} | ${o.sweep.length ? num(o.sensitivity, 3) : 'n/a'} | ${o.divergedLrs} |`,
       );
     }
     lines.push('', ...statements(t).map((s) => `- ${s}`), '');
@@ -314,7 +314,7 @@ export function writeReport(r: CompareReport, dir: string, elapsedSeconds?: numb
   const svgs = plots(r);
   const files: [string, string][] = [
     ['report.md', md],
-    ['report.json', `${JSON.stringify(r, jsonNumbers, 1)}\n`],
+    ['report.json', `${JSON.stringify(r, jsonNumbers)}\n`],
     ['index.html', htmlReport(md, svgs)],
     ...[...svgs].map(([n, s]) => [join('plots', n), s] as [string, string]),
   ];
@@ -326,7 +326,18 @@ export function writeReport(r: CompareReport, dir: string, elapsedSeconds?: numb
   return files.map(([n]) => join(dir, n));
 }
 
-/** JSON has no NaN: write it as null. */
-function jsonNumbers(_key: string, value: unknown): unknown {
-  return typeof value === 'number' && !Number.isFinite(value) ? null : value;
+/** JSON has no NaN: write it as null; curve values to 7 significant digits (file size). */
+function jsonNumbers(key: string, value: unknown): unknown {
+  if (typeof value !== 'number') return value;
+  if (!Number.isFinite(value)) return null;
+  return key === 'loss' || key === 'metric' ? Number(value.toPrecision(7)) : value;
+}
+
+/** One line per task for the end of a run: each optimizer's best-tuned final metric. */
+export function summaryLines(r: CompareReport): string[] {
+  return r.tasks.map(
+    (t) =>
+      `  ${t.name} (${t.target.metric}, target ${t.target.direction === 'max' ? '≥' : '≤'} ${num(t.target.value)}): ` +
+      t.summary.optimizers.map((o) => `${o.optimizer} ${num(o.best?.meanFinal)}`).join(', '),
+  );
 }

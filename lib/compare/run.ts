@@ -32,7 +32,10 @@ export interface JobResult {
   finalLoss: number;
   /** First curve step at which the target was met; null when never. */
   stepsToTarget: number | null;
-  /** True when the run produced non-finite parameters or loss and stopped. */
+  /**
+   * True when the run produced non-finite parameters or loss and stopped (final metric
+   * NaN), or ended with a training loss more than 10× its initial loss.
+   */
   diverged: boolean;
   /** The error message when the run stopped early. */
   error?: string;
@@ -87,15 +90,20 @@ function runObjective(task: ObjectiveTask, job: Job): Omit<JobResult, 'ms'> {
     return metric;
   };
   let loss = Number.NaN;
+  let initialLoss = Number.NaN;
   try {
     for (let step = 0; step < job.steps; step++) {
       loss = task.evaluate(theta, grad);
+      if (step === 0) initialLoss = loss;
       if (at.has(step)) record(step, loss);
       optimizer.step(params, grads);
     }
     loss = task.evaluate(theta);
     const finalMetric = record(job.steps, loss);
-    return { ...base(job), curve, finalMetric, finalLoss: loss, stepsToTarget, diverged: !Number.isFinite(loss) };
+    // blown up: the loss ended more than 10× above where it started (the metric is kept,
+    // the setting is flagged and left out of the sensitivity spread)
+    const diverged = !Number.isFinite(loss) || loss > 10 * Math.abs(initialLoss);
+    return { ...base(job), curve, finalMetric, finalLoss: loss, stepsToTarget, diverged };
   } catch (e) {
     if (!(e instanceof RangeError || (e instanceof Error && /finite/.test(e.message)))) throw e;
     return {

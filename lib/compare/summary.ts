@@ -27,7 +27,7 @@ export interface OptimizerSummary {
   default: LrSummary | null;
   /** The swept η that reaches the target in the fewest (median) steps. */
   fastest: LrSummary | null;
-  /** max − min of the mean final metric over the swept η that did not diverge. */
+  /** max − min of the mean final metric over the swept η where no seed diverged (NaN: no sweep). */
   sensitivity: number;
   /** Swept η at which at least one seed diverged. */
   divergedLrs: number;
@@ -116,7 +116,10 @@ export function summarizeTask(
       if (!best || better(target, s.meanFinal, best.meanFinal)) best = s;
       if (s.stepsToTarget !== null && (!fastest || s.stepsToTarget < (fastest.stepsToTarget as number))) fastest = s;
     }
-    const finite = sweep.map((s) => s.meanFinal).filter((v) => Number.isFinite(v));
+    const finite = sweep
+      .filter((s) => s.diverged === 0)
+      .map((s) => s.meanFinal)
+      .filter((v) => Number.isFinite(v));
     const dflt = settings.find((s) => s.atDefault) ?? null;
     if (!best && dflt) best = dflt;
     if (!fastest && dflt?.stepsToTarget != null) fastest = dflt;
