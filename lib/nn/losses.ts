@@ -77,12 +77,16 @@ export class SoftmaxCrossEntropy implements Loss {
       let max = Number.NEGATIVE_INFINITY;
       for (let j = 0; j < c; j++) if (logits[o + j] > max) max = logits[o + j];
       let s = 0;
-      for (let j = 0; j < c; j++) s += Math.exp(logits[o + j] - max);
-      const lse = max + Math.log(s);
-      total += lse - logits[o + y];
       if (grad) {
-        for (let j = 0; j < c; j++) grad[o + j] = (Math.exp(logits[o + j] - lse) - (j === y ? 1 : 0)) / n;
+        // e^{o − max} computed once and kept in grad; normalized in place.
+        for (let j = 0; j < c; j++) s += grad[o + j] = Math.exp(logits[o + j] - max);
+        const scale = 1 / (s * n);
+        for (let j = 0; j < c; j++) grad[o + j] *= scale;
+        grad[o + y] -= 1 / n;
+      } else {
+        for (let j = 0; j < c; j++) s += Math.exp(logits[o + j] - max);
       }
+      total += max + Math.log(s) - logits[o + y];
     }
     return total / n;
   }
