@@ -239,3 +239,18 @@ describe('nn (seeds, buffers, losses, errors)', () => {
     expect(() => new Dense({ inputSize: 3, outputSize: 2, kernels: {} as Kernels })).toThrow(/for kernels/);
   });
 });
+
+describe('Sequential config round trip', () => {
+  test('fromConfig(getConfig()) rebuilds the same model from its seeds', () => {
+    const a = new Sequential([
+      new Dense({ inputSize: 4, outputSize: 6, activation: 'tanh', seed: 1 }),
+      new FractalLayer({ inputSize: 6, outputSize: 5, seed: 2 }),
+      new Activation({ size: 5, activation: 'relu' }),
+      new Dense({ inputSize: 5, outputSize: 2, seed: 3 }),
+    ]);
+    const b = Sequential.fromConfig(JSON.parse(JSON.stringify(a.getConfig())));
+    expect(b.getConfig()).toEqual(a.getConfig());
+    for (const name of Object.keys(a.params)) expect(b.params[name]).toEqual(a.params[name]);
+    expect(() => Sequential.fromConfig({ layers: [{ type: 'Conv' }] })).toThrow(/for config.layers\[0\].type/);
+  });
+});

@@ -194,6 +194,8 @@ export class Trainer {
   private stopRequested = false;
   private gradOut = new Map<number, Float32Array>();
   private flatScratch: Float32Array | undefined;
+  /** The model's parameters in order (views), listed once. */
+  private readonly paramList: { value: Float32Array; grad: Float32Array }[];
 
   constructor(opts: TrainerOptions) {
     const o = options<TrainerOptions>('options', opts);
@@ -203,6 +205,7 @@ export class Trainer {
       throw argumentError('optimizer', 'an Optimizer', o.optimizer);
     }
     this.model = o.model;
+    this.paramList = o.model.parameters();
     this.loss = o.loss;
     this.optimizer = o.optimizer;
     this.stability = o.stability;
@@ -225,7 +228,7 @@ export class Trainer {
   /** The parameters flattened in `parameters()` order into `out`. */
   private flatten(out: Float32Array, grads: boolean): Float32Array {
     let o = 0;
-    for (const p of this.model.parameters()) {
+    for (const p of this.paramList) {
       out.set(grads ? p.grad : p.value, o);
       o += p.value.length;
     }
@@ -267,7 +270,7 @@ export class Trainer {
       );
       stabilityScale = report.scale;
       let o = 0;
-      for (const p of model.parameters()) {
+      for (const p of this.paramList) {
         p.grad.set(flat.subarray(o, o + p.grad.length));
         o += p.grad.length;
       }
