@@ -14,6 +14,7 @@ import { packageRoot } from '../lib/paths.js';
 import { energyCases } from './cases/energy.js';
 import { flowCases } from './cases/flow.js';
 import { fractalCases, fractalSummary } from './cases/fractal.js';
+import { nnCases } from './cases/nn.js';
 import { optimCases, optimReport } from './cases/optim.js';
 import { qdtCases } from './cases/qdt.js';
 import { type BenchCase, type BenchRow, formatTable, runCase } from './harness.js';
@@ -49,6 +50,7 @@ const cases: BenchCase[] = [
   ...qdtCases(backends),
   ...(await optimCases(backends)),
   ...fractalCases(backends, filter),
+  ...nnCases(backends),
 ]
   .filter((c) => !filter || filter.test(`${c.kernel} ${c.size}`))
   // Cases with a `prepare` hook (they load a peer such as TensorFlow.js, which slows plain JS

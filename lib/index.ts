@@ -98,6 +98,18 @@ export {
   MAX_LEVELS,
 } from './nn/fractal-layer.js';
 export {
+  Activation,
+  type ActivationOptions,
+  Dense,
+  type DenseConfig,
+  type DenseOptions,
+  INITS,
+  type InitName,
+  type Layer,
+} from './nn/layers.js';
+export { type Loss, type LossName, loss, MeanSquaredError, SoftmaxCrossEntropy } from './nn/losses.js';
+export { type MlpOptions, mlp, Sequential } from './nn/sequential.js';
+export {
   Adam,
   type AdamConfig,
   type AdamOptions,
@@ -144,3 +156,16 @@ export {
   type StabilityReport,
 } from './stability.js';
 export * from './tasks/index.js';
+export {
+  type Callbacks,
+  type Dataset,
+  type EpochEvent,
+  type EpochRecord,
+  type FitOptions,
+  type History,
+  type StepEvent,
+  type StepRecord,
+  type StepReport,
+  Trainer,
+  type TrainerOptions,
+} from './train/trainer.js';
