@@ -214,4 +214,28 @@ describe('plots', () => {
     expect(svg).toContain('a&lt;b &amp; &quot;c&quot;');
     expect(svg).not.toContain('NaN');
   });
+
+  it('log y skips non-positive values and labels decades', () => {
+    const svg = lineChart(
+      [
+        {
+          name: 'd',
+          points: [
+            { x: 1, y: 1e-6 },
+            { x: 2, y: 0 },
+            { x: 3, y: 1 },
+          ],
+        },
+      ],
+      {
+        title: 't',
+        xLabel: 'x',
+        yLabel: 'y',
+        logY: true,
+      },
+    );
+    expect(wellFormed(svg)).toBe(true);
+    expect(svg).toContain('>1e-6<');
+    expect(svg).not.toMatch(/NaN|Infinity/);
+  });
 });

@@ -270,12 +270,16 @@ export function plots(r: CompareReport): Map<string, string> {
         sens.push({ name: o.optimizer, points: o.sweep.map((s) => ({ x: s.lr as number, y: s.meanFinal })) });
     }
     const rl = t.name === 'cliff-walking';
+    // metrics that span decades (distance to the optimum) read better on a log axis
+    const ys = [...curves, ...sens].flatMap((s) => s.points.map((p) => p.y)).filter(Number.isFinite);
+    const logY = ys.length > 0 && ys.every((y) => y > 0) && Math.max(...ys) / Math.min(...ys) > 100;
     out.set(
       `${t.name}-curves.svg`,
       lineChart(curves, {
         title: `${t.name}: ${t.target.metric} at each optimizer's best η`,
         xLabel: rl ? 'episodes' : 'steps',
         yLabel: t.target.metric,
+        logY,
       }),
     );
     out.set(
@@ -285,6 +289,7 @@ export function plots(r: CompareReport): Map<string, string> {
         xLabel: rl ? 'α' : 'learning rate η',
         yLabel: `final ${t.target.metric}`,
         logX: true,
+        logY,
       }),
     );
   }

@@ -13,6 +13,8 @@ export interface ChartOptions {
   xLabel: string;
   yLabel: string;
   logX?: boolean;
+  /** Log-scale y (points with y ≤ 0 are skipped). */
+  logY?: boolean;
   width?: number;
   height?: number;
 }
@@ -47,16 +49,19 @@ export function lineChart(series: Series[], o: ChartOptions): string {
   const H = o.height ?? 360;
   const m = { l: 64, r: 170, t: 32, b: 48 };
   const tx = (x: number) => (o.logX ? Math.log10(x) : x);
-  const pts = series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.y) && Number.isFinite(tx(p.x)));
+  const ty = (y: number) => (o.logY ? Math.log10(y) : y);
+  const ok = (p: { x: number; y: number }) => Number.isFinite(ty(p.y)) && Number.isFinite(tx(p.x));
+  const pts = series.flatMap((s) => s.points).filter(ok);
   let x0 = Math.min(...pts.map((p) => tx(p.x)));
   let x1 = Math.max(...pts.map((p) => tx(p.x)));
-  let y0 = Math.min(...pts.map((p) => p.y));
-  let y1 = Math.max(...pts.map((p) => p.y));
+  let y0 = Math.min(...pts.map((p) => ty(p.y)));
+  let y1 = Math.max(...pts.map((p) => ty(p.y)));
   if (!pts.length) [x0, x1, y0, y1] = [0, 1, 0, 1];
   if (x1 === x0) x1 = x0 + 1;
   if (y1 === y0) [y0, y1] = [y0 - 0.5, y1 + 0.5];
   const px = (x: number) => m.l + ((tx(x) - x0) / (x1 - x0)) * (W - m.l - m.r);
-  const py = (y: number) => H - m.b - ((y - y0) / (y1 - y0)) * (H - m.t - m.b);
+  // py takes a value already on the (possibly log) y axis
+  const py = (v: number) => H - m.b - ((v - y0) / (y1 - y0)) * (H - m.t - m.b);
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
@@ -75,11 +80,16 @@ export function lineChart(series: Series[], o: ChartOptions): string {
     out.push(`<line x1="${X}" y1="${H - m.b}" x2="${X}" y2="${H - m.b + 4}" stroke="black"/>`);
     out.push(`<text x="${X}" y="${H - m.b + 16}" text-anchor="middle">${escapeXml(fmt(x))}</text>`);
   }
-  for (const v of ticks(y0, y1, 5)) {
+  const yt = o.logY
+    ? ticks(Math.ceil(y0), Math.floor(y1), Math.max(1, Math.floor(y1) - Math.ceil(y0)))
+    : ticks(y0, y1, 5);
+  for (const v of yt) {
     const Y = py(v).toFixed(1);
     out.push(`<line x1="${m.l - 4}" y1="${Y}" x2="${m.l}" y2="${Y}" stroke="black"/>`);
     out.push(`<line x1="${m.l}" y1="${Y}" x2="${W - m.r}" y2="${Y}" stroke="#eee"/>`);
-    out.push(`<text x="${m.l - 6}" y="${Y}" text-anchor="end" dominant-baseline="middle">${escapeXml(fmt(v))}</text>`);
+    out.push(
+      `<text x="${m.l - 6}" y="${Y}" text-anchor="end" dominant-baseline="middle">${escapeXml(fmt(o.logY ? 10 ** v : v))}</text>`,
+    );
   }
   out.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - 10}" text-anchor="middle">${escapeXml(o.xLabel)}</text>`);
   out.push(
@@ -90,11 +100,11 @@ export function lineChart(series: Series[], o: ChartOptions): string {
     let d = '';
     let pen = false;
     for (const p of s.points) {
-      if (!Number.isFinite(p.y) || !Number.isFinite(tx(p.x))) {
+      if (!ok(p)) {
         pen = false;
         continue;
       }
-      d += `${pen ? 'L' : 'M'}${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`;
+      d += `${pen ? 'L' : 'M'}${px(p.x).toFixed(1)},${py(ty(p.y)).toFixed(1)}`;
       pen = true;
     }
     if (d) out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="1.5"/>`);
