@@ -15,6 +15,7 @@ import { energyCases } from './cases/energy.js';
 import { flowCases } from './cases/flow.js';
 import { fractalCases, fractalSummary } from './cases/fractal.js';
 import { optimCases, optimReport } from './cases/optim.js';
+import { prodigyCases, prodigyReport } from './cases/prodigy.js';
 import { qdtCases } from './cases/qdt.js';
 import { type BenchCase, type BenchRow, formatTable, runCase } from './harness.js';
 
@@ -48,6 +49,7 @@ const cases: BenchCase[] = [
   ...flowCases(backends),
   ...qdtCases(backends),
   ...(await optimCases(backends)),
+  ...prodigyCases(backends),
   ...fractalCases(backends, filter),
 ]
   .filter((c) => !filter || filter.test(`${c.kernel} ${c.size}`))
@@ -67,6 +69,7 @@ for (const c of cases) {
 console.log(`\n${formatTable(rows)}\n`);
 for (const line of fractalSummary(rows)) console.log(line);
 for (const line of optimReport(rows)) console.log(line);
+for (const line of prodigyReport(rows)) console.log(line);
 mkdirSync(dirname(outFile), { recursive: true });
 const tmp = `${outFile}.tmp`;
 writeFileSync(tmp, `${JSON.stringify(rows, null, 2)}\n`);

@@ -79,9 +79,33 @@ fn lanes(a: &[f64; 8]) -> f64 {
     ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))
 }
 
-/// One unit of pass 1: updates m, v, s and returns the unit's two sums.
+/// One element of pass 1 (lane j of its group of 8).
 #[inline(always)]
-fn accumulate_body(
+#[allow(clippy::too_many_arguments)]
+fn accumulate_one<const WD: bool>(
+    pi: f32,
+    g: f32,
+    p0: f32,
+    m: &mut f32,
+    v: &mut f32,
+    s: &mut f32,
+    k: &AccScalars,
+    dot: &mut f64,
+    l1: &mut f64,
+) {
+    let gi = if WD { g + k.wd * pi } else { g };
+    *dot += gi as f64 * (p0 - pi) as f64;
+    *m = *m * k.b1 + k.c1 * gi;
+    *v = *v * k.b2 + k.c2 * gi * gi;
+    let si = *s * k.b3 + k.cs * gi;
+    *s = si;
+    *l1 += si.abs() as f64;
+}
+
+/// One unit of pass 1: updates m, v, s and returns the unit's two sums. Groups of 8 with a
+/// fixed-length inner loop (the compiler turns each into vector operations), then the tail.
+#[inline(always)]
+fn accumulate_lanes<const WD: bool>(
     p: &[f32],
     g: &[f32],
     p0: &[f32],
@@ -93,26 +117,63 @@ fn accumulate_body(
     let mut dot = [0.0f64; 8];
     let mut l1 = [0.0f64; 8];
     let n = p.len();
+    let full = n - n % 8;
+    let (g, p0, m, v, s) = (&g[..n], &p0[..n], &mut m[..n], &mut v[..n], &mut s[..n]);
     let mut start = 0;
-    while start < n {
-        let len = (n - start).min(8);
-        for j in 0..len {
-            let i = start + j;
-            let pi = p[i];
-            let mut gi = g[i];
-            if k.wd != 0.0 {
-                gi += k.wd * pi;
-            }
-            dot[j] += gi as f64 * (p0[i] - pi) as f64;
-            m[i] = m[i] * k.b1 + k.c1 * gi;
-            v[i] = v[i] * k.b2 + k.c2 * gi * gi;
-            let si = s[i] * k.b3 + k.cs * gi;
-            s[i] = si;
-            l1[j] += si.abs() as f64;
+    while start < full {
+        let pc: &[f32; 8] = p[start..start + 8].try_into().unwrap();
+        let gc: &[f32; 8] = g[start..start + 8].try_into().unwrap();
+        let qc: &[f32; 8] = p0[start..start + 8].try_into().unwrap();
+        let mc: &mut [f32; 8] = (&mut m[start..start + 8]).try_into().unwrap();
+        let vc: &mut [f32; 8] = (&mut v[start..start + 8]).try_into().unwrap();
+        let sc: &mut [f32; 8] = (&mut s[start..start + 8]).try_into().unwrap();
+        for j in 0..8 {
+            accumulate_one::<WD>(
+                pc[j],
+                gc[j],
+                qc[j],
+                &mut mc[j],
+                &mut vc[j],
+                &mut sc[j],
+                k,
+                &mut dot[j],
+                &mut l1[j],
+            );
         }
         start += 8;
     }
+    for j in 0..n - full {
+        let i = full + j;
+        accumulate_one::<WD>(
+            p[i],
+            g[i],
+            p0[i],
+            &mut m[i],
+            &mut v[i],
+            &mut s[i],
+            k,
+            &mut dot[j],
+            &mut l1[j],
+        );
+    }
     (lanes(&dot), lanes(&l1))
+}
+
+#[inline(always)]
+fn accumulate_body(
+    p: &[f32],
+    g: &[f32],
+    p0: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    s: &mut [f32],
+    k: &AccScalars,
+) -> (f64, f64) {
+    if k.wd != 0.0 {
+        accumulate_lanes::<true>(p, g, p0, m, v, s, k)
+    } else {
+        accumulate_lanes::<false>(p, g, p0, m, v, s, k)
+    }
 }
 
 fn accumulate_scalar(

@@ -92,7 +92,9 @@ const SLOTS = ['m', 'v', 's', 'p0'] as const;
 const GROUP_OPTIONS = ['weightDecay', 'epsilon'] as const;
 
 /** Python's max(a, b) and min(a, b): a unless b compares greater (less); NaN never does. */
+// biome-ignore lint/complexity/useMathMinMax: Python's NaN rule, not Math.max's
 const pyMax = (a: number, b: number) => (b > a ? b : a);
+// biome-ignore lint/complexity/useMathMinMax: Python's NaN rule, not Math.min's
 const pyMin = (a: number, b: number) => (b < a ? b : a);
 
 export class Prodigy extends Optimizer<ProdigyOptions> {

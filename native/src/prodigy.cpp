@@ -34,38 +34,56 @@ struct AccScalars {
 
 inline double lanes(const double* a) noexcept { return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7])); }
 
+template <bool WD>
+inline __attribute__((always_inline)) void accumulate_one(float pi, float g, float p0, float& m, float& v, float& s,
+                                                          const AccScalars& k, double& dot, double& l1) noexcept {
+  float gi = g;
+  if (WD) {
+    const float l2 = k.wd * pi;
+    gi = gi + l2;
+  }
+  const float diff = p0 - pi;
+  dot += static_cast<double>(gi) * static_cast<double>(diff);
+  const float m_kept = m * k.b1;
+  const float m_added = k.c1 * gi;
+  m = m_kept + m_added;
+  const float v_kept = v * k.b2;
+  const float cg = k.c2 * gi;
+  const float v_added = cg * gi;
+  v = v_kept + v_added;
+  const float s_kept = s * k.b3;
+  const float s_added = k.cs * gi;
+  const float si = s_kept + s_added;
+  s = si;
+  l1 += static_cast<double>(std::fabs(si));
+}
+
+// Groups of 8 with a fixed-length inner loop (vectorized by the compiler), then the tail.
+template <bool WD>
+inline __attribute__((always_inline)) ProdigySums accumulate_lanes(const float* __restrict p,
+                                                                   const float* __restrict g,
+                                                                   const float* __restrict p0, float* __restrict m,
+                                                                   float* __restrict v, float* __restrict s,
+                                                                   std::size_t begin, std::size_t end,
+                                                                   const AccScalars& k) noexcept {
+  double dot[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  double l1[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  const std::size_t full = begin + (end - begin) / 8 * 8;
+  for (std::size_t start = begin; start < full; start += 8) {
+    for (std::size_t j = 0; j < 8; ++j) {
+      const std::size_t i = start + j;
+      accumulate_one<WD>(p[i], g[i], p0[i], m[i], v[i], s[i], k, dot[j], l1[j]);
+    }
+  }
+  for (std::size_t i = full; i < end; ++i) accumulate_one<WD>(p[i], g[i], p0[i], m[i], v[i], s[i], k, dot[i - full], l1[i - full]);
+  return {lanes(dot), lanes(l1)};
+}
+
 inline __attribute__((always_inline)) ProdigySums accumulate_body(const float* p, const float* g, const float* p0,
                                                                   float* m, float* v, float* s, std::size_t begin,
                                                                   std::size_t end, const AccScalars& k) noexcept {
-  double dot[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  double l1[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  for (std::size_t start = begin; start < end; start += 8) {
-    const std::size_t len = end - start < 8 ? end - start : 8;
-    for (std::size_t j = 0; j < len; ++j) {
-      const std::size_t i = start + j;
-      const float pi = p[i];
-      float gi = g[i];
-      if (k.wd != 0.0f) {
-        const float l2 = k.wd * pi;
-        gi = gi + l2;
-      }
-      const float diff = p0[i] - pi;
-      dot[j] += static_cast<double>(gi) * static_cast<double>(diff);
-      const float m_kept = m[i] * k.b1;
-      const float m_added = k.c1 * gi;
-      m[i] = m_kept + m_added;
-      const float v_kept = v[i] * k.b2;
-      const float cg = k.c2 * gi;
-      const float v_added = cg * gi;
-      v[i] = v_kept + v_added;
-      const float s_kept = s[i] * k.b3;
-      const float s_added = k.cs * gi;
-      const float si = s_kept + s_added;
-      s[i] = si;
-      l1[j] += static_cast<double>(std::fabs(si));
-    }
-  }
-  return {lanes(dot), lanes(l1)};
+  if (k.wd != 0.0f) return accumulate_lanes<true>(p, g, p0, m, v, s, begin, end, k);
+  return accumulate_lanes<false>(p, g, p0, m, v, s, begin, end, k);
 }
 
 ProdigySums accumulate_scalar(const float* p, const float* g, const float* p0, float* m, float* v, float* s,
@@ -91,12 +109,14 @@ struct UpdScalars {
 
 inline bool finite(float x) noexcept { return std::fabs(x) < std::numeric_limits<float>::infinity(); }
 
-inline __attribute__((always_inline)) bool update_body(float* p, const float* m, const float* v, std::size_t begin,
-                                                       std::size_t end, const UpdScalars& k) noexcept {
-  bool ok = true;
+template <bool DECAY>
+inline __attribute__((always_inline)) bool update_lanes(float* __restrict p, const float* __restrict m,
+                                                        const float* __restrict v, std::size_t begin, std::size_t end,
+                                                        const UpdScalars& k) noexcept {
+  int ok = 1;
   for (std::size_t i = begin; i < end; ++i) {
     float pi = p[i];
-    if (k.decay != 0.0f) {
+    if (DECAY) {
       const float shrink = k.decay * pi;
       pi = pi + shrink;
     }
@@ -106,9 +126,15 @@ inline __attribute__((always_inline)) bool update_body(float* p, const float* m,
     const float delta = num / denom;
     const float next = pi + delta;
     p[i] = next;
-    ok = ok & finite(next);
+    ok &= static_cast<int>(finite(next));
   }
-  return ok;
+  return ok != 0;
+}
+
+inline __attribute__((always_inline)) bool update_body(float* p, const float* m, const float* v, std::size_t begin,
+                                                       std::size_t end, const UpdScalars& k) noexcept {
+  if (k.decay != 0.0f) return update_lanes<true>(p, m, v, begin, end, k);
+  return update_lanes<false>(p, m, v, begin, end, k);
 }
 
 bool update_scalar(float* p, const float* m, const float* v, std::size_t begin, std::size_t end,
