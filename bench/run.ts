@@ -16,6 +16,7 @@ import { flowCases } from './cases/flow.js';
 import { fractalCases, fractalSummary } from './cases/fractal.js';
 import { nnCases } from './cases/nn.js';
 import { optimCases, optimReport } from './cases/optim.js';
+import { prodigyCases, prodigyReport } from './cases/prodigy.js';
 import { qdtCases } from './cases/qdt.js';
 import { type BenchCase, type BenchRow, formatTable, runCase } from './harness.js';
 
@@ -49,6 +50,7 @@ const cases: BenchCase[] = [
   ...flowCases(backends),
   ...qdtCases(backends),
   ...(await optimCases(backends)),
+  ...prodigyCases(backends),
   ...fractalCases(backends, filter),
   ...nnCases(backends),
 ]
@@ -69,6 +71,7 @@ for (const c of cases) {
 console.log(`\n${formatTable(rows)}\n`);
 for (const line of fractalSummary(rows)) console.log(line);
 for (const line of optimReport(rows)) console.log(line);
+for (const line of prodigyReport(rows)) console.log(line);
 mkdirSync(dirname(outFile), { recursive: true });
 const tmp = `${outFile}.tmp`;
 writeFileSync(tmp, `${JSON.stringify(rows, null, 2)}\n`);

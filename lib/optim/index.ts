@@ -11,6 +11,8 @@ export {
   registerOptimizer,
   restoreOptimizer,
   type TensorMap,
+  type UpdateEntry,
 } from './optimizer.js';
+export { Prodigy, type ProdigyConfig, type ProdigyOptions } from './prodigy.js';
 export { SGD, type SGDConfig, type SGDOptions } from './sgd.js';
 export { decodeOptimizerState, encodeOptimizerState, type OptimizerScalars, type OptimizerState } from './state.js';
