@@ -96,7 +96,7 @@ export function budget(quick: boolean): Budget {
           'cliff-walking': 500,
           iris: 600,
         },
-        points: 40,
+        points: 100,
         learningRates: logGrid(1e-4, 1, 9),
         taskOptions: {},
       };
