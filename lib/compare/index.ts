@@ -183,7 +183,7 @@ export function markdownReport(r: CompareReport, elapsedSeconds?: number): strin
     `${r.jobs.done} runs, ${r.seeds} seeds per setting${elapsedSeconds !== undefined ? `, ${elapsedSeconds.toFixed(0)} s` : ''}. ` +
       'Final metric: mean ± sd over seeds. Steps to target: median over seeds (— when most seeds never reach it). ' +
       `Steps to target are resolved to the curve's sampling interval (${budget(r.quick).points} points per run). ` +
-        'Sensitivity: max − min of the mean final metric across the swept learning rates where no seed diverged.',
+      'Sensitivity: max − min of the mean final metric across the swept learning rates where no seed diverged.',
     '',
   );
   for (const s of r.skipped) lines.push(`- Skipped ${s.optimizer}: ${s.reason}.`);
