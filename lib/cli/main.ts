@@ -10,7 +10,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import cliProgress from 'cli-progress';
+import { Command, CommanderError, Option } from 'commander';
 import { backendInfo } from '../backend.js';
 import {
   budget,
@@ -46,21 +47,8 @@ Tasks: ${TASK_NAMES.join(', ')}
 Optimizers: ${OPTIMIZER_ENTRIES.map((e) => e.name).join(', ')}; on cliff-walking: ${STEP_SIZE_ENTRIES.join(', ')}
 Exit codes: 0 ok, 1 failure, 2 usage error, 130 interrupted (SIGINT).`;
 
-function parse<T extends Record<string, { type: 'string' | 'boolean'; default?: string | boolean }>>(
-  args: string[],
-  options: T,
-) {
-  try {
-    return parseArgs({
-      args,
-      options: { ...options, help: { type: 'boolean' } },
-      allowPositionals: false,
-      strict: true,
-    }).values as Record<string, string | boolean | undefined>;
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}
+/** Parsed options of one command (commander's values). */
+type Values = Record<string, string | boolean | undefined>;
 
 function int(name: string, v: string | boolean | undefined, dflt: number, min: number): number {
   if (v === undefined) return dflt;
@@ -85,23 +73,26 @@ function list<T extends string>(
   return items as T[];
 }
 
-/** A one-line progress bar on stderr (only on a TTY). */
+/** A progress bar on stderr (cli-progress), only on a TTY and never with --json. */
 function progressBar(enabled: boolean) {
-  const start = Date.now();
+  const bar = enabled
+    ? new cliProgress.SingleBar(
+        { stream: process.stderr, format: '[{bar}] {value}/{total} runs, ETA {eta}s {label}', hideCursor: true },
+        cliProgress.Presets.legacy,
+      )
+    : undefined;
+  let started = false;
   return {
     update(done: number, total: number, label: string) {
-      if (!enabled) return;
-      const width = 30;
-      const filled = Math.round((done / total) * width);
-      const eta = done ? (((Date.now() - start) / done) * (total - done)) / 1000 : 0;
-      process.stderr.write(
-        `\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} ETA ${eta.toFixed(0)}s ${label}`
-          .padEnd(100)
-          .slice(0, 100),
-      );
+      if (!bar) return;
+      if (!started) {
+        bar.start(total, 0, { label: '' });
+        started = true;
+      }
+      bar.update(done, { label });
     },
     stop() {
-      if (enabled) process.stderr.write('\n');
+      if (started) bar?.stop();
     },
   };
 }
@@ -114,8 +105,7 @@ function print(json: boolean, value: unknown, text: string) {
   );
 }
 
-async function info(args: string[]): Promise<number> {
-  const v = parse(args, { json: { type: 'boolean' } });
+async function info(v: Values): Promise<number> {
   const i = backendInfo();
   print(
     Boolean(v.json),
@@ -128,16 +118,7 @@ async function info(args: string[]): Promise<number> {
   return EXIT.ok;
 }
 
-async function train(args: string[]): Promise<number> {
-  const v = parse(args, {
-    task: { type: 'string' },
-    optimizer: { type: 'string' },
-    lr: { type: 'string' },
-    steps: { type: 'string' },
-    seed: { type: 'string' },
-    checkpoint: { type: 'string' },
-    json: { type: 'boolean' },
-  });
+async function train(v: Values): Promise<number> {
   if (!v.task) throw new UsageError('train needs --task');
   if (!v.optimizer) throw new UsageError('train needs --optimizer');
   const task = list<TaskName>('task', v.task, TASK_NAMES)?.[0] as TaskName;
@@ -207,18 +188,7 @@ async function train(args: string[]): Promise<number> {
   return result.diverged ? EXIT.failure : EXIT.ok;
 }
 
-async function compareCommand(args: string[]): Promise<number> {
-  const v = parse(args, {
-    quick: { type: 'boolean' },
-    tasks: { type: 'string' },
-    optimizers: { type: 'string' },
-    seeds: { type: 'string' },
-    out: { type: 'string' },
-    json: { type: 'boolean' },
-    workers: { type: 'string' },
-    steps: { type: 'string' },
-    verbose: { type: 'boolean' },
-  });
+async function compareCommand(v: Values): Promise<number> {
   const json = Boolean(v.json);
   const verbose = Boolean(v.verbose);
   const options = {
@@ -272,8 +242,7 @@ async function compareCommand(args: string[]): Promise<number> {
   return interrupted ? EXIT.interrupted : EXIT.ok;
 }
 
-async function bench(args: string[]): Promise<number> {
-  const v = parse(args, { quick: { type: 'boolean' }, filter: { type: 'string' } });
+async function bench(v: Values): Promise<number> {
   const script = join(packageRoot(), 'dist', 'bench', 'run.js');
   if (!existsSync(script)) {
     process.stderr.write(`cimm bench: ${script} is missing (run npm run build:ts)\n`);
@@ -288,31 +257,70 @@ async function bench(args: string[]): Promise<number> {
   });
 }
 
+/** The commander program; each action stores its command's exit code. */
+function program(setCode: (code: Promise<number>) => void): Command {
+  const cli = new Command('cimm')
+    .description('cimm: entropy-balanced learning rates, QBE and QDT kernels — tasks, comparison, benchmarks')
+    .usage('<command> [options]')
+    .exitOverride()
+    .configureOutput({ writeErr: () => {} })
+    .addHelpText('after', `\n${USAGE.slice(USAGE.indexOf('Tasks:'))}`);
+  const json = new Option('--json', 'one machine-readable JSON document on stdout');
+  cli
+    .command('info')
+    .description('backend, CPU features, SIMD path, threads')
+    .addOption(json)
+    .action((v: Values) => setCode(info(v)));
+  cli
+    .command('train')
+    .description('train one task with one optimizer (or step-size rule)')
+    .option('--task <name>', `one of ${TASK_NAMES.join(', ')}`)
+    .option('--optimizer <name>', 'an optimizer (a step-size rule on cliff-walking)')
+    .option('--lr <number>', 'learning rate (default: the optimizer default)')
+    .option('--steps <n>', 'steps (episodes on cliff-walking)')
+    .option('--seed <n>', 'seed', undefined)
+    .option('--checkpoint <file>', 'write the run result as JSON')
+    .addOption(json)
+    .action((v: Values) => setCode(train(v)));
+  cli
+    .command('compare')
+    .description('every task × optimizer × learning rate × seed, report under --out')
+    .option('--quick', 'the short budget (a few minutes on 2 cores)')
+    .option('--tasks <list>', 'comma-separated tasks')
+    .option('--optimizers <list>', 'comma-separated optimizers and step-size rules')
+    .option('--seeds <n>', 'seeds per configuration (default 3)')
+    .option('--out <dir>', 'report directory (default reports/quick or reports/latest)')
+    .option('--workers <n>', 'worker threads (0 = serial; default min(cores, jobs))')
+    .option('--steps <n>', 'override the step budget of every task')
+    .option('--verbose', 'one line per finished run on stderr')
+    .addOption(json)
+    .action((v: Values) => setCode(compareCommand(v)));
+  cli
+    .command('bench')
+    .description('the kernel benchmarks (npm run bench)')
+    .option('--quick', 'one short round')
+    .option('--filter <regex>', 'only cases whose "kernel size" matches')
+    .action((v: Values) => setCode(bench(v)));
+  return cli;
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  let code: Promise<number> = Promise.resolve(EXIT.ok);
   try {
-    if (command === undefined) throw new UsageError('no command given');
-    if (command === 'help' || command === '--help' || command === '-h') {
-      process.stdout.write(`${USAGE}\n`);
-      return EXIT.ok;
-    }
-    if (rest.includes('--help')) {
-      process.stdout.write(`${USAGE}\n`);
-      return EXIT.ok;
-    }
-    switch (command) {
-      case 'info':
-        return await info(rest);
-      case 'train':
-        return await train(rest);
-      case 'compare':
-        return await compareCommand(rest);
-      case 'bench':
-        return await bench(rest);
-      default:
-        throw new UsageError(`unknown command ${command}`);
-    }
+    if (argv.length === 0) throw new UsageError('no command given');
+    if (argv[0] === 'help') argv = ['--help'];
+    await program((c) => {
+      code = c;
+    }).parseAsync(argv, { from: 'user' });
+    return await code;
   } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version') {
+        return EXIT.ok;
+      }
+      process.stderr.write(`cimm: ${e.message.replace(/^error: /, '')}\n\n${USAGE}\n`);
+      return EXIT.usage;
+    }
     if (e instanceof UsageError) {
       process.stderr.write(`cimm: ${e.message}\n\n${USAGE}\n`);
       return EXIT.usage;
