@@ -851,4 +851,5 @@ module.exports.scaleInPlace = nativeBinding.scaleInPlace
 module.exports.sgdStep = nativeBinding.sgdStep
 module.exports.simdPath = nativeBinding.simdPath
 module.exports.threadCount = nativeBinding.threadCount
+module.exports.updateEnergy = nativeBinding.updateEnergy
 module.exports.zeroNonFinite = nativeBinding.zeroNonFinite

@@ -1,5 +1,6 @@
 /** The `js` backend: pure TypeScript, always available, the reference implementation. */
 import type { Kernels } from '../../kernels.js';
+import { updateEnergy } from './balance.js';
 import { distance, localEnergy, nonlocalEnergy } from './energy.js';
 import { energyFlowMaxStep, energyFlowStep, laplacian } from './flow.js';
 import { adamStep, firstNonFinite, memoryCopy, sgdStep } from './optim.js';
@@ -22,4 +23,5 @@ export const jsKernels: Kernels = {
   l2Norm,
   zeroNonFinite,
   scaleInPlace,
+  updateEnergy,
 };
