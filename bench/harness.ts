@@ -29,6 +29,11 @@ export interface BenchCase {
   contenders: Contender[];
   /** Throws unless `got` (a contender's result) agrees with `want` (the js result). */
   check: (got: unknown, want: unknown, backend: string) => void;
+  /**
+   * Runs just before the case (e.g. loads a peer library, which may add contenders): a peer
+   * that slows plain JS once loaded then affects only the cases from there on.
+   */
+  prepare?: () => Promise<void>;
 }
 
 export interface HarnessOptions {

@@ -13,7 +13,9 @@ import { availableBackends, backendInfo, getBackend } from '../lib/backend.js';
 import { packageRoot } from '../lib/paths.js';
 import { energyCases } from './cases/energy.js';
 import { flowCases } from './cases/flow.js';
+import { fractalCases, fractalSummary } from './cases/fractal.js';
 import { optimCases, optimReport } from './cases/optim.js';
+import { qdtCases } from './cases/qdt.js';
 import { type BenchCase, type BenchRow, formatTable, runCase } from './harness.js';
 
 const { values } = parseArgs({
@@ -41,19 +43,29 @@ console.log(
     `${info.threads} threads, CPU ${info.cpuFeatures.join(' ') || 'n/a'}); ${rounds} round(s) × ${maxTime}s`,
 );
 
-const cases: BenchCase[] = [...energyCases(backends), ...flowCases(backends), ...(await optimCases(backends))].filter(
-  (c) => !filter || filter.test(`${c.kernel} ${c.size}`),
-);
+const cases: BenchCase[] = [
+  ...energyCases(backends),
+  ...flowCases(backends),
+  ...qdtCases(backends),
+  ...(await optimCases(backends)),
+  ...fractalCases(backends, filter),
+]
+  .filter((c) => !filter || filter.test(`${c.kernel} ${c.size}`))
+  // Cases with a `prepare` hook (they load a peer such as TensorFlow.js, which slows plain JS
+  // in the whole process) run last, in their order; every other js baseline is measured first.
+  .sort((a, b) => Number(a.prepare !== undefined) - Number(b.prepare !== undefined));
 
 const rows: BenchRow[] = [];
 for (const c of cases) {
   process.stdout.write(`  ${c.kernel} ${c.size} …`);
+  await c.prepare?.();
   const caseRows = runCase(c, { rounds, maxTime });
   rows.push(...caseRows);
   process.stdout.write(` ${caseRows.map((r) => `${r.backend} ${r.hz.toPrecision(3)}/s`).join(', ')}\n`);
 }
 
 console.log(`\n${formatTable(rows)}\n`);
+for (const line of fractalSummary(rows)) console.log(line);
 for (const line of optimReport(rows)) console.log(line);
 mkdirSync(dirname(outFile), { recursive: true });
 const tmp = `${outFile}.tmp`;

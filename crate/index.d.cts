@@ -10,17 +10,41 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
+ * `gradPre[i] = gradOut[i]·σ'(pre[i])`, σ' written through the output `y` = σ(pre).
+ * `y` or `gradOut` may be `gradPre`.
+ */
+export declare function activationBackward(activation: string, y: Float32Array, gradOut: Float32Array, gradPre: Float32Array): void
+
+/**
+ * `out[i] = σ(x[i] + shift)`; activation "identity", "tanh", "sigmoid" or "relu". `x`
+ * may be `out`.
+ */
+export declare function activationForward(activation: string, x: Float32Array, shift: number, out: Float32Array): void
+
+/**
  * torch.optim.Adam / AdamW on one tensor, in place; returns false when an updated
  * parameter is NaN or ±∞. `vMax` is used (and must have the params' length) with
  * `amsgrad`.
  */
 export declare function adamStep(params: unknown, grads: unknown, m: unknown, v: unknown, vMax: unknown, beta1: number, beta2: number, stepSize: number, bc2Sqrt: number, epsilon: number, weightDecay: number, decay: number, amsgrad: boolean, maximize: boolean): boolean
 
+/** `y ← alpha·x + beta·y` in f64, rounded once; beta = 0 overwrites y. `x` may be `y`. */
+export declare function axpby(alpha: number, x: Float32Array, beta: number, y: Float32Array): void
+
+/**
+ * Eq. 1 for every t: `out[i] = α e^{−βt_i} cos(γt_i) + Λ J(t_i)`,
+ * `J(t) = ∫₀ᵗ e^{−βτ} sin(γτ) dτ` in closed form (series for small |t|·hypot(β, γ)).
+ */
+export declare function coupling(t: Float64Array, alpha: number, beta: number, gamma: number, lambdaCosmo: number, out: Float64Array): void
+
 /** CPU features detected at run time, e.g. `["sse4.1", "avx2", "fma"]`. */
 export declare function cpuFeatures(): Array<string>
 
 /** ‖x − y‖₂ in f64 (the r of eq. 5). */
 export declare function distance(x: Float32Array, y: Float32Array): number
+
+/** `Σ x[i]·y[i]` accumulated in f64. */
+export declare function dot(x: Float32Array, y: Float32Array): number
 
 /** What the step limit depends on (other fields of the object are ignored). */
 export interface EnergyFlowLimitParams {
@@ -57,8 +81,26 @@ export declare function energyFlowStep(energy: Float64Array, potential: Float64A
 /** The index of the first NaN or ±∞ in `values`, or −1. */
 export declare function firstNonFinite(values: unknown): number
 
+/**
+ * Eq. 8, one step: `out[i] = z[i]² + fround(offset)`, computed in f64 and rounded
+ * once (bit-exact with the JS reference). `z` may be `out` (in place).
+ */
+export declare function fractalStep(z: Float32Array, offset: number, out: Float32Array): void
+
+/**
+ * Backward rule of one step of eq. 8: `gradZ[i] = 2·z[i]·gradOut[i]`. `gradOut` may
+ * be `gradZ` (in place).
+ */
+export declare function fractalStepBackward(z: Float32Array, gradOut: Float32Array, gradZ: Float32Array): void
+
 /** [Σ x, Σ |x|, Σ x²] into out[0..3]. */
 export declare function gridSums(x: Float64Array, out: Float64Array): void
+
+/**
+ * The eigenvalues (ascending) of the Hermitian part of the d×d matrix `re + i·im`
+ * (row-major), written into `out` (length d): the spectrum behind eq. 15.
+ */
+export declare function hermitianEigenvalues(re: Float64Array, im: Float64Array, d: number, out: Float64Array): void
 
 /** ‖x‖₂ of an f32 vector, accumulated in f64. */
 export declare function l2Norm(x: Float32Array): number
@@ -71,6 +113,16 @@ export declare function laplacian(energy: Float64Array, nx: number, ny: number, 
  * written into `out` (same length as `r`). `r` and `out` may be the same array.
  */
 export declare function localEnergy(r: Float64Array, primeCount: number, out: Float64Array): void
+
+/**
+ * `c ← alpha·op(a)·op(b) + beta·c`, row-major: op(a) is m×k (`a` stored k×m when
+ * `transA`), op(b) is k×n (`b` stored n×k when `transB`), c is m×n. beta = 0
+ * overwrites c. `c` must not overlap `a` or `b`.
+ */
+export declare function matmul(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, a: Float32Array, b: Float32Array, beta: number, c: Float32Array): void
+
+/** `max |x[i]|` (0 when empty), or NaN when any element is NaN or ±Infinity. */
+export declare function maxAbs(x: Float32Array): number
 
 /** dst ← src on the kernels' threads (the benchmark's copy bandwidth probe). */
 export declare function memoryCopy(src: unknown, dst: unknown): void
@@ -85,14 +137,29 @@ export declare function nonlocalEnergy(x: Float32Array, y: Float32Array, points:
 export declare function scaleInPlace(x: Float32Array, s: number): void
 
 /**
+ * Eq. 2 for every t: `out[i] = 1 / (1 + e^{−λ(t_i − t_c)})`, evaluated through
+ * e^{−|u|} so that no |λ(t − t_c)| overflows.
+ */
+export declare function scaleTransition(t: Float64Array, scaleCoupling: number, criticalTime: number, out: Float64Array): void
+
+/**
  * torch.optim.SGD on one tensor, in place; returns false when an updated parameter is
  * NaN or ±∞. `momentumBuffer` is used (and must have the params' length) when
  * `momentum` ≠ 0.
  */
 export declare function sgdStep(params: unknown, grads: unknown, momentumBuffer: unknown, learningRate: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean, maximize: boolean, firstStep: boolean): boolean
 
+/**
+ * Eq. 6's first term: the Shannon entropy in bits of `p` normalized by its total;
+ * NaN when p is empty, sums to 0, or holds a negative or non-finite mass.
+ */
+export declare function shannonEntropy(p: Float64Array): number
+
 /** The kernel path in use: `"avx2+fma"`, `"neon"` or `"scalar"` (`CIMM_SIMD=scalar` forces it). */
 export declare function simdPath(): string
+
+/** `Σ x[i]` accumulated in f64. */
+export declare function sum(x: Float32Array): number
 
 /** Threads the kernels use (`CIMM_THREADS`, else the available parallelism). */
 export declare function threadCount(): number

@@ -7,6 +7,8 @@
 
 export type BackendName = 'rust' | 'cpp' | 'js';
 
+/** The activation σ of the fractal layer (design eq. 9). */
+export type ActivationName = 'identity' | 'tanh' | 'sigmoid' | 'relu';
 /**
  * Boundary condition of the energy-flow grid (design eq. 10): `periodic` wraps both axes;
  * `zeroFlux` (Neumann) closes every boundary face, so no energy crosses it.
@@ -63,6 +65,81 @@ export interface Kernels {
 
   /** Euclidean distance ‖x − y‖₂, accumulated in f64. */
   distance(x: Float32Array, y: Float32Array): number;
+  /**
+   * Fractal transform, design eq. 8, one step: out[i] = z[i]² + c with c = fround(offset)
+   * (the caller computes c_n = 1/p_n + Σ_k ω_k/p_{n+k}). Each element is computed in f64
+   * and rounded once to f32, so every backend is bit-exact with the js reference. `z` may
+   * be `out` (in place).
+   */
+  fractalStep(z: Float32Array, offset: number, out: Float32Array): void;
+
+  /** Backward rule of one step of eq. 8: gradZ[i] = 2·z[i]·gradOut[i]. `gradOut` may be `gradZ`. */
+  fractalStepBackward(z: Float32Array, gradOut: Float32Array, gradZ: Float32Array): void;
+
+  /** max |x[i]| (0 when empty), or NaN when any element is NaN or ±Infinity (eq. 8's bound check). */
+  maxAbs(x: Float32Array): number;
+
+  /**
+   * GEMM for eq. 9: c ← α·op(a)·op(b) + β·c, row-major; op(a) is m×k (a stored k×m when
+   * transA), op(b) is k×n (b stored n×k when transB), c is m×n. β = 0 overwrites c without
+   * reading it. c must not overlap a or b.
+   */
+  matmul(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    b: Float32Array,
+    beta: number,
+    c: Float32Array,
+  ): void;
+
+  /** y ← α·x + β·y (f64 arithmetic, one rounding); β = 0 overwrites y. `x` may be `y`. */
+  axpby(alpha: number, x: Float32Array, beta: number, y: Float32Array): void;
+
+  /** Σ x[i]·y[i], accumulated in f64. */
+  dot(x: Float32Array, y: Float32Array): number;
+
+  /** Σ x[i], accumulated in f64. */
+  sum(x: Float32Array): number;
+
+  /** Eq. 9's σ: out[i] = σ(x[i] + shift). `x` may be `out`. */
+  activationForward(activation: ActivationName, x: Float32Array, shift: number, out: Float32Array): void;
+
+  /**
+   * Backward of σ through its output y: gradPre[i] = gradOut[i]·σ'(pre[i]) (tanh 1 − y²,
+   * sigmoid y(1 − y), relu [y > 0], identity 1). `y` or `gradOut` may be `gradPre`.
+   */
+  activationBackward(activation: ActivationName, y: Float32Array, gradOut: Float32Array, gradPre: Float32Array): void;
+
+  /**
+   * Quantum–classical coupling, design eq. 1, batched over t:
+   * out[i] = α e^{−βt_i} cos(γt_i) + Λ J(t_i), J(t) = ∫₀ᵗ e^{−βτ} sin(γτ) dτ in closed form
+   * (its series where |t|·hypot(β, γ) < 1). `out` may be `t` itself.
+   */
+  coupling(t: Float64Array, alpha: number, beta: number, gamma: number, lambdaCosmo: number, out: Float64Array): void;
+
+  /**
+   * Scale transition, design eq. 2, batched over t: out[i] = 1 / (1 + e^{−λ(t_i − t_c)}),
+   * λ = scaleCoupling, t_c = criticalTime, through e^{−|u|} (no overflow). `out` may be `t`.
+   */
+  scaleTransition(t: Float64Array, scaleCoupling: number, criticalTime: number, out: Float64Array): void;
+
+  /**
+   * The Shannon term of design eq. 6, in bits: −Σ P_i log₂ P_i with P = p / Σp and
+   * 0·log 0 = 0. NaN when p is empty, sums to 0, or holds a negative or non-finite mass.
+   */
+  shannonEntropy(p: Float64Array): number;
+
+  /**
+   * The eigenvalues, ascending, of the Hermitian part of the d×d matrix re + i·im
+   * (row-major), into `out` (length d): the spectrum of a density matrix behind design
+   * eq. 15. Non-finite input gives NaN.
+   */
+  hermitianEigenvalues(re: Float64Array, im: Float64Array, d: number, out: Float64Array): void;
 
   /**
    * One step of torch.optim.SGD on one parameter tensor, in place (docs/theory.md,
@@ -194,6 +271,15 @@ export const KERNEL_NAMES = [
   'localEnergy',
   'nonlocalEnergy',
   'distance',
+  'fractalStep',
+  'fractalStepBackward',
+  'maxAbs',
+  'matmul',
+  'axpby',
+  'dot',
+  'sum',
+  'activationForward',
+  'activationBackward',
   'sgdStep',
   'adamStep',
   'firstNonFinite',
@@ -206,6 +292,10 @@ export const KERNEL_NAMES = [
   'zeroNonFinite',
   'scaleInPlace',
   'updateEnergy',
+  'coupling',
+  'scaleTransition',
+  'shannonEntropy',
+  'hermitianEigenvalues',
 ] as const satisfies readonly Exclude<keyof Kernels, 'name' | 'describe'>[];
 
 export type KernelName = (typeof KERNEL_NAMES)[number];

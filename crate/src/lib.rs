@@ -5,6 +5,12 @@
 //! - [`energy::local_energy`]: eq. 3, the prime-series local energy, batched over r.
 //! - [`nonlocal::nonlocal_energy`]: eq. 4, the nonlocal quadrature over M points.
 //! - [`nonlocal::distance`]: r = ‖x − y‖ used by eq. 5.
+//! - [`fractal::fractal_step`]: eq. 8, one step of the fractal transform, and its backward rule.
+//! - [`gemm::matmul`] and [`elementwise`]: what the fractal layer (eq. 9) composes.
+//! - [`coupling::coupling`], [`coupling::scale_transition`]: eqs. 1–2, Ψ(t) and 𝒮(t).
+//! - [`entropy::shannon_entropy`]: eq. 6's Shannon term, in bits.
+//! - [`eigen::hermitian_eigenvalues`]: the spectrum of a density matrix (eq. 15).
+//! - [`vmath`]: vectorized exp, ln and sin/cos shared by the kernels.
 //! - [`optim`]: fused SGD and Adam/AdamW updates (torch.optim's definitions), the
 //!   optimizers' gradient check and the benchmark's copy-bandwidth probe.
 //! - [`flow::energy_flow_step`]: eq. 10, one explicit step of the energy flow on a grid
@@ -15,15 +21,22 @@
 //!   on the parameters (bit-identical to the JS reference).
 
 pub mod balance;
+pub mod coupling;
 pub mod cpu;
+pub mod eigen;
+pub mod elementwise;
 pub mod energy;
+pub mod entropy;
 pub mod error;
 pub mod flow;
+pub mod fractal;
+pub mod gemm;
 pub mod nonlocal;
 pub mod optim;
 pub mod parallel;
 pub mod primes;
 pub mod reduce;
+pub mod vmath;
 
 #[cfg(feature = "node")]
 mod binding;

@@ -15,14 +15,17 @@
 #include <initializer_list>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "balance.hpp"
 #include "cpu.hpp"
 #include "energy.hpp"
 #include "flow.hpp"
+#include "fractal.hpp"
 #include "optim.hpp"
 #include "parallel.hpp"
 #include "primes.hpp"
+#include "qdt.hpp"
 
 namespace {
 
@@ -459,6 +462,275 @@ Napi::Value ScaleInPlace(const Napi::CallbackInfo& info) {
   });
 }
 
+// ---- the fractal network kernels (design eqs. 8–9) ----------------------------------------
+
+// `in` itself, or a copy kept in `keep` when it partially overlaps `out` (or is `out` and
+// `always` is set): a kernel then never reads an element it already overwrote. An input that
+// is exactly `out` is fine as it is (each kernel reads element i before writing it).
+const float* separate(View<float> in, View<float> out, std::vector<float>& keep, bool always = false) {
+  // addresses as integers: < between pointers into different arrays is unspecified
+  const auto a = reinterpret_cast<std::uintptr_t>(in.data);
+  const auto b = reinterpret_cast<std::uintptr_t>(out.data);
+  const std::size_t f = sizeof(float);
+  if (in.length == 0 || out.length == 0 || a + in.length * f <= b || b + out.length * f <= a) return in.data;
+  if (a == b && in.length == out.length && !always) return in.data;
+  keep.assign(in.data, in.data + in.length);
+  return keep.data();
+}
+
+void same_length_as(Napi::Env env, View<float> v, std::size_t length, const char* other, const char* param,
+                    Napi::Value value) {
+  if (v.length != length) {
+    fail(env, "a Float32Array of length " + std::to_string(length) + " (the length of " + other + ")", param, value);
+  }
+}
+
+double finite(Napi::Env env, Napi::Value value, const char* param) {
+  const double v = number(env, value, param);
+  if (!std::isfinite(v)) fail(env, "a finite number", param, value);
+  return v;
+}
+
+cimm::Activation activation(Napi::Env env, Napi::Value value) {
+  if (value.IsString()) {
+    const std::string name = value.As<Napi::String>().Utf8Value();
+    if (name == "identity") return cimm::Activation::kIdentity;
+    if (name == "tanh") return cimm::Activation::kTanh;
+    if (name == "sigmoid") return cimm::Activation::kSigmoid;
+    if (name == "relu") return cimm::Activation::kRelu;
+  }
+  fail(env, "one of \"identity\", \"tanh\", \"sigmoid\", \"relu\"", "activation", value);
+}
+
+// fractalStep(z: Float32Array, offset: number, out: Float32Array): void
+Napi::Value FractalStep(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto z = float32_array(env, info[0], "z");
+    const double offset = finite(env, info[1], "offset");
+    const auto out = float32_array(env, info[2], "out");
+    same_length_as(env, out, z.length, "z", "out", info[2]);
+    std::vector<float> keep;
+    cimm::fractal_step(separate(z, out, keep), offset, out.data, out.length);
+    return env.Undefined();
+  });
+}
+
+// fractalStepBackward(z, gradOut, gradZ: Float32Array): void
+Napi::Value FractalStepBackward(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto z = float32_array(env, info[0], "z");
+    const auto g = float32_array(env, info[1], "gradOut");
+    const auto out = float32_array(env, info[2], "gradZ");
+    same_length_as(env, g, z.length, "z", "gradOut", info[1]);
+    same_length_as(env, out, z.length, "z", "gradZ", info[2]);
+    std::vector<float> keep_z, keep_g;
+    cimm::fractal_step_backward(separate(z, out, keep_z, true), separate(g, out, keep_g), out.data, out.length);
+    return env.Undefined();
+  });
+}
+
+// maxAbs(x: Float32Array): number
+Napi::Value MaxAbs(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto x = float32_array(env, info[0], "x");
+    return Napi::Number::New(env, cimm::max_abs(x.data, x.length));
+  });
+}
+
+// axpby(alpha: number, x: Float32Array, beta: number, y: Float32Array): void
+Napi::Value Axpby(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const double alpha = finite(env, info[0], "alpha");
+    const auto x = float32_array(env, info[1], "x");
+    const double beta = finite(env, info[2], "beta");
+    const auto y = float32_array(env, info[3], "y");
+    same_length_as(env, x, y.length, "y", "x", info[1]);
+    std::vector<float> keep;
+    cimm::axpby(alpha, separate(x, y, keep), beta, y.data, y.length);
+    return env.Undefined();
+  });
+}
+
+// dot(x: Float32Array, y: Float32Array): number
+Napi::Value Dot(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto x = float32_array(env, info[0], "x");
+    const auto y = float32_array(env, info[1], "y");
+    same_length_as(env, y, x.length, "x", "y", info[1]);
+    return Napi::Number::New(env, cimm::dot(x.data, y.data, x.length));
+  });
+}
+
+// sum(x: Float32Array): number
+Napi::Value Sum(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto x = float32_array(env, info[0], "x");
+    return Napi::Number::New(env, cimm::sum(x.data, x.length));
+  });
+}
+
+// activationForward(activation: string, x: Float32Array, shift: number, out: Float32Array): void
+Napi::Value ActivationForward(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto act = activation(env, info[0]);
+    const auto x = float32_array(env, info[1], "x");
+    const double shift = finite(env, info[2], "shift");
+    const auto out = float32_array(env, info[3], "out");
+    same_length_as(env, x, out.length, "out", "x", info[1]);
+    std::vector<float> keep;
+    cimm::activation_forward(act, separate(x, out, keep), shift, out.data, out.length);
+    return env.Undefined();
+  });
+}
+
+// activationBackward(activation: string, y, gradOut, gradPre: Float32Array): void
+Napi::Value ActivationBackward(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto act = activation(env, info[0]);
+    const auto y = float32_array(env, info[1], "y");
+    const auto g = float32_array(env, info[2], "gradOut");
+    const auto out = float32_array(env, info[3], "gradPre");
+    same_length_as(env, y, out.length, "gradPre", "y", info[1]);
+    same_length_as(env, g, out.length, "gradPre", "gradOut", info[2]);
+    std::vector<float> keep_y, keep_g;
+    cimm::activation_backward(act, separate(y, out, keep_y), separate(g, out, keep_g), out.data, out.length);
+    return env.Undefined();
+  });
+}
+
+std::size_t dimension(Napi::Env env, Napi::Value value, const char* param) {
+  const double v = number(env, value, param);
+  if (!(v >= 0 && v <= 2147483647.0 && std::floor(v) == v))
+    fail(env, "an integer >= 0 and <= 2147483647", param, value);
+  return static_cast<std::size_t>(v);
+}
+
+void matrix(Napi::Env env, View<float> v, std::size_t rows, std::size_t cols, const char* param, Napi::Value value) {
+  if (v.length != rows * cols) {
+    fail(env,
+         "a " + std::to_string(rows) + "\xC3\x97" + std::to_string(cols) + " matrix (a Float32Array of length " +
+             std::to_string(rows * cols) + ")",
+         param, value);
+  }
+}
+
+bool overlap(View<float> x, View<float> y) {
+  const auto a = reinterpret_cast<std::uintptr_t>(x.data);
+  const auto b = reinterpret_cast<std::uintptr_t>(y.data);
+  return x.length > 0 && y.length > 0 && a < b + y.length * sizeof(float) && b < a + x.length * sizeof(float);
+}
+
+// matmul(transA, transB: boolean, m, n, k, alpha: number, a, b: Float32Array, beta: number, c: Float32Array): void
+Napi::Value Matmul(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const bool trans_a = boolean(env, info[0], "transA");
+    const bool trans_b = boolean(env, info[1], "transB");
+    const std::size_t m = dimension(env, info[2], "m");
+    const std::size_t n = dimension(env, info[3], "n");
+    const std::size_t k = dimension(env, info[4], "k");
+    const double alpha = finite(env, info[5], "alpha");
+    const auto a = float32_array(env, info[6], "a");
+    const auto b = float32_array(env, info[7], "b");
+    const double beta = finite(env, info[8], "beta");
+    const auto c = float32_array(env, info[9], "c");
+    if (static_cast<double>(m) * static_cast<double>(k) > 4e18 ||
+        static_cast<double>(k) * static_cast<double>(n) > 4e18 ||
+        static_cast<double>(m) * static_cast<double>(n) > 4e18) {
+      fail(env, "dimensions whose products fit in memory", "m", info[2]);
+    }
+    matrix(env, a, trans_a ? k : m, trans_a ? m : k, "a", info[6]);
+    matrix(env, b, trans_b ? n : k, trans_b ? k : n, "b", info[7]);
+    matrix(env, c, m, n, "c", info[9]);
+    if (overlap(a, c) || overlap(b, c)) fail(env, "an array that does not overlap a or b", "c", info[9]);
+    cimm::matmul(trans_a, trans_b, m, n, k, static_cast<float>(alpha), a.data, b.data, static_cast<float>(beta),
+                 c.data);
+    return env.Undefined();
+  });
+}
+
+// ---- QDT/QBE: coupling, scale transition, Shannon entropy, Hermitian eigenvalues (eqs. 1, 2, 6, 15) ----
+
+bool overlaps(const double* a, std::size_t na, const double* b, std::size_t nb) {
+  return na > 0 && nb > 0 && a < b + nb && b < a + na;
+}
+
+// An elementwise kernel's output: the length of t; out may be t itself (computed in place),
+// any other overlap reads t from a copy.
+template <typename Kernel>
+Napi::Value elementwise(Napi::Env env, const View<double>& t, Napi::Value out_value, Kernel kernel) {
+  const auto out = float64_array(env, out_value, "out");
+  if (out.length != t.length) {
+    fail(env, "a Float64Array of length " + std::to_string(t.length) + " (the length of t)", "out", out_value);
+  }
+  if (out.data != t.data && overlaps(t.data, t.length, out.data, out.length)) {
+    const std::vector<double> copy(t.data, t.data + t.length);
+    kernel(copy.data(), t.length, out.data);
+  } else {
+    kernel(t.data, t.length, out.data);
+  }
+  return env.Undefined();
+}
+
+// coupling(t: Float64Array, alpha, beta, gamma, lambdaCosmo: number, out: Float64Array): void
+Napi::Value Coupling(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto t = float64_array(env, info[0], "t");
+    const cimm::CouplingParams params{finite(env, info[1], "alpha"), finite(env, info[2], "beta"),
+                                      finite(env, info[3], "gamma"), finite(env, info[4], "lambdaCosmo")};
+    return elementwise(env, t, info[5],
+                       [&](const double* in, std::size_t n, double* out) { cimm::coupling(in, n, params, out); });
+  });
+}
+
+// scaleTransition(t: Float64Array, scaleCoupling, criticalTime: number, out: Float64Array): void
+Napi::Value ScaleTransition(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto t = float64_array(env, info[0], "t");
+    const double lambda = finite(env, info[1], "scaleCoupling");
+    const double tc = finite(env, info[2], "criticalTime");
+    return elementwise(env, t, info[3], [&](const double* in, std::size_t n, double* out) {
+      cimm::scale_transition(in, n, lambda, tc, out);
+    });
+  });
+}
+
+// shannonEntropy(p: Float64Array): number (NaN for invalid masses: the facade names them)
+Napi::Value ShannonEntropy(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto p = float64_array(env, info[0], "p");
+    return Napi::Number::New(env, cimm::shannon_entropy(p.data, p.length));
+  });
+}
+
+// hermitianEigenvalues(re, im: Float64Array, d: number, out: Float64Array): void
+Napi::Value HermitianEigenvalues(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const double dv = number(env, info[2], "d");
+    if (!(dv >= 0 && dv <= static_cast<double>(cimm::kMaxDimension) && std::floor(dv) == dv)) {
+      fail(env, "an integer in [0, " + std::to_string(cimm::kMaxDimension) + "]", "d", info[2]);
+    }
+    const std::size_t d = static_cast<std::size_t>(dv);
+    const std::string matrix =
+        "a d\xC3\x97"
+        "d matrix of length " +
+        std::to_string(d * d) + " (d = " + std::to_string(d) + ")";
+    const auto re = float64_array(env, info[0], "re");
+    if (re.length != d * d) fail(env, matrix, "re", info[0]);
+    const auto im = float64_array(env, info[1], "im");
+    if (im.length != d * d) fail(env, matrix, "im", info[1]);
+    const auto out = float64_array(env, info[3], "out");
+    if (out.length != d) fail(env, "a Float64Array of length " + std::to_string(d) + " (d)", "out", info[3]);
+    if (overlaps(re.data, re.length, out.data, d) || overlaps(im.data, im.length, out.data, d)) {
+      const std::vector<double> r(re.data, re.data + re.length);
+      const std::vector<double> i(im.data, im.data + im.length);
+      cimm::hermitian_eigenvalues(r.data(), i.data(), d, out.data);
+    } else {
+      cimm::hermitian_eigenvalues(re.data, im.data, d, out.data);
+    }
+    return env.Undefined();
+  });
+}
+
 Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
     const auto features = cimm::cpu_features();
@@ -494,6 +766,19 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("zeroNonFinite", Napi::Function::New(env, ZeroNonFinite, "zeroNonFinite"));
   exports.Set("scaleInPlace", Napi::Function::New(env, ScaleInPlace, "scaleInPlace"));
   exports.Set("updateEnergy", Napi::Function::New(env, UpdateEnergy, "updateEnergy"));
+  exports.Set("fractalStep", Napi::Function::New(env, FractalStep, "fractalStep"));
+  exports.Set("fractalStepBackward", Napi::Function::New(env, FractalStepBackward, "fractalStepBackward"));
+  exports.Set("maxAbs", Napi::Function::New(env, MaxAbs, "maxAbs"));
+  exports.Set("matmul", Napi::Function::New(env, Matmul, "matmul"));
+  exports.Set("axpby", Napi::Function::New(env, Axpby, "axpby"));
+  exports.Set("dot", Napi::Function::New(env, Dot, "dot"));
+  exports.Set("sum", Napi::Function::New(env, Sum, "sum"));
+  exports.Set("activationForward", Napi::Function::New(env, ActivationForward, "activationForward"));
+  exports.Set("activationBackward", Napi::Function::New(env, ActivationBackward, "activationBackward"));
+  exports.Set("coupling", Napi::Function::New(env, Coupling, "coupling"));
+  exports.Set("scaleTransition", Napi::Function::New(env, ScaleTransition, "scaleTransition"));
+  exports.Set("shannonEntropy", Napi::Function::New(env, ShannonEntropy, "shannonEntropy"));
+  exports.Set("hermitianEigenvalues", Napi::Function::New(env, HermitianEigenvalues, "hermitianEigenvalues"));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures, "cpuFeatures"));
   exports.Set("simdPath", Napi::Function::New(env, SimdPath, "simdPath"));
   exports.Set("threadCount", Napi::Function::New(env, ThreadCount, "threadCount"));

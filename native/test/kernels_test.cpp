@@ -12,8 +12,10 @@
 #include "cpu.hpp"
 #include "energy.hpp"
 #include "flow.hpp"
+#include "fractal.hpp"
 #include "parallel.hpp"
 #include "primes.hpp"
+#include "qdt.hpp"
 
 namespace {
 
@@ -185,6 +187,75 @@ void test_exp() {
   check(std::isnan(out[0]) && out[1] == 1, "exp4: NaN lane", out[0], 0, 0);
 }
 
+// Eq. 8: every path is bit-exact with JS's rule (double arithmetic, one rounding to float),
+// including inputs where a float FMA would round differently, with and without streaming
+// stores, in place, and through the threaded driver.
+void test_fractal_step() {
+  const double offsets[] = {0.2252, 6.4e-8, 0.5};
+  for (const std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{15}, std::size_t{16}, std::size_t{17},
+                              std::size_t{1000}, cimm::kElementwiseParallel + 5, cimm::kStreamMin + 3}) {
+    std::vector<float> z(n), a(n), b(n), c(n), in_place(n);
+    for (auto& v : z) v = static_cast<float>(uniform(-2, 2));
+    const float specials[] = {32776.0f, 67125250.0f, 4195328.0f, -0.0f, 3e19f};
+    for (std::size_t i = 0; i < n && i < 5; ++i) z[i] = specials[i];
+    for (const double offset : offsets) {
+      const double cf = static_cast<float>(offset);
+      cimm::detail::fractal_step_scalar(z.data(), cf, a.data(), n);
+      cimm::detail::fractal_step_avx2(z.data(), cf, b.data(), n, n > 40);
+      cimm::fractal_step(z.data(), offset, c.data(), n);
+      in_place = z;
+      cimm::fractal_step(in_place.data(), offset, in_place.data(), n);
+      for (std::size_t i = 0; i < n; ++i) {
+        const float want = static_cast<float>(static_cast<double>(z[i]) * z[i] + cf);
+        check(a[i] == want, "fractal step: scalar = JS rule", a[i], want, 0);
+        check(b[i] == want, "fractal step: avx2 = JS rule", b[i], want, 0);
+        check(c[i] == want, "fractal step: driver = JS rule", c[i], want, 0);
+        check(in_place[i] == want, "fractal step: in place", in_place[i], want, 0);
+      }
+    }
+  }
+}
+
+// The GEMM: the AVX2 and scalar micro-kernels and the threaded driver against a double
+// reference, |Δ| <= 2k·2^-24·(|α||A||B| + |βC|), every transpose.
+void test_matmul() {
+  const std::size_t shapes[][3] = {{1, 1, 1}, {5, 17, 3}, {7, 33, 300}, {73, 31, 257}, {200, 180, 170}};
+  for (const auto& s : shapes) {
+    const std::size_t m = s[0], n = s[1], k = s[2];
+    std::vector<float> a(m * k), b(k * n), c0(m * n);
+    for (auto& v : a) v = static_cast<float>(uniform(-1, 1));
+    for (auto& v : b) v = static_cast<float>(uniform(-1, 1));
+    for (auto& v : c0) v = static_cast<float>(uniform(-1, 1));
+    for (int t = 0; t < 4; ++t) {
+      const bool ta = t & 1, tb = t & 2;
+      const float alpha = t == 3 ? -0.5f : 1.0f;
+      const float beta = t >= 2 ? 0.25f : 0.0f;
+      std::vector<float> c1 = c0, c2 = c0, c3 = c0;
+      cimm::detail::matmul_scalar(ta, tb, m, n, k, alpha, a.data(), b.data(), beta, c1.data());
+      cimm::detail::matmul_avx2(ta, tb, m, n, k, alpha, a.data(), b.data(), beta, c2.data());
+      cimm::matmul(ta, tb, m, n, k, alpha, a.data(), b.data(), beta, c3.data());
+      for (std::size_t i = 0; i < m; ++i) {
+        for (std::size_t j = 0; j < n; ++j) {
+          double want = 0, scale = 0;
+          for (std::size_t p = 0; p < k; ++p) {
+            const double x = ta ? a[p * m + i] : a[i * k + p];
+            const double y = tb ? b[j * k + p] : b[p * n + j];
+            want += x * y;
+            scale += std::fabs(x * y);
+          }
+          const double prior = beta == 0 ? 0 : beta * static_cast<double>(c0[i * n + j]);
+          want = alpha * want + prior;
+          scale = std::fabs(alpha) * scale + std::fabs(prior);
+          const double tol = 2.0 * static_cast<double>(k) * std::ldexp(1.0, -24);
+          near("matmul: scalar vs double", c1[i * n + j], want, tol, scale);
+          near("matmul: avx2 vs double", c2[i * n + j], want, tol, scale);
+          near("matmul: driver vs double", c3[i * n + j], want, tol, scale);
+        }
+      }
+    }
+  }
+}
+
 void test_parallel_for() {
   std::vector<int> hits(1000, 0);
   cimm::parallel_for(hits.size(), [&](std::size_t task) { hits[task] += 1; });
@@ -348,6 +419,248 @@ void test_reductions() {
   }
 }
 
+// ---- QDT/QBE kernels (design eqs. 1, 2, 6, 15) ----
+
+void test_vmath() {
+  std::vector<double> v = {0, -0.0, 1, -1, 709.78, 709.79, -708.5, -744.4, -745.2, 800, -800, 1e-300};
+  for (int i = 0; i < 4000; ++i) v.push_back(uniform(-745, 709.7));
+  while (v.size() % 4) v.push_back(0);
+  for (std::size_t i = 0; i < v.size(); i += 4) {
+    double out[4];
+    cimm::detail::exp4_vmath(&v[i], out);
+    for (int k = 0; k < 4; ++k) {
+      const double want = std::exp(v[i + k]);
+      if (std::isinf(want)) {
+        check(out[k] == want, "vmath exp: overflow", out[k], want, 0);
+      } else if (want < 2.2250738585072014e-308) {
+        near("vmath exp: subnormal results within 2 of their ulps", out[k], want, 2 * 4.9406564584124654e-324, 1);
+      } else {
+        near("vmath exp vs std::exp", out[k], want, 4.5e-16, want);
+      }
+    }
+  }
+  std::vector<double> x;
+  for (int i = 0; i < 4000; ++i) x.push_back(std::exp(uniform(-700, 700)));
+  for (double s : {5e-324, 2.2250738585072014e-308, 1.0, 0.999, 1.0001}) x.push_back(s);
+  while (x.size() % 4) x.push_back(1);
+  for (std::size_t i = 0; i < x.size(); i += 4) {
+    double out[4];
+    cimm::detail::ln4_vmath(&x[i], out);
+    for (int k = 0; k < 4; ++k)
+      near("vmath ln vs std::log", out[k], std::log(x[i + k]), 4.5e-16, std::fabs(std::log(x[i + k])));
+  }
+  const double special[4] = {0, -1, std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN()};
+  double out[4];
+  cimm::detail::ln4_vmath(special, out);
+  check(out[0] == -std::numeric_limits<double>::infinity() && std::isnan(out[1]) && std::isinf(out[2]) &&
+            std::isnan(out[3]),
+        "vmath ln: specials", out[0], 0, 0);
+  std::vector<double> a;
+  for (int i = 0; i < 4000; ++i) a.push_back(uniform(-1e6, 1e6));
+  for (int i = 0; i < 400; ++i) a.push_back(uniform(-1e13, 1e13));  // past 2^40: libm lanes
+  for (double k : {1.0, 2.0, 3.0, 100.0, 12345.0}) a.push_back(k * 1.5707963267948966);
+  while (a.size() % 4) a.push_back(0);
+  for (std::size_t i = 0; i < a.size(); i += 4) {
+    double sv[4];
+    double cv[4];
+    cimm::detail::sin_cos4_vmath(&a[i], sv, cv);
+    for (int k = 0; k < 4; ++k) {
+      near("vmath sin vs std::sin", sv[k], std::sin(a[i + k]), 2.3e-16, 1);
+      near("vmath cos vs std::cos", cv[k], std::cos(a[i + k]), 2.3e-16, 1);
+    }
+  }
+}
+
+// (α, β, γ, Λ) and (t, Ψ(t)) from the closed form in 60-digit arithmetic (mpmath).
+struct CouplingReference {
+  cimm::CouplingParams p;
+  double t;
+  double psi;
+};
+
+double coupling_scale(double t, const cimm::CouplingParams& p) {
+  const double e = std::exp(-p.beta * t);
+  const double h = std::hypot(p.beta, p.gamma);
+  const double jb = h * std::fabs(t) < 1 ? std::fabs(t) * std::max(1.0, e) : (std::fabs(p.gamma) / h + e) / h;
+  return std::fabs(p.alpha) * e + std::fabs(p.lambda_cosmo) * jb;
+}
+
+void test_coupling() {
+  const cimm::CouplingParams seed_p{0.45, 0.25, 0.35, 1.2};
+  const CouplingReference refs[] = {
+      {seed_p, 0.0, 0.45},
+      {seed_p, 1e-9, 0.4499999998875},
+      {seed_p, 0.5, 0.4392604339849633},
+      {seed_p, 2.3, 0.9025798870906128},
+      {seed_p, 100.0, 2.2702702703027584},
+      {seed_p, -3.0, 3.330714683594622},
+      {{0.45, 0.0, 0.35, 1.2}, 1000.0, 4.273393410135516},
+      {{0.45, 0.0, 0.0, 1.2}, 1e5, 0.45},
+      {{0.0, 1e-8, 1e-8, 1.0}, 1e5, 49.96667499999945},
+      {{0.0, 1e-8, 1e-8, 1.0}, 0.001, 4.999999999966667e-15},
+      {{0.0, -0.1, 2.0, 1.0}, 100.0, -5831.324344878949},
+      {{1.0, 3.0, 1e-6, -2.0}, 10.0, -2.222221286453232e-07},
+  };
+  for (const auto& r : refs) {
+    double scalar = 0;
+    double simd = 0;
+    cimm::detail::coupling_scalar(&r.t, 1, r.p, &scalar);
+    cimm::detail::coupling_avx2(&r.t, 1, r.p, &simd);
+    const double cond = 1 + std::fabs(r.p.beta * r.t) + std::fabs(r.p.gamma * r.t);
+    const double scale = std::max(coupling_scale(r.t, r.p), std::fabs(r.psi));
+    near("coupling scalar vs 60-digit reference", scalar, r.psi, 3e-15 * cond, scale);
+    near("coupling avx2 vs 60-digit reference", simd, r.psi, 3e-15 * cond, scale);
+  }
+  const cimm::CouplingParams params[] = {seed_p, {0.45, 0, 0.35, 1.2}, {1, -0.05, 3, -0.7}, {0.3, 0, 0, 2}};
+  for (const auto& p : params) {
+    for (const std::size_t n : kLengths) {
+      std::vector<double> t(n);
+      for (auto& v : t) v = uniform(-10, 50);
+      std::vector<double> a(n);
+      std::vector<double> b(n);
+      cimm::detail::coupling_scalar(t.data(), n, p, a.data());
+      cimm::detail::coupling_avx2(t.data(), n, p, b.data());
+      for (std::size_t i = 0; i < n; ++i) near("coupling: avx2 vs scalar", b[i], a[i], 1e-14, coupling_scale(t[i], p));
+    }
+  }
+  // threaded = one thread, bit for bit; in place = out of place
+  std::vector<double> t(50003);
+  for (std::size_t i = 0; i < t.size(); ++i) t[i] = static_cast<double>(i) * 1e-3 - 5;
+  std::vector<double> one(t.size());
+  std::vector<double> many(t.size());
+  (cimm::has_avx2_fma() ? cimm::detail::coupling_avx2 : cimm::detail::coupling_scalar)(t.data(), t.size(), seed_p,
+                                                                                       one.data());
+  cimm::coupling(t.data(), t.size(), seed_p, many.data());
+  std::vector<double> in_place = t;
+  cimm::coupling(in_place.data(), in_place.size(), seed_p, in_place.data());
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    check(one[i] == many[i] && many[i] == in_place[i], "coupling: threaded and in place", many[i], one[i], 0);
+  }
+}
+
+void test_scale_transition() {
+  const double t[] = {1e4, -1e4, 0, -0.0, 40, -750, 1e308, -1e308};
+  const double want[] = {1, 0, 0.5, 0.5, 1, 0, 1, 0};
+  double a[8];
+  double b[8];
+  cimm::detail::scale_transition_scalar(t, 8, 1, 0, a);
+  cimm::detail::scale_transition_avx2(t, 8, 1, 0, b);
+  for (int i = 0; i < 8; ++i)
+    check(a[i] == want[i] && b[i] == want[i], "scale transition: exact extremes", b[i], want[i], 0);
+  cimm::scale_transition(t, 8, 0, 3, a);
+  for (int i = 0; i < 8; ++i) check(a[i] == 0.5, "scale transition: λ = 0", a[i], 0.5, 0);
+  std::vector<double> u(4001);
+  std::vector<double> neg(u.size());
+  for (std::size_t i = 0; i < u.size(); ++i) {
+    u[i] = (static_cast<double>(i) - 2000) * 0.37;
+    neg[i] = -u[i];
+  }
+  std::vector<double> s(u.size());
+  std::vector<double> r(u.size());
+  cimm::scale_transition(u.data(), u.size(), 1, 0, s.data());
+  cimm::scale_transition(neg.data(), neg.size(), 1, 0, r.data());
+  for (std::size_t i = 0; i < u.size(); ++i) {
+    near("scale transition: S(u) + S(−u) = 1", s[i] + r[i], 1, 2.3e-16, 1);
+    const double e = std::exp(-std::fabs(u[i]));  // (1/(1 + e^{−u}) itself underflows wrongly for u < −709)
+    near("scale transition vs the logistic", s[i], (u[i] < 0 ? e : 1) / (1 + e), 4 * 2.220446049250313e-16, s[i]);
+  }
+}
+
+void test_entropy() {
+  const double one[] = {1};
+  const double two[] = {1, 1};
+  const double third[] = {2, 1, 1};
+  const double tiny[] = {3e-323, 0};
+  check(cimm::shannon_entropy(one, 1) == 0, "entropy: one mass", 0, 0, 0);
+  near("entropy: two equal masses", cimm::shannon_entropy(two, 2), 1, 1e-15, 1);
+  near("entropy: (½, ¼, ¼)", cimm::shannon_entropy(third, 3), 1.5, 1e-15, 1);
+  check(cimm::shannon_entropy(tiny, 2) == 0, "entropy: a subnormal mass", 0, 0, 0);
+  const double bad[][3] = {{1, -1, 1},
+                           {1, std::numeric_limits<double>::quiet_NaN(), 1},
+                           {0, 0, 0},
+                           {1, std::numeric_limits<double>::infinity(), 1}};
+  for (const auto& p : bad) check(std::isnan(cimm::shannon_entropy(p, 3)), "entropy: NaN for invalid masses", 0, 0, 0);
+  check(std::isnan(cimm::shannon_entropy(nullptr, 0)), "entropy: empty", 0, 0, 0);
+  for (const std::size_t n : kLengths) {
+    std::vector<double> p(n);
+    for (auto& v : p) v = uniform(0, 10);
+    double ta = 0, sa = 0, tb = 0, sb = 0;
+    cimm::detail::entropy_sums_scalar(p.data(), n, 1, &ta, &sa);
+    cimm::detail::entropy_sums_avx2(p.data(), n, 1, &tb, &sb);
+    near("entropy sums: avx2 vs scalar (Σp)", tb, ta, 1e-14, std::max(ta, 1.0));
+    near("entropy sums: avx2 vs scalar (Σ p ln p)", sb, sa, 1e-14, std::max(std::fabs(sa), 1.0) * 3);
+  }
+  std::vector<double> p(300001);
+  for (std::size_t i = 0; i < p.size(); ++i) p[i] = static_cast<double>(i % 97) + 0.5;
+  const double h = cimm::shannon_entropy(p.data(), p.size());
+  check(h == cimm::shannon_entropy(p.data(), p.size()), "entropy: threaded is deterministic", h, h, 0);
+  double total = 0, s = 0;
+  cimm::detail::entropy_sums_scalar(p.data(), p.size(), 1, &total, &s);
+  // (two summation orders over 3e5 terms: about √n·ε·|ln T| apart)
+  near("entropy: threaded vs one pass", h, (std::log(total) - s / total) / std::log(2.0), 1e-11, 1);
+}
+
+void test_eigen() {
+  // [[2, 1 − i], [1 + i, 3]]: 1 and 4; Pauli Y: ±1; diagonal; zero
+  const double re2[] = {2, 1, 1, 3};
+  const double im2[] = {0, -1, 1, 0};
+  double ev[3];
+  for (const bool simd : {false, true}) {
+    cimm::detail::hermitian_eigenvalues_path(re2, im2, 2, ev, simd);
+    near("eigen: 2×2 by hand", ev[0], 1, 1e-15, 4);
+    near("eigen: 2×2 by hand", ev[1], 4, 1e-15, 4);
+    const double re3[] = {3, 0, 0, 0, -1, 0, 0, 0, 2};
+    const double im3[9] = {};
+    cimm::detail::hermitian_eigenvalues_path(re3, im3, 3, ev, simd);
+    check(ev[0] == -1 && ev[1] == 2 && ev[2] == 3, "eigen: diagonal, sorted", ev[0], -1, 0);
+  }
+  // tridiag(−1, 2, −1): 2 − 2cos(kπ/(n+1))
+  const std::size_t n = 50;
+  std::vector<double> d(n, 2);
+  std::vector<double> e2(n, 1);
+  e2[n - 1] = 0;
+  check(cimm::detail::tridiagonal_eigenvalues(d.data(), e2.data(), n), "rational QL converges", 0, 0, 0);
+  for (std::size_t k = 0; k < n; ++k) {
+    near("rational QL: Toeplitz spectrum", d[k], 2 - 2 * std::cos((k + 1) * 3.141592653589793 / (n + 1)), 1e-14, 8);
+  }
+  // a random Hermitian matrix: the two paths agree, the trace is kept, scaling by 2^600 is exact
+  for (const std::size_t m : {1, 2, 5, 16, 17, 64}) {
+    std::vector<double> re(m * m);
+    std::vector<double> im(m * m);
+    for (std::size_t i = 0; i < m; ++i) {
+      for (std::size_t j = 0; j <= i; ++j) {
+        const double x = uniform(-1, 1);
+        const double y = i == j ? 0 : uniform(-1, 1);
+        re[i * m + j] = re[j * m + i] = x;
+        im[i * m + j] = y;
+        im[j * m + i] = -y;
+      }
+    }
+    std::vector<double> a(m);
+    std::vector<double> b(m);
+    cimm::detail::hermitian_eigenvalues_path(re.data(), im.data(), m, a.data(), false);
+    cimm::detail::hermitian_eigenvalues_path(re.data(), im.data(), m, b.data(), true);
+    double trace = 0;
+    double sum = 0;
+    for (std::size_t i = 0; i < m; ++i) {
+      trace += re[i * m + i];
+      sum += b[i];
+      near("eigen: avx2 vs scalar", b[i], a[i], 1e-13 * static_cast<double>(m), 1);
+      if (i > 0) check(b[i] >= b[i - 1], "eigen: ascending", b[i], b[i - 1], 0);
+    }
+    near("eigen: Σλ = trace", sum, trace, 1e-13 * static_cast<double>(m), 1);
+    for (auto& v : re) v = std::ldexp(v, 600);
+    for (auto& v : im) v = std::ldexp(v, 600);
+    std::vector<double> c(m);
+    cimm::detail::hermitian_eigenvalues_path(re.data(), im.data(), m, c.data(), true);
+    for (std::size_t i = 0; i < m; ++i) check(c[i] == std::ldexp(b[i], 600), "eigen: exact scaling", c[i], b[i], 0);
+  }
+  const double nan_re[] = {1, std::numeric_limits<double>::quiet_NaN(), 0, 1};
+  const double zero_im[4] = {};
+  cimm::hermitian_eigenvalues(nan_re, zero_im, 2, ev);
+  check(std::isnan(ev[0]) && std::isnan(ev[1]), "eigen: NaN input", ev[0], 0, 0);
+}
+
 }  // namespace
 
 int main() {
@@ -356,8 +669,15 @@ int main() {
   test_local_energy();
   test_nonlocal_energy();
   test_exp();
+  test_fractal_step();
+  test_matmul();
   test_energy_flow();
   test_reductions();
+  test_vmath();
+  test_coupling();
+  test_scale_transition();
+  test_entropy();
+  test_eigen();
   test_parallel_for();
   if (failures) {
     std::printf("%d check(s) failed\n", failures);

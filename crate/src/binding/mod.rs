@@ -7,7 +7,10 @@
 
 mod energy;
 mod flow;
+mod fractal;
+mod linalg;
 mod optim;
+mod qdt;
 
 use crate::error::KernelError;
 use napi::{Error, Result, Status};

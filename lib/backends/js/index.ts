@@ -1,8 +1,14 @@
 /** The `js` backend: pure TypeScript, always available, the reference implementation. */
 import type { Kernels } from '../../kernels.js';
 import { updateEnergy } from './balance.js';
+import { coupling, scaleTransition } from './coupling.js';
+import { hermitianEigenvalues } from './eigen.js';
+import { activationBackward, activationForward, axpby, dot, maxAbs, sum } from './elementwise.js';
 import { distance, localEnergy, nonlocalEnergy } from './energy.js';
+import { shannonEntropy } from './entropy.js';
 import { energyFlowMaxStep, energyFlowStep, laplacian } from './flow.js';
+import { fractalStep, fractalStepBackward } from './fractal.js';
+import { matmul } from './linalg.js';
 import { adamStep, firstNonFinite, memoryCopy, sgdStep } from './optim.js';
 import { gridSums, l2Norm, scaleInPlace, zeroNonFinite } from './reduce.js';
 
@@ -12,6 +18,19 @@ export const jsKernels: Kernels = {
   localEnergy,
   nonlocalEnergy,
   distance,
+  fractalStep,
+  fractalStepBackward,
+  maxAbs,
+  matmul,
+  axpby,
+  dot,
+  sum,
+  activationForward,
+  activationBackward,
+  coupling,
+  scaleTransition,
+  shannonEntropy,
+  hermitianEigenvalues,
   sgdStep,
   adamStep,
   firstNonFinite,

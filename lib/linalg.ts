@@ -1,0 +1,93 @@
+/**
+ * Dense f32 linear algebra for the fractal layer (design.md §2 eq. 9): a validated GEMM over
+ * the active backend (Rust: the `gemm` crate; js: a cache-blocked reference).
+ */
+import { kernels } from './backend.js';
+import { argumentError, CimmArgumentError } from './errors.js';
+import { finiteNumber, firstNonFinite, float32Array, integer, options } from './is.js';
+
+/** Largest matrix dimension accepted. */
+export const MAX_DIMENSION = 2 ** 31 - 1;
+
+export interface MatmulShape {
+  /** Rows of op(A) and of C. */
+  m: number;
+  /** Columns of op(B) and of C. */
+  n: number;
+  /** Columns of op(A), rows of op(B). */
+  k: number;
+}
+
+export interface MatmulOptions {
+  /** Use Aᵀ: `a` holds a k×m matrix (default false). */
+  transA?: boolean;
+  /** Use Bᵀ: `b` holds an n×k matrix (default false). */
+  transB?: boolean;
+  /** α (default 1). */
+  alpha?: number;
+  /** β (default 0: `out` is overwritten, its old values ignored). */
+  beta?: number;
+  /** C, an m×n array updated in place; a new array otherwise (then β must be 0). */
+  out?: Float32Array;
+}
+
+function boolOption(name: string, value: unknown): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw argumentError(name, 'a boolean', value);
+  return value;
+}
+
+/** True when two typed arrays share memory. */
+export function overlapping(x: ArrayBufferView, y: ArrayBufferView): boolean {
+  if (x.buffer !== y.buffer || x.byteLength === 0 || y.byteLength === 0) return false;
+  return x.byteOffset < y.byteOffset + y.byteLength && y.byteOffset < x.byteOffset + x.byteLength;
+}
+
+/** Reject NaN/±Infinity in a matrix with one native scan (maxAbs is NaN then). */
+function finiteMatrix(name: string, values: Float32Array): void {
+  if (!Number.isNaN(kernels().maxAbs(values))) return;
+  const i = firstNonFinite(values);
+  throw new CimmArgumentError(
+    name,
+    'finite values',
+    `Expected finite values for ${name} but received ${values[i]} at index ${i} of Float32Array(${values.length}) of type Float32Array`,
+  );
+}
+
+/**
+ * C ← α·op(A)·op(B) + β·C for row-major f32 matrices: op(A) is m×k, op(B) is k×n, C is
+ * m×n. Returns C (`out`, or a new array).
+ */
+export function matmul(a: Float32Array, b: Float32Array, shape: MatmulShape, opts?: MatmulOptions): Float32Array {
+  const s = options<MatmulShape>('shape', shape);
+  const m = integer('m', s.m, { min: 0, max: MAX_DIMENSION });
+  const n = integer('n', s.n, { min: 0, max: MAX_DIMENSION });
+  const k = integer('k', s.k, { min: 0, max: MAX_DIMENSION });
+  const o = options<MatmulOptions>('options', opts);
+  const transA = boolOption('transA', o.transA);
+  const transB = boolOption('transB', o.transB);
+  const alpha = finiteNumber('alpha', o.alpha ?? 1);
+  const beta = finiteNumber('beta', o.beta ?? 0);
+  const [ar, ac] = transA ? [k, m] : [m, k];
+  const [br, bc] = transB ? [n, k] : [k, n];
+  float32Array('a', a);
+  if (a.length !== m * k) throw argumentError('a', `a ${ar}×${ac} matrix (a Float32Array of length ${m * k})`, a);
+  float32Array('b', b);
+  if (b.length !== k * n) throw argumentError('b', `a ${br}×${bc} matrix (a Float32Array of length ${k * n})`, b);
+  let out: Float32Array;
+  if (o.out === undefined) {
+    if (beta !== 0) throw argumentError('beta', '0 when no out matrix is given', beta);
+    out = new Float32Array(m * n);
+  } else {
+    out = float32Array('out', o.out);
+    if (out.length !== m * n) throw argumentError('out', `a ${m}×${n} matrix (a Float32Array of length ${m * n})`, out);
+    if (overlapping(out, a) || overlapping(out, b)) {
+      throw argumentError('out', 'an array that does not share memory with a or b', out);
+    }
+    if (beta !== 0) finiteMatrix('out', out);
+  }
+  finiteMatrix('a', a);
+  finiteMatrix('b', b);
+  kernels().matmul(transA, transB, m, n, k, alpha, a, b, beta, out);
+  return out;
+}

@@ -1,0 +1,64 @@
+// The fractal network kernels of seed 002 §3 (design.md §2 eqs. 8–9), plain C++ with no Node
+// types: one step of the fractal transform and its backward rule, the GEMM, and the
+// elementwise kernels the fractal layer composes. The
+// callers (binding.cpp, the native tests) check lengths; these functions assume them.
+//
+// Bit-exactness with the js reference (lib/backends/js): JS computes Float32Array arithmetic
+// in double and rounds once on the store. Every kernel here whose reference is plain
+// arithmetic (fractal_step, fractal_step_backward, axpby, the identity/relu activations and
+// every activation backward rule) widens to double, performs the same operations in the same
+// order (the build keeps a*b + c unfused outside explicit FMA intrinsics; the one FMA used,
+// z·z + c, rounds exactly like JS because z² of a float is exact in double) and rounds once
+// to float. tanh/sigmoid use a float polynomial exp on the AVX2 path (within 4 ulp).
+//
+// "In place": an input pointer may equal the output pointer (each element is read before it
+// is written); partially overlapping arrays are the binding's business (it copies).
+#pragma once
+
+#include <cstddef>
+
+namespace cimm {
+
+// Eq. 8, one step: out[i] = z[i]² + c with c = (float)offset, computed in double.
+void fractal_step(const float* z, double offset, float* out, std::size_t n);
+// Its backward rule: grad_z[i] = 2·z[i]·grad_out[i] (exact in double, rounded once).
+void fractal_step_backward(const float* z, const float* grad_out, float* grad_z, std::size_t n);
+
+// max |x[i]| (0 when n = 0), NaN when any element is NaN or ±Inf.
+double max_abs(const float* x, std::size_t n);
+// y ← α·x + β·y in double, rounded once; β = 0 overwrites y without reading it.
+void axpby(double alpha, const float* x, double beta, float* y, std::size_t n);
+// Σ x[i]·y[i] and Σ x[i] in double, over fixed chunks (independent of the thread count).
+double dot(const float* x, const float* y, std::size_t n);
+double sum(const float* x, std::size_t n);
+
+enum class Activation { kIdentity, kTanh, kSigmoid, kRelu };
+// out[i] = σ(x[i] + shift), the pre-activation in double.
+void activation_forward(Activation a, const float* x, double shift, float* out, std::size_t n);
+// grad_pre[i] = grad_out[i]·σ'(pre[i]) through y = σ(pre): tanh 1 − y², sigmoid y(1 − y),
+// relu [y > 0], identity 1.
+void activation_backward(Activation a, const float* y, const float* grad_out, float* grad_pre, std::size_t n);
+
+// C ← α·op(A)·op(B) + β·C, row-major and dense: op(A) m×k (A stored k×m when trans_a),
+// op(B) k×n (B stored n×k when trans_b), C m×n. β = 0 overwrites C. C must not overlap A or
+// B. Goto-style blocking (packed panels, a 6×16 AVX2+FMA micro-kernel or its scalar twin),
+// on the thread pool from kGemmParallelWork multiply-adds.
+void matmul(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
+            const float* b, float beta, float* c);
+
+constexpr std::size_t kElementwiseParallel = std::size_t{1} << 18;  // elements
+constexpr std::size_t kElementwiseUnit = std::size_t{1} << 16;      // elements per task
+constexpr std::size_t kStreamMin = std::size_t{1} << 22;            // out-of-place steps stream from here
+constexpr std::size_t kGemmParallelWork = std::size_t{1} << 22;     // m·n·k
+
+namespace detail {
+// The single-threaded paths, exposed for the native tests.
+void fractal_step_scalar(const float* z, double c, float* out, std::size_t n) noexcept;
+void fractal_step_avx2(const float* z, double c, float* out, std::size_t n, bool stream) noexcept;
+void matmul_scalar(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
+                   const float* b, float beta, float* c);
+void matmul_avx2(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
+                 const float* b, float beta, float* c);
+}  // namespace detail
+
+}  // namespace cimm
