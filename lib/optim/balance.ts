@@ -6,22 +6,26 @@
  * an iteration spends and the information it gains (000 reads it as E = I c², η in the
  * role of c²). Substituting it directly (η_{t+1} = E_t/I_t, the seed's sample) divides by a
  * vanishing dI/dt and, with the default meters, is unstable: the balance point is a
- * repelling fixed point (docs/theory.md derives the slope). The loop here keeps the
- * balance as its set point instead:
+ * repelling fixed point (docs/theory.md derives the slope). The loop keeps the balance as
+ * its set point instead, in log space:
  *
- *   residual   b_t = ln(E_t / (η_t I_t))                       (0 exactly when η = E/I)
- *   correction u_t = −σ b_t clipped to ±ln(maxChange)/gain      (σ = +1 if the energy
- *                                                                meter's η-order ≥ 2, else −1)
- *   potential  q_t = (1 − τ) q_{t−1} + τ u_t                    (the QPL: a low-pass filter)
- *   η_{t+1}    = clamp(η_t · exp(gain · q_t), etaMin, etaMax)   (log space)
+ *   residual   b_t = ln(E_t / (η_t · max(I_t, floor)))   0 exactly when η = E/I; floor =
+ *                                                        informationFloor × the meter's scale
+ *   correction u_t = −σ b_t, clipped to ±ln(maxChange)/gain  (σ = +1 when the energy meter's
+ *                                                        η-order is ≥ 2, else −1)
+ *                 u_t = −ln(maxChange)/gain when I_t ≤ 0 (nothing gained, or the loss went
+ *                 up: η shrinks geometrically while that lasts); u_t = +ln(maxChange)/gain
+ *                 when E_t = 0 for an update meter (nothing moved: η is below the
+ *                 parameters' resolution), 0 for a compute meter
+ *   potential  q_t = min(u_t, (1 − τ) q_{t−1} + τ u_t)   the QPL: growth low-pass filtered,
+ *                                                        a shrink at once (fast attack)
+ *   η_{t+1}    = clamp(η_t · exp(gain · q_t), etaMin, etaMax)
  *
- * When the information gained is at or below the noise floor (informationFloor × the
- * meter's scale: nothing learned, or the loss went up) the correction is the full
- * −ln(maxChange)/gain, so η shrinks geometrically while that lasts; when nothing moved
- * and nothing was learned (E = 0) the correction is 0. Without a reading (the first
- * step) η is held. The reported QBE residual (eq. 12) is QPL(t) = (η I_t − E_t)/λ: the
- * information gained, valued in energy units at the exchange rate η, minus the energy
- * spent (001's sign: information stored is energy taken out of the flux).
+ * So η changes by at most maxChange per step and stays in [etaMin, etaMax] whatever the
+ * readings; an oscillating residual nets a shrink. Without a reading (the first step) η is
+ * held. The reported QBE residual (eq. 12) is QPL(t) = (η I_t − E_t)/λ: the information
+ * gained, valued in energy units at the exchange rate η, minus the energy spent (001's
+ * sign: information stored is energy taken out of the flux); 0 exactly at balance.
  */
 import { argumentError } from '../errors.js';
 import { finiteNumber, options } from '../is.js';
@@ -34,7 +38,7 @@ export const BALANCE_DEFAULTS = Object.freeze({
   etaMax: 1e3,
   /** κ: ln η moves by κ·q per step (0.5 ≈ the Newton gain for the default meters). */
   gain: 0.5,
-  /** τ ∈ (0, 1]: weight of the newest correction in the potential (1: no filtering). */
+  /** τ ∈ (0, 1]: weight of the newest growth correction in the potential (1: no filtering). */
   smoothing: 0.5,
   /** η changes by at most this factor per step (> 1). */
   maxChange: 2,
@@ -124,6 +128,8 @@ export function balanceStep(
   etaOrder: number,
 ): BalanceStep {
   if (!(eta > 0 && eta < Number.POSITIVE_INFINITY)) throw argumentError('eta', 'a finite number > 0', eta);
+  energyReading('energy', energy);
+  informationReading('information', information);
   if (energy === null || information === null) return { eta, state, residual: null, qpl: null, mode: 'hold' };
   const { bits, scale } = information;
   const cap = Math.log(c.maxChange) / c.gain;
@@ -149,7 +155,7 @@ export function balanceStep(
   // went up, or the step overshot the balance) acts at once; growth is low-pass filtered.
   // So an oscillating residual nets a shrink, never a runaway.
   const filtered = (1 - c.smoothing) * state.potential + c.smoothing * correction;
-  let q = correction < filtered ? correction : filtered;
+  let q = Math.min(correction, filtered);
   let next = eta * Math.exp(c.gain * q);
   // Clamped at a bound, the potential keeps no push past it (no wind-up).
   if (!(next < c.etaMax)) [next, q] = [c.etaMax, Math.min(q, 0)];

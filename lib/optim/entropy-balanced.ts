@@ -19,10 +19,10 @@
  * measured joules and the Landauer efficiency k_B T ln 2 · bits / joules (eq. 14).
  */
 import { kernels } from '../backend.js';
-import { BOLTZMANN } from '../constants.js';
 import { argumentError, CimmArgumentError } from '../errors.js';
 import { finiteNumber, float32Array, oneOf, options } from '../is.js';
 import type { Kernels } from '../kernels.js';
+import { landauerBound } from '../quantum.js';
 import { Adam, type AdamOptions } from './adam.js';
 import { AdamW } from './adamw.js';
 import {
@@ -151,7 +151,8 @@ const SPECS: Record<keyof EntropyBalancedOptions, OptionSpec> = {
   energyMeter: { default: { kind: 'kinetic' }, check: meterCheck(createEnergyMeter) },
   informationMeter: {
     default: { kind: 'loss', unit: 'nats', scale: 1 },
-    check: (name, v) => createInformationMeter(configOf(v) as never, name, { source: () => new Float64Array(0) }).getConfig(),
+    check: (name, v) =>
+      createInformationMeter(configOf(v) as never, name, { source: () => new Float64Array(0) }).getConfig(),
   },
   computeMeter: {
     default: DEFAULT_COMPUTE,
@@ -282,9 +283,6 @@ export function stepNames(params: TensorMap, grads: TensorMap): string[] {
   return names;
 }
 
-/** k_B T ln 2 per bit (eq. 14). */
-const landauerPerBit = (temperature: number) => BOLTZMANN * temperature * Math.LN2;
-
 export class EntropyBalancedOptimizer extends OptimizerWrapper<EntropyBalancedOptions> {
   /** The report of the last step (undefined before the first). */
   lastReport: BalanceReport | undefined;
@@ -293,6 +291,7 @@ export class EntropyBalancedOptimizer extends OptimizerWrapper<EntropyBalancedOp
   private information!: InformationMeter;
   private compute!: EnergyMeter | null;
   private balance!: BalanceConfig;
+  private temperature = 300;
   private eta = 0;
   private loop: BalanceState = EMPTY_BALANCE;
   private readonly source: (() => Float32Array | Float64Array) | undefined;
@@ -370,6 +369,7 @@ export class EntropyBalancedOptimizer extends OptimizerWrapper<EntropyBalancedOp
     this.information = createInformationMeter(o.informationMeter, 'informationMeter', { source: this.source });
     this.compute = this.energy.unit === 'J' || o.computeMeter === null ? null : createEnergyMeter(o.computeMeter);
     this.balance = balanceConfig(o);
+    this.temperature = o.temperature;
     this.eta = o.learningRate;
     this.loop = EMPTY_BALANCE;
   }
@@ -401,7 +401,7 @@ export class EntropyBalancedOptimizer extends OptimizerWrapper<EntropyBalancedOp
         joules,
         landauerEfficiency:
           joules !== null && joules > 0 && bits !== null
-            ? (landauerPerBit(this.getConfig().temperature) * bits) / joules
+            ? (landauerBound(this.temperature) * bits) / joules
             : null,
       };
       if (this.energy.needsUpdate) this.meter.snapshot(k, params, names);
@@ -413,7 +413,8 @@ export class EntropyBalancedOptimizer extends OptimizerWrapper<EntropyBalancedOp
         if (error instanceof RangeError) this.commit(turn.eta, turn.state, report);
         throw error;
       }
-      if (this.energy.needsUpdate) this.energy.recordUpdate(this.meter.measure(k, this.innerOptimizer, params, grads, names));
+      if (this.energy.needsUpdate)
+        this.energy.recordUpdate(this.meter.measure(k, this.innerOptimizer, params, grads, names));
       this.commit(turn.eta, turn.state, report);
       return report;
     } catch (error) {

@@ -2,27 +2,16 @@
 export { Adam, type AdamConfig, type AdamOptions } from './adam.js';
 export { AdamW } from './adamw.js';
 export {
-  Optimizer,
-  type OptimizerArgs,
-  type OptimizerConfig,
-  type OptimizerOptions,
-  optimizerFromConfig,
-  type ParameterGroup,
-  registerOptimizer,
-  restoreOptimizer,
-  type StepObservation,
-  type TensorMap,
-} from './optimizer.js';
-export { SGD, type SGDConfig, type SGDOptions } from './sgd.js';
-export { decodeOptimizerState, encodeOptimizerState, type OptimizerScalars, type OptimizerState } from './state.js';
-export {
   BALANCE_DEFAULTS,
   type BalanceConfig,
   type BalanceMode,
   type BalanceOptions,
+  type BalanceState,
   type BalanceStep,
   balanceConfig,
+  balanceState,
   balanceStep,
+  EMPTY_BALANCE,
 } from './balance.js';
 export {
   type BalanceBase,
@@ -56,4 +45,36 @@ export {
   registerInformationMeter,
   type UpdateEnergy,
 } from './meters.js';
+export {
+  Optimizer,
+  type OptimizerArgs,
+  type OptimizerConfig,
+  type OptimizerOptions,
+  optimizerFromConfig,
+  type ParameterGroup,
+  registerOptimizer,
+  restoreOptimizer,
+  type StepObservation,
+  type TensorMap,
+} from './optimizer.js';
+export {
+  probeIndices,
+  QDT_OPTIMIZER_DEFAULTS,
+  type QDTArgs,
+  type QDTConfig,
+  QDTOptimizer,
+  type QDTOptions,
+  type QDTReport,
+} from './qdt.js';
+export { SGD, type SGDConfig, type SGDOptions } from './sgd.js';
+export {
+  type InnerOptimizerConfig,
+  type StabilizedArgs,
+  type StabilizedConfig,
+  type StabilizedObservation,
+  StabilizedOptimizer,
+  type StabilizedOptions,
+  type StabilizedReport,
+} from './stabilized.js';
+export { decodeOptimizerState, encodeOptimizerState, type OptimizerScalars, type OptimizerState } from './state.js';
 export { type AnyOptimizer, type JsonObject, OptimizerWrapper, type WrapperScalars } from './wrapper.js';

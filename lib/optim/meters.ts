@@ -465,7 +465,8 @@ const informationMeters = new Map<
   ['loss', (c, _r, n) => new LossMeter(known(n, c, ['unit', 'scale']) as LossMeterOptions, n)],
   [
     'predictive-entropy',
-    (c, r, n) => new PredictiveEntropyMeter({ ...(known(n, c, ['classes']) as PredictiveEntropyMeterOptions), ...r }, n),
+    (c, r, n) =>
+      new PredictiveEntropyMeter({ ...(known(n, c, ['classes']) as PredictiveEntropyMeterOptions), ...r }, n),
   ],
 ]);
 

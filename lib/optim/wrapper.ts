@@ -76,7 +76,8 @@ export abstract class OptimizerWrapper<O extends OptimizerOptions> extends Optim
 
   protected loadOwnTensors(tensors: TensorMap): void {
     const names = Object.keys(tensors);
-    if (names.length > 0) throw argumentError(`state.tensors["self/${names[0]}"]`, 'no tensor (none is kept)', tensors[names[0]]);
+    if (names.length > 0)
+      throw argumentError(`state.tensors["self/${names[0]}"]`, 'no tensor (none is kept)', tensors[names[0]]);
   }
 
   override get iterations(): number {
