@@ -37,7 +37,7 @@ fn length(param: &'static str, want: usize, got: usize) -> Result<(), KernelErro
     }
     Err(KernelError::new(
         param,
-        format!("an array of length {want} (the length of before)"),
+        format!("a Float32Array of length {want} (the length of before)"),
         format!("an array of length {got}"),
     ))
 }
@@ -103,9 +103,8 @@ mod scalar {
     /// The tail after the full blocks, in index order, onto `out`.
     pub fn tail(u: &Update<'_>, from: usize, out: &mut [f64; 3]) {
         for i in from..u.before.len() {
-            let t = terms(u, i);
-            for k in 0..3 {
-                out[k] += t[k];
+            for (o, t) in out.iter_mut().zip(terms(u, i)) {
+                *o += t;
             }
         }
     }
@@ -115,9 +114,8 @@ mod scalar {
         let full = u.before.len() / 16 * 16;
         for b in (0..full).step_by(16) {
             for j in 0..16 {
-                let t = terms(u, b + j);
-                for k in 0..3 {
-                    acc[k][j] += t[k];
+                for (a, t) in acc.iter_mut().zip(terms(u, b + j)) {
+                    a[j] += t;
                 }
             }
         }
@@ -222,24 +220,18 @@ mod tests {
             let mut acc = [[0.0f64; 16]; 3];
             let full = s + (e - s) / 16 * 16;
             for i in s..full {
-                let t = scalar::terms(u, i);
-                for k in 0..3 {
-                    acc[k][(i - s) % 16] += t[k];
+                for (a, t) in acc.iter_mut().zip(scalar::terms(u, i)) {
+                    a[(i - s) % 16] += t;
                 }
             }
-            let mut part = [
-                scalar::combine(&acc[0]),
-                scalar::combine(&acc[1]),
-                scalar::combine(&acc[2]),
-            ];
+            let mut part = acc.map(|a| scalar::combine(&a));
             for i in full..e {
-                let t = scalar::terms(u, i);
-                for k in 0..3 {
-                    part[k] += t[k];
+                for (p, t) in part.iter_mut().zip(scalar::terms(u, i)) {
+                    *p += t;
                 }
             }
-            for k in 0..3 {
-                total[k] += part[k];
+            for (t, p) in total.iter_mut().zip(part) {
+                *t += p;
             }
         }
         total
@@ -268,9 +260,7 @@ mod tests {
                 let want = canonical(&u);
                 for path in [SimdPath::Scalar, best_path()] {
                     let got = update_energy_on(path, &u).unwrap();
-                    for k in 0..3 {
-                        assert_eq!(got[k].to_bits(), want[k].to_bits(), "n={n} k={k} {path:?}");
-                    }
+                    assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits), "n={n} {path:?}");
                 }
             }
         }
@@ -317,7 +307,7 @@ mod tests {
         let e = update_energy(&u).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "Expected an array of length 4 (the length of before) for grads but received an array of length 3"
+            "Expected a Float32Array of length 4 (the length of before) for grads but received an array of length 3"
         );
         let m = Update {
             grads: &x,

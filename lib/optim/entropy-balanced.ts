@@ -123,11 +123,7 @@ export interface BalanceReport {
   landauerEfficiency: number | null;
 }
 
-const DEFAULT_COMPUTE: EnergyMeterConfig = {
-  kind: 'compute',
-  source: COMPUTE_METER_DEFAULTS.source,
-  wattsPerCore: COMPUTE_METER_DEFAULTS.wattsPerCore,
-};
+const DEFAULT_COMPUTE: EnergyMeterConfig = { kind: 'compute', ...COMPUTE_METER_DEFAULTS };
 
 const meterCheck = (create: (v: never, name: string) => { getConfig(): unknown }) => (name: string, v: unknown) =>
   create(v as never, name).getConfig();
@@ -400,9 +396,7 @@ export class EntropyBalancedOptimizer extends OptimizerWrapper<EntropyBalancedOp
         mode: turn.mode,
         joules,
         landauerEfficiency:
-          joules !== null && joules > 0 && bits !== null
-            ? (landauerBound(this.temperature) * bits) / joules
-            : null,
+          joules !== null && joules > 0 && bits !== null ? (landauerBound(this.temperature) * bits) / joules : null,
       };
       if (this.energy.needsUpdate) this.meter.snapshot(k, params, names);
       this.innerOptimizer.learningRate = turn.eta;

@@ -309,14 +309,14 @@ class LossMeter implements InformationMeter {
   readonly kind = 'loss';
   private readonly unit: 'nats' | 'bits';
   private readonly scale: number;
-  private readonly toBits: number;
+  private readonly divisor: number;
   private previous: number | null = null;
 
   constructor(opts: LossMeterOptions, name = 'informationMeter') {
     const o = options<LossMeterOptions>(name, opts);
     this.unit = oneOf(`${name}.unit`, o.unit ?? 'nats', ['nats', 'bits']);
     this.scale = finiteNumber(`${name}.scale`, o.scale ?? 1, { above: 0 });
-    this.toBits = this.scale / (this.unit === 'nats' ? Math.LN2 : 1);
+    this.divisor = this.unit === 'nats' ? Math.LN2 : 1;
   }
 
   observe(observation: StepObservation | undefined): InformationReading | null {
@@ -329,7 +329,11 @@ class LossMeter implements InformationMeter {
     // With mini-batches, previousBatchLoss (the previous batch at the current parameters)
     // measures the last update on one batch; without it, consecutive batches' losses differ
     // by their sampling noise as well.
-    return { bits: (prev - after) * this.toBits, scale: Math.max(Math.abs(prev), Math.abs(after)) * this.toBits };
+    const { scale, divisor } = this;
+    return {
+      bits: ((prev - after) * scale) / divisor,
+      scale: (Math.max(Math.abs(prev), Math.abs(after)) * scale) / divisor,
+    };
   }
 
   getConfig(): InformationMeterConfig {
