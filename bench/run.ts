@@ -15,7 +15,9 @@ import { balanceCases, balanceReport } from './cases/balance.js';
 import { energyCases } from './cases/energy.js';
 import { flowCases } from './cases/flow.js';
 import { fractalCases, fractalSummary } from './cases/fractal.js';
+import { nnCases } from './cases/nn.js';
 import { optimCases, optimReport } from './cases/optim.js';
+import { prodigyCases, prodigyReport } from './cases/prodigy.js';
 import { qdtCases } from './cases/qdt.js';
 import { type BenchCase, type BenchRow, formatTable, runCase } from './harness.js';
 
@@ -50,7 +52,9 @@ const cases: BenchCase[] = [
   ...qdtCases(backends),
   ...(await optimCases(backends)),
   ...balanceCases(backends),
+  ...prodigyCases(backends),
   ...fractalCases(backends, filter),
+  ...nnCases(backends),
 ]
   .filter((c) => !filter || filter.test(`${c.kernel} ${c.size}`))
   // Cases with a `prepare` hook (they load a peer such as TensorFlow.js, which slows plain JS
@@ -70,6 +74,7 @@ console.log(`\n${formatTable(rows)}\n`);
 for (const line of fractalSummary(rows)) console.log(line);
 for (const line of optimReport(rows)) console.log(line);
 for (const line of balanceReport(rows)) console.log(line);
+for (const line of prodigyReport(rows)) console.log(line);
 mkdirSync(dirname(outFile), { recursive: true });
 const tmp = `${outFile}.tmp`;
 writeFileSync(tmp, `${JSON.stringify(rows, null, 2)}\n`);

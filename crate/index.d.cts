@@ -133,6 +133,18 @@ export declare function memoryCopy(src: unknown, dst: unknown): void
  */
 export declare function nonlocalEnergy(x: Float32Array, y: Float32Array, points: Float32Array, lengthScale: number, softening: number): number
 
+/**
+ * Prodigy's first pass on one tensor (crate::prodigy): m, v, s updated in place; returns
+ * [Σ g·(p0 − p), Σ |s|], summed in f64 in the fixed order of every backend.
+ */
+export declare function prodigyAccumulate(params: unknown, grads: unknown, p0: unknown, m: unknown, v: unknown, s: unknown, beta1: number, beta2: number, beta3: number, momentScale: number, varianceScale: number, sScale: number, weightDecay: number): Array<number>
+
+/**
+ * Prodigy's second pass on one tensor, in place; returns false when an updated parameter
+ * is NaN or ±∞.
+ */
+export declare function prodigyUpdate(params: unknown, m: unknown, v: unknown, stepSize: number, epsilon: number, decay: number): boolean
+
 /** x_i ← fround(x_i · s) in place. */
 export declare function scaleInPlace(x: Float32Array, s: number): void
 

@@ -98,6 +98,18 @@ export {
   MAX_LEVELS,
 } from './nn/fractal-layer.js';
 export {
+  Activation,
+  type ActivationOptions,
+  Dense,
+  type DenseConfig,
+  type DenseOptions,
+  INITS,
+  type InitName,
+  type Layer,
+} from './nn/layers.js';
+export { type Loss, type LossName, loss, MeanSquaredError, SoftmaxCrossEntropy } from './nn/losses.js';
+export { type MlpOptions, mlp, Sequential } from './nn/sequential.js';
+export {
   Adam,
   type AdamConfig,
   type AdamOptions,
@@ -148,6 +160,9 @@ export {
   optimizerFromConfig,
   type ParameterGroup,
   type PredictiveEntropyMeterOptions,
+  Prodigy,
+  type ProdigyConfig,
+  type ProdigyOptions,
   probeIndices,
   QDT_OPTIMIZER_DEFAULTS,
   type QDTArgs,
@@ -199,3 +214,16 @@ export {
   type StabilityReport,
 } from './stability.js';
 export * from './tasks/index.js';
+export {
+  type Callbacks,
+  type Dataset,
+  type EpochEvent,
+  type EpochRecord,
+  type FitOptions,
+  type History,
+  type StepEvent,
+  type StepRecord,
+  type StepReport,
+  Trainer,
+  type TrainerOptions,
+} from './train/trainer.js';

@@ -192,6 +192,48 @@ export interface Kernels {
     maximize: boolean,
   ): boolean;
 
+  /**
+   * Prodigy's first pass over one parameter tensor (lib/optim/prodigy.ts; Mishchenko &
+   * Defazio 2023, Algorithm 4 as prodigyopt 1.1.2 implements it), in place, f32
+   * operations unfused in prodigyopt's order: g ← g + λ·p if λ ≠ 0 (coupled decay; the
+   * caller's grads are not written); m ← m·β₁ + c₁·g; v ← v·β₂ + (c₂·g)·g;
+   * s ← s·β₃ + cₛ·g, with c₁ = d(1 − β₁), c₂ = d²(1 − β₂), cₛ = (d/d₀)·dlr (or (d/d₀)·d
+   * with the safeguard) computed in f64 by the caller and rounded to f32 here. Returns
+   * [Σ g·(p₀ − p), Σ |s|] (new s) accumulated in f64 in a fixed order (units of
+   * prodigyUnit(n) elements, 8 lanes each; lib/backends/js/optim.ts), identical on every
+   * backend and thread count. No array may overlap another.
+   */
+  prodigyAccumulate(
+    params: Float32Array,
+    grads: Float32Array,
+    p0: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    s: Float32Array,
+    beta1: number,
+    beta2: number,
+    beta3: number,
+    momentScale: number,
+    varianceScale: number,
+    sScale: number,
+    weightDecay: number,
+  ): [number, number];
+
+  /**
+   * Prodigy's second pass over one parameter tensor, in place: p ← p + a·p if a ≠ 0
+   * (decoupled decay, a = −λ·dlr); p ← p + (−dlr·m) / (√v + d·ε), f32 unfused, scalars
+   * (stepSize = dlr, epsilon = d·ε, decay = a) rounded to f32. Returns false when an
+   * updated parameter is NaN or ±∞.
+   */
+  prodigyUpdate(
+    params: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    stepSize: number,
+    epsilon: number,
+    decay: number,
+  ): boolean;
+
   /** The index of the first NaN or ±∞ in `values`, or −1 (the optimizers' gradient check). */
   firstNonFinite(values: Float32Array): number;
 
@@ -282,6 +324,8 @@ export const KERNEL_NAMES = [
   'activationBackward',
   'sgdStep',
   'adamStep',
+  'prodigyAccumulate',
+  'prodigyUpdate',
   'firstNonFinite',
   'memoryCopy',
   'energyFlowStep',

@@ -13,6 +13,7 @@
 //! - [`vmath`]: vectorized exp, ln and sin/cos shared by the kernels.
 //! - [`optim`]: fused SGD and Adam/AdamW updates (torch.optim's definitions), the
 //!   optimizers' gradient check and the benchmark's copy-bandwidth probe.
+//! - [`prodigy`]: Prodigy's two passes (prodigyopt 1.1.2), with fixed-order f64 reductions.
 //! - [`flow::energy_flow_step`]: eq. 10, one explicit step of the energy flow on a grid
 //!   (with [`flow::energy_flow_max_step`], its stability limit, and [`flow::laplacian`]).
 //! - [`reduce`]: the reductions of eq. 11's stability criteria (gradient norm, grid sums)
@@ -35,6 +36,7 @@ pub mod nonlocal;
 pub mod optim;
 pub mod parallel;
 pub mod primes;
+pub mod prodigy;
 pub mod reduce;
 pub mod vmath;
 

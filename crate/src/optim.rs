@@ -122,7 +122,7 @@ impl AdamScalars {
     }
 }
 
-fn check_len(name: &'static str, n: usize, got: usize) -> Result<(), KernelError> {
+pub(crate) fn check_len(name: &'static str, n: usize, got: usize) -> Result<(), KernelError> {
     if got == n {
         return Ok(());
     }
@@ -139,20 +139,20 @@ fn check_len(name: &'static str, n: usize, got: usize) -> Result<(), KernelError
 /// A raw base pointer shared by the threads of one call; each thread only makes a
 /// slice of its own disjoint range.
 #[derive(Clone, Copy)]
-struct Base(*mut f32);
+pub(crate) struct Base(*mut f32);
 // SAFETY: only used to hand disjoint ranges of arrays that outlive the call to threads.
 unsafe impl Send for Base {}
 unsafe impl Sync for Base {}
 
 impl Base {
-    fn of(s: &mut [f32]) -> Self {
+    pub(crate) fn of(s: &mut [f32]) -> Self {
         Base(s.as_mut_ptr())
     }
 
     /// # Safety
     /// [start, end) must be inside the array and no other live slice may overlap it.
     #[allow(clippy::mut_from_ref)]
-    unsafe fn range<'a>(self, start: usize, end: usize) -> &'a mut [f32] {
+    pub(crate) unsafe fn range<'a>(self, start: usize, end: usize) -> &'a mut [f32] {
         std::slice::from_raw_parts_mut(self.0.add(start), end - start)
     }
 }
@@ -160,7 +160,7 @@ impl Base {
 /// Runs `body(start, end)` over [0, n) and returns the results' AND: one call for small
 /// n, else disjoint ranges (at most [`MAX_UNITS`], each at least [`UNIT`] long) on the
 /// caller and the helper threads.
-fn all_ranges(n: usize, body: impl Fn(usize, usize) -> bool + Sync) -> bool {
+pub(crate) fn all_ranges(n: usize, body: impl Fn(usize, usize) -> bool + Sync) -> bool {
     if n < PARALLEL_MIN {
         return body(0, n);
     }

@@ -180,6 +180,14 @@ export class FractalLayer {
     for (let i = 0; i < size; i++) this.z[i] = a * (2 * rng.uniform() - 1);
   }
 
+  get inputSize(): number {
+    return this.config.inputSize;
+  }
+
+  get outputSize(): number {
+    return this.config.outputSize;
+  }
+
   /** The kernels this layer runs on now. */
   private kernels(): Kernels {
     return this.pinned ?? kernels();

@@ -56,7 +56,9 @@ export {
   restoreOptimizer,
   type StepObservation,
   type TensorMap,
+  type UpdateEntry,
 } from './optimizer.js';
+export { Prodigy, type ProdigyConfig, type ProdigyOptions } from './prodigy.js';
 export {
   probeIndices,
   QDT_OPTIMIZER_DEFAULTS,

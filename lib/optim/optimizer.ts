@@ -67,6 +67,19 @@ export interface OptionSpec {
 /** An empty Float32Array, for kernel arguments an optimizer does not use. */
 export const NO_TENSOR: Float32Array = new Float32Array(0);
 
+/** One parameter's part of a step (Optimizer.updateAll). */
+export interface UpdateEntry<O> {
+  name: string;
+  params: Float32Array;
+  grads: Float32Array;
+  slots: TensorMap;
+  options: O;
+  /** This parameter's step number (1 on its first update). */
+  step: number;
+  /** True when its state was just created. */
+  fresh: boolean;
+}
+
 interface ResolvedGroup<O> {
   params: string[];
   overrides: Partial<O>;
@@ -125,6 +138,38 @@ export abstract class Optimizer<O extends OptimizerOptions> {
     fresh: boolean,
   ): boolean;
 
+  /**
+   * Update every parameter of one step; returns the first parameter made non-finite. The
+   * default calls update() per parameter; an optimizer whose step needs reductions over
+   * all parameters first (Prodigy) overrides this.
+   */
+  protected updateAll(k: Kernels, entries: UpdateEntry<O>[]): string | undefined {
+    let failed: string | undefined;
+    for (const e of entries) {
+      const ok = this.update(k, e.params, e.grads, e.slots, e.options, e.step, e.fresh);
+      if (!ok && failed === undefined) failed = e.name;
+    }
+    return failed;
+  }
+
+  /** Optimizer-wide scalars kept in state().scalars.global (Prodigy's d estimate); none by default. */
+  protected globalScalars(): Record<string, number> | undefined {
+    return undefined;
+  }
+
+  /**
+   * Validate saved global scalars (state.scalars.global, possibly undefined) and return a
+   * function that installs them; called by loadState before anything changes.
+   */
+  protected loadGlobalScalars(_saved: unknown, _where: string): () => void {
+    return () => {};
+  }
+
+  /** The options a parameter group may set (all of them unless an optimizer restricts it). */
+  protected groupOptionNames(): readonly string[] | undefined {
+    return undefined;
+  }
+
   /** η of the optimizer's options (groups that set their own learningRate keep it). */
   get learningRate(): number {
     return this.base.learningRate;
@@ -168,16 +213,15 @@ export abstract class Optimizer<O extends OptimizerOptions> {
         );
       }
     }
-    let failed: string | undefined;
-    for (const name of names) {
-      const p = params[name];
+    const entries: UpdateEntry<O>[] = names.map((name) => {
+      const params_ = params[name];
       const options = this.optionsFor(name);
-      const [slots, fresh] = this.slotsFor(name, p.length, options);
+      const [slots, fresh] = this.slotsFor(name, params_.length, options);
       const step = (this.stepMap.get(name) ?? 0) + 1;
-      const ok = this.update(k, p, grads[name], slots, options, step, fresh);
-      this.stepMap.set(name, step);
-      if (!ok && failed === undefined) failed = name;
-    }
+      return { name, params: params_, grads: grads[name], slots, options, step, fresh };
+    });
+    const failed = this.updateAll(k, entries);
+    for (const e of entries) this.stepMap.set(e.name, e.step);
     this.count++;
     if (failed !== undefined) {
       const p = params[failed];
@@ -241,8 +285,10 @@ export abstract class Optimizer<O extends OptimizerOptions> {
       setOwn(own, slot, float32Array(at, value, { length }).slice());
       slots.set(name, own);
     }
+    const installGlobal = this.loadGlobalScalars(scalars.global, 'state.scalars.global');
     // All checked except the config: configure() validates it and commits it, then the rest.
     this.configure(config as OptimizerArgs<O>, 'state.config.');
+    installGlobal();
     this.count = iterations;
     this.stepMap = steps;
     this.slotMap = slots;
@@ -282,9 +328,12 @@ export abstract class Optimizer<O extends OptimizerOptions> {
       rawGroups.forEach((g, gi) => {
         const at = `${where}groups[${gi}]`;
         const group = plainObject(at, g, 'a parameter group {params, …options}');
+        const restricted = this.groupOptionNames();
+        const groupNames = restricted ?? optionNames;
+        const what = restricted ? `an option a ${this.kind} group may set` : `an option of ${this.kind}`;
         for (const k of Object.keys(group)) {
-          if (k !== 'params' && !optionNames.includes(k)) {
-            throw argumentError(`${at}.${k}`, `an option of ${this.kind} (${optionNames.join(', ')})`, group[k]);
+          if (k !== 'params' && !groupNames.includes(k)) {
+            throw argumentError(`${at}.${k}`, `${what} (${groupNames.join(', ')})`, group[k]);
           }
         }
         const names = group.params;
@@ -379,7 +428,11 @@ export abstract class Optimizer<O extends OptimizerOptions> {
     }
     const steps: Record<string, number> = {};
     for (const [name, n] of this.stepMap) setOwn(steps, name, n);
-    return { kind: this.kind, config: this.getConfig(), scalars: { iterations: this.count, steps }, tensors };
+    const global = this.globalScalars();
+    const scalars = global
+      ? { iterations: this.count, steps, global: { ...global } }
+      : { iterations: this.count, steps };
+    return { kind: this.kind, config: this.getConfig(), scalars, tensors };
   }
 }
 

@@ -26,6 +26,8 @@ export interface OptimizerScalars {
   iterations: number;
   /** Updates applied to each parameter so far. */
   steps: Record<string, number>;
+  /** Optimizer-wide scalars (Prodigy's d, dMax, dNumerator, k); absent for the others. */
+  global?: Record<string, number>;
 }
 
 export interface OptimizerState<C = unknown> {

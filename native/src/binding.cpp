@@ -23,6 +23,7 @@
 #include "flow.hpp"
 #include "fractal.hpp"
 #include "optim.hpp"
+#include "prodigy.hpp"
 #include "parallel.hpp"
 #include "primes.hpp"
 #include "qdt.hpp"
@@ -266,6 +267,55 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
     if (h.amsgrad) same_length(env, w, p.length, "vMax", info[4]);
     disjoint(env, info, {{0, "params"}, {1, "grads"}, {2, "m"}, {3, "v"}, {4, "vMax"}}, {p, g, m, v, w});
     return Napi::Boolean::New(env, cimm::adam_step(p.data, g.data, m.data, v.data, w.data, p.length, h));
+  });
+}
+
+// prodigyAccumulate(params, grads, p0, m, v, s: Float32Array, beta1, beta2, beta3, momentScale,
+//                   varianceScale, sScale, weightDecay: number): [dot, l1]
+Napi::Value ProdigyAccumulate(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto p = float32_array(env, info[0], "params");
+    const auto g = float32_array(env, info[1], "grads");
+    const auto q = float32_array(env, info[2], "p0");
+    const auto m = float32_array(env, info[3], "m");
+    const auto v = float32_array(env, info[4], "v");
+    const auto s = float32_array(env, info[5], "s");
+    cimm::ProdigyAccumulateHyper h{};
+    h.beta1 = number(env, info[6], "beta1");
+    h.beta2 = number(env, info[7], "beta2");
+    h.beta3 = number(env, info[8], "beta3");
+    h.moment_scale = number(env, info[9], "momentScale");
+    h.variance_scale = number(env, info[10], "varianceScale");
+    h.s_scale = number(env, info[11], "sScale");
+    h.weight_decay = number(env, info[12], "weightDecay");
+    same_length(env, g, p.length, "grads", info[1]);
+    same_length(env, q, p.length, "p0", info[2]);
+    same_length(env, m, p.length, "m", info[3]);
+    same_length(env, v, p.length, "v", info[4]);
+    same_length(env, s, p.length, "s", info[5]);
+    disjoint(env, info, {{0, "params"}, {1, "grads"}, {2, "p0"}, {3, "m"}, {4, "v"}, {5, "s"}}, {p, g, q, m, v, s});
+    const cimm::ProdigySums r = cimm::prodigy_accumulate(p.data, g.data, q.data, m.data, v.data, s.data, p.length, h);
+    Napi::Array out = Napi::Array::New(env, 2);
+    out.Set(uint32_t{0}, Napi::Number::New(env, r.dot));
+    out.Set(uint32_t{1}, Napi::Number::New(env, r.l1));
+    return out;
+  });
+}
+
+// prodigyUpdate(params, m, v: Float32Array, stepSize, epsilon, decay: number): boolean
+Napi::Value ProdigyUpdate(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto p = float32_array(env, info[0], "params");
+    const auto m = float32_array(env, info[1], "m");
+    const auto v = float32_array(env, info[2], "v");
+    cimm::ProdigyUpdateHyper h{};
+    h.step_size = number(env, info[3], "stepSize");
+    h.epsilon = number(env, info[4], "epsilon");
+    h.decay = number(env, info[5], "decay");
+    same_length(env, m, p.length, "m", info[1]);
+    same_length(env, v, p.length, "v", info[2]);
+    disjoint(env, info, {{0, "params"}, {1, "m"}, {2, "v"}}, {p, m, v});
+    return Napi::Boolean::New(env, cimm::prodigy_update(p.data, m.data, v.data, p.length, h));
   });
 }
 
@@ -756,6 +806,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("distance", Napi::Function::New(env, Distance, "distance"));
   exports.Set("sgdStep", Napi::Function::New(env, SgdStep, "sgdStep"));
   exports.Set("adamStep", Napi::Function::New(env, AdamStep, "adamStep"));
+  exports.Set("prodigyAccumulate", Napi::Function::New(env, ProdigyAccumulate, "prodigyAccumulate"));
+  exports.Set("prodigyUpdate", Napi::Function::New(env, ProdigyUpdate, "prodigyUpdate"));
   exports.Set("firstNonFinite", Napi::Function::New(env, FirstNonFinite, "firstNonFinite"));
   exports.Set("memoryCopy", Napi::Function::New(env, MemoryCopy, "memoryCopy"));
   exports.Set("energyFlowStep", Napi::Function::New(env, EnergyFlowStep, "energyFlowStep"));

@@ -268,3 +268,82 @@ pub fn update_energy(
         Ok(())
     })
 }
+
+/// Prodigy's first pass on one tensor (crate::prodigy): m, v, s updated in place; returns
+/// [Σ g·(p0 − p), Σ |s|], summed in f64 in the fixed order of every backend.
+#[napi]
+#[allow(clippy::too_many_arguments)]
+pub fn prodigy_accumulate(
+    params: Unknown<'_>,
+    grads: Unknown<'_>,
+    p0: Unknown<'_>,
+    m: Unknown<'_>,
+    v: Unknown<'_>,
+    s: Unknown<'_>,
+    beta1: f64,
+    beta2: f64,
+    beta3: f64,
+    moment_scale: f64,
+    variance_scale: f64,
+    s_scale: f64,
+    weight_decay: f64,
+) -> Result<Vec<f64>> {
+    guard("prodigyAccumulate", || {
+        let p = f32_view(params, "params")?;
+        let g = f32_view(grads, "grads")?;
+        let q = f32_view(p0, "p0")?;
+        let mv = f32_view(m, "m")?;
+        let vv = f32_view(v, "v")?;
+        let sv = f32_view(s, "s")?;
+        disjoint(&[p, g, q, mv, vv, sv])?;
+        let h = crate::prodigy::ProdigyAccumulate {
+            beta1,
+            beta2,
+            beta3,
+            moment_scale,
+            variance_scale,
+            s_scale,
+            weight_decay,
+        };
+        // SAFETY: the views do not overlap, and JS waits for this synchronous call.
+        let (p, g, q, mv, vv, sv) = unsafe {
+            (
+                p.slice(),
+                g.slice(),
+                q.slice(),
+                mv.slice_mut(),
+                vv.slice_mut(),
+                sv.slice_mut(),
+            )
+        };
+        let (dot, l1) = crate::prodigy::prodigy_accumulate(p, g, q, mv, vv, sv, &h).map_err(invalid_arg)?;
+        Ok(vec![dot, l1])
+    })
+}
+
+/// Prodigy's second pass on one tensor, in place; returns false when an updated parameter
+/// is NaN or ±∞.
+#[napi]
+pub fn prodigy_update(
+    params: Unknown<'_>,
+    m: Unknown<'_>,
+    v: Unknown<'_>,
+    step_size: f64,
+    epsilon: f64,
+    decay: f64,
+) -> Result<bool> {
+    guard("prodigyUpdate", || {
+        let p = f32_view(params, "params")?;
+        let mv = f32_view(m, "m")?;
+        let vv = f32_view(v, "v")?;
+        disjoint(&[p, mv, vv])?;
+        let h = crate::prodigy::ProdigyUpdate {
+            step_size,
+            epsilon,
+            decay,
+        };
+        // SAFETY: the views do not overlap, and JS waits for this synchronous call.
+        let (p, mv, vv) = unsafe { (p.slice_mut(), mv.slice(), vv.slice()) };
+        crate::prodigy::prodigy_update(p, mv, vv, &h).map_err(invalid_arg)
+    })
+}

@@ -9,7 +9,7 @@ import { shannonEntropy } from './entropy.js';
 import { energyFlowMaxStep, energyFlowStep, laplacian } from './flow.js';
 import { fractalStep, fractalStepBackward } from './fractal.js';
 import { matmul } from './linalg.js';
-import { adamStep, firstNonFinite, memoryCopy, sgdStep } from './optim.js';
+import { adamStep, firstNonFinite, memoryCopy, prodigyAccumulate, prodigyUpdate, sgdStep } from './optim.js';
 import { gridSums, l2Norm, scaleInPlace, zeroNonFinite } from './reduce.js';
 
 export const jsKernels: Kernels = {
@@ -33,6 +33,8 @@ export const jsKernels: Kernels = {
   hermitianEigenvalues,
   sgdStep,
   adamStep,
+  prodigyAccumulate,
+  prodigyUpdate,
   firstNonFinite,
   memoryCopy,
   energyFlowStep,

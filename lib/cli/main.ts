@@ -1,0 +1,333 @@
+/**
+ * The `cimm` command line: info, train, compare, bench.
+ *
+ * Exit codes: 0 success; 1 failure (a run or a bench failed, an I/O error); 2 usage error
+ * (unknown command or option, bad value); 130 interrupted by SIGINT (compare writes the
+ * partial report first). `--json` prints one machine-readable JSON document on stdout and
+ * turns progress bars off; progress goes to stderr, and only when stderr is a TTY.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import cliProgress from 'cli-progress';
+import { Command, CommanderError, Option } from 'commander';
+import { backendInfo } from '../backend.js';
+import {
+  budget,
+  buildReport,
+  OPTIMIZER_ENTRIES,
+  planJobs,
+  RL_DEFAULT_ALPHA,
+  runJob,
+  runJobs,
+  STEP_SIZE_ENTRIES,
+  summaryLines,
+  TASK_NAMES,
+  type TaskName,
+  writeReport,
+} from '../compare/index.js';
+import { optimizerFromConfig } from '../optim/index.js';
+import { packageRoot } from '../paths.js';
+import { createTask } from '../tasks/index.js';
+
+export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
+
+class UsageError extends Error {}
+
+const USAGE = `Usage: cimm <command> [options]
+
+Commands:
+  info     [--json]                       backend, CPU features, SIMD path, threads
+  train    --task T --optimizer O [--lr X] [--steps N] [--seed S] [--checkpoint FILE] [--json]
+  compare  [--quick] [--tasks a,b] [--optimizers a,b] [--seeds N] [--out DIR] [--workers N] [--steps N] [--verbose] [--json]
+  bench    [--quick] [--filter REGEX]     the kernel benchmarks (npm run bench)
+
+Tasks: ${TASK_NAMES.join(', ')}
+Optimizers: ${OPTIMIZER_ENTRIES.map((e) => e.name).join(', ')}; on cliff-walking: ${STEP_SIZE_ENTRIES.join(', ')}
+Exit codes: 0 ok, 1 failure, 2 usage error, 130 interrupted (SIGINT).`;
+
+/** Parsed options of one command (commander's values). */
+type Values = Record<string, string | boolean | undefined>;
+
+function int(name: string, v: string | boolean | undefined, dflt: number, min: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer ≥ ${min}, got ${v}`);
+  return n;
+}
+
+function list<T extends string>(
+  name: string,
+  v: string | boolean | undefined,
+  allowed: readonly string[],
+): T[] | undefined {
+  if (v === undefined) return undefined;
+  const items = String(v)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const i of items)
+    if (!allowed.includes(i)) throw new UsageError(`--${name}: unknown ${i} (known: ${allowed.join(', ')})`);
+  if (!items.length) throw new UsageError(`--${name} is empty`);
+  return items as T[];
+}
+
+/** A progress bar on stderr (cli-progress), only on a TTY and never with --json. */
+function progressBar(enabled: boolean) {
+  const bar = enabled
+    ? new cliProgress.SingleBar(
+        { stream: process.stderr, format: '[{bar}] {value}/{total} runs, ETA {eta}s {label}', hideCursor: true },
+        cliProgress.Presets.legacy,
+      )
+    : undefined;
+  let started = false;
+  return {
+    update(done: number, total: number, label: string) {
+      if (!bar) return;
+      if (!started) {
+        bar.start(total, 0, { label: '' });
+        started = true;
+      }
+      bar.update(done, { label });
+    },
+    stop() {
+      if (started) bar?.stop();
+    },
+  };
+}
+
+function print(json: boolean, value: unknown, text: string) {
+  process.stdout.write(
+    json
+      ? `${JSON.stringify(value, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`
+      : `${text}\n`,
+  );
+}
+
+async function info(v: Values): Promise<number> {
+  const i = backendInfo();
+  print(
+    Boolean(v.json),
+    { ...i, cores: cpus().length },
+    `backend ${i.name} (${i.simdPath}), ${i.threads} threads, ${cpus().length} cores\n` +
+      `CPU features: ${i.cpuFeatures.join(' ') || 'n/a'}\n` +
+      `platform ${i.platform}-${i.arch}, Node ${i.node}\n` +
+      i.backends.map((b) => `  ${b.name}: ${b.available ? 'available' : `unavailable (${b.error})`}`).join('\n'),
+  );
+  return EXIT.ok;
+}
+
+async function train(v: Values): Promise<number> {
+  if (!v.task) throw new UsageError('train needs --task');
+  if (!v.optimizer) throw new UsageError('train needs --optimizer');
+  const task = list<TaskName>('task', v.task, TASK_NAMES)?.[0] as TaskName;
+  const rl = task === 'cliff-walking';
+  const known = rl ? STEP_SIZE_ENTRIES : OPTIMIZER_ENTRIES.map((e) => e.name);
+  const optimizer = list('optimizer', v.optimizer, known)?.[0] as string;
+  let lr: number | null = null;
+  if (v.lr !== undefined) {
+    lr = Number(v.lr);
+    if (!(lr > 0 && Number.isFinite(lr))) throw new UsageError(`--lr must be a positive number, got ${v.lr}`);
+  }
+  const entry = OPTIMIZER_ENTRIES.find((e) => e.name === optimizer);
+  if (entry) {
+    try {
+      optimizerFromConfig(entry.kind, { ...entry.options, learningRate: lr ?? entry.defaultLearningRate });
+    } catch (e) {
+      throw new UsageError(`--optimizer ${optimizer} is not available in this build: ${(e as Error).message}`);
+    }
+  }
+  const b = budget(false);
+  const steps = int('steps', v.steps, b.steps[task], 1);
+  const seed = int('seed', v.seed, 0, 0);
+  const job = {
+    id: 0,
+    task,
+    optimizer,
+    lr: lr ?? (rl ? (optimizer === 'fixed' ? RL_DEFAULT_ALPHA : null) : (entry?.defaultLearningRate ?? null)),
+    seed,
+    steps,
+    points: Math.min(steps, 20),
+    atDefault: lr === null,
+  };
+  const result = runJob(job);
+  const t = createTask(task as never);
+  const out = {
+    task,
+    optimizer,
+    lr: job.lr,
+    seed,
+    steps,
+    target: t.target,
+    finalMetric: result.finalMetric,
+    finalLoss: result.finalLoss,
+    stepsToTarget: result.stepsToTarget,
+    diverged: result.diverged,
+    curve: result.curve,
+    ms: result.ms,
+  };
+  if (v.checkpoint) {
+    const path = resolve(String(v.checkpoint));
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, `${JSON.stringify(out, null, 1)}\n`);
+  }
+  print(
+    Boolean(v.json),
+    out,
+    `${task} with ${optimizer} (η ${job.lr ?? 'n/a'}, seed ${seed}): ${steps} ${rl ? 'episodes' : 'steps'} in ${result.ms} ms\n` +
+      result.curve
+        .map(
+          (p) =>
+            `  ${String(p.step).padStart(6)}  loss ${p.loss.toPrecision(5)}  ${t.target.metric} ${p.metric.toPrecision(5)}`,
+        )
+        .join('\n') +
+      `\nfinal ${t.target.metric} ${result.finalMetric}; target ${t.target.direction === 'max' ? '≥' : '≤'} ${t.target.value} ` +
+      `${result.stepsToTarget === null ? 'not reached' : `reached at step ${result.stepsToTarget}`}${result.diverged ? ' (diverged)' : ''}`,
+  );
+  return result.diverged ? EXIT.failure : EXIT.ok;
+}
+
+async function compareCommand(v: Values): Promise<number> {
+  const json = Boolean(v.json);
+  const verbose = Boolean(v.verbose);
+  const options = {
+    quick: Boolean(v.quick),
+    tasks: list<TaskName>('tasks', v.tasks, TASK_NAMES),
+    optimizers: list('optimizers', v.optimizers, [...OPTIMIZER_ENTRIES.map((e) => e.name), ...STEP_SIZE_ENTRIES]),
+    seeds: int('seeds', v.seeds, 3, 1),
+    steps: v.steps === undefined ? undefined : int('steps', v.steps, 0, 1),
+  };
+  const { jobs, skipped, grids } = planJobs(options);
+  const workers = int('workers', v.workers, Math.min(cpus().length, jobs.length), 0);
+  const out = resolve(String(v.out ?? join('reports', v.quick ? 'quick' : 'latest')));
+  for (const s of skipped) process.stderr.write(`note: skipping ${s.optimizer}: ${s.reason}\n`);
+  const controller = new AbortController();
+  let interrupted = false;
+  const onSigint = () => {
+    interrupted = true;
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const bar = progressBar(!json && Boolean(process.stderr.isTTY));
+  const t0 = Date.now();
+  const outcome = await runJobs(jobs, {
+    workers,
+    signal: controller.signal,
+    onResult: (r, done, total) => {
+      bar.update(done, total, `${r.task} ${r.optimizer}`);
+      if (verbose) {
+        process.stderr.write(
+          `run ${done}/${total}: ${r.task} ${r.optimizer} η=${r.lr ?? 'n/a'} seed=${r.seed} final=${r.finalMetric} (${r.ms} ms)\n`,
+        );
+      }
+    },
+  });
+  bar.stop();
+  process.off('SIGINT', onSigint);
+  const elapsed = (Date.now() - t0) / 1000;
+  const report = buildReport(options, jobs.length, outcome.results, skipped, grids);
+  const files = writeReport(report, out, elapsed);
+  const table = report.summary.selfTuning.map(
+    (s) => `  ${s.optimizer.padEnd(22)} ${s.reached}/${s.counted} tasks within 1.5× of the reference`,
+  );
+  print(
+    json,
+    report,
+    `${interrupted ? 'interrupted: ' : ''}${report.jobs.done}/${report.jobs.total} runs in ${elapsed.toFixed(1)} s on ${workers} worker(s)\n` +
+      `best-tuned final metric per task (mean over seeds):\n${summaryLines(report).join('\n')}\n` +
+      `self-tuning summary (at defaults):\n${table.join('\n')}\n` +
+      `wrote ${files.length} files under ${out} (report.md, report.json, index.html, plots/)`,
+  );
+  return interrupted ? EXIT.interrupted : EXIT.ok;
+}
+
+async function bench(v: Values): Promise<number> {
+  const script = join(packageRoot(), 'dist', 'bench', 'run.js');
+  if (!existsSync(script)) {
+    process.stderr.write(`cimm bench: ${script} is missing (run npm run build:ts)\n`);
+    return EXIT.failure;
+  }
+  const pass = [...(v.quick ? ['--quick'] : []), ...(v.filter ? ['--filter', String(v.filter)] : [])];
+  return await new Promise<number>((done) => {
+    const child = spawn(process.execPath, [script, ...pass], { stdio: 'inherit' });
+    child.on('exit', (code, signal) =>
+      done(signal === 'SIGINT' ? EXIT.interrupted : code === 0 ? EXIT.ok : EXIT.failure),
+    );
+  });
+}
+
+/** The commander program; each action stores its command's exit code. */
+function program(setCode: (code: Promise<number>) => void): Command {
+  const cli = new Command('cimm')
+    .description('cimm: entropy-balanced learning rates, QBE and QDT kernels — tasks, comparison, benchmarks')
+    .usage('<command> [options]')
+    .exitOverride()
+    .configureOutput({ writeErr: () => {} })
+    .addHelpText('after', `\n${USAGE.slice(USAGE.indexOf('Tasks:'))}`);
+  const json = new Option('--json', 'one machine-readable JSON document on stdout');
+  cli
+    .command('info')
+    .description('backend, CPU features, SIMD path, threads')
+    .addOption(json)
+    .action((v: Values) => setCode(info(v)));
+  cli
+    .command('train')
+    .description('train one task with one optimizer (or step-size rule)')
+    .option('--task <name>', `one of ${TASK_NAMES.join(', ')}`)
+    .option('--optimizer <name>', 'an optimizer (a step-size rule on cliff-walking)')
+    .option('--lr <number>', 'learning rate (default: the optimizer default)')
+    .option('--steps <n>', 'steps (episodes on cliff-walking)')
+    .option('--seed <n>', 'seed', undefined)
+    .option('--checkpoint <file>', 'write the run result as JSON')
+    .addOption(json)
+    .action((v: Values) => setCode(train(v)));
+  cli
+    .command('compare')
+    .description('every task × optimizer × learning rate × seed, report under --out')
+    .option('--quick', 'the short budget (a few minutes on 2 cores)')
+    .option('--tasks <list>', 'comma-separated tasks')
+    .option('--optimizers <list>', 'comma-separated optimizers and step-size rules')
+    .option('--seeds <n>', 'seeds per configuration (default 3)')
+    .option('--out <dir>', 'report directory (default reports/quick or reports/latest)')
+    .option('--workers <n>', 'worker threads (0 = serial; default min(cores, jobs))')
+    .option('--steps <n>', 'override the step budget of every task')
+    .option('--verbose', 'one line per finished run on stderr')
+    .addOption(json)
+    .action((v: Values) => setCode(compareCommand(v)));
+  cli
+    .command('bench')
+    .description('the kernel benchmarks (npm run bench)')
+    .option('--quick', 'one short round')
+    .option('--filter <regex>', 'only cases whose "kernel size" matches')
+    .action((v: Values) => setCode(bench(v)));
+  return cli;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code: Promise<number> = Promise.resolve(EXIT.ok);
+  try {
+    if (argv.length === 0) throw new UsageError('no command given');
+    if (argv[0] === 'help') argv = ['--help'];
+    await program((c) => {
+      code = c;
+    }).parseAsync(argv, { from: 'user' });
+    return await code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version') {
+        return EXIT.ok;
+      }
+      process.stderr.write(`cimm: ${e.message.replace(/^error: /, '')}\n\n${USAGE}\n`);
+      return EXIT.usage;
+    }
+    if (e instanceof UsageError) {
+      process.stderr.write(`cimm: ${e.message}\n\n${USAGE}\n`);
+      return EXIT.usage;
+    }
+    process.stderr.write(`cimm: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return EXIT.failure;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

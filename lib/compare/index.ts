@@ -1,0 +1,349 @@
+/**
+ * The optimizer comparison (issue 5, docs/theory.md "Comparison"): every task × optimizer
+ * × η × seed, run on a worker pool, summarized per task and overall, written as
+ * report.md, report.json, SVG plots and index.html.
+ */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import '../index.js';
+import type { TaskTarget } from '../tasks/index.js';
+import { lineChart, type Series } from './plot.js';
+import { runJobs } from './pool.js';
+import type { JobResult } from './run.js';
+import { stepSizeAvailable } from './run.js';
+import {
+  budget,
+  type Job,
+  OPTIMIZER_ENTRIES,
+  optimizerAvailable,
+  rlGrid,
+  STEP_SIZE_ENTRIES,
+  TASK_NAMES,
+  type TaskName,
+  taskFor,
+} from './spec.js';
+import { better, type OverallSummary, summarizeAll, summarizeTask, type TaskSummary, tie } from './summary.js';
+
+export { lineChart } from './plot.js';
+export { runJobs } from './pool.js';
+export { type CurvePoint, type JobResult, runJob } from './run.js';
+export * from './spec.js';
+export * from './summary.js';
+
+/** α used by the fixed rule "at its default" (Sutton & Barto's cliff-walking example). */
+export const RL_DEFAULT_ALPHA = 0.5;
+
+export interface CompareOptions {
+  quick?: boolean;
+  tasks?: TaskName[];
+  /** Optimizer names (OPTIMIZER_ENTRIES names or RL rule names); default all available. */
+  optimizers?: string[];
+  seeds?: number;
+  workers?: number;
+  /** Override the budget's steps per run (all tasks), for tests. */
+  steps?: number;
+  /** Override the swept η (tests). */
+  learningRates?: number[];
+  signal?: AbortSignal;
+  onResult?: (result: JobResult, done: number, total: number) => void;
+}
+
+export interface TaskReport {
+  name: string;
+  target: TaskTarget;
+  /** Swept η (RL: α). */
+  grid: number[];
+  runs: JobResult[];
+  summary: TaskSummary;
+}
+
+export interface CompareReport {
+  quick: boolean;
+  seeds: number;
+  complete: boolean;
+  /** Optimizers skipped because they are not in this build, with the reason. */
+  skipped: { optimizer: string; reason: string }[];
+  jobs: { total: number; done: number };
+  tasks: TaskReport[];
+  summary: OverallSummary;
+}
+
+/** The jobs for `options`, and the optimizers skipped. */
+export function planJobs(options: CompareOptions): {
+  jobs: Job[];
+  skipped: { optimizer: string; reason: string }[];
+  grids: Map<TaskName, number[]>;
+} {
+  const b = budget(options.quick ?? false);
+  const grid = options.learningRates ?? b.learningRates;
+  const seeds = options.seeds ?? 3;
+  const taskNames = options.tasks ?? [...TASK_NAMES];
+  const want = (name: string) => !options.optimizers || options.optimizers.includes(name);
+  const skipped: { optimizer: string; reason: string }[] = [];
+  const optimizers = OPTIMIZER_ENTRIES.filter((e) => {
+    if (!want(e.name)) return false;
+    const a = optimizerAvailable(e);
+    if (!a.ok) skipped.push({ optimizer: e.name, reason: `optimizer kind ${e.kind} is not registered in this build` });
+    return a.ok;
+  });
+  const rules = STEP_SIZE_ENTRIES.filter((r) => {
+    if (!want(r)) return false;
+    if (!stepSizeAvailable(r)) {
+      skipped.push({ optimizer: r, reason: `step-size rule ${r} is not part of this build` });
+      return false;
+    }
+    return true;
+  });
+  const jobs: Job[] = [];
+  const grids = new Map<TaskName, number[]>();
+  for (const task of taskNames) {
+    const steps = options.steps ?? b.steps[task];
+    const taskOptions = b.taskOptions[task];
+    const add = (optimizer: string, lr: number | null, atDefault: boolean) => {
+      for (let seed = 0; seed < seeds; seed++) {
+        jobs.push({ id: jobs.length, task, optimizer, lr, seed, steps, points: b.points, atDefault, taskOptions });
+      }
+    };
+    if (task === 'cliff-walking') {
+      const g = rlGrid(grid);
+      grids.set(task, g);
+      for (const r of rules) {
+        if (r === 'fixed') {
+          for (const a of g) add(r, a, a === RL_DEFAULT_ALPHA);
+          if (!g.includes(RL_DEFAULT_ALPHA)) add(r, RL_DEFAULT_ALPHA, true);
+        } else add(r, null, true);
+      }
+    } else {
+      grids.set(task, grid);
+      for (const e of optimizers) {
+        for (const lr of grid) add(e.name, lr, lr === e.defaultLearningRate);
+        if (!grid.includes(e.defaultLearningRate)) add(e.name, e.defaultLearningRate, true);
+      }
+    }
+  }
+  return { jobs, skipped, grids };
+}
+
+/** Run the comparison (or what of it completes before `signal` aborts). */
+export async function compare(options: CompareOptions = {}): Promise<CompareReport> {
+  const { jobs, skipped, grids } = planJobs(options);
+  const outcome = await runJobs(jobs, {
+    workers: options.workers ?? 0,
+    signal: options.signal,
+    onResult: options.onResult,
+  });
+  return buildReport(options, jobs.length, outcome.results, skipped, grids);
+}
+
+export function buildReport(
+  options: CompareOptions,
+  total: number,
+  results: JobResult[],
+  skipped: { optimizer: string; reason: string }[],
+  grids: Map<TaskName, number[]>,
+): CompareReport {
+  const b = budget(options.quick ?? false);
+  const tasks: TaskReport[] = [];
+  for (const [name, grid] of grids) {
+    const runs = results.filter((r) => r.task === name);
+    const task = taskFor(name, b.taskOptions[name]);
+    tasks.push({
+      name,
+      target: task.target,
+      grid,
+      runs,
+      summary: summarizeTask(task.target, runs, task.kind === 'rl', grid),
+    });
+  }
+  return {
+    quick: options.quick ?? false,
+    seeds: options.seeds ?? 3,
+    complete: results.length === total,
+    skipped,
+    jobs: { total, done: results.length },
+    tasks,
+    summary: summarizeAll(tasks),
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Output.
+
+const num = (v: number | null | undefined, digits = 4) =>
+  v === null || v === undefined ? '—' : Number.isNaN(v) ? 'diverged' : Number(v.toPrecision(digits)).toString();
+const lrText = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : v.toExponential(1));
+
+/** Markdown tables and plain statements. */
+export function markdownReport(r: CompareReport, elapsedSeconds?: number): string {
+  const lines: string[] = [];
+  lines.push(`# cimm optimizer comparison${r.quick ? ' (quick)' : ''}`, '');
+  if (!r.complete)
+    lines.push(`**Partial report: ${r.jobs.done} of ${r.jobs.total} runs completed (interrupted).**`, '');
+  lines.push(
+    `${r.jobs.done} runs, ${r.seeds} seeds per setting${elapsedSeconds !== undefined ? `, ${elapsedSeconds.toFixed(0)} s` : ''}. ` +
+      'Final metric: mean ± sd over seeds. Steps to target: median over seeds (— when most seeds never reach it). ' +
+      `Steps to target are resolved to the curve's sampling interval (${budget(r.quick).points} points per run). ` +
+      'Sensitivity: max − min of the mean final metric across the swept learning rates where no seed diverged.',
+    '',
+  );
+  for (const s of r.skipped) lines.push(`- Skipped ${s.optimizer}: ${s.reason}.`);
+  if (r.skipped.length) lines.push('');
+  lines.push('## Summary (AlgoPerf self-tuning style)', '');
+  lines.push(
+    'For each optimizer at its defaults: on how many tasks it reaches the target within 1.5× the steps of the best-tuned reference ' +
+      '(Adam; on cliff walking the best-tuned fixed α).',
+    '',
+  );
+  lines.push('| optimizer | tasks within 1.5× | counted tasks | which |', '|---|---|---|---|');
+  for (const s of r.summary.selfTuning)
+    lines.push(`| ${s.optimizer} | ${s.reached} | ${s.counted} | ${s.tasks.join(', ') || '—'} |`);
+  if (r.summary.uncounted.length)
+    lines.push('', `Not counted (the reference never reached the target): ${r.summary.uncounted.join(', ')}.`);
+  lines.push('');
+  for (const t of r.tasks) {
+    lines.push(`## ${t.name}`, '');
+    lines.push(
+      `Target: ${t.target.metric} ${t.target.direction === 'max' ? '≥' : '≤'} ${num(t.target.value)} (${t.target.reason}).`,
+      '',
+    );
+    lines.push(
+      '| optimizer | best η | best final | final at default (η) | steps to target at default | best-tuned steps to target | sensitivity | diverged η |',
+      '|---|---|---|---|---|---|---|---|',
+    );
+    for (const o of t.summary.optimizers) {
+      const b = o.best;
+      const d = o.default;
+      lines.push(
+        `| ${o.optimizer} | ${lrText(b?.lr)} | ${b ? `${num(b.meanFinal)} ± ${num(b.sdFinal, 2)}` : '—'} | ` +
+          `${d ? `${num(d.meanFinal)} (${lrText(d.lr)})` : '—'} | ${num(d?.stepsToTarget)} | ` +
+          `${o.fastest ? `${num(o.fastest.stepsToTarget)} (η ${lrText(o.fastest.lr)})` : '—'} | ${o.sweep.length ? num(o.sensitivity, 3) : 'n/a'} | ${o.divergedLrs} |`,
+      );
+    }
+    lines.push('', ...statements(t).map((s) => `- ${s}`), '');
+    lines.push(`![curves](plots/${t.name}-curves.svg) ![sensitivity](plots/${t.name}-sensitivity.svg)`, '');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Plain sentences comparing every optimizer with the reference. */
+export function statements(t: TaskReport): string[] {
+  const out: string[] = [];
+  const ref = t.summary.optimizers.find((o) => o.optimizer === t.summary.reference);
+  if (!ref?.best) return [`No ${t.summary.reference} runs: no comparison with the reference.`];
+  for (const o of t.summary.optimizers) {
+    if (o === ref || !o.best) continue;
+    const word = tie(o.best.meanFinal, ref.best.meanFinal)
+      ? 'ties with'
+      : better(t.target, o.best.meanFinal, ref.best.meanFinal)
+        ? 'beats'
+        : 'loses to';
+    out.push(
+      `Best-tuned, ${o.optimizer} ${word} ${ref.optimizer} (${num(o.best.meanFinal)} vs ${num(ref.best.meanFinal)}); ` +
+        `at its defaults it ${t.summary.withinBudget[o.optimizer] ? 'reaches' : 'does not reach'} the target within 1.5× ${ref.optimizer}'s best-tuned steps.`,
+    );
+  }
+  if (t.summary.referenceSteps === null) out.push(`${ref.optimizer} never reaches the target at any swept η.`);
+  return out;
+}
+
+/** Mean curve over seeds of one setting. */
+function meanCurve(runs: JobResult[], field: 'metric' | 'loss'): { x: number; y: number }[] {
+  const len = Math.min(...runs.map((r) => r.curve.length));
+  const out: { x: number; y: number }[] = [];
+  for (let i = 0; i < len; i++) {
+    const ys = runs.map((r) => r.curve[i][field]);
+    out.push({ x: runs[0].curve[i].step, y: ys.reduce((a, b) => a + b, 0) / ys.length });
+  }
+  return out;
+}
+
+/** The SVG plots: per task, curves at each optimizer's best η, and final metric vs η. */
+export function plots(r: CompareReport): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const t of r.tasks) {
+    const curves: Series[] = [];
+    const sens: Series[] = [];
+    for (const o of t.summary.optimizers) {
+      const lr = o.best?.lr ?? null;
+      const runs = t.runs.filter((x) => x.optimizer === o.optimizer && x.lr === lr && x.curve.length);
+      if (runs.length) curves.push({ name: `${o.optimizer} (η ${lrText(lr)})`, points: meanCurve(runs, 'metric') });
+      if (o.sweep.length)
+        sens.push({ name: o.optimizer, points: o.sweep.map((s) => ({ x: s.lr as number, y: s.meanFinal })) });
+    }
+    const rl = t.name === 'cliff-walking';
+    // metrics that span decades (distance to the optimum) read better on a log axis
+    const ys = [...curves, ...sens].flatMap((s) => s.points.map((p) => p.y)).filter(Number.isFinite);
+    const logY = ys.length > 0 && ys.every((y) => y > 0) && Math.max(...ys) / Math.min(...ys) > 100;
+    out.set(
+      `${t.name}-curves.svg`,
+      lineChart(curves, {
+        title: `${t.name}: ${t.target.metric} at each optimizer's best η`,
+        xLabel: rl ? 'episodes' : 'steps',
+        yLabel: t.target.metric,
+        logY,
+      }),
+    );
+    out.set(
+      `${t.name}-sensitivity.svg`,
+      lineChart(sens, {
+        title: `${t.name}: final ${t.target.metric} vs ${rl ? 'α' : 'η'}`,
+        xLabel: rl ? 'α' : 'learning rate η',
+        yLabel: `final ${t.target.metric}`,
+        logX: true,
+        logY,
+      }),
+    );
+  }
+  return out;
+}
+
+function htmlEscape(s: string): string {
+  return s.replace(/[<>&]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;' })[c] as string);
+}
+
+/** One page with the report text and every plot inline. */
+export function htmlReport(markdown: string, svgs: Map<string, string>): string {
+  const parts = [
+    '<!doctype html><html><head><meta charset="utf-8"><title>cimm optimizer comparison</title>',
+    '<style>body{font-family:sans-serif;max-width:1400px;margin:auto}pre{white-space:pre-wrap}</style></head><body>',
+    `<pre>${htmlEscape(markdown.replace(/!\[[^\]]*\]\([^)]*\)/g, ''))}</pre>`,
+  ];
+  for (const [name, svg] of svgs) parts.push(`<figure><figcaption>${htmlEscape(name)}</figcaption>${svg}</figure>`);
+  parts.push('</body></html>');
+  return `${parts.join('\n')}\n`;
+}
+
+/** Write report.md, report.json, plots/*.svg and index.html under `dir` (atomically per file). */
+export function writeReport(r: CompareReport, dir: string, elapsedSeconds?: number): string[] {
+  mkdirSync(join(dir, 'plots'), { recursive: true });
+  const md = markdownReport(r, elapsedSeconds);
+  const svgs = plots(r);
+  const files: [string, string][] = [
+    ['report.md', md],
+    ['report.json', `${JSON.stringify(r, jsonNumbers)}\n`],
+    ['index.html', htmlReport(md, svgs)],
+    ...[...svgs].map(([n, s]) => [join('plots', n), s] as [string, string]),
+  ];
+  for (const [name, text] of files) {
+    const path = join(dir, name);
+    writeFileSync(`${path}.tmp`, text);
+    renameSync(`${path}.tmp`, path);
+  }
+  return files.map(([n]) => join(dir, n));
+}
+
+/** JSON has no NaN: write it as null; curve values to 7 significant digits (file size). */
+function jsonNumbers(key: string, value: unknown): unknown {
+  if (typeof value !== 'number') return value;
+  if (!Number.isFinite(value)) return null;
+  return key === 'loss' || key === 'metric' ? Number(value.toPrecision(7)) : value;
+}
+
+/** One line per task for the end of a run: each optimizer's best-tuned final metric. */
+export function summaryLines(r: CompareReport): string[] {
+  return r.tasks.map(
+    (t) =>
+      `  ${t.name} (${t.target.metric}, target ${t.target.direction === 'max' ? '≥' : '≤'} ${num(t.target.value)}): ` +
+      t.summary.optimizers.map((o) => `${o.optimizer} ${num(o.best?.meanFinal)}`).join(', '),
+  );
+}
