@@ -23,9 +23,9 @@
 #include "flow.hpp"
 #include "fractal.hpp"
 #include "optim.hpp"
-#include "prodigy.hpp"
 #include "parallel.hpp"
 #include "primes.hpp"
+#include "prodigy.hpp"
 #include "qdt.hpp"
 
 namespace {
