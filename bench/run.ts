@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { availableBackends, backendInfo, getBackend } from '../lib/backend.js';
 import { packageRoot } from '../lib/paths.js';
+import { balanceCases, balanceReport } from './cases/balance.js';
 import { energyCases } from './cases/energy.js';
 import { flowCases } from './cases/flow.js';
 import { fractalCases, fractalSummary } from './cases/fractal.js';
@@ -50,6 +51,7 @@ const cases: BenchCase[] = [
   ...flowCases(backends),
   ...qdtCases(backends),
   ...(await optimCases(backends)),
+  ...balanceCases(backends),
   ...prodigyCases(backends),
   ...fractalCases(backends, filter),
   ...nnCases(backends),
@@ -71,6 +73,7 @@ for (const c of cases) {
 console.log(`\n${formatTable(rows)}\n`);
 for (const line of fractalSummary(rows)) console.log(line);
 for (const line of optimReport(rows)) console.log(line);
+for (const line of balanceReport(rows)) console.log(line);
 for (const line of prodigyReport(rows)) console.log(line);
 mkdirSync(dirname(outFile), { recursive: true });
 const tmp = `${outFile}.tmp`;

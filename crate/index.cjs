@@ -866,4 +866,5 @@ module.exports.shannonEntropy = nativeBinding.shannonEntropy
 module.exports.simdPath = nativeBinding.simdPath
 module.exports.sum = nativeBinding.sum
 module.exports.threadCount = nativeBinding.threadCount
+module.exports.updateEnergy = nativeBinding.updateEnergy
 module.exports.zeroNonFinite = nativeBinding.zeroNonFinite

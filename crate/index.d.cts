@@ -176,5 +176,11 @@ export declare function sum(x: Float32Array): number
 /** Threads the kernels use (`CIMM_THREADS`, else the available parallelism). */
 export declare function threadCount(): number
 
+/**
+ * The energy terms of an update Δ = after − before into out[0..3]: Σ wΔ², Σ gΔ, Σ |gΔ|
+ * (crate::balance; w = √metric·metricScale + ε, or 1 when `metric` is empty).
+ */
+export declare function updateEnergy(before: unknown, after: unknown, grads: unknown, metric: unknown, metricScale: number, epsilon: number, out: Float64Array): void
+
 /** Sets NaN and ±∞ entries of x to 0; returns how many there were. */
 export declare function zeroNonFinite(x: Float32Array): number

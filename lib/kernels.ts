@@ -287,6 +287,25 @@ export interface Kernels {
 
   /** x_i ← fround(x_i · s) in place. */
   scaleInPlace(x: Float32Array, s: number): void;
+
+  /**
+   * The energy terms of one optimizer update Δ = after − before (design eq. 13's energy
+   * meters; docs/theory.md, "Entropy-balanced learning rate"), in f64:
+   * out[0] = Σ w_i Δ_i² with w_i = √metric_i · metricScale + ε (w_i = 1 when `metric` is
+   * empty), out[1] = Σ g_i Δ_i, out[2] = Σ |g_i Δ_i|. Unfused, in the canonical order of
+   * lib/backends/js/balance.ts, so the sums are bit-identical on every backend and thread
+   * count. `after`, `grads` and a non-empty `metric` have the length of `before`; `out`
+   * has length 3.
+   */
+  updateEnergy(
+    before: Float32Array,
+    after: Float32Array,
+    grads: Float32Array,
+    metric: Float32Array,
+    metricScale: number,
+    epsilon: number,
+    out: Float64Array,
+  ): void;
 }
 
 /** The kernel methods of `Kernels`, for checking that a native addon provides them all. */
@@ -316,6 +335,7 @@ export const KERNEL_NAMES = [
   'l2Norm',
   'zeroNonFinite',
   'scaleInPlace',
+  'updateEnergy',
   'coupling',
   'scaleTransition',
   'shannonEntropy',

@@ -159,7 +159,6 @@ export class StabilityController {
   ): StabilityReport {
     float32Array('gradient', gradient);
     const ctx = options<StabilityContext>('context', context);
-    const { lambdaCosmo, alpha, beta, energyMax, margin } = this.config;
 
     let nonFinite = 0;
     let gradientNorm: number;
@@ -174,6 +173,26 @@ export class StabilityController {
       if (!Number.isFinite(gradientNorm)) ({ norm: gradientNorm, count: nonFinite } = finitePart(gradient));
     }
 
+    const report = this.judge(k, gradientNorm, nonFinite, ctx);
+    if (mutate && report.scale < 1) k.scaleInPlace(gradient, report.scale);
+    return report;
+  }
+
+  /**
+   * Evaluate eq. 11 for a gradient whose norm ‖∇L‖ the caller has computed (a gradient
+   * split over several tensors: the norm of all of them). Returns the report, whose
+   * `scale` the caller applies to every tensor; `nonFinite` is how many non-finite entries
+   * the caller zeroed.
+   */
+  evaluate(gradientNorm: number, context?: StabilityContext, nonFinite = 0): StabilityReport {
+    finiteNumber('gradientNorm', gradientNorm, { min: 0 });
+    integer('nonFinite', nonFinite, { min: 0 });
+    return this.judge(kernels(), gradientNorm, nonFinite, options<StabilityContext>('context', context));
+  }
+
+  /** The criteria for a gradient norm and context; counts the evaluation and its failures. */
+  private judge(k: Kernels, gradientNorm: number, nonFinite: number, ctx: Partial<StabilityContext>): StabilityReport {
+    const { lambdaCosmo, alpha, beta, energyMax, margin } = this.config;
     const report: StabilityReport = { stable: true, failed: [], gradientNorm, nonFinite, scale: 1 };
     const inputs = this.inputs(k, ctx);
     if (inputs.rate !== undefined) report.energyRate = criterion(inputs.rate, lambdaCosmo * gradientNorm);
@@ -193,7 +212,6 @@ export class StabilityController {
     }
     if (report.failed.length > 0) report.scale = Math.min(1, margin / worst);
     report.stable = report.failed.length === 0 && nonFinite === 0;
-    if (mutate && report.scale < 1) k.scaleInPlace(gradient, report.scale);
     this.checks++;
     this.lastReport = report;
     return report;

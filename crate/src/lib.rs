@@ -18,7 +18,10 @@
 //!   (with [`flow::energy_flow_max_step`], its stability limit, and [`flow::laplacian`]).
 //! - [`reduce`]: the reductions of eq. 11's stability criteria (gradient norm, grid sums)
 //!   and the in-place gradient updates of its controller.
+//! - [`balance::update_energy`]: eq. 13's energy meters, the work an optimizer update did
+//!   on the parameters (bit-identical to the JS reference).
 
+pub mod balance;
 pub mod coupling;
 pub mod cpu;
 pub mod eigen;

@@ -20,14 +20,17 @@ const MIN_UNIT: usize = 1 << 15;
 const MAX_UNITS: usize = 64;
 
 /// The fixed split of a length-n sum: (range length, number of ranges), a multiple of 16.
-fn split(n: usize) -> (usize, usize) {
+pub(crate) fn split(n: usize) -> (usize, usize) {
     let units = n.div_ceil(MIN_UNIT).clamp(1, MAX_UNITS);
     let chunk = n.div_ceil(units).next_multiple_of(16).max(16);
     (chunk, n.div_ceil(chunk).max(1))
 }
 
 /// Σ f(range) over the fixed split of `n` elements, ranges added in order.
-fn split_sum<const K: usize>(n: usize, f: impl Fn(std::ops::Range<usize>) -> [f64; K] + Sync) -> [f64; K] {
+pub(crate) fn split_sum<const K: usize>(
+    n: usize,
+    f: impl Fn(std::ops::Range<usize>) -> [f64; K] + Sync,
+) -> [f64; K] {
     let (chunk, units) = split(n);
     let mut partial = [[0.0; K]; MAX_UNITS];
     let slots = &mut partial[..units];

@@ -2,6 +2,50 @@
 export { Adam, type AdamConfig, type AdamOptions } from './adam.js';
 export { AdamW } from './adamw.js';
 export {
+  BALANCE_DEFAULTS,
+  type BalanceConfig,
+  type BalanceMode,
+  type BalanceOptions,
+  type BalanceState,
+  type BalanceStep,
+  balanceConfig,
+  balanceState,
+  balanceStep,
+  EMPTY_BALANCE,
+} from './balance.js';
+export {
+  type BalanceBase,
+  type BalanceReport,
+  type EntropyBalancedArgs,
+  type EntropyBalancedConfig,
+  EntropyBalancedOptimizer,
+  type EntropyBalancedOptions,
+} from './entropy-balanced.js';
+export {
+  COMPUTE_METER_DEFAULTS,
+  type ComputeMeterOptions,
+  type ComputeSource,
+  createEnergyMeter,
+  createInformationMeter,
+  type EnergyMeter,
+  type EnergyMeterConfig,
+  type EnergyMeterSpec,
+  type InformationMeter,
+  type InformationMeterConfig,
+  type InformationMeterSpec,
+  type InformationReading,
+  type LossMeterOptions,
+  type MeterRuntime,
+  type MeterState,
+  meanEntropyBits,
+  meterKinds,
+  type PredictiveEntropyMeterOptions,
+  raplZones,
+  registerEnergyMeter,
+  registerInformationMeter,
+  type UpdateEnergy,
+} from './meters.js';
+export {
   Optimizer,
   type OptimizerArgs,
   type OptimizerConfig,
@@ -10,9 +54,29 @@ export {
   type ParameterGroup,
   registerOptimizer,
   restoreOptimizer,
+  type StepObservation,
   type TensorMap,
   type UpdateEntry,
 } from './optimizer.js';
 export { Prodigy, type ProdigyConfig, type ProdigyOptions } from './prodigy.js';
+export {
+  probeIndices,
+  QDT_OPTIMIZER_DEFAULTS,
+  type QDTArgs,
+  type QDTConfig,
+  QDTOptimizer,
+  type QDTOptions,
+  type QDTReport,
+} from './qdt.js';
 export { SGD, type SGDConfig, type SGDOptions } from './sgd.js';
+export {
+  type InnerOptimizerConfig,
+  type StabilizedArgs,
+  type StabilizedConfig,
+  type StabilizedObservation,
+  StabilizedOptimizer,
+  type StabilizedOptions,
+  type StabilizedReport,
+} from './stabilized.js';
 export { decodeOptimizerState, encodeOptimizerState, type OptimizerScalars, type OptimizerState } from './state.js';
+export { type AnyOptimizer, type JsonObject, OptimizerWrapper, type WrapperScalars } from './wrapper.js';

@@ -24,6 +24,24 @@ import { decodeOptimizerState, encodeOptimizerState, type OptimizerState, setOwn
 /** Float32Arrays by parameter name. */
 export type TensorMap = Record<string, Float32Array>;
 
+/**
+ * What a training loop knows about the step besides the gradients, passed as step()'s
+ * third argument (every optimizer accepts it; the plain ones ignore it). The loss-driven
+ * optimizers (EntropyBalancedOptimizer, StabilizedOptimizer) read it; docs/theory.md,
+ * "Entropy-balanced learning rate", says what each needs.
+ */
+export interface StepObservation {
+  /** L(θ): the loss at the parameters the gradients were taken at (before this step). */
+  loss?: number;
+  /**
+   * With mini-batches: the previous step's batch evaluated at the current parameters, so
+   * the loss meter measures the last update on one batch (one extra forward pass).
+   */
+  previousBatchLoss?: number;
+  /** Predictive probabilities at θ, N examples × K classes row-major (predictive-entropy meter). */
+  probabilities?: Float32Array | Float64Array;
+}
+
 /** Options every optimizer has. */
 export interface OptimizerOptions {
   /** η, the learning rate (≥ 0). */
@@ -177,9 +195,10 @@ export abstract class Optimizer<O extends OptimizerOptions> {
   /**
    * Update every parameter in place from its gradient. `params` and `grads` name the same
    * parameters; each gradient has its parameter's length; no array may share memory with
-   * a parameter. Non-finite gradients are rejected before anything changes.
+   * a parameter. Non-finite gradients are rejected before anything changes. The
+   * observation (the loss, …) is for optimizers that use it; this one ignores it.
    */
-  step(params: TensorMap, grads: TensorMap): void {
+  step(params: TensorMap, grads: TensorMap, _observation?: StepObservation): void {
     const names = this.checkStep(params, grads);
     const k = kernels();
     for (const name of names) {
@@ -277,8 +296,17 @@ export abstract class Optimizer<O extends OptimizerOptions> {
 
   // -------------------------------------------------------------------------------
 
+  /**
+   * @internal A parameter's live state tensors and step count (undefined before its first
+   * step): the wrapping optimizers read Adam's second moment here without copying it.
+   */
+  slotView(name: string): { slots: Readonly<TensorMap>; step: number } | undefined {
+    const slots = this.slotMap.get(name);
+    return slots && { slots, step: this.stepMap.get(name) ?? 0 };
+  }
+
   /** Validate and install options and groups; names in errors are prefixed with `where`. */
-  private configure(args: OptimizerArgs<O> | undefined, where: string): void {
+  protected configure(args: OptimizerArgs<O> | undefined, where: string): void {
     const raw = args === undefined ? {} : plainObject(where || 'options', args, 'an options object');
     const specs = this.optionSpecs();
     const optionNames = Object.keys(specs);

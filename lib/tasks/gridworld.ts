@@ -16,6 +16,16 @@
  */
 import { argumentError } from '../errors.js';
 import { finiteNumber, integer, options } from '../is.js';
+import {
+  type BalanceConfig,
+  type BalanceMode,
+  type BalanceOptions,
+  type BalanceState,
+  balanceConfig,
+  balanceState,
+  balanceStep,
+  EMPTY_BALANCE,
+} from '../optim/balance.js';
 import { Random } from '../random.js';
 import type { EpisodeResult, RlAgent, RlAgentOptions, RlTask, StepSizeRule, TaskTarget } from './task.js';
 
@@ -146,6 +156,155 @@ export function inverseVisitCount(opts?: { power?: number }): StepSizeRule {
     getConfig: () => ({ name: 'inverse-visit-count', power }),
     getState: () => ({}),
     setState: () => {},
+  };
+}
+
+export interface EntropyBalancedStepSizeOptions extends BalanceOptions {
+  /** α before the first balance reading (default 0.5, in [etaMin, etaMax]). */
+  alpha?: number;
+}
+
+/** What the entropy-balanced rule measured over the last episode. */
+export interface StepSizeBalance {
+  episode: number;
+  /** α for the next episode. */
+  alpha: number;
+  /** Σ ½ (α δ)² over the episode's updates (the TD updates' work). */
+  energy: number;
+  /** The bits the updates gained about their targets' means (noise-corrected). */
+  information: number;
+  /** σ̂², the running estimate of the targets' variance between visits. */
+  noise: number;
+  mode: BalanceMode;
+  residual: number | null;
+  qpl: number | null;
+}
+
+/** The entropy-balanced rule with its last episode's readings. */
+export interface EntropyBalancedStepSizeRule extends StepSizeRule {
+  /** The current α. */
+  readonly current: number;
+  /** The last episode's balance (null before the first episode ends). */
+  readonly lastBalance: StepSizeBalance | null;
+}
+
+/**
+ * The entropy-balanced step size (seed 000 §3 applied to Q-learning, seed 000 §4; docs/
+ * theory.md, "Entropy-balanced learning rate"): one α for all pairs, set at the end of each
+ * episode by the QPL loop of lib/optim/balance.ts from that episode's readings —
+ *
+ *   energy       E = Σ ½ (α δ)², the kinetic energy of the episode's updates (each moved
+ *                Q(s, a) by α δ);
+ *   information  I = Σ ½ [(δ² − σ̂²)·α(2 − α) − α² σ̂²] / ln 2: the fall of each update's
+ *                squared error about its target's mean, in bits (½ e² is the Gaussian
+ *                negative log-likelihood in nats). A TD error δ = e + ν is the estimate's
+ *                error e plus the target's noise ν (variance σ²); after the update the
+ *                error is (1 − α) e + α ν.
+ *   σ̂²           the mean square of the target's change between a pair's update and its
+ *                revisit, D = δ − (1 − α_prev) δ_prev, low-pass filtered over episodes.
+ *
+ * E ∝ α², so the loop settles where E = α I, at α = 2 − ln 2 − 2 σ̂² / mean δ²: with
+ * noise-free targets above 1, clamped to etaMax = 1 (step onto the target); the noisier
+ * the targets, the smaller α. Caveat: a bootstrapped target also drifts as other pairs
+ * learn, and D counts that drift as noise, so α is cautious while values propagate.
+ * The state (α, the loop, σ̂², each pair's last δ and α, the episode's sums) is JSON and
+ * round-trips exactly.
+ */
+export function entropyBalancedStepSize(opts?: EntropyBalancedStepSizeOptions): EntropyBalancedStepSizeRule {
+  const o = options<EntropyBalancedStepSizeOptions>('options', opts);
+  const { alpha: a0, ...loopOptions } = o;
+  const config: BalanceConfig = balanceConfig({ etaMin: 1e-3, etaMax: 1, ...loopOptions });
+  const initial = finiteNumber('alpha', a0 ?? 0.5, { min: config.etaMin, max: config.etaMax });
+  let alpha = initial;
+  let loop: BalanceState = EMPTY_BALANCE;
+  let noise: number | null = null;
+  /** Per pair "s,a": the last δ and the α it was applied with. */
+  let last = new Map<string, [number, number]>();
+  /** This episode: Σ δ², updates, Σ D², revisits. */
+  let sums = [0, 0, 0, 0];
+  let lastBalance: StepSizeBalance | null = null;
+  return {
+    name: 'entropy-balanced',
+    get current() {
+      return alpha;
+    },
+    get lastBalance() {
+      return lastBalance && { ...lastBalance };
+    },
+    alpha(state, action, _visits, tdError) {
+      const key = `${state},${action}`;
+      const prev = last.get(key);
+      if (prev) {
+        const change = tdError - (1 - prev[1]) * prev[0];
+        sums[2] += change * change;
+        sums[3]++;
+      }
+      sums[0] += tdError * tdError;
+      sums[1]++;
+      last.set(key, [tdError, alpha]);
+      return alpha;
+    },
+    endEpisode(_return, episode) {
+      const [squares, updates, changes, revisits] = sums;
+      if (revisits > 0) {
+        const mean = changes / revisits;
+        noise = noise === null ? mean : (1 - config.smoothing) * noise + config.smoothing * mean;
+      }
+      const s2 = noise ?? 0;
+      const energy = 0.5 * alpha * alpha * squares;
+      const information = (0.5 * (alpha * (2 - alpha) * squares - 2 * alpha * updates * s2)) / Math.LN2;
+      const reading = updates > 0 ? { bits: information, scale: (0.5 * squares) / Math.LN2 } : null;
+      const turn = balanceStep(config, loop, alpha, reading && energy, reading, 2);
+      lastBalance = {
+        episode,
+        alpha: turn.eta,
+        energy,
+        information,
+        noise: s2,
+        mode: turn.mode,
+        residual: turn.residual,
+        qpl: turn.qpl,
+      };
+      [alpha, loop] = [turn.eta, turn.state];
+      sums = [0, 0, 0, 0];
+    },
+    getConfig: () => ({ name: 'entropy-balanced', alpha: initial, ...config }),
+    getState: () => ({
+      alpha,
+      loop: { ...loop },
+      noise,
+      pairs: [...last].map(([key, [d, a]]) => [key, d, a]),
+      sums: [...sums],
+    }),
+    setState(st) {
+      const s = options<Record<string, unknown>>('state', st);
+      const pairs = s.pairs;
+      if (
+        !Array.isArray(pairs) ||
+        !pairs.every(
+          (p) => Array.isArray(p) && typeof p[0] === 'string' && Number.isFinite(p[1]) && Number.isFinite(p[2]),
+        )
+      ) {
+        throw argumentError('state.pairs', 'an array of ["s,a", δ, α]', pairs);
+      }
+      const episodeSums = s.sums;
+      if (
+        !Array.isArray(episodeSums) ||
+        episodeSums.length !== 4 ||
+        !episodeSums.every((v) => v >= 0 && Number.isFinite(v))
+      ) {
+        throw argumentError('state.sums', 'an array of 4 finite numbers >= 0', episodeSums);
+      }
+      const next = {
+        alpha: finiteNumber('state.alpha', s.alpha, { min: config.etaMin, max: config.etaMax }),
+        loop: balanceState('state.loop', s.loop),
+        noise: s.noise === null ? null : finiteNumber('state.noise', s.noise, { min: 0 }),
+      };
+      ({ alpha, loop, noise } = next);
+      sums = [...(episodeSums as number[])];
+      last = new Map(pairs.map((p) => [p[0] as string, [p[1] as number, p[2] as number]]));
+      lastBalance = null;
+    },
   };
 }
 

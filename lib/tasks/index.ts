@@ -11,10 +11,14 @@ import type { Task } from './task.js';
 export {
   CliffWalking,
   CliffWalkingTask,
+  type EntropyBalancedStepSizeOptions,
+  type EntropyBalancedStepSizeRule,
+  entropyBalancedStepSize,
   fixedStepSize,
   inverseVisitCount,
   QLearningAgent,
   type QLearningOptions,
+  type StepSizeBalance,
   type ValueIterationResult,
   valueIteration,
 } from './gridworld.js';

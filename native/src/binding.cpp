@@ -17,14 +17,15 @@
 #include <utility>
 #include <vector>
 
+#include "balance.hpp"
 #include "cpu.hpp"
 #include "energy.hpp"
 #include "flow.hpp"
 #include "fractal.hpp"
 #include "optim.hpp"
-#include "prodigy.hpp"
 #include "parallel.hpp"
 #include "primes.hpp"
+#include "prodigy.hpp"
 #include "qdt.hpp"
 
 namespace {
@@ -336,6 +337,31 @@ Napi::Value MemoryCopy(const Napi::CallbackInfo& info) {
     }
     disjoint(env, info, {{0, "src"}, {1, "dst"}}, {src, dst});
     cimm::memory_copy(src.data, dst.data, src.length);
+    return env.Undefined();
+  });
+}
+
+// updateEnergy(before, after, grads, metric: Float32Array, metricScale, epsilon: number,
+//              out: Float64Array(3)): void — the energy terms of an update (balance.hpp)
+Napi::Value UpdateEnergy(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto before = float32_array(env, info[0], "before");
+    const auto after = float32_array(env, info[1], "after");
+    const auto grads = float32_array(env, info[2], "grads");
+    const auto metric = float32_array(env, info[3], "metric");
+    const double scale = number(env, info[4], "metricScale");
+    const double epsilon = number(env, info[5], "epsilon");
+    const auto out = float64_array(env, info[6], "out");
+    const std::string want = "a Float32Array of length " + std::to_string(before.length) + " (the length of before)";
+    if (after.length != before.length) fail(env, want, "after", info[1]);
+    if (grads.length != before.length) fail(env, want, "grads", info[2]);
+    if (metric.length != 0 && metric.length != before.length) fail(env, want, "metric", info[3]);
+    if (out.length != 3) fail(env, "a Float64Array of length 3", "out", info[6]);
+    double sums[3];
+    const cimm::UpdateArrays u{before.data, after.data, grads.data, metric.length ? metric.data : nullptr,
+                               scale,       epsilon};
+    cimm::update_energy(u, before.length, sums);
+    std::copy(sums, sums + 3, out.data);
     return env.Undefined();
   });
 }
@@ -791,6 +817,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("l2Norm", Napi::Function::New(env, L2Norm, "l2Norm"));
   exports.Set("zeroNonFinite", Napi::Function::New(env, ZeroNonFinite, "zeroNonFinite"));
   exports.Set("scaleInPlace", Napi::Function::New(env, ScaleInPlace, "scaleInPlace"));
+  exports.Set("updateEnergy", Napi::Function::New(env, UpdateEnergy, "updateEnergy"));
   exports.Set("fractalStep", Napi::Function::New(env, FractalStep, "fractalStep"));
   exports.Set("fractalStepBackward", Napi::Function::New(env, FractalStepBackward, "fractalStepBackward"));
   exports.Set("maxAbs", Napi::Function::New(env, MaxAbs, "maxAbs"));

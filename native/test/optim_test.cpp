@@ -11,7 +11,9 @@
 #include <limits>
 #include <vector>
 
+#include "balance.hpp"
 #include "cpu.hpp"
+#include "flow.hpp"
 #include "parallel.hpp"
 
 namespace {
@@ -181,6 +183,49 @@ void test_non_finite() {
   }
 }
 
+// The update-energy sums: AVX2 = scalar bit for bit per range, and the threaded driver equals
+// the canonical order written out (one range at a time, ranges added in order).
+void test_update_energy() {
+  for (const std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{15}, std::size_t{16}, std::size_t{17},
+                              std::size_t{33}, std::size_t{1003}, cimm::kReduceParallel + 17}) {
+    const auto before = values(n, 4.f);
+    auto after = values(n, 1e-2f);
+    for (std::size_t i = 0; i < n; ++i) after[i] += before[i];
+    const auto g = values(n, 10.f);
+    auto v = values(n, 2.f);
+    for (auto& x : v) x *= x;
+    for (const bool weighted : {false, true}) {
+      const cimm::UpdateArrays u{before.data(), after.data(), g.data(), weighted ? v.data() : nullptr, 1 / 0.3, 1e-8};
+      double s[3], a[3], got[3];
+      cimm::detail::update_energy_scalar(u, n, s);
+      cimm::detail::update_energy_avx2(u, n, a);
+      check(std::memcmp(s, a, sizeof s) == 0, "update energy: avx2 = scalar", n);
+      std::size_t chunk = 0, units = 0;
+      cimm::detail::sum_split(n, &chunk, &units);
+      double want[3] = {0, 0, 0};
+      for (std::size_t r = 0; r < units; ++r) {
+        const std::size_t b = r * chunk < n ? r * chunk : n;
+        const std::size_t e = b + chunk < n ? b + chunk : n;
+        const cimm::UpdateArrays part{u.before + b,   u.after + b, u.grads + b, weighted ? u.metric + b : nullptr,
+                                      u.metric_scale, u.epsilon};
+        double p[3];
+        cimm::detail::update_energy_scalar(part, e - b, p);
+        for (int k = 0; k < 3; ++k) want[k] += p[k];
+      }
+      cimm::update_energy(u, n, got);
+      check(std::memcmp(want, got, sizeof got) == 0, "update energy: threaded = canonical", n);
+    }
+  }
+  // by hand: Δ = (0.5, −1, 0), g = (2, 4, 7): Σ Δ² = 1.25, Σ gΔ = −3, Σ |gΔ| = 5;
+  // w = √(4, 0, 9)·0.5 + 0.5 = (1.5, 0.5, 2): Σ wΔ² = 0.875
+  const float before[] = {1, 2, -3}, after[] = {1.5f, 1, -3}, g[] = {2, 4, 7}, m[] = {4, 0, 9};
+  double out[3];
+  cimm::update_energy({before, after, g, nullptr, 1, 0}, 3, out);
+  check(out[0] == 1.25 && out[1] == -3 && out[2] == 5, "update energy by hand", 3);
+  cimm::update_energy({before, after, g, m, 0.5, 0.5}, 3, out);
+  check(out[0] == 0.875, "update energy by hand (metric)", 3);
+}
+
 }  // namespace
 
 int main() {
@@ -189,6 +234,7 @@ int main() {
   test_threads_do_not_change_results();
   test_by_hand();
   test_non_finite();
+  test_update_energy();
   if (failures) {
     std::printf("%d failure(s)\n", failures);
     return 1;

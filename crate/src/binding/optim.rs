@@ -226,6 +226,49 @@ pub fn memory_copy(src: Unknown<'_>, dst: Unknown<'_>) -> Result<()> {
     })
 }
 
+/// The energy terms of an update Δ = after − before into out[0..3]: Σ wΔ², Σ gΔ, Σ |gΔ|
+/// (crate::balance; w = √metric·metricScale + ε, or 1 when `metric` is empty).
+#[napi]
+#[allow(clippy::too_many_arguments)]
+pub fn update_energy(
+    before: Unknown<'_>,
+    after: Unknown<'_>,
+    grads: Unknown<'_>,
+    metric: Unknown<'_>,
+    metric_scale: f64,
+    epsilon: f64,
+    mut out: napi::bindgen_prelude::Float64Array,
+) -> Result<()> {
+    guard("updateEnergy", || {
+        let b = f32_view(before, "before")?;
+        let a = f32_view(after, "after")?;
+        let g = f32_view(grads, "grads")?;
+        let m = f32_view(metric, "metric")?;
+        if out.len() != 3 {
+            return Err(invalid_arg(KernelError::new(
+                "out",
+                "a Float64Array of length 3",
+                format!("a Float64Array of length {}", out.len()),
+            )));
+        }
+        // SAFETY: read only (sharing memory is harmless), and JS waits for this call.
+        let u = unsafe {
+            crate::balance::Update {
+                before: b.slice(),
+                after: a.slice(),
+                grads: g.slice(),
+                metric: m.slice(),
+                metric_scale,
+                epsilon,
+            }
+        };
+        let sums = crate::balance::update_energy(&u).map_err(invalid_arg)?;
+        // SAFETY: JS is blocked for this synchronous call; `out` is a separate Float64Array.
+        unsafe { out.as_mut() }.copy_from_slice(&sums);
+        Ok(())
+    })
+}
+
 /// Prodigy's first pass on one tensor (crate::prodigy): m, v, s updated in place; returns
 /// [Σ g·(p0 − p), Σ |s|], summed in f64 in the fixed order of every backend.
 #[napi]

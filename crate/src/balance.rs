@@ -1,0 +1,319 @@
+//! The energy terms of one optimizer update, design.md §2 eq. 13 (seed 000 §3): the
+//! meters of the entropy-balanced learning rate measure the work an update Δ = after −
+//! before did on the parameters:
+//!
+//! - `[0]` Σ w_i Δ_i², twice the kinetic energy in the metric w_i = √s_i·scale + ε
+//!   (Adam's denominator), or w_i = 1 without a metric (SGD);
+//! - `[1]` Σ g_i Δ_i, the gradient's work (−[1] is the first-order loss decrease);
+//! - `[2]` Σ |g_i Δ_i|, the work counted per coordinate.
+//!
+//! Determinism: every term and sum is an f64 operation, unfused, in one canonical order
+//! shared with the JS reference (lib/backends/js/balance.ts) and the C++ backend, so the
+//! sums are bit-identical across backends, SIMD paths and thread counts: the fixed split
+//! of [`crate::reduce::split`]; inside a range, element j of each full block of 16 goes
+//! to accumulator j mod 16 (the AVX2 path's 4 registers × 4 lanes), combined as
+//! t_l = (a_l + a_{4+l}) + (a_{8+l} + a_{12+l}), then (t_0 + t_2) + (t_1 + t_3); the tail
+//! in index order; the ranges in index order.
+
+use crate::cpu::{simd_path, SimdPath};
+use crate::error::KernelError;
+use crate::reduce::split_sum;
+
+/// The update's arrays: `metric` is empty (w = 1) or has the length of `after`.
+#[derive(Clone, Copy)]
+pub struct Update<'a> {
+    pub before: &'a [f32],
+    pub after: &'a [f32],
+    pub grads: &'a [f32],
+    pub metric: &'a [f32],
+    /// w_i = √metric_i · metric_scale + epsilon.
+    pub metric_scale: f64,
+    pub epsilon: f64,
+}
+
+fn length(param: &'static str, want: usize, got: usize) -> Result<(), KernelError> {
+    if want == got {
+        return Ok(());
+    }
+    Err(KernelError::new(
+        param,
+        format!("a Float32Array of length {want} (the length of before)"),
+        format!("an array of length {got}"),
+    ))
+}
+
+/// [Σ w Δ², Σ g Δ, Σ |g Δ|] of the update (see the module comment).
+pub fn update_energy(u: &Update<'_>) -> Result<[f64; 3], KernelError> {
+    update_energy_on(simd_path(), u)
+}
+
+pub(crate) fn update_energy_on(path: SimdPath, u: &Update<'_>) -> Result<[f64; 3], KernelError> {
+    let n = u.before.len();
+    length("after", n, u.after.len())?;
+    length("grads", n, u.grads.len())?;
+    if !u.metric.is_empty() {
+        length("metric", n, u.metric.len())?;
+    }
+    Ok(split_sum(n, |r| {
+        let part = Update {
+            before: &u.before[r.clone()],
+            after: &u.after[r.clone()],
+            grads: &u.grads[r.clone()],
+            metric: if u.metric.is_empty() {
+                u.metric
+            } else {
+                &u.metric[r]
+            },
+            ..*u
+        };
+        match path {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the Avx2Fma path is only chosen when the CPU reports avx2 and fma.
+            SimdPath::Avx2Fma => unsafe { avx2::range_sums(&part) },
+            _ => scalar::range_sums(&part),
+        }
+    }))
+}
+
+// ---------------------------------------------------------------------------------
+// Scalar: the canonical order written out (16 accumulators per sum).
+
+mod scalar {
+    use super::Update;
+
+    /// One element's terms [w Δ², g Δ, |g Δ|].
+    #[inline]
+    pub fn terms(u: &Update<'_>, i: usize) -> [f64; 3] {
+        let d = u.after[i] as f64 - u.before[i] as f64;
+        let w = if u.metric.is_empty() {
+            1.0
+        } else {
+            (u.metric[i] as f64).sqrt() * u.metric_scale + u.epsilon
+        };
+        let p = u.grads[i] as f64 * d;
+        [w * (d * d), p, p.abs()]
+    }
+
+    /// (t_0 + t_2) + (t_1 + t_3), t_l = (a_l + a_{4+l}) + (a_{8+l} + a_{12+l}).
+    pub fn combine(a: &[f64; 16]) -> f64 {
+        let t = |l: usize| (a[l] + a[4 + l]) + (a[8 + l] + a[12 + l]);
+        (t(0) + t(2)) + (t(1) + t(3))
+    }
+
+    /// The tail after the full blocks, in index order, onto `out`.
+    pub fn tail(u: &Update<'_>, from: usize, out: &mut [f64; 3]) {
+        for i in from..u.before.len() {
+            for (o, t) in out.iter_mut().zip(terms(u, i)) {
+                *o += t;
+            }
+        }
+    }
+
+    pub fn range_sums(u: &Update<'_>) -> [f64; 3] {
+        let mut acc = [[0.0f64; 16]; 3];
+        let full = u.before.len() / 16 * 16;
+        for b in (0..full).step_by(16) {
+            for j in 0..16 {
+                for (a, t) in acc.iter_mut().zip(terms(u, b + j)) {
+                    a[j] += t;
+                }
+            }
+        }
+        let mut out = [combine(&acc[0]), combine(&acc[1]), combine(&acc[2])];
+        tail(u, full, &mut out);
+        out
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// AVX2: 4 registers × 4 lanes per sum, element 4r + l of a block in register r lane l;
+// separate multiplies and adds (no FMA) so the terms round as the scalar path's do.
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::{scalar, Update};
+    use std::arch::x86_64::*;
+
+    /// (t_0 + t_2) + (t_1 + t_3) of t = (a_0 + a_1) + (a_2 + a_3).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn reduce(a: [__m256d; 4]) -> f64 {
+        let t = _mm256_add_pd(_mm256_add_pd(a[0], a[1]), _mm256_add_pd(a[2], a[3]));
+        let s = _mm_add_pd(_mm256_castpd256_pd128(t), _mm256_extractf128_pd::<1>(t));
+        _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)))
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2 and FMA; the arrays have the lengths update_energy checks.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn range_sums(u: &Update<'_>) -> [f64; 3] {
+        let n = u.before.len();
+        let full = n / 16 * 16;
+        let weighted = !u.metric.is_empty();
+        let scale = _mm256_set1_pd(u.metric_scale);
+        let eps = _mm256_set1_pd(u.epsilon);
+        let abs_mask = _mm256_castsi256_pd(_mm256_set1_epi64x(i64::MAX));
+        let (mut q, mut p, mut a) = (
+            [_mm256_setzero_pd(); 4],
+            [_mm256_setzero_pd(); 4],
+            [_mm256_setzero_pd(); 4],
+        );
+        let (bp, ap, gp, mp) = (
+            u.before.as_ptr(),
+            u.after.as_ptr(),
+            u.grads.as_ptr(),
+            u.metric.as_ptr(),
+        );
+        let mut i = 0;
+        while i < full {
+            for r in 0..4 {
+                let at = i + 4 * r;
+                // SAFETY: at + 4 <= full <= n for every array read (metric only when non-empty).
+                let d = _mm256_sub_pd(
+                    _mm256_cvtps_pd(_mm_loadu_ps(ap.add(at))),
+                    _mm256_cvtps_pd(_mm_loadu_ps(bp.add(at))),
+                );
+                let dd = _mm256_mul_pd(d, d);
+                let wdd = if weighted {
+                    let s = _mm256_cvtps_pd(_mm_loadu_ps(mp.add(at)));
+                    let w = _mm256_add_pd(_mm256_mul_pd(_mm256_sqrt_pd(s), scale), eps);
+                    _mm256_mul_pd(w, dd)
+                } else {
+                    dd
+                };
+                let gd = _mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(gp.add(at))), d);
+                q[r] = _mm256_add_pd(q[r], wdd);
+                p[r] = _mm256_add_pd(p[r], gd);
+                a[r] = _mm256_add_pd(a[r], _mm256_and_pd(gd, abs_mask));
+            }
+            i += 16;
+        }
+        let mut out = [reduce(q), reduce(p), reduce(a)];
+        scalar::tail(u, full, &mut out);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu::best_path;
+
+    fn values(n: usize, seed: u32, scale: f32) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(2654435761).wrapping_add(1);
+        (0..n)
+            .map(|_| {
+                s = s.wrapping_mul(1664525).wrapping_add(1013904223);
+                ((s as f32 / u32::MAX as f32) - 0.5) * scale
+            })
+            .collect()
+    }
+
+    /// The canonical order over a whole vector, written the plainest way: per range,
+    /// 16 accumulators, combine, tail; ranges in order.
+    fn canonical(u: &Update<'_>) -> [f64; 3] {
+        let n = u.before.len();
+        let (chunk, units) = crate::reduce::split(n);
+        let mut total = [0.0; 3];
+        for r in 0..units {
+            let (s, e) = ((r * chunk).min(n), ((r + 1) * chunk).min(n));
+            let mut acc = [[0.0f64; 16]; 3];
+            let full = s + (e - s) / 16 * 16;
+            for i in s..full {
+                for (a, t) in acc.iter_mut().zip(scalar::terms(u, i)) {
+                    a[(i - s) % 16] += t;
+                }
+            }
+            let mut part = acc.map(|a| scalar::combine(&a));
+            for i in full..e {
+                for (p, t) in part.iter_mut().zip(scalar::terms(u, i)) {
+                    *p += t;
+                }
+            }
+            for (t, p) in total.iter_mut().zip(part) {
+                *t += p;
+            }
+        }
+        total
+    }
+
+    #[test]
+    fn every_path_follows_the_canonical_order_bit_for_bit() {
+        for n in [0, 1, 15, 16, 17, 31, 33, 1000, 40_001, 300_017] {
+            let before = values(n, 1, 4.0);
+            let after: Vec<f32> = before
+                .iter()
+                .zip(values(n, 2, 1e-2))
+                .map(|(b, d)| b + d)
+                .collect();
+            let grads = values(n, 3, 10.0);
+            let v: Vec<f32> = values(n, 4, 2.0).iter().map(|x| x * x).collect();
+            for metric in [&[][..], &v[..]] {
+                let u = Update {
+                    before: &before,
+                    after: &after,
+                    grads: &grads,
+                    metric,
+                    metric_scale: 1.0 / 0.3,
+                    epsilon: 1e-8,
+                };
+                let want = canonical(&u);
+                for path in [SimdPath::Scalar, best_path()] {
+                    let got = update_energy_on(path, &u).unwrap();
+                    assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits), "n={n} {path:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn sums_match_the_definition() {
+        let before = [1.0f32, 2.0, -3.0];
+        let after = [1.5f32, 1.0, -3.0];
+        let grads = [2.0f32, 4.0, 7.0];
+        let metric = [4.0f32, 0.0, 9.0];
+        let u = Update {
+            before: &before,
+            after: &after,
+            grads: &grads,
+            metric: &[],
+            metric_scale: 1.0,
+            epsilon: 0.0,
+        };
+        // Δ = (0.5, −1, 0): Σ Δ² = 1.25, Σ gΔ = 1 − 4 = −3, Σ |gΔ| = 5
+        assert_eq!(update_energy(&u).unwrap(), [1.25, -3.0, 5.0]);
+        // w = (√4/2 + 0.5, 0 + 0.5, …) = (1.5, 0.5): Σ wΔ² = 0.375 + 0.5
+        let w = Update {
+            metric: &metric,
+            metric_scale: 0.5,
+            epsilon: 0.5,
+            ..u
+        };
+        assert_eq!(update_energy(&w).unwrap(), [0.875, -3.0, 5.0]);
+    }
+
+    #[test]
+    fn lengths_are_checked() {
+        let x = [0.0f32; 4];
+        let short = [0.0f32; 3];
+        let u = Update {
+            before: &x,
+            after: &x,
+            grads: &short,
+            metric: &[],
+            metric_scale: 1.0,
+            epsilon: 0.0,
+        };
+        let e = update_energy(&u).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Expected a Float32Array of length 4 (the length of before) for grads but received an array of length 3"
+        );
+        let m = Update {
+            grads: &x,
+            metric: &short,
+            ..u
+        };
+        assert_eq!(update_energy(&m).unwrap_err().param, "metric");
+    }
+}

@@ -1,0 +1,102 @@
+/**
+ * The energy terms of one optimizer update (design eq. 13's energy meters, docs/theory.md
+ * "Entropy-balanced learning rate"): for Δ = after − before,
+ *
+ *   out[0] = Σ w_i Δ_i²    the kinetic energy ×2 in the metric w (w_i = √s_i·scale + ε, or 1)
+ *   out[1] = Σ g_i Δ_i     the work of the gradient (−out[1] is the first-order loss decrease)
+ *   out[2] = Σ |g_i Δ_i|   the work done on the parameters, every coordinate's counted
+ *
+ * Every term and sum is an f64 operation, unfused, in one canonical order that every
+ * backend follows, so the three sums are bit-identical across backends (and with any
+ * number of threads): the vector is cut into the fixed ranges of `sumSplit` (they depend
+ * only on its length); inside a range, element j of each full block of 16 goes to
+ * accumulator j mod 16; the 16 accumulators are combined as the AVX2 path's registers
+ * are, t_l = (a_l + a_{4+l}) + (a_{8+l} + a_{12+l}) then (t_0 + t_2) + (t_1 + t_3); the
+ * range's tail is added in index order; the ranges' sums are added in index order.
+ */
+
+/** Elements per range of a split sum, at least. */
+const MIN_UNIT = 1 << 15;
+/** Most ranges a sum is split into. */
+const MAX_UNITS = 64;
+
+/** The fixed split of a length-n sum: [range length (a multiple of 16), number of ranges]. */
+export function sumSplit(n: number): [number, number] {
+  const units = Math.min(MAX_UNITS, Math.max(1, Math.ceil(n / MIN_UNIT)));
+  const chunk = Math.max(16, Math.ceil(Math.ceil(n / units) / 16) * 16);
+  return [chunk, Math.max(1, Math.ceil(n / chunk))];
+}
+
+const acc = new Float64Array(48);
+
+/** The three sums over [start, end) in the canonical order, into part[0..3]. */
+function rangeSums(
+  before: Float32Array,
+  after: Float32Array,
+  grads: Float32Array,
+  metric: Float32Array,
+  scale: number,
+  epsilon: number,
+  start: number,
+  end: number,
+  part: Float64Array,
+): void {
+  const weighted = metric.length > 0;
+  acc.fill(0);
+  const full = start + Math.floor((end - start) / 16) * 16;
+  for (let i = start; i < full; i += 16) {
+    for (let j = 0; j < 16; j++) {
+      const d = after[i + j] - before[i + j];
+      const w = weighted ? Math.sqrt(metric[i + j]) * scale + epsilon : 1;
+      const p = grads[i + j] * d;
+      acc[j] += w * (d * d);
+      acc[16 + j] += p;
+      acc[32 + j] += Math.abs(p);
+    }
+  }
+  for (let k = 0; k < 3; k++) {
+    const a = 16 * k;
+    const t0 = acc[a] + acc[a + 4] + (acc[a + 8] + acc[a + 12]);
+    const t1 = acc[a + 1] + acc[a + 5] + (acc[a + 9] + acc[a + 13]);
+    const t2 = acc[a + 2] + acc[a + 6] + (acc[a + 10] + acc[a + 14]);
+    const t3 = acc[a + 3] + acc[a + 7] + (acc[a + 11] + acc[a + 15]);
+    part[k] = t0 + t2 + (t1 + t3);
+  }
+  for (let i = full; i < end; i++) {
+    const d = after[i] - before[i];
+    const w = weighted ? Math.sqrt(metric[i]) * scale + epsilon : 1;
+    const p = grads[i] * d;
+    part[0] += w * (d * d);
+    part[1] += p;
+    part[2] += Math.abs(p);
+  }
+}
+
+const part = new Float64Array(3);
+
+/** The energy terms of an update (lib/kernels.ts documents the arguments). */
+export function updateEnergy(
+  before: Float32Array,
+  after: Float32Array,
+  grads: Float32Array,
+  metric: Float32Array,
+  metricScale: number,
+  epsilon: number,
+  out: Float64Array,
+): void {
+  const n = after.length;
+  const [chunk, units] = sumSplit(n);
+  let q = 0;
+  let p = 0;
+  let a = 0;
+  for (let u = 0; u < units; u++) {
+    const start = Math.min(n, u * chunk);
+    rangeSums(before, after, grads, metric, metricScale, epsilon, start, Math.min(n, start + chunk), part);
+    q += part[0];
+    p += part[1];
+    a += part[2];
+  }
+  out[0] = q;
+  out[1] = p;
+  out[2] = a;
+}
