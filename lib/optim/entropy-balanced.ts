@@ -226,7 +226,7 @@ export class UpdateMeter {
         s = new Float32Array(p.length);
         this.snapshots.set(name, s);
       }
-      k.memoryCopy(p, s);
+      s.set(p);
     }
   }
 
