@@ -218,7 +218,7 @@ export class UpdateMeter {
   private readonly sums = new Float64Array(3);
 
   /** Copy each parameter before the update (one buffer per name, reused). */
-  snapshot(k: Kernels, params: TensorMap, names: string[]): void {
+  snapshot(params: TensorMap, names: string[]): void {
     for (const name of names) {
       const p = params[name];
       let s = this.snapshots.get(name);
@@ -398,7 +398,7 @@ export class EntropyBalancedOptimizer extends OptimizerWrapper<EntropyBalancedOp
         landauerEfficiency:
           joules !== null && joules > 0 && bits !== null ? (landauerBound(this.temperature) * bits) / joules : null,
       };
-      if (this.energy.needsUpdate) this.meter.snapshot(k, params, names);
+      if (this.energy.needsUpdate) this.meter.snapshot(params, names);
       this.innerOptimizer.learningRate = turn.eta;
       try {
         this.innerOptimizer.step(params, grads);
