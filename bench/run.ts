@@ -7,7 +7,7 @@
  * --out FILE.
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { availableBackends, backendInfo, getBackend } from '../lib/backend.js';
 import { packageRoot } from '../lib/paths.js';
@@ -79,4 +79,4 @@ mkdirSync(dirname(outFile), { recursive: true });
 const tmp = `${outFile}.tmp`;
 writeFileSync(tmp, `${JSON.stringify(rows, null, 2)}\n`);
 renameSync(tmp, outFile);
-console.log(`wrote ${rows.length} rows to ${outFile}`);
+console.log(`wrote ${rows.length} rows to ${relative(process.cwd(), outFile) || outFile}`);

@@ -191,3 +191,23 @@ describe('Trainer', () => {
     expect(() => t.fit(classes(10), { earlyStopping: { monitor: 'valLoss' } })).toThrow(/earlyStopping.monitor/);
   });
 });
+
+describe('Trainer with the entropy-balanced optimizer', () => {
+  test('feeds it the loss each step and records its per-step report (η, dE/dt, dI/dt, QPL)', async () => {
+    const { EntropyBalancedOptimizer } = await import('../lib/index.js');
+    const t = new Trainer({
+      model: mlp([2, 16, 3], { activation: 'tanh', seed: 4 }),
+      loss: new SoftmaxCrossEntropy(),
+      optimizer: new EntropyBalancedOptimizer({ base: 'adam', learningRate: 0.01 }),
+    });
+    const h = t.fit(classes(60), { epochs: 3, batchSize: 60, seed: 1 });
+    expect(h.steps.length).toBe(3);
+    for (const s of h.steps) {
+      expect(s.report).not.toBeNull();
+      expect(Number.isFinite(s.report?.eta)).toBe(true);
+      expect(s.report?.eta).toBeGreaterThan(0);
+      expect('qpl' in (s.report ?? {})).toBe(true);
+    }
+    expect(h.steps.at(-1)?.loss).toBeLessThan(h.steps[0].loss);
+  });
+});

@@ -96,7 +96,7 @@ function runObjective(task: ObjectiveTask, job: Job): Omit<JobResult, 'ms'> {
       loss = task.evaluate(theta, grad);
       if (step === 0) initialLoss = loss;
       if (at.has(step)) record(step, loss);
-      optimizer.step(params, grads);
+      optimizer.step(params, grads, { loss });
     }
     loss = task.evaluate(theta);
     const finalMetric = record(job.steps, loss);

@@ -10,7 +10,7 @@
  *      S = EntropyTracker.observe(step, E or L) when a tracker is given (seed §2.2);
  *   3. StabilityController.stabilizeGradients(∇L, {energy: E, energyRate: E − E_prev})
  *      when a controller is given (seed §4.2), on one flat copy of the gradient;
- *   4. optimizer.step(params, grads), then model.afterUpdate() (FractalLayer bounds);
+ *   4. optimizer.step(params, grads, { loss }), then model.afterUpdate() (FractalLayer bounds);
  *   5. one history row: loss, η, E, S, the stability scale, and the optimizer's own
  *      report (`lastReport()`, e.g. the entropy-balanced optimizer's dE/dt, dI/dt, QPL).
  * The seed's "energy-modulated update" is left to the optimizer (its report is recorded):
@@ -277,12 +277,13 @@ export class Trainer {
     }
 
     const learningRate = this.optimizer.learningRate;
-    this.optimizer.step(model.params, model.grads);
+    this.optimizer.step(model.params, model.grads, { loss });
     model.afterUpdate();
-    const lastReport = (this.optimizer as { lastReport?: () => unknown }).lastReport;
+    // the optimizer's per-step report: a `lastReport` property (EntropyBalanced, QDT) or method
+    const last = (this.optimizer as { lastReport?: unknown }).lastReport;
     let report: StepReport | null = null;
-    if (typeof lastReport === 'function') {
-      const r = lastReport.call(this.optimizer);
+    {
+      const r = typeof last === 'function' ? last.call(this.optimizer) : last;
       if (r && typeof r === 'object') {
         report = {};
         for (const [k, v] of Object.entries(r)) if (typeof v === 'number' || v === null) report[k] = v as number | null;

@@ -32,7 +32,9 @@ struct AccScalars {
         wd(static_cast<float>(h.weight_decay)) {}
 };
 
-inline double lanes(const double* a) noexcept { return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7])); }
+inline double lanes(const double* a) noexcept {
+  return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+}
 
 template <bool WD>
 inline __attribute__((always_inline)) void accumulate_one(float pi, float g, float p0, float& m, float& v, float& s,
@@ -60,8 +62,7 @@ inline __attribute__((always_inline)) void accumulate_one(float pi, float g, flo
 
 // Groups of 8 with a fixed-length inner loop (vectorized by the compiler), then the tail.
 template <bool WD>
-inline __attribute__((always_inline)) ProdigySums accumulate_lanes(const float* __restrict p,
-                                                                   const float* __restrict g,
+inline __attribute__((always_inline)) ProdigySums accumulate_lanes(const float* __restrict p, const float* __restrict g,
                                                                    const float* __restrict p0, float* __restrict m,
                                                                    float* __restrict v, float* __restrict s,
                                                                    std::size_t begin, std::size_t end,
@@ -75,7 +76,8 @@ inline __attribute__((always_inline)) ProdigySums accumulate_lanes(const float* 
       accumulate_one<WD>(p[i], g[i], p0[i], m[i], v[i], s[i], k, dot[j], l1[j]);
     }
   }
-  for (std::size_t i = full; i < end; ++i) accumulate_one<WD>(p[i], g[i], p0[i], m[i], v[i], s[i], k, dot[i - full], l1[i - full]);
+  for (std::size_t i = full; i < end; ++i)
+    accumulate_one<WD>(p[i], g[i], p0[i], m[i], v[i], s[i], k, dot[i - full], l1[i - full]);
   return {lanes(dot), lanes(l1)};
 }
 

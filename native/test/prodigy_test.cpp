@@ -78,8 +78,8 @@ int main() {
     for (auto& x : v) x = x * x;
     auto m2 = m, v2 = v, s2 = s;
     const cimm::ProdigySums want = reference(p, g, p0, m, v, s, h);
-    const cimm::ProdigySums got = cimm::prodigy_accumulate(p.data(), g.data(), p0.data(), m2.data(), v2.data(),
-                                                           s2.data(), n, h);
+    const cimm::ProdigySums got =
+        cimm::prodigy_accumulate(p.data(), g.data(), p0.data(), m2.data(), v2.data(), s2.data(), n, h);
     check(got.dot == want.dot, "dot", n);
     check(got.l1 == want.l1, "l1", n);
     check(same(m, m2) && same(v, v2) && same(s, s2), "m, v, s", n);
