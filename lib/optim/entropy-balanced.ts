@@ -114,8 +114,8 @@ export interface BalanceReport {
   qpl: number | null;
   /** ln(dE / (η dI)): 0 at balance (null when dI was at or below the floor). */
   residual: number | null;
-  /** The loop's filtered readings Ē, Ī (the QPL state). */
-  filtered: BalanceState;
+  /** q, the loop's low-pass filtered correction after this turn (the QPL potential). */
+  potential: number;
   mode: BalanceMode;
   /** Measured joules of the previous iteration (null without a compute meter or reading). */
   joules: number | null;
@@ -392,7 +392,7 @@ export class EntropyBalancedOptimizer extends OptimizerWrapper<EntropyBalancedOp
         informationRate: bits,
         qpl: turn.qpl,
         residual: turn.residual,
-        filtered: turn.state,
+        potential: turn.state.potential,
         mode: turn.mode,
         joules,
         landauerEfficiency:
