@@ -291,8 +291,9 @@ export interface Kernels {
   /**
    * The energy terms of one optimizer update Δ = after − before (design eq. 13's energy
    * meters; docs/theory.md, "Entropy-balanced learning rate"), in f64:
-   * out[0] = Σ w_i Δ_i² with w_i = √metric_i · metricScale + ε (w_i = 1 when `metric` is
-   * empty), out[1] = Σ g_i Δ_i, out[2] = Σ |g_i Δ_i|. Unfused, in the canonical order of
+   * out[0] = Σ w_i Δ_i² with w_i = √metric_i · metricScale + ε, the square root in f32
+   * (w_i = 1 when `metric` is empty), out[1] = Σ g_i Δ_i, out[2] = Σ |g_i Δ_i|. Unfused, in
+   * the canonical order of
    * lib/backends/js/balance.ts, so the sums are bit-identical on every backend and thread
    * count. `after`, `grads` and a non-empty `metric` have the length of `before`; `out`
    * has length 3.

@@ -114,8 +114,8 @@ export interface BalanceReport {
   qpl: number | null;
   /** ln(dE / (η dI)): 0 at balance (null when dI was at or below the floor). */
   residual: number | null;
-  /** The loop's filtered readings Ē, Ī (the QPL state). */
-  filtered: BalanceState;
+  /** q, the loop's low-pass filtered correction after this turn (the QPL potential). */
+  potential: number;
   mode: BalanceMode;
   /** Measured joules of the previous iteration (null without a compute meter or reading). */
   joules: number | null;
@@ -218,7 +218,7 @@ export class UpdateMeter {
   private readonly sums = new Float64Array(3);
 
   /** Copy each parameter before the update (one buffer per name, reused). */
-  snapshot(k: Kernels, params: TensorMap, names: string[]): void {
+  snapshot(params: TensorMap, names: string[]): void {
     for (const name of names) {
       const p = params[name];
       let s = this.snapshots.get(name);
@@ -226,7 +226,7 @@ export class UpdateMeter {
         s = new Float32Array(p.length);
         this.snapshots.set(name, s);
       }
-      k.memoryCopy(p, s);
+      s.set(p);
     }
   }
 
@@ -392,13 +392,13 @@ export class EntropyBalancedOptimizer extends OptimizerWrapper<EntropyBalancedOp
         informationRate: bits,
         qpl: turn.qpl,
         residual: turn.residual,
-        filtered: turn.state,
+        potential: turn.state.potential,
         mode: turn.mode,
         joules,
         landauerEfficiency:
           joules !== null && joules > 0 && bits !== null ? (landauerBound(this.temperature) * bits) / joules : null,
       };
-      if (this.energy.needsUpdate) this.meter.snapshot(k, params, names);
+      if (this.energy.needsUpdate) this.meter.snapshot(params, names);
       this.innerOptimizer.learningRate = turn.eta;
       try {
         this.innerOptimizer.step(params, grads);

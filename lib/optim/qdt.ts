@@ -87,6 +87,14 @@ export interface QDTReport {
   iteration: number;
   /** η used by this step's update: η₀ times the rule's rate. */
   eta: number;
+  /** E(x, y), eq. 5 on the probe. */
+  energy: number;
+  /** r = ‖x − y‖ on the probe. */
+  distance: number;
+  /** S(t), eq. 6. */
+  entropy: number;
+  /** 𝒮(t), eq. 2. */
+  scale: number;
   /** The rule's terms (E and its parts, S and its parts, 𝒮, the raw and bounded rate). */
   components: LearningRateComponents;
 }
@@ -277,7 +285,16 @@ export class QDTOptimizer extends OptimizerWrapper<QDTOptions> {
       if (this.iterations === 0) y.set(x);
       const rate = this.rate.update(x, y, mass > 0 ? { distribution: masses } : {});
       const eta = super.getConfig().learningRate * rate;
-      const report: QDTReport = { iteration: this.iterations, eta, components: this.rate.components()! };
+      const components = this.rate.components()!;
+      const report: QDTReport = {
+        iteration: this.iterations,
+        eta,
+        energy: components.energy.total,
+        distance: components.energy.distance,
+        entropy: components.entropy.entropy,
+        scale: components.scale,
+        components,
+      };
       this.innerOptimizer.learningRate = eta;
       try {
         this.innerOptimizer.step(params, grads, observation);

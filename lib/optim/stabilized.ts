@@ -219,7 +219,7 @@ export class StabilizedOptimizer extends OptimizerWrapper<StabilizedOptions> {
       const context: StabilityContext = { energyRate: rate, energy: loss, ...extra };
       const report = this.controller.evaluate(Math.sqrt(squares), context, nonFinite);
       if (report.scale < 1) for (const name of names) k.scaleInPlace(grads[name], report.scale);
-      if (this.meter?.needsUpdate) this.updateMeter.snapshot(k, params, names);
+      if (this.meter?.needsUpdate) this.updateMeter.snapshot(params, names);
       const result = { ...report, iteration: this.iterations };
       try {
         this.innerOptimizer.step(params, grads, obs);

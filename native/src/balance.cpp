@@ -18,7 +18,7 @@ namespace {
 // One element's terms w Δ², g Δ, |g Δ|.
 inline void terms(const UpdateArrays& u, std::size_t i, double* t) noexcept {
   const double d = static_cast<double>(u.after[i]) - static_cast<double>(u.before[i]);
-  const double w = u.metric ? std::sqrt(static_cast<double>(u.metric[i])) * u.metric_scale + u.epsilon : 1.0;
+  const double w = u.metric ? static_cast<double>(std::sqrt(u.metric[i])) * u.metric_scale + u.epsilon : 1.0;
   const double p = static_cast<double>(u.grads[i]) * d;
   t[0] = w * (d * d);
   t[1] = p;
@@ -85,8 +85,9 @@ CIMM_TARGET_AVX2 void update_energy_avx2(const UpdateArrays& u, std::size_t n, d
           _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(u.after + at)), _mm256_cvtps_pd(_mm_loadu_ps(u.before + at)));
       __m256d wdd = _mm256_mul_pd(d, d);
       if (u.metric) {
-        const __m256d s = _mm256_cvtps_pd(_mm_loadu_ps(u.metric + at));
-        wdd = _mm256_mul_pd(_mm256_add_pd(_mm256_mul_pd(_mm256_sqrt_pd(s), scale), eps), wdd);
+        // √ in f32 (as Adam's denominator), then widened
+        const __m256d s = _mm256_cvtps_pd(_mm_sqrt_ps(_mm_loadu_ps(u.metric + at)));
+        wdd = _mm256_mul_pd(_mm256_add_pd(_mm256_mul_pd(s, scale), eps), wdd);
       }
       const __m256d gd = _mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(u.grads + at)), d);
       q[r] = _mm256_add_pd(q[r], wdd);

@@ -21,7 +21,7 @@ struct UpdateArrays {
   const float* after;
   const float* grads;
   const float* metric;  // nullptr: w = 1
-  double metric_scale;  // w_i = √metric_i · metric_scale + epsilon
+  double metric_scale;  // w_i = √metric_i (in float) · metric_scale + epsilon
   double epsilon;
 };
 

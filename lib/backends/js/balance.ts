@@ -2,11 +2,13 @@
  * The energy terms of one optimizer update (design eq. 13's energy meters, docs/theory.md
  * "Entropy-balanced learning rate"): for Δ = after − before,
  *
- *   out[0] = Σ w_i Δ_i²    the kinetic energy ×2 in the metric w (w_i = √s_i·scale + ε, or 1)
+ *   out[0] = Σ w_i Δ_i²    the kinetic energy ×2 in the metric w (w_i = √s_i·scale + ε, or 1;
+ *                          the square root in f32, as Adam's own denominator)
  *   out[1] = Σ g_i Δ_i     the work of the gradient (−out[1] is the first-order loss decrease)
  *   out[2] = Σ |g_i Δ_i|   the work done on the parameters, every coordinate's counted
  *
- * Every term and sum is an f64 operation, unfused, in one canonical order that every
+ * Apart from that f32 square root (correctly rounded everywhere: √ of an f32 in f64, then
+ * rounded to f32, is the correctly rounded f32 √), every term and sum is an f64 operation, unfused, in one canonical order that every
  * backend follows, so the three sums are bit-identical across backends (and with any
  * number of threads): the vector is cut into the fixed ranges of `sumSplit` (they depend
  * only on its length); inside a range, element j of each full block of 16 goes to
@@ -47,7 +49,7 @@ function rangeSums(
   for (let i = start; i < full; i += 16) {
     for (let j = 0; j < 16; j++) {
       const d = after[i + j] - before[i + j];
-      const w = weighted ? Math.sqrt(metric[i + j]) * scale + epsilon : 1;
+      const w = weighted ? Math.fround(Math.sqrt(metric[i + j])) * scale + epsilon : 1;
       const p = grads[i + j] * d;
       acc[j] += w * (d * d);
       acc[16 + j] += p;
@@ -64,7 +66,7 @@ function rangeSums(
   }
   for (let i = full; i < end; i++) {
     const d = after[i] - before[i];
-    const w = weighted ? Math.sqrt(metric[i]) * scale + epsilon : 1;
+    const w = weighted ? Math.fround(Math.sqrt(metric[i])) * scale + epsilon : 1;
     const p = grads[i] * d;
     part[0] += w * (d * d);
     part[1] += p;
