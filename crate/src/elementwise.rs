@@ -14,7 +14,9 @@
 //! Inputs may be the output itself ([`Input::Out`], in place): every kernel reads
 //! element i before it writes element i and never touches another element in between.
 
-use crate::cpu::{simd_path, SimdPath};
+use crate::cpu::simd_path;
+#[cfg(target_arch = "x86_64")]
+use crate::cpu::SimdPath;
 use crate::error::KernelError;
 use crate::parallel;
 

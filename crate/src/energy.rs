@@ -132,6 +132,30 @@ pub fn local_energy_scalar(r: &[f64], inv_p: &[f64], p_sq: &[f64], out: &mut [f6
     }
 }
 
+/// Runs `block` over r and out in BLOCK-long pieces; the tail is padded with zeros on
+/// the stack so it runs the same code as full blocks (same results). Shared by the SIMD paths.
+#[allow(dead_code)] // unused on targets with no SIMD path
+#[inline]
+fn for_each_block<const BLOCK: usize>(
+    r: &[f64],
+    out: &mut [f64],
+    mut block: impl FnMut(&[f64; BLOCK], &mut [f64; BLOCK]),
+) {
+    let mut rc = r.chunks_exact(BLOCK);
+    let mut oc = out.chunks_exact_mut(BLOCK);
+    for (rb, ob) in (&mut rc).zip(&mut oc) {
+        block(rb.try_into().unwrap(), ob.try_into().unwrap());
+    }
+    let (rt, ot) = (rc.remainder(), oc.into_remainder());
+    if !rt.is_empty() {
+        let mut rb = [0.0; BLOCK];
+        let mut ob = [0.0; BLOCK];
+        rb[..rt.len()].copy_from_slice(rt);
+        block(&rb, &mut ob);
+        ot.copy_from_slice(&ob[..rt.len()]);
+    }
+}
+
 // ---------------------------------------------------------------------------------
 // AVX2 + FMA: 4 lanes × 4 independent vectors per block.
 
@@ -148,20 +172,8 @@ mod avx2 {
     /// The CPU must support AVX2 and FMA.
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn local_energy(r: &[f64], inv_p: &[f64], p_sq: &[f64], out: &mut [f64]) {
-        let mut rc = r.chunks_exact(BLOCK);
-        let mut oc = out.chunks_exact_mut(BLOCK);
-        for (rb, ob) in (&mut rc).zip(&mut oc) {
-            block(rb.try_into().unwrap(), inv_p, p_sq, ob.try_into().unwrap());
-        }
-        // Tail: pad with zeros on the stack so it runs the same code (same results).
-        let (rt, ot) = (rc.remainder(), oc.into_remainder());
-        if !rt.is_empty() {
-            let mut rb = [0.0; BLOCK];
-            let mut ob = [0.0; BLOCK];
-            rb[..rt.len()].copy_from_slice(rt);
-            block(&rb, inv_p, p_sq, &mut ob);
-            ot.copy_from_slice(&ob[..rt.len()]);
-        }
+        // the closure inherits this function's target features, so `block` is safe to call
+        super::for_each_block::<BLOCK>(r, out, |rb, ob| block(rb, inv_p, p_sq, ob));
     }
 
     #[inline]
@@ -225,19 +237,8 @@ mod neon {
     /// The CPU must support NEON.
     #[target_feature(enable = "neon")]
     pub unsafe fn local_energy(r: &[f64], inv_p: &[f64], p_sq: &[f64], out: &mut [f64]) {
-        let mut rc = r.chunks_exact(BLOCK);
-        let mut oc = out.chunks_exact_mut(BLOCK);
-        for (rb, ob) in (&mut rc).zip(&mut oc) {
-            block(rb.try_into().unwrap(), inv_p, p_sq, ob.try_into().unwrap());
-        }
-        let (rt, ot) = (rc.remainder(), oc.into_remainder());
-        if !rt.is_empty() {
-            let mut rb = [0.0; BLOCK];
-            let mut ob = [0.0; BLOCK];
-            rb[..rt.len()].copy_from_slice(rt);
-            block(&rb, inv_p, p_sq, &mut ob);
-            ot.copy_from_slice(&ob[..rt.len()]);
-        }
+        // the closure inherits this function's target features, so `block` is safe to call
+        super::for_each_block::<BLOCK>(r, out, |rb, ob| block(rb, inv_p, p_sq, ob));
     }
 
     #[inline]
