@@ -6,9 +6,9 @@
  * Options: --quick (1 round, short timings), --rounds N, --max-time S, --filter REGEX,
  * --out FILE.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
+import { writeFileAtomic } from '../lib/atomic-file.js';
 import { availableBackends, backendInfo, getBackend } from '../lib/backend.js';
 import { packageRoot } from '../lib/paths.js';
 import { balanceCases, balanceReport } from './cases/balance.js';
@@ -75,8 +75,5 @@ for (const line of fractalSummary(rows)) console.log(line);
 for (const line of optimReport(rows)) console.log(line);
 for (const line of balanceReport(rows)) console.log(line);
 for (const line of prodigyReport(rows)) console.log(line);
-mkdirSync(dirname(outFile), { recursive: true });
-const tmp = `${outFile}.tmp`;
-writeFileSync(tmp, `${JSON.stringify(rows, null, 2)}\n`);
-renameSync(tmp, outFile);
+writeFileAtomic(outFile, `${JSON.stringify(rows, null, 2)}\n`);
 console.log(`wrote ${rows.length} rows to ${relative(process.cwd(), outFile) || outFile}`);

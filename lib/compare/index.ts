@@ -3,8 +3,9 @@
  * × η × seed, run on a worker pool, summarized per task and overall, written as
  * report.md, report.json, SVG plots and index.html.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../atomic-file.js';
 import '../index.js';
 import type { TaskTarget } from '../tasks/index.js';
 import { lineChart, type Series } from './plot.js';
@@ -324,11 +325,7 @@ export function writeReport(r: CompareReport, dir: string, elapsedSeconds?: numb
     ['index.html', htmlReport(md, svgs)],
     ...[...svgs].map(([n, s]) => [join('plots', n), s] as [string, string]),
   ];
-  for (const [name, text] of files) {
-    const path = join(dir, name);
-    writeFileSync(`${path}.tmp`, text);
-    renameSync(`${path}.tmp`, path);
-  }
+  for (const [name, text] of files) writeFileAtomic(join(dir, name), text);
   return files.map(([n]) => join(dir, n));
 }
 

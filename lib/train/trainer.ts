@@ -16,8 +16,8 @@
  * The seed's "energy-modulated update" is left to the optimizer (its report is recorded):
  * the seed does not define _update_parameters.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../atomic-file.js';
 import type { EnergySystem } from '../energy.js';
 import type { EntropyTracker, EntropyTrackerState } from '../entropy.js';
 import { argumentError, CimmArgumentError } from '../errors.js';
@@ -473,10 +473,7 @@ export class Trainer {
     return this.history;
   }
 
-  /**
-   * Write a checkpoint atomically: a temporary file in the same directory, fsync, rename,
-   * fsync of the directory (where the platform allows).
-   */
+  /** Write a checkpoint atomically (lib/atomic-file.ts). */
   private saveCheckpoint(path: string, progress: Progress): void {
     const params: Record<string, string> = {};
     for (const [name, v] of Object.entries(this.model.params)) params[name] = bytesOf(v);
@@ -490,34 +487,7 @@ export class Trainer {
       progress,
       history: this.history,
     };
-    const text = JSON.stringify(body);
-    const dir = dirname(path);
-    const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
-    const fd = openSync(tmp, 'w');
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    try {
-      renameSync(tmp, path);
-    } catch (error) {
-      try {
-        unlinkSync(tmp);
-      } catch {}
-      throw error;
-    }
-    try {
-      const dfd = openSync(dir, 'r');
-      try {
-        fsyncSync(dfd);
-      } finally {
-        closeSync(dfd);
-      }
-    } catch {
-      // Directories cannot be opened for fsync on every platform (Windows); the rename stands.
-    }
+    writeFileAtomic(path, JSON.stringify(body));
   }
 
   /** Load params, optimizer state, entropy state and history from a checkpoint; returns the progress. */
