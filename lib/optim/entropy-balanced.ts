@@ -310,6 +310,11 @@ export class EntropyBalancedOptimizer extends OptimizerWrapper<EntropyBalancedOp
     return 'EntropyBalanced';
   }
 
+  /** The loss meter reads it (with mini-batches; docs/theory.md "Measured"). */
+  override get readsPreviousBatchLoss(): boolean {
+    return this.information.kind === 'loss';
+  }
+
   get inner(): AnyOptimizer {
     return this.innerOptimizer;
   }

@@ -181,6 +181,14 @@ export abstract class Optimizer<O extends OptimizerOptions> {
     this.configure({ ...this.baseOverrides, learningRate: value, groups: this.groupConfigs() }, '');
   }
 
+  /**
+   * Whether step() reads `observation.previousBatchLoss` (the previous batch's loss after
+   * its update); a training loop computes it only for optimizers that do.
+   */
+  get readsPreviousBatchLoss(): boolean {
+    return false;
+  }
+
   /** step() calls completed so far. */
   get iterations(): number {
     return this.count;

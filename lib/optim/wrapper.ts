@@ -84,6 +84,11 @@ export abstract class OptimizerWrapper<O extends OptimizerOptions> extends Optim
     return this.stepCount;
   }
 
+  /** A wrapper passes the observation on: it reads what its inner optimizer reads. */
+  override get readsPreviousBatchLoss(): boolean {
+    return this.inner.readsPreviousBatchLoss;
+  }
+
   /** Count one completed step. */
   protected countStep(): void {
     this.stepCount++;

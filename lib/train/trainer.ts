@@ -101,6 +101,14 @@ export interface FitOptions {
   checkpoint?: { path: string; every?: number };
   /** Resume from a checkpoint file written by a fit with the same data and options. */
   resumeFrom?: string;
+  /**
+   * Evaluate each batch again after its update and pass that loss to the next step as
+   * `previousBatchLoss` (one extra forward pass per step), so a loss-reading optimizer
+   * measures one update on one batch rather than the difference between two batches.
+   * Default: when the optimizer reads it (`optimizer.readsPreviousBatchLoss`, the
+   * entropy-balanced optimizer with its loss meter) and an epoch has more than one batch.
+   */
+  previousBatchLoss?: boolean;
 }
 
 export interface TrainerOptions {
@@ -129,6 +137,8 @@ interface Progress {
   best: number | null;
   wait: number;
   energyPrev: number | null;
+  /** The last batch's loss after its update (what the next step passes as previousBatchLoss). */
+  batchLossAfter?: number | null;
 }
 
 function bytesOf(a: Float32Array): string {
@@ -244,7 +254,14 @@ export class Trainer {
    * One step of seed §5.3 on a batch (x batch×inputSize, y batch×targetSize). Returns the
    * step's record (not added to the history; fit does that).
    */
-  trainStep(x: Float32Array, y: Float32Array, batch: number, step = 0, energyPrev: number | null = null): StepRecord {
+  trainStep(
+    x: Float32Array,
+    y: Float32Array,
+    batch: number,
+    step = 0,
+    energyPrev: number | null = null,
+    previousBatchLoss: number | null = null,
+  ): StepRecord {
     const model = this.model;
     const pred = model.forward(x, batch);
     let g = this.gradOut.get(batch);
@@ -277,7 +294,7 @@ export class Trainer {
     }
 
     const learningRate = this.optimizer.learningRate;
-    this.optimizer.step(model.params, model.grads, { loss });
+    this.optimizer.step(model.params, model.grads, previousBatchLoss === null ? { loss } : { loss, previousBatchLoss });
     model.afterUpdate();
     // the optimizer's per-step report: a `lastReport` property (EntropyBalanced, QDT) or method
     const last = (this.optimizer as { lastReport?: unknown }).lastReport;
@@ -313,6 +330,8 @@ export class Trainer {
     const batchSize = integer('batchSize', o.batchSize ?? 32, { min: 1 });
     const validationSplit = finiteNumber('validationSplit', o.validationSplit ?? 0, { min: 0, max: 0.99 });
     const shuffle = boolean('shuffle', o.shuffle ?? true);
+    const previousBatchLoss =
+      o.previousBatchLoss === undefined ? undefined : boolean('previousBatchLoss', o.previousBatchLoss);
     const seed = integer('seed', o.seed ?? 0, { min: -(2 ** 31), max: 2 ** 32 - 1 });
     const maxSteps = o.maxSteps === undefined ? Number.POSITIVE_INFINITY : integer('maxSteps', o.maxSteps, { min: 1 });
     const es =
@@ -369,6 +388,7 @@ export class Trainer {
     const xVal = x.subarray(trainRows * inSize);
     const yVal = y.subarray(trainRows * tSize);
     const stepsPerEpoch = Math.ceil(trainRows / batchSize);
+    const measureAfter = previousBatchLoss ?? (this.optimizer.readsPreviousBatchLoss && stepsPerEpoch > 1);
 
     // Batch buffers (at most two sizes: full and last), the permutation.
     const xb = new Float32Array(batchSize * inSize);
@@ -424,9 +444,17 @@ export class Trainer {
         }
         const xs = n === batchSize ? xb : xb.subarray(0, n * inSize);
         const ys = n === batchSize ? yb : yb.subarray(0, n * tSize);
-        const record = this.trainStep(xs, ys, n, p.step, p.energyPrev);
+        const record = this.trainStep(
+          xs,
+          ys,
+          n,
+          p.step,
+          p.energyPrev,
+          measureAfter ? (p.batchLossAfter ?? null) : null,
+        );
         record.epoch = p.epoch;
         p.energyPrev = record.energy;
+        if (measureAfter) p.batchLossAfter = this.loss.evaluate(this.model.forward(xs, n), ys, n);
         p.step++;
         p.batchIndex++;
         p.epochLossSum += record.loss;
