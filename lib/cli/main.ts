@@ -239,9 +239,10 @@ async function train(v: Values): Promise<number> {
     }
   } finally {
     bar.stop();
-    process.off('SIGINT', onSigint);
   }
+  // still listening: a second Ctrl-C must not kill the process mid-save
   save();
+  process.off('SIGINT', onSigint);
   const ms = Math.round(performance.now() - t0);
   const result = run.result();
   const { task, optimizer, lr, seed, steps } = run.job;

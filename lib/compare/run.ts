@@ -2,7 +2,8 @@
  * One comparison run: (task, optimizer, η, seed) → its curve and summary. Deterministic
  * for a job: the task instance is fixed by the task's own options, the seed picks the
  * initial parameters (objective tasks) or the agent's exploration (RL), and every step is
- * full-batch, so a run in a worker thread gives the same numbers as a run here.
+ * full-batch, so a run in a worker thread gives the same numbers as a run here. A run is
+ * a TaskRun, which can be stopped, saved and resumed bit-for-bit (`cimm train`).
  */
 import { argumentError } from '../errors.js';
 import { finiteNumber, integer, oneOf, options } from '../is.js';
