@@ -4,7 +4,7 @@
  * and SIGINT (exit 130 with a partial report).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -79,7 +79,15 @@ describe('cimm train', () => {
     expect(j).toMatchObject({ task: 'iris', optimizer: 'Adam', lr: 0.01, seed: 2, steps: 30, diverged: false });
     expect(j.target.metric).toBe('testAccuracy');
     expect(j.curve.at(-1).step).toBe(30);
-    expect(JSON.parse(readFileSync(ckpt, 'utf8')).finalMetric).toBe(j.finalMetric);
+    expect(j).toMatchObject({ stepsDone: 30, interrupted: false, resumedFrom: null, checkpoint: ckpt });
+    const saved = JSON.parse(readFileSync(ckpt, 'utf8'));
+    expect(saved).toMatchObject({ format: 'cimm-task-run', version: 1, step: 30, job: { task: 'iris', lr: 0.01 } });
+    expect(saved.curve.at(-1).metric).toBe(j.finalMetric);
+    expect(readdirSync(dir)).toEqual(['run.json']);
+    // resuming a finished run changes nothing
+    const again = cimm('train', '--resume', ckpt, '--json');
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ curve: j.curve, finalMetric: j.finalMetric, stepsDone: 30 });
     // deterministic for a seed
     expect(JSON.parse(cimm(...args, '--json').stdout).curve).toEqual(j.curve);
   });
@@ -95,6 +103,78 @@ describe('cimm train', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/diverged/);
   });
+});
+
+describe('cimm train --resume', () => {
+  const base = ['train', '--task', 'least-squares', '--optimizer', 'Adam', '--lr', '0.01', '--seed', '1'];
+
+  it('a bad or mismatched checkpoint is a usage error (exit 2) naming the problem', () => {
+    const dir = tmp();
+    const ckpt = join(dir, 'c.json');
+    expect(cimm(...base, '--steps', '5', '--checkpoint', ckpt).code).toBe(0);
+    const bad = join(dir, 'bad.json');
+    const cases: [string[], RegExp][] = [
+      [['--resume', join(dir, 'missing.json')], /cannot read/],
+      [['--resume', ckpt, '--task', 'iris'], /--task iris does not match the checkpoint's task least-squares/],
+      [['--resume', ckpt, '--optimizer', 'SGD'], /--optimizer SGD does not match/],
+      [['--resume', ckpt, '--lr', '0.1'], /--lr 0.1 does not match/],
+      [['--resume', ckpt, '--seed', '2'], /--seed 2 does not match/],
+      [['--resume', ckpt, '--steps', '3'], /--steps must be an integer ≥ 5/],
+      [['--resume', bad], /checkpoint\.theta/],
+    ];
+    const body = JSON.parse(readFileSync(ckpt, 'utf8'));
+    writeFileSync(bad, JSON.stringify({ ...body, theta: 'AAAA' }));
+    for (const [args, message] of cases) {
+      const r = cimm('train', ...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stdout).toBe('');
+    }
+    writeFileSync(bad, '{"format": "cimm-task-run", "vers');
+    expect(cimm('train', '--resume', bad).stderr).toMatch(/cannot read a JSON checkpoint/);
+    // options that agree with the checkpoint are fine
+    expect(cimm(...base, '--resume', ckpt, '--steps', '8').code).toBe(0);
+  });
+
+  it('SIGINT: exit 130, a complete checkpoint, and a resume that lands where an uninterrupted run does', async () => {
+    const dir = tmp();
+    const ckpt = join(dir, 'run.json');
+    const child = spawn(
+      process.execPath,
+      [bin, ...base, '--steps', '10000000', '--checkpoint', ckpt, '--checkpoint-every', '100', '--json'],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    const exited = new Promise<number | null>((done) => child.on('exit', (c) => done(c)));
+    // signal once the first periodic checkpoint is on disk
+    while (!existsSync(ckpt)) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    const j = JSON.parse(stdout);
+    expect(j.interrupted).toBe(true);
+    expect(j.stepsDone).toBeGreaterThanOrEqual(100);
+    expect(j.stepsDone).toBeLessThan(10_000_000);
+    expect(readdirSync(dir)).toEqual(['run.json']);
+    const saved = JSON.parse(readFileSync(ckpt, 'utf8'));
+    expect(saved.step).toBe(j.stepsDone);
+    // resume (to a shorter end) and compare with a fresh run of that length
+    const end = String(j.stepsDone + 25);
+    const resumed = cimm('train', '--resume', ckpt, '--steps', end, '--json');
+    expect(resumed.code).toBe(0);
+    const r = JSON.parse(resumed.stdout);
+    expect(r).toMatchObject({
+      interrupted: false,
+      stepsDone: Number(end),
+      resumedFrom: { path: ckpt, step: j.stepsDone },
+    });
+    const fresh = JSON.parse(cimm(...base, '--steps', end, '--json').stdout);
+    expect(r.finalLoss).toBe(fresh.finalLoss);
+    expect(r.finalMetric).toBe(fresh.finalMetric);
+    expect(JSON.parse(readFileSync(ckpt, 'utf8')).step).toBe(Number(end));
+  }, 120_000);
 });
 
 describe('cimm compare', () => {

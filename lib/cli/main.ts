@@ -2,16 +2,17 @@
  * The `cimm` command line: info, train, compare, bench.
  *
  * Exit codes: 0 success; 1 failure (a run or a bench failed, an I/O error); 2 usage error
- * (unknown command or option, bad value); 130 interrupted by SIGINT (compare writes the
- * partial report first). `--json` prints one machine-readable JSON document on stdout and
+ * (unknown command or option, bad value, an unusable --resume file); 130 interrupted by
+ * SIGINT (compare writes the partial report first, train its checkpoint). `--json` prints one machine-readable JSON document on stdout and
  * turns progress bars off; progress goes to stderr, and only when stderr is a TTY.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command, CommanderError, Option } from 'commander';
+import { writeFileAtomic } from '../atomic-file.js';
 import { backendInfo } from '../backend.js';
 import {
   budget,
@@ -19,7 +20,6 @@ import {
   OPTIMIZER_ENTRIES,
   planJobs,
   RL_DEFAULT_ALPHA,
-  runJob,
   runJobs,
   STEP_SIZE_ENTRIES,
   summaryLines,
@@ -27,9 +27,9 @@ import {
   type TaskName,
   writeReport,
 } from '../compare/index.js';
+import { TaskRun } from '../compare/run.js';
 import { optimizerFromConfig } from '../optim/index.js';
 import { packageRoot } from '../paths.js';
-import { createTask } from '../tasks/index.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
 
@@ -39,7 +39,9 @@ const USAGE = `Usage: cimm <command> [options]
 
 Commands:
   info     [--json]                       backend, CPU features, SIMD path, threads
-  train    --task T --optimizer O [--lr X] [--steps N] [--seed S] [--checkpoint FILE] [--json]
+  train    --task T --optimizer O [--lr X] [--steps N] [--seed S] [--checkpoint FILE] [--checkpoint-every N] [--json]
+  train    --resume FILE [--steps N] [--checkpoint FILE] [--checkpoint-every N] [--json]
+                                          continue a saved run (bit-for-bit; Ctrl-C saves and exits 130)
   compare  [--quick] [--tasks a,b] [--optimizers a,b] [--seeds N] [--out DIR] [--workers N] [--steps N] [--verbose] [--json]
   bench    [--quick] [--filter REGEX]     the kernel benchmarks (npm run bench)
 
@@ -74,10 +76,10 @@ function list<T extends string>(
 }
 
 /** A progress bar on stderr (cli-progress), only on a TTY and never with --json. */
-function progressBar(enabled: boolean) {
+function progressBar(enabled: boolean, unit = 'runs') {
   const bar = enabled
     ? new cliProgress.SingleBar(
-        { stream: process.stderr, format: '[{bar}] {value}/{total} runs, ETA {eta}s {label}', hideCursor: true },
+        { stream: process.stderr, format: `[{bar}] {value}/{total} ${unit}, ETA {eta}s {label}`, hideCursor: true },
         cliProgress.Presets.legacy,
       )
     : undefined;
@@ -118,18 +120,39 @@ async function info(v: Values): Promise<number> {
   return EXIT.ok;
 }
 
-async function train(v: Values): Promise<number> {
+/** Load a train checkpoint; any problem with the file is a usage error (exit 2). */
+function loadRun(path: string): TaskRun {
+  let body: unknown;
+  try {
+    body = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`--resume ${path}: cannot read a JSON checkpoint (${(e as Error).message})`);
+  }
+  try {
+    return TaskRun.fromCheckpoint(body);
+  } catch (e) {
+    throw new UsageError(`--resume ${path}: not a usable checkpoint: ${(e as Error).message}`);
+  }
+}
+
+/** A resumed run keeps its job: an option given on the command line must agree with it. */
+function sameAsCheckpoint(name: string, given: string | boolean | undefined, saved: unknown, equal: boolean): void {
+  if (given !== undefined && !equal) {
+    throw new UsageError(
+      `--${name} ${given} does not match the checkpoint's ${name} ${saved} (leave it out to resume)`,
+    );
+  }
+}
+
+/** A new run from the command line (no --resume). */
+function newRun(v: Values): TaskRun {
   if (!v.task) throw new UsageError('train needs --task');
   if (!v.optimizer) throw new UsageError('train needs --optimizer');
   const task = list<TaskName>('task', v.task, TASK_NAMES)?.[0] as TaskName;
   const rl = task === 'cliff-walking';
   const known = rl ? STEP_SIZE_ENTRIES : OPTIMIZER_ENTRIES.map((e) => e.name);
   const optimizer = list('optimizer', v.optimizer, known)?.[0] as string;
-  let lr: number | null = null;
-  if (v.lr !== undefined) {
-    lr = Number(v.lr);
-    if (!(lr > 0 && Number.isFinite(lr))) throw new UsageError(`--lr must be a positive number, got ${v.lr}`);
-  }
+  const lr = learningRate(v.lr);
   const entry = OPTIMIZER_ENTRIES.find((e) => e.name === optimizer);
   if (entry) {
     try {
@@ -138,53 +161,127 @@ async function train(v: Values): Promise<number> {
       throw new UsageError(`--optimizer ${optimizer} is not available in this build: ${(e as Error).message}`);
     }
   }
-  const b = budget(false);
-  const steps = int('steps', v.steps, b.steps[task], 1);
-  const seed = int('seed', v.seed, 0, 0);
-  const job = {
+  const steps = int('steps', v.steps, budget(false).steps[task], 1);
+  return new TaskRun({
     id: 0,
     task,
     optimizer,
     lr: lr ?? (rl ? (optimizer === 'fixed' ? RL_DEFAULT_ALPHA : null) : (entry?.defaultLearningRate ?? null)),
-    seed,
+    seed: int('seed', v.seed, 0, 0),
     steps,
     points: Math.min(steps, 20),
     atDefault: lr === null,
+  });
+}
+
+function learningRate(v: string | boolean | undefined): number | null {
+  if (v === undefined) return null;
+  const lr = Number(v);
+  if (!(lr > 0 && Number.isFinite(lr))) throw new UsageError(`--lr must be a positive number, got ${v}`);
+  return lr;
+}
+
+/**
+ * One task with one optimizer, as a resumable job: --checkpoint saves the run atomically
+ * every --checkpoint-every steps, at the end and on Ctrl-C; --resume continues a saved
+ * run bit-for-bit (the task, optimizer, η and seed come from the file; --steps may change
+ * the length).
+ */
+async function train(v: Values): Promise<number> {
+  const json = Boolean(v.json);
+  const resumePath = v.resume === undefined ? undefined : resolve(String(v.resume));
+  let run: TaskRun;
+  if (resumePath) {
+    run = loadRun(resumePath);
+    const job = run.job;
+    sameAsCheckpoint('task', v.task, job.task, v.task === job.task);
+    sameAsCheckpoint('optimizer', v.optimizer, job.optimizer, v.optimizer === job.optimizer);
+    sameAsCheckpoint('lr', v.lr, job.lr, learningRate(v.lr) === job.lr);
+    sameAsCheckpoint('seed', v.seed, job.seed, Number(v.seed) === job.seed);
+    if (v.steps !== undefined) {
+      const steps = int('steps', v.steps, 0, Math.max(1, run.stepsDone));
+      run.setSteps(steps);
+    }
+  } else {
+    run = newRun(v);
+  }
+  const startedAt = run.stepsDone;
+  // resuming without --checkpoint keeps saving to the file it resumed from
+  const path = v.checkpoint ? resolve(String(v.checkpoint)) : resumePath;
+  const every = int('checkpoint-every', v.checkpointEvery, Math.max(1, Math.ceil(run.job.steps / 10)), 1);
+  const rl = run.task.kind === 'rl';
+  const save = () => {
+    if (path) writeFileAtomic(path, `${JSON.stringify(run.checkpoint())}\n`);
   };
-  const result = runJob(job);
-  const t = createTask(task as never);
+
+  let interrupted = false;
+  const onSigint = () => {
+    interrupted = true;
+  };
+  process.on('SIGINT', onSigint);
+  const bar = progressBar(!json && Boolean(process.stderr.isTTY), rl ? 'episodes' : 'steps');
+  const t0 = performance.now();
+  let saved = run.stepsDone;
+  try {
+    while (!run.done && !interrupted) {
+      // run in slices of ≤ 50 ms so a SIGINT is seen between steps, and stop at each
+      // checkpoint boundary
+      const until = performance.now() + 50;
+      run.runUntil(Math.min(run.job.steps, saved + every), {
+        shouldStop: () => interrupted || performance.now() > until,
+        onProgress: (done, total) => bar.update(done, total, ''),
+      });
+      if (run.stepsDone >= saved + every) {
+        save();
+        saved = run.stepsDone;
+      }
+      await new Promise((next) => setImmediate(next));
+    }
+  } finally {
+    bar.stop();
+  }
+  // still listening: a second Ctrl-C must not kill the process mid-save
+  save();
+  process.off('SIGINT', onSigint);
+  const ms = Math.round(performance.now() - t0);
+  const result = run.result();
+  const { task, optimizer, lr, seed, steps } = run.job;
+  const target = run.task.target;
   const out = {
     task,
     optimizer,
-    lr: job.lr,
+    lr,
     seed,
     steps,
-    target: t.target,
+    stepsDone: run.stepsDone,
+    target,
     finalMetric: result.finalMetric,
     finalLoss: result.finalLoss,
     stepsToTarget: result.stepsToTarget,
     diverged: result.diverged,
+    ...(result.error === undefined ? {} : { error: result.error }),
     curve: result.curve,
-    ms: result.ms,
+    ms,
+    resumedFrom: resumePath ? { path: resumePath, step: startedAt } : null,
+    checkpoint: path ?? null,
+    interrupted,
   };
-  if (v.checkpoint) {
-    const path = resolve(String(v.checkpoint));
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, `${JSON.stringify(out, null, 1)}\n`);
-  }
-  print(
-    Boolean(v.json),
-    out,
-    `${task} with ${optimizer} (η ${job.lr ?? 'n/a'}, seed ${seed}): ${steps} ${rl ? 'episodes' : 'steps'} in ${result.ms} ms\n` +
-      result.curve
-        .map(
-          (p) =>
-            `  ${String(p.step).padStart(6)}  loss ${p.loss.toPrecision(5)}  ${t.target.metric} ${p.metric.toPrecision(5)}`,
-        )
-        .join('\n') +
-      `\nfinal ${t.target.metric} ${result.finalMetric}; target ${t.target.direction === 'max' ? '≥' : '≤'} ${t.target.value} ` +
+  const unit = rl ? 'episodes' : 'steps';
+  const lines = [
+    `${task} with ${optimizer} (η ${lr ?? 'n/a'}, seed ${seed}): ${run.stepsDone - startedAt} ${unit} in ${ms} ms` +
+      (resumePath ? ` (resumed at ${startedAt})` : ''),
+    ...result.curve.map(
+      (p) =>
+        `  ${String(p.step).padStart(6)}  loss ${p.loss.toPrecision(5)}  ${target.metric} ${p.metric.toPrecision(5)}`,
+    ),
+    `${interrupted ? `interrupted at ${run.stepsDone}/${steps} ${unit}: ` : 'final '}${target.metric} ${result.finalMetric}; ` +
+      `target ${target.direction === 'max' ? '≥' : '≤'} ${target.value} ` +
       `${result.stepsToTarget === null ? 'not reached' : `reached at step ${result.stepsToTarget}`}${result.diverged ? ' (diverged)' : ''}`,
-  );
+  ];
+  if (path) lines.push(`checkpoint: ${path}${interrupted ? ` (continue with --resume ${path})` : ''}`);
+  else if (interrupted) lines.push('no --checkpoint given: the progress is not saved');
+  print(json, out, lines.join('\n'));
+  if (interrupted) return EXIT.interrupted;
   return result.diverged ? EXIT.failure : EXIT.ok;
 }
 
@@ -279,7 +376,9 @@ function program(setCode: (code: Promise<number>) => void): Command {
     .option('--lr <number>', 'learning rate (default: the optimizer default)')
     .option('--steps <n>', 'steps (episodes on cliff-walking)')
     .option('--seed <n>', 'seed', undefined)
-    .option('--checkpoint <file>', 'write the run result as JSON')
+    .option('--checkpoint <file>', 'save the run (atomically) every --checkpoint-every steps, at the end and on Ctrl-C')
+    .option('--checkpoint-every <n>', 'steps between checkpoints (default: a tenth of the run)')
+    .option('--resume <file>', 'continue a saved run bit-for-bit (task, optimizer, lr, seed come from the file)')
     .addOption(json)
     .action((v: Values) => setCode(train(v)));
   cli

@@ -2,12 +2,22 @@
  * One comparison run: (task, optimizer, η, seed) → its curve and summary. Deterministic
  * for a job: the task instance is fixed by the task's own options, the seed picks the
  * initial parameters (objective tasks) or the agent's exploration (RL), and every step is
- * full-batch, so a run in a worker thread gives the same numbers as a run here.
+ * full-batch, so a run in a worker thread gives the same numbers as a run here. A run is
+ * a TaskRun, which can be stopped, saved and resumed bit-for-bit (`cimm train`).
  */
-import { optimizerFromConfig } from '../optim/index.js';
+import { argumentError } from '../errors.js';
+import { finiteNumber, integer, oneOf, options } from '../is.js';
+import { type AnyOptimizer, optimizerFromConfig } from '../optim/index.js';
 import * as tasks from '../tasks/index.js';
-import { type ObjectiveTask, type RlTask, type StepSizeRule, targetReached } from '../tasks/index.js';
-import { type Job, OPTIMIZER_ENTRIES, taskFor } from './spec.js';
+import {
+  type ObjectiveTask,
+  type RlAgent,
+  type StepSizeRule,
+  TASK_NAMES,
+  type Task,
+  targetReached,
+} from '../tasks/index.js';
+import { type Job, OPTIMIZER_ENTRIES, STEP_SIZE_ENTRIES, taskFor } from './spec.js';
 
 /** A point of a run's curve. */
 export interface CurvePoint {
@@ -70,80 +80,339 @@ export function stepSizeAvailable(name: string): boolean {
   }
 }
 
-function runObjective(task: ObjectiveTask, job: Job): Omit<JobResult, 'ms'> {
-  const entry = OPTIMIZER_ENTRIES.find((e) => e.name === job.optimizer);
-  if (!entry) throw new Error(`unknown optimizer ${job.optimizer}`);
-  const lr = job.lr ?? entry.defaultLearningRate;
-  const optimizer = optimizerFromConfig(entry.kind, { ...entry.options, learningRate: lr });
-  const theta = task.initialParameters(job.seed);
-  const grad = new Float32Array(task.dimension);
-  const params = { theta };
-  const grads = { theta: grad };
-  const at = samplePoints(job.steps, job.points);
-  const curve: CurvePoint[] = [];
-  let stepsToTarget: number | null = null;
-  const record = (step: number, loss: number) => {
-    const m = task.metrics(theta);
-    const metric = m[task.target.metric];
-    curve.push({ step, loss, metric });
-    if (stepsToTarget === null && targetReached(task.target, m)) stepsToTarget = step;
-    return metric;
-  };
-  let loss = Number.NaN;
-  let initialLoss = Number.NaN;
-  try {
-    for (let step = 0; step < job.steps; step++) {
-      loss = task.evaluate(theta, grad);
-      if (step === 0) initialLoss = loss;
-      if (at.has(step)) record(step, loss);
-      optimizer.step(params, grads, { loss });
+/** The checkpoint format tag of a TaskRun (the trainer's is "cimm-checkpoint"). */
+export const TASK_RUN_FORMAT = 'cimm-task-run';
+export const TASK_RUN_VERSION = 1;
+
+/**
+ * A number as JSON: finite values as numbers, the rest (NaN, ±Infinity, −0) as strings,
+ * because JSON.stringify turns NaN into null and −0 into 0, and a resumed run must see
+ * exactly the numbers it saved.
+ */
+type SavedNumber = number | 'NaN' | 'Infinity' | '-Infinity' | '-0';
+
+function saveNumber(x: number): SavedNumber {
+  if (Object.is(x, -0)) return '-0';
+  return Number.isFinite(x) ? x : (String(x) as SavedNumber);
+}
+
+function loadNumber(name: string, v: unknown): number {
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  if (v === 'NaN' || v === 'Infinity' || v === '-Infinity' || v === '-0') return Number(v);
+  throw argumentError(name, 'a number (or "NaN", "Infinity", "-Infinity", "-0")', v);
+}
+
+function base64(a: Float32Array): string {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+}
+
+/** A TaskRun's saved state (TaskRun.checkpoint(); docs/theory.md, "Command line"). */
+export interface TaskRunCheckpoint {
+  format: typeof TASK_RUN_FORMAT;
+  version: typeof TASK_RUN_VERSION;
+  /** The job: task, optimizer (or step-size rule), lr, seed, steps, curve points, task options. */
+  job: Job;
+  /** Steps (episodes) done. */
+  step: number;
+  /** Objective tasks: θ as base64 of little-endian float32 bytes, and its length. */
+  theta?: string;
+  dimension?: number;
+  /** Objective tasks: the optimizer's kind and serializeState() bytes as base64. */
+  optimizer?: { kind: string; state: string };
+  /** RL tasks: the agent's getState() (Q table, visit counts, RNG, step-size rule state). */
+  agent?: Record<string, unknown>;
+  curve: { step: number; loss: SavedNumber; metric: SavedNumber }[];
+  stepsToTarget: number | null;
+  initialLoss: SavedNumber;
+  /** Set when the run stopped on a non-finite value (it is then finished). */
+  error?: string;
+}
+
+/** What runUntil reports and obeys. */
+export interface RunUntilOptions {
+  /** Called after every step with the steps done and the run's length. */
+  onProgress?: (step: number, steps: number) => void;
+  /** Checked before every step; true stops the run there (it can be resumed). */
+  shouldStop?: () => boolean;
+}
+
+/**
+ * One job as a resumable object: step() does one gradient step (objective tasks) or one
+ * episode (RL), runUntil() loops, checkpoint() / fromCheckpoint() save and restore every
+ * bit of state, so k steps + checkpoint + resume to N equals N steps exactly. The
+ * comparison (runJob) drives the same object, so there is one stepping loop.
+ *
+ * The curve point at step s describes the parameters after s steps. An objective task's
+ * point s < steps is recorded at the start of step s (its loss comes from the gradient
+ * evaluation), the last one after the last step; an RL point after its episode.
+ */
+export class TaskRun {
+  readonly task: Task;
+  /** Steps (episodes) done. */
+  private count = 0;
+  private readonly curvePoints: CurvePoint[] = [];
+  private reached: number | null = null;
+  private initialLoss = Number.NaN;
+  private failure: string | undefined;
+  private at: Set<number>;
+  // objective tasks
+  private readonly theta?: Float32Array;
+  private readonly grad?: Float32Array;
+  private readonly optimizer?: AnyOptimizer;
+  // RL tasks
+  private readonly agent?: RlAgent;
+
+  constructor(private spec: Job) {
+    const job = spec;
+    this.task = taskFor(job.task, job.taskOptions);
+    this.at = samplePoints(job.steps, job.points);
+    if (this.task.kind === 'rl') {
+      this.agent = this.task.createAgent({ stepSize: stepSizeRule(job.optimizer, job.lr), seed: job.seed });
+      this.record(0, this.agent.metrics());
+    } else {
+      const entry = optimizerEntry(job.optimizer);
+      const lr = job.lr ?? entry.defaultLearningRate;
+      this.optimizer = optimizerFromConfig(entry.kind, { ...entry.options, learningRate: lr });
+      this.theta = this.task.initialParameters(job.seed);
+      this.grad = new Float32Array(this.task.dimension);
     }
-    loss = task.evaluate(theta);
-    const finalMetric = record(job.steps, loss);
+  }
+
+  /** The job (its steps change with setSteps). */
+  get job(): Job {
+    return this.spec;
+  }
+
+  /** Steps (episodes) done so far. */
+  get stepsDone(): number {
+    return this.count;
+  }
+
+  /** The curve so far (a copy). */
+  get curve(): CurvePoint[] {
+    return this.curvePoints.map((p) => ({ ...p }));
+  }
+
+  /** True once every step is done or the run stopped on a non-finite value. */
+  get done(): boolean {
+    return this.count >= this.job.steps || this.failure !== undefined;
+  }
+
+  /** The parameters θ (objective tasks; a copy). */
+  parameters(): Float32Array | undefined {
+    return this.theta?.slice();
+  }
+
+  /**
+   * Give the run a new length (≥ the steps done). The curve points already recorded stay;
+   * the rest are sampled on the new length's grid.
+   */
+  setSteps(steps: number): void {
+    integer('steps', steps, { min: Math.max(1, this.count) });
+    if (this.failure !== undefined) return;
+    this.spec = { ...this.spec, steps };
+    this.at = samplePoints(steps, this.job.points);
+  }
+
+  /** One gradient step (or episode). No-op when done. */
+  step(): void {
+    if (this.done) return;
+    if (this.agent) {
+      this.agent.runEpisode();
+      this.count++;
+      if (this.at.has(this.count) || this.count === this.job.steps) this.record(this.count, this.agent.metrics());
+      return;
+    }
+    const task = this.task as ObjectiveTask;
+    const theta = this.theta as Float32Array;
+    const grad = this.grad as Float32Array;
+    try {
+      const loss = task.evaluate(theta, grad);
+      if (this.count === 0) this.initialLoss = loss;
+      if (this.at.has(this.count) && this.count > this.lastRecorded())
+        this.record(this.count, task.metrics(theta), loss);
+      (this.optimizer as AnyOptimizer).step({ theta }, { theta: grad }, { loss });
+      this.count++;
+      if (this.count === this.job.steps) {
+        const end = task.evaluate(theta);
+        this.record(this.count, task.metrics(theta), end);
+      }
+    } catch (e) {
+      // a run that blows up is a result (diverged), not a crash
+      if (!(e instanceof RangeError || (e instanceof Error && /finite/.test(e.message)))) throw e;
+      this.failure = e.message;
+    }
+  }
+
+  /** Step until `steps` are done (default: the job's), the run ends, or shouldStop(). */
+  runUntil(steps: number = this.job.steps, options: RunUntilOptions = {}): void {
+    const end = Math.min(steps, this.job.steps);
+    while (this.count < end && !this.done && !options.shouldStop?.()) {
+      this.step();
+      options.onProgress?.(this.count, this.job.steps);
+    }
+  }
+
+  /** The summary: at the end, the job's result; before it, the state after the steps done. */
+  result(): Omit<JobResult, 'ms'> {
+    const common = { ...base(this.job), curve: this.curve };
+    if (this.failure !== undefined) {
+      return {
+        ...common,
+        finalMetric: Number.NaN,
+        finalLoss: Number.NaN,
+        stepsToTarget: this.reached,
+        diverged: true,
+        error: this.failure,
+      };
+    }
+    const { loss, metric } = this.count >= this.job.steps ? (this.curvePoints.at(-1) as CurvePoint) : this.current();
     // blown up: the loss ended more than 10× above where it started (the metric is kept,
     // the setting is flagged and left out of the sensitivity spread)
-    const diverged = !Number.isFinite(loss) || loss > 10 * Math.abs(initialLoss);
-    return { ...base(job), curve, finalMetric, finalLoss: loss, stepsToTarget, diverged };
-  } catch (e) {
-    if (!(e instanceof RangeError || (e instanceof Error && /finite/.test(e.message)))) throw e;
-    return {
-      ...base(job),
-      curve,
-      finalMetric: Number.NaN,
-      finalLoss: Number.NaN,
-      stepsToTarget,
-      diverged: true,
-      error: e.message,
+    const diverged = this.agent ? false : !Number.isFinite(loss) || loss > 10 * Math.abs(this.initialLoss);
+    return { ...common, finalMetric: metric, finalLoss: loss, stepsToTarget: this.reached, diverged };
+  }
+
+  /** Everything needed to continue this run bit-for-bit, JSON-safe. */
+  checkpoint(): TaskRunCheckpoint {
+    const out: TaskRunCheckpoint = {
+      format: TASK_RUN_FORMAT,
+      version: TASK_RUN_VERSION,
+      job: { ...this.job },
+      step: this.count,
+      curve: this.curvePoints.map((p) => ({ step: p.step, loss: saveNumber(p.loss), metric: saveNumber(p.metric) })),
+      stepsToTarget: this.reached,
+      initialLoss: saveNumber(this.initialLoss),
     };
+    if (this.agent) out.agent = this.agent.getState();
+    if (this.theta && this.optimizer) {
+      out.theta = base64(this.theta);
+      out.dimension = this.theta.length;
+      out.optimizer = {
+        kind: this.optimizer.kind,
+        state: Buffer.from(this.optimizer.serializeState()).toString('base64'),
+      };
+    }
+    if (this.failure !== undefined) out.error = this.failure;
+    return out;
+  }
+
+  /**
+   * A run restored from checkpoint(). Every field is checked first; a bad one throws a
+   * CimmArgumentError naming it (`checkpoint.theta`, `checkpoint.job.optimizer`, …).
+   */
+  static fromCheckpoint(saved: unknown): TaskRun {
+    const c = options<TaskRunCheckpoint>('checkpoint', saved);
+    if (c.format !== TASK_RUN_FORMAT)
+      throw argumentError('checkpoint.format', JSON.stringify(TASK_RUN_FORMAT), c.format);
+    if (c.version !== TASK_RUN_VERSION) throw argumentError('checkpoint.version', String(TASK_RUN_VERSION), c.version);
+    const j = options<Job>('checkpoint.job', c.job);
+    if (j === undefined || c.job === undefined) throw argumentError('checkpoint.job', 'a job object', c.job);
+    const task = oneOf('checkpoint.job.task', j.task, TASK_NAMES);
+    const rl = task === 'cliff-walking';
+    const optimizer = oneOf(
+      'checkpoint.job.optimizer',
+      j.optimizer,
+      rl ? STEP_SIZE_ENTRIES : OPTIMIZER_ENTRIES.map((e) => e.name),
+    );
+    const lr = j.lr === null ? null : finiteNumber('checkpoint.job.lr', j.lr, { above: 0 });
+    const steps = integer('checkpoint.job.steps', j.steps, { min: 1 });
+    const job: Job = {
+      id: integer('checkpoint.job.id', j.id ?? 0, { min: 0 }),
+      task,
+      optimizer,
+      lr,
+      seed: integer('checkpoint.job.seed', j.seed, { min: 0, max: 2 ** 32 - 1 }),
+      steps,
+      points: integer('checkpoint.job.points', j.points, { min: 1 }),
+      atDefault: j.atDefault === true,
+      ...(j.taskOptions === undefined ? {} : { taskOptions: options('checkpoint.job.taskOptions', j.taskOptions) }),
+    };
+    const step = integer('checkpoint.step', c.step, { min: 0, max: steps });
+    if (!Array.isArray(c.curve)) throw argumentError('checkpoint.curve', 'an array of {step, loss, metric}', c.curve);
+    let last = -1;
+    const curve = c.curve.map((p, i) => {
+      const at = `checkpoint.curve[${i}]`;
+      const q = options<{ step: unknown; loss: unknown; metric: unknown }>(at, p);
+      const s = integer(`${at}.step`, q.step, { min: last + 1, max: step });
+      last = s;
+      return { step: s, loss: loadNumber(`${at}.loss`, q.loss), metric: loadNumber(`${at}.metric`, q.metric) };
+    });
+    const stepsToTarget =
+      c.stepsToTarget === null ? null : integer('checkpoint.stepsToTarget', c.stepsToTarget, { min: 0, max: step });
+    const initialLoss = loadNumber('checkpoint.initialLoss', c.initialLoss);
+    if (c.error !== undefined && typeof c.error !== 'string')
+      throw argumentError('checkpoint.error', 'a string', c.error);
+
+    const run = new TaskRun(job);
+    if (run.agent) {
+      try {
+        run.agent.setState(options('checkpoint.agent', c.agent));
+      } catch (e) {
+        throw argumentError('checkpoint.agent', `a ${task} agent state (${(e as Error).message})`, c.agent);
+      }
+    } else {
+      const theta = run.theta as Float32Array;
+      integer('checkpoint.dimension', c.dimension, { min: theta.length, max: theta.length });
+      const bytes = typeof c.theta === 'string' ? Buffer.from(c.theta, 'base64') : undefined;
+      if (!bytes || bytes.length !== theta.byteLength) {
+        throw argumentError(
+          'checkpoint.theta',
+          `base64 of ${theta.length} float32 values (the task's dimension)`,
+          c.theta,
+        );
+      }
+      const o = options<{ kind: unknown; state: unknown }>('checkpoint.optimizer', c.optimizer);
+      const own = run.optimizer as AnyOptimizer;
+      if (o.kind !== own.kind) throw argumentError('checkpoint.optimizer.kind', JSON.stringify(own.kind), o.kind);
+      if (typeof o.state !== 'string') throw argumentError('checkpoint.optimizer.state', 'a base64 string', o.state);
+      try {
+        own.loadState(new Uint8Array(Buffer.from(o.state, 'base64')));
+      } catch (e) {
+        throw argumentError(
+          'checkpoint.optimizer.state',
+          `a saved ${own.kind} state (${(e as Error).message})`,
+          o.state,
+        );
+      }
+      new Uint8Array(theta.buffer, theta.byteOffset, theta.byteLength).set(bytes);
+    }
+    run.count = step;
+    run.curvePoints.length = 0;
+    run.curvePoints.push(...curve);
+    run.reached = stepsToTarget;
+    run.initialLoss = initialLoss;
+    run.failure = c.error;
+    return run;
+  }
+
+  private lastRecorded(): number {
+    return this.curvePoints.at(-1)?.step ?? -1;
+  }
+
+  private record(step: number, m: Record<string, number>, loss: number = m.cumulativeRegret): void {
+    const target = this.task.target;
+    this.curvePoints.push({ step, loss, metric: m[target.metric] });
+    if (this.reached === null && targetReached(target, m)) this.reached = step;
+  }
+
+  /** Loss and metric at the current parameters, without recording them. */
+  private current(): { loss: number; metric: number } {
+    const metric = this.task.target.metric;
+    if (this.agent) {
+      const m = this.agent.metrics();
+      return { loss: m.cumulativeRegret, metric: m[metric] };
+    }
+    const task = this.task as ObjectiveTask;
+    const theta = this.theta as Float32Array;
+    return { loss: task.evaluate(theta), metric: task.metrics(theta)[metric] };
   }
 }
 
-function runRl(task: RlTask, job: Job): Omit<JobResult, 'ms'> {
-  const agent = task.createAgent({ stepSize: stepSizeRule(job.optimizer, job.lr), seed: job.seed });
-  const at = samplePoints(job.steps, job.points);
-  const curve: CurvePoint[] = [];
-  let stepsToTarget: number | null = null;
-  const record = (episode: number) => {
-    const m = agent.metrics();
-    const metric = m[task.target.metric];
-    curve.push({ step: episode, loss: m.cumulativeRegret, metric });
-    if (stepsToTarget === null && targetReached(task.target, m)) stepsToTarget = episode;
-    return m;
-  };
-  record(0);
-  for (let episode = 1; episode <= job.steps; episode++) {
-    agent.runEpisode();
-    if (at.has(episode) && episode !== job.steps) record(episode);
-  }
-  const m = record(job.steps);
-  return {
-    ...base(job),
-    curve,
-    finalMetric: m[task.target.metric],
-    finalLoss: m.cumulativeRegret,
-    stepsToTarget,
-    diverged: false,
-  };
+function optimizerEntry(name: string) {
+  const entry = OPTIMIZER_ENTRIES.find((e) => e.name === name);
+  if (!entry) throw new Error(`unknown optimizer ${name}`);
+  return entry;
 }
 
 function base(job: Job) {
@@ -153,7 +422,7 @@ function base(job: Job) {
 /** Run one job here (the worker calls this too). */
 export function runJob(job: Job): JobResult {
   const t0 = performance.now();
-  const task = taskFor(job.task, job.taskOptions);
-  const r = task.kind === 'rl' ? runRl(task, job) : runObjective(task, job);
-  return { ...r, ms: Math.round(performance.now() - t0) };
+  const run = new TaskRun(job);
+  run.runUntil();
+  return { ...run.result(), ms: Math.round(performance.now() - t0) };
 }
