@@ -106,6 +106,7 @@ describe('TaskRun.fromCheckpoint rejects a bad checkpoint, naming the field', ()
   rl.runUntil(4);
   const good = throughJson(objective.checkpoint());
   const goodRl = throughJson(rl.checkpoint());
+  // biome-ignore lint/suspicious/noExplicitAny: the cases rewrite arbitrary fields of checkpoint JSON
   const cases: [string, (c: Record<string, any>) => unknown, RegExp][] = [
     ['not an object', () => 'hello', /checkpoint/],
     ['wrong format', (c) => ({ ...c, format: 'cimm-checkpoint' }), /checkpoint\.format/],
