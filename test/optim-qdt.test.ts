@@ -12,7 +12,6 @@ import { describe, expect, test } from 'vitest';
 import { backendInfo, setBackend } from '../lib/backend.js';
 import {
   AdaptiveLearningRate,
-  CimmArgumentError,
   EnergySystem,
   EntropyTracker,
   LeastSquaresTask,
@@ -21,19 +20,7 @@ import {
   restoreOptimizer,
   type TensorMap,
 } from '../lib/index.js';
-import { backends } from './helpers.js';
-
-function expectError(call: () => unknown, parameter: string, message?: string): void {
-  let error: unknown;
-  try {
-    call();
-  } catch (e) {
-    error = e;
-  }
-  expect(error, `expected an error naming ${parameter}`).toBeInstanceOf(CimmArgumentError);
-  expect((error as CimmArgumentError).parameter).toBe(parameter);
-  if (message !== undefined) expect((error as Error).message).toBe(message);
-}
+import { backends, expectError } from './helpers.js';
 
 /** Two tensors and a quadratic L = ½ Σ s (p − t)² with its gradient. */
 function problem(n = 40, m = 7) {

@@ -8,25 +8,13 @@
 import { describe, expect, test } from 'vitest';
 import {
   Adam,
-  CimmArgumentError,
   EntropyBalancedOptimizer,
   restoreOptimizer,
   SGD,
   StabilizedOptimizer,
   type TensorMap,
 } from '../lib/index.js';
-
-function expectError(call: () => unknown, parameter: string, message?: string): void {
-  let error: unknown;
-  try {
-    call();
-  } catch (e) {
-    error = e;
-  }
-  expect(error, `expected an error naming ${parameter}`).toBeInstanceOf(CimmArgumentError);
-  expect((error as CimmArgumentError).parameter).toBe(parameter);
-  if (message !== undefined) expect((error as Error).message).toBe(message);
-}
+import { expectError } from './helpers.js';
 
 /** L = ½ Σ s (p − t)² over two tensors; curvature up to 5. */
 function problem() {
