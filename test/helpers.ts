@@ -7,6 +7,7 @@
 import { describe, expect } from 'vitest';
 import { BACKEND_NAMES, getBackend } from '../lib/backend.js';
 import { CimmArgumentError } from '../lib/errors.js';
+import type { TensorMap } from '../lib/index.js';
 import type { ActivationName, BackendName, Kernels } from '../lib/kernels.js';
 
 export interface BackendUnderTest {
@@ -122,6 +123,28 @@ export const sigma: Record<ActivationName, (t: number) => number> = {
   sigmoid: (t) => 1 / (1 + Math.exp(-t)),
   relu: (t) => Math.max(t, 0),
 };
+
+/**
+ * A quadratic over the tensors of `params` (updated in place by an optimizer):
+ * L = ½ Σ s_i (p_i − cos i)² with s_i = 1 + (i mod 5), so curvature up to 5. `evaluate()`
+ * returns L and writes ∂L/∂p into `grads`.
+ */
+export function quadraticProblem(params: TensorMap) {
+  const grads: TensorMap = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, new Float32Array(v.length)]));
+  const evaluate = () => {
+    let loss = 0;
+    for (const k of Object.keys(params)) {
+      for (let i = 0; i < params[k].length; i++) {
+        const s = 1 + (i % 5);
+        const d = params[k][i] - Math.cos(i);
+        grads[k][i] = s * d;
+        loss += 0.5 * s * d * d;
+      }
+    }
+    return loss;
+  };
+  return { params, grads, evaluate };
+}
 
 /** Throws at the first element whose bits differ. */
 export function expectSameBits(got: Float32Array, want: Float32Array, what: string): void {

@@ -18,30 +18,15 @@ import {
   probeIndices,
   QDTOptimizer,
   restoreOptimizer,
-  type TensorMap,
 } from '../lib/index.js';
-import { backends, expectError } from './helpers.js';
+import { backends, expectError, quadraticProblem } from './helpers.js';
 
 /** Two tensors and a quadratic L = ½ Σ s (p − t)² with its gradient. */
 function problem(n = 40, m = 7) {
-  const params: TensorMap = {
+  return quadraticProblem({
     w: Float32Array.from({ length: n }, (_, i) => Math.sin(i + 1)),
     b: Float32Array.from({ length: m }, (_, i) => 0.5 - i / 9),
-  };
-  const grads: TensorMap = { w: new Float32Array(n), b: new Float32Array(m) };
-  const evaluate = () => {
-    let loss = 0;
-    for (const k of ['w', 'b']) {
-      for (let i = 0; i < params[k].length; i++) {
-        const s = 1 + (i % 5);
-        const d = params[k][i] - Math.cos(i);
-        grads[k][i] = s * d;
-        loss += 0.5 * s * d * d;
-      }
-    }
-    return loss;
-  };
-  return { params, grads, evaluate };
+  });
 }
 
 function run(opt: QDTOptimizer, steps: number, p = problem()) {
