@@ -13,7 +13,7 @@
 import fc from 'fast-check';
 import { expect, test } from 'vitest';
 import { primeTable } from '../lib/primes.js';
-import { atOffset, describeEachBackend, maxScaledError, reference, relativeError } from './helpers.js';
+import { atOffset, describeEachBackend, maxScaledError, randomF32, reference, relativeError } from './helpers.js';
 
 /** Σ_n 1/(r² + p_n²): the magnitude scale of E_loc(r). */
 function localScale(r: Float64Array, n: number): Float64Array {
@@ -137,14 +137,6 @@ const nonlocalProblem = fc
       offset: fc.integer({ min: 0, max: 3 }),
     }),
   );
-
-function randomF32(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s / 2 ** 32) * 2 - 1;
-  });
-}
 
 describeEachBackend('nonlocal energy', ({ kernels }) => {
   test('agrees with the js reference at fixed sizes around the SIMD width', () => {

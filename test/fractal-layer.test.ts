@@ -13,22 +13,7 @@ import { fractalOffset } from '../lib/fractal.js';
 import { FractalLayer, type FractalLayerOptions } from '../lib/index.js';
 import type { ActivationName } from '../lib/kernels.js';
 import { primeTable } from '../lib/primes.js';
-import { describeEachBackend } from './helpers.js';
-
-function randomF32(n: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return ((s / 2 ** 32) * 2 - 1) * scale;
-  });
-}
-
-const sigma: Record<ActivationName, (t: number) => number> = {
-  identity: (t) => t,
-  tanh: Math.tanh,
-  sigmoid: (t) => 1 / (1 + Math.exp(-t)),
-  relu: (t) => Math.max(t, 0),
-};
+import { describeEachBackend, randomF32, sigma } from './helpers.js';
 
 /** Eq. 9 in f64, straight from the definition (levels, softmax, L separate products). */
 function forward64(

@@ -26,16 +26,7 @@ import {
   nthPrime,
 } from '../lib/index.js';
 import type { ActivationName } from '../lib/kernels.js';
-import { atOffset, describeEachBackend, reference } from './helpers.js';
-
-/** Deterministic uniform f32 values in [−scale, scale). */
-function randomF32(n: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return ((s / 2 ** 32) * 2 - 1) * scale;
-  });
-}
+import { atOffset, describeEachBackend, randomF32, reference } from './helpers.js';
 
 function expectBitExact(got: Float32Array, want: Float32Array): void {
   expect(got.length).toBe(want.length);

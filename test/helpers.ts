@@ -1,11 +1,14 @@
 /**
  * Shared test plumbing: the backends under test (every backend that loads here; one that
- * does not is skipped by name with the reason printed) and error measures with the
- * tolerances the suites document.
+ * does not is skipped by name with the reason printed), error measures with the
+ * tolerances the suites document, and the fixtures several suites use (deterministic
+ * inputs, bit and error checks, f64 reference activations).
  */
-import { describe } from 'vitest';
+import { describe, expect } from 'vitest';
 import { BACKEND_NAMES, getBackend } from '../lib/backend.js';
-import type { BackendName, Kernels } from '../lib/kernels.js';
+import { CimmArgumentError } from '../lib/errors.js';
+import type { TensorMap } from '../lib/index.js';
+import type { ActivationName, BackendName, Kernels } from '../lib/kernels.js';
 
 export interface BackendUnderTest {
   name: BackendName;
@@ -69,4 +72,103 @@ export function atOffset<T extends Float32Array | Float64Array>(values: T, offse
   const view = new Ctor(buffer, offset * values.BYTES_PER_ELEMENT, values.length);
   view.set(values);
   return view;
+}
+
+// ---------------------------------------------------------------------------------------
+// Fixtures shared by several suites.
+
+/** Deterministic values with mixed magnitudes (xorshift), in (−scale/2, scale/2). */
+export function values(n: number, seed: number, scale: number): Float32Array {
+  let x = (seed * 2654435761 + 1) >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out[i] = ((x >>> 8) / 2 ** 24 - 0.5) * scale * (i % 7 === 0 ? 1e-3 : 1);
+  }
+  return out;
+}
+
+/** Deterministic uniform f32 values in [−scale, scale) (an LCG). */
+export function randomF32(n: number, seed: number, scale = 1): Float32Array {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return ((s / 2 ** 32) * 2 - 1) * scale;
+  });
+}
+
+/** Two interleaved spirals-ish clusters: 3 classes in 2-D, deterministic. */
+export function classes(n: number): { x: Float32Array; y: Float32Array } {
+  const x = new Float32Array(n * 2);
+  const y = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = i % 3;
+    const a = (2 * Math.PI * c) / 3 + 0.3 * Math.sin(i * 12.9898);
+    const r = 1 + 0.2 * Math.cos(i * 78.233);
+    x[2 * i] = r * Math.cos(a);
+    x[2 * i + 1] = r * Math.sin(a);
+    y[i] = c;
+  }
+  return { x, y };
+}
+
+/** The activations in f64, for reference forward passes. */
+export const sigma: Record<ActivationName, (t: number) => number> = {
+  identity: (t) => t,
+  tanh: Math.tanh,
+  sigmoid: (t) => 1 / (1 + Math.exp(-t)),
+  relu: (t) => Math.max(t, 0),
+};
+
+/**
+ * A quadratic over the tensors of `params` (updated in place by an optimizer):
+ * L = ½ Σ s_i (p_i − cos i)² with s_i = 1 + (i mod 5), so curvature up to 5. `evaluate()`
+ * returns L and writes ∂L/∂p into `grads`.
+ */
+export function quadraticProblem(params: TensorMap) {
+  const grads: TensorMap = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, new Float32Array(v.length)]));
+  const evaluate = () => {
+    let loss = 0;
+    for (const k of Object.keys(params)) {
+      for (let i = 0; i < params[k].length; i++) {
+        const s = 1 + (i % 5);
+        const d = params[k][i] - Math.cos(i);
+        grads[k][i] = s * d;
+        loss += 0.5 * s * d * d;
+      }
+    }
+    return loss;
+  };
+  return { params, grads, evaluate };
+}
+
+/** Throws at the first element whose bits differ. */
+export function expectSameBits(got: Float32Array, want: Float32Array, what: string): void {
+  expect(got.length, what).toBe(want.length);
+  const a = new Uint32Array(got.buffer, got.byteOffset, got.length);
+  const b = new Uint32Array(want.buffer, want.byteOffset, want.length);
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i]) throw new Error(`${what}[${i}]: ${got[i]} vs reference ${want[i]}`);
+  }
+}
+
+/**
+ * `call` throws a CimmArgumentError naming `parameter`; when `message` is given, the
+ * message is that string exactly, or matches that pattern.
+ */
+export function expectError(call: () => unknown, parameter: string, message?: string | RegExp): void {
+  let error: unknown;
+  try {
+    call();
+  } catch (e) {
+    error = e;
+  }
+  expect(error, `expected an error naming ${parameter}`).toBeInstanceOf(CimmArgumentError);
+  expect((error as CimmArgumentError).parameter).toBe(parameter);
+  if (typeof message === 'string') expect((error as Error).message).toBe(message);
+  else if (message) expect((error as Error).message).toMatch(message);
 }

@@ -22,22 +22,7 @@ import {
 } from '../lib/index.js';
 import type { ActivationName, Kernels } from '../lib/kernels.js';
 import type { Loss } from '../lib/nn/losses.js';
-import { describeEachBackend } from './helpers.js';
-
-function randomF32(n: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return ((s / 2 ** 32) * 2 - 1) * scale;
-  });
-}
-
-const sigma: Record<ActivationName, (t: number) => number> = {
-  identity: (t) => t,
-  tanh: Math.tanh,
-  sigmoid: (t) => 1 / (1 + Math.exp(-t)),
-  relu: (t) => Math.max(t, 0),
-};
+import { describeEachBackend, randomF32, sigma } from './helpers.js';
 
 interface RefLayer {
   w: Float64Array;

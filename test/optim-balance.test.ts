@@ -22,7 +22,6 @@ import {
   type BalanceReport,
   balanceConfig,
   balanceStep,
-  CimmArgumentError,
   EMPTY_BALANCE,
   EntropyBalancedOptimizer,
   LeastSquaresTask,
@@ -32,25 +31,10 @@ import {
   type TensorMap,
 } from '../lib/index.js';
 import type { BalanceState } from '../lib/optim/balance.js';
-import { atOffset, backends, describeEachBackend, reference } from './helpers.js';
+import { atOffset, backends, describeEachBackend, expectError, reference, values } from './helpers.js';
 
 // ---------------------------------------------------------------------------------------
 // Helpers.
-
-/** Deterministic values with mixed magnitudes (xorshift), in (−scale/2, scale/2). */
-function values(n: number, seed: number, scale: number): Float32Array {
-  let x = (seed * 2654435761 + 1) >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = ((x >>> 8) / 2 ** 24 - 0.5) * scale * (i % 7 === 0 ? 1e-3 : 1);
-  }
-  return out;
-}
 
 function update(n: number, seed: number) {
   const before = values(n, seed, 4);
@@ -67,19 +51,6 @@ const sums = (k: typeof reference, u: ReturnType<typeof update>, metric: Float32
 
 const bitsOf = (a: Float32Array) => [...new Uint32Array(a.buffer, a.byteOffset, a.length)];
 const copy = (m: TensorMap): TensorMap => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v.slice()]));
-
-function expectError(call: () => unknown, parameter: string, message?: string | RegExp): void {
-  let error: unknown;
-  try {
-    call();
-  } catch (e) {
-    error = e;
-  }
-  expect(error, `expected an error naming ${parameter}`).toBeInstanceOf(CimmArgumentError);
-  expect((error as CimmArgumentError).parameter).toBe(parameter);
-  if (typeof message === 'string') expect((error as Error).message).toBe(message);
-  else if (message) expect((error as Error).message).toMatch(message);
-}
 
 // ---------------------------------------------------------------------------------------
 // The kernel.

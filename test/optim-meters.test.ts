@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import {
-  CimmArgumentError,
   createEnergyMeter,
   createInformationMeter,
   EntropyBalancedOptimizer,
@@ -18,18 +17,7 @@ import {
   meterKinds,
   raplZones,
 } from '../lib/index.js';
-
-function expectError(call: () => unknown, parameter: string, message?: string): void {
-  let error: unknown;
-  try {
-    call();
-  } catch (e) {
-    error = e;
-  }
-  expect(error, `expected an error naming ${parameter}`).toBeInstanceOf(CimmArgumentError);
-  expect((error as CimmArgumentError).parameter).toBe(parameter);
-  if (message !== undefined) expect((error as Error).message).toBe(message);
-}
+import { expectError } from './helpers.js';
 
 describe('information meters', () => {
   test('loss: ΔL / ln 2 bits for nats, ΔL·scale for bits; null on the first observation', () => {

@@ -12,49 +12,21 @@ import { describe, expect, test } from 'vitest';
 import { backendInfo, setBackend } from '../lib/backend.js';
 import {
   AdaptiveLearningRate,
-  CimmArgumentError,
   EnergySystem,
   EntropyTracker,
   LeastSquaresTask,
   probeIndices,
   QDTOptimizer,
   restoreOptimizer,
-  type TensorMap,
 } from '../lib/index.js';
-import { backends } from './helpers.js';
-
-function expectError(call: () => unknown, parameter: string, message?: string): void {
-  let error: unknown;
-  try {
-    call();
-  } catch (e) {
-    error = e;
-  }
-  expect(error, `expected an error naming ${parameter}`).toBeInstanceOf(CimmArgumentError);
-  expect((error as CimmArgumentError).parameter).toBe(parameter);
-  if (message !== undefined) expect((error as Error).message).toBe(message);
-}
+import { backends, expectError, quadraticProblem } from './helpers.js';
 
 /** Two tensors and a quadratic L = ½ Σ s (p − t)² with its gradient. */
 function problem(n = 40, m = 7) {
-  const params: TensorMap = {
+  return quadraticProblem({
     w: Float32Array.from({ length: n }, (_, i) => Math.sin(i + 1)),
     b: Float32Array.from({ length: m }, (_, i) => 0.5 - i / 9),
-  };
-  const grads: TensorMap = { w: new Float32Array(n), b: new Float32Array(m) };
-  const evaluate = () => {
-    let loss = 0;
-    for (const k of ['w', 'b']) {
-      for (let i = 0; i < params[k].length; i++) {
-        const s = 1 + (i % 5);
-        const d = params[k][i] - Math.cos(i);
-        grads[k][i] = s * d;
-        loss += 0.5 * s * d * d;
-      }
-    }
-    return loss;
-  };
-  return { params, grads, evaluate };
+  });
 }
 
 function run(opt: QDTOptimizer, steps: number, p = problem()) {

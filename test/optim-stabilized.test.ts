@@ -8,46 +8,20 @@
 import { describe, expect, test } from 'vitest';
 import {
   Adam,
-  CimmArgumentError,
   EntropyBalancedOptimizer,
   restoreOptimizer,
   SGD,
   StabilizedOptimizer,
   type TensorMap,
 } from '../lib/index.js';
-
-function expectError(call: () => unknown, parameter: string, message?: string): void {
-  let error: unknown;
-  try {
-    call();
-  } catch (e) {
-    error = e;
-  }
-  expect(error, `expected an error naming ${parameter}`).toBeInstanceOf(CimmArgumentError);
-  expect((error as CimmArgumentError).parameter).toBe(parameter);
-  if (message !== undefined) expect((error as Error).message).toBe(message);
-}
+import { expectError, quadraticProblem } from './helpers.js';
 
 /** L = ½ Σ s (p − t)² over two tensors; curvature up to 5. */
 function problem() {
-  const params: TensorMap = {
+  return quadraticProblem({
     w: Float32Array.from({ length: 23 }, (_, i) => 2 * Math.sin(i + 1)),
     b: Float32Array.from({ length: 4 }, (_, i) => 1 - i / 3),
-  };
-  const grads: TensorMap = { w: new Float32Array(23), b: new Float32Array(4) };
-  const evaluate = () => {
-    let loss = 0;
-    for (const k of ['w', 'b']) {
-      for (let i = 0; i < params[k].length; i++) {
-        const s = 1 + (i % 5);
-        const d = params[k][i] - Math.cos(i);
-        grads[k][i] = s * d;
-        loss += 0.5 * s * d * d;
-      }
-    }
-    return loss;
-  };
-  return { params, grads, evaluate };
+  });
 }
 
 const norm = (m: TensorMap) => Math.sqrt(Object.values(m).reduce((s, a) => s + a.reduce((t, v) => t + v * v, 0), 0));

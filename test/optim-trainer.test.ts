@@ -19,20 +19,7 @@ import {
   StabilizedOptimizer,
   Trainer,
 } from '../lib/index.js';
-
-function classes(n: number): { x: Float32Array; y: Float32Array } {
-  const x = new Float32Array(n * 2);
-  const y = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const c = i % 3;
-    const a = (2 * Math.PI * c) / 3 + 0.3 * Math.sin(i * 12.9898);
-    const r = 1 + 0.2 * Math.cos(i * 78.233);
-    x[2 * i] = r * Math.cos(a);
-    x[2 * i + 1] = r * Math.sin(a);
-    y[i] = c;
-  }
-  return { x, y };
-}
+import { classes } from './helpers.js';
 
 function train(optimizer: ConstructorParameters<typeof Trainer>[0]['optimizer'], epochs = 60) {
   const trainer = new Trainer({

@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { CimmArgumentError } from '../lib/errors.js';
 import type { Kernels } from '../lib/kernels.js';
-import { atOffset, backends, describeEachBackend, reference } from './helpers.js';
+import { atOffset, backends, describeEachBackend, expectSameBits, reference, values } from './helpers.js';
 
 interface SgdCase {
   lr: number;
@@ -72,32 +72,7 @@ const ADAM_CASES: AdamCase[] = [
   adamCase(50, { beta1: 0.5, beta2: 0.9, eps: 1e-6 }),
 ];
 
-/** Deterministic values with mixed magnitudes (xorshift), in (−scale/2, scale/2). */
-function values(n: number, seed: number, scale: number): Float32Array {
-  let x = (seed * 2654435761 + 1) >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = ((x >>> 8) / 2 ** 24 - 0.5) * scale * (i % 7 === 0 ? 1e-3 : 1);
-  }
-  return out;
-}
-
 const squares = (a: Float32Array) => a.map((x) => x * x);
-
-/** Throws at the first element whose bits differ. */
-function expectSameBits(got: Float32Array, want: Float32Array, what: string): void {
-  expect(got.length, what).toBe(want.length);
-  const a = new Uint32Array(got.buffer, got.byteOffset, got.length);
-  const b = new Uint32Array(want.buffer, want.byteOffset, want.length);
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] !== b[i]) throw new Error(`${what}[${i}]: ${got[i]} vs reference ${want[i]}`);
-  }
-}
 
 function runSgd(k: Kernels, p: Float32Array, g: Float32Array, b: Float32Array, c: SgdCase): boolean {
   return k.sgdStep(p, g, b, c.lr, c.momentum, c.dampening, c.wd, c.nesterov, c.maximize, c.first);

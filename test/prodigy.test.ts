@@ -16,30 +16,7 @@ import { prodigyUnit } from '../lib/backends/js/optim.js';
 import { CimmArgumentError } from '../lib/errors.js';
 import { Prodigy, restoreOptimizer, type TensorMap } from '../lib/index.js';
 import type { Kernels } from '../lib/kernels.js';
-import { atOffset, backends, describeEachBackend, reference } from './helpers.js';
-
-function values(n: number, seed: number, scale: number): Float32Array {
-  let x = (seed * 2654435761 + 1) >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = ((x >>> 8) / 2 ** 24 - 0.5) * scale * (i % 7 === 0 ? 1e-3 : 1);
-  }
-  return out;
-}
-
-function expectSameBits(got: Float32Array, want: Float32Array, what: string): void {
-  expect(got.length, what).toBe(want.length);
-  const a = new Uint32Array(got.buffer, got.byteOffset, got.length);
-  const b = new Uint32Array(want.buffer, want.byteOffset, want.length);
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] !== b[i]) throw new Error(`${what}[${i}]: ${got[i]} vs reference ${want[i]}`);
-  }
-}
+import { atOffset, backends, describeEachBackend, expectSameBits, reference, values } from './helpers.js';
 
 interface Case {
   beta1: number;

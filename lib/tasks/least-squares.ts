@@ -22,8 +22,10 @@ import { Random } from '../random.js';
 import {
   Batches,
   checkEvaluate,
+  describeBatched,
   nonFiniteLoss,
   type ObjectiveTask,
+  seedOption,
   type TaskTarget,
   type Vector,
   vector,
@@ -181,7 +183,7 @@ export class LeastSquaresTask implements ObjectiveTask {
       max: 1e7,
     });
     const noise = finiteNumber('noise', o.noise ?? LEAST_SQUARES_DEFAULTS.noise, { min: 0 });
-    const seed = integer('seed', o.seed ?? LEAST_SQUARES_DEFAULTS.seed, { min: 0, max: 2 ** 32 - 1 });
+    const seed = seedOption(o.seed ?? LEAST_SQUARES_DEFAULTS.seed);
     const random = new Random(seed);
     const gaussian = (rows: number, cols: number) => {
       const g = new Float64Array(rows * cols);
@@ -304,6 +306,6 @@ export class LeastSquaresTask implements ObjectiveTask {
   }
 
   describe(): Record<string, unknown> {
-    return { name: this.name, ...this.config, dimension: this.dimension, batchCount: this.batchCount };
+    return describeBatched(this, this.config);
   }
 }

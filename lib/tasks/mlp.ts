@@ -13,8 +13,8 @@
  *   'softmax-cross-entropy': log Σ_c e^{o_c} − o_y      (∂/∂o_c = softmax_c − [c = y])
  *   'squared-error':         ½ (o − y)²                   (∂/∂o = o − y), one output
  */
-import type { Random } from '../random.js';
-import type { Vector } from './task.js';
+import { Random } from '../random.js';
+import { type Batches, checkEvaluate, nonFiniteLoss, type Vector, vector } from './task.js';
 
 export type Activation = 'tanh' | 'relu' | 'square';
 export type MlpLoss = 'softmax-cross-entropy' | 'squared-error';
@@ -95,6 +95,13 @@ export class Mlp {
     } else {
       for (let i = 0; i < c * d; i++) params[i] = random.normal() / Math.sqrt(d);
     }
+  }
+
+  /** A new parameter vector, initialized from `Random(seed)`. */
+  initialParameters(seed: number): Float32Array {
+    const params = new Float32Array(this.dimension);
+    this.initialize(params, new Random(seed));
+    return params;
   }
 
   /** Forward pass of one example: fills this.o (outputs) and this.z/this.h (hidden). */
@@ -272,4 +279,50 @@ export class Mlp {
     }
     return end > start ? correct / (end - start) : Number.NaN;
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// The bodies the MLP tasks (iris, modular addition, S&P 500) share.
+
+/**
+ * evaluate() of a task whose objective is an Mlp's loss over its training rows, in
+ * mini-batches: validates the arguments, returns the loss over batch `batch` of `batches`
+ * (all of them when undefined) and writes the gradient into `grad` when given; `task`
+ * names the task in the error a non-finite loss raises.
+ */
+export function mlpBatchLoss(
+  task: string,
+  mlp: Mlp,
+  data: MlpData,
+  batches: Batches,
+  l2: number,
+  params: Vector,
+  grad: Vector | undefined,
+  batch: number | undefined,
+): number {
+  checkEvaluate(mlp.dimension, batches.count, params, grad, batch);
+  const loss = mlp.lossAndGradient(params, data, batches.rows, batches.start(batch), batches.end(batch), grad, l2);
+  if (!Number.isFinite(loss)) nonFiniteLoss(task, params);
+  return loss;
+}
+
+/**
+ * metrics() of an MLP classifier: the loss and accuracy on the training rows, and the
+ * accuracy on the held-out rows under the name `heldOutMetric`.
+ */
+export function classifierMetrics(
+  mlp: Mlp,
+  data: MlpData,
+  l2: number,
+  params: Vector,
+  trainRows: Uint32Array,
+  heldOutRows: Uint32Array,
+  heldOutMetric: string,
+): Record<string, number> {
+  vector('params', params, mlp.dimension);
+  return {
+    loss: mlp.lossAndGradient(params, data, trainRows, 0, trainRows.length, undefined, l2),
+    trainAccuracy: mlp.accuracy(params, data, trainRows),
+    [heldOutMetric]: mlp.accuracy(params, data, heldOutRows),
+  };
 }

@@ -10,16 +10,8 @@
  */
 import { finiteNumber, integer, oneOf, options } from '../is.js';
 import { Random } from '../random.js';
-import { ACTIVATIONS, type Activation, Mlp } from './mlp.js';
-import {
-  Batches,
-  checkEvaluate,
-  nonFiniteLoss,
-  type ObjectiveTask,
-  type TaskTarget,
-  type Vector,
-  vector,
-} from './task.js';
+import { ACTIVATIONS, type Activation, classifierMetrics, Mlp, mlpBatchLoss } from './mlp.js';
+import { Batches, describeBatched, type ObjectiveTask, seedOption, type TaskTarget, type Vector } from './task.js';
 
 export interface ModularAdditionOptions {
   /** p, the modulus (default 23). */
@@ -72,7 +64,7 @@ export class ModularAdditionTask implements ObjectiveTask {
       max: 1,
     });
     const l2 = finiteNumber('l2', o.l2 ?? MODULAR_DEFAULTS.l2, { min: 0 });
-    const seed = integer('seed', o.seed ?? MODULAR_DEFAULTS.seed, { min: 0, max: 2 ** 32 - 1 });
+    const seed = seedOption(o.seed ?? MODULAR_DEFAULTS.seed);
     const n = p * p;
     const trainCount = Math.max(1, Math.round(trainFraction * n));
     // every pair as a one-hot pair of indices: a, and p + b
@@ -109,34 +101,16 @@ export class ModularAdditionTask implements ObjectiveTask {
   }
 
   initialParameters(seed: number): Float32Array {
-    const params = new Float32Array(this.dimension);
-    this.mlp.initialize(params, new Random(seed));
-    return params;
+    return this.mlp.initialParameters(seed);
   }
 
   evaluate(params: Vector, grad?: Vector, batch?: number): number {
-    checkEvaluate(this.dimension, this.batchCount, params, grad, batch);
-    const loss = this.mlp.lossAndGradient(
-      params,
-      this.data,
-      this.batches.rows,
-      this.batches.start(batch),
-      this.batches.end(batch),
-      grad,
-      this.config.l2,
-    );
-    if (!Number.isFinite(loss)) nonFiniteLoss(this.name, params);
-    return loss;
+    return mlpBatchLoss(this.name, this.mlp, this.data, this.batches, this.config.l2, params, grad, batch);
   }
 
   metrics(params: Vector): Record<string, number> {
-    vector('params', params, this.dimension);
-    const all = this.trainPairs;
-    return {
-      loss: this.mlp.lossAndGradient(params, this.data, all, 0, all.length, undefined, this.config.l2),
-      trainAccuracy: this.mlp.accuracy(params, this.data, all),
-      heldOutAccuracy: this.mlp.accuracy(params, this.data, this.heldOutPairs),
-    };
+    const { mlp, data, trainPairs, heldOutPairs } = this;
+    return classifierMetrics(mlp, data, this.config.l2, params, trainPairs, heldOutPairs, 'heldOutAccuracy');
   }
 
   shuffleBatches(random: Random): void {
@@ -144,13 +118,9 @@ export class ModularAdditionTask implements ObjectiveTask {
   }
 
   describe(): Record<string, unknown> {
-    return {
-      name: this.name,
-      ...this.config,
-      dimension: this.dimension,
+    return describeBatched(this, this.config, {
       trainPairs: this.trainPairs.length,
       heldOutPairs: this.heldOutPairs.length,
-      batchCount: this.batchCount,
-    };
+    });
   }
 }

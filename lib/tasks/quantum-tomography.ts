@@ -30,7 +30,15 @@
 import { argumentError } from '../errors.js';
 import { finiteNumber, float64Array, integer, oneOf, options } from '../is.js';
 import { Random } from '../random.js';
-import { checkEvaluate, nonFiniteLoss, type ObjectiveTask, type TaskTarget, type Vector, vector } from './task.js';
+import {
+  checkEvaluate,
+  nonFiniteLoss,
+  type ObjectiveTask,
+  seedOption,
+  type TaskTarget,
+  type Vector,
+  vector,
+} from './task.js';
 
 // ---------------------------------------------------------------------------------------
 // Complex linear algebra on small d × d matrices (row-major, separate re/im arrays).
@@ -557,7 +565,7 @@ export class QuantumTomographyTask implements ObjectiveTask {
     const kind = oneOf('truth', o.truth ?? TOMOGRAPHY_DEFAULTS.truth, ['pure', 'mixed'] as const);
     const d = 2 ** n;
     const rank = integer('rank', o.rank ?? TOMOGRAPHY_DEFAULTS.rank, { min: 1, max: d });
-    const seed = integer('seed', o.seed ?? TOMOGRAPHY_DEFAULTS.seed, { min: 0, max: 2 ** 32 - 1 });
+    const seed = seedOption(o.seed ?? TOMOGRAPHY_DEFAULTS.seed);
     const random = new Random(seed);
     this.qubits = n;
     this.d = d;
@@ -881,7 +889,7 @@ export function runMeasurementStrategy(opts?: MeasurementStrategyOptions): Measu
   const strategy = oneOf('strategy', o.strategy ?? 'round-robin', ['round-robin', 'information-gain'] as const);
   const kind = oneOf('truth', o.truth ?? 'pure', ['pure', 'mixed'] as const);
   const rank = integer('rank', o.rank ?? 2, { min: 1, max: d });
-  const seed = integer('seed', o.seed ?? 0, { min: 0, max: 2 ** 32 - 1 });
+  const seed = seedOption(o.seed ?? 0);
   const truth = drawTruth(d, kind, rank, new Random(seed));
   const shotsRandom = new Random((seed ^ 0x5bd1e995) >>> 0);
   const phi = pauliMeasurementVectors(n);

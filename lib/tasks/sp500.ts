@@ -31,17 +31,9 @@ import { join } from 'node:path';
 import { argumentError, type BadRow, CimmDataError } from '../errors.js';
 import { finiteNumber, float64Array, integer, oneOf, options } from '../is.js';
 import { packageRoot } from '../paths.js';
-import { Random } from '../random.js';
-import { ACTIVATIONS, type Activation, Mlp } from './mlp.js';
-import {
-  Batches,
-  checkEvaluate,
-  nonFiniteLoss,
-  type ObjectiveTask,
-  type TaskTarget,
-  type Vector,
-  vector,
-} from './task.js';
+import type { Random } from '../random.js';
+import { ACTIVATIONS, type Activation, Mlp, mlpBatchLoss } from './mlp.js';
+import { Batches, describeBatched, type ObjectiveTask, type TaskTarget, type Vector, vector } from './task.js';
 
 // ---------------------------------------------------------------------------------------
 // Loading and validating the CSV.
@@ -466,18 +458,12 @@ export class Sp500Task implements ObjectiveTask {
   }
 
   initialParameters(seed: number): Float32Array {
-    const params = new Float32Array(this.dimension);
-    this.mlp.initialize(params, new Random(seed));
-    return params;
+    return this.mlp.initialParameters(seed);
   }
 
   /** Mean ½ (ŷ − y)² over training samples, in standardized target units, + L2. */
   evaluate(params: Vector, grad?: Vector, batch?: number): number {
-    checkEvaluate(this.dimension, this.batchCount, params, grad, batch);
-    const b = this.batches;
-    const loss = this.mlp.lossAndGradient(params, this.data, b.rows, b.start(batch), b.end(batch), grad, this.l2);
-    if (!Number.isFinite(loss)) nonFiniteLoss(this.name, params);
-    return loss;
+    return mlpBatchLoss(this.name, this.mlp, this.data, this.batches, this.l2, params, grad, batch);
   }
 
   /** The model's forecast (original units) for sample s (0 ≤ s < sample count). */
@@ -548,15 +534,11 @@ export class Sp500Task implements ObjectiveTask {
   }
 
   describe(): Record<string, unknown> {
-    return {
-      name: this.name,
-      ...this.config,
-      dimension: this.dimension,
+    return describeBatched(this, this.config, {
       features: this.features,
       split: this.split,
       baselines: this.baselines(),
-      batchCount: this.batchCount,
-    };
+    });
   }
 }
 

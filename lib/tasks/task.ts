@@ -83,6 +83,11 @@ export function vector(name: string, value: unknown, length: number): Vector {
   return value;
 }
 
+/** Validate a `seed` option: an integer in [0, 2³² − 1], what `Random` takes. */
+export function seedOption(value: unknown): number {
+  return integer('seed', value, { min: 0, max: 2 ** 32 - 1 });
+}
+
 /**
  * Validate evaluate()'s arguments in one place. The scan for non-finite parameters costs
  * O(dimension), small beside any task's evaluation (O(examples · dimension)), and stops a
@@ -129,6 +134,18 @@ export class Batches {
   shuffle(random: Random): void {
     if (this.count > 1) random.shuffle(this.rows);
   }
+}
+
+/**
+ * describe() of a mini-batched objective task: its name, the options it was built with,
+ * its dimension, then `extra` (data sizes, layout, …), then its batch count.
+ */
+export function describeBatched(
+  task: ObjectiveTask,
+  config: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return { name: task.name, ...config, dimension: task.dimension, ...extra, batchCount: task.batchCount };
 }
 
 /** Copy an f64 accumulator into the caller's gradient array. */
