@@ -6,10 +6,14 @@ import {
   buildReport,
   type CompareOptions,
   compare,
+  htmlReport,
   lineChart,
+  lineChartSpec,
   logGrid,
   markdownReport,
   planJobs,
+  plots,
+  renderSvg,
   runJob,
   summarizeTask,
   TASK_NAMES,
@@ -122,18 +126,33 @@ describe('compare: runs', () => {
   it('writes report.md, report.json (tasks: one entry per task) and well-formed SVGs', async () => {
     const r = await compare(SMALL);
     const dir = mkdtempSync(join(tmpdir(), 'cimm-compare-'));
-    writeReport(r, dir);
+    const files = await writeReport(r, dir);
+    expect(files.length).toBe(3 + 4 * TASK_NAMES.length);
     const json = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
     expect(json.tasks.map((t: { name: string }) => t.name)).toEqual([...TASK_NAMES]);
     for (const t of json.tasks) {
       expect(Object.keys(t)).toEqual(expect.arrayContaining(['name', 'target', 'runs', 'summary']));
     }
     expect(json.summary.selfTuning.length).toBeGreaterThan(0);
-    const svgs = readdirSync(join(dir, 'plots'));
+    const svgs = readdirSync(join(dir, 'plots')).filter((f) => f.endsWith('.svg'));
     expect(svgs.length).toBe(2 * TASK_NAMES.length);
-    for (const f of svgs) expect(wellFormed(readFileSync(join(dir, 'plots', f), 'utf8')), f).toBe(true);
+    for (const f of svgs) {
+      const svg = readFileSync(join(dir, 'plots', f), 'utf8');
+      expect(wellFormed(svg), f).toBe(true);
+      // the spec beside it renders to the same SVG
+      const spec = JSON.parse(readFileSync(join(dir, 'plots', f.replace(/\.svg$/, '.vl.json')), 'utf8'));
+      expect(await renderSvg(spec), f).toBe(svg);
+    }
     const html = readFileSync(join(dir, 'index.html'), 'utf8');
     expect(html.match(/<svg /g)?.length).toBe(svgs.length);
+    // each task's plots come after its heading and before the next task's
+    const at = (s: string) => html.indexOf(s);
+    TASK_NAMES.forEach((t, i) => {
+      expect(at(`${t}-curves.svg</figcaption>`)).toBeGreaterThan(at(`## ${t}`));
+      if (i + 1 < TASK_NAMES.length)
+        expect(at(`${t}-sensitivity.svg</figcaption>`)).toBeLessThan(at(`## ${TASK_NAMES[i + 1]}`));
+    });
+    expect(await plots(r)).toEqual(new Map(svgs.map((f) => [f, readFileSync(join(dir, 'plots', f), 'utf8')])));
   });
 
   it('a partial result set gives a partial report', async () => {
@@ -195,47 +214,98 @@ describe('compare: summary', () => {
 });
 
 describe('plots', () => {
-  it('escapes text and skips non-finite points', () => {
-    const svg = lineChart(
-      [
-        {
-          name: 'a<b & "c"',
-          points: [
-            { x: 1e-3, y: 1 },
-            { x: 1e-2, y: Number.NaN },
-            { x: 1e-1, y: 2 },
-          ],
-        },
-        { name: 'empty', points: [] },
-      ],
-      { title: 'T & U', xLabel: 'η', yLabel: 'y', logX: true },
-    );
-    expect(wellFormed(svg)).toBe(true);
-    expect(svg).toContain('a&lt;b &amp; &quot;c&quot;');
-    expect(svg).not.toContain('NaN');
+  const names = ['SGD (η 1e-2)', 'entropy-balanced (η+)', 'Adam (η 1e-3)'];
+  const three = names.map((name, i) => ({
+    name,
+    points: [1, 2, 3].map((x) => ({ x: 10 ** -x, y: (i + 1) * x })),
+  }));
+  const opts = { title: 'T', xLabel: 'learning rate η', yLabel: 'final loss' };
+  /** The parts of a spec the tests read (vega-lite's own types are unions too wide to index). */
+  type Channel = { scale?: { type?: string; domain?: string[] } } & Record<string, unknown>;
+  const view = (spec: unknown) =>
+    spec as { mark: unknown; data: { values: unknown[] }; encoding: Record<'x' | 'y' | 'color', Channel> };
+
+  it('a line chart with points, coloured by series in the given order', () => {
+    const spec = view(lineChartSpec(three, { ...opts, logX: true }));
+    expect(spec.mark).toMatchObject({ type: 'line', point: expect.anything() });
+    expect(spec.encoding.x).toMatchObject({ field: 'x', title: 'learning rate η', scale: { type: 'log' } });
+    expect(spec.encoding.y.title).toBe('final loss');
+    expect(spec.encoding.y.scale?.type).toBeUndefined();
+    expect(spec.encoding.color).toMatchObject({ field: 'series', sort: null, scale: { domain: names } });
+    expect(spec.data.values).toHaveLength(9);
+    expect(view(lineChartSpec(three, { ...opts, logY: true })).encoding.y).toMatchObject({ scale: { type: 'log' } });
   });
 
-  it('log y skips non-positive values and labels decades', () => {
-    const svg = lineChart(
-      [
-        {
-          name: 'd',
-          points: [
-            { x: 1, y: 1e-6 },
-            { x: 2, y: 0 },
-            { x: 3, y: 1 },
-          ],
-        },
-      ],
-      {
-        title: 't',
-        xLabel: 'x',
-        yLabel: 'y',
-        logY: true,
-      },
+  it('drops non-finite points, non-positive ones on a log axis, and series left empty', () => {
+    const spec = view(
+      lineChartSpec(
+        [
+          {
+            name: 'a',
+            points: [
+              { x: 1, y: 1e-6 },
+              { x: 2, y: 0 },
+              { x: 3, y: Number.NaN },
+              { x: Number.POSITIVE_INFINITY, y: 1 },
+              { x: 4, y: 1 },
+            ],
+          },
+          { name: 'b', points: [{ x: 1, y: -1 }] },
+        ],
+        { ...opts, logY: true },
+      ),
     );
+    expect(spec.data.values).toEqual([
+      { series: 'a', x: 1, y: 1e-6 },
+      { series: 'a', x: 4, y: 1 },
+    ]);
+    expect(spec.encoding.color.scale?.domain).toEqual(['a']);
+    expect(JSON.stringify(spec)).not.toMatch(/NaN|Infinity|null,\s*"y"/);
+  });
+
+  it('the SVG has the title, axis titles and series names, escaped', async () => {
+    const svg = await lineChart([...three, { name: 'a<b & "c"', points: [{ x: 1e-2, y: 2 }] }], {
+      ...opts,
+      title: 'T & U',
+      logX: true,
+    });
     expect(wellFormed(svg)).toBe(true);
-    expect(svg).toContain('>1e-6<');
+    expect(svg.startsWith('<svg')).toBe(true);
+    for (const text of [...names, 'T &amp; U', 'learning rate η', 'final loss', 'a&lt;b &amp;'])
+      expect(svg, text).toContain(text);
+    expect(svg).toMatch(/<path[^>]* d="M[^"]+L/);
     expect(svg).not.toMatch(/NaN|Infinity/);
+  });
+
+  it('an empty chart is a valid SVG that says "no data"', async () => {
+    const svg = await lineChart([], { ...opts, logX: true, logY: true });
+    expect(wellFormed(svg)).toBe(true);
+    expect(svg).toContain('no data');
+    expect(wellFormed(await lineChart([{ name: 'x', points: [{ x: 0, y: Number.NaN }] }], opts))).toBe(true);
+  });
+
+  it('rendering is deterministic: same spec, same bytes', async () => {
+    const spec = lineChartSpec(three, { ...opts, logX: true, logY: true });
+    const a = await renderSvg(spec);
+    await lineChart(three, opts);
+    expect(await renderSvg(spec)).toBe(a);
+  });
+
+  it('rejects a bad size', () => {
+    expect(() => lineChartSpec(three, { ...opts, width: 0 })).toThrow(/Expected an integer >= 50 for width/);
+  });
+
+  it('the HTML page puts plots where the markdown links them and the rest at the end', () => {
+    const html = htmlReport(
+      '# R\n\n## a\n\n![c](plots/a.svg)\n\n## b\n',
+      new Map([
+        ['a.svg', '<svg id="A"></svg>'],
+        ['z.svg', '<svg id="Z"></svg>'],
+      ]),
+    );
+    expect(html.indexOf('id="A"')).toBeGreaterThan(html.indexOf('## a'));
+    expect(html.indexOf('id="A"')).toBeLessThan(html.indexOf('## b'));
+    expect(html.indexOf('id="Z"')).toBeGreaterThan(html.indexOf('## b'));
+    expect(html).not.toContain('![c]');
   });
 });

@@ -324,7 +324,7 @@ async function compareCommand(v: Values): Promise<number> {
   process.off('SIGINT', onSigint);
   const elapsed = (Date.now() - t0) / 1000;
   const report = buildReport(options, jobs.length, outcome.results, skipped, grids);
-  const files = writeReport(report, out, elapsed);
+  const files = await writeReport(report, out, elapsed);
   const table = report.summary.selfTuning.map(
     (s) => `  ${s.optimizer.padEnd(22)} ${s.reached}/${s.counted} tasks within 1.5× of the reference`,
   );

@@ -1,14 +1,15 @@
 /**
  * The optimizer comparison (issue 5, docs/theory.md "Comparison"): every task × optimizer
  * × η × seed, run on a worker pool, summarized per task and overall, written as
- * report.md, report.json, SVG plots and index.html.
+ * report.md, report.json, SVG plots (vega-lite, with their specs) and index.html.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../atomic-file.js';
 import '../index.js';
+import type { TopLevelSpec } from 'vega-lite';
 import type { TaskTarget } from '../tasks/index.js';
-import { lineChart, type Series } from './plot.js';
+import { lineChartSpec, renderSvg, type Series } from './plot.js';
 import { runJobs } from './pool.js';
 import type { JobResult } from './run.js';
 import { stepSizeAvailable } from './run.js';
@@ -25,7 +26,7 @@ import {
 } from './spec.js';
 import { better, type OverallSummary, summarizeAll, summarizeTask, type TaskSummary, tie } from './summary.js';
 
-export { lineChart } from './plot.js';
+export { type ChartOptions, lineChart, lineChartSpec, renderSvg, type Series } from './plot.js';
 export { runJobs } from './pool.js';
 export { type CurvePoint, type JobResult, runJob } from './run.js';
 export * from './spec.js';
@@ -258,9 +259,9 @@ function meanCurve(runs: JobResult[], field: 'metric' | 'loss'): { x: number; y:
   return out;
 }
 
-/** The SVG plots: per task, curves at each optimizer's best η, and final metric vs η. */
-export function plots(r: CompareReport): Map<string, string> {
-  const out = new Map<string, string>();
+/** The plots as vega-lite specs, by file stem: per task, curves at each optimizer's best η, and final metric vs η. */
+export function plotSpecs(r: CompareReport): Map<string, TopLevelSpec> {
+  const out = new Map<string, TopLevelSpec>();
   for (const t of r.tasks) {
     const curves: Series[] = [];
     const sens: Series[] = [];
@@ -276,8 +277,8 @@ export function plots(r: CompareReport): Map<string, string> {
     const ys = [...curves, ...sens].flatMap((s) => s.points.map((p) => p.y)).filter(Number.isFinite);
     const logY = ys.length > 0 && ys.every((y) => y > 0) && Math.max(...ys) / Math.min(...ys) > 100;
     out.set(
-      `${t.name}-curves.svg`,
-      lineChart(curves, {
+      `${t.name}-curves`,
+      lineChartSpec(curves, {
         title: `${t.name}: ${t.target.metric} at each optimizer's best η`,
         xLabel: rl ? 'episodes' : 'steps',
         yLabel: t.target.metric,
@@ -285,8 +286,8 @@ export function plots(r: CompareReport): Map<string, string> {
       }),
     );
     out.set(
-      `${t.name}-sensitivity.svg`,
-      lineChart(sens, {
+      `${t.name}-sensitivity`,
+      lineChartSpec(sens, {
         title: `${t.name}: final ${t.target.metric} vs ${rl ? 'α' : 'η'}`,
         xLabel: rl ? 'α' : 'learning rate η',
         yLabel: `final ${t.target.metric}`,
@@ -298,32 +299,66 @@ export function plots(r: CompareReport): Map<string, string> {
   return out;
 }
 
+/** Render specs (by file stem) to SVGs by file name (`<stem>.svg`). */
+async function renderAll(specs: Map<string, TopLevelSpec>): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const [stem, spec] of specs) out.set(`${stem}.svg`, await renderSvg(spec));
+  return out;
+}
+
+/** The SVG plots by file name, rendered from plotSpecs. */
+export async function plots(r: CompareReport): Promise<Map<string, string>> {
+  return await renderAll(plotSpecs(r));
+}
+
 function htmlEscape(s: string): string {
   return s.replace(/[<>&]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;' })[c] as string);
 }
 
-/** One page with the report text and every plot inline. */
+/**
+ * One self-contained page: the report text, with each plot inline (vega's SVG, as is)
+ * where the markdown links it, so the plots sit under their task's heading.
+ */
 export function htmlReport(markdown: string, svgs: Map<string, string>): string {
   const parts = [
     '<!doctype html><html><head><meta charset="utf-8"><title>cimm optimizer comparison</title>',
-    '<style>body{font-family:sans-serif;max-width:1400px;margin:auto}pre{white-space:pre-wrap}</style></head><body>',
-    `<pre>${htmlEscape(markdown.replace(/!\[[^\]]*\]\([^)]*\)/g, ''))}</pre>`,
+    '<style>body{font-family:sans-serif;max-width:1400px;margin:auto}pre{white-space:pre-wrap}' +
+      'figure{display:inline-block;margin:0 1em 1em 0;vertical-align:top}</style></head><body>',
   ];
-  for (const [name, svg] of svgs) parts.push(`<figure><figcaption>${htmlEscape(name)}</figcaption>${svg}</figure>`);
+  const shown = new Set<string>();
+  const figure = (name: string) => `<figure><figcaption>${htmlEscape(name)}</figcaption>${svgs.get(name)}</figure>`;
+  // the markdown's image links, e.g. ![curves](plots/iris-curves.svg), split it into text and plots
+  const pieces = markdown.split(/!\[[^\]]*\]\(plots\/([^)]*)\)/);
+  pieces.forEach((piece, i) => {
+    if (i % 2 === 0) {
+      if (piece.trim()) parts.push(`<pre>${htmlEscape(piece.trim())}</pre>`);
+    } else if (svgs.has(piece) && !shown.has(piece)) {
+      parts.push(figure(piece));
+      shown.add(piece);
+    }
+  });
+  for (const name of svgs.keys()) if (!shown.has(name)) parts.push(figure(name));
   parts.push('</body></html>');
   return `${parts.join('\n')}\n`;
 }
 
-/** Write report.md, report.json, plots/*.svg and index.html under `dir` (atomically per file). */
-export function writeReport(r: CompareReport, dir: string, elapsedSeconds?: number): string[] {
+/**
+ * Write report.md, report.json, index.html, and per plot its SVG and the vega-lite spec it
+ * was rendered from (plots/<name>.svg, plots/<name>.vl.json) under `dir`, atomically per file.
+ */
+export async function writeReport(r: CompareReport, dir: string, elapsedSeconds?: number): Promise<string[]> {
   mkdirSync(join(dir, 'plots'), { recursive: true });
   const md = markdownReport(r, elapsedSeconds);
-  const svgs = plots(r);
+  const specs = plotSpecs(r);
+  const svgs = await renderAll(specs);
   const files: [string, string][] = [
     ['report.md', md],
     ['report.json', `${JSON.stringify(r, jsonNumbers)}\n`],
     ['index.html', htmlReport(md, svgs)],
     ...[...svgs].map(([n, s]) => [join('plots', n), s] as [string, string]),
+    ...[...specs].map(
+      ([n, s]) => [join('plots', `${n}.vl.json`), `${JSON.stringify(s, null, 2)}\n`] as [string, string],
+    ),
   ];
   for (const [name, text] of files) writeFileAtomic(join(dir, name), text);
   return files.map(([n]) => join(dir, n));

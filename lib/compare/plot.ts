@@ -1,8 +1,13 @@
 /**
- * Line charts as standalone SVG: a small, dependency-free writer (axes, ticks, legend,
- * optional log-x). Each series is a list of (x, y) points; non-finite points break the
- * line. Text is XML-escaped, so the output is well-formed XML.
+ * Line charts for the comparison report, drawn by a real plotting library: each chart is a
+ * vega-lite spec (declarative, so it can be written beside the SVG and re-rendered or
+ * tweaked in any vega-lite tool), compiled to vega and rendered headless to SVG with
+ * `View.toSVG()` and renderer 'none', so no canvas or browser is needed.
  */
+import { loader, parse, View } from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import { integer } from '../is.js';
+
 export interface Series {
   name: string;
   points: { x: number; y: number }[];
@@ -12,108 +17,104 @@ export interface ChartOptions {
   title: string;
   xLabel: string;
   yLabel: string;
+  /** Log-scale x (points with x ≤ 0 are dropped). */
   logX?: boolean;
-  /** Log-scale y (points with y ≤ 0 are skipped). */
+  /** Log-scale y (points with y ≤ 0 are dropped). */
   logY?: boolean;
+  /** Size of the plot area in pixels (the title, axes and legend come on top). */
   width?: number;
   height?: number;
 }
 
-const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22'];
+/** A fixed schema URL for editors; nothing is fetched from it. */
+const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 
-export function escapeXml(s: string): string {
-  return s.replace(
-    /[<>&'"]/g,
-    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] as string,
+/**
+ * Log axes: vega's default labels mix 1e-7 with 0.000001; write small and large values in
+ * e-notation. Labels vega leaves blank (to avoid crowding) stay blank.
+ */
+const LOG_AXIS = {
+  labelExpr: "datum.label && format(datum.value, datum.value < 1e-3 || datum.value >= 1e4 ? '.0e' : '~g')",
+};
+
+/** Finite, and positive on a log axis (log 0 has no place on the plot). */
+function drawable(v: number, log: boolean | undefined): boolean {
+  return Number.isFinite(v) && (!log || v > 0);
+}
+
+/**
+ * The vega-lite spec of a line chart with points, one colour per series. The data is
+ * inline; series keep their given order in the legend and the palette (tableau10).
+ * Non-finite points, and non-positive ones on a log axis, are dropped; a series left
+ * with no points is left out of the legend, and a chart with none says "no data".
+ */
+export function lineChartSpec(series: Series[], o: ChartOptions): TopLevelSpec {
+  const width = integer('width', o.width ?? 480, { min: 50 });
+  const height = integer('height', o.height ?? 300, { min: 50 });
+  const values = series.flatMap((s) =>
+    s.points
+      .filter((p) => drawable(p.x, o.logX) && drawable(p.y, o.logY))
+      .map((p) => ({ series: s.name, x: p.x, y: p.y })),
   );
+  const domain = [...new Set(values.map((v) => v.series))];
+  return {
+    $schema: SCHEMA,
+    title: values.length ? o.title : { text: o.title, subtitle: 'no data' },
+    width,
+    height,
+    data: { values },
+    mark: { type: 'line', point: { size: 24 }, strokeWidth: 1.5 },
+    encoding: {
+      x: {
+        field: 'x',
+        type: 'quantitative',
+        title: o.xLabel,
+        scale: o.logX ? { type: 'log' } : { zero: false },
+        axis: o.logX ? LOG_AXIS : {},
+      },
+      y: {
+        field: 'y',
+        type: 'quantitative',
+        title: o.yLabel,
+        scale: o.logY ? { type: 'log' } : { zero: false },
+        axis: o.logY ? LOG_AXIS : {},
+      },
+      color: {
+        field: 'series',
+        type: 'nominal',
+        title: null,
+        sort: null,
+        scale: { domain, scheme: 'tableau10' },
+      },
+    },
+    config: {
+      background: 'white',
+      font: 'sans-serif',
+      padding: 8,
+      title: { fontSize: 14, subtitleFontSize: 12, anchor: 'start' },
+      axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal' },
+      legend: { labelFontSize: 11, labelLimit: 280, orient: 'right' },
+    },
+  };
 }
 
-function fmt(v: number): string {
-  if (v === 0) return '0';
-  const a = Math.abs(v);
-  return a >= 1e4 || a < 1e-2 ? v.toExponential(0) : Number(v.toPrecision(3)).toString();
-}
+/** A loader that refuses every URL or file: a chart's data is inline, so nothing is fetched. */
+const offline = loader();
+offline.sanitize = async (uri: string) => {
+  throw new Error(`cimm plots load nothing at render time (asked for ${uri})`);
+};
 
-function ticks(lo: number, hi: number, count: number): number[] {
-  if (!(hi > lo)) return [lo];
-  const raw = (hi - lo) / count;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw;
-  const out: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
-  return out;
-}
-
-export function lineChart(series: Series[], o: ChartOptions): string {
-  const W = o.width ?? 640;
-  const H = o.height ?? 360;
-  const m = { l: 64, r: 170, t: 32, b: 48 };
-  const tx = (x: number) => (o.logX ? Math.log10(x) : x);
-  const ty = (y: number) => (o.logY ? Math.log10(y) : y);
-  const ok = (p: { x: number; y: number }) => Number.isFinite(ty(p.y)) && Number.isFinite(tx(p.x));
-  const pts = series.flatMap((s) => s.points).filter(ok);
-  let x0 = Math.min(...pts.map((p) => tx(p.x)));
-  let x1 = Math.max(...pts.map((p) => tx(p.x)));
-  let y0 = Math.min(...pts.map((p) => ty(p.y)));
-  let y1 = Math.max(...pts.map((p) => ty(p.y)));
-  if (!pts.length) [x0, x1, y0, y1] = [0, 1, 0, 1];
-  if (x1 === x0) x1 = x0 + 1;
-  if (y1 === y0) [y0, y1] = [y0 - 0.5, y1 + 0.5];
-  const px = (x: number) => m.l + ((tx(x) - x0) / (x1 - x0)) * (W - m.l - m.r);
-  // py takes a value already on the (possibly log) y axis
-  const py = (v: number) => H - m.b - ((v - y0) / (y1 - y0)) * (H - m.t - m.b);
-  const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
-    `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${W / 2}" y="18" text-anchor="middle" font-size="13">${escapeXml(o.title)}</text>`,
-    `<line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="black"/>`,
-    `<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${H - m.b}" stroke="black"/>`,
-  ];
-  const xt = o.logX
-    ? ticks(Math.floor(x0), Math.ceil(x1), Math.ceil(x1) - Math.floor(x0) || 1).filter(
-        (v) => v >= x0 - 1e-9 && v <= x1 + 1e-9,
-      )
-    : ticks(x0, x1, 6);
-  for (const v of xt) {
-    const x = o.logX ? 10 ** v : v;
-    const X = px(x).toFixed(1);
-    out.push(`<line x1="${X}" y1="${H - m.b}" x2="${X}" y2="${H - m.b + 4}" stroke="black"/>`);
-    out.push(`<text x="${X}" y="${H - m.b + 16}" text-anchor="middle">${escapeXml(fmt(x))}</text>`);
+/** Render a vega-lite spec to an SVG string, headless. Same spec, same bytes. */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const view = new View(parse(compile(spec).spec), { renderer: 'none', loader: offline });
+  try {
+    return `${await view.toSVG()}\n`;
+  } finally {
+    view.finalize();
   }
-  const yt = o.logY
-    ? ticks(Math.ceil(y0), Math.floor(y1), Math.max(1, Math.floor(y1) - Math.ceil(y0)))
-    : ticks(y0, y1, 5);
-  for (const v of yt) {
-    const Y = py(v).toFixed(1);
-    out.push(`<line x1="${m.l - 4}" y1="${Y}" x2="${m.l}" y2="${Y}" stroke="black"/>`);
-    out.push(`<line x1="${m.l}" y1="${Y}" x2="${W - m.r}" y2="${Y}" stroke="#eee"/>`);
-    out.push(
-      `<text x="${m.l - 6}" y="${Y}" text-anchor="end" dominant-baseline="middle">${escapeXml(fmt(o.logY ? 10 ** v : v))}</text>`,
-    );
-  }
-  out.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - 10}" text-anchor="middle">${escapeXml(o.xLabel)}</text>`);
-  out.push(
-    `<text x="14" y="${(m.t + H - m.b) / 2}" text-anchor="middle" transform="rotate(-90 14 ${(m.t + H - m.b) / 2})">${escapeXml(o.yLabel)}</text>`,
-  );
-  series.forEach((s, i) => {
-    const color = COLORS[i % COLORS.length];
-    let d = '';
-    let pen = false;
-    for (const p of s.points) {
-      if (!ok(p)) {
-        pen = false;
-        continue;
-      }
-      d += `${pen ? 'L' : 'M'}${px(p.x).toFixed(1)},${py(ty(p.y)).toFixed(1)}`;
-      pen = true;
-    }
-    if (d) out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="1.5"/>`);
-    const ly = m.t + 12 + i * 16;
-    out.push(
-      `<line x1="${W - m.r + 10}" y1="${ly}" x2="${W - m.r + 28}" y2="${ly}" stroke="${color}" stroke-width="2"/>`,
-    );
-    out.push(`<text x="${W - m.r + 32}" y="${ly}" dominant-baseline="middle">${escapeXml(s.name)}</text>`);
-  });
-  out.push('</svg>');
-  return `${out.join('\n')}\n`;
+}
+
+/** A line chart as a standalone SVG string. */
+export async function lineChart(series: Series[], o: ChartOptions): Promise<string> {
+  return await renderSvg(lineChartSpec(series, o));
 }
