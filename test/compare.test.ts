@@ -127,7 +127,7 @@ describe('compare: runs', () => {
     const r = await compare(SMALL);
     const dir = mkdtempSync(join(tmpdir(), 'cimm-compare-'));
     const files = await writeReport(r, dir);
-    expect(files.length).toBe(3 + 4 * TASK_NAMES.length);
+    expect(files.length).toBe(3 + 6 * TASK_NAMES.length);
     const json = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
     expect(json.tasks.map((t: { name: string }) => t.name)).toEqual([...TASK_NAMES]);
     for (const t of json.tasks) {
@@ -135,7 +135,7 @@ describe('compare: runs', () => {
     }
     expect(json.summary.selfTuning.length).toBeGreaterThan(0);
     const svgs = readdirSync(join(dir, 'plots')).filter((f) => f.endsWith('.svg'));
-    expect(svgs.length).toBe(2 * TASK_NAMES.length);
+    expect(svgs.length).toBe(3 * TASK_NAMES.length);
     for (const f of svgs) {
       const svg = readFileSync(join(dir, 'plots', f), 'utf8');
       expect(wellFormed(svg), f).toBe(true);
@@ -149,6 +149,7 @@ describe('compare: runs', () => {
     const at = (s: string) => html.indexOf(s);
     TASK_NAMES.forEach((t, i) => {
       expect(at(`${t}-curves.svg</figcaption>`)).toBeGreaterThan(at(`## ${t}`));
+      expect(at(`${t}-loss.svg</figcaption>`)).toBeGreaterThan(at(`${t}-curves.svg</figcaption>`));
       if (i + 1 < TASK_NAMES.length)
         expect(at(`${t}-sensitivity.svg</figcaption>`)).toBeLessThan(at(`## ${TASK_NAMES[i + 1]}`));
     });

@@ -321,10 +321,10 @@ async function compareCommand(v: Values): Promise<number> {
     },
   });
   bar.stop();
-  process.off('SIGINT', onSigint);
   const elapsed = (Date.now() - t0) / 1000;
   const report = buildReport(options, jobs.length, outcome.results, skipped, grids);
-  const files = await writeReport(report, out, elapsed);
+  // still listening while the plots render (~1 s): a second Ctrl-C must not lose the report
+  const files = await writeReport(report, out, elapsed).finally(() => process.off('SIGINT', onSigint));
   const table = report.summary.selfTuning.map(
     (s) => `  ${s.optimizer.padEnd(22)} ${s.reached}/${s.counted} tasks within 1.5× of the reference`,
   );

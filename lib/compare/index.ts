@@ -222,7 +222,10 @@ export function markdownReport(r: CompareReport, elapsedSeconds?: number): strin
       );
     }
     lines.push('', ...statements(t).map((s) => `- ${s}`), '');
-    lines.push(`![curves](plots/${t.name}-curves.svg) ![sensitivity](plots/${t.name}-sensitivity.svg)`, '');
+    lines.push(
+      `![curves](plots/${t.name}-curves.svg) ![loss](plots/${t.name}-loss.svg) ![sensitivity](plots/${t.name}-sensitivity.svg)`,
+      '',
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -259,23 +262,35 @@ function meanCurve(runs: JobResult[], field: 'metric' | 'loss'): { x: number; y:
   return out;
 }
 
-/** The plots as vega-lite specs, by file stem: per task, curves at each optimizer's best η, and final metric vs η. */
+/**
+ * The plots as vega-lite specs, by file stem: per task, the target metric's curves and the
+ * training-loss curves (cumulative regret on the RL task) at each optimizer's best η, and
+ * the final metric against η.
+ */
 export function plotSpecs(r: CompareReport): Map<string, TopLevelSpec> {
   const out = new Map<string, TopLevelSpec>();
   for (const t of r.tasks) {
     const curves: Series[] = [];
+    const losses: Series[] = [];
     const sens: Series[] = [];
     for (const o of t.summary.optimizers) {
       const lr = o.best?.lr ?? null;
       const runs = t.runs.filter((x) => x.optimizer === o.optimizer && x.lr === lr && x.curve.length);
-      if (runs.length) curves.push({ name: `${o.optimizer} (η ${lrText(lr)})`, points: meanCurve(runs, 'metric') });
+      if (runs.length) {
+        const name = `${o.optimizer} (η ${lrText(lr)})`;
+        curves.push({ name, points: meanCurve(runs, 'metric') });
+        losses.push({ name, points: meanCurve(runs, 'loss') });
+      }
       if (o.sweep.length)
         sens.push({ name: o.optimizer, points: o.sweep.map((s) => ({ x: s.lr as number, y: s.meanFinal })) });
     }
     const rl = t.name === 'cliff-walking';
     // metrics that span decades (distance to the optimum) read better on a log axis
-    const ys = [...curves, ...sens].flatMap((s) => s.points.map((p) => p.y)).filter(Number.isFinite);
-    const logY = ys.length > 0 && ys.every((y) => y > 0) && Math.max(...ys) / Math.min(...ys) > 100;
+    const spansDecades = (series: Series[]) => {
+      const ys = series.flatMap((s) => s.points.map((p) => p.y)).filter(Number.isFinite);
+      return ys.length > 0 && ys.every((y) => y > 0) && Math.max(...ys) / Math.min(...ys) > 100;
+    };
+    const logY = spansDecades([...curves, ...sens]);
     out.set(
       `${t.name}-curves`,
       lineChartSpec(curves, {
@@ -283,6 +298,15 @@ export function plotSpecs(r: CompareReport): Map<string, TopLevelSpec> {
         xLabel: rl ? 'episodes' : 'steps',
         yLabel: t.target.metric,
         logY,
+      }),
+    );
+    out.set(
+      `${t.name}-loss`,
+      lineChartSpec(losses, {
+        title: `${t.name}: ${rl ? 'cumulative regret' : 'training loss'} at each optimizer's best η`,
+        xLabel: rl ? 'episodes' : 'steps',
+        yLabel: rl ? 'cumulative regret' : 'training loss',
+        logY: spansDecades(losses),
       }),
     );
     out.set(
