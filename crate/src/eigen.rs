@@ -395,27 +395,53 @@ pub(crate) fn tridiagonal_eigenvalues(d: &mut [f64], e2: &mut [f64]) -> bool {
 struct Scalar;
 
 impl RowOps for Scalar {
-    unsafe fn add_conj_row(ar: &[f64], ai: &[f64], (vr, vi): (f64, f64), yr: &mut [f64], yi: &mut [f64]) {
-        for l in 0..ar.len() {
-            yr[l] += ar[l] * vr + ai[l] * vi;
-            yi[l] += ar[l] * vi - ai[l] * vr;
-        }
+    unsafe fn add_conj_row(ar: &[f64], ai: &[f64], v: (f64, f64), yr: &mut [f64], yi: &mut [f64]) {
+        add_conj_row_scalar(ar, ai, v, yr, yi);
     }
 
     unsafe fn rank2(
         ar: &mut [f64],
         ai: &mut [f64],
-        (vri, vii): (f64, f64),
-        (wri, wii): (f64, f64),
+        v_i: (f64, f64),
+        w_i: (f64, f64),
         vr: &[f64],
         vi: &[f64],
         wr: &[f64],
         wi: &[f64],
     ) {
-        for j in 0..ar.len() {
-            ar[j] -= vri * wr[j] + vii * wi[j] + (wri * vr[j] + wii * vi[j]);
-            ai[j] -= vii * wr[j] - vri * wi[j] + (wii * vr[j] - wri * vi[j]);
-        }
+        rank2_scalar(ar, ai, v_i, w_i, vr, vi, wr, wi);
+    }
+}
+
+// The scalar loops are also the SIMD paths' tails (the last m mod lanes elements), so a
+// tail rounds exactly as the reference does. `#[inline(always)]`: inlined into the
+// `#[target_feature]` callers, as the loops they replace were.
+
+/// [`RowOps::add_conj_row`], element by element.
+#[inline(always)]
+fn add_conj_row_scalar(ar: &[f64], ai: &[f64], (vr, vi): (f64, f64), yr: &mut [f64], yi: &mut [f64]) {
+    for l in 0..ar.len() {
+        yr[l] += ar[l] * vr + ai[l] * vi;
+        yi[l] += ar[l] * vi - ai[l] * vr;
+    }
+}
+
+/// [`RowOps::rank2`], element by element.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn rank2_scalar(
+    ar: &mut [f64],
+    ai: &mut [f64],
+    (vri, vii): (f64, f64),
+    (wri, wii): (f64, f64),
+    vr: &[f64],
+    vi: &[f64],
+    wr: &[f64],
+    wi: &[f64],
+) {
+    for j in 0..ar.len() {
+        ar[j] -= vri * wr[j] + vii * wi[j] + (wri * vr[j] + wii * vi[j]);
+        ai[j] -= vii * wr[j] - vri * wi[j] + (wii * vr[j] - wri * vi[j]);
     }
 }
 
@@ -450,10 +476,7 @@ mod avx2 {
                 }
                 l += 4;
             }
-            for k in l..m {
-                yr[k] += ar[k] * vr + ai[k] * vi;
-                yi[k] += ar[k] * vi - ai[k] * vr;
-            }
+            super::add_conj_row_scalar(&ar[l..], &ai[l..], (vr, vi), &mut yr[l..], &mut yi[l..]);
         }
 
         #[inline]
@@ -502,10 +525,16 @@ mod avx2 {
                 }
                 j += 4;
             }
-            for k in j..m {
-                ar[k] -= vri * wr[k] + vii * wi[k] + (wri * vr[k] + wii * vi[k]);
-                ai[k] -= vii * wr[k] - vri * wi[k] + (wii * vr[k] - wri * vi[k]);
-            }
+            super::rank2_scalar(
+                &mut ar[j..],
+                &mut ai[j..],
+                (vri, vii),
+                (wri, wii),
+                &vr[j..],
+                &vi[j..],
+                &wr[j..],
+                &wi[j..],
+            );
         }
     }
 
@@ -558,10 +587,7 @@ mod neon {
                 }
                 l += 2;
             }
-            for k in l..m {
-                yr[k] += ar[k] * vr + ai[k] * vi;
-                yi[k] += ar[k] * vi - ai[k] * vr;
-            }
+            super::add_conj_row_scalar(&ar[l..], &ai[l..], (vr, vi), &mut yr[l..], &mut yi[l..]);
         }
 
         #[inline]
@@ -610,10 +636,16 @@ mod neon {
                 }
                 j += 2;
             }
-            for k in j..m {
-                ar[k] -= vri * wr[k] + vii * wi[k] + (wri * vr[k] + wii * vi[k]);
-                ai[k] -= vii * wr[k] - vri * wi[k] + (wii * vr[k] - wri * vi[k]);
-            }
+            super::rank2_scalar(
+                &mut ar[j..],
+                &mut ai[j..],
+                (vri, vii),
+                (wri, wii),
+                &vr[j..],
+                &vi[j..],
+                &wr[j..],
+                &wi[j..],
+            );
         }
     }
 

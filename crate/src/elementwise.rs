@@ -364,6 +364,7 @@ unsafe fn scalar_activation_backward(
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx2 {
     use super::{sigma, sigma_prime_times, Activation};
+    use crate::vmath::avx2::hsum;
     use std::arch::x86_64::*;
 
     /// Eight f32 at `p` widened to two f64 vectors (low, high).
@@ -387,13 +388,6 @@ pub(crate) mod avx2 {
     #[target_feature(enable = "avx2,fma")]
     pub(crate) unsafe fn store8_pd(p: *mut f32, lo: __m256d, hi: __m256d) {
         _mm256_storeu_ps(p, _mm256_set_m128(_mm256_cvtpd_ps(hi), _mm256_cvtpd_ps(lo)));
-    }
-
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn hsum(v: __m256d) -> f64 {
-        let s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd::<1>(v));
-        _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)))
     }
 
     /// # Safety

@@ -101,15 +101,8 @@ fn sums_scalar(p: &[f64], c: f64) -> (f64, f64) {
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use super::sums_scalar;
-    use crate::vmath::avx2::{ln_with, Constants};
+    use crate::vmath::avx2::{hsum, ln_with, Constants};
     use std::arch::x86_64::*;
-
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn hsum(v: __m256d) -> f64 {
-        let s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd::<1>(v));
-        _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)))
-    }
 
     /// p·ln p with 0 where p = 0 (NaN for p < 0 stays).
     #[inline]

@@ -180,15 +180,8 @@ mod scalar {
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
+    use crate::vmath::avx2::hsum;
     use std::arch::x86_64::*;
-
-    /// Sum of the 4 lanes in a fixed order.
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn hsum(v: __m256d) -> f64 {
-        let s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd::<1>(v));
-        _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)))
-    }
 
     #[inline]
     #[target_feature(enable = "avx2,fma")]

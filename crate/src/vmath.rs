@@ -1,7 +1,8 @@
 //! Vectorized elementary functions shared by the kernels: exp, ln and sin/cos on
 //! 4 lanes (AVX2 + FMA) and 2 lanes (NEON), with slice-level entry points that
 //! dispatch at run time. The scalar path is the platform libm (`f64::exp`, `ln`,
-//! `sin_cos`), which is also what the tests measure the vector paths against.
+//! `sin_cos`), which is also what the tests measure the vector paths against. The AVX2
+//! module also holds `hsum`, the horizontal sum the AVX2 reductions end with.
 //!
 //! Accuracy (measured in the tests against libm, which is within 1 ulp itself):
 //!
@@ -197,6 +198,18 @@ pub mod avx2 {
     #[target_feature(enable = "avx2,fma")]
     pub fn abs(x: __m256d) -> __m256d {
         _mm256_andnot_pd(splat(-0.0), x)
+    }
+
+    /// Sum of the 4 lanes in a fixed order, (v₀ + v₂) + (v₁ + v₃): the last step of the
+    /// AVX2 reductions (reduce, entropy, elementwise).
+    ///
+    /// # Safety
+    /// As for `abs`.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    pub(crate) fn hsum(v: __m256d) -> f64 {
+        let s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd::<1>(v));
+        _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)))
     }
 
     /// True when any lane of a comparison mask is set.

@@ -137,6 +137,14 @@ bool boolean(Napi::Env env, Napi::Value value, const char* param) {
   return out;
 }
 
+// Whether two non-empty arrays share memory.
+bool overlap(View<float> x, View<float> y) {
+  // addresses as integers: < between pointers into different arrays is unspecified
+  const auto a = reinterpret_cast<std::uintptr_t>(x.data);
+  const auto b = reinterpret_cast<std::uintptr_t>(y.data);
+  return x.length > 0 && y.length > 0 && a < b + y.length * sizeof(float) && b < a + x.length * sizeof(float);
+}
+
 // Rejects two non-empty arrays that share memory (the optimizer kernels read and write them as
 // separate arrays).
 void disjoint(Napi::Env env, const Napi::CallbackInfo& info, std::initializer_list<std::pair<int, const char*>> args,
@@ -146,20 +154,24 @@ void disjoint(Napi::Env env, const Napi::CallbackInfo& info, std::initializer_li
   for (; a != views.end(); ++a, ++an) {
     const auto* bn = an + 1;
     for (const auto* b = a + 1; b != views.end(); ++b, ++bn) {
-      if (a->length == 0 || b->length == 0) continue;
-      // addresses as integers: < between pointers into different arrays is unspecified
-      const auto a0 = reinterpret_cast<std::uintptr_t>(a->data);
-      const auto b0 = reinterpret_cast<std::uintptr_t>(b->data);
-      if (a0 < b0 + b->length * sizeof(float) && b0 < a0 + a->length * sizeof(float)) {
+      if (overlap(*a, *b)) {
         fail(env, std::string("a Float32Array that does not overlap ") + an->second, bn->second, info[bn->first]);
       }
     }
   }
 }
 
+// Rejects `v` unless it has `length` elements, the length of the argument named `other`.
+void same_length_as(Napi::Env env, View<float> v, std::size_t length, const char* other, const char* param,
+                    Napi::Value value) {
+  if (v.length != length) {
+    fail(env, "a Float32Array of length " + std::to_string(length) + " (the length of " + other + ")", param, value);
+  }
+}
+
+// The optimizer entry points: every array has the length of params.
 void same_length(Napi::Env env, const View<float>& view, std::size_t n, const char* param, Napi::Value value) {
-  if (view.length != n)
-    fail(env, "a Float32Array of length " + std::to_string(n) + " (the length of params)", param, value);
+  same_length_as(env, view, n, "params", param, value);
 }
 
 // Runs an entry point's body; any C++ exception other than a Napi::Error becomes a JS Error.
@@ -332,9 +344,7 @@ Napi::Value MemoryCopy(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
     const auto src = float32_array(env, info[0], "src");
     const auto dst = float32_array(env, info[1], "dst");
-    if (dst.length != src.length) {
-      fail(env, "a Float32Array of length " + std::to_string(src.length) + " (the length of src)", "dst", info[1]);
-    }
+    same_length_as(env, dst, src.length, "src", "dst", info[1]);
     disjoint(env, info, {{0, "src"}, {1, "dst"}}, {src, dst});
     cimm::memory_copy(src.data, dst.data, src.length);
     return env.Undefined();
@@ -518,21 +528,10 @@ Napi::Value ScaleInPlace(const Napi::CallbackInfo& info) {
 // `always` is set): a kernel then never reads an element it already overwrote. An input that
 // is exactly `out` is fine as it is (each kernel reads element i before writing it).
 const float* separate(View<float> in, View<float> out, std::vector<float>& keep, bool always = false) {
-  // addresses as integers: < between pointers into different arrays is unspecified
-  const auto a = reinterpret_cast<std::uintptr_t>(in.data);
-  const auto b = reinterpret_cast<std::uintptr_t>(out.data);
-  const std::size_t f = sizeof(float);
-  if (in.length == 0 || out.length == 0 || a + in.length * f <= b || b + out.length * f <= a) return in.data;
-  if (a == b && in.length == out.length && !always) return in.data;
+  if (!overlap(in, out)) return in.data;
+  if (in.data == out.data && in.length == out.length && !always) return in.data;
   keep.assign(in.data, in.data + in.length);
   return keep.data();
-}
-
-void same_length_as(Napi::Env env, View<float> v, std::size_t length, const char* other, const char* param,
-                    Napi::Value value) {
-  if (v.length != length) {
-    fail(env, "a Float32Array of length " + std::to_string(length) + " (the length of " + other + ")", param, value);
-  }
 }
 
 double finite(Napi::Env env, Napi::Value value, const char* param) {
@@ -662,12 +661,6 @@ void matrix(Napi::Env env, View<float> v, std::size_t rows, std::size_t cols, co
              std::to_string(rows * cols) + ")",
          param, value);
   }
-}
-
-bool overlap(View<float> x, View<float> y) {
-  const auto a = reinterpret_cast<std::uintptr_t>(x.data);
-  const auto b = reinterpret_cast<std::uintptr_t>(y.data);
-  return x.length > 0 && y.length > 0 && a < b + y.length * sizeof(float) && b < a + x.length * sizeof(float);
 }
 
 // matmul(transA, transB: boolean, m, n, k, alpha: number, a, b: Float32Array, beta: number, c: Float32Array): void

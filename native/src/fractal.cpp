@@ -33,14 +33,16 @@ void for_units(std::size_t n, Body&& body) {
   });
 }
 
-// Σ of part(begin, end) over fixed units of [0, n), added in index order.
+constexpr std::size_t kMaxPartials = 256;
+
+// partial[u] = part(begin, end) over the fixed units of [0, n) (at most kMaxPartials, each at
+// least kElementwiseUnit long), on the pool when n is large; returns the number of units. The
+// caller combines the partials in index order.
 template <typename Part>
-double reduce_units(std::size_t n, Part&& part) {
-  constexpr std::size_t kMaxPartials = 256;
+std::size_t unit_partials(std::size_t n, Part&& part, double (&partial)[kMaxPartials]) {
   std::size_t unit = (n + kMaxPartials - 1) / kMaxPartials;
   if (unit < kElementwiseUnit) unit = kElementwiseUnit;
   const std::size_t units = (n + unit - 1) / unit;
-  double partial[kMaxPartials];
   const auto fill = [&](std::size_t u) {
     const std::size_t begin = u * unit;
     partial[u] = part(begin, begin + unit < n ? begin + unit : n);
@@ -50,6 +52,14 @@ double reduce_units(std::size_t n, Part&& part) {
   } else {
     for (std::size_t u = 0; u < units; ++u) fill(u);
   }
+  return units;
+}
+
+// Σ of part(begin, end) over fixed units of [0, n), added in index order.
+template <typename Part>
+double reduce_units(std::size_t n, Part&& part) {
+  double partial[kMaxPartials];
+  const std::size_t units = unit_partials(n, part, partial);
   double total = 0;
   for (std::size_t u = 0; u < units; ++u) total += partial[u];
   return total;
@@ -406,20 +416,9 @@ void fractal_step_backward(const float* z, const float* grad_out, float* grad_z,
 double max_abs(const float* x, std::size_t n) {
   const auto kernel = CIMM_PICK(max_abs_avx2, max_abs_scalar);
   // NaN-propagating max over the units (the + below keeps a NaN partial).
-  constexpr std::size_t kMaxPartials = 256;
-  std::size_t unit = (n + kMaxPartials - 1) / kMaxPartials;
-  if (unit < kElementwiseUnit) unit = kElementwiseUnit;
-  const std::size_t units = (n + unit - 1) / unit;
   double partial[kMaxPartials];
-  const auto fill = [&](std::size_t u) {
-    const std::size_t begin = u * unit;
-    partial[u] = kernel(x + begin, (begin + unit < n ? begin + unit : n) - begin);
-  };
-  if (n >= kElementwiseParallel && thread_count() > 1) {
-    parallel_for(units, fill);
-  } else {
-    for (std::size_t u = 0; u < units; ++u) fill(u);
-  }
+  const std::size_t units = unit_partials(
+      n, [&](std::size_t b, std::size_t e) { return kernel(x + b, e - b); }, partial);
   double m = 0;
   for (std::size_t u = 0; u < units; ++u) {
     if (std::isnan(partial[u])) return kNaN;

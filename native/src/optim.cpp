@@ -228,29 +228,6 @@ long long first_non_finite_scalar_range(const float* x, std::size_t begin, std::
   return -1;
 }
 
-// Ranges of a parallel call: at most kMaxUnits, each at least kUnit elements.
-constexpr std::size_t kUnit = std::size_t{1} << 16;
-constexpr std::size_t kMaxUnits = 256;
-
-// Runs body(begin, end) -> bool over [0, n): one call below kOptimParallelMin, else disjoint
-// ranges on the pool; returns the AND of the results.
-template <typename Body>
-bool all_ranges(std::size_t n, Body&& body) noexcept {
-  if (n < kOptimParallelMin || thread_count() == 1) return body(std::size_t{0}, n);
-  std::size_t unit = (n + kMaxUnits - 1) / kMaxUnits;
-  if (unit < kUnit) unit = kUnit;
-  const std::size_t units = (n + unit - 1) / unit;
-  bool results[kMaxUnits];
-  parallel_for(units, [&](std::size_t u) {
-    const std::size_t begin = u * unit;
-    const std::size_t end = begin + unit < n ? begin + unit : n;
-    results[u] = body(begin, end);
-  });
-  bool ok = true;
-  for (std::size_t u = 0; u < units; ++u) ok = ok && results[u];
-  return ok;
-}
-
 }  // namespace
 
 namespace detail {
@@ -299,7 +276,7 @@ long long first_non_finite_avx2(const float* x, std::size_t n) noexcept { return
 bool sgd_step(float* p, const float* g, float* buf, std::size_t n, const SgdHyper& h) noexcept {
   const SgdScalars s(h);
   const bool simd = has_avx2_fma();
-  return all_ranges(n, [&](std::size_t begin, std::size_t end) {
+  return detail::all_ranges(n, [&](std::size_t begin, std::size_t end) {
 #if CIMM_HAVE_X86_DISPATCH
     if (simd) return sgd_avx2_range(p, g, buf, begin, end, s);
 #endif
@@ -311,7 +288,7 @@ bool sgd_step(float* p, const float* g, float* buf, std::size_t n, const SgdHype
 bool adam_step(float* p, const float* g, float* m, float* v, float* vmax, std::size_t n, const AdamHyper& h) noexcept {
   const AdamScalars s(h);
   const bool simd = has_avx2_fma();
-  return all_ranges(n, [&](std::size_t begin, std::size_t end) {
+  return detail::all_ranges(n, [&](std::size_t begin, std::size_t end) {
 #if CIMM_HAVE_X86_DISPATCH
     if (simd) return adam_avx2_range(p, g, m, v, vmax, begin, end, s);
 #endif
@@ -323,10 +300,9 @@ bool adam_step(float* p, const float* g, float* m, float* v, float* vmax, std::s
 long long first_non_finite(const float* x, std::size_t n) noexcept {
   const auto scan = has_avx2_fma() ? detail::first_non_finite_avx2 : detail::first_non_finite_scalar;
   if (n < kOptimParallelMin || thread_count() == 1) return scan(x, n);
-  std::size_t unit = (n + kMaxUnits - 1) / kMaxUnits;
-  if (unit < kUnit) unit = kUnit;
+  const std::size_t unit = detail::optim_unit(n);
   const std::size_t units = (n + unit - 1) / unit;
-  long long found[kMaxUnits];
+  long long found[detail::kOptimMaxUnits];
   parallel_for(units, [&](std::size_t u) {
     const std::size_t begin = u * unit;
     const std::size_t end = begin + unit < n ? begin + unit : n;
@@ -341,7 +317,7 @@ long long first_non_finite(const float* x, std::size_t n) noexcept {
 
 void memory_copy(const float* src, float* dst, std::size_t n) noexcept {
   const bool simd = has_avx2_fma();
-  all_ranges(n, [&](std::size_t begin, std::size_t end) {
+  detail::all_ranges(n, [&](std::size_t begin, std::size_t end) {
 #if CIMM_HAVE_X86_DISPATCH
     if (simd) {
       stream_copy_avx2(src, dst, begin, end);

@@ -9,6 +9,8 @@
 
 #include <cstddef>
 
+#include "parallel.hpp"
+
 namespace cimm {
 
 struct SgdHyper {
@@ -62,6 +64,40 @@ bool adam_scalar(float* p, const float* g, float* m, float* v, float* vmax, std:
 bool adam_avx2(float* p, const float* g, float* m, float* v, float* vmax, std::size_t n, const AdamHyper& h) noexcept;
 long long first_non_finite_scalar(const float* x, std::size_t n) noexcept;
 long long first_non_finite_avx2(const float* x, std::size_t n) noexcept;
+
+}  // namespace detail
+
+// The parallel driver of the elementwise optimizer passes (optim.cpp, prodigy.cpp). Every
+// element's update reads and writes only that element, so the split never changes a result.
+namespace detail {
+
+// Ranges of a parallel call: at most kOptimMaxUnits, each at least kOptimUnit elements.
+constexpr std::size_t kOptimUnit = std::size_t{1} << 16;
+constexpr std::size_t kOptimMaxUnits = 256;
+
+// The range length of a parallel call over n elements.
+constexpr std::size_t optim_unit(std::size_t n) noexcept {
+  const std::size_t unit = (n + kOptimMaxUnits - 1) / kOptimMaxUnits;
+  return unit < kOptimUnit ? kOptimUnit : unit;
+}
+
+// Runs body(begin, end) -> bool over [0, n): one call below kOptimParallelMin (or with one
+// thread), else disjoint ranges on the pool; returns the AND of the results.
+template <typename Body>
+bool all_ranges(std::size_t n, Body&& body) noexcept {
+  if (n < kOptimParallelMin || thread_count() == 1) return body(std::size_t{0}, n);
+  const std::size_t unit = optim_unit(n);
+  const std::size_t units = (n + unit - 1) / unit;
+  bool results[kOptimMaxUnits];
+  parallel_for(units, [&](std::size_t u) {
+    const std::size_t begin = u * unit;
+    const std::size_t end = begin + unit < n ? begin + unit : n;
+    results[u] = body(begin, end);
+  });
+  bool ok = true;
+  for (std::size_t u = 0; u < units; ++u) ok = ok && results[u];
+  return ok;
+}
 
 }  // namespace detail
 

@@ -205,21 +205,7 @@ bool prodigy_update(float* p, const float* m, const float* v, std::size_t n, con
     (void)avx2;
     return update_scalar(p, m, v, begin, end, k);
   };
-  if (n < kOptimParallelMin || thread_count() == 1) return range(0, n);
-  constexpr std::size_t kUnit = std::size_t{1} << 16;
-  constexpr std::size_t kMaxUnits = 256;
-  std::size_t unit = (n + kMaxUnits - 1) / kMaxUnits;
-  if (unit < kUnit) unit = kUnit;
-  const std::size_t units = (n + unit - 1) / unit;
-  bool results[kMaxUnits];
-  parallel_for(units, [&](std::size_t u) {
-    const std::size_t begin = u * unit;
-    const std::size_t end = begin + unit < n ? begin + unit : n;
-    results[u] = range(begin, end);
-  });
-  bool ok = true;
-  for (std::size_t u = 0; u < units; ++u) ok = ok && results[u];
-  return ok;
+  return detail::all_ranges(n, range);
 }
 
 }  // namespace cimm
