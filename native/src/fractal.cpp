@@ -415,7 +415,7 @@ void fractal_step_backward(const float* z, const float* grad_out, float* grad_z,
 
 double max_abs(const float* x, std::size_t n) {
   const auto kernel = CIMM_PICK(max_abs_avx2, max_abs_scalar);
-  // NaN-propagating max over the units (the + below keeps a NaN partial).
+  // NaN-propagating max over the units: a NaN partial is returned as NaN at once.
   double partial[kMaxPartials];
   const std::size_t units = unit_partials(
       n, [&](std::size_t b, std::size_t e) { return kernel(x + b, e - b); }, partial);
