@@ -612,6 +612,20 @@ mod tests {
     }
 
     #[test]
+    fn terms_that_underflow_inside_a_chunk() {
+        // exp(−‖x − z‖/ℓ) from e^−25 down to 0 (subnormal and zero terms among normal
+        // ones in the same vector of the batched exp): finite, and as the reference.
+        let (x, y) = ([0.0f32], [3.0f32]);
+        let z: Vec<f32> = (1..=40).map(|j| 25.0 * j as f32).collect();
+        let want = reference(&x, &y, &z, 1.0, 1e-3);
+        assert!(want > 0.0 && want.is_finite());
+        for path in [SimdPath::Scalar, best_path()] {
+            let got = nonlocal_energy_on(path, &x, &y, &z, 1.0, 1e-3).unwrap();
+            assert!((got - want).abs() <= 1e-13 * want, "{path:?}: {got} vs {want}");
+        }
+    }
+
+    #[test]
     fn singular_point_without_softening_is_infinite() {
         let x = [0.5f32, 0.5];
         let y = [0.25f32, -0.25];
