@@ -7,7 +7,11 @@
 //! Inputs are f32 (parameters), sums are f64: each coordinate is widened, then
 //! subtracted, so results match an f64 JS reference up to summation order. One pass
 //! over z_j yields both squared distances. SIMD runs over the d coordinates (several
-//! accumulators to hide FMA latency); exp and sqrt are once per point.
+//! accumulators to hide FMA latency), with x and y widened once per call. The SIMD
+//! paths then take the exp/sqrt/division of a whole chunk at once, 4 (AVX2) or 2 (NEON)
+//! points per vector, with `vmath`'s exp (≤ 2 ulp from libm's): as the C++ kernel does,
+//! and the reason the two are about as fast (docs/theory.md, "Nonlocal energy"). The
+//! scalar path, the reference, calls libm once per point.
 //!
 //! Determinism: per-point terms are summed in fixed chunks of `CHUNK_POINTS` points
 //! and the chunk sums added in index order, so the value does not depend on the
@@ -20,6 +24,8 @@ use crate::primes::format_number;
 
 /// Points per chunk: the unit of the fixed summation order and of parallel work.
 const CHUNK_POINTS: usize = 32;
+// The SIMD paths pad a partial chunk to whole vectors of 4 (AVX2) or 2 (NEON) points.
+const _: () = assert!(CHUNK_POINTS.is_multiple_of(4));
 /// Work (M · d coordinates) from which helper threads are used.
 const PARALLEL_MIN_COORDS: usize = 1 << 17;
 /// Coordinates per parallel work unit (rounded to whole chunks).
@@ -108,7 +114,13 @@ fn nonlocal_energy_on(
     }
     let m = points.len() / d;
     let eps_sq = softening * softening;
-    let chunk = |z: &[f32]| chunk_sum(path, x, y, z, length_scale, eps_sq);
+    // x then y widened to f64 once per call, for the SIMD paths (exact, so the sums are
+    // unchanged): per coordinate they convert only z. The buffer is kept per thread, as
+    // in the C++ kernel, so that small calls do not pay for an allocation.
+    let mut wide = WIDE.take();
+    wide.clear();
+    wide.extend(x.iter().chain(y).map(|&v| v as f64));
+    let chunk = |z: &[f32]| chunk_sum(path, x, y, &wide, z, length_scale, eps_sq);
 
     let total = if points.len() >= PARALLEL_MIN_COORDS {
         // One slot per chunk, filled in parallel in units of whole chunks, then added
@@ -126,18 +138,40 @@ fn nonlocal_energy_on(
     } else {
         points.chunks(CHUNK_POINTS * d).map(chunk).sum::<f64>()
     };
+    WIDE.set(wide);
     Ok(total / m as f64)
 }
 
-/// Dispatcher: Σ of eq. 4's terms over the points of one chunk, in order.
-fn chunk_sum(path: SimdPath, x: &[f32], y: &[f32], z: &[f32], length_scale: f64, eps_sq: f64) -> f64 {
+thread_local! {
+    /// The widened x and y of the last call on this thread (reused, see above).
+    static WIDE: std::cell::Cell<Vec<f64>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// Dispatcher: Σ of eq. 4's terms over the points of one chunk, in order. `wide` is x
+/// then y as f64 (what the SIMD paths read; the scalar reference reads x and y).
+fn chunk_sum(
+    path: SimdPath,
+    x: &[f32],
+    y: &[f32],
+    wide: &[f64],
+    z: &[f32],
+    length_scale: f64,
+    eps_sq: f64,
+) -> f64 {
+    assert_eq!(wide.len(), 2 * x.len());
     match path {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: the Avx2Fma path is only chosen when the CPU reports avx2 and fma.
-        SimdPath::Avx2Fma => unsafe { avx2::chunk_sum(x, y, z, length_scale, eps_sq) },
+        SimdPath::Avx2Fma => {
+            let (xd, yd) = wide.split_at(x.len());
+            // SAFETY: the Avx2Fma path is only chosen when the CPU reports avx2 and fma.
+            unsafe { avx2::chunk_sum(xd, yd, z, length_scale, eps_sq) }
+        }
         #[cfg(target_arch = "aarch64")]
-        // SAFETY: the Neon path is only chosen when the CPU reports neon.
-        SimdPath::Neon => unsafe { neon::chunk_sum(x, y, z, length_scale, eps_sq) },
+        SimdPath::Neon => {
+            let (xd, yd) = wide.split_at(x.len());
+            // SAFETY: the Neon path is only chosen when the CPU reports neon.
+            unsafe { neon::chunk_sum(xd, yd, z, length_scale, eps_sq) }
+        }
         _ => scalar::chunk_sum(x, y, z, length_scale, eps_sq),
     }
 }
@@ -193,7 +227,8 @@ mod scalar {
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::term;
+    use super::CHUNK_POINTS;
+    use crate::vmath;
     use std::arch::x86_64::*;
 
     const ACC: usize = 4;
@@ -258,13 +293,13 @@ mod avx2 {
         s
     }
 
-    /// (‖x − z‖², ‖z − y‖²) in one pass over z.
+    /// (‖x − z‖², ‖z − y‖²) in one pass over z (x and y already widened).
     ///
     /// # Safety
     /// The CPU must support AVX2 and FMA; x, y, z have the same length.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn two_sq_dists(x: &[f32], y: &[f32], z: &[f32]) -> (f64, f64) {
+    unsafe fn two_sq_dists(x: &[f64], y: &[f64], z: &[f32]) -> (f64, f64) {
         let d = x.len();
         debug_assert!(y.len() == d && z.len() == d);
         let (xp, yp, zp) = (x.as_ptr(), y.as_ptr(), z.as_ptr());
@@ -276,8 +311,8 @@ mod avx2 {
             for u in 0..ACC {
                 let i = k + 4 * u;
                 let zv = load4(zp.add(i));
-                let dx = _mm256_sub_pd(load4(xp.add(i)), zv);
-                let dy = _mm256_sub_pd(zv, load4(yp.add(i)));
+                let dx = _mm256_sub_pd(_mm256_loadu_pd(xp.add(i)), zv);
+                let dy = _mm256_sub_pd(zv, _mm256_loadu_pd(yp.add(i)));
                 a[u] = _mm256_fmadd_pd(dx, dx, a[u]);
                 b[u] = _mm256_fmadd_pd(dy, dy, b[u]);
             }
@@ -285,29 +320,62 @@ mod avx2 {
         }
         while k + 4 <= d {
             let zv = load4(zp.add(k));
-            let dx = _mm256_sub_pd(load4(xp.add(k)), zv);
-            let dy = _mm256_sub_pd(zv, load4(yp.add(k)));
+            let dx = _mm256_sub_pd(_mm256_loadu_pd(xp.add(k)), zv);
+            let dy = _mm256_sub_pd(zv, _mm256_loadu_pd(yp.add(k)));
             a[0] = _mm256_fmadd_pd(dx, dx, a[0]);
             b[0] = _mm256_fmadd_pd(dy, dy, b[0]);
             k += 4;
         }
         let (mut sa, mut sb) = (reduce(a), reduce(b));
         for i in k..d {
-            let (xk, yk, zk) = (x[i] as f64, y[i] as f64, z[i] as f64);
+            let (xk, yk, zk) = (x[i], y[i], z[i] as f64);
             sa += (xk - zk) * (xk - zk);
             sb += (zk - yk) * (zk - yk);
         }
         (sa, sb)
     }
 
+    /// Σ of eq. 4's terms over one chunk (at most `CHUNK_POINTS` points), in point order.
+    /// The squared distances of all points come first (the same per-point order as
+    /// `two_sq_dists` always had), then the exp/sqrt/division four points at a time with
+    /// the vector exp (independent iterations the CPU overlaps, where one libm call per
+    /// point serialized them), then the sum in point order.
+    ///
     /// # Safety
-    /// The CPU must support AVX2 and FMA; y.len() == x.len() > 0.
+    /// The CPU must support AVX2 and FMA; y.len() == x.len() > 0, and z holds at most
+    /// `CHUNK_POINTS` rows of x.len().
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn chunk_sum(x: &[f32], y: &[f32], z: &[f32], length_scale: f64, eps_sq: f64) -> f64 {
-        let mut s = 0.0;
-        for zj in z.chunks_exact(x.len()) {
+    pub unsafe fn chunk_sum(x: &[f64], y: &[f64], z: &[f32], length_scale: f64, eps_sq: f64) -> f64 {
+        let n = z.len() / x.len();
+        assert!(n <= CHUNK_POINTS);
+        // Padding lanes stay 0 (their values are computed and never added).
+        let mut to_x = [0.0; CHUNK_POINTS];
+        let mut to_y = [0.0; CHUNK_POINTS];
+        for (i, zj) in z.chunks_exact(x.len()).enumerate() {
             let (a, b) = two_sq_dists(x, y, zj);
-            s += term(a, b, length_scale, eps_sq);
+            if !(a + b).is_finite() {
+                return f64::NAN; // as `term` does: a non-finite coordinate gives NaN
+            }
+            to_x[i] = a;
+            to_y[i] = b;
+        }
+        let mut value = [0.0; CHUNK_POINTS];
+        let ell = _mm256_set1_pd(length_scale);
+        let eps = _mm256_set1_pd(eps_sq);
+        let sign = _mm256_set1_pd(-0.0);
+        let mut i = 0;
+        // SAFETY (loads and stores): i + 4 ≤ CHUNK_POINTS (a multiple of 4) inside the loop.
+        while i < n {
+            let a = _mm256_loadu_pd(to_x.as_ptr().add(i));
+            let b = _mm256_loadu_pd(to_y.as_ptr().add(i));
+            let e = vmath::avx2::exp(_mm256_xor_pd(sign, _mm256_div_pd(_mm256_sqrt_pd(a), ell)));
+            let v = _mm256_div_pd(e, _mm256_sqrt_pd(_mm256_add_pd(b, eps)));
+            _mm256_storeu_pd(value.as_mut_ptr().add(i), v);
+            i += 4;
+        }
+        let mut s = 0.0;
+        for &v in &value[..n] {
+            s += v;
         }
         s
     }
@@ -318,7 +386,8 @@ mod avx2 {
 
 #[cfg(target_arch = "aarch64")]
 mod neon {
-    use super::term;
+    use super::CHUNK_POINTS;
+    use crate::vmath;
     use std::arch::aarch64::*;
 
     const ACC: usize = 4;
@@ -368,11 +437,13 @@ mod neon {
         s
     }
 
+    /// (‖x − z‖², ‖z − y‖²) in one pass over z (x and y already widened).
+    ///
     /// # Safety
     /// The CPU must support NEON; x, y, z have the same length.
     #[inline]
     #[target_feature(enable = "neon")]
-    unsafe fn two_sq_dists(x: &[f32], y: &[f32], z: &[f32]) -> (f64, f64) {
+    unsafe fn two_sq_dists(x: &[f64], y: &[f64], z: &[f32]) -> (f64, f64) {
         let d = x.len();
         debug_assert!(y.len() == d && z.len() == d);
         let (xp, yp, zp) = (x.as_ptr(), y.as_ptr(), z.as_ptr());
@@ -384,8 +455,8 @@ mod neon {
             for u in 0..ACC {
                 let i = k + 2 * u;
                 let zv = load2(zp.add(i));
-                let dx = vsubq_f64(load2(xp.add(i)), zv);
-                let dy = vsubq_f64(zv, load2(yp.add(i)));
+                let dx = vsubq_f64(vld1q_f64(xp.add(i)), zv);
+                let dy = vsubq_f64(zv, vld1q_f64(yp.add(i)));
                 a[u] = vfmaq_f64(a[u], dx, dx);
                 b[u] = vfmaq_f64(b[u], dy, dy);
             }
@@ -393,29 +464,57 @@ mod neon {
         }
         while k + 2 <= d {
             let zv = load2(zp.add(k));
-            let dx = vsubq_f64(load2(xp.add(k)), zv);
-            let dy = vsubq_f64(zv, load2(yp.add(k)));
+            let dx = vsubq_f64(vld1q_f64(xp.add(k)), zv);
+            let dy = vsubq_f64(zv, vld1q_f64(yp.add(k)));
             a[0] = vfmaq_f64(a[0], dx, dx);
             b[0] = vfmaq_f64(b[0], dy, dy);
             k += 2;
         }
         let (mut sa, mut sb) = (reduce(a), reduce(b));
         for i in k..d {
-            let (xk, yk, zk) = (x[i] as f64, y[i] as f64, z[i] as f64);
+            let (xk, yk, zk) = (x[i], y[i], z[i] as f64);
             sa += (xk - zk) * (xk - zk);
             sb += (zk - yk) * (zk - yk);
         }
         (sa, sb)
     }
 
+    /// As the AVX2 `chunk_sum`: the squared distances of the chunk first, then exp/sqrt/
+    /// division two points at a time with the vector exp, then the sum in point order.
+    ///
     /// # Safety
-    /// The CPU must support NEON; y.len() == x.len() > 0.
+    /// The CPU must support NEON; y.len() == x.len() > 0, and z holds at most
+    /// `CHUNK_POINTS` rows of x.len().
     #[target_feature(enable = "neon")]
-    pub unsafe fn chunk_sum(x: &[f32], y: &[f32], z: &[f32], length_scale: f64, eps_sq: f64) -> f64 {
-        let mut s = 0.0;
-        for zj in z.chunks_exact(x.len()) {
+    pub unsafe fn chunk_sum(x: &[f64], y: &[f64], z: &[f32], length_scale: f64, eps_sq: f64) -> f64 {
+        let n = z.len() / x.len();
+        assert!(n <= CHUNK_POINTS);
+        let mut to_x = [0.0; CHUNK_POINTS];
+        let mut to_y = [0.0; CHUNK_POINTS];
+        for (i, zj) in z.chunks_exact(x.len()).enumerate() {
             let (a, b) = two_sq_dists(x, y, zj);
-            s += term(a, b, length_scale, eps_sq);
+            if !(a + b).is_finite() {
+                return f64::NAN;
+            }
+            to_x[i] = a;
+            to_y[i] = b;
+        }
+        let mut value = [0.0; CHUNK_POINTS];
+        let ell = vdupq_n_f64(length_scale);
+        let eps = vdupq_n_f64(eps_sq);
+        let mut i = 0;
+        // SAFETY (loads and stores): i + 2 ≤ CHUNK_POINTS (even) inside the loop.
+        while i < n {
+            let a = vld1q_f64(to_x.as_ptr().add(i));
+            let b = vld1q_f64(to_y.as_ptr().add(i));
+            let e = vmath::neon::exp(vnegq_f64(vdivq_f64(vsqrtq_f64(a), ell)));
+            let v = vdivq_f64(e, vsqrtq_f64(vaddq_f64(b, eps)));
+            vst1q_f64(value.as_mut_ptr().add(i), v);
+            i += 2;
+        }
+        let mut s = 0.0;
+        for &v in &value[..n] {
+            s += v;
         }
         s
     }
@@ -504,11 +603,26 @@ mod tests {
         let (d, m) = (1024, 300);
         let (x, y, z) = (values(d, 6), values(d, 7), values(m * d, 8));
         let par = nonlocal_energy(&x, &y, &z, 30.0, 1e-3).unwrap();
+        let wide: Vec<f64> = x.iter().chain(&y).map(|&v| v as f64).collect();
         let ser: f64 = z
             .chunks(CHUNK_POINTS * d)
-            .map(|c| chunk_sum(simd_path(), &x, &y, c, 30.0, 1e-6))
+            .map(|c| chunk_sum(simd_path(), &x, &y, &wide, c, 30.0, 1e-6))
             .sum();
         assert_eq!(par, ser / m as f64);
+    }
+
+    #[test]
+    fn terms_that_underflow_inside_a_chunk() {
+        // exp(−‖x − z‖/ℓ) from e^−25 down to 0 (subnormal and zero terms among normal
+        // ones in the same vector of the batched exp): finite, and as the reference.
+        let (x, y) = ([0.0f32], [3.0f32]);
+        let z: Vec<f32> = (1..=40).map(|j| 25.0 * j as f32).collect();
+        let want = reference(&x, &y, &z, 1.0, 1e-3);
+        assert!(want > 0.0 && want.is_finite());
+        for path in [SimdPath::Scalar, best_path()] {
+            let got = nonlocal_energy_on(path, &x, &y, &z, 1.0, 1e-3).unwrap();
+            assert!((got - want).abs() <= 1e-13 * want, "{path:?}: {got} vs {want}");
+        }
     }
 
     #[test]
