@@ -15,6 +15,7 @@ import {
   plots,
   renderSvg,
   runJob,
+  summarizeAll,
   summarizeTask,
   TASK_NAMES,
   writeReport,
@@ -212,6 +213,31 @@ describe('compare: summary', () => {
     expect(x?.divergedLrs).toBe(1);
     expect(x?.sensitivity).toBe(0);
   });
+
+  it('the overall summary: within 1.5× of the reference, and reaching the target at defaults at all', () => {
+    const fast = summarizeTask(
+      target,
+      [run('Adam', 0.1, 0, 0.95, 100), run('X', 0.01, 0, 0.95, 400, true), run('Y', 0.01, 0, 0.5, null, true)],
+      false,
+      [0.01, 0.1],
+    );
+    const noRef = summarizeTask(
+      target,
+      [run('Adam', 0.1, 0, 0.5, null), run('X', 0.01, 0, 0.95, 50, true)],
+      false,
+      [0.01, 0.1],
+    );
+    const all = summarizeAll([
+      { name: 'a', summary: fast },
+      { name: 'b', summary: noRef },
+    ]);
+    const x = all.selfTuning.find((s) => s.optimizer === 'X');
+    const y = all.selfTuning.find((s) => s.optimizer === 'Y');
+    // X: 400 steps > 1.5 × 100 on a, and b is not counted (Adam never reached it); it reaches the target on both
+    expect(x).toMatchObject({ reached: 0, counted: 1, tasks: [], reachedAtDefault: ['a', 'b'], ranAtDefault: 2 });
+    expect(y).toMatchObject({ reached: 0, counted: 1, reachedAtDefault: [], ranAtDefault: 1 });
+    expect(all.uncounted).toEqual(['b']);
+  });
 });
 
 describe('plots', () => {
@@ -235,6 +261,13 @@ describe('plots', () => {
     expect(spec.encoding.color).toMatchObject({ field: 'series', sort: null, scale: { domain: names } });
     expect(spec.data.values).toHaveLength(9);
     expect(view(lineChartSpec(three, { ...opts, logY: true })).encoding.y).toMatchObject({ scale: { type: 'log' } });
+  });
+
+  it('long curves are drawn without markers, values kept to 7 significant digits', () => {
+    const long = [{ name: 'a', points: Array.from({ length: 101 }, (_, k) => ({ x: k, y: Math.PI * k })) }];
+    const spec = view(lineChartSpec(long, opts));
+    expect(spec.mark).toEqual({ type: 'line', strokeWidth: 1.5 });
+    expect(spec.data.values[1]).toEqual({ series: 'a', x: 1, y: 3.141593 });
   });
 
   it('drops non-finite points, non-positive ones on a log axis, and series left empty', () => {

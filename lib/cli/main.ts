@@ -326,7 +326,9 @@ async function compareCommand(v: Values): Promise<number> {
   // still listening while the plots render (~1 s): a second Ctrl-C must not lose the report
   const files = await writeReport(report, out, elapsed).finally(() => process.off('SIGINT', onSigint));
   const table = report.summary.selfTuning.map(
-    (s) => `  ${s.optimizer.padEnd(22)} ${s.reached}/${s.counted} tasks within 1.5× of the reference`,
+    (s) =>
+      `  ${s.optimizer.padEnd(22)} ${s.reached}/${s.counted} tasks within 1.5× of the reference; ` +
+      `reaches the target on ${s.reachedAtDefault.length}/${s.ranAtDefault}`,
   );
   print(
     json,

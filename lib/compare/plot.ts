@@ -37,14 +37,18 @@ const LOG_AXIS = {
   labelExpr: "datum.label && format(datum.value, datum.value < 1e-3 || datum.value >= 1e4 ? '.0e' : '~g')",
 };
 
+/** Longest series still drawn with a marker at each point. */
+const MAX_MARKED_POINTS = 25;
+
 /** Finite, and positive on a log axis (log 0 has no place on the plot). */
 function drawable(v: number, log: boolean | undefined): boolean {
   return Number.isFinite(v) && (!log || v > 0);
 }
 
 /**
- * The vega-lite spec of a line chart with points, one colour per series. The data is
- * inline; series keep their given order in the legend and the palette (tableau10).
+ * The vega-lite spec of a line chart, one colour per series, with a marker at each point
+ * when the series are short (≤ 25 points: a sweep; a 100-point curve reads better, and
+ * its SVG is a tenth the size, without). The data is inline, to 7 significant digits; series keep their given order in the legend and the palette (tableau10).
  * Non-finite points, and non-positive ones on a log axis, are dropped; a series left
  * with no points is left out of the legend, and a chart with none says "no data".
  */
@@ -54,8 +58,9 @@ export function lineChartSpec(series: Series[], o: ChartOptions): TopLevelSpec {
   const values = series.flatMap((s) =>
     s.points
       .filter((p) => drawable(p.x, o.logX) && drawable(p.y, o.logY))
-      .map((p) => ({ series: s.name, x: p.x, y: p.y })),
+      .map((p) => ({ series: s.name, x: Number(p.x.toPrecision(7)), y: Number(p.y.toPrecision(7)) })),
   );
+  const markers = Math.max(0, ...series.map((s) => s.points.length)) <= MAX_MARKED_POINTS;
   const domain = [...new Set(values.map((v) => v.series))];
   return {
     $schema: SCHEMA,
@@ -63,7 +68,7 @@ export function lineChartSpec(series: Series[], o: ChartOptions): TopLevelSpec {
     width,
     height,
     data: { values },
-    mark: { type: 'line', point: { size: 24 }, strokeWidth: 1.5 },
+    mark: markers ? { type: 'line', point: { size: 24 }, strokeWidth: 1.5 } : { type: 'line', strokeWidth: 1.5 },
     encoding: {
       x: {
         field: 'x',

@@ -146,7 +146,19 @@ export function summarizeTask(
 
 export interface OverallSummary {
   /** Per optimizer: tasks where it reaches the target at defaults within 1.5× the reference's best-tuned steps. */
-  selfTuning: { optimizer: string; reached: number; counted: number; tasks: string[] }[];
+  selfTuning: {
+    optimizer: string;
+    reached: number;
+    counted: number;
+    tasks: string[];
+    /**
+     * Tasks where its run at defaults reached the target at all within the run's budget
+     * (median over seeds), whatever the steps: tuning-free in the weaker sense.
+     */
+    reachedAtDefault: string[];
+    /** Tasks it ran at its defaults. */
+    ranAtDefault: number;
+  }[];
   /** Tasks where the reference never reached its target (not counted). */
   uncounted: string[];
 }
@@ -160,7 +172,18 @@ export function summarizeAll(tasks: { name: string; summary: TaskSummary }[]): O
     selfTuning: names.map((optimizer) => {
       const mine = counted.filter((t) => optimizer in t.summary.withinBudget);
       const hit = mine.filter((t) => t.summary.withinBudget[optimizer]).map((t) => t.name);
-      return { optimizer, reached: hit.length, counted: mine.length, tasks: hit };
+      const defaults = tasks.flatMap((t) => {
+        const d = t.summary.optimizers.find((o) => o.optimizer === optimizer)?.default;
+        return d ? [{ task: t.name, steps: d.stepsToTarget }] : [];
+      });
+      return {
+        optimizer,
+        reached: hit.length,
+        counted: mine.length,
+        tasks: hit,
+        reachedAtDefault: defaults.filter((d) => d.steps !== null).map((d) => d.task),
+        ranAtDefault: defaults.length,
+      };
     }),
     uncounted: tasks.filter((t) => t.summary.referenceSteps === null).map((t) => t.name),
   };
