@@ -39,6 +39,8 @@ describe('cimm: usage errors exit 2', () => {
     [['train', '--task', 'iris']],
     [['train', '--task', 'nope', '--optimizer', 'Adam']],
     [['train', '--task', 'iris', '--optimizer', 'Adam', '--lr', '-1']],
+    [['train', '--task', 'cliff-walking', '--optimizer', 'inverse-visit-count', '--lr', '0.3']],
+    [['train', '--task', 'cliff-walking', '--optimizer', 'entropy-balanced', '--lr', '7']],
     [['compare', '--seeds', '0']],
     [['compare', '--tasks', 'iris,nope']],
     [['compare', '--optimizers', 'Nadam']],

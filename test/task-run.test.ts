@@ -69,6 +69,18 @@ describe('TaskRun resumes bit-for-bit', () => {
     expectSame(whole, inPieces(j, [1, 30, 59]));
   });
 
+  it("an RL job's lr: the entropy-balanced rule's first α; refused by 1/n", () => {
+    const run = (lr: number | null) => {
+      const r = new TaskRun(job('cliff-walking', 'entropy-balanced', lr, 30));
+      r.runUntil();
+      return r.result().curve;
+    };
+    expect(run(0.5)).toEqual(run(null)); // 0.5 is the rule's own default
+    expect(run(0.05)).not.toEqual(run(null));
+    expect(() => new TaskRun(job('cliff-walking', 'inverse-visit-count', 0.3, 10))).toThrow(/for lr/);
+    expect(() => new TaskRun(job('cliff-walking', 'entropy-balanced', 7, 10))).toThrow(/for alpha/);
+  });
+
   it('a longer run continues the same trajectory (setSteps)', () => {
     const short = new TaskRun(job('least-squares', 'Adam', 0.01, 20, SMALL_LEAST_SQUARES));
     short.runUntil();

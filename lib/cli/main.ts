@@ -28,6 +28,7 @@ import {
   writeReport,
 } from '../compare/index.js';
 import { TaskRun } from '../compare/run.js';
+import { CimmArgumentError } from '../errors.js';
 import { optimizerFromConfig } from '../optim/index.js';
 import { packageRoot } from '../paths.js';
 
@@ -162,7 +163,7 @@ function newRun(v: Values): TaskRun {
     }
   }
   const steps = int('steps', v.steps, budget(false).steps[task], 1);
-  return new TaskRun({
+  const job = {
     id: 0,
     task,
     optimizer,
@@ -171,7 +172,15 @@ function newRun(v: Values): TaskRun {
     steps,
     points: Math.min(steps, 20),
     atDefault: lr === null,
-  });
+  };
+  try {
+    return new TaskRun(job);
+  } catch (e) {
+    // a value the rule or optimizer refuses (--lr with 1/n, an initial α out of range)
+    if (e instanceof CimmArgumentError)
+      throw new UsageError(`--lr ${v.lr} does not apply to ${optimizer}: ${e.message}`);
+    throw e;
+  }
 }
 
 function learningRate(v: string | boolean | undefined): number | null {

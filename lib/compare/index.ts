@@ -12,7 +12,6 @@ import type { TaskTarget } from '../tasks/index.js';
 import { lineChartSpec, renderSvg, type Series } from './plot.js';
 import { runJobs } from './pool.js';
 import type { JobResult } from './run.js';
-import { stepSizeAvailable } from './run.js';
 import {
   budget,
   type Job,
@@ -88,14 +87,7 @@ export function planJobs(options: CompareOptions): {
     if (!a.ok) skipped.push({ optimizer: e.name, reason: `optimizer kind ${e.kind} is not registered in this build` });
     return a.ok;
   });
-  const rules = STEP_SIZE_ENTRIES.filter((r) => {
-    if (!want(r)) return false;
-    if (!stepSizeAvailable(r)) {
-      skipped.push({ optimizer: r, reason: `step-size rule ${r} is not part of this build` });
-      return false;
-    }
-    return true;
-  });
+  const rules = STEP_SIZE_ENTRIES.filter(want);
   const jobs: Job[] = [];
   const grids = new Map<TaskName, number[]>();
   for (const task of taskNames) {

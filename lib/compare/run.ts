@@ -60,24 +60,17 @@ export function samplePoints(steps: number, points: number): Set<number> {
   return out;
 }
 
+/**
+ * The RL step-size rule of a job: fixed α = lr (default 0.1); 1/n, which has no step size;
+ * the entropy-balanced rule, starting from α = lr when one is given (its default 0.5).
+ */
 function stepSizeRule(name: string, lr: number | null): StepSizeRule {
   if (name === 'fixed') return tasks.fixedStepSize(lr ?? 0.1);
-  if (name === 'inverse-visit-count') return tasks.inverseVisitCount();
-  // The entropy-balanced rule lands with the `balance` branch; looked up by name so this
-  // module builds without it.
-  const make = (tasks as Record<string, unknown>).entropyBalancedStepSize;
-  if (typeof make === 'function') return (make as (o?: unknown) => StepSizeRule)(lr === null ? undefined : {});
-  throw new Error(`step-size rule ${name} is not part of this build`);
-}
-
-/** Whether an RL step-size rule can be built here. */
-export function stepSizeAvailable(name: string): boolean {
-  try {
-    stepSizeRule(name, 0.1);
-    return true;
-  } catch {
-    return false;
+  if (name === 'inverse-visit-count') {
+    if (lr !== null) throw argumentError('lr', 'no step size (the 1/n rule has none)', lr);
+    return tasks.inverseVisitCount();
   }
+  return tasks.entropyBalancedStepSize(lr === null ? undefined : { alpha: lr });
 }
 
 /** The checkpoint format tag of a TaskRun (the trainer's is "cimm-checkpoint"). */

@@ -19,9 +19,8 @@ export interface OptimizerEntry {
 }
 
 /**
- * The optimizers the comparison knows. Kinds that are not registered in this build (the
- * entropy-balanced, QDT and Prodigy optimizers land on other branches) are skipped with a
- * note, so the runner picks them up as soon as they are merged.
+ * The optimizers the comparison knows. A kind that is not registered (a build without
+ * one of them, or a user's registry) is skipped with a note in the report.
  */
 export const OPTIMIZER_ENTRIES: readonly OptimizerEntry[] = [
   { name: 'SGD', kind: 'SGD', options: {}, defaultLearningRate: 1e-3 },
