@@ -267,7 +267,7 @@ describe('plots', () => {
     const long = [{ name: 'a', points: Array.from({ length: 101 }, (_, k) => ({ x: k, y: Math.PI * k })) }];
     const spec = view(lineChartSpec(long, opts));
     expect(spec.mark).toEqual({ type: 'line', strokeWidth: 1.5 });
-    expect(spec.data.values[1]).toEqual({ series: 'a', x: 1, y: 3.141593 });
+    expect(spec.data.values[1]).toEqual({ series: 'a', x: 1, y: Number(Math.PI.toPrecision(7)) });
   });
 
   it('drops non-finite points, non-positive ones on a log axis, and series left empty', () => {

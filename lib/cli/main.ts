@@ -250,8 +250,11 @@ async function train(v: Values): Promise<number> {
     bar.stop();
   }
   // still listening: a second Ctrl-C must not kill the process mid-save
-  save();
-  process.off('SIGINT', onSigint);
+  try {
+    save();
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
   const ms = Math.round(performance.now() - t0);
   const result = run.result();
   const { task, optimizer, lr, seed, steps } = run.job;
