@@ -2,7 +2,7 @@
  * Atomic file writes for everything cimm saves (checkpoints, reports, benchmark results):
  * a temporary file in the same directory, fsync, rename over the target, then fsync of
  * the directory where the platform allows. A crash leaves the old file or the new one,
- * never a torn one.
+ * never a torn one. Binary parts of a JSON checkpoint go in as base64 (`base64Bytes`).
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -44,4 +44,9 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   } catch {
     // Directories cannot be opened for fsync on every platform (Windows); the rename stands.
   }
+}
+
+/** The bytes of a typed array (a view's own range, little-endian as in memory) as base64. */
+export function base64Bytes(view: ArrayBufferView): string {
+  return Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString('base64');
 }

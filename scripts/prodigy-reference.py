@@ -61,16 +61,6 @@ NAMES = {
 }
 
 
-def cimm_options(kwargs):
-    out = {}
-    for k, v in kwargs.items():
-        if k == "betas":
-            out["beta1"], out["beta2"] = v
-        else:
-            out[NAMES[k]] = v
-    return out
-
-
 def run(name, kwargs, fixed):
     params = {k: torch.nn.Parameter(p0.clone()) for k, (p0, _, _) in fixed.items()}
     opt = Prodigy(list(params.values()), **kwargs)
@@ -88,7 +78,7 @@ def run(name, kwargs, fixed):
         grads.append(g_step)
         trajectory.append({k: torch_reference.values(p) for k, p in params.items()})
         ds.append(float(opt.param_groups[0]["d"]))
-    config = cimm_options(kwargs)
+    config = torch_reference.cimm_options(kwargs, NAMES)
     config["groups"] = []
     return {
         "generator": "scripts/prodigy-reference.py",

@@ -83,13 +83,14 @@ NAMES = {
 }
 
 
-def cimm_options(kwargs):
+def cimm_options(kwargs, names=NAMES):
+    """cimm's options for torch-style keyword arguments (`names` maps the keywords)."""
     out = {}
     for k, v in kwargs.items():
         if k == "betas":
             out["beta1"], out["beta2"] = v
         else:
-            out[NAMES[k]] = v
+            out[names[k]] = v
     return out
 
 

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { writeFileAtomic } from '../lib/atomic-file.js';
+import { base64Bytes, writeFileAtomic } from '../lib/atomic-file.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'cimm-atomic-'));
 
@@ -38,5 +38,17 @@ describe('writeFileAtomic', () => {
     expect(() => writeFileAtomic(target, 'nope')).toThrow();
     expect(readdirSync(dir)).toEqual(['taken']);
     expect(statSync(target).isDirectory()).toBe(true);
+  });
+});
+
+describe('base64Bytes', () => {
+  it("encodes only a view's own bytes, and decodes back to the same values", () => {
+    const whole = Float32Array.from([1, -2.5, Number.NaN, 3e-38, 7]);
+    const view = whole.subarray(1, 4);
+    const bytes = Buffer.from(base64Bytes(view), 'base64');
+    expect(bytes.length).toBe(12);
+    const back = new Float32Array(Uint8Array.from(bytes).buffer); // a copy: Buffer's offset may not be 4-aligned
+    expect(Array.from(back)).toEqual(Array.from(view));
+    expect(base64Bytes(Uint8Array.from([0, 255]))).toBe('AP8=');
   });
 });

@@ -3,7 +3,6 @@
  * × η × seed, run on a worker pool, summarized per task and overall, written as
  * report.md, report.json, SVG plots (vega-lite, with their specs) and index.html.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../atomic-file.js';
 import '../index.js';
@@ -374,7 +373,6 @@ export function htmlReport(markdown: string, svgs: Map<string, string>): string 
  * was rendered from (plots/<name>.svg, plots/<name>.vl.json) under `dir`, atomically per file.
  */
 export async function writeReport(r: CompareReport, dir: string, elapsedSeconds?: number): Promise<string[]> {
-  mkdirSync(join(dir, 'plots'), { recursive: true });
   const md = markdownReport(r, elapsedSeconds);
   const specs = plotSpecs(r);
   const svgs = await renderAll(specs);

@@ -5,6 +5,7 @@
  * full-batch, so a run in a worker thread gives the same numbers as a run here. A run is
  * a TaskRun, which can be stopped, saved and resumed bit-for-bit (`cimm train`).
  */
+import { base64Bytes } from '../atomic-file.js';
 import { argumentError } from '../errors.js';
 import { finiteNumber, integer, oneOf, options } from '../is.js';
 import { type AnyOptimizer, optimizerFromConfig } from '../optim/index.js';
@@ -93,10 +94,6 @@ function loadNumber(name: string, v: unknown): number {
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   if (v === 'NaN' || v === 'Infinity' || v === '-Infinity' || v === '-0') return Number(v);
   throw argumentError(name, 'a number (or "NaN", "Infinity", "-Infinity", "-0")', v);
-}
-
-function base64(a: Float32Array): string {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
 }
 
 /** A TaskRun's saved state (TaskRun.checkpoint(); docs/theory.md, "Command line"). */
@@ -279,11 +276,11 @@ export class TaskRun {
     };
     if (this.agent) out.agent = this.agent.getState();
     if (this.theta && this.optimizer) {
-      out.theta = base64(this.theta);
+      out.theta = base64Bytes(this.theta);
       out.dimension = this.theta.length;
       out.optimizer = {
         kind: this.optimizer.kind,
-        state: Buffer.from(this.optimizer.serializeState()).toString('base64'),
+        state: base64Bytes(this.optimizer.serializeState()),
       };
     }
     if (this.failure !== undefined) out.error = this.failure;

@@ -351,18 +351,6 @@ export class EntropyBalancedOptimizer extends OptimizerWrapper<EntropyBalancedOp
     createBase(o.base, o.baseOptions, o.learningRate, `${where}baseOptions.`);
   }
 
-  protected slotNames(): readonly string[] {
-    return [];
-  }
-
-  protected knownSlots(): readonly string[] {
-    return [];
-  }
-
-  protected update(): boolean {
-    throw new Error('cimm: EntropyBalancedOptimizer updates through its inner optimizer');
-  }
-
   protected rebuild(): void {
     const o = this.getConfig();
     this.innerOptimizer = createBase(o.base, o.baseOptions, o.learningRate, 'baseOptions.');

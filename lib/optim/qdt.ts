@@ -193,18 +193,6 @@ export class QDTOptimizer extends OptimizerWrapper<QDTOptions> {
     createBase(o.base, o.baseOptions, o.learningRate * o.etaMax, `${where}baseOptions.`);
   }
 
-  protected slotNames(): readonly string[] {
-    return [];
-  }
-
-  protected knownSlots(): readonly string[] {
-    return [];
-  }
-
-  protected update(): boolean {
-    throw new Error('cimm: QDTOptimizer updates through its inner optimizer');
-  }
-
   protected rebuild(): void {
     const o = super.getConfig();
     this.innerOptimizer = createBase(o.base, o.baseOptions, o.learningRate * o.etaMax, 'baseOptions.');

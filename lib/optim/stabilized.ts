@@ -163,18 +163,6 @@ export class StabilizedOptimizer extends OptimizerWrapper<StabilizedOptions> {
     return SPECS;
   }
 
-  protected slotNames(): readonly string[] {
-    return [];
-  }
-
-  protected knownSlots(): readonly string[] {
-    return [];
-  }
-
-  protected update(): boolean {
-    throw new Error('cimm: StabilizedOptimizer updates through its inner optimizer');
-  }
-
   protected rebuild(): void {
     // super.getConfig(): the stored options (this.getConfig() reads the parts built here).
     const o = super.getConfig();

@@ -80,6 +80,20 @@ export abstract class OptimizerWrapper<O extends OptimizerOptions> extends Optim
       throw argumentError(`state.tensors["self/${names[0]}"]`, 'no tensor (none is kept)', tensors[names[0]]);
   }
 
+  /** A wrapper keeps no per-parameter slots: its inner optimizer holds them. */
+  protected slotNames(): readonly string[] {
+    return [];
+  }
+
+  protected knownSlots(): readonly string[] {
+    return [];
+  }
+
+  /** Never called: a wrapper's step() delegates the update to its inner optimizer. */
+  protected update(): boolean {
+    throw new Error(`cimm: ${this.kind} updates through its inner optimizer`);
+  }
+
   override get iterations(): number {
     return this.stepCount;
   }

@@ -17,7 +17,7 @@
  * the seed does not define _update_parameters.
  */
 import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../atomic-file.js';
+import { base64Bytes, writeFileAtomic } from '../atomic-file.js';
 import type { EnergySystem } from '../energy.js';
 import type { EntropyTracker, EntropyTrackerState } from '../entropy.js';
 import { argumentError, CimmArgumentError } from '../errors.js';
@@ -139,10 +139,6 @@ interface Progress {
   energyPrev: number | null;
   /** The last batch's loss after its update (what the next step passes as previousBatchLoss). */
   batchLossAfter?: number | null;
-}
-
-function bytesOf(a: Float32Array): string {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
 }
 
 function finiteRows(name: string, data: Float32Array, cols: number): void {
@@ -504,13 +500,13 @@ export class Trainer {
   /** Write a checkpoint atomically (lib/atomic-file.ts). */
   private saveCheckpoint(path: string, progress: Progress): void {
     const params: Record<string, string> = {};
-    for (const [name, v] of Object.entries(this.model.params)) params[name] = bytesOf(v);
+    for (const [name, v] of Object.entries(this.model.params)) params[name] = base64Bytes(v);
     const body = {
       format: FORMAT,
       version: VERSION,
       model: this.model.getConfig(),
       params,
-      optimizer: { kind: this.optimizer.kind, state: Buffer.from(this.optimizer.serializeState()).toString('base64') },
+      optimizer: { kind: this.optimizer.kind, state: base64Bytes(this.optimizer.serializeState()) },
       entropy: this.entropy ? this.entropy.state() : null,
       progress,
       history: this.history,
