@@ -25,6 +25,40 @@ export class CimmBackendError extends Error {
   }
 }
 
+/** Where a run went non-finite: the step, the parameter and the first bad entry. */
+export interface DivergenceDetails {
+  /** The optimizer's step count including the step that diverged (1 for the first step). */
+  step: number;
+  /** The parameter (tensor name) that went non-finite, or the quantity (e.g. "loss"). */
+  parameter: string;
+  /** Index of the first non-finite entry, when a tensor. */
+  index?: number;
+  /** The non-finite value found there. */
+  value?: number;
+}
+
+/**
+ * Thrown when a training step made the parameters (or the loss) non-finite: the run
+ * diverged. The step has completed (the optimizer's step count includes it); callers
+ * branch on this class, never on the message. A RangeError, so code that caught
+ * RangeErrors before keeps working.
+ */
+export class CimmDivergenceError extends RangeError {
+  readonly code = 'ERR_CIMM_DIVERGENCE';
+  readonly step: number;
+  readonly parameter: string;
+  readonly index: number | undefined;
+  readonly value: number | undefined;
+  constructor(message: string, details: DivergenceDetails) {
+    super(message);
+    this.name = 'CimmDivergenceError';
+    this.step = details.step;
+    this.parameter = details.parameter;
+    this.index = details.index;
+    this.value = details.value;
+  }
+}
+
 /** A short, printable rendering of any value for error messages. */
 export function describeValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);

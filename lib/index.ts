@@ -38,7 +38,15 @@ export {
   type EntropyTrackerState,
   shannonEntropy,
 } from './entropy.js';
-export { argumentError, type BadRow, CimmArgumentError, CimmBackendError, CimmDataError } from './errors.js';
+export {
+  argumentError,
+  type BadRow,
+  CimmArgumentError,
+  CimmBackendError,
+  CimmDataError,
+  CimmDivergenceError,
+  type DivergenceDetails,
+} from './errors.js';
 export {
   EnergyFlow,
   type EnergyFlowConfig,
@@ -186,7 +194,6 @@ export {
   type StabilizedReport,
   type StepObservation,
   type TensorMap,
-  type UpdateEnergy,
   type WrapperScalars,
 } from './optim/index.js';
 export { MAX_PRIME_COUNT, nthPrime, primes } from './primes.js';

@@ -11,6 +11,7 @@
 import type { Kernels } from '../kernels.js';
 import {
   checks,
+  IDENTITY_METRIC,
   NO_TENSOR,
   Optimizer,
   type OptimizerArgs,
@@ -18,6 +19,7 @@ import {
   type OptimizerOptions,
   type OptionSpec,
   registerOptimizer,
+  type StepMetric,
   type TensorMap,
 } from './optimizer.js';
 
@@ -86,6 +88,22 @@ export class Adam extends Optimizer<AdamOptions> {
   /** The factor p is multiplied by before the step (AdamW's decoupled decay; 1 for Adam). */
   protected decay(_o: AdamOptions): number {
     return 1;
+  }
+
+  /**
+   * The latest step divided by √v / √(1 − β₂ᵗ) + ε (t its step number, v the second moment
+   * it used): that diagonal is its metric. Before the first step, M = I.
+   */
+  override stepMetric(name: string): StepMetric {
+    const view = this.slotView(name);
+    if (!view) return IDENTITY_METRIC;
+    const o = this.optionsFor(name);
+    return {
+      weight: 1,
+      tensor: o.amsgrad ? view.slots.vMax : view.slots.v,
+      scale: 1 / Math.sqrt(1 - o.beta2 ** view.step),
+      epsilon: o.epsilon,
+    };
   }
 
   protected update(

@@ -1,35 +1,32 @@
 /**
- * EntropyBalancedOptimizer (seed 000 §3; design.md §2 eqs. 12–14; docs/theory.md,
- * "Entropy-balanced learning rate"): the learning rate of an inner SGD, Adam or AdamW is
- * set every step by the QPL loop (lib/optim/balance.ts) so that it settles where
- * η = |dE/dI|, dE the energy an iteration spent (an energy meter) and dI the information
- * it gained (an information meter, in bits). The inner optimizer's fused kernel makes the
- * update; with the kinetic and gradient-work meters the updateEnergy kernel then measures
- * what it did (one snapshot copy of the parameters before the update, one reduction
- * after).
+ * The entropy-balanced learning rate (seed 000 §3; design.md §2 eqs. 12–14; docs/theory.md,
+ * "Entropy-balanced learning rate") as a learning-rate rule, and the optimizer that drives
+ * an inner SGD, Adam or AdamW with it.
  *
- * Each step needs the observation the information meter reads: the loss at the current
- * parameters (`step(params, grads, { loss })`) for the default loss meter. A step's
- * readings describe the previous iteration (its update and, for the compute meter, the
- * work done between the two step calls), so the first step only records them and keeps
- * the initial η.
+ * Every step the rule reads the meters — the energy the last update spent (default: its
+ * kinetic energy in the inner optimizer's metric) and the information it gained (default:
+ * its loss decrease by the trapezoid rule on the gradients at its two ends, in bits) — and
+ * turns the QPL loop (lib/optim/balance.ts), which sets η where E = η I. All it needs is
+ * what every training loop hands an optimizer: the mini-batch loss at the current
+ * parameters and its gradients (`step(params, grads, { loss })`); no extra forward pass.
  *
  * Reported per step (the return value, also `lastReport`): η, dE/dt, dI/dt, the QBE
- * residual QPL(t) = (η dI/dt − dE/dt)/λ (eq. 12), the loop's residual and potential, the
- * measured joules and the Landauer efficiency k_B T ln 2 · bits / joules (eq. 14).
+ * residual QPL(t) = (η dI/dt − dE/dt)/λ (eq. 12), the loop's residual, potential, balanced
+ * η and calibration, the measured joules and the Landauer efficiency k_B T ln 2 · bits /
+ * joules (eq. 14).
  */
-import { kernels } from '../backend.js';
 import { argumentError, CimmArgumentError } from '../errors.js';
 import { finiteNumber, float32Array, oneOf, options } from '../is.js';
-import type { Kernels } from '../kernels.js';
 import { landauerBound } from '../quantum.js';
-import { Adam, type AdamOptions } from './adam.js';
+import { Adam } from './adam.js';
 import { AdamW } from './adamw.js';
 import {
   BALANCE_DEFAULTS,
+  BALANCE_TARGETS,
   type BalanceConfig,
   type BalanceMode,
   type BalanceState,
+  type BalanceTarget,
   balanceConfig,
   balanceState,
   balanceStep,
@@ -49,7 +46,6 @@ import {
 } from './meters.js';
 import {
   checks,
-  NO_TENSOR,
   type OptimizerArgs,
   type OptimizerConfig,
   type OptimizerOptions,
@@ -58,21 +54,26 @@ import {
   type StepObservation,
   type TensorMap,
 } from './optimizer.js';
-import { SGD, type SGDOptions } from './sgd.js';
-import { type AnyOptimizer, type JsonObject, OptimizerWrapper, withoutGroups } from './wrapper.js';
+import {
+  type LearningRateRule,
+  RuleDrivenOptimizer,
+  type RuleDrivenReport,
+  type RuleInput,
+  type RuleTurn,
+  registerRule,
+} from './rule.js';
+import { SGD } from './sgd.js';
+import type { AnyOptimizer, JsonObject } from './wrapper.js';
 
 export type BalanceBase = 'sgd' | 'adam' | 'adamw';
 
-export interface EntropyBalancedOptions extends OptimizerOptions {
+/** The rule's options: η₀, the meters, the loop (lib/optim/balance.ts). */
+export interface EntropyBalancedRuleOptions {
   /** η₀, the learning rate until the first balance reading (default 1e-3, in [etaMin, etaMax]). */
   learningRate: number;
-  /** The inner optimizer whose η is set: 'sgd' (default), 'adam' or 'adamw'. */
-  base: BalanceBase;
-  /** The inner optimizer's other options (no learningRate, no maximize). */
-  baseOptions: Record<string, unknown>;
   /** dE/dt: 'kinetic' (default), 'gradient-work', 'compute', or a config {kind, …}. */
   energyMeter: EnergyMeterConfig;
-  /** dI/dt: 'loss' (default), 'predictive-entropy' (needs classes), or a config {kind, …}. */
+  /** dI/dt: 'gradient' (default), 'loss', 'predictive-entropy' (needs classes), or a config {kind, …}. */
   informationMeter: InformationMeterConfig;
   /** The joules behind the Landauer efficiency when the energy meter is not in joules; null: none. */
   computeMeter: EnergyMeterConfig | null;
@@ -85,6 +86,19 @@ export interface EntropyBalancedOptions extends OptimizerOptions {
   maxChange: number;
   informationFloor: number;
   lambda: number;
+  /** 'secant' (default; needs the kinetic and gradient meters) or 'residual'. */
+  target: BalanceTarget;
+  averaging: number;
+  window: number;
+  significance: number;
+  guard: number;
+}
+
+export interface EntropyBalancedOptions extends EntropyBalancedRuleOptions, OptimizerOptions {
+  /** The inner optimizer whose η is set: 'adam' (default), 'sgd' or 'adamw'. */
+  base: BalanceBase;
+  /** The inner optimizer's other options (no learningRate, no maximize). */
+  baseOptions: Record<string, unknown>;
 }
 
 export type EntropyBalancedConfig = OptimizerConfig<EntropyBalancedOptions>;
@@ -101,7 +115,7 @@ export type EntropyBalancedArgs = Omit<
 };
 
 /** What one step measured and decided. */
-export interface BalanceReport {
+export interface BalanceReport extends RuleDrivenReport {
   /** This step's index (0 for the first). */
   iteration: number;
   /** η used by this step's update. */
@@ -112,10 +126,14 @@ export interface BalanceReport {
   informationRate: number | null;
   /** QPL(t) = (η dI/dt − dE/dt)/λ, eq. 12 (η the rate the measured iteration used). */
   qpl: number | null;
-  /** ln(dE / (η dI)): 0 at balance (null when dI was at or below the floor). */
+  /** ln(dE / (η dI)) of this reading: 0 at balance (null when dI was at or below 0). */
   residual: number | null;
   /** q, the loop's low-pass filtered correction after this turn (the QPL potential). */
   potential: number;
+  /** The balanced η the averaged readings point to (secant target; null when undefined). */
+  balancedEta: number | null;
+  /** The loss-stream calibration's factor when a block ended this step (1: no finding), else null. */
+  calibration: number | null;
   mode: BalanceMode;
   /** Measured joules of the previous iteration (null without a compute meter or reading). */
   joules: number | null;
@@ -137,16 +155,11 @@ function configOf(v: unknown): unknown {
   return v;
 }
 
-const SPECS: Record<keyof EntropyBalancedOptions, OptionSpec> = {
+const RULE_SPECS: Record<keyof EntropyBalancedRuleOptions, OptionSpec> = {
   learningRate: { default: 1e-3, check: checks.learningRate },
-  base: { default: 'sgd', check: (name, v) => oneOf(name, v, ['sgd', 'adam', 'adamw']) },
-  baseOptions: {
-    default: {},
-    check: (name, v) => ({ ...options<Record<string, unknown>>(name, v) }),
-  },
   energyMeter: { default: { kind: 'kinetic' }, check: meterCheck(createEnergyMeter) },
   informationMeter: {
-    default: { kind: 'loss', unit: 'nats', scale: 1 },
+    default: { kind: 'gradient', unit: 'nats', scale: 1 },
     check: (name, v) =>
       createInformationMeter(configOf(v) as never, name, { source: () => new Float64Array(0) }).getConfig(),
   },
@@ -167,7 +180,76 @@ const SPECS: Record<keyof EntropyBalancedOptions, OptionSpec> = {
   maxChange: { default: BALANCE_DEFAULTS.maxChange, check: checks.nonNegative },
   informationFloor: { default: BALANCE_DEFAULTS.informationFloor, check: checks.nonNegative },
   lambda: { default: BALANCE_DEFAULTS.lambda, check: checks.nonNegative },
+  target: { default: 'secant', check: (name, v) => oneOf(name, v, BALANCE_TARGETS) },
+  averaging: { default: BALANCE_DEFAULTS.averaging, check: checks.nonNegative },
+  window: { default: BALANCE_DEFAULTS.window, check: checks.nonNegative },
+  significance: { default: BALANCE_DEFAULTS.significance, check: checks.nonNegative },
+  guard: { default: BALANCE_DEFAULTS.guard, check: checks.nonNegative },
 };
+
+const SPECS: Record<keyof EntropyBalancedOptions, OptionSpec> = {
+  ...RULE_SPECS,
+  base: { default: 'adam', check: (name, v) => oneOf(name, v, ['sgd', 'adam', 'adamw']) },
+  baseOptions: {
+    default: {},
+    check: (name, v) => ({ ...options<Record<string, unknown>>(name, v) }),
+  },
+};
+
+const RULE_OPTION_NAMES = Object.keys(RULE_SPECS) as (keyof EntropyBalancedRuleOptions)[];
+
+/** Resolve rule options: defaults, checks, and the cross-checks (errors prefixed with `where`). */
+function resolveRuleOptions(raw: Record<string, unknown>, where: string): EntropyBalancedRuleOptions {
+  for (const key of Object.keys(raw)) {
+    if (!(RULE_OPTION_NAMES as string[]).includes(key)) {
+      throw argumentError(
+        `${where}${key}`,
+        `an option of the EntropyBalanced rule (${RULE_OPTION_NAMES.join(', ')})`,
+        raw[key],
+      );
+    }
+  }
+  const out: Record<string, unknown> = {};
+  for (const name of RULE_OPTION_NAMES) {
+    const v = raw[name];
+    out[name] = v === undefined ? RULE_SPECS[name].default : RULE_SPECS[name].check(`${where}${name}`, v);
+  }
+  const o = out as unknown as EntropyBalancedRuleOptions;
+  checkRuleOptions(o, where);
+  return o;
+}
+
+/** The loop's options of a rule config. */
+function loopOptions(o: EntropyBalancedRuleOptions): Partial<BalanceConfig> {
+  return {
+    etaMin: o.etaMin,
+    etaMax: o.etaMax,
+    gain: o.gain,
+    smoothing: o.smoothing,
+    maxChange: o.maxChange,
+    informationFloor: o.informationFloor,
+    lambda: o.lambda,
+    target: o.target,
+    averaging: o.averaging,
+    window: o.window,
+    significance: o.significance,
+    guard: o.guard,
+  };
+}
+
+function checkRuleOptions(o: EntropyBalancedRuleOptions, where: string): void {
+  const c = balanceConfig(loopOptions(o), where);
+  finiteNumber(`${where}learningRate`, o.learningRate, { min: c.etaMin, max: c.etaMax });
+  const e = (o.energyMeter as EnergyMeterConfig).kind;
+  const i = (o.informationMeter as InformationMeterConfig).kind;
+  if (c.target === 'secant' && !(e === 'kinetic' && i === 'gradient')) {
+    throw argumentError(
+      `${where}target`,
+      `"residual" with the ${e} and ${i} meters (the secant target needs the kinetic and gradient meters)`,
+      c.target,
+    );
+  }
+}
 
 /** Rename a CimmArgumentError's parameter with a prefix ("momentum" → "baseOptions.momentum"). */
 export function prefixError(error: unknown, prefix: string): unknown {
@@ -212,64 +294,6 @@ export function createBase(
   }
 }
 
-/** Snapshot buffers and the displacement sums of one update (shared by the wrappers that meter work). */
-export class UpdateMeter {
-  private readonly snapshots = new Map<string, Float32Array>();
-  private readonly sums = new Float64Array(3);
-
-  /** Copy each parameter before the update (one buffer per name, reused). */
-  snapshot(params: TensorMap, names: string[]): void {
-    for (const name of names) {
-      const p = params[name];
-      let s = this.snapshots.get(name);
-      if (!s || s.length !== p.length) {
-        s = new Float32Array(p.length);
-        this.snapshots.set(name, s);
-      }
-      s.set(p);
-    }
-  }
-
-  /** The update's sums over the parameters, Adam's metric when the inner optimizer is Adam. */
-  measure(
-    k: Kernels,
-    inner: AnyOptimizer,
-    params: TensorMap,
-    grads: TensorMap,
-    names: string[],
-  ): { kinetic: number; predictedDecrease: number; work: number } {
-    let q = 0;
-    let p = 0;
-    let w = 0;
-    for (const name of names) {
-      let metric = NO_TENSOR;
-      let scale = 1;
-      let epsilon = 0;
-      // Heavy-ball momentum μ (dampening τ) moves θ by η(1 − τ)/(1 − μ)·g in steady state:
-      // the metric (1 − μ)/(1 − τ) keeps E/I in units of that effective rate.
-      let weight = 1;
-      if (inner instanceof SGD) {
-        const o = inner.optionsFor(name) as SGDOptions;
-        if (o.momentum > 0 && o.dampening < 1) weight = (1 - o.momentum) / (1 - o.dampening);
-      } else if (inner instanceof Adam) {
-        // Adam's step divides by √v̂ + ε = √v / √(1 − β₂ᵗ) + ε: that diagonal is its metric.
-        const view = inner.slotView(name);
-        const o = inner.optionsFor(name) as AdamOptions;
-        if (view) {
-          metric = o.amsgrad ? view.slots.vMax : view.slots.v;
-          scale = 1 / Math.sqrt(1 - o.beta2 ** view.step);
-          epsilon = o.epsilon;
-        }
-      }
-      k.updateEnergy(this.snapshots.get(name)!, params[name], grads[name], metric, scale, epsilon, this.sums);
-      q += weight * this.sums[0];
-      p += this.sums[1];
-      w += this.sums[2];
-    }
-    return { kinetic: q / 2, predictedDecrease: -p, work: w };
-  }
-}
-
 /** The parameter names of a step, each checked to be a Float32Array (the inner step checks the rest). */
 export function stepNames(params: TensorMap, grads: TensorMap): string[] {
   options('params', params);
@@ -279,145 +303,194 @@ export function stepNames(params: TensorMap, grads: TensorMap): string[] {
   return names;
 }
 
-export class EntropyBalancedOptimizer extends OptimizerWrapper<EntropyBalancedOptions> {
-  /** The report of the last step (undefined before the first). */
-  lastReport: BalanceReport | undefined;
-  private innerOptimizer!: SGD | Adam | AdamW;
-  private energy!: EnergyMeter;
-  private information!: InformationMeter;
-  private compute!: EnergyMeter | null;
-  private balance!: BalanceConfig;
-  private temperature = 300;
-  private eta = 0;
-  private loop: BalanceState = EMPTY_BALANCE;
-  private readonly source: (() => Float32Array | Float64Array) | undefined;
-  private readonly meter = new UpdateMeter();
+/** The rule's state: the loop's, and every meter's. */
+interface RuleState extends JsonObject {
+  loop: BalanceState;
+  meters: { energy: MeterState; information: MeterState; compute: MeterState | null };
+}
 
-  constructor(args?: EntropyBalancedArgs) {
-    const info = args?.informationMeter;
-    const given = info !== null && typeof info === 'object' ? (info as { source?: unknown }).source : undefined;
-    const source = typeof given === 'function' ? (given as () => Float32Array | Float64Array) : undefined;
-    super(withoutGroups({ ...args, informationMeter: configOf(info) } as OptimizerArgs<EntropyBalancedOptions>));
-    this.source = source;
-    this.rebuild();
+/** Readings the rule could not use, each warned about once per rule. */
+type Unusable = 'no-loss' | 'negative-loss-readings' | 'idle';
+
+const WARNINGS: Record<Unusable, string> = {
+  'no-loss':
+    'cimm: EntropyBalanced got no finite observation.loss: the loss-stream calibration skips those steps ' +
+    '(pass step(params, grads, { loss }) with the mini-batch loss at the current parameters)',
+  'negative-loss-readings':
+    "cimm: EntropyBalanced: over half of the loss meter's readings are negative: consecutive mini-batch losses " +
+    'differ by their sampling noise, so the readings say little about the updates. Use the default gradient ' +
+    'meter, or pass observation.previousBatchLoss',
+  idle:
+    "cimm: EntropyBalanced: ten updates in a row moved no parameter (η below the parameters' float32 " +
+    'resolution); η grows by maxChange per step until they move',
+};
+
+/**
+ * The entropy-balanced learning-rate rule: η where the energy an update spends equals η
+ * times the information it gains (seed 000 §3), held there by the QPL loop.
+ */
+export class EntropyBalancedRule implements LearningRateRule<RuleState> {
+  readonly kind = 'EntropyBalanced';
+  readonly measuresUpdates: boolean;
+  readonly initialEta: number;
+  private readonly options: EntropyBalancedRuleOptions;
+  private readonly loop: BalanceConfig;
+  private readonly energy: EnergyMeter;
+  private readonly information: InformationMeter;
+  private readonly compute: EnergyMeter | null;
+  private readonly warned = new Set<Unusable>();
+  private negativeReadings = 0;
+  private lossReadings = 0;
+  private idleRun = 0;
+
+  /**
+   * `args`: the rule options (meters by kind name or config). `source`: the
+   * predictive-entropy meter's probabilities at the current parameters (not configuration).
+   */
+  constructor(
+    args?: Partial<Record<keyof EntropyBalancedRuleOptions, unknown>>,
+    runtime: { source?: () => Float32Array | Float64Array } = {},
+    where = '',
+  ) {
+    const raw = { ...options<Record<string, unknown>>(where ? where.slice(0, -1) : 'options', args) };
+    const given = raw.informationMeter;
+    const source =
+      runtime.source ??
+      (given !== null && typeof given === 'object' && typeof (given as { source?: unknown }).source === 'function'
+        ? (given as { source: () => Float32Array | Float64Array }).source
+        : undefined);
+    if (given !== undefined) raw.informationMeter = configOf(given);
+    this.options = resolveRuleOptions(raw, where);
+    const o = this.options;
+    this.loop = balanceConfig(loopOptions(o));
+    this.initialEta = o.learningRate;
+    this.energy = createEnergyMeter(o.energyMeter);
+    this.information = createInformationMeter(o.informationMeter, 'informationMeter', { source });
+    this.compute = this.energy.unit === 'J' || o.computeMeter === null ? null : createEnergyMeter(o.computeMeter);
+    this.measuresUpdates = this.energy.needsUpdate || this.information.needsUpdate;
   }
 
-  static fromConfig(config: EntropyBalancedConfig): EntropyBalancedOptimizer {
-    return new EntropyBalancedOptimizer(config);
+  static fromConfig(config: Partial<EntropyBalancedRuleOptions>): EntropyBalancedRule {
+    return new EntropyBalancedRule(config);
   }
 
-  get kind(): string {
-    return 'EntropyBalanced';
+  getConfig(): JsonObject {
+    return { ...this.options } as unknown as JsonObject;
   }
 
-  /** The loss meter reads it (with mini-batches; docs/theory.md "Measured"). */
-  override get readsPreviousBatchLoss(): boolean {
+  /** Whether the information meter reads the observation's previousBatchLoss (the loss meter). */
+  get readsPreviousBatchLoss(): boolean {
     return this.information.kind === 'loss';
   }
 
-  get inner(): AnyOptimizer {
-    return this.innerOptimizer;
-  }
-
-  /** The current η (the rate the next update uses). */
-  override get learningRate(): number {
-    return this.eta;
-  }
-
-  /** Set the current η (within [etaMin, etaMax]); the loop continues from it. */
-  override set learningRate(value: number) {
-    const { etaMin, etaMax } = this.balance;
-    this.eta = finiteNumber('learningRate', value, { min: etaMin, max: etaMax });
-  }
-
-  protected optionSpecs(): Record<keyof EntropyBalancedOptions, OptionSpec> {
-    return SPECS;
-  }
-
-  protected override checkOptions(o: EntropyBalancedOptions, where: string): void {
-    const c = balanceConfig(
-      {
-        etaMin: o.etaMin,
-        etaMax: o.etaMax,
-        gain: o.gain,
-        smoothing: o.smoothing,
-        maxChange: o.maxChange,
-        informationFloor: o.informationFloor,
-        lambda: o.lambda,
+  initialState(): RuleState {
+    return {
+      loop: EMPTY_BALANCE as BalanceState,
+      meters: {
+        energy: this.energy.getState(),
+        information: this.information.getState(),
+        compute: this.compute ? this.compute.getState() : null,
       },
-      where,
-    );
-    finiteNumber(`${where}learningRate`, o.learningRate, { min: c.etaMin, max: c.etaMax });
-    createBase(o.base, o.baseOptions, o.learningRate, `${where}baseOptions.`);
+    };
   }
 
-  protected rebuild(): void {
-    const o = this.getConfig();
-    this.innerOptimizer = createBase(o.base, o.baseOptions, o.learningRate, 'baseOptions.');
-    this.energy = createEnergyMeter(o.energyMeter);
-    this.information = createInformationMeter(o.informationMeter, 'informationMeter', { source: this.source });
-    this.compute = this.energy.unit === 'J' || o.computeMeter === null ? null : createEnergyMeter(o.computeMeter);
-    this.balance = balanceConfig(o);
-    this.temperature = o.temperature;
-    this.eta = o.learningRate;
-    this.loop = EMPTY_BALANCE;
-  }
-
-  /**
-   * One step: read the meters (the previous iteration), turn the QPL loop, set the inner
-   * optimizer's η, update `params` in place, and measure the update. Returns the report.
-   * Bad arguments (including a missing observation) change nothing.
-   */
-  override step(params: TensorMap, grads: TensorMap, observation?: StepObservation): BalanceReport {
-    const names = stepNames(params, grads);
+  checkState(name: string, value: unknown): RuleState {
+    const s = options<RuleState>(name, value);
+    const m = options<RuleState['meters']>(`${name}.meters`, s.meters);
+    const loop = balanceState(`${name}.loop`, s.loop);
+    const meters = {
+      energy: options<MeterState>(`${name}.meters.energy`, m.energy) as MeterState,
+      information: options<MeterState>(`${name}.meters.information`, m.information) as MeterState,
+      compute:
+        m.compute === null || m.compute === undefined
+          ? null
+          : (options<MeterState>(`${name}.meters.compute`, m.compute) as MeterState),
+    };
+    // the meters validate their own states (and throw naming the field)
     const saved = this.meterStates();
-    const k = kernels();
     try {
-      const info = informationReading(`${this.information.kind}.observe()`, this.information.observe(observation));
-      const energy = energyReading(`${this.energy.kind}.take()`, this.energy.take());
-      const joules = this.energy.unit === 'J' ? energy : this.compute ? this.compute.take() : null;
-      const turn = balanceStep(this.balance, this.loop, this.eta, energy, info, this.energy.etaOrder);
-      const bits = info?.bits ?? null;
-      const report: BalanceReport = {
-        iteration: this.iterations,
-        eta: turn.eta,
+      this.setMeterStates(meters, name);
+    } finally {
+      this.setMeterStates(saved, name);
+    }
+    return { loop, meters };
+  }
+
+  next(state: Readonly<RuleState>, input: RuleInput): RuleTurn<RuleState> {
+    this.setMeterStates(state.meters, 'state.meters');
+    const r = input.readings;
+    const info = informationReading(
+      `${this.information.kind}.observe()`,
+      this.information.observe(input.observation, r),
+    );
+    const energy = energyReading(`${this.energy.kind}.take()`, this.energy.take(r));
+    const joules = this.energy.unit === 'J' ? energy : this.compute ? this.compute.take() : null;
+    const loss = input.observation?.loss;
+    const lossOk = typeof loss === 'number' && Number.isFinite(loss);
+    const gradient = this.information.kind === 'gradient';
+    const secant =
+      r !== null && r.endDecrease !== null && this.energy.kind === 'kinetic' && gradient
+        ? {
+            kinetic: r.kinetic,
+            predictedDecrease: r.predictedDecrease,
+            endDecrease: r.endDecrease,
+            bitsPerLoss: this.information.bitsPerLoss,
+          }
+        : null;
+    const turn = balanceStep(this.loop, state.loop, {
+      eta: r?.eta ?? input.eta,
+      energy,
+      information: info,
+      etaOrder: this.energy.etaOrder,
+      secant,
+      loss: lossOk ? loss : null,
+      predictedDecrease:
+        gradient && r !== null && r.endDecrease !== null ? (r.predictedDecrease + r.endDecrease) / 2 : null,
+    });
+    const meters = this.meterStates();
+    this.watch(gradient && !lossOk && this.loop.window > 0, info, energy);
+    const bits = info?.bits ?? null;
+    // With no reading the loop holds η; the driver's η (a user's setter) stays in force.
+    const eta = r === null ? input.eta : turn.eta;
+    return {
+      eta,
+      state: { loop: turn.state, meters },
+      report: {
         energyRate: energy,
         informationRate: bits,
         qpl: turn.qpl,
         residual: turn.residual,
         potential: turn.state.potential,
+        balancedEta: turn.balancedEta,
+        calibration: turn.calibration,
         mode: turn.mode,
         joules,
         landauerEfficiency:
-          joules !== null && joules > 0 && bits !== null ? (landauerBound(this.temperature) * bits) / joules : null,
-      };
-      if (this.energy.needsUpdate) this.meter.snapshot(params, names);
-      this.innerOptimizer.learningRate = turn.eta;
-      try {
-        this.innerOptimizer.step(params, grads);
-      } catch (error) {
-        // A RangeError comes after a completed (non-finite) update: the step counts.
-        if (error instanceof RangeError) this.commit(turn.eta, turn.state, report);
-        throw error;
-      }
-      if (this.energy.needsUpdate)
-        this.energy.recordUpdate(this.meter.measure(k, this.innerOptimizer, params, grads, names));
-      this.commit(turn.eta, turn.state, report);
-      return report;
-    } catch (error) {
-      if (!(error instanceof RangeError)) this.restoreMeters(saved);
-      throw error;
+          joules !== null && joules > 0 && bits !== null
+            ? (landauerBound(this.options.temperature) * bits) / joules
+            : null,
+      },
+    };
+  }
+
+  /** Warn once about readings the rule cannot use. */
+  private watch(noLoss: boolean, info: { bits: number } | null, energy: number | null): void {
+    const warn = (what: Unusable) => {
+      if (this.warned.has(what)) return;
+      this.warned.add(what);
+      process.emitWarning(WARNINGS[what], { code: 'CIMM_UNUSABLE_READINGS' });
+    };
+    if (noLoss) warn('no-loss');
+    if (this.information.kind === 'loss' && info !== null) {
+      this.lossReadings++;
+      if (info.bits < 0) this.negativeReadings++;
+      if (this.lossReadings === 50 && this.negativeReadings > 25) warn('negative-loss-readings');
     }
+    this.idleRun = energy === 0 && this.energy.needsUpdate ? this.idleRun + 1 : 0;
+    if (this.idleRun >= 10) warn('idle');
   }
 
-  private commit(eta: number, loop: BalanceState, report: BalanceReport): void {
-    this.eta = eta;
-    this.loop = loop;
-    this.lastReport = report;
-    this.countStep();
-  }
-
-  private meterStates(): { energy: MeterState; information: MeterState; compute: MeterState | null } {
+  private meterStates(): RuleState['meters'] {
     return {
       energy: this.energy.getState(),
       information: this.information.getState(),
@@ -425,28 +498,89 @@ export class EntropyBalancedOptimizer extends OptimizerWrapper<EntropyBalancedOp
     };
   }
 
-  private restoreMeters(s: { energy: MeterState; information: MeterState; compute: MeterState | null }): void {
-    this.energy.setState(s.energy);
-    this.information.setState(s.information);
-    if (this.compute && s.compute) this.compute.setState(s.compute);
+  private setMeterStates(m: RuleState['meters'], name: string): void {
+    const named = (field: string, f: () => void) => {
+      try {
+        f();
+      } catch (error) {
+        throw prefixError(error, `${name}.${field}.`);
+      }
+    };
+    named('energy', () => this.energy.setState(m.energy));
+    named('information', () => this.information.setState(m.information));
+    if (this.compute && m.compute) named('compute', () => this.compute?.setState(m.compute as MeterState));
+  }
+}
+
+registerRule('EntropyBalanced', EntropyBalancedRule.fromConfig as (config: never) => LearningRateRule<JsonObject>);
+
+/**
+ * An inner SGD, Adam (default) or AdamW driven by the entropy-balanced rule: the optimizer
+ * the comparison calls EntropyBalanced. `new EntropyBalancedOptimizer()` needs no learning
+ * rate; `step(params, grads, { loss })`.
+ */
+export class EntropyBalancedOptimizer extends RuleDrivenOptimizer<EntropyBalancedOptions> {
+  declare lastReport: BalanceReport | undefined;
+  private source: (() => Float32Array | Float64Array) | undefined;
+
+  constructor(args?: EntropyBalancedArgs) {
+    const info = args?.informationMeter;
+    const given = info !== null && typeof info === 'object' ? (info as { source?: unknown }).source : undefined;
+    super({ ...args, informationMeter: configOf(info) } as OptimizerArgs<EntropyBalancedOptions>);
+    if (typeof given === 'function') {
+      this.source = given as () => Float32Array | Float64Array;
+      this.rebuild();
+    }
   }
 
-  protected ownState(): JsonObject {
-    return { eta: this.eta, loop: { ...this.loop }, meters: this.meterStates() };
+  static override fromConfig(config: unknown): EntropyBalancedOptimizer {
+    return new EntropyBalancedOptimizer(config as EntropyBalancedArgs);
   }
 
-  protected loadOwnState(state: JsonObject): void {
-    const { etaMin, etaMax } = this.balance;
-    const eta = finiteNumber('state.scalars.wrapper.eta', state.eta, { min: etaMin, max: etaMax });
-    const loop = balanceState('state.scalars.wrapper.loop', state.loop);
-    const meters = options<Record<string, MeterState | null>>('state.scalars.wrapper.meters', state.meters);
-    this.energy.setState(options<MeterState>('state.scalars.wrapper.meters.energy', meters.energy) as MeterState);
-    this.information.setState(
-      options<MeterState>('state.scalars.wrapper.meters.information', meters.information) as MeterState,
-    );
-    if (this.compute && meters.compute) this.compute.setState(meters.compute);
-    this.eta = eta;
-    this.loop = loop;
+  override get kind(): string {
+    return 'EntropyBalanced';
+  }
+
+  /** The loss meter reads it (with mini-batches; docs/theory.md "Measured"). */
+  override get readsPreviousBatchLoss(): boolean {
+    return (this.rule as unknown as EntropyBalancedRule).readsPreviousBatchLoss;
+  }
+
+  /** Set the current η (within [etaMin, etaMax]); the loop continues from it. */
+  override set learningRate(value: number) {
+    const { etaMin, etaMax } = super.getConfig();
+    super.learningRate = finiteNumber('learningRate', value, { min: etaMin, max: etaMax });
+  }
+
+  override get learningRate(): number {
+    return super.learningRate;
+  }
+
+  override step(params: TensorMap, grads: TensorMap, observation?: StepObservation): BalanceReport {
+    return super.step(params, grads, observation) as BalanceReport;
+  }
+
+  protected override optionSpecs(): Record<keyof EntropyBalancedOptions, OptionSpec> {
+    return SPECS;
+  }
+
+  protected override checkOptions(o: EntropyBalancedOptions, where: string): void {
+    checkRuleOptions(o, where);
+    createBase(o.base, o.baseOptions, o.learningRate, `${where}baseOptions.`);
+  }
+
+  /** The config is flat (base, baseOptions and the rule's options): nothing to add. */
+  protected override configParts(): Partial<EntropyBalancedOptions> {
+    return {};
+  }
+
+  protected override buildParts(o: EntropyBalancedConfig): { inner: AnyOptimizer; rule: EntropyBalancedRule } {
+    const ruleOptions: Record<string, unknown> = {};
+    for (const name of RULE_OPTION_NAMES) ruleOptions[name] = o[name];
+    return {
+      inner: createBase(o.base, o.baseOptions, o.learningRate, 'baseOptions.'),
+      rule: new EntropyBalancedRule(ruleOptions, { source: this.source }),
+    };
   }
 }
 

@@ -43,7 +43,6 @@ export {
   raplZones,
   registerEnergyMeter,
   registerInformationMeter,
-  type UpdateEnergy,
 } from './meters.js';
 export {
   Optimizer,

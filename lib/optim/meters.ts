@@ -2,7 +2,8 @@
  * The meters of the entropy-balanced learning rate (design.md §2 eq. 13, seed 000 §3):
  * dE/dt, the energy an iteration expended, and dI/dt, the structured information it
  * gained. docs/theory.md, "Entropy-balanced learning rate", gives the definitions, the
- * defaults and why.
+ * defaults and why. The update meters read what the RuleDrivenOptimizer measured of the
+ * last update (`UpdateReadings`, lib/optim/rule.ts).
  *
  * Energy meters (readings ≥ 0, one per iteration):
  * - `kinetic` (default): the work done on the parameters, by the work-energy theorem the
@@ -14,7 +15,13 @@
  *   process's CPU time × a power per core (an estimate). Not deterministic.
  *
  * Information meters (bits, signed: negative when the quantity went up):
- * - `loss` (default): the loss decrease ΔL, in bits (ΔL·scale/ln 2 for a loss in nats).
+ * - `gradient` (default): the loss decrease of the last update by the trapezoid rule,
+ *   ½(−g·Δθ − g'·Δθ) with the slopes at its start (the gradients it was made from) and its
+ *   end (this step's gradients) — exact on a quadratic, needs no extra forward pass, and
+ *   its noise shrinks with the step (docs/theory.md, "The gradient meter").
+ * - `loss`: the decrease of the observed loss, (L_prev − L)·scale/ln 2 (nats). With
+ *   mini-batches consecutive losses come from different batches (observation
+ *   `previousBatchLoss` fixes that at the cost of a forward pass).
  * - `predictive-entropy`: the decrease of the mean Shannon entropy (bits) of the model's
  *   predictive distributions.
  *
@@ -25,19 +32,10 @@ import { join } from 'node:path';
 import { argumentError, CimmArgumentError } from '../errors.js';
 import { finiteNumber, integer, oneOf, options } from '../is.js';
 import type { StepObservation } from './optimizer.js';
+import type { UpdateReadings } from './rule.js';
 
 /** A meter's state: JSON-safe values (finite numbers, strings, null, arrays of numbers). */
 export type MeterState = Record<string, number | string | null | number[]>;
-
-/** The displacement sums of one update, summed over the parameter tensors (updateEnergy kernel). */
-export interface UpdateEnergy {
-  /** ½ Σ w_i Δθ_i²: the kinetic energy in the inner optimizer's metric. */
-  kinetic: number;
-  /** −Σ g_i Δθ_i: the first-order loss decrease the update predicts (loss units). */
-  predictedDecrease: number;
-  /** Σ |g_i Δθ_i|: the work of the gradient, every coordinate's counted. */
-  work: number;
-}
 
 export interface EnergyMeter {
   readonly kind: string;
@@ -48,12 +46,10 @@ export interface EnergyMeter {
    * it fixes the sign of the QPL loop's correction (lib/optim/balance.ts).
    */
   readonly etaOrder: number;
-  /** Whether it reads the update's displacement (the optimizer then snapshots the parameters). */
+  /** Whether it reads the update's readings (the driver then measures each update). */
   readonly needsUpdate: boolean;
-  /** After each update, its displacement sums (called only when needsUpdate). */
-  recordUpdate(update: UpdateEnergy): void;
-  /** The energy of the iteration since the last take() (≥ 0), or null when there is no reading. */
-  take(): number | null;
+  /** The energy of the last iteration (≥ 0), or null when there is no reading. */
+  take(readings?: UpdateReadings | null): number | null;
   getConfig(): EnergyMeterConfig;
   getState(): MeterState;
   setState(state: MeterState): void;
@@ -68,8 +64,12 @@ export interface InformationReading {
 
 export interface InformationMeter {
   readonly kind: string;
-  /** Record this step's observation; the bits gained since the previous one (null on the first). */
-  observe(observation: StepObservation | undefined): InformationReading | null;
+  /** Whether it reads the update's readings. */
+  readonly needsUpdate: boolean;
+  /** Bits per loss unit (the gradient and loss meters; 0 for meters not in loss units). */
+  readonly bitsPerLoss: number;
+  /** Record this step's observation; the bits the last iteration gained (null without a reading). */
+  observe(observation: StepObservation | undefined, readings: UpdateReadings | null): InformationReading | null;
   getConfig(): InformationMeterConfig;
   getState(): MeterState;
   setState(state: MeterState): void;
@@ -87,25 +87,19 @@ const nullableNumber = (name: string, v: unknown) => (v === null ? null : finite
 // ---------------------------------------------------------------------------------------
 // Energy meters on the update.
 
-/** ½ Δθᵀ M Δθ (kind "kinetic") or Σ |g Δθ| (kind "gradient-work"). */
+/** ½ Δθᵀ M Δθ (kind "kinetic") or Σ |g Δθ| (kind "gradient-work") of the last update. */
 class UpdateWorkMeter implements EnergyMeter {
   readonly unit = 'work' as const;
   readonly needsUpdate = true;
   readonly etaOrder: number;
-  private pending: number | null = null;
 
   constructor(readonly kind: 'kinetic' | 'gradient-work') {
     this.etaOrder = kind === 'kinetic' ? 2 : 1;
   }
 
-  recordUpdate(u: UpdateEnergy): void {
-    this.pending = this.kind === 'kinetic' ? u.kinetic : u.work;
-  }
-
-  take(): number | null {
-    const e = this.pending;
-    this.pending = null;
-    return e;
+  take(readings: UpdateReadings | null = null): number | null {
+    if (readings === null) return null;
+    return this.kind === 'kinetic' ? readings.kinetic : readings.work;
   }
 
   getConfig(): EnergyMeterConfig {
@@ -113,12 +107,11 @@ class UpdateWorkMeter implements EnergyMeter {
   }
 
   getState(): MeterState {
-    return { pending: this.pending };
+    return {};
   }
 
   setState(state: MeterState): void {
-    const s = options<MeterState>('state', state);
-    this.pending = nullableNumber('state.pending', s.pending ?? null);
+    options<MeterState>('state', state);
   }
 }
 
@@ -211,8 +204,6 @@ class ComputeMeter implements EnergyMeter {
     this.source = this.zones.length > 0 ? 'rapl' : 'cpu-time';
   }
 
-  recordUpdate(): void {}
-
   /** The counters now: µJ per zone, or the process's CPU µs. Null when a RAPL read fails. */
   private read(): number[] | null {
     if (this.source === 'cpu-time') {
@@ -304,19 +295,65 @@ export interface LossMeterOptions {
   scale?: number;
 }
 
+/** The unit conversion of the loss meters: loss units → bits. */
+function lossUnits(
+  opts: LossMeterOptions,
+  name: string,
+): { unit: 'nats' | 'bits'; scale: number; bitsPerLoss: number } {
+  const o = options<LossMeterOptions>(name, opts);
+  const unit = oneOf(`${name}.unit`, o.unit ?? 'nats', ['nats', 'bits']);
+  const scale = finiteNumber(`${name}.scale`, o.scale ?? 1, { above: 0 });
+  return { unit, scale, bitsPerLoss: scale / (unit === 'nats' ? Math.LN2 : 1) };
+}
+
+/**
+ * The last update's loss decrease by the trapezoid rule on its two end slopes, in bits:
+ * ½(−g·Δθ − g'·Δθ)·bitsPerLoss. Exact when the loss is quadratic along the step; the
+ * start slope uses the gradients the update was made from (with mini-batches it carries
+ * their noise, which the loss-stream calibration of the QPL loop corrects).
+ */
+class GradientMeter implements InformationMeter {
+  readonly kind = 'gradient';
+  readonly needsUpdate = true;
+  private readonly unit: 'nats' | 'bits';
+  private readonly scale: number;
+  readonly bitsPerLoss: number;
+
+  constructor(opts: LossMeterOptions, name = 'informationMeter') {
+    ({ unit: this.unit, scale: this.scale, bitsPerLoss: this.bitsPerLoss } = lossUnits(opts, name));
+  }
+
+  observe(_observation: StepObservation | undefined, r: UpdateReadings | null): InformationReading | null {
+    if (r === null || r.endDecrease === null) return null;
+    const decrease = (r.predictedDecrease + r.endDecrease) / 2;
+    const size = Math.max(Math.abs(r.predictedDecrease), Math.abs(r.endDecrease));
+    return { bits: decrease * this.bitsPerLoss, scale: size * this.bitsPerLoss };
+  }
+
+  getConfig(): InformationMeterConfig {
+    return { kind: this.kind, unit: this.unit, scale: this.scale };
+  }
+
+  getState(): MeterState {
+    return {};
+  }
+
+  setState(state: MeterState): void {
+    options<MeterState>('state', state);
+  }
+}
+
 /** Loss decrease in bits: (L_prev − L)·scale/ln 2 (nats) or ·scale (bits). */
 class LossMeter implements InformationMeter {
   readonly kind = 'loss';
+  readonly needsUpdate = false;
   private readonly unit: 'nats' | 'bits';
   private readonly scale: number;
-  private readonly divisor: number;
+  readonly bitsPerLoss: number;
   private previous: number | null = null;
 
   constructor(opts: LossMeterOptions, name = 'informationMeter') {
-    const o = options<LossMeterOptions>(name, opts);
-    this.unit = oneOf(`${name}.unit`, o.unit ?? 'nats', ['nats', 'bits']);
-    this.scale = finiteNumber(`${name}.scale`, o.scale ?? 1, { above: 0 });
-    this.divisor = this.unit === 'nats' ? Math.LN2 : 1;
+    ({ unit: this.unit, scale: this.scale, bitsPerLoss: this.bitsPerLoss } = lossUnits(opts, name));
   }
 
   observe(observation: StepObservation | undefined): InformationReading | null {
@@ -329,11 +366,8 @@ class LossMeter implements InformationMeter {
     // With mini-batches, previousBatchLoss (the previous batch at the current parameters)
     // measures the last update on one batch; without it, consecutive batches' losses differ
     // by their sampling noise as well.
-    const { scale, divisor } = this;
-    return {
-      bits: ((prev - after) * scale) / divisor,
-      scale: (Math.max(Math.abs(prev), Math.abs(after)) * scale) / divisor,
-    };
+    const b = this.bitsPerLoss;
+    return { bits: (prev - after) * b, scale: Math.max(Math.abs(prev), Math.abs(after)) * b };
   }
 
   getConfig(): InformationMeterConfig {
@@ -393,6 +427,8 @@ export function meanEntropyBits(p: Float32Array | Float64Array, classes: number,
 /** Decrease of the mean predictive entropy H̄ = (1/N) Σ_n H(p_n), in bits. */
 class PredictiveEntropyMeter implements InformationMeter {
   readonly kind = 'predictive-entropy';
+  readonly needsUpdate = false;
+  readonly bitsPerLoss = 0;
   private readonly classes: number;
   private readonly source: (() => Float32Array | Float64Array) | undefined;
   private previous: number | null = null;
@@ -466,6 +502,7 @@ const informationMeters = new Map<
   string,
   (config: Record<string, unknown>, runtime: MeterRuntime, name: string) => InformationMeter
 >([
+  ['gradient', (c, _r, n) => new GradientMeter(known(n, c, ['unit', 'scale']) as LossMeterOptions, n)],
   ['loss', (c, _r, n) => new LossMeter(known(n, c, ['unit', 'scale']) as LossMeterOptions, n)],
   [
     'predictive-entropy',

@@ -13,10 +13,11 @@
  * - Gradients are checked before anything is written: a NaN or ±∞ anywhere throws a
  *   CimmArgumentError naming the parameter and the index, and no parameter or state
  *   changes. A step that makes a parameter non-finite (an overflowing learning rate, or
- *   non-finite parameters passed in) completes and then throws a RangeError naming it.
+ *   non-finite parameters passed in) completes and then throws a CimmDivergenceError naming
+ *   it (the step and the parameter).
  */
 import { kernels } from '../backend.js';
-import { argumentError, CimmArgumentError, describeValue, typeOf } from '../errors.js';
+import { argumentError, CimmArgumentError, CimmDivergenceError, describeValue, typeOf } from '../errors.js';
 import { boolean, finiteNumber, float32Array, integer } from '../is.js';
 import type { Kernels } from '../kernels.js';
 import { decodeOptimizerState, encodeOptimizerState, type OptimizerState, setOwn } from './state.js';
@@ -41,6 +42,24 @@ export interface StepObservation {
   /** Predictive probabilities at θ, N examples × K classes row-major (predictive-entropy meter). */
   probabilities?: Float32Array | Float64Array;
 }
+
+/**
+ * The diagonal metric M of an optimizer's step for one parameter: its update is
+ * Δθ = −η M⁻¹ d for some direction d, so ½ Δθᵀ M Δθ is the update's kinetic energy in
+ * units where η is that optimizer's learning rate. M_i = weight · (√(tensor_i) · scale + ε)
+ * when `tensor` is given (Adam's √v̂ + ε), else weight · 1. The learning-rate rules' kinetic
+ * meter reads it (docs/theory.md, "Entropy-balanced learning rate").
+ */
+export interface StepMetric {
+  weight: number;
+  /** A live state tensor (not a copy; read it before the next step), or undefined for M = weight·I. */
+  tensor?: Float32Array;
+  scale: number;
+  epsilon: number;
+}
+
+/** M = I. */
+export const IDENTITY_METRIC: Readonly<StepMetric> = Object.freeze({ weight: 1, scale: 1, epsilon: 0 });
 
 /** Options every optimizer has. */
 export interface OptimizerOptions {
@@ -189,6 +208,15 @@ export abstract class Optimizer<O extends OptimizerOptions> {
     return false;
   }
 
+  /**
+   * The metric of this optimizer's latest update of parameter `name` (read it right after
+   * step()): M = I unless the optimizer preconditions (Adam's √v̂ + ε, heavy-ball
+   * momentum's (1 − μ)/(1 − τ)).
+   */
+  stepMetric(_name: string): StepMetric {
+    return IDENTITY_METRIC;
+  }
+
   /** step() calls completed so far. */
   get iterations(): number {
     return this.count;
@@ -234,10 +262,11 @@ export abstract class Optimizer<O extends OptimizerOptions> {
     if (failed !== undefined) {
       const p = params[failed];
       const i = k.firstNonFinite(p);
-      throw new RangeError(
+      throw new CimmDivergenceError(
         `cimm: ${this.kind} step ${this.count} made params[${key(failed)}] non-finite (${p[i]} at index ${i}): ` +
           `the learning rate ${this.optionsFor(failed).learningRate} is too large for these gradients, ` +
           'or the parameters were not finite before the step',
+        { step: this.count, parameter: failed, index: i, value: p[i] },
       );
     }
   }

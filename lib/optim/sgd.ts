@@ -12,6 +12,7 @@ import { argumentError } from '../errors.js';
 import type { Kernels } from '../kernels.js';
 import {
   checks,
+  IDENTITY_METRIC,
   NO_TENSOR,
   Optimizer,
   type OptimizerArgs,
@@ -19,6 +20,7 @@ import {
   type OptimizerOptions,
   type OptionSpec,
   registerOptimizer,
+  type StepMetric,
   type TensorMap,
 } from './optimizer.js';
 
@@ -79,6 +81,17 @@ export class SGD extends Optimizer<SGDOptions> {
 
   protected knownSlots(): readonly string[] {
     return SLOTS;
+  }
+
+  /**
+   * Heavy-ball momentum μ with dampening τ moves θ by η(1 − τ)/(1 − μ)·g in steady state:
+   * the weight (1 − μ)/(1 − τ) keeps the kinetic energy in units of that effective rate.
+   */
+  override stepMetric(name: string): StepMetric {
+    const o = this.optionsFor(name);
+    return o.momentum > 0 && o.dampening < 1
+      ? { weight: (1 - o.momentum) / (1 - o.dampening), scale: 1, epsilon: 0 }
+      : IDENTITY_METRIC;
   }
 
   protected update(

@@ -26,7 +26,7 @@ import {
   type StabilityReport,
 } from '../stability.js';
 import { energyReading } from './balance.js';
-import { prefixError, stepNames, UpdateMeter } from './entropy-balanced.js';
+import { prefixError, stepNames } from './entropy-balanced.js';
 import { createEnergyMeter, type EnergyMeter, type EnergyMeterConfig, type MeterState } from './meters.js';
 import {
   Optimizer,
@@ -39,6 +39,7 @@ import {
   type StepObservation,
   type TensorMap,
 } from './optimizer.js';
+import { readingsOf, UpdateProbe, type UpdateReadings } from './rule.js';
 import { type AnyOptimizer, type JsonObject, OptimizerWrapper, withoutGroups } from './wrapper.js';
 
 /** The inner optimizer as JSON. */
@@ -120,7 +121,8 @@ export class StabilizedOptimizer extends OptimizerWrapper<StabilizedOptions> {
   private innerOptimizer!: AnyOptimizer;
   private meter!: EnergyMeter | null;
   private previousLoss: number | null = null;
-  private readonly updateMeter = new UpdateMeter();
+  private readonly probe = new UpdateProbe();
+  private readings: UpdateReadings | null = null;
 
   constructor(args?: StabilizedArgs) {
     const given = args?.optimizer instanceof Optimizer ? args.optimizer : undefined;
@@ -175,6 +177,7 @@ export class StabilizedOptimizer extends OptimizerWrapper<StabilizedOptions> {
     this.controller = new StabilityController(o.stability);
     this.meter = o.energyRate === 'loss-change' ? null : createEnergyMeter(o.energyRate, 'energyRate');
     this.previousLoss = null;
+    this.readings = null;
   }
 
   /**
@@ -191,7 +194,7 @@ export class StabilizedOptimizer extends OptimizerWrapper<StabilizedOptions> {
     const saved = this.ownState();
     try {
       let rate: number | undefined;
-      if (this.meter) rate = energyReading(`${this.meter.kind}.take()`, this.meter.take()) ?? undefined;
+      if (this.meter) rate = energyReading(`${this.meter.kind}.take()`, this.meter.take(this.readings)) ?? undefined;
       else if (loss !== undefined && this.previousLoss !== null) rate = Math.abs(loss - this.previousLoss);
       let squares = 0;
       let nonFinite = 0;
@@ -207,7 +210,7 @@ export class StabilizedOptimizer extends OptimizerWrapper<StabilizedOptions> {
       const context: StabilityContext = { energyRate: rate, energy: loss, ...extra };
       const report = this.controller.evaluate(Math.sqrt(squares), context, nonFinite);
       if (report.scale < 1) for (const name of names) k.scaleInPlace(grads[name], report.scale);
-      if (this.meter?.needsUpdate) this.updateMeter.snapshot(params, names);
+      if (this.meter?.needsUpdate) this.probe.snapshot(params, names);
       const result = { ...report, iteration: this.iterations };
       try {
         this.innerOptimizer.step(params, grads, obs);
@@ -216,7 +219,14 @@ export class StabilizedOptimizer extends OptimizerWrapper<StabilizedOptions> {
         throw error;
       }
       if (this.meter?.needsUpdate) {
-        this.meter.recordUpdate(this.updateMeter.measure(k, this.innerOptimizer, params, grads, names));
+        this.readings = this.probe.measure(
+          k,
+          this.innerOptimizer,
+          params,
+          grads,
+          names,
+          this.innerOptimizer.learningRate,
+        );
       }
       this.finish(loss, result);
       return result;
@@ -235,6 +245,7 @@ export class StabilizedOptimizer extends OptimizerWrapper<StabilizedOptions> {
   protected ownState(): JsonObject {
     return {
       previousLoss: this.previousLoss,
+      readings: this.readings ? { ...this.readings } : null,
       meter: this.meter ? this.meter.getState() : null,
       checks: this.controller.checks,
       failures: { ...this.controller.failures },
@@ -252,7 +263,9 @@ export class StabilizedOptimizer extends OptimizerWrapper<StabilizedOptions> {
       curvature: integer(`${at}.failures.curvature`, f.curvature, { min: 0 }),
       totalEnergy: integer(`${at}.failures.totalEnergy`, f.totalEnergy, { min: 0 }),
     };
+    const readings = readingsOf(`${at}.readings`, state.readings ?? null);
     if (this.meter) this.meter.setState(options<MeterState>(`${at}.meter`, state.meter) as MeterState);
+    this.readings = readings;
     this.previousLoss = previousLoss;
     this.controller.checks = checks;
     Object.assign(this.controller.failures, failures);

@@ -221,7 +221,15 @@ export interface EntropyBalancedStepSizeRule extends StepSizeRule {
 export function entropyBalancedStepSize(opts?: EntropyBalancedStepSizeOptions): EntropyBalancedStepSizeRule {
   const o = options<EntropyBalancedStepSizeOptions>('options', opts);
   const { alpha: a0, ...loopOptions } = o;
-  const config: BalanceConfig = balanceConfig({ etaMin: 1e-3, etaMax: 1, ...loopOptions });
+  // The per-episode loop: each reading alone, the residual target, no loss-stream blocks.
+  const config: BalanceConfig = balanceConfig({
+    etaMin: 1e-3,
+    etaMax: 1,
+    target: 'residual',
+    averaging: 0,
+    window: 0,
+    ...loopOptions,
+  });
   const initial = finiteNumber('alpha', a0 ?? 0.5, { min: config.etaMin, max: config.etaMax });
   let alpha = initial;
   let loop: BalanceState = EMPTY_BALANCE;
@@ -262,7 +270,15 @@ export function entropyBalancedStepSize(opts?: EntropyBalancedStepSizeOptions): 
       const energy = 0.5 * alpha * alpha * squares;
       const information = (0.5 * (alpha * (2 - alpha) * squares - 2 * alpha * updates * s2)) / Math.LN2;
       const reading = updates > 0 ? { bits: information, scale: (0.5 * squares) / Math.LN2 } : null;
-      const turn = balanceStep(config, loop, alpha, reading && energy, reading, 2);
+      const turn = balanceStep(config, loop, {
+        eta: alpha,
+        energy: reading && energy,
+        information: reading,
+        etaOrder: 2,
+        secant: null,
+        loss: null,
+        predictedDecrease: null,
+      });
       lastBalance = {
         episode,
         alpha: turn.eta,
@@ -279,7 +295,7 @@ export function entropyBalancedStepSize(opts?: EntropyBalancedStepSizeOptions): 
     getConfig: () => ({ name: 'entropy-balanced', alpha: initial, ...config }),
     getState: () => ({
       alpha,
-      loop: { ...loop },
+      loop: structuredClone(loop),
       noise,
       pairs: [...last].map(([key, [d, a]]) => [key, d, a]),
       sums: [...sums],
