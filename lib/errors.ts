@@ -27,8 +27,8 @@ export class CimmBackendError extends Error {
 
 /** Where a run went non-finite: the step, the parameter and the first bad entry. */
 export interface DivergenceDetails {
-  /** The optimizer's step count including the step that diverged (1 for the first step). */
-  step: number;
+  /** The step count including the step that diverged (1 for the first step); undefined when not known. */
+  step?: number;
   /** The parameter (tensor name) that went non-finite, or the quantity (e.g. "loss"). */
   parameter: string;
   /** Index of the first non-finite entry, when a tensor. */
@@ -45,7 +45,7 @@ export interface DivergenceDetails {
  */
 export class CimmDivergenceError extends RangeError {
   readonly code = 'ERR_CIMM_DIVERGENCE';
-  readonly step: number;
+  readonly step: number | undefined;
   readonly parameter: string;
   readonly index: number | undefined;
   readonly value: number | undefined;

@@ -43,7 +43,7 @@ Commands:
   train    --task T --optimizer O [--lr X] [--steps N] [--seed S] [--checkpoint FILE] [--checkpoint-every N] [--json]
   train    --resume FILE [--steps N] [--checkpoint FILE] [--checkpoint-every N] [--json]
                                           continue a saved run (bit-for-bit; Ctrl-C saves and exits 130)
-  compare  [--quick] [--tasks a,b] [--optimizers a,b] [--seeds N] [--out DIR] [--workers N] [--steps N] [--verbose] [--json]
+  compare  [--quick] [--tasks a,b] [--optimizers a,b] [--variants] [--seeds N] [--out DIR] [--workers N] [--steps N] [--verbose] [--json]
   bench    [--quick] [--filter REGEX]     the kernel benchmarks (npm run bench)
 
 Tasks: ${TASK_NAMES.join(', ')}
@@ -304,6 +304,7 @@ async function compareCommand(v: Values): Promise<number> {
     quick: Boolean(v.quick),
     tasks: list<TaskName>('tasks', v.tasks, TASK_NAMES),
     optimizers: list('optimizers', v.optimizers, [...OPTIMIZER_ENTRIES.map((e) => e.name), ...STEP_SIZE_ENTRIES]),
+    variants: Boolean(v.variants),
     seeds: int('seeds', v.seeds, 3, 1),
     steps: v.steps === undefined ? undefined : int('steps', v.steps, 0, 1),
   };
@@ -401,6 +402,7 @@ function program(setCode: (code: Promise<number>) => void): Command {
     .option('--quick', 'the short budget (a few minutes on 2 cores)')
     .option('--tasks <list>', 'comma-separated tasks')
     .option('--optimizers <list>', 'comma-separated optimizers and step-size rules')
+    .option('--variants', "add the entropy-balanced rule's named variants (EB/…)")
     .option('--seeds <n>', 'seeds per configuration (default 3)')
     .option('--out <dir>', 'report directory (default reports/quick or reports/latest)')
     .option('--workers <n>', 'worker threads (0 = serial; default min(cores, jobs))')

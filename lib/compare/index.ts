@@ -36,8 +36,10 @@ export const RL_DEFAULT_ALPHA = 0.5;
 export interface CompareOptions {
   quick?: boolean;
   tasks?: TaskName[];
-  /** Optimizer names (OPTIMIZER_ENTRIES names or RL rule names); default all available. */
+  /** Optimizer names (OPTIMIZER_ENTRIES names or RL rule names); default all available but the variants. */
   optimizers?: string[];
+  /** Add every variant of the entropy-balanced rule (OPTIMIZER_ENTRIES with `variant`). */
+  variants?: boolean;
   seeds?: number;
   workers?: number;
   /** Override the budget's steps per run (all tasks), for tests. */
@@ -81,7 +83,8 @@ export function planJobs(options: CompareOptions): {
   const want = (name: string) => !options.optimizers || options.optimizers.includes(name);
   const skipped: { optimizer: string; reason: string }[] = [];
   const optimizers = OPTIMIZER_ENTRIES.filter((e) => {
-    if (!want(e.name)) return false;
+    const named = options.optimizers?.includes(e.name) ?? false;
+    if (e.variant ? !(named || options.variants) : !want(e.name)) return false;
     const a = optimizerAvailable(e);
     if (!a.ok) skipped.push({ optimizer: e.name, reason: `optimizer kind ${e.kind} is not registered in this build` });
     return a.ok;

@@ -6,7 +6,8 @@
  * a TaskRun, which can be stopped, saved and resumed bit-for-bit (`cimm train`).
  */
 import { base64Bytes } from '../atomic-file.js';
-import { argumentError } from '../errors.js';
+import { kernels } from '../backend.js';
+import { argumentError, CimmDivergenceError } from '../errors.js';
 import { finiteNumber, integer, oneOf, options } from '../is.js';
 import { type AnyOptimizer, optimizerFromConfig } from '../optim/index.js';
 import * as tasks from '../tasks/index.js';
@@ -218,6 +219,15 @@ export class TaskRun {
     const grad = this.grad as Float32Array;
     try {
       const loss = task.evaluate(theta, grad);
+      const bad = kernels().firstNonFinite(grad);
+      if (bad >= 0) {
+        throw new CimmDivergenceError(`cimm: the ${task.name} gradient overflowed at step ${this.count + 1}`, {
+          step: this.count + 1,
+          parameter: 'grad',
+          index: bad,
+          value: grad[bad],
+        });
+      }
       if (this.count === 0) this.initialLoss = loss;
       if (this.at.has(this.count) && this.count > this.lastRecorded())
         this.record(this.count, task.metrics(theta), loss);
@@ -229,7 +239,7 @@ export class TaskRun {
       }
     } catch (e) {
       // a run that blows up is a result (diverged), not a crash
-      if (!(e instanceof RangeError || (e instanceof Error && /finite/.test(e.message)))) throw e;
+      if (!(e instanceof CimmDivergenceError)) throw e;
       this.failure = e.message;
     }
   }

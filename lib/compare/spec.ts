@@ -16,6 +16,11 @@ export interface OptimizerEntry {
   options: Record<string, unknown>;
   /** η used when the optimizer runs "at its defaults" (its own documented default). */
   defaultLearningRate: number;
+  /**
+   * A named configuration of a rule's options kept measurable (docs/theory.md, "The rule's
+   * variants"): in a plan only when named (`--optimizers`) or with `--variants`.
+   */
+  variant?: boolean;
 }
 
 /**
@@ -27,11 +32,41 @@ export const OPTIMIZER_ENTRIES: readonly OptimizerEntry[] = [
   { name: 'SGD+momentum', kind: 'SGD', options: { momentum: 0.9 }, defaultLearningRate: 1e-3 },
   { name: 'Adam', kind: 'Adam', options: {}, defaultLearningRate: 1e-3 },
   { name: 'AdamW', kind: 'AdamW', options: {}, defaultLearningRate: 1e-3 },
-  { name: 'EntropyBalanced-SGD', kind: 'EntropyBalanced', options: { base: 'sgd' }, defaultLearningRate: 1e-3 },
-  { name: 'EntropyBalanced-Adam', kind: 'EntropyBalanced', options: { base: 'adam' }, defaultLearningRate: 1e-3 },
-  { name: 'QDT', kind: 'QDT', options: {}, defaultLearningRate: 1e-3 },
+  // the entropy-balanced rule at its defaults (an inner Adam); the sweep varies η₀
+  { name: 'EntropyBalanced', kind: 'EntropyBalanced', options: {}, defaultLearningRate: 1e-3 },
+  {
+    name: 'EntropyBalanced-SGD+momentum',
+    kind: 'EntropyBalanced',
+    options: { base: 'sgd', baseOptions: { momentum: 0.9 } },
+    defaultLearningRate: 1e-3,
+  },
+  { name: 'QDT', kind: 'QDT', options: {}, defaultLearningRate: 1 },
   { name: 'Prodigy', kind: 'Prodigy', options: {}, defaultLearningRate: 1 },
+  // The entropy-balanced rule's variants (docs/theory.md, "The rule's variants").
+  ...variants({
+    'EB/legacy': { base: 'sgd', informationMeter: 'loss', target: 'residual', averaging: 0, window: 0 },
+    'EB/legacy-Adam': { informationMeter: 'loss', target: 'residual', averaging: 0, window: 0 },
+    'EB/loss-meter': { informationMeter: 'loss', target: 'residual', window: 0 },
+    'EB/residual': { target: 'residual' },
+    'EB/per-step': { averaging: 0 },
+    'EB/no-calibration': { window: 0 },
+    'EB/window-10': { window: 10 },
+    'EB/window-50': { window: 50 },
+    'EB/guard': { guard: 4 },
+    'EB/SGD': { base: 'sgd' },
+    'EB/Adam-beta1-0': { baseOptions: { beta1: 0 } },
+  }),
 ];
+
+function variants(named: Record<string, Record<string, unknown>>): OptimizerEntry[] {
+  return Object.entries(named).map(([name, options]) => ({
+    name,
+    kind: 'EntropyBalanced',
+    options,
+    defaultLearningRate: 1e-3,
+    variant: true,
+  }));
+}
 
 /** The RL task's "optimizers": step-size rules. `fixed` is swept; the others have no η. */
 export const STEP_SIZE_ENTRIES = ['fixed', 'inverse-visit-count', 'entropy-balanced'] as const;

@@ -18,7 +18,7 @@
  * Three GEMMs per training step, no allocation after the first call with a batch size.
  */
 import { kernels } from '../backend.js';
-import { argumentError, CimmArgumentError } from '../errors.js';
+import { argumentError, CimmArgumentError, CimmDivergenceError } from '../errors.js';
 import { FRACTAL_DEFAULTS, fractalBound, MAX_FRACTAL_OFFSET, scaleWeights } from '../fractal.js';
 import { firstNonFinite, float32Array, integer, oneOf, options } from '../is.js';
 import type { ActivationName, Kernels } from '../kernels.js';
@@ -230,7 +230,8 @@ export class FractalLayer {
   keepBounded(): number {
     const b = this.bound;
     const m = this.kernels().maxAbs(this.z);
-    if (Number.isNaN(m)) throw new RangeError('cimm: FractalLayer.z holds a non-finite value');
+    if (Number.isNaN(m))
+      throw new CimmDivergenceError('cimm: FractalLayer.z holds a non-finite value', { parameter: 'z' });
     if (m <= b) return 0;
     let clipped = 0;
     const z = this.z;
@@ -245,7 +246,9 @@ export class FractalLayer {
     const { h, phi } = this;
     let max = Number.NEGATIVE_INFINITY;
     for (let i = 0; i < phi.length; i++) max = Math.max(max, phi[i]);
-    if (!Number.isFinite(max)) throw new RangeError('cimm: FractalLayer.phi holds a non-finite value');
+    if (!Number.isFinite(max)) {
+      throw new CimmDivergenceError('cimm: FractalLayer.phi holds a non-finite value', { parameter: 'phi' });
+    }
     let s = 0;
     for (let i = 0; i < phi.length; i++) s += h[i] = Math.exp(phi[i] - max);
     for (let i = 0; i < phi.length; i++) h[i] /= s;
@@ -283,8 +286,9 @@ export class FractalLayer {
     k.axpby(h[0], levelsZ[0], 0, mixed);
     for (let i = 1; i < levels; i++) k.axpby(h[i], levelsZ[i], 1, mixed);
     if (Number.isNaN(k.maxAbs(mixed))) {
-      throw new RangeError(
+      throw new CimmDivergenceError(
         'cimm: the fractal levels overflowed (Z left the bounded interval); call keepBounded() after each update',
+        { parameter: 'z' },
       );
     }
     let shift = 0;

@@ -24,7 +24,7 @@
 import { kernels } from '../backend.js';
 import { EnergySystem, type EnergySystemConfig, type EnergySystemOptions } from '../energy.js';
 import { EntropyTracker } from '../entropy.js';
-import { argumentError, CimmArgumentError, describeValue, typeOf } from '../errors.js';
+import { argumentError, CimmArgumentError, CimmDivergenceError, describeValue, typeOf } from '../errors.js';
 import { finiteNumber, integer, oneOf, options } from '../is.js';
 import {
   AdaptiveLearningRate,
@@ -287,13 +287,13 @@ export class QDTOptimizer extends OptimizerWrapper<QDTOptions> {
       try {
         this.innerOptimizer.step(params, grads, observation);
       } catch (error) {
-        if (error instanceof RangeError) this.finish(report);
+        if (error instanceof CimmDivergenceError) this.finish(report);
         throw error;
       }
       this.finish(report);
       return report;
     } catch (error) {
-      if (!(error instanceof RangeError)) {
+      if (!(error instanceof CimmDivergenceError)) {
         this.rate.loadState(saved);
         if (first) this.probe = null;
       }

@@ -15,7 +15,7 @@
  * says which criteria failed.
  */
 import { kernels } from '../backend.js';
-import { argumentError } from '../errors.js';
+import { argumentError, CimmDivergenceError } from '../errors.js';
 import { finiteNumber, float32Array, integer, options } from '../is.js';
 import {
   type StabilityConfig,
@@ -215,7 +215,7 @@ export class StabilizedOptimizer extends OptimizerWrapper<StabilizedOptions> {
       try {
         this.innerOptimizer.step(params, grads, obs);
       } catch (error) {
-        if (error instanceof RangeError) this.finish(loss, result);
+        if (error instanceof CimmDivergenceError) this.finish(loss, result);
         throw error;
       }
       if (this.meter?.needsUpdate) {
@@ -231,7 +231,7 @@ export class StabilizedOptimizer extends OptimizerWrapper<StabilizedOptions> {
       this.finish(loss, result);
       return result;
     } catch (error) {
-      if (!(error instanceof RangeError)) this.loadOwnState(saved);
+      if (!(error instanceof CimmDivergenceError)) this.loadOwnState(saved);
       throw error;
     }
   }

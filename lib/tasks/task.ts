@@ -21,7 +21,7 @@
  *   runs episodes, and reads the agent's metrics (regret against the optimal return
  *   computed exactly by value iteration).
  */
-import { argumentError, CimmArgumentError, describeValue, typeOf } from '../errors.js';
+import { argumentError, CimmArgumentError, CimmDivergenceError, describeValue, typeOf } from '../errors.js';
 import { allFinite, firstNonFinite, integer } from '../is.js';
 import type { Random } from '../random.js';
 
@@ -168,7 +168,7 @@ export function nonFiniteLoss(task: string, params: Vector): never {
       `Expected finite values for params but received ${params[i]} at index ${i} of ${describeValue(params)} of type ${typeOf(params)}`,
     );
   }
-  throw new RangeError(`cimm: the ${task} loss overflowed to a non-finite value`);
+  throw new CimmDivergenceError(`cimm: the ${task} loss overflowed to a non-finite value`, { parameter: 'loss' });
 }
 
 // ---------------------------------------------------------------------------------------
