@@ -17,6 +17,8 @@ export interface RangeOptions {
   max?: number;
   /** Exclusive lower bound (e.g. `> 0`). */
   above?: number;
+  /** Exclusive upper bound (e.g. `< 1`). */
+  below?: number;
 }
 
 function rangeText(r: RangeOptions): string {
@@ -24,12 +26,16 @@ function rangeText(r: RangeOptions): string {
   if (r.above !== undefined) parts.push(`> ${r.above}`);
   if (r.min !== undefined) parts.push(`>= ${r.min}`);
   if (r.max !== undefined) parts.push(`<= ${r.max}`);
+  if (r.below !== undefined) parts.push(`< ${r.below}`);
   return parts.join(' and ');
 }
 
 function inRange(v: number, r: RangeOptions): boolean {
   return (
-    (r.above === undefined || v > r.above) && (r.min === undefined || v >= r.min) && (r.max === undefined || v <= r.max)
+    (r.above === undefined || v > r.above) &&
+    (r.min === undefined || v >= r.min) &&
+    (r.max === undefined || v <= r.max) &&
+    (r.below === undefined || v < r.below)
   );
 }
 

@@ -3,11 +3,14 @@ export { Adam, type AdamConfig, type AdamOptions } from './adam.js';
 export { AdamW } from './adamw.js';
 export {
   BALANCE_DEFAULTS,
+  BALANCE_TARGETS,
   type BalanceConfig,
+  type BalanceInput,
   type BalanceMode,
   type BalanceOptions,
   type BalanceState,
   type BalanceStep,
+  type BalanceTarget,
   balanceConfig,
   balanceState,
   balanceStep,
@@ -20,6 +23,8 @@ export {
   type EntropyBalancedConfig,
   EntropyBalancedOptimizer,
   type EntropyBalancedOptions,
+  EntropyBalancedRule,
+  type EntropyBalancedRuleOptions,
 } from './entropy-balanced.js';
 export {
   COMPUTE_METER_DEFAULTS,
@@ -53,6 +58,7 @@ export {
   type ParameterGroup,
   registerOptimizer,
   restoreOptimizer,
+  type StepMetric,
   type StepObservation,
   type TensorMap,
   type UpdateEntry,
@@ -67,6 +73,31 @@ export {
   type QDTOptions,
   type QDTReport,
 } from './qdt.js';
+export {
+  type KindConfig,
+  type LearningRateRule,
+  type RuleDrivenArgs,
+  type RuleDrivenConfig,
+  RuleDrivenOptimizer,
+  type RuleDrivenOptions,
+  type RuleDrivenReport,
+  type RuleInput,
+  type RuleReport,
+  type RuleTurn,
+  registerRule,
+  ruleFromConfig,
+  ruleKinds,
+  type UpdateReadings,
+  withRule,
+} from './rule.js';
+export {
+  ConstantRate,
+  CosineDecay,
+  ExponentialDecay,
+  LinearWarmup,
+  ReduceOnPlateau,
+  StepDecay,
+} from './schedules.js';
 export { SGD, type SGDConfig, type SGDOptions } from './sgd.js';
 export {
   type InnerOptimizerConfig,
