@@ -60,11 +60,14 @@ describe('the seed optimizers under the Trainer', () => {
   });
 
   describe('mini-batches: previousBatchLoss', () => {
+    // the legacy configuration: the loss meter, each reading alone (the 'EB/legacy' variant)
+    const legacy = { informationMeter: 'loss', target: 'residual', averaging: 0, window: 0 } as const;
     const miniBatch = (base: 'sgd' | 'adam', previousBatchLoss?: boolean) => {
       const optimizer = new EntropyBalancedOptimizer({
         base,
         baseOptions: base === 'adam' ? { beta1: 0 } : {},
         learningRate: 1e-2,
+        ...legacy,
       });
       const trainer = new Trainer({ model: mlp([2, 16, 3], { activation: 'tanh', seed: 4 }), loss, optimizer });
       const h = trainer.fit(classes(150), { epochs: 30, batchSize: 15, seed: 1, previousBatchLoss });
@@ -73,13 +76,16 @@ describe('the seed optimizers under the Trainer', () => {
     };
     const loss = new SoftmaxCrossEntropy();
 
-    test('who reads it: the entropy-balanced optimizer (loss meter) and wrappers around it; not Adam', () => {
-      expect(new EntropyBalancedOptimizer().readsPreviousBatchLoss).toBe(true);
+    test('who reads it: the entropy-balanced optimizer with the loss meter and wrappers around it; not the default gradient meter, not Adam', () => {
+      expect(new EntropyBalancedOptimizer().readsPreviousBatchLoss).toBe(false);
+      expect(new EntropyBalancedOptimizer(legacy).readsPreviousBatchLoss).toBe(true);
       expect(
         new EntropyBalancedOptimizer({ informationMeter: { kind: 'predictive-entropy', classes: 3 } })
           .readsPreviousBatchLoss,
       ).toBe(false);
-      expect(new StabilizedOptimizer({ optimizer: new EntropyBalancedOptimizer() }).readsPreviousBatchLoss).toBe(true);
+      expect(new StabilizedOptimizer({ optimizer: new EntropyBalancedOptimizer(legacy) }).readsPreviousBatchLoss).toBe(
+        true,
+      );
       expect(new Adam().readsPreviousBatchLoss).toBe(false);
     });
 
@@ -100,6 +106,21 @@ describe('the seed optimizers under the Trainer', () => {
       });
     }
 
+    test('the default rule (gradient meter) needs no previousBatchLoss: the loss falls and η stays in the working range', () => {
+      const optimizer = new EntropyBalancedOptimizer();
+      const trainer = new Trainer({ model: mlp([2, 16, 3], { activation: 'tanh', seed: 4 }), loss, optimizer });
+      const h = trainer.fit(classes(150), { epochs: 30, batchSize: 15, seed: 1 });
+      const etas = h.steps.map((s) => s.learningRate);
+      console.log(
+        `[trainer, entropy-balanced defaults, batches of 15] loss ${h.epochs[0].loss.toFixed(3)} → ` +
+          `${h.epochs.at(-1)!.loss.toFixed(4)}, η ${etas[0].toExponential(1)} → ${etas.at(-1)!.toExponential(1)}`,
+      );
+      expect(h.steps.every((s) => s.report?.informationRate !== undefined)).toBe(true);
+      expect(h.epochs.at(-1)!.loss).toBeLessThan(0.1 * h.epochs[0].loss);
+      // grew from η₀ = 1e-3 and did not collapse
+      expect(etas.at(-1)!).toBeGreaterThan(3e-3);
+    });
+
     test('a resumed run continues with the saved after-update loss, bit-for-bit', () => {
       const dir = mkdtempSync(join(tmpdir(), 'cimm-pbl-'));
       try {
@@ -107,7 +128,7 @@ describe('the seed optimizers under the Trainer', () => {
           new Trainer({
             model: mlp([2, 8, 3], { activation: 'tanh', seed: 2 }),
             loss,
-            optimizer: new EntropyBalancedOptimizer({ learningRate: 1e-2, computeMeter: null }), // measured joules are timing
+            optimizer: new EntropyBalancedOptimizer({ learningRate: 1e-2, computeMeter: null, ...legacy }), // measured joules are timing
           });
         const fit = { epochs: 3, batchSize: 25, seed: 3 };
         const straight = make().fit(classes(100), fit);

@@ -47,7 +47,7 @@ describe('TaskRun resumes bit-for-bit', () => {
   it.each([
     ['least-squares', 'Adam', 0.01, SMALL_LEAST_SQUARES],
     ['least-squares', 'Prodigy', 1, SMALL_LEAST_SQUARES],
-    ['iris', 'EntropyBalanced-Adam', 0.01, {}],
+    ['iris', 'EntropyBalanced', 0.01, {}],
   ] as const)('%s with %s', (task, optimizer, lr, extra) => {
     const j = job(task, optimizer, lr, 40, extra);
     const whole = new TaskRun(j);

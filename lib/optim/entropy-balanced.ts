@@ -86,8 +86,8 @@ export interface EntropyBalancedRuleOptions {
   maxChange: number;
   informationFloor: number;
   lambda: number;
-  /** 'secant' (default; needs the kinetic and gradient meters) or 'residual'. */
-  target: BalanceTarget;
+  /** 'auto' (default: 'secant' with the kinetic and gradient meters, else 'residual'), 'secant' or 'residual'. */
+  target: BalanceTarget | 'auto';
   averaging: number;
   window: number;
   significance: number;
@@ -180,7 +180,7 @@ const RULE_SPECS: Record<keyof EntropyBalancedRuleOptions, OptionSpec> = {
   maxChange: { default: BALANCE_DEFAULTS.maxChange, check: checks.nonNegative },
   informationFloor: { default: BALANCE_DEFAULTS.informationFloor, check: checks.nonNegative },
   lambda: { default: BALANCE_DEFAULTS.lambda, check: checks.nonNegative },
-  target: { default: 'secant', check: (name, v) => oneOf(name, v, BALANCE_TARGETS) },
+  target: { default: 'auto', check: (name, v) => oneOf(name, v, ['auto', ...BALANCE_TARGETS]) },
   averaging: { default: BALANCE_DEFAULTS.averaging, check: checks.nonNegative },
   window: { default: BALANCE_DEFAULTS.window, check: checks.nonNegative },
   significance: { default: BALANCE_DEFAULTS.significance, check: checks.nonNegative },
@@ -219,6 +219,14 @@ function resolveRuleOptions(raw: Record<string, unknown>, where: string): Entrop
   return o;
 }
 
+/** The target in force: 'auto' is the secant where the meters allow it. */
+function targetOf(o: EntropyBalancedRuleOptions): BalanceTarget {
+  if (o.target !== 'auto') return o.target;
+  const e = (o.energyMeter as EnergyMeterConfig).kind;
+  const i = (o.informationMeter as InformationMeterConfig).kind;
+  return e === 'kinetic' && i === 'gradient' ? 'secant' : 'residual';
+}
+
 /** The loop's options of a rule config. */
 function loopOptions(o: EntropyBalancedRuleOptions): Partial<BalanceConfig> {
   return {
@@ -229,7 +237,7 @@ function loopOptions(o: EntropyBalancedRuleOptions): Partial<BalanceConfig> {
     maxChange: o.maxChange,
     informationFloor: o.informationFloor,
     lambda: o.lambda,
-    target: o.target,
+    target: targetOf(o),
     averaging: o.averaging,
     window: o.window,
     significance: o.significance,
