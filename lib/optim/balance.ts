@@ -263,7 +263,9 @@ export function balanceStep(c: BalanceConfig, state: BalanceState, input: Balanc
   const energy = energyReading('energy', input.energy);
   const information = informationReading('information', input.information);
   const cap = Math.log(c.maxChange) / c.gain;
-  const clip = (u: number) => Math.min(cap, Math.max(-cap, u));
+  // A correction that is not a number (readings whose normalized values overflow f64) counts
+  // as no information: a shrink, never a jump (NaN would otherwise clamp η to etaMax).
+  const clip = (u: number) => (u > -cap ? Math.min(cap, u) : -cap);
   let statistics = state.statistics;
   let residual: number | null = null;
   let qpl: number | null = null;
@@ -293,13 +295,19 @@ export function balanceStep(c: BalanceConfig, state: BalanceState, input: Balanc
           ? avg(statistics.curvature, (s.predictedDecrease - s.endDecrease) / (eta * eta))
           : statistics.curvature,
       };
+      // A reading that overflows the statistics (E/η^p with a tiny η) is unusable: it is not
+      // averaged in (the state stays finite, so it saves), and η shrinks.
+      const usable = Object.values(statistics).every(Number.isFinite);
+      if (!usable) [statistics, correction, mode] = [state.statistics, -cap, 'no-information'];
       if (information.bits > 0) {
         residual =
           Math.log(energy) -
           Math.log(Math.max(information.bits, c.informationFloor * information.scale)) -
           Math.log(eta);
       }
-      if (c.target === 'secant' && s) {
+      if (!usable) {
+        // no correction from the statistics
+      } else if (c.target === 'secant' && s) {
         const A = statistics.kinetic / w;
         const F = statistics.slope / w;
         const K = statistics.curvature / w;
