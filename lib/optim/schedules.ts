@@ -238,8 +238,9 @@ export class ReduceOnPlateau implements LearningRateRule<PlateauState> {
       if (s.cooldown > 0) [s.cooldown, s.wait] = [s.cooldown - 1, 0];
       else if (s.wait > c.patience) {
         const eta = Math.max(s.eta * c.factor, c.minLearningRate);
+        // a floor above η (learningRate < minLearningRate) never raises it (torch keeps the rate too)
         reduced = eta < s.eta;
-        [s.eta, s.cooldown, s.wait] = [Math.max(eta, Number.MIN_VALUE), c.cooldown, 0];
+        [s.eta, s.cooldown, s.wait] = [reduced ? Math.max(eta, Number.MIN_VALUE) : s.eta, c.cooldown, 0];
       }
     }
     return { eta: s.eta, state: s, report: { reduced: reduced ? 1 : 0, best: s.best } };
