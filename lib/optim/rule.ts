@@ -61,10 +61,13 @@ export interface RuleInput {
   observation: StepObservation | undefined;
   /** The last update's readings (null on the first step, and for rules that do not measure). */
   readings: UpdateReadings | null;
+  /** The parameters before this step's update and their gradients (read them; never write). */
+  params: Readonly<TensorMap>;
+  grads: Readonly<TensorMap>;
 }
 
-/** A report: numbers, strings or null (what a training history records). */
-export type RuleReport = Record<string, number | string | null>;
+/** A report: numbers, strings, null (what a training history records) or detail objects. */
+export type RuleReport = Record<string, number | string | null | object>;
 
 /** One turn of a rule: η for the coming update, the rule's next state, what it saw. */
 export interface RuleTurn<S> {
@@ -395,6 +398,8 @@ export class RuleDrivenOptimizer<O extends OptimizerOptions = RuleDrivenOptions>
       eta: this.eta,
       observation,
       readings: measures ? readings : null,
+      params,
+      grads,
     });
     const eta = finiteNumber(`${this.rule.kind}.next().eta`, turn.eta, { above: 0 });
     const report: RuleDrivenReport = { ...turn.report, iteration: this.iterations, eta };
