@@ -21,6 +21,7 @@ import { argumentError, CimmDivergenceError } from '../errors.js';
 import { finiteNumber, float32Array, options } from '../is.js';
 import type { Kernels } from '../kernels.js';
 import {
+  IDENTITY_METRIC,
   NO_TENSOR,
   Optimizer,
   type OptimizerArgs,
@@ -159,10 +160,10 @@ export class UpdateProbe {
     }
   }
 
-  /** The update's sums, in the inner optimizer's metric. */
+  /** The update's sums, in the inner optimizer's metric (null: the Euclidean one). */
   measure(
     k: Kernels,
-    inner: AnyOptimizer,
+    inner: AnyOptimizer | null,
     params: TensorMap,
     grads: TensorMap,
     names: string[],
@@ -172,7 +173,7 @@ export class UpdateProbe {
     let dot = 0;
     let work = 0;
     for (const name of names) {
-      const m = inner.stepMetric(name);
+      const m = inner ? inner.stepMetric(name) : IDENTITY_METRIC;
       k.updateEnergy(
         this.pending.get(name)!,
         params[name],
