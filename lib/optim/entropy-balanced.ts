@@ -458,8 +458,10 @@ export class EntropyBalancedRule implements LearningRateRule<RuleState> {
     const meters = this.meterStates();
     this.watch(gradient && !lossOk && this.loop.window > 0, info, energy);
     const bits = info?.bits ?? null;
-    // With no reading the loop holds η; the driver's η (a user's setter) stays in force.
-    const eta = r === null ? input.eta : turn.eta;
+    // With no reading the loop holds η; the driver's η (a user's setter) stays in force. With
+    // one, the loop's change applies to the driver's η: when a user moved η after the measured
+    // update (input.eta ≠ r.eta), the loop continues from the moved value, within the bounds.
+    const eta = r === null ? input.eta : input.eta === r.eta ? turn.eta : this.moved(turn, input.eta / r.eta);
     return {
       eta,
       state: { loop: turn.state, meters },
@@ -479,6 +481,13 @@ export class EntropyBalancedRule implements LearningRateRule<RuleState> {
             : null,
       },
     };
+  }
+
+  /** The loop's η scaled by `ratio` (the user's move), clamped to [etaMin, min(etaMax, ceiling)]. */
+  private moved(turn: { eta: number; state: BalanceState }, ratio: number): number {
+    const { etaMin, etaMax } = this.loop;
+    const upper = Math.min(etaMax, turn.state.ceiling ?? Number.POSITIVE_INFINITY);
+    return Math.max(etaMin, Math.min(upper, turn.eta * ratio));
   }
 
   /** Warn once about readings the rule cannot use. */

@@ -405,12 +405,14 @@ export class RuleDrivenOptimizer<O extends OptimizerOptions = RuleDrivenOptions>
     const eta = finiteNumber(`${this.rule.kind}.next().eta`, turn.eta, { above: 0 });
     const report: RuleDrivenReport = { ...turn.report, iteration: this.iterations, eta };
     if (measures) this.probe.snapshot(params, names);
+    const innerEta = this.innerOptimizer.learningRate;
     this.innerOptimizer.learningRate = eta;
     try {
       this.innerOptimizer.step(params, grads, observation);
     } catch (error) {
-      // A completed (non-finite) update counts; anything else changed nothing.
+      // A completed (non-finite) update counts; anything else changed nothing (the inner η too).
       if (error instanceof CimmDivergenceError) this.commit(eta, turn.state, null, names, report);
+      else this.innerOptimizer.learningRate = innerEta;
       throw error;
     }
     const measured = measures ? this.probe.measure(k, this.innerOptimizer, params, grads, names, eta) : null;
