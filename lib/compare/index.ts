@@ -21,6 +21,7 @@ import {
   TASK_NAMES,
   type TaskName,
   taskFor,
+  taskOptionsIn,
 } from './spec.js';
 import { better, type OverallSummary, summarizeAll, summarizeTask, type TaskSummary, tie } from './summary.js';
 
@@ -91,10 +92,11 @@ export function planJobs(options: CompareOptions): {
   const grids = new Map<TaskName, number[]>();
   for (const task of taskNames) {
     const steps = options.steps ?? b.steps[task];
-    const taskOptions = b.taskOptions[task];
+    const taskOptions = taskOptionsIn(b, task);
+    const points = b.pointsFor[task] ?? b.points;
     const add = (optimizer: string, lr: number | null, atDefault: boolean) => {
       for (let seed = 0; seed < seeds; seed++) {
-        jobs.push({ id: jobs.length, task, optimizer, lr, seed, steps, points: b.points, atDefault, taskOptions });
+        jobs.push({ id: jobs.length, task, optimizer, lr, seed, steps, points, atDefault, taskOptions });
       }
     };
     if (task === 'cliff-walking') {
@@ -139,7 +141,7 @@ export function buildReport(
   const tasks: TaskReport[] = [];
   for (const [name, grid] of grids) {
     const runs = results.filter((r) => r.task === name);
-    const task = taskFor(name, b.taskOptions[name]);
+    const task = taskFor(name, taskOptionsIn(b, name));
     tasks.push({
       name,
       target: task.target,
