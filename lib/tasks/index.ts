@@ -42,7 +42,14 @@ export {
   thinQ,
 } from './least-squares.js';
 export { ACTIVATIONS, type Activation, Mlp, type MlpData, type MlpLoss, type MlpShape } from './mlp.js';
-export { loadMnistDigits, MNIST_DEFAULTS, type MnistDigits, type MnistOptions, MnistTask } from './mnist.js';
+export {
+  loadMnistDigits,
+  MNIST_DEFAULTS,
+  type MnistDigits,
+  type MnistOptions,
+  MnistTask,
+  mnistPackageDir,
+} from './mnist.js';
 export {
   CHUNK,
   type ModelData,

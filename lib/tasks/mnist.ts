@@ -50,17 +50,15 @@ export interface MnistDigits {
 let cached: MnistDigits | undefined;
 
 /**
- * Read the ten digit files of the installed `mnist` package (once per thread). Throws one
- * CimmDataError saying what to install when the package is missing or another version.
+ * The installed `mnist` package's folder, found with `resolve` (Node's resolution from
+ * here by default). Throws one CimmDataError saying what to install when the package is
+ * missing or another version (the split and the calibration are for 1.1.0's digits).
  */
-export function loadMnistDigits(): MnistDigits {
-  if (cached) return cached;
-  const require = createRequire(import.meta.url);
-  let dir: string;
-  let version: string;
+export function mnistPackageDir(resolve: (id: string) => string = createRequire(import.meta.url).resolve): string {
+  let manifest: string;
+  let version: unknown;
   try {
-    const manifest = require.resolve('mnist/package.json');
-    dir = dirname(manifest);
+    manifest = resolve('mnist/package.json');
     version = JSON.parse(readFileSync(manifest, 'utf8')).version;
   } catch {
     throw new CimmDataError(
@@ -75,6 +73,13 @@ export function loadMnistDigits(): MnistDigits {
       [],
     );
   }
+  return dirname(manifest);
+}
+
+/** Read the ten digit files of the installed `mnist` package (once per thread). */
+export function loadMnistDigits(): MnistDigits {
+  if (cached) return cached;
+  const dir = mnistPackageDir();
   const parts: Float32Array[] = [];
   const counts: number[] = [];
   for (let d = 0; d < 10; d++) {
