@@ -249,6 +249,9 @@ export function markdownReport(r: CompareReport, elapsedSeconds?: number): strin
   return `${lines.join('\n')}\n`;
 }
 
+/** "mean ± sd", or "diverged" when a seed diverged. */
+const meanSd = (mean: number, sd: number) => (Number.isNaN(mean) ? 'diverged' : `${num(mean)} ± ${num(sd, 2)}`);
+
 /** The regime in words: "mini-batches of 64 (125 an epoch: why)" or "full batch (why)". */
 function regimeText(t: TaskReport): string {
   const g = t.regime;
@@ -277,12 +280,12 @@ function defaultsTable(t: TaskReport): string[] {
   if (ref) {
     out.push(
       `| **${s.reference} best-tuned** (${lrText(ref.lr)}; fastest: ${s.referenceSteps === null ? 'never' : `${s.referenceSteps} steps`}) | ` +
-        `${num(ref.meanFinal)} ± ${num(ref.sdFinal, 2)} | ${num(ref.stepsToTarget)} | 1 |`,
+        `${meanSd(ref.meanFinal, ref.sdFinal)} | ${num(ref.stepsToTarget)} | 1 |`,
     );
   }
   for (const d of s.atDefaults) {
     out.push(
-      `| ${d.optimizer} (${lrText(d.lr)}) | ${num(d.meanFinal)} ± ${num(d.sdFinal, 2)} | ${num(d.stepsToTarget)} | ${num(d.ratio, 3)} |`,
+      `| ${d.optimizer} (${lrText(d.lr)}) | ${meanSd(d.meanFinal, d.sdFinal)} | ${num(d.stepsToTarget)} | ${num(d.ratio, 3)} |`,
     );
   }
   return out;

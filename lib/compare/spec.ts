@@ -173,7 +173,7 @@ export function budget(quick: boolean): Budget {
         },
         regime: REGIME,
         points: 100,
-        pointsFor: { mnist: 25 },
+        pointsFor: { mnist: 20 },
         learningRates: logGrid(1e-4, 1, 9),
         taskOptions: {},
       };
