@@ -41,6 +41,9 @@ describe('cimm: usage errors exit 2', () => {
     [['train', '--task', 'iris', '--optimizer', 'Adam', '--lr', '-1']],
     [['train', '--task', 'cliff-walking', '--optimizer', 'inverse-visit-count', '--lr', '0.3']],
     [['train', '--task', 'cliff-walking', '--optimizer', 'entropy-balanced', '--lr', '7']],
+    [['train', '--task', 'rosenbrock', '--optimizer', 'Adam', '--batch-size', '4']],
+    [['train', '--task', 'iris', '--optimizer', 'Adam', '--batch-size', '4', '--full-batch']],
+    [['train', '--task', 'iris', '--optimizer', 'Adam', '--batch-size', '0']],
     [['compare', '--seeds', '0']],
     [['compare', '--tasks', 'iris,nope']],
     [['compare', '--optimizers', 'Nadam']],
@@ -79,11 +82,19 @@ describe('cimm train', () => {
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j).toMatchObject({ task: 'iris', optimizer: 'Adam', lr: 0.01, seed: 2, steps: 30, diverged: false });
+    // the comparison's regime by default: iris in batches of 16, 8 an epoch
+    expect(j).toMatchObject({ batchSize: 16, batchCount: 8 });
     expect(j.target.metric).toBe('testAccuracy');
     expect(j.curve.at(-1).step).toBe(30);
     expect(j).toMatchObject({ stepsDone: 30, interrupted: false, resumedFrom: null, checkpoint: ckpt });
     const saved = JSON.parse(readFileSync(ckpt, 'utf8'));
-    expect(saved).toMatchObject({ format: 'cimm-task-run', version: 1, step: 30, job: { task: 'iris', lr: 0.01 } });
+    expect(saved).toMatchObject({
+      format: 'cimm-task-run',
+      version: 2,
+      step: 30,
+      job: { task: 'iris', lr: 0.01, taskOptions: { batchSize: 16 } },
+      batches: { count: 8 },
+    });
     expect(saved.curve.at(-1).metric).toBe(j.finalMetric);
     expect(readdirSync(dir)).toEqual(['run.json']);
     // resuming a finished run changes nothing
@@ -92,6 +103,25 @@ describe('cimm train', () => {
     expect(JSON.parse(again.stdout)).toMatchObject({ curve: j.curve, finalMetric: j.finalMetric, stepsDone: 30 });
     // deterministic for a seed
     expect(JSON.parse(cimm(...args, '--json').stdout).curve).toEqual(j.curve);
+  });
+
+  it('--batch-size N and --full-batch set the regime; a resume must not change it', () => {
+    const args = ['train', '--task', 'iris', '--optimizer', 'Adam', '--lr', '0.01', '--steps', '10', '--json'];
+    const full = JSON.parse(cimm(...args, '--full-batch').stdout);
+    expect(full).toMatchObject({ batchSize: null, batchCount: 1 });
+    const eight = JSON.parse(cimm(...args, '--batch-size', '8').stdout);
+    expect(eight).toMatchObject({ batchSize: 8, batchCount: 15 });
+    expect(eight.curve).not.toEqual(full.curve);
+    const rosen = JSON.parse(
+      cimm('train', '--task', 'rosenbrock', '--optimizer', 'Adam', '--steps', '5', '--json').stdout,
+    );
+    expect(rosen).toMatchObject({ batchSize: null, batchCount: 1 });
+    const ckpt = join(tmp(), 'run.json');
+    expect(cimm(...args, '--batch-size', '8', '--checkpoint', ckpt).code).toBe(0);
+    const r = cimm('train', '--resume', ckpt, '--batch-size', '16');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--batch-size 16 does not match the checkpoint's batch-size 8/);
+    expect(cimm('train', '--resume', ckpt, '--full-batch').code).toBe(2);
   });
 
   it('runs the RL task with a step-size rule', () => {
@@ -180,10 +210,12 @@ describe('cimm train --resume', () => {
 });
 
 describe('cimm compare', () => {
+  // iris, least-squares, mnist and movie-ratings run in mini-batches (the pool must
+  // reproduce each run's batch order), cliff-walking in episodes
   const small = [
     '--quick',
     '--tasks',
-    'least-squares,iris,cliff-walking',
+    'least-squares,iris,cliff-walking,mnist,movie-ratings',
     '--optimizers',
     'SGD,Adam,fixed',
     '--seeds',
@@ -202,7 +234,20 @@ describe('cimm compare', () => {
     expect(b.code).toBe(0);
     const ja = numbers(a.stdout);
     expect(ja).toEqual(numbers(b.stdout));
-    expect(ja.tasks.map((t: { name: string }) => t.name)).toEqual(['least-squares', 'iris', 'cliff-walking']);
+    expect(ja.tasks.map((t: { name: string }) => t.name)).toEqual([
+      'least-squares',
+      'iris',
+      'cliff-walking',
+      'mnist',
+      'movie-ratings',
+    ]);
+    expect(ja.tasks.map((t: { regime: { batchSize: number | null } }) => t.regime.batchSize)).toEqual([
+      20,
+      16,
+      null,
+      64,
+      32,
+    ]);
     for (const t of ja.tasks)
       expect(Object.keys(t)).toEqual(expect.arrayContaining(['name', 'target', 'runs', 'summary']));
     expect(ja.complete).toBe(true);

@@ -214,6 +214,34 @@ describe('compare: summary', () => {
     expect(x?.sensitivity).toBe(0);
   });
 
+  it('each optimizer at its defaults beside the best-tuned Adam: a metric ratio in mini-batches, a steps ratio full batch', () => {
+    const runs = [
+      run('Adam', 0.01, 0, 0.96, 300),
+      run('Adam', 0.01, 1, 0.94, 500),
+      run('Adam', 0.1, 0, 0.9, 200),
+      run('Adam', 0.1, 1, 0.9, 200),
+      run('Adam', 0.001, 0, 0.8, null, true),
+      run('Adam', 0.001, 1, 0.84, null, true),
+      run('X', 0.001, 0, 0.5, 600, true),
+      run('X', 0.001, 1, 0.7, 600, true),
+    ];
+    const mini = summarizeTask(target, runs, false, [0.01, 0.1], 'mini-batch');
+    expect(mini.regime).toBe('mini-batch');
+    // best-tuned Adam: the η with the best mean final (0.01: 0.95), not the fastest (0.1: 200 steps)
+    expect(mini.tunedReference?.lr).toBe(0.01);
+    expect(mini.referenceSteps).toBe(200);
+    const adam = mini.atDefaults.find((d) => d.optimizer === 'Adam');
+    const x = mini.atDefaults.find((d) => d.optimizer === 'X');
+    expect(adam?.meanFinal).toBeCloseTo(0.82, 12);
+    expect(adam?.ratio).toBeCloseTo(0.82 / 0.95, 12);
+    expect(x).toMatchObject({ lr: 0.001, stepsToTarget: 600 });
+    expect(x?.sdFinal).toBeCloseTo(Math.SQRT2 * 0.1, 12);
+    expect(x?.ratio).toBeCloseTo(0.6 / 0.95, 12);
+    const full = summarizeTask(target, runs, false, [0.01, 0.1], 'full-batch');
+    expect(full.atDefaults.find((d) => d.optimizer === 'X')?.ratio).toBe(3);
+    expect(full.atDefaults.find((d) => d.optimizer === 'Adam')?.ratio).toBeNull(); // never reached
+  });
+
   it('the overall summary: within 1.5× of the reference, and reaching the target at defaults at all', () => {
     const fast = summarizeTask(
       target,

@@ -20,3 +20,22 @@ test('data/sp500-2000.csv is byte-identical to vega-datasets 3.2.1', () => {
   expect(lines[0]).toBe('date,open,high,low,close,adjclose,volume');
   expect(lines.length - 1).toBe(5105);
 });
+
+test('data/seattle-weather.csv is byte-identical to vega-datasets 3.2.1', () => {
+  const ours = readFileSync(join(packageRoot(), 'data', 'seattle-weather.csv'));
+  const theirs = readFileSync(join(require.resolve('vega-datasets'), '..', '..', 'data', 'seattle-weather.csv'));
+  expect(ours.equals(theirs)).toBe(true);
+  expect(createHash('sha256').update(ours).digest('hex')).toBe(
+    '0845078a290b48e3149ab8639966824110a251db4e06fc144c06ebb534af23be',
+  );
+});
+
+test('data/movies-imdb.csv is what scripts/extract-movies.mjs extracts from vega-datasets 3.2.1', async () => {
+  const ours = readFileSync(join(packageRoot(), 'data', 'movies-imdb.csv'), 'utf8');
+  const { moviesCsv } = await import(join(packageRoot(), 'scripts', 'extract-movies.mjs'));
+  const source = join(require.resolve('vega-datasets'), '..', '..', 'data', 'movies.json');
+  expect(moviesCsv(JSON.parse(readFileSync(source, 'utf8')))).toBe(ours);
+  expect(createHash('sha256').update(ours).digest('hex')).toBe(
+    '8c5ab55d48d5c14d800a2d6701fc1cf2aeaeb903464f704ffca29349f0d1853b',
+  );
+});

@@ -48,6 +48,12 @@ describe('the probe', () => {
   });
 });
 
+/** The QDT rule's state inside the optimizer's (scalars.wrapper.rule). */
+function ruleState(opt: QDTOptimizer): Record<string, unknown> {
+  const scalars = opt.state().scalars as unknown as { wrapper: { rule: Record<string, unknown> } };
+  return scalars.wrapper.rule;
+}
+
 describe('QDTOptimizer: eq. 7 as implemented', () => {
   test('η = η₀ · AdaptiveLearningRate(x, y, P = g²) with y the Polyak average of the iterates', () => {
     const p = problem();
@@ -73,7 +79,8 @@ describe('QDTOptimizer: eq. 7 as implemented', () => {
       expect(opt.inner.learningRate).toBe(want);
       for (let i = 0; i < y.length; i++) y[i] = 0.9 * y[i] + (1 - 0.9) * x[i];
     }
-    const average = opt.state().tensors['self/average'];
+    // the Polyak average is part of the rule's JSON state (f32 values, exact as JSON numbers)
+    const average = Float32Array.from(ruleState(opt).average as number[]);
     expect(average).toEqual(y);
     expect(opt.iterations).toBe(25);
   });
@@ -82,7 +89,7 @@ describe('QDTOptimizer: eq. 7 as implemented', () => {
     const p = problem(3000, 5);
     const opt = new QDTOptimizer({ probeDimension: 64, probeSeed: 3 });
     opt.step(p.params, p.grads, { loss: p.evaluate() });
-    const average = opt.state().tensors['self/average'];
+    const average = ruleState(opt).average as number[];
     const idx = probeIndices(3005, 64, 3);
     const all = Float32Array.of(...p.params.w, ...p.params.b);
     // after one step the average is the starting point: y₁ = ρ x₀ + (1 − ρ) x₀ = x₀ at the probe

@@ -31,7 +31,8 @@ describe('StabilizedOptimizer', () => {
     const a = problem();
     const b = problem();
     const plain = new Adam({ learningRate: 1e-2 });
-    const wrapped = new StabilizedOptimizer({ optimizer: new Adam({ learningRate: 1e-2 }) });
+    // per-step loss change (Adam's step is not a flow time: the 'flow' rate is for SGD)
+    const wrapped = new StabilizedOptimizer({ optimizer: new Adam({ learningRate: 1e-2 }), energyRate: 'loss-change' });
     for (let t = 0; t < 30; t++) {
       const la = a.evaluate();
       plain.step(a.params, a.grads);
@@ -77,9 +78,33 @@ describe('StabilizedOptimizer', () => {
     expect([...failed]).toEqual(['energyRate']);
   });
 
-  test('the report: ‖∇L‖ over every tensor, dE/dt = |ΔL|, the scale applied to every tensor', () => {
+  test('at its defaults (an inner SGD, dE/dt per unit of flow time) the criterion caps the step like gradient clipping', () => {
+    // dθ/dt = −∇L makes dL/dt = −‖∇L‖²: the criterion |dE/dt| ≤ Λ‖∇L‖ then reads ‖∇L‖ ≤ Λ
+    const a = problem();
+    const b = problem();
+    const plain = new SGD();
+    const stabilized = new StabilizedOptimizer();
+    let scaled = 0;
+    for (let t = 0; t < 50; t++) {
+      plain.step(a.params, a.grads, { loss: a.evaluate() });
+      const r = stabilized.step(b.params, b.grads, { loss: b.evaluate() });
+      if (r.scale < 1) scaled++;
+      if (r.energyRate && t > 0) expect(r.energyRate.bound).toBe(1.2 * r.gradientNorm);
+    }
+    console.log(`[stabilized at defaults, ‖g‖ ≈ ${norm(b.grads).toFixed(1)}] gradients scaled on ${scaled}/50 steps`);
+    expect(scaled).toBeGreaterThan(10);
+    expect(b.params).not.toEqual(a.params);
+  });
+
+  test('the report: ‖∇L‖ over every tensor, dE/dt = |ΔL| (or |ΔL|/η), the scale applied to every tensor', () => {
     const p = problem();
-    const opt = new StabilizedOptimizer({ optimizer: new SGD({ learningRate: 0.1 }) });
+    const flow = problem();
+    const byFlow = new StabilizedOptimizer({ optimizer: new SGD({ learningRate: 0.1 }) });
+    byFlow.step(flow.params, flow.grads, { loss: flow.evaluate() });
+    const f0 = byFlow.lastReport!.totalEnergy!.value;
+    const f1 = flow.evaluate();
+    expect(byFlow.step(flow.params, flow.grads, { loss: f1 }).energyRate!.value).toBe(Math.abs(f1 - f0) / 0.1);
+    const opt = new StabilizedOptimizer({ optimizer: new SGD({ learningRate: 0.1 }), energyRate: 'loss-change' });
     const l0 = p.evaluate();
     const first = opt.step(p.params, p.grads, { loss: l0 });
     expect(first.energyRate).toBeUndefined(); // no previous loss yet
@@ -96,6 +121,7 @@ describe('StabilizedOptimizer', () => {
     const strict = new StabilizedOptimizer({
       optimizer: new SGD({ learningRate: 0.1 }),
       stability: { energyMax: 1e-3 },
+      energyRate: 'loss-change',
     });
     const q = problem();
     const l = q.evaluate();
@@ -172,7 +198,7 @@ describe('StabilizedOptimizer', () => {
       learningRate: 0.3,
       optimizer: { kind: 'SGD', config: { learningRate: 0.3, momentum: 0.5 } },
       stability: { margin: 0.8 },
-      energyRate: 'loss-change',
+      energyRate: 'flow',
     });
     const run = (o: StabilizedOptimizer, steps: number, p = problem()) => {
       for (let t = 0; t < steps; t++) o.step(p.params, p.grads, { loss: p.evaluate() });

@@ -19,6 +19,7 @@ import {
   buildReport,
   OPTIMIZER_ENTRIES,
   planJobs,
+  REGIME,
   RL_DEFAULT_ALPHA,
   runJobs,
   STEP_SIZE_ENTRIES,
@@ -40,7 +41,8 @@ const USAGE = `Usage: cimm <command> [options]
 
 Commands:
   info     [--json]                       backend, CPU features, SIMD path, threads
-  train    --task T --optimizer O [--lr X] [--steps N] [--seed S] [--checkpoint FILE] [--checkpoint-every N] [--json]
+  train    --task T --optimizer O [--lr X] [--steps N] [--seed S] [--batch-size N | --full-batch]
+           [--checkpoint FILE] [--checkpoint-every N] [--json]
   train    --resume FILE [--steps N] [--checkpoint FILE] [--checkpoint-every N] [--json]
                                           continue a saved run (bit-for-bit; Ctrl-C saves and exits 130)
   compare  [--quick] [--tasks a,b] [--optimizers a,b] [--variants] [--seeds N] [--out DIR] [--workers N] [--steps N] [--verbose] [--json]
@@ -163,6 +165,7 @@ function newRun(v: Values): TaskRun {
     }
   }
   const steps = int('steps', v.steps, budget(false).steps[task], 1);
+  const batchSize = trainBatchSize(v, task);
   const job = {
     id: 0,
     task,
@@ -172,6 +175,7 @@ function newRun(v: Values): TaskRun {
     steps,
     points: Math.min(steps, 20),
     atDefault: lr === null,
+    ...(batchSize === null ? {} : { taskOptions: { batchSize } }),
   };
   try {
     return new TaskRun(job);
@@ -181,6 +185,20 @@ function newRun(v: Values): TaskRun {
       throw new UsageError(`--lr ${v.lr} does not apply to ${optimizer}: ${e.message}`);
     throw e;
   }
+}
+
+/**
+ * The batch size of a new run: the comparison's regime for the task (REGIME), or
+ * --batch-size N, or none with --full-batch. A task with no data rows runs full batch
+ * and refuses --batch-size.
+ */
+function trainBatchSize(v: Values, task: TaskName): number | null {
+  if (v.batchSize !== undefined && v.fullBatch) throw new UsageError('give --batch-size or --full-batch, not both');
+  const regime = REGIME[task];
+  if (v.fullBatch) return null;
+  if (v.batchSize === undefined) return regime.batchSize;
+  if (regime.batchSize === null) throw new UsageError(`--batch-size: ${task} runs full batch (${regime.reason})`);
+  return int('batch-size', v.batchSize, 0, 1);
 }
 
 function learningRate(v: string | boolean | undefined): number | null {
@@ -207,6 +225,9 @@ async function train(v: Values): Promise<number> {
     sameAsCheckpoint('optimizer', v.optimizer, job.optimizer, v.optimizer === job.optimizer);
     sameAsCheckpoint('lr', v.lr, job.lr, learningRate(v.lr) === job.lr);
     sameAsCheckpoint('seed', v.seed, job.seed, Number(v.seed) === job.seed);
+    const savedBatch = (job.taskOptions?.batchSize as number | undefined) ?? null;
+    sameAsCheckpoint('batch-size', v.batchSize, savedBatch ?? 'none', Number(v.batchSize) === savedBatch);
+    sameAsCheckpoint('full-batch', v.fullBatch, `batch size ${savedBatch}`, savedBatch === null);
     if (v.steps !== undefined) {
       const steps = int('steps', v.steps, 0, Math.max(1, run.stepsDone));
       run.setSteps(steps);
@@ -259,12 +280,15 @@ async function train(v: Values): Promise<number> {
   const result = run.result();
   const { task, optimizer, lr, seed, steps } = run.job;
   const target = run.task.target;
+  const batchSize = (run.job.taskOptions?.batchSize as number | undefined) ?? null;
   const out = {
     task,
     optimizer,
     lr,
     seed,
     steps,
+    batchSize,
+    batchCount: run.batchCount,
     stepsDone: run.stepsDone,
     target,
     finalMetric: result.finalMetric,
@@ -280,7 +304,8 @@ async function train(v: Values): Promise<number> {
   };
   const unit = rl ? 'episodes' : 'steps';
   const lines = [
-    `${task} with ${optimizer} (η ${lr ?? 'n/a'}, seed ${seed}): ${run.stepsDone - startedAt} ${unit} in ${ms} ms` +
+    `${task} with ${optimizer} (η ${lr ?? 'n/a'}, seed ${seed}, ${batchSize === null ? 'full batch' : `batches of ${batchSize}, ${run.batchCount} an epoch`}): ` +
+      `${run.stepsDone - startedAt} ${unit} in ${ms} ms` +
       (resumePath ? ` (resumed at ${startedAt})` : ''),
     ...result.curve.map(
       (p) =>
@@ -391,6 +416,8 @@ function program(setCode: (code: Promise<number>) => void): Command {
     .option('--lr <number>', 'learning rate (default: the optimizer default)')
     .option('--steps <n>', 'steps (episodes on cliff-walking)')
     .option('--seed <n>', 'seed', undefined)
+    .option('--batch-size <n>', "rows a step (default: the comparison's batch size for the task)")
+    .option('--full-batch', 'the whole training set every step')
     .option('--checkpoint <file>', 'save the run (atomically) every --checkpoint-every steps, at the end and on Ctrl-C')
     .option('--checkpoint-every <n>', 'steps between checkpoints (default: a tenth of the run)')
     .option('--resume <file>', 'continue a saved run bit-for-bit (task, optimizer, lr, seed come from the file)')

@@ -21,6 +21,7 @@ import {
   TASK_NAMES,
   type TaskName,
   taskFor,
+  taskOptionsIn,
 } from './spec.js';
 import { better, type OverallSummary, summarizeAll, summarizeTask, type TaskSummary, tie } from './summary.js';
 
@@ -53,6 +54,8 @@ export interface CompareOptions {
 export interface TaskReport {
   name: string;
   target: TaskTarget;
+  /** How the task was fed: the batch size (null: full batch), batches per epoch, and why. */
+  regime: { batchSize: number | null; batchCount: number; reason: string };
   /** Swept η (RL: α). */
   grid: number[];
   runs: JobResult[];
@@ -94,10 +97,11 @@ export function planJobs(options: CompareOptions): {
   const grids = new Map<TaskName, number[]>();
   for (const task of taskNames) {
     const steps = options.steps ?? b.steps[task];
-    const taskOptions = b.taskOptions[task];
+    const taskOptions = taskOptionsIn(b, task);
+    const points = b.pointsFor[task] ?? b.points;
     const add = (optimizer: string, lr: number | null, atDefault: boolean) => {
       for (let seed = 0; seed < seeds; seed++) {
-        jobs.push({ id: jobs.length, task, optimizer, lr, seed, steps, points: b.points, atDefault, taskOptions });
+        jobs.push({ id: jobs.length, task, optimizer, lr, seed, steps, points, atDefault, taskOptions });
       }
     };
     if (task === 'cliff-walking') {
@@ -142,13 +146,16 @@ export function buildReport(
   const tasks: TaskReport[] = [];
   for (const [name, grid] of grids) {
     const runs = results.filter((r) => r.task === name);
-    const task = taskFor(name, b.taskOptions[name]);
+    const task = taskFor(name, taskOptionsIn(b, name));
+    const batchCount = task.kind === 'objective' ? task.batchCount : 1;
+    const kind = task.kind === 'rl' ? 'episodes' : batchCount > 1 ? 'mini-batch' : 'full-batch';
     tasks.push({
       name,
       target: task.target,
+      regime: { ...b.regime[name], batchCount },
       grid,
       runs,
-      summary: summarizeTask(task.target, runs, task.kind === 'rl', grid),
+      summary: summarizeTask(task.target, runs, task.kind === 'rl', grid, kind),
     });
   }
   return {
@@ -169,6 +176,12 @@ const num = (v: number | null | undefined, digits = 4) =>
   v === null || v === undefined ? '—' : Number.isNaN(v) ? 'diverged' : Number(v.toPrecision(digits)).toString();
 const lrText = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : v.toExponential(1));
 
+/** "100 points (mnist 25)". */
+function pointsText(b: ReturnType<typeof budget>): string {
+  const extra = Object.entries(b.pointsFor).map(([t, n]) => `${t} ${n}`);
+  return `${b.points} points${extra.length ? ` (${extra.join(', ')})` : ''}`;
+}
+
 /** Markdown tables and plain statements. */
 export function markdownReport(r: CompareReport, elapsedSeconds?: number): string {
   const lines: string[] = [];
@@ -178,7 +191,8 @@ export function markdownReport(r: CompareReport, elapsedSeconds?: number): strin
   lines.push(
     `${r.jobs.done} runs, ${r.seeds} seeds per setting${elapsedSeconds !== undefined ? `, ${elapsedSeconds.toFixed(0)} s` : ''}. ` +
       'Final metric: mean ± sd over seeds. Steps to target: median over seeds (— when most seeds never reach it). ' +
-      `Steps to target are resolved to the curve's sampling interval (${budget(r.quick).points} points per run). ` +
+      `Steps to target are resolved to the curve's sampling interval (${pointsText(budget(r.quick))} per run). ` +
+      'Curves show the full training loss and the target metric (held out on data tasks). ' +
       'Sensitivity: max − min of the mean final metric across the swept learning rates where no seed diverged.',
     '',
   );
@@ -212,7 +226,10 @@ export function markdownReport(r: CompareReport, elapsedSeconds?: number): strin
     lines.push(
       `Target: ${t.target.metric} ${t.target.direction === 'max' ? '≥' : '≤'} ${num(t.target.value)} (${t.target.reason}).`,
       '',
+      `Regime: ${regimeText(t)}.`,
+      '',
     );
+    lines.push(...defaultsTable(t), '');
     lines.push(
       '| optimizer | best η | best final | final at default (η) | steps to target at default | best-tuned steps to target | sensitivity | diverged η |',
       '|---|---|---|---|---|---|---|---|',
@@ -233,6 +250,48 @@ export function markdownReport(r: CompareReport, elapsedSeconds?: number): strin
     );
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** "mean ± sd", or "diverged" when a seed diverged. */
+const meanSd = (mean: number, sd: number) => (Number.isNaN(mean) ? 'diverged' : `${num(mean)} ± ${num(sd, 2)}`);
+
+/** The regime in words: "mini-batches of 64 (125 an epoch: why)" or "full batch (why)". */
+function regimeText(t: TaskReport): string {
+  const g = t.regime;
+  if (t.summary.regime === 'episodes') return `episodes (${g.reason})`;
+  if (t.summary.regime === 'full-batch') return `full batch (${g.reason})`;
+  return `mini-batches of ${g.batchSize} rows, ${g.batchCount} steps an epoch (${g.reason})`;
+}
+
+/**
+ * Each optimizer at its defaults beside the best-tuned reference: the final metric
+ * (mean ± sd over seeds), the steps to target and the ratio that fits the regime.
+ */
+function defaultsTable(t: TaskReport): string[] {
+  const s = t.summary;
+  const ref = s.tunedReference;
+  const miniBatch = s.regime === 'mini-batch';
+  const ratioHead = miniBatch
+    ? `final ${t.target.metric} ÷ tuned ${s.reference}'s`
+    : `steps to target ÷ tuned ${s.reference}'s`;
+  const out = [
+    `At defaults beside the best-tuned ${s.reference} (final ${t.target.metric}: mean ± sd over seeds):`,
+    '',
+    `| optimizer (η) | final ${t.target.metric} | steps to target | ${ratioHead} |`,
+    '|---|---|---|---|',
+  ];
+  if (ref) {
+    out.push(
+      `| **${s.reference} best-tuned** (${lrText(ref.lr)}; fastest: ${s.referenceSteps === null ? 'never' : `${s.referenceSteps} steps`}) | ` +
+        `${meanSd(ref.meanFinal, ref.sdFinal)} | ${num(ref.stepsToTarget)} | 1 |`,
+    );
+  }
+  for (const d of s.atDefaults) {
+    out.push(
+      `| ${d.optimizer} (${lrText(d.lr)}) | ${meanSd(d.meanFinal, d.sdFinal)} | ${num(d.stepsToTarget)} | ${num(d.ratio, 3)} |`,
+    );
+  }
+  return out;
 }
 
 /** Plain sentences comparing every optimizer with the reference. */

@@ -1,17 +1,23 @@
 /**
  * One comparison run: (task, optimizer, η, seed) → its curve and summary. Deterministic
  * for a job: the task instance is fixed by the task's own options, the seed picks the
- * initial parameters (objective tasks) or the agent's exploration (RL), and every step is
- * full-batch, so a run in a worker thread gives the same numbers as a run here. A run is
- * a TaskRun, which can be stopped, saved and resumed bit-for-bit (`cimm train`).
+ * initial parameters (objective tasks) or the agent's exploration (RL) and the order of
+ * the mini-batches, so a run in a worker thread gives the same numbers as a run here. A
+ * run is a TaskRun, which can be stopped, saved and resumed bit-for-bit (`cimm train`).
+ *
+ * The regime is the one real training uses (design.md §4): each step the optimizer gets
+ * the loss of one mini-batch at the current parameters and its gradient, nothing else;
+ * a task with no data rows (batchCount 1) gets its full objective instead.
  */
 import { base64Bytes } from '../atomic-file.js';
 import { kernels } from '../backend.js';
 import { argumentError, CimmDivergenceError } from '../errors.js';
 import { finiteNumber, integer, oneOf, options } from '../is.js';
 import { type AnyOptimizer, optimizerFromConfig } from '../optim/index.js';
+import { Random } from '../random.js';
 import * as tasks from '../tasks/index.js';
 import {
+  createTask,
   type ObjectiveTask,
   type RlAgent,
   type StepSizeRule,
@@ -25,7 +31,7 @@ import { type Job, OPTIMIZER_ENTRIES, STEP_SIZE_ENTRIES, taskFor } from './spec.
 export interface CurvePoint {
   /** Gradient steps (objective tasks) or episodes (RL) done. */
   step: number;
-  /** Training loss (objective) or cumulative regret (RL). */
+  /** The full training loss (objective tasks, never a mini-batch's) or cumulative regret (RL). */
   loss: number;
   /** The task's target metric. */
   metric: number;
@@ -77,7 +83,19 @@ function stepSizeRule(name: string, lr: number | null): StepSizeRule {
 
 /** The checkpoint format tag of a TaskRun (the trainer's is "cimm-checkpoint"). */
 export const TASK_RUN_FORMAT = 'cimm-task-run';
-export const TASK_RUN_VERSION = 1;
+/**
+ * 2: runs are mini-batched, and the batch order's generator is saved. A version-1 file was
+ * written by full-batch runs; it cannot continue the same trajectory and is refused.
+ */
+export const TASK_RUN_VERSION = 2;
+
+/**
+ * The seed of a run's batch-order generator: the job's seed, xor a fixed tag so the
+ * stream differs from the one `initialParameters(seed)` draws from the same seed.
+ */
+export function batchOrderSeed(seed: number): number {
+  return (seed ^ 0x5bd1e995) >>> 0;
+}
 
 /**
  * A number as JSON: finite values as numbers, the rest (NaN, ±Infinity, −0) as strings,
@@ -110,6 +128,11 @@ export interface TaskRunCheckpoint {
   dimension?: number;
   /** Objective tasks: the optimizer's kind and serializeState() bytes as base64. */
   optimizer?: { kind: string; state: string };
+  /**
+   * Mini-batched objective tasks: the batch-order generator's state after the last
+   * epoch's shuffle (Random.state()), and the batch count it was drawn for.
+   */
+  batches?: { count: number; random: number[] };
   /** RL tasks: the agent's getState() (Q table, visit counts, RNG, step-size rule state). */
   agent?: Record<string, unknown>;
   curve: { step: number; loss: SavedNumber; metric: SavedNumber }[];
@@ -133,9 +156,15 @@ export interface RunUntilOptions {
  * bit of state, so k steps + checkpoint + resume to N equals N steps exactly. The
  * comparison (runJob) drives the same object, so there is one stepping loop.
  *
- * The curve point at step s describes the parameters after s steps. An objective task's
- * point s < steps is recorded at the start of step s (its loss comes from the gradient
- * evaluation), the last one after the last step; an RL point after its episode.
+ * Objective tasks with data rows run in mini-batches: an epoch is `batchCount` steps, and
+ * at the start of each the task's `shuffleBatches` re-partitions the rows from this run's
+ * own generator (`Random(batchOrderSeed(seed))`); step s uses batch s mod batchCount. A
+ * mini-batched run builds its own task instance, because the batch order is state of the
+ * task and a shared (cached) instance would carry one run's order into the next.
+ *
+ * The curve point at step s describes the parameters after s steps: the full training
+ * loss (`evaluate(θ)` with no batch: a mini-batch's loss is a noisy sample of it) and the
+ * target metric (held out for data tasks); an RL point after its episode.
  */
 export class TaskRun {
   readonly task: Task;
@@ -150,12 +179,17 @@ export class TaskRun {
   private readonly theta?: Float32Array;
   private readonly grad?: Float32Array;
   private readonly optimizer?: AnyOptimizer;
+  /** The batch-order generator (mini-batched tasks only). */
+  private order?: Random;
   // RL tasks
   private readonly agent?: RlAgent;
 
   constructor(private spec: Job) {
     const job = spec;
-    this.task = taskFor(job.task, job.taskOptions);
+    const shared = taskFor(job.task, job.taskOptions);
+    // a mini-batched task keeps its batch order: this run gets an instance of its own
+    this.task =
+      shared.kind === 'objective' && shared.batchCount > 1 ? createTask(job.task, job.taskOptions as never) : shared;
     this.at = samplePoints(job.steps, job.points);
     if (this.task.kind === 'rl') {
       this.agent = this.task.createAgent({ stepSize: stepSizeRule(job.optimizer, job.lr), seed: job.seed });
@@ -166,7 +200,13 @@ export class TaskRun {
       this.optimizer = optimizerFromConfig(entry.kind, { ...entry.options, learningRate: lr });
       this.theta = this.task.initialParameters(job.seed);
       this.grad = new Float32Array(this.task.dimension);
+      if (this.task.batchCount > 1) this.order = new Random(batchOrderSeed(job.seed));
     }
+  }
+
+  /** Mini-batches per epoch (1: full batch; RL: 1). */
+  get batchCount(): number {
+    return this.task.kind === 'objective' ? this.task.batchCount : 1;
   }
 
   /** The job (its steps change with setSteps). */
@@ -205,7 +245,11 @@ export class TaskRun {
     this.at = samplePoints(steps, this.job.points);
   }
 
-  /** One gradient step (or episode). No-op when done. */
+  /**
+   * One gradient step (or episode). No-op when done. The protocol of a step: at the start
+   * of an epoch the task reshuffles its batches; then loss = evaluate(θ, grad, batch) and
+   * optimizer.step({θ}, {grad}, {loss}) — the optimizer sees nothing else.
+   */
   step(): void {
     if (this.done) return;
     if (this.agent) {
@@ -218,7 +262,16 @@ export class TaskRun {
     const theta = this.theta as Float32Array;
     const grad = this.grad as Float32Array;
     try {
-      const loss = task.evaluate(theta, grad);
+      if (this.count === 0 && this.curvePoints.length === 0) {
+        this.initialLoss = task.evaluate(theta);
+        this.record(0, task.metrics(theta), this.initialLoss);
+      }
+      let batch: number | undefined;
+      if (this.order) {
+        batch = this.count % task.batchCount;
+        if (batch === 0) task.shuffleBatches(this.order);
+      }
+      const loss = task.evaluate(theta, grad, batch);
       const bad = kernels().firstNonFinite(grad);
       if (bad >= 0) {
         throw new CimmDivergenceError(`cimm: the ${task.name} gradient overflowed at step ${this.count + 1}`, {
@@ -228,15 +281,10 @@ export class TaskRun {
           value: grad[bad],
         });
       }
-      if (this.count === 0) this.initialLoss = loss;
-      if (this.at.has(this.count) && this.count > this.lastRecorded())
-        this.record(this.count, task.metrics(theta), loss);
       (this.optimizer as AnyOptimizer).step({ theta }, { theta: grad }, { loss });
       this.count++;
-      if (this.count === this.job.steps) {
-        const end = task.evaluate(theta);
-        this.record(this.count, task.metrics(theta), end);
-      }
+      if (this.at.has(this.count) || this.count === this.job.steps)
+        this.record(this.count, task.metrics(theta), task.evaluate(theta));
     } catch (e) {
       // a run that blows up is a result (diverged), not a crash
       if (!(e instanceof CimmDivergenceError)) throw e;
@@ -285,6 +333,7 @@ export class TaskRun {
       initialLoss: saveNumber(this.initialLoss),
     };
     if (this.agent) out.agent = this.agent.getState();
+    if (this.order) out.batches = { count: this.batchCount, random: this.order.state() };
     if (this.theta && this.optimizer) {
       out.theta = base64Bytes(this.theta);
       out.dimension = this.theta.length;
@@ -305,6 +354,14 @@ export class TaskRun {
     const c = options<TaskRunCheckpoint>('checkpoint', saved);
     if (c.format !== TASK_RUN_FORMAT)
       throw argumentError('checkpoint.format', JSON.stringify(TASK_RUN_FORMAT), c.format);
+    if ((c.version as unknown) === 1) {
+      throw argumentError(
+        'checkpoint.version',
+        `${TASK_RUN_VERSION} (version 1 was written by a full-batch run before runs were mini-batched; ` +
+          'it cannot continue the same trajectory: start the run again)',
+        c.version,
+      );
+    }
     if (c.version !== TASK_RUN_VERSION) throw argumentError('checkpoint.version', String(TASK_RUN_VERSION), c.version);
     const j = options<Job>('checkpoint.job', c.job);
     if (j === undefined || c.job === undefined) throw argumentError('checkpoint.job', 'a job object', c.job);
@@ -376,6 +433,9 @@ export class TaskRun {
         );
       }
       new Uint8Array(theta.buffer, theta.byteOffset, theta.byteLength).set(bytes);
+      if (run.order) run.restoreBatchOrder(c.batches, step);
+      else if (c.batches !== undefined)
+        throw argumentError('checkpoint.batches', 'nothing (this run is full batch)', c.batches);
     }
     run.count = step;
     run.curvePoints.length = 0;
@@ -386,8 +446,30 @@ export class TaskRun {
     return run;
   }
 
-  private lastRecorded(): number {
-    return this.curvePoints.at(-1)?.step ?? -1;
+  /**
+   * Bring a fresh run's task to the batch order it had after `step` steps: replay the
+   * ceil(step / batchCount) epoch shuffles from the seed (cheap: one permutation of the
+   * rows per epoch), then require the generator to land on the saved state — so the saved
+   * state is checked, not trusted, and a task whose shuffle changed is caught.
+   */
+  private restoreBatchOrder(saved: unknown, step: number): void {
+    const b = options<{ count: unknown; random: unknown }>('checkpoint.batches', saved);
+    if (saved === undefined) throw argumentError('checkpoint.batches', 'the batch order of a mini-batched run', saved);
+    const task = this.task as ObjectiveTask;
+    integer('checkpoint.batches.count', b.count, { min: task.batchCount, max: task.batchCount });
+    const state = b.random;
+    if (!Array.isArray(state) || !state.every((v) => Number.isInteger(v)))
+      throw argumentError('checkpoint.batches.random', 'a generator state (an array of integers)', state);
+    const order = this.order as Random;
+    for (let e = Math.ceil(step / task.batchCount); e > 0; e--) task.shuffleBatches(order);
+    const mine = order.state();
+    if (mine.length !== state.length || mine.some((v, i) => v !== state[i])) {
+      throw argumentError(
+        'checkpoint.batches.random',
+        `the state the seed's batch order reaches after step ${step} (${JSON.stringify(mine)})`,
+        state,
+      );
+    }
   }
 
   private record(step: number, m: Record<string, number>, loss: number = m.cumulativeRegret): void {

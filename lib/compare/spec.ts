@@ -81,12 +81,29 @@ export function optimizerAvailable(entry: OptimizerEntry): { ok: true } | { ok: 
   }
 }
 
+/**
+ * How a task is fed to the optimizer: `batchSize` rows a step (the task's `batchSize`
+ * option), or `null` for the full objective every step — only for a task with no data
+ * rows to sample (design.md §4). `reason` says why this size.
+ */
+export interface Regime {
+  batchSize: number | null;
+  reason: string;
+}
+
 /** Budgets: full or quick. */
 export interface Budget {
   /** Gradient steps (objective tasks) or episodes (RL) per run, per task. */
   steps: Record<TaskName, number>;
+  /** The regime per task (the same in both budgets unless a quick instance is smaller). */
+  regime: Record<TaskName, Regime>;
   /** Curve points per run (metrics are computed this many times, evenly spaced). */
   points: number;
+  /**
+   * Fewer curve points where one costs much more than a step (MNIST: a point evaluates
+   * the full 8,000-digit training loss and the 2,000 test digits, ≈ 40 ms, 30 steps' worth).
+   */
+  pointsFor: Partial<Record<TaskName, number>>;
   /** Learning rates swept (log-spaced, inclusive). */
   learningRates: number[];
   /** Task options (smaller problems under --quick). */
@@ -103,6 +120,50 @@ export function logGrid(lo: number, hi: number, count: number): number[] {
   return out;
 }
 
+/**
+ * The regime of each task (docs/theory.md, "Comparison"). Mini-batch wherever there are
+ * data rows, because that is what real training hands an optimizer (design.md §4); the
+ * sizes are the common defaults (32, 64: Keras's and PyTorch's examples') scaled to the
+ * data so that an epoch is several steps and a batch still sees most classes.
+ */
+export const REGIME: Readonly<Record<TaskName, Regime>> = Object.freeze({
+  'modular-addition': {
+    batchSize: 64,
+    reason: '423 training pairs: 7 steps an epoch, a batch holds most of the 23 sums',
+  },
+  'least-squares': {
+    batchSize: 20,
+    reason: '200 rows (100 quick): a tenth of the rows a step, so the noise floor of constant-η steps shows',
+  },
+  sp500: { batchSize: 64, reason: 'about 1,260 training days: 20 steps an epoch' },
+  'quantum-tomography': {
+    batchSize: null,
+    reason: 'no data rows to sample: the objective is the likelihood of all measurement counts at once',
+  },
+  'cliff-walking': { batchSize: null, reason: 'reinforcement learning: a step is an episode, not a gradient step' },
+  iris: { batchSize: 16, reason: '120 training flowers: 8 steps an epoch, about 5 of each species a batch' },
+  'iris-fractal': { batchSize: 16, reason: 'the same flowers as iris, the same batches' },
+  mnist: {
+    batchSize: 64,
+    reason: '8,000 training digits: 125 steps an epoch, about 6 of each digit a batch (the usual MNIST MLP batch)',
+  },
+  'movie-ratings': { batchSize: 32, reason: '1,873 training films: 59 steps an epoch' },
+  'seattle-weather': { batchSize: 32, reason: '1,168 training days: 37 steps an epoch' },
+  rosenbrock: { batchSize: null, reason: 'an analytic function: no data rows to sample' },
+  'ill-conditioned-quadratic': { batchSize: null, reason: 'an analytic function: no data rows to sample' },
+});
+
+/**
+ * The options a task is built with under a budget: its size options (quick instances are
+ * smaller) plus the regime's batch size. Undefined when there are none.
+ */
+export function taskOptionsIn(b: Budget, task: TaskName): Record<string, unknown> | undefined {
+  const size = b.taskOptions[task];
+  const batchSize = b.regime[task].batchSize;
+  if (batchSize === null) return size;
+  return { ...size, batchSize };
+}
+
 export function budget(quick: boolean): Budget {
   return quick
     ? {
@@ -114,25 +175,40 @@ export function budget(quick: boolean): Budget {
           'cliff-walking': 300,
           iris: 300,
           'iris-fractal': 300,
+          mnist: 600,
+          'movie-ratings': 600,
+          'seattle-weather': 600,
+          rosenbrock: 2000,
+          'ill-conditioned-quadratic': 1000,
         },
+        regime: REGIME,
         points: 20,
+        pointsFor: { mnist: 10 },
         learningRates: logGrid(1e-3, 1, 4),
+        // modular addition keeps its full size: with p = 13 (135 training pairs) no Adam
+        // setting generalized within 600 mini-batch steps
         taskOptions: {
-          'modular-addition': { modulus: 13, hidden: 32 },
           'least-squares': { rows: 100, columns: 20 },
         },
       }
     : {
         steps: {
-          'modular-addition': 300,
+          'modular-addition': 600,
           'least-squares': 1500,
           sp500: 600,
           'quantum-tomography': 600,
           'cliff-walking': 500,
           iris: 600,
           'iris-fractal': 600,
+          mnist: 1000,
+          'movie-ratings': 1500,
+          'seattle-weather': 1500,
+          rosenbrock: 3000,
+          'ill-conditioned-quadratic': 3000,
         },
+        regime: REGIME,
         points: 100,
+        pointsFor: { mnist: 20 },
         learningRates: logGrid(1e-4, 1, 9),
         taskOptions: {},
       };

@@ -33,7 +33,32 @@ export interface OptimizerSummary {
   divergedLrs: number;
 }
 
+/**
+ * How a task was fed: mini-batches (data tasks), the full objective (no data rows), or
+ * episodes (RL). It decides what "beside tuned Adam" compares: on mini-batch tasks the
+ * final held-out metric (what training is for; steps to a threshold of a noisy metric say
+ * less), on full-batch tasks the steps to the target (the optimum is known, so speed is
+ * the question).
+ */
+export type RegimeKind = 'mini-batch' | 'full-batch' | 'episodes';
+
+/** One optimizer at its defaults beside the best-tuned reference. */
+export interface DefaultVersusTuned {
+  optimizer: string;
+  lr: number | null;
+  meanFinal: number;
+  sdFinal: number;
+  stepsToTarget: number | null;
+  /**
+   * Mini-batch: this final metric ÷ the tuned reference's (best mean final over the sweep).
+   * Full batch and RL: these steps to target ÷ the reference's best-tuned steps. Null when
+   * either side has no value (never reached, diverged, no reference).
+   */
+  ratio: number | null;
+}
+
 export interface TaskSummary {
+  regime: RegimeKind;
   optimizers: OptimizerSummary[];
   /** The reference optimizer (Adam; the best-tuned fixed α on the RL task). */
   reference: string;
@@ -41,6 +66,10 @@ export interface TaskSummary {
   referenceSteps: number | null;
   /** Per optimizer: whether it reaches the target at its defaults within 1.5× referenceSteps. */
   withinBudget: Record<string, boolean>;
+  /** The reference at its best-tuned η (best mean final metric over the sweep). */
+  tunedReference: LrSummary | null;
+  /** Every optimizer at its defaults beside the tuned reference, with the ratio that fits the regime. */
+  atDefaults: DefaultVersusTuned[];
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -91,6 +120,7 @@ export function summarizeTask(
   runs: JobResult[],
   rl: boolean,
   grid: readonly number[],
+  regime: RegimeKind = rl ? 'episodes' : 'full-batch',
 ): TaskSummary {
   const order: string[] = [];
   const groups = new Map<string, Map<string, JobResult[]>>();
@@ -141,7 +171,29 @@ export function summarizeTask(
     const s = o.default?.stepsToTarget;
     withinBudget[o.optimizer] = referenceSteps !== null && s != null && s <= 1.5 * referenceSteps;
   }
-  return { optimizers, reference, referenceSteps, withinBudget };
+  const tuned = ref?.best ?? null;
+  const atDefaults: DefaultVersusTuned[] = optimizers.flatMap((o) => {
+    const d = o.default;
+    if (!d) return [];
+    let ratio: number | null = null;
+    if (regime === 'mini-batch') {
+      const r = tuned ? d.meanFinal / tuned.meanFinal : Number.NaN;
+      ratio = Number.isFinite(r) ? r : null;
+    } else if (referenceSteps !== null && referenceSteps > 0 && d.stepsToTarget !== null) {
+      ratio = d.stepsToTarget / referenceSteps;
+    }
+    return [
+      {
+        optimizer: o.optimizer,
+        lr: d.lr,
+        meanFinal: d.meanFinal,
+        sdFinal: d.sdFinal,
+        stepsToTarget: d.stepsToTarget,
+        ratio,
+      },
+    ];
+  });
+  return { regime, optimizers, reference, referenceSteps, withinBudget, tunedReference: tuned, atDefaults };
 }
 
 export interface OverallSummary {

@@ -33,7 +33,7 @@ import {
   type LearningRateComponents,
 } from '../learning-rate.js';
 import { Random } from '../random.js';
-import { type BalanceBase, createBase, prefixError, stepNames } from './entropy-balanced.js';
+import { type BalanceBase, createBase, prefixError } from './entropy-balanced.js';
 import {
   checks,
   type OptimizerArgs,
@@ -44,7 +44,15 @@ import {
   type StepObservation,
   type TensorMap,
 } from './optimizer.js';
-import { type AnyOptimizer, type JsonObject, OptimizerWrapper, withoutGroups } from './wrapper.js';
+import {
+  type LearningRateRule,
+  RuleDrivenOptimizer,
+  type RuleDrivenReport,
+  type RuleInput,
+  type RuleTurn,
+  registerRule,
+} from './rule.js';
+import type { AnyOptimizer, JsonObject } from './wrapper.js';
 
 export const QDT_OPTIMIZER_DEFAULTS = Object.freeze({
   /** Probe coordinates at most. */
@@ -83,7 +91,7 @@ export type QDTConfig = OptimizerConfig<QDTOptions>;
 
 export type QDTArgs = Omit<OptimizerArgs<QDTOptions>, 'energy'> & { energy?: EnergySystemOptions };
 
-export interface QDTReport {
+export interface QDTReport extends RuleDrivenReport {
   iteration: number;
   /** η used by this step's update: η₀ times the rule's rate. */
   eta: number;
@@ -149,87 +157,139 @@ export function probeIndices(n: number, d: number, seed: number): Uint32Array {
   return Uint32Array.from([...chosen].sort((a, b) => a - b));
 }
 
-/** Where each probe coordinate lives: tensor name and offset. */
+/** The probe's layout: each probe coordinate's tensor name and offset. */
 interface Probe {
   layout: [string, number][];
   tensor: string[];
   offset: Uint32Array;
-  x: Float32Array;
-  y: Float32Array;
-  masses: Float64Array;
 }
 
-export class QDTOptimizer extends OptimizerWrapper<QDTOptions> {
-  /** The report of the last step (undefined before the first). */
-  lastReport: QDTReport | undefined;
-  /** The η rule (eq. 7); its tracker's state is part of the optimizer's. */
-  rate!: AdaptiveLearningRate;
-  private innerOptimizer!: AnyOptimizer;
+/** The QDT rule's state: the rate's step count and entropy tracker, the probe layout, the Polyak average y. */
+interface QDTState extends JsonObject {
+  rate: AdaptiveLearningRateState & JsonObject;
+  layout: [string, number][] | null;
+  average: number[] | null;
+}
+
+/** The rule's options (the QDT optimizer's, without base and baseOptions). */
+export type QDTRuleOptions = Omit<QDTOptions, 'base' | 'baseOptions'>;
+
+const RULE_NAMES = Object.keys(SPECS).filter((k) => k !== 'base' && k !== 'baseOptions') as (keyof QDTRuleOptions)[];
+
+/**
+ * The QDT learning-rate rule (seed 002 §2.2, eq. 7): η = η₀ α|E(x, y)|(1 + βS(t))𝒮(t) on
+ * a probe of the parameters, y their Polyak average. It reads the parameters and their
+ * gradients (the probe's gradient energy is S's distribution); it measures no update.
+ */
+export class QDTRule implements LearningRateRule<QDTState> {
+  readonly kind = 'QDT';
+  readonly measuresUpdates = false;
+  private readonly options: QDTRuleOptions;
+  private readonly rate: AdaptiveLearningRate;
   private probe: Probe | null = null;
+  private x = new Float32Array(0);
+  private masses = new Float64Array(0);
 
-  constructor(args?: QDTArgs) {
-    super(withoutGroups(args as OptimizerArgs<QDTOptions>));
-    this.rebuild();
-  }
-
-  static fromConfig(config: QDTConfig): QDTOptimizer {
-    return new QDTOptimizer(config);
-  }
-
-  get kind(): string {
-    return 'QDT';
-  }
-
-  get inner(): AnyOptimizer {
-    return this.innerOptimizer;
-  }
-
-  protected optionSpecs(): Record<keyof QDTOptions, OptionSpec> {
-    return SPECS;
-  }
-
-  protected override checkOptions(o: QDTOptions, where: string): void {
-    if (o.etaMax < o.etaMin) throw argumentError(`${where}etaMax`, `a number >= etaMin (${o.etaMin})`, o.etaMax);
-    createBase(o.base, o.baseOptions, o.learningRate * o.etaMax, `${where}baseOptions.`);
-  }
-
-  protected rebuild(): void {
-    const o = super.getConfig();
-    this.innerOptimizer = createBase(o.base, o.baseOptions, o.learningRate * o.etaMax, 'baseOptions.');
-    this.rate = new AdaptiveLearningRate({
-      alpha: o.alpha,
-      beta: o.beta,
-      scaleCoupling: o.scaleCoupling,
-      criticalTime: o.criticalTime,
-      etaMin: o.etaMin,
-      etaMax: o.etaMax,
-      energy: new EnergySystem(o.energy),
-      entropy: new EntropyTracker({ gamma: o.gamma }),
-    });
-    this.probe = null;
-  }
-
-  /** The probe for this parameter layout (built on the first step; later steps must match it). */
-  private probeFor(params: TensorMap, names: string[]): Probe {
-    const layout = names.map((n) => [n, params[n].length] as [string, number]);
-    if (this.probe) {
-      const same =
-        this.probe.layout.length === layout.length &&
-        this.probe.layout.every(([n, len], i) => n === layout[i][0] && len === layout[i][1]);
-      if (!same) {
-        const want = this.probe.layout.map(([n, len]) => `${JSON.stringify(n)}: ${len}`).join(', ');
-        throw argumentError('params', `the parameters the QDT probe was built for ({${want}})`, params);
+  constructor(args?: Partial<QDTRuleOptions>, where = '') {
+    const raw = options<Record<string, unknown>>(where ? where.slice(0, -1) : 'options', args);
+    for (const key of Object.keys(raw)) {
+      if (!(RULE_NAMES as string[]).includes(key)) {
+        throw argumentError(`${where}${key}`, `an option of the QDT rule (${RULE_NAMES.join(', ')})`, raw[key]);
       }
-      return this.probe;
     }
-    return this.buildProbe(layout);
+    const o: Record<string, unknown> = {};
+    for (const name of RULE_NAMES) {
+      const v = raw[name];
+      o[name] = v === undefined ? SPECS[name].default : SPECS[name].check(`${where}${name}`, v);
+    }
+    this.options = o as unknown as QDTRuleOptions;
+    const c = this.options;
+    if (c.etaMax < c.etaMin) throw argumentError(`${where}etaMax`, `a number >= etaMin (${c.etaMin})`, c.etaMax);
+    this.rate = new AdaptiveLearningRate({
+      alpha: c.alpha,
+      beta: c.beta,
+      scaleCoupling: c.scaleCoupling,
+      criticalTime: c.criticalTime,
+      etaMin: c.etaMin,
+      etaMax: c.etaMax,
+      energy: new EnergySystem(c.energy),
+      entropy: new EntropyTracker({ gamma: c.gamma }),
+    });
   }
 
-  private buildProbe(layout: [string, number][]): Probe {
-    const o = super.getConfig();
+  static fromConfig(config: Partial<QDTRuleOptions>): QDTRule {
+    return new QDTRule(config);
+  }
+
+  /** η before the first step: η₀ times the rate's upper bound (the first step computes its own). */
+  get initialEta(): number {
+    return this.options.learningRate * this.options.etaMax;
+  }
+
+  getConfig(): JsonObject {
+    return { ...this.options } as unknown as JsonObject;
+  }
+
+  initialState(): QDTState {
+    return {
+      rate: { step: 0, entropy: new EntropyTracker({ gamma: this.options.gamma }).state() } as never,
+      layout: null,
+      average: null,
+    };
+  }
+
+  checkState(name: string, value: unknown): QDTState {
+    const s = options<QDTState>(name, value);
+    const layout = s.layout ?? null;
+    if (layout !== null) {
+      if (
+        !Array.isArray(layout) ||
+        !layout.every((e) => Array.isArray(e) && typeof e[0] === 'string' && Number.isSafeInteger(e[1]) && e[1] >= 0)
+      ) {
+        throw argumentError(`${name}.layout`, 'null or an array of [parameter name, length]', layout);
+      }
+    }
+    const d = layout === null ? 0 : this.probeFor(layout as [string, number][]).tensor.length;
+    const average = s.average ?? null;
+    if (
+      (layout === null) !== (average === null) ||
+      (average !== null &&
+        !(Array.isArray(average) && average.length === d && average.every((v) => Number.isFinite(v))))
+    ) {
+      throw argumentError(
+        `${name}.average`,
+        layout === null ? 'null (no probe yet)' : `an array of ${d} finite numbers`,
+        average,
+      );
+    }
+    const saved = this.rate.state();
+    try {
+      this.rate.loadState(options<AdaptiveLearningRateState>(`${name}.rate`, s.rate) as AdaptiveLearningRateState);
+    } catch (error) {
+      throw prefixError(error, `${name}.rate.`.replace(/^state\./, 'state.'));
+    } finally {
+      this.rate.loadState(saved);
+    }
+    return {
+      rate: s.rate as QDTState['rate'],
+      layout: layout as [string, number][] | null,
+      average: average as number[] | null,
+    };
+  }
+
+  /** The probe for a parameter layout (cached; the same layout always gives the same probe). */
+  private probeFor(layout: [string, number][]): Probe {
+    const p = this.probe;
+    if (
+      p &&
+      p.layout.length === layout.length &&
+      p.layout.every(([n, len], i) => n === layout[i][0] && len === layout[i][1])
+    ) {
+      return p;
+    }
     const total = layout.reduce((s, [, n]) => s + n, 0);
     if (total === 0) throw argumentError('params', 'at least one parameter value', total);
-    const global = probeIndices(total, o.probeDimension, o.probeSeed);
+    const global = probeIndices(total, this.options.probeDimension, this.options.probeSeed);
     const tensor: string[] = [];
     const offset = new Uint32Array(global.length);
     let t = 0;
@@ -239,128 +299,116 @@ export class QDTOptimizer extends OptimizerWrapper<QDTOptions> {
       tensor.push(layout[t][0]);
       offset[i] = global[i] - start;
     }
-    const d = global.length;
-    this.probe = {
-      layout,
-      tensor,
-      offset,
-      x: new Float32Array(d),
-      y: new Float32Array(d),
-      masses: new Float64Array(d),
-    };
+    this.probe = { layout: layout.map(([n, len]) => [n, len]), tensor, offset };
+    this.x = new Float32Array(global.length);
+    this.masses = new Float64Array(global.length);
     return this.probe;
   }
 
-  /**
-   * One step: gather the probe, compute η(t) from E(x, y), S(t) and 𝒮(t), set the inner
-   * optimizer's η, update `params`, then move the Polyak average. Returns the report.
-   */
-  override step(params: TensorMap, grads: TensorMap, observation?: StepObservation): QDTReport {
-    const names = stepNames(params, grads);
-    const first = this.probe === null;
-    const probe = this.probeFor(params, names);
-    const { x, y, masses, tensor, offset } = probe;
-    const saved = this.rate.state();
-    try {
-      let mass = 0;
-      for (let i = 0; i < x.length; i++) {
-        x[i] = params[tensor[i]][offset[i]];
-        const g = grads[tensor[i]]?.[offset[i]];
-        if (!(g !== undefined && g - g === 0)) this.badGradient(params, grads, tensor[i]);
-        masses[i] = g * g;
-        mass += masses[i];
+  next(state: Readonly<QDTState>, input: RuleInput): RuleTurn<QDTState> {
+    const { params, grads } = input;
+    const names = Object.keys(params);
+    const layout = names.map((n) => [n, params[n].length] as [string, number]);
+    if (state.layout !== null) {
+      const same =
+        state.layout.length === layout.length &&
+        state.layout.every(([n, len], i) => n === layout[i][0] && len === layout[i][1]);
+      if (!same) {
+        const want = state.layout.map(([n, len]) => `${JSON.stringify(n)}: ${len}`).join(', ');
+        throw argumentError('params', `the parameters the QDT probe was built for ({${want}})`, params);
       }
-      if (this.iterations === 0) y.set(x);
-      const rate = this.rate.update(x, y, mass > 0 ? { distribution: masses } : {});
-      const eta = super.getConfig().learningRate * rate;
-      const components = this.rate.components()!;
-      const report: QDTReport = {
-        iteration: this.iterations,
-        eta,
+    }
+    const probe = this.probeFor(layout);
+    const { x, masses } = this;
+    let mass = 0;
+    for (let i = 0; i < x.length; i++) {
+      x[i] = params[probe.tensor[i]][probe.offset[i]];
+      const g = grads[probe.tensor[i]]?.[probe.offset[i]];
+      if (!(g !== undefined && g - g === 0)) badGradient(params, grads, probe.tensor[i]);
+      masses[i] = g * g;
+      mass += masses[i];
+    }
+    const y = state.average === null ? Float32Array.from(x) : Float32Array.from(state.average);
+    this.rate.loadState(state.rate);
+    const rate = this.rate.update(x, y, mass > 0 ? { distribution: masses } : {});
+    const components = this.rate.components()!;
+    // the Polyak average takes the iterate this step starts from
+    const rho = this.options.averaging;
+    const average = new Array<number>(y.length);
+    for (let i = 0; i < y.length; i++) average[i] = Math.fround(rho * y[i] + (1 - rho) * x[i]);
+    return {
+      eta: this.options.learningRate * rate,
+      state: { rate: this.rate.state() as QDTState['rate'], layout, average },
+      report: {
         energy: components.energy.total,
         distance: components.energy.distance,
         entropy: components.entropy.entropy,
         scale: components.scale,
         components,
-      };
-      this.innerOptimizer.learningRate = eta;
-      try {
-        this.innerOptimizer.step(params, grads, observation);
-      } catch (error) {
-        if (error instanceof CimmDivergenceError) this.finish(report);
-        throw error;
-      }
-      this.finish(report);
-      return report;
-    } catch (error) {
-      if (!(error instanceof CimmDivergenceError)) {
-        this.rate.loadState(saved);
-        if (first) this.probe = null;
-      }
-      throw error;
-    }
+      },
+    };
+  }
+}
+
+registerRule('QDT', QDTRule.fromConfig as (config: never) => LearningRateRule<JsonObject>);
+
+/** A gradient the probe reads is missing or not finite: name it as the inner step would. */
+function badGradient(params: Readonly<TensorMap>, grads: Readonly<TensorMap>, name: string): never {
+  const g = Object.hasOwn(grads, name) ? grads[name] : undefined;
+  const at = `grads[${JSON.stringify(name)}]`;
+  const length = params[name].length;
+  if (!(g instanceof Float32Array) || g.length !== length) {
+    throw argumentError(at, `a Float32Array of length ${length}`, g);
+  }
+  const i = kernels().firstNonFinite(g);
+  throw new CimmArgumentError(
+    at,
+    'finite values',
+    `Expected finite values for ${at} but received ${g[i]} at index ${i} of ${describeValue(g)} of type ${typeOf(g)}`,
+  );
+}
+
+/** An inner SGD (default), Adam or AdamW driven by the QDT rule: `new QDTOptimizer()`, `step(params, grads)`. */
+export class QDTOptimizer extends RuleDrivenOptimizer<QDTOptions> {
+  declare lastReport: QDTReport | undefined;
+
+  constructor(args?: QDTArgs) {
+    super(args as OptimizerArgs<QDTOptions>);
   }
 
-  /** The Polyak average takes the iterate the step started from; the step counts. */
-  private finish(report: QDTReport): void {
-    const { x, y } = this.probe!;
-    const rho = super.getConfig().averaging;
-    for (let i = 0; i < y.length; i++) y[i] = rho * y[i] + (1 - rho) * x[i];
-    this.lastReport = report;
-    this.countStep();
+  static override fromConfig(config: unknown): QDTOptimizer {
+    return new QDTOptimizer(config as QDTArgs);
   }
 
-  /** A gradient the probe reads is missing or not finite: the inner step's own checks say which. */
-  private badGradient(params: TensorMap, grads: TensorMap, name: string): never {
-    const g = Object.hasOwn(grads, name) ? grads[name] : undefined;
-    const at = `grads[${JSON.stringify(name)}]`;
-    const length = params[name].length;
-    if (!(g instanceof Float32Array) || g.length !== length) {
-      throw argumentError(at, `a Float32Array of length ${length}`, g);
-    }
-    const i = kernels().firstNonFinite(g);
-    throw new CimmArgumentError(
-      at,
-      'finite values',
-      `Expected finite values for ${at} but received ${g[i]} at index ${i} of ${describeValue(g)} of type ${typeOf(g)}`,
-    );
+  override get kind(): string {
+    return 'QDT';
   }
 
-  protected ownState(): JsonObject {
-    return { rate: this.rate.state() as unknown as JsonObject, layout: this.probe ? this.probe.layout : null };
+  override step(params: TensorMap, grads: TensorMap, observation?: StepObservation): QDTReport {
+    return super.step(params, grads, observation) as QDTReport;
   }
 
-  protected loadOwnState(state: JsonObject): void {
-    const at = 'state.scalars.wrapper';
-    const layout = state.layout ?? null;
-    if (layout !== null) {
-      if (
-        !Array.isArray(layout) ||
-        !layout.every((e) => Array.isArray(e) && typeof e[0] === 'string' && Number.isSafeInteger(e[1]) && e[1] >= 0)
-      ) {
-        throw argumentError(`${at}.layout`, 'null or an array of [parameter name, length]', layout);
-      }
-      this.buildProbe(layout as [string, number][]);
-    }
-    this.rate.loadState(options<AdaptiveLearningRateState>(`${at}.rate`, state.rate) as AdaptiveLearningRateState);
+  protected override optionSpecs(): Record<keyof QDTOptions, OptionSpec> {
+    return SPECS;
   }
 
-  protected override ownTensors(): TensorMap {
-    return this.probe ? { average: this.probe.y } : {};
+  protected override checkOptions(o: QDTOptions, where: string): void {
+    if (o.etaMax < o.etaMin) throw argumentError(`${where}etaMax`, `a number >= etaMin (${o.etaMin})`, o.etaMax);
+    createBase(o.base, o.baseOptions, o.learningRate * o.etaMax, `${where}baseOptions.`);
   }
 
-  protected override loadOwnTensors(tensors: TensorMap): void {
-    const { average, ...rest } = tensors;
-    super.loadOwnTensors(rest);
-    if (!this.probe) {
-      if (average !== undefined)
-        throw argumentError('state.tensors["self/average"]', 'no tensor (no probe yet)', average);
-      return;
-    }
-    if (!(average instanceof Float32Array) || average.length !== this.probe.y.length) {
-      throw argumentError('state.tensors["self/average"]', `a Float32Array of length ${this.probe.y.length}`, average);
-    }
-    this.probe.y.set(average);
+  /** The config is flat (base, baseOptions and the rule's options). */
+  protected override configParts(): Partial<QDTOptions> {
+    return {};
+  }
+
+  protected override buildParts(o: QDTConfig): { inner: AnyOptimizer; rule: QDTRule } {
+    const ruleOptions: Record<string, unknown> = {};
+    for (const name of RULE_NAMES) ruleOptions[name] = o[name];
+    return {
+      inner: createBase(o.base, o.baseOptions, o.learningRate * o.etaMax, 'baseOptions.'),
+      rule: new QDTRule(ruleOptions as Partial<QDTRuleOptions>),
+    };
   }
 }
 

@@ -21,6 +21,7 @@ import { argumentError, CimmDivergenceError } from '../errors.js';
 import { finiteNumber, float32Array, options } from '../is.js';
 import type { Kernels } from '../kernels.js';
 import {
+  IDENTITY_METRIC,
   NO_TENSOR,
   Optimizer,
   type OptimizerArgs,
@@ -61,10 +62,13 @@ export interface RuleInput {
   observation: StepObservation | undefined;
   /** The last update's readings (null on the first step, and for rules that do not measure). */
   readings: UpdateReadings | null;
+  /** The parameters before this step's update and their gradients (read them; never write). */
+  params: Readonly<TensorMap>;
+  grads: Readonly<TensorMap>;
 }
 
-/** A report: numbers, strings or null (what a training history records). */
-export type RuleReport = Record<string, number | string | null>;
+/** A report: numbers, strings, null (what a training history records) or detail objects. */
+export type RuleReport = Record<string, number | string | null | object>;
 
 /** One turn of a rule: η for the coming update, the rule's next state, what it saw. */
 export interface RuleTurn<S> {
@@ -156,10 +160,10 @@ export class UpdateProbe {
     }
   }
 
-  /** The update's sums, in the inner optimizer's metric. */
+  /** The update's sums, in the inner optimizer's metric (null: the Euclidean one). */
   measure(
     k: Kernels,
-    inner: AnyOptimizer,
+    inner: AnyOptimizer | null,
     params: TensorMap,
     grads: TensorMap,
     names: string[],
@@ -169,7 +173,7 @@ export class UpdateProbe {
     let dot = 0;
     let work = 0;
     for (const name of names) {
-      const m = inner.stepMetric(name);
+      const m = inner ? inner.stepMetric(name) : IDENTITY_METRIC;
       k.updateEnergy(
         this.pending.get(name)!,
         params[name],
@@ -395,6 +399,8 @@ export class RuleDrivenOptimizer<O extends OptimizerOptions = RuleDrivenOptions>
       eta: this.eta,
       observation,
       readings: measures ? readings : null,
+      params,
+      grads,
     });
     const eta = finiteNumber(`${this.rule.kind}.next().eta`, turn.eta, { above: 0 });
     const report: RuleDrivenReport = { ...turn.report, iteration: this.iterations, eta };

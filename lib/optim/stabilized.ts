@@ -17,6 +17,7 @@
 import { kernels } from '../backend.js';
 import { argumentError, CimmDivergenceError } from '../errors.js';
 import { finiteNumber, float32Array, integer, options } from '../is.js';
+import type { Kernels } from '../kernels.js';
 import {
   type StabilityConfig,
   type StabilityContext,
@@ -55,8 +56,12 @@ export interface StabilizedOptions extends OptimizerOptions {
   optimizer: InnerOptimizerConfig;
   /** The controller's Λ, α, β, E_max and margin (lib/stability.ts). */
   stability: StabilityConfig;
-  /** dE/dt: 'loss-change' (default: |L_t − L_{t−1}|) or an energy meter's config. */
-  energyRate: 'loss-change' | EnergyMeterConfig;
+  /**
+   * dE/dt: 'flow' (default: |L_t − L_{t−1}| / η, the loss's rate of change per unit of
+   * gradient-flow time — a step of SGD with rate η advances dθ/dt = −∇L by t = η), 'loss-change'
+   * (|L_t − L_{t−1}| per step), or an energy meter's config.
+   */
+  energyRate: 'flow' | 'loss-change' | EnergyMeterConfig;
 }
 
 export type StabilizedConfig = OptimizerConfig<StabilizedOptions>;
@@ -65,7 +70,7 @@ export type StabilizedConfig = OptimizerConfig<StabilizedOptions>;
 export type StabilizedArgs = Omit<OptimizerArgs<StabilizedOptions>, 'optimizer' | 'stability' | 'energyRate'> & {
   optimizer?: AnyOptimizer | InnerOptimizerConfig;
   stability?: StabilityControllerOptions;
-  energyRate?: 'loss-change' | string | EnergyMeterConfig;
+  energyRate?: 'flow' | 'loss-change' | string | EnergyMeterConfig;
 };
 
 /** What the observation may add for the controller. */
@@ -108,10 +113,37 @@ const SPECS: Record<keyof StabilizedOptions, OptionSpec> = {
     },
   },
   energyRate: {
-    default: 'loss-change',
-    check: (name, v) => (v === 'loss-change' ? v : createEnergyMeter(v as never, name).getConfig()),
+    default: 'flow',
+    check: (name, v) => (v === 'loss-change' || v === 'flow' ? v : createEnergyMeter(v as never, name).getConfig()),
   },
 };
+
+/**
+ * The stability controller as a gradient transform (optax's habit): zero the non-finite
+ * entries of every gradient tensor, evaluate eq. 11 on the norm of all of them together
+ * and the context, and scale every tensor by the controller's factor when a criterion
+ * fails. In place; returns the controller's report. Usable in any training loop before
+ * `optimizer.step`; StabilizedOptimizer applies it every step.
+ */
+export class StabilityTransform {
+  apply(controller: StabilityController, grads: TensorMap, context: StabilityContext, k: Kernels = kernels()) {
+    let squares = 0;
+    let nonFinite = 0;
+    const names = Object.keys(grads);
+    for (const name of names) {
+      const g = float32Array(`grads[${JSON.stringify(name)}]`, grads[name]);
+      let norm = k.l2Norm(g);
+      if (!Number.isFinite(norm)) {
+        nonFinite += k.zeroNonFinite(g);
+        norm = k.l2Norm(g);
+      }
+      squares += norm * norm;
+    }
+    const report = controller.evaluate(Math.sqrt(squares), context, nonFinite);
+    if (report.scale < 1) for (const name of names) k.scaleInPlace(grads[name], report.scale);
+    return report;
+  }
+}
 
 export class StabilizedOptimizer extends OptimizerWrapper<StabilizedOptions> {
   /** The report of the last step (undefined before the first). */
@@ -123,6 +155,10 @@ export class StabilizedOptimizer extends OptimizerWrapper<StabilizedOptions> {
   private previousLoss: number | null = null;
   private readonly probe = new UpdateProbe();
   private readings: UpdateReadings | null = null;
+  private flow = false;
+  /** η of the previous step (the flow time it advanced). */
+  private previousEta: number | null = null;
+  private readonly transform = new StabilityTransform();
 
   constructor(args?: StabilizedArgs) {
     const given = args?.optimizer instanceof Optimizer ? args.optimizer : undefined;
@@ -175,7 +211,10 @@ export class StabilizedOptimizer extends OptimizerWrapper<StabilizedOptions> {
     }
     if (o.learningRate !== undefined) this.innerOptimizer.learningRate = o.learningRate;
     this.controller = new StabilityController(o.stability);
-    this.meter = o.energyRate === 'loss-change' ? null : createEnergyMeter(o.energyRate, 'energyRate');
+    this.meter =
+      o.energyRate === 'loss-change' || o.energyRate === 'flow' ? null : createEnergyMeter(o.energyRate, 'energyRate');
+    this.flow = o.energyRate === 'flow';
+    this.previousEta = null;
     this.previousLoss = null;
     this.readings = null;
   }
@@ -195,22 +234,14 @@ export class StabilizedOptimizer extends OptimizerWrapper<StabilizedOptions> {
     try {
       let rate: number | undefined;
       if (this.meter) rate = energyReading(`${this.meter.kind}.take()`, this.meter.take(this.readings)) ?? undefined;
-      else if (loss !== undefined && this.previousLoss !== null) rate = Math.abs(loss - this.previousLoss);
-      let squares = 0;
-      let nonFinite = 0;
-      for (const name of names) {
-        const g = grads[name];
-        let norm = k.l2Norm(g);
-        if (!Number.isFinite(norm)) {
-          nonFinite += k.zeroNonFinite(g);
-          norm = k.l2Norm(g);
-        }
-        squares += norm * norm;
+      else if (loss !== undefined && this.previousLoss !== null) {
+        const change = Math.abs(loss - this.previousLoss);
+        if (!this.flow) rate = change;
+        else if (this.previousEta !== null && this.previousEta > 0) rate = change / this.previousEta;
       }
-      const context: StabilityContext = { energyRate: rate, energy: loss, ...extra };
-      const report = this.controller.evaluate(Math.sqrt(squares), context, nonFinite);
-      if (report.scale < 1) for (const name of names) k.scaleInPlace(grads[name], report.scale);
-      if (this.meter?.needsUpdate) this.probe.snapshot(params, names);
+      const report = this.transform.apply(this.controller, grads, { energyRate: rate, energy: loss, ...extra }, k);
+      const measures = this.meter?.needsUpdate === true;
+      if (measures) this.probe.snapshot(params, names);
       const result = { ...report, iteration: this.iterations };
       try {
         this.innerOptimizer.step(params, grads, obs);
@@ -218,7 +249,7 @@ export class StabilizedOptimizer extends OptimizerWrapper<StabilizedOptions> {
         if (error instanceof CimmDivergenceError) this.finish(loss, result);
         throw error;
       }
-      if (this.meter?.needsUpdate) {
+      if (measures) {
         this.readings = this.probe.measure(
           k,
           this.innerOptimizer,
@@ -238,6 +269,7 @@ export class StabilizedOptimizer extends OptimizerWrapper<StabilizedOptions> {
 
   private finish(loss: number | undefined, report: StabilizedReport): void {
     if (loss !== undefined) this.previousLoss = loss;
+    this.previousEta = this.innerOptimizer.learningRate;
     this.lastReport = report;
     this.countStep();
   }
@@ -245,6 +277,7 @@ export class StabilizedOptimizer extends OptimizerWrapper<StabilizedOptions> {
   protected ownState(): JsonObject {
     return {
       previousLoss: this.previousLoss,
+      previousEta: this.previousEta,
       readings: this.readings ? { ...this.readings } : null,
       meter: this.meter ? this.meter.getState() : null,
       checks: this.controller.checks,
@@ -267,6 +300,10 @@ export class StabilizedOptimizer extends OptimizerWrapper<StabilizedOptions> {
     if (this.meter) this.meter.setState(options<MeterState>(`${at}.meter`, state.meter) as MeterState);
     this.readings = readings;
     this.previousLoss = previousLoss;
+    this.previousEta =
+      state.previousEta === null || state.previousEta === undefined
+        ? null
+        : finiteNumber(`${at}.previousEta`, state.previousEta, { min: 0 });
     this.controller.checks = checks;
     Object.assign(this.controller.failures, failures);
   }

@@ -4,11 +4,17 @@ import { CliffWalkingTask } from './gridworld.js';
 import { type IrisOptions, IrisTask } from './iris.js';
 import { type IrisFractalOptions, IrisFractalTask } from './iris-fractal.js';
 import { type LeastSquaresOptions, LeastSquaresTask } from './least-squares.js';
+import { type MnistOptions, MnistTask } from './mnist.js';
 import { type ModularAdditionOptions, ModularAdditionTask } from './modular.js';
+import { type MovieRatingsOptions, MovieRatingsTask } from './movies.js';
+import { IllConditionedQuadraticTask, type QuadraticOptions } from './quadratic.js';
 import { QuantumTomographyTask, type TomographyOptions } from './quantum-tomography.js';
+import { type RosenbrockOptions, RosenbrockTask } from './rosenbrock.js';
+import { type SeattleWeatherOptions, SeattleWeatherTask } from './seattle-weather.js';
 import { type Sp500Options, Sp500Task } from './sp500.js';
 import type { Task } from './task.js';
 
+export { type CsvTable, numericColumns, parseCsv, readDataCsv } from './csv.js';
 export {
   CliffWalking,
   CliffWalkingTask,
@@ -36,7 +42,36 @@ export {
   thinQ,
 } from './least-squares.js';
 export { ACTIVATIONS, type Activation, Mlp, type MlpData, type MlpLoss, type MlpShape } from './mlp.js';
+export {
+  loadMnistDigits,
+  MNIST_DEFAULTS,
+  type MnistDigits,
+  type MnistOptions,
+  MnistTask,
+  mnistPackageDir,
+} from './mnist.js';
+export {
+  CHUNK,
+  type ModelData,
+  type ModelKind,
+  ModelTask,
+  type ModelTaskSpec,
+  standardizeColumns,
+  stratifiedSplit,
+} from './model-task.js';
 export { MODULAR_DEFAULTS, type ModularAdditionOptions, ModularAdditionTask } from './modular.js';
+export {
+  LAST_YEAR,
+  loadMovies,
+  MOVIE_FEATURES,
+  MOVIE_GENRES,
+  MOVIE_RATINGS_DEFAULTS,
+  type MovieRatingsOptions,
+  MovieRatingsTask,
+  type MovieRows,
+  MPAA_RATINGS,
+} from './movies.js';
+export { IllConditionedQuadraticTask, QUADRATIC_DEFAULTS, type QuadraticOptions } from './quadratic.js';
 export {
   bornProbabilities,
   type ComplexMatrix,
@@ -63,6 +98,16 @@ export {
   uhlmannFidelity,
   vonNeumannEntropyBits,
 } from './quantum-tomography.js';
+export { ROSENBROCK_DEFAULTS, type RosenbrockOptions, RosenbrockTask } from './rosenbrock.js';
+export {
+  loadSeattleWeather,
+  SEATTLE_WEATHER_DEFAULTS,
+  type SeattleWeatherOptions,
+  SeattleWeatherTask,
+  WEATHER_CLASSES,
+  WEATHER_FEATURES,
+  type WeatherDays,
+} from './seattle-weather.js';
 export {
   type ForecastScores,
   loadSp500,
@@ -101,6 +146,11 @@ export const TASK_NAMES = [
   'cliff-walking',
   'iris',
   'iris-fractal',
+  'mnist',
+  'movie-ratings',
+  'seattle-weather',
+  'rosenbrock',
+  'ill-conditioned-quadratic',
 ] as const;
 export type TaskName = (typeof TASK_NAMES)[number];
 
@@ -113,6 +163,11 @@ export interface TaskOptionsByName {
   'cliff-walking': undefined;
   iris: IrisOptions;
   'iris-fractal': IrisFractalOptions;
+  mnist: MnistOptions;
+  'movie-ratings': MovieRatingsOptions;
+  'seattle-weather': SeattleWeatherOptions;
+  rosenbrock: RosenbrockOptions;
+  'ill-conditioned-quadratic': QuadraticOptions;
 }
 
 /** Build a task by name (the comparison runner's and CLI's entry point). */
@@ -132,5 +187,15 @@ export function createTask<N extends TaskName>(name: N, options?: TaskOptionsByN
       return new IrisTask(options as IrisOptions);
     case 'iris-fractal':
       return new IrisFractalTask(options as IrisFractalOptions);
+    case 'mnist':
+      return new MnistTask(options as MnistOptions);
+    case 'movie-ratings':
+      return new MovieRatingsTask(options as MovieRatingsOptions);
+    case 'seattle-weather':
+      return new SeattleWeatherTask(options as SeattleWeatherOptions);
+    case 'rosenbrock':
+      return new RosenbrockTask(options as RosenbrockOptions);
+    case 'ill-conditioned-quadratic':
+      return new IllConditionedQuadraticTask(options as QuadraticOptions);
   }
 }

@@ -139,7 +139,8 @@ export class IrisFractalTask implements ObjectiveTask {
       direction: 'max',
       reason:
         'Adam (η 0.01–0.3) and plain GD (η 0.3–1) classified 29 or 30 of the 30 held-out flowers on ' +
-        'each of the five seeded splits tried, as with the MLP; 0.95 allows one miss in 30',
+        'each of the five seeded splits tried, as with the MLP; 0.95 allows one miss in 30. In batches of 16 ' +
+        'best-tuned Adam (η 0.1) reached it in 36 steps on 3 seeds and ended at 1',
     };
   }
 

@@ -141,7 +141,8 @@ export class IrisTask implements ObjectiveTask {
       direction: 'max',
       reason:
         'a fitted MLP classified every held-out flower on the five seeded splits tried (versicolor ' +
-        'and virginica overlap a little); 0.95 allows one miss in the 30 test flowers of the default split',
+        'and virginica overlap a little); 0.95 allows one miss in the 30 test flowers of the default split. ' +
+        'In batches of 16 best-tuned Adam (η 0.1) reached it in 18–24 steps on 3 seeds and ended at 1',
     };
   }
 

@@ -226,14 +226,26 @@ export class LeastSquaresTask implements ObjectiveTask {
     this.batchCount = this.batches.count;
     this.optimalLoss = this.lossOn(this.optimum, undefined, 0, m);
     this.config = { rows: m, columns: n, conditionNumber: kappa, noise, seed, batchSize: o.batchSize };
-    this.target = {
-      metric: 'distanceToOptimum',
-      value: 1e-3,
-      direction: 'min',
-      reason:
-        '‖x − x*‖/‖x*‖ ≤ 1e-3 is three correct digits in every direction, including the slowest ' +
-        '(σ = 1/κ), and stays far above the f32 parameter floor (~1e-7)',
-    };
+    // The precision a run can reach depends on the regime: mini-batch gradients are noisy
+    // at x* itself (the optimal residual is not zero), so constant-η steps hover around it.
+    this.target =
+      this.batchCount > 1
+        ? {
+            metric: 'distanceToOptimum',
+            value: 0.05,
+            direction: 'min',
+            reason:
+              'in mini-batches (20 of the 200 rows) constant-η Adam hovers 0.03–0.06 from x* at its best η ' +
+              '(0.1), which gets within 0.05 in 495–660 steps on 3 seeds; full batch it reached 1e-3',
+          }
+        : {
+            metric: 'distanceToOptimum',
+            value: 1e-3,
+            direction: 'min',
+            reason:
+              '‖x − x*‖/‖x*‖ ≤ 1e-3 is three correct digits in every direction, including the slowest ' +
+              '(σ = 1/κ), and stays far above the f32 parameter floor (~1e-7)',
+          };
   }
 
   /** ½ mean of squared residuals over rows[start..end), gradient into this.acc when asked. */

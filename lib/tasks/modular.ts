@@ -96,7 +96,8 @@ export class ModularAdditionTask implements ObjectiveTask {
       direction: 'max',
       reason:
         'chance is 1/p and memorizing the training pairs scores near chance on held-out pairs; ' +
-        '95% held-out accuracy means the rule was learned, with slack for a few boundary pairs',
+        '95% held-out accuracy means the rule was learned, with slack for a few boundary pairs. In batches of 64 ' +
+        'best-tuned Adam (η 0.1) reached it in 105–165 steps on 3 seeds (η 0.03: 420–540)',
     };
   }
 

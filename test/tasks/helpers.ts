@@ -34,3 +34,38 @@ export function descend(task: ObjectiveTask, params: Float32Array, rate: number,
   }
   return [first, task.evaluate(params)];
 }
+
+/**
+ * Finite differences on a few coordinates of a model task (lib/nn is f32): for each
+ * parameter tensor of `layout`, the `perTensor` coordinates with the largest |g|, and the
+ * normwise error ‖g_S − fd_S‖ / ‖g_S‖ over those coordinates S (central differences, step h).
+ * Largest-|g| coordinates keep the f32 rounding of the loss (≈ 1e-7 · L / h) small beside
+ * the derivative, and the normwise measure keeps one coordinate whose relu kink lies
+ * within ±h from deciding alone. `scale` multiplies the analytic gradient (a test shows
+ * that a gradient 5% off fails the tolerance).
+ */
+export function sampledGradientError(
+  task: ObjectiveTask & { layout: readonly { offset: number; length: number }[] },
+  params: Float64Array,
+  batch: number | undefined,
+  { h = 1e-3, perTensor = 4, scale = 1 } = {},
+): number {
+  const g = new Float64Array(task.dimension);
+  task.evaluate(params, g, batch);
+  let num = 0;
+  let den = 0;
+  for (const { offset, length } of task.layout) {
+    const order = Array.from({ length }, (_, i) => offset + i).sort((a, b) => Math.abs(g[b]) - Math.abs(g[a]));
+    for (const i of order.slice(0, perTensor)) {
+      const x = params[i];
+      params[i] = x + h;
+      const up = task.evaluate(params, undefined, batch);
+      params[i] = x - h;
+      const down = task.evaluate(params, undefined, batch);
+      params[i] = x;
+      num += (scale * g[i] - (up - down) / (2 * h)) ** 2;
+      den += g[i] ** 2;
+    }
+  }
+  return Math.sqrt(num / den);
+}

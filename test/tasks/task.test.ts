@@ -12,6 +12,8 @@ describe('task registry', () => {
       sp500: {},
       'quantum-tomography': { qubits: 1 },
       iris: {},
+      mnist: { perClass: 5, hidden: 4 },
+      'ill-conditioned-quadratic': { dimension: 10 },
     };
     for (const name of TASK_NAMES) {
       const task = createTask(name, small[name] as never);
@@ -30,7 +32,7 @@ describe('task registry', () => {
       expect(task.describe().name).toBe(task.name);
       expect(JSON.parse(JSON.stringify(task.describe()))).toBeTruthy();
     }
-    expect(() => createTask('mnist' as never)).toThrow('for name but received "mnist"');
+    expect(() => createTask('chess' as never)).toThrow('for name but received "chess"');
   });
 
   test('targetReached follows the direction', () => {
