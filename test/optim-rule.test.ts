@@ -512,7 +512,7 @@ describe('the loss-stream calibration (EntropyBalancedRule, window 5, averaging 
     let readings: UpdateReadings | null = null;
     const out: { eta: number; calibration: number | null; ceiling: number | null }[] = [];
     losses.forEach((loss, iteration) => {
-      const turn = rule.next(state, { iteration, eta, observation: { loss }, readings });
+      const turn = rule.next(state, { iteration, eta, observation: { loss }, readings, params: {}, grads: {} });
       state = turn.state;
       eta = turn.eta;
       readings = readingsAt(eta); // the update this step makes, measured at the next

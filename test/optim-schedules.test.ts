@@ -47,7 +47,14 @@ function etas(rule: LearningRateRule<JsonObject>, n: number, losses: number[] = 
   let eta = rule.initialEta;
   const out: number[] = [];
   for (let t = 0; t < n; t++) {
-    const turn = rule.next(state, { iteration: t, eta, observation: { loss: losses[t] ?? 1 }, readings: null });
+    const turn = rule.next(state, {
+      iteration: t,
+      eta,
+      observation: { loss: losses[t] ?? 1 },
+      readings: null,
+      params: {},
+      grads: {},
+    });
     [state, eta] = [turn.state, turn.eta];
     out.push(eta);
   }
@@ -163,7 +170,7 @@ describe('the η sequences against their formulas', () => {
     // the report: whether this step reduced η, and the best reading so far
     const r = asRule(new ReduceOnPlateau({ learningRate: 1, patience: 0 })).next(
       { eta: 1, best: 2, wait: 0, cooldown: 0, sum: 0, count: 0 },
-      { iteration: 3, eta: 1, observation: { loss: 2 }, readings: null },
+      { iteration: 3, eta: 1, observation: { loss: 2 }, readings: null, params: {}, grads: {} },
     );
     expect(r.report).toEqual({ reduced: 1, best: 2 });
     expect(r.eta).toBeCloseTo(0.1, 15);
