@@ -90,6 +90,18 @@ export function argumentError(name: string, what: string, value: unknown): CimmA
   );
 }
 
+/** The same error for a parameter one level down ("momentum" → "baseOptions.momentum"); others unchanged. */
+export function prefixError(error: unknown, prefix: string): unknown {
+  if (!(error instanceof CimmArgumentError) || prefix === '') return error;
+  const renamed = new CimmArgumentError(
+    `${prefix}${error.parameter}`,
+    error.expected,
+    error.message.replace(` for ${error.parameter} but`, ` for ${prefix}${error.parameter} but`),
+  );
+  renamed.cause = error;
+  return renamed;
+}
+
 /** One rejected row of a data file, with its 1-based line number. */
 export interface BadRow {
   line: number;

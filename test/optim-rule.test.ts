@@ -765,7 +765,8 @@ describe('withRule and the driver', () => {
     expectError(() => new RuleDrivenOptimizer({ groups: [{ params: ['x'] }] }), 'groups');
     expectError(() => new RuleDrivenOptimizer({ learningRate: -1 }), 'learningRate');
     expectError(() => new RuleDrivenOptimizer({ momentum: 0.9 } as never), 'momentum');
-    // a rule object is saved as its config, so it must be of a registered kind
+    // a rule object is kept as given (it may carry what a config cannot); only rebuilding it
+    // from its saved config needs its kind registered
     const unregistered: LearningRateRule = {
       kind: 'Unregistered',
       measuresUpdates: false,
@@ -775,7 +776,9 @@ describe('withRule and the driver', () => {
       getConfig: () => ({}),
       checkState: () => ({}),
     };
-    expectError(() => withRule(new SGD(), unregistered), 'rule.kind');
+    const driven = withRule(new SGD(), unregistered);
+    expect(driven.learningRateRule).toBe(unregistered);
+    expectError(() => restoreOptimizer(driven.serializeState()), 'rule.kind');
     // a saved optimizer naming an unknown rule
     const saved = structuredClone(withRule(new SGD(), new ConstantRate()).state());
     (saved.config as unknown as { rule: { kind: string } }).rule.kind = 'Gone';

@@ -78,6 +78,20 @@ function list<T extends string>(
   return items as T[];
 }
 
+/** A comma-separated list of positive finite numbers. */
+function numbers(name: string, v: string | boolean): number[] {
+  const items = String(v)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (!items.length) throw new UsageError(`--${name} is empty`);
+  return items.map((i) => {
+    const n = Number(i);
+    if (!(n > 0 && Number.isFinite(n))) throw new UsageError(`--${name}: ${i} is not a positive number`);
+    return n;
+  });
+}
+
 /** A progress bar on stderr (cli-progress), only on a TTY and never with --json. */
 function progressBar(enabled: boolean, unit = 'runs') {
   const bar = enabled
@@ -330,6 +344,7 @@ async function compareCommand(v: Values): Promise<number> {
     tasks: list<TaskName>('tasks', v.tasks, TASK_NAMES),
     optimizers: list('optimizers', v.optimizers, [...OPTIMIZER_ENTRIES.map((e) => e.name), ...STEP_SIZE_ENTRIES]),
     variants: Boolean(v.variants),
+    learningRates: v.learningRates === undefined ? undefined : numbers('learning-rates', v.learningRates),
     seeds: int('seeds', v.seeds, 3, 1),
     steps: v.steps === undefined ? undefined : int('steps', v.steps, 0, 1),
   };
@@ -430,6 +445,7 @@ function program(setCode: (code: Promise<number>) => void): Command {
     .option('--tasks <list>', 'comma-separated tasks')
     .option('--optimizers <list>', 'comma-separated optimizers and step-size rules')
     .option('--variants', "add the entropy-balanced rule's named variants (EB/…)")
+    .option('--learning-rates <list>', "comma-separated η (or η₀) to sweep instead of the budget's grid")
     .option('--seeds <n>', 'seeds per configuration (default 3)')
     .option('--out <dir>', 'report directory (default reports/quick or reports/latest)')
     .option('--workers <n>', 'worker threads (0 = serial; default min(cores, jobs))')

@@ -351,12 +351,14 @@ export function balanceStep(c: BalanceConfig, state: BalanceState, input: Balanc
   let calibration: number | null = null;
   if (c.window > 0 && input.loss !== null && input.predictedDecrease !== null) {
     const L = finiteNumber('loss', input.loss);
-    block = {
+    const added = {
       steps: block.steps + 1,
       sum: block.sum + L,
       squares: block.squares + L * L,
       predicted: block.predicted + input.predictedDecrease,
     };
+    // losses so large that their squares overflow carry no usable statistics: start the block over
+    block = Number.isFinite(added.squares) && Number.isFinite(added.predicted) ? added : EMPTY_BLOCK;
     if (block.steps >= c.window) {
       const mean = block.sum / block.steps;
       const current = {
@@ -369,7 +371,7 @@ export function balanceStep(c: BalanceConfig, state: BalanceState, input: Balanc
         calibration = calibrate(c, previous, current);
         if (calibration < 1) {
           next *= calibration;
-          ceiling = next;
+          ceiling = Math.max(next, c.etaMin);
           q = Math.min(q, 0);
         } else if (ceiling !== null) {
           ceiling *= c.maxChange;

@@ -15,7 +15,7 @@
  * η and calibration, the measured joules and the Landauer efficiency k_B T ln 2 · bits /
  * joules (eq. 14).
  */
-import { argumentError, CimmArgumentError } from '../errors.js';
+import { argumentError, prefixError } from '../errors.js';
 import { finiteNumber, float32Array, oneOf, options } from '../is.js';
 import { landauerBound } from '../quantum.js';
 import { Adam } from './adam.js';
@@ -257,18 +257,6 @@ function checkRuleOptions(o: EntropyBalancedRuleOptions, where: string): void {
       c.target,
     );
   }
-}
-
-/** Rename a CimmArgumentError's parameter with a prefix ("momentum" → "baseOptions.momentum"). */
-export function prefixError(error: unknown, prefix: string): unknown {
-  if (!(error instanceof CimmArgumentError) || prefix === '') return error;
-  const renamed = new CimmArgumentError(
-    `${prefix}${error.parameter}`,
-    error.expected,
-    error.message.replace(` for ${error.parameter} but`, ` for ${prefix}${error.parameter} but`),
-  );
-  renamed.cause = error;
-  return renamed;
 }
 
 /** The inner optimizer of a base kind with η and options (errors named under `where`). */

@@ -24,7 +24,7 @@
 import { kernels } from '../backend.js';
 import { EnergySystem, type EnergySystemConfig, type EnergySystemOptions } from '../energy.js';
 import { EntropyTracker } from '../entropy.js';
-import { argumentError, CimmArgumentError, CimmDivergenceError, describeValue, typeOf } from '../errors.js';
+import { argumentError, CimmArgumentError, describeValue, prefixError, typeOf } from '../errors.js';
 import { finiteNumber, integer, oneOf, options } from '../is.js';
 import {
   AdaptiveLearningRate,
@@ -33,7 +33,7 @@ import {
   type LearningRateComponents,
 } from '../learning-rate.js';
 import { Random } from '../random.js';
-import { type BalanceBase, createBase, prefixError } from './entropy-balanced.js';
+import { type BalanceBase, createBase } from './entropy-balanced.js';
 import {
   checks,
   type OptimizerArgs,

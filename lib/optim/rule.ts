@@ -17,7 +17,7 @@
  * canonical order on every backend, so the readings (and η) are bit-identical everywhere.
  */
 import { kernels } from '../backend.js';
-import { argumentError, CimmDivergenceError } from '../errors.js';
+import { argumentError, CimmDivergenceError, prefixError } from '../errors.js';
 import { finiteNumber, float32Array, options } from '../is.js';
 import type { Kernels } from '../kernels.js';
 import {
@@ -105,12 +105,17 @@ export function registerRule(kind: string, fromConfig: (config: never) => AnyRul
   rules.set(kind, fromConfig as (config: unknown) => AnyRule);
 }
 
-/** A rule of a registered kind from its JSON config. */
-export function ruleFromConfig(kind: string, config: unknown): AnyRule {
+/** The factory of a registered rule kind (an unknown kind is an error naming rule.kind). */
+function ruleFactory(kind: string): (config: unknown) => AnyRule {
   const make = rules.get(kind);
   if (!make)
     throw argumentError('rule.kind', `a registered learning-rate rule (${[...rules.keys()].join(', ')})`, kind);
-  return make(config);
+  return make;
+}
+
+/** A rule of a registered kind from its JSON config. */
+export function ruleFromConfig(kind: string, config: unknown): AnyRule {
+  return ruleFactory(kind)(config);
 }
 
 /** The rule kinds registered now. */
@@ -303,6 +308,7 @@ export class RuleDrivenOptimizer<O extends OptimizerOptions = RuleDrivenOptions>
     };
     super(withoutGroups(rest as OptimizerArgs<O>));
     if (inner) this.innerOptimizer = inner;
+    if (rule) this.rule = rule;
     this.rebuild();
   }
 
@@ -323,7 +329,7 @@ export class RuleDrivenOptimizer<O extends OptimizerOptions = RuleDrivenOptions>
     return this.rule;
   }
 
-  /** η of the next update (the rule's latest decision). */
+  /** η of the latest update (the rule's latest decision; η₀ before the first step). */
   override get learningRate(): number {
     return this.eta;
   }
@@ -358,11 +364,27 @@ export class RuleDrivenOptimizer<O extends OptimizerOptions = RuleDrivenOptions>
   protected buildParts(config: OptimizerConfig<O>): { inner: AnyOptimizer; rule: AnyRule } {
     const o = config as unknown as RuleDrivenConfig;
     const current = this.innerOptimizer as AnyOptimizer | undefined;
+    const given = this.rule as AnyRule | undefined;
+    const named = <T>(prefix: string, build: () => T): T => {
+      try {
+        return build();
+      } catch (error) {
+        throw prefixError(error, prefix);
+      }
+    };
     const inner =
       current && current.kind === o.optimizer.kind
         ? current
-        : optimizerFromConfig(o.optimizer.kind, o.optimizer.config);
-    return { inner, rule: ruleFromConfig(o.rule.kind, o.rule.config) };
+        : named('optimizer.config.', () => optimizerFromConfig(o.optimizer.kind, o.optimizer.config));
+    // A rule object given by the caller is kept while the config says the same rule (it may
+    // carry what a config cannot: a predictive-entropy source, an unregistered kind).
+    const same =
+      given !== undefined &&
+      given.kind === o.rule.kind &&
+      JSON.stringify(given.getConfig()) === JSON.stringify(o.rule.config);
+    const make = same ? undefined : ruleFactory(o.rule.kind);
+    const rule = make ? named('rule.config.', () => make(o.rule.config)) : (given as AnyRule);
+    return { inner, rule };
   }
 
   protected rebuild(): void {

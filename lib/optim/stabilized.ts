@@ -15,7 +15,7 @@
  * says which criteria failed.
  */
 import { kernels } from '../backend.js';
-import { argumentError, CimmDivergenceError } from '../errors.js';
+import { argumentError, CimmDivergenceError, prefixError } from '../errors.js';
 import { finiteNumber, float32Array, integer, options } from '../is.js';
 import type { Kernels } from '../kernels.js';
 import {
@@ -27,7 +27,7 @@ import {
   type StabilityReport,
 } from '../stability.js';
 import { energyReading } from './balance.js';
-import { prefixError, stepNames } from './entropy-balanced.js';
+import { stepNames } from './entropy-balanced.js';
 import { createEnergyMeter, type EnergyMeter, type EnergyMeterConfig, type MeterState } from './meters.js';
 import {
   Optimizer,

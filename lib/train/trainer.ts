@@ -36,7 +36,7 @@ export interface StepRecord {
   epoch: number;
   step: number;
   loss: number;
-  /** η = optimizer.learningRate when the step was taken. */
+  /** η this step's update used (optimizer.learningRate right after the step). */
   learningRate: number;
   /** E(θ, θ*) before the update (null without an energy target). */
   energy: number | null;
@@ -289,8 +289,9 @@ export class Trainer {
       }
     }
 
-    const learningRate = this.optimizer.learningRate;
     this.optimizer.step(model.params, model.grads, previousBatchLoss === null ? { loss } : { loss, previousBatchLoss });
+    // read after the step: a rule-driven optimizer sets η inside it (the rate this update used)
+    const learningRate = this.optimizer.learningRate;
     model.afterUpdate();
     // the optimizer's per-step report: a `lastReport` property (EntropyBalanced, QDT) or method
     const last = (this.optimizer as { lastReport?: unknown }).lastReport;
