@@ -225,7 +225,7 @@ const balanceOn = (h: number) => (2 - LN2) / h;
 describe('the QPL loop (balanceStep)', () => {
   // the residual target alone: each reading alone (averaging 0), no calibration (window 0)
   const c = balanceConfig({ etaMin: 1e-6, etaMax: 1e4, target: 'residual', averaging: 0, window: 0 });
-  // the secant target at the defaults (averaging 0.9, window 20)
+  // the secant target at the defaults (averaging 0.9, window 10)
   const sec = balanceConfig({ etaMin: 1e-6, etaMax: 1e4 });
 
   test('defaults and validation', () => {
@@ -721,7 +721,7 @@ describe('EntropyBalancedOptimizer on least squares (κ = 20, 50 parameters, ful
     return reachedAt;
   };
 
-  test('the defaults (Adam, kinetic + gradient meters, secant, averaging 0.9, window 20): the target from η₀ = 10⁻⁴ … 10² within 600 steps', () => {
+  test('the defaults (Adam, kinetic + gradient meters, secant, averaging 0.9, window 10): the target from η₀ = 10⁻⁴ … 10² within 600 steps', () => {
     // measured: 172–311 steps
     sweep('defaults (Adam)', {}, 600);
   });
@@ -731,7 +731,7 @@ describe('EntropyBalancedOptimizer on least squares (κ = 20, 50 parameters, ful
     sweep('legacy (SGD + loss meter)', LEGACY, 1500);
   });
 
-  test('SGD at the new defaults (gradient meter, secant, averaging 0.9, window 20): the target within 1500 steps — slower than the legacy loop here', () => {
+  test('SGD at the new defaults (gradient meter, secant, averaging 0.9, window 10): the target within 1500 steps — slower than the legacy loop here', () => {
     // measured: ≈ 1000 steps (≈ 410 with averaging 0 and window 0: the averaged statistics lag
     // the Rayleigh quotient along a gradient that turns toward the small singular values)
     sweep('SGD at the new defaults', { base: 'sgd' }, 1500);

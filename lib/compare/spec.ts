@@ -50,7 +50,7 @@ export const OPTIMIZER_ENTRIES: readonly OptimizerEntry[] = [
     'EB/residual': { target: 'residual' },
     'EB/per-step': { averaging: 0 },
     'EB/no-calibration': { window: 0 },
-    'EB/window-10': { window: 10 },
+    'EB/window-20': { window: 20 },
     'EB/window-50': { window: 50 },
     'EB/guard': { guard: 4 },
     'EB/SGD': { base: 'sgd' },

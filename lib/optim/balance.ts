@@ -67,8 +67,8 @@ export const BALANCE_DEFAULTS = Object.freeze({
   lambda: 1,
   /** Weight of the past in the readings' moving averages, in [0, 1) (0: each reading alone). */
   averaging: 0.9,
-  /** Steps per block of the loss-stream calibration (0: none). */
-  window: 20,
+  /** Steps per block of the loss-stream calibration (0: none); 10 chosen by the comparison (docs/theory.md). */
+  window: 10,
   /** z of the calibration's tests (standard errors). */
   significance: 2,
   /** Curvature-spike guard ratio (> 1), or 0: off. */
