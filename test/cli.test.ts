@@ -141,6 +141,10 @@ describe('cimm: version, errors, suggestions', () => {
     const out = cimm('compare', '--quick', '--tasks', 'iris', '--out', join(dir, 'a', 'b'));
     expect(out.code).toBe(2);
     expect(existsSync(join(dir, 'a'))).toBe(false);
+    writeFileSync(join(dir, 'file'), '');
+    const onFile = cimm('compare', '--quick', '--tasks', 'iris', '--out', join(dir, 'file'));
+    expect(onFile.code).toBe(2);
+    expect(onFile.stderr).toMatch(/is a file, not a directory/);
   });
 
   it.runIf(process.platform === 'linux')('an I/O error is one line, exit 1; CIMM_DEBUG=1 adds the stack', () => {

@@ -348,6 +348,8 @@ async function compareCommand(v: Values): Promise<number> {
   const out = resolve(String(v.out ?? join('reports', v.quick ? 'quick' : 'latest')));
   // --out DIR is created, not its parent (the default reports/<quick|latest> is created as needed)
   if (v.out !== undefined) existingDirectory('out', String(v.out), dirname(out));
+  if (existsSync(out) && !statSync(out).isDirectory())
+    throw new UsageError(`--out ${v.out}: ${out} is a file, not a directory`);
   kernels(); // a forced backend that cannot load fails here, before any worker starts
   for (const s of skipped) process.stderr.write(`note: skipping ${s.optimizer}: ${s.reason}\n`);
   const controller = new AbortController();
