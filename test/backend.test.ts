@@ -251,13 +251,25 @@ describe('the rust loader (napi-rs layout: crate/ build, then the cimm-<platform
     expect(old.solutions[0]).toBe('install the matching binary: `npm install cimm-linux-x64-gnu@0.1.0`');
     const dl = await failure({
       host: { platform: 'linux', arch: 'x64', musl: false, glibc: '2.12' },
-      load: () => {
+      load: (id) => {
+        if (id.endsWith('package.json')) return { version: '0.1.0' };
         throw new Error("/lib64/libc.so.6: version `GLIBC_2.14' not found");
       },
     });
     expect(dl.causes[0]).toBe(
       "cimm-linux-x64-gnu is installed but its binary does not load: /lib64/libc.so.6: version `GLIBC_2.14' not found (it needs glibc ≥ 2.17; this system has 2.12)",
     );
+    expect(dl.solutions[0]).toMatch(/^build the C\+\+ backend from source: `npx cimm build-native`/);
+    const broken = await failure({
+      load: (id) => {
+        if (id.endsWith('package.json')) return { version: '0.1.0' };
+        throw new Error('cimm.linux-x64-gnu.node: invalid ELF header');
+      },
+    });
+    expect(broken.causes[0]).toBe(
+      'cimm-linux-x64-gnu is installed but its binary does not load: cimm.linux-x64-gnu.node: invalid ELF header',
+    );
+    expect(broken.solutions[0]).toBe('reinstall it: `npm install cimm-linux-x64-gnu@0.1.0`');
   });
 
   test('a forced backend prints the platform, the causes and the fixes', async () => {

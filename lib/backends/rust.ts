@@ -143,28 +143,32 @@ export function resolveRustAddon(o: RustResolveOptions): { addon: NativeAddon; f
     );
   }
 
+  let version: string | undefined;
   try {
-    const addon = o.load(pkg) as NativeAddon;
-    const version = (o.load(`${pkg}/package.json`) as { version?: string }).version;
-    if (version !== o.version) {
-      causes.push(`${pkg} is version ${version}, cimm is ${o.version}: the binary must come from the same release`);
-      solutions.push(`install the matching binary: \`npm install ${pkg}@${o.version}\``);
-    } else {
-      return { addon, from: pkg };
-    }
+    version = (o.load(`${pkg}/package.json`) as { version?: string }).version;
   } catch (e) {
-    if (notFound(e, pkg)) {
-      causes.push(
-        `the platform package ${pkg} is not installed (npm leaves optional dependencies out with --omit=optional or --no-optional, ` +
-          'and a lockfile written on another platform may lack it)',
-      );
-      if (!o.checkout) solutions.push(`install it: \`npm install ${pkg}@${o.version}\``);
-    } else {
+    if (!notFound(e, pkg)) throw e;
+    causes.push(
+      `the platform package ${pkg} is not installed (npm leaves optional dependencies out with --omit=optional or --no-optional, ` +
+        'and a lockfile written on another platform may lack it)',
+    );
+    if (!o.checkout) solutions.push(`install it: \`npm install ${pkg}@${o.version}\``);
+  }
+  if (version !== undefined && version !== o.version) {
+    causes.push(`${pkg} is version ${version}, cimm is ${o.version}: the binary must come from the same release`);
+    solutions.push(`install the matching binary: \`npm install ${pkg}@${o.version}\``);
+  } else if (version !== undefined) {
+    try {
+      return { addon: o.load(pkg) as NativeAddon, from: pkg };
+    } catch (e) {
       const glibc = o.host.glibc;
-      const old =
-        glibc && olderGlibc(glibc, GLIBC_FLOOR) ? ` (it needs glibc ≥ ${GLIBC_FLOOR}; this system has ${glibc})` : '';
-      causes.push(`${pkg} is installed but its binary does not load: ${errorText(e)}${old}`);
-      solutions.push(`reinstall it: \`npm install ${pkg}@${o.version}\``);
+      const tooOld = Boolean(glibc && olderGlibc(glibc, GLIBC_FLOOR));
+      causes.push(
+        `${pkg} is installed but its binary does not load: ${errorText(e)}` +
+          (tooOld ? ` (it needs glibc ≥ ${GLIBC_FLOOR}; this system has ${glibc})` : ''),
+      );
+      // a reinstall cannot help a system older than the binary's floor
+      if (!tooOld) solutions.push(`reinstall it: \`npm install ${pkg}@${o.version}\``);
     }
   }
   solutions.push(buildFix, jsFix);
