@@ -7,7 +7,8 @@
 import { arch, platform, versions } from 'node:process';
 import { loadCppKernels } from './backends/cpp.js';
 import { jsKernels } from './backends/js/index.js';
-import { loadRustKernels } from './backends/rust.js';
+import { NativeLoadError } from './backends/native.js';
+import { describePlatform, hostPlatform, loadRustKernels } from './backends/rust.js';
 import { CimmBackendError } from './errors.js';
 import { oneOf } from './is.js';
 import type { BackendDescription, BackendName, Kernels } from './kernels.js';
@@ -16,7 +17,10 @@ export interface BackendEntry {
   name: BackendName;
   priority: number;
   load: () => Kernels;
-  /** What to do when it does not load. */
+  /**
+   * What to do when it does not load (a loader that throws NativeLoadError brings its own
+   * fixes, fitted to the cause; this is the fallback).
+   */
   remedy: string;
 }
 
@@ -25,13 +29,13 @@ const BACKENDS: BackendEntry[] = [
     name: 'rust',
     priority: 3,
     load: loadRustKernels,
-    remedy: 'build the Rust addon with `npm run build:rust` (needs cargo), or use CIMM_BACKEND=js',
+    remedy: 'reinstall cimm with its platform package (npm installs cimm-<platform> with it), or use CIMM_BACKEND=js',
   },
   {
     name: 'cpp',
     priority: 2,
     load: loadCppKernels,
-    remedy: 'build it with `npm run build:cpp` (needs cmake and a C++17 compiler), or use CIMM_BACKEND=js',
+    remedy: 'rebuild it with `npx cimm build-native` (needs cmake and a C++17 compiler), or use CIMM_BACKEND=js',
   },
   { name: 'js', priority: 1, load: () => jsKernels, remedy: '' },
 ];
@@ -48,6 +52,7 @@ function causeText(error: unknown): string {
   let e: unknown = error;
   for (let depth = 0; e && depth < 8; depth++) {
     lines.push(e instanceof Error ? e.message.split('\n')[0] : String(e));
+    if (e instanceof NativeLoadError) lines.push(...e.causes);
     e = e instanceof Error ? e.cause : undefined;
   }
   return lines.join('\n    caused by: ');
@@ -71,10 +76,15 @@ function tryLoad(entry: BackendEntry): Kernels | undefined {
 function unavailable(name: BackendName, how: string): CimmBackendError {
   const entry = BACKENDS.find((b) => b.name === name);
   const cause = entry ? failures.get(name) : new Error(`the ${name} backend is not part of this build`);
-  const remedy = entry?.remedy || 'choose another backend with CIMM_BACKEND=rust|cpp|js';
+  const solutions =
+    cause instanceof NativeLoadError
+      ? [...cause.solutions]
+      : [entry?.remedy || 'choose another backend with CIMM_BACKEND=rust|cpp|js'];
+  const forcedBy = how.startsWith('CIMM_BACKEND') ? 'CIMM_BACKEND' : 'the forced choice';
+  solutions.push(`or unset ${forcedBy} to fall back automatically to the best backend that loads`);
   return new CimmBackendError(
-    `cimm: the ${name} backend was requested (${how}) but could not be loaded on ${platform}-${arch}, Node ${versions.node}.\n` +
-      `  cause: ${causeText(cause)}\n  possible solutions: ${remedy}; or unset ${how.startsWith('CIMM_BACKEND') ? 'CIMM_BACKEND' : 'the forced choice'} to fall back automatically`,
+    `cimm: the ${name} backend was requested (${how}) but could not be loaded on ${describePlatform(hostPlatform())}, Node ${versions.node}.\n` +
+      `  cause: ${causeText(cause)}\n  possible solutions:\n${solutions.map((s) => `    - ${s}`).join('\n')}`,
     { cause },
   );
 }

@@ -39,6 +39,8 @@ export interface BackendDescription {
   cpuFeatures: string[];
   /** Worker threads the backend may use for large calls. */
   threads: number;
+  /** Native backends: where the addon was loaded from (a file, or the platform package's name). */
+  source?: string;
 }
 
 export interface Kernels {

@@ -1,5 +1,5 @@
 /** Backend selection: priority order, CIMM_BACKEND, forced failures with their causes. */
-import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, onTestFinished, test, vi } from 'vitest';
 
 type Lib = typeof import('../lib/index.js');
 
@@ -64,7 +64,7 @@ describe('backend selection', () => {
     expect(message).toContain('the rust backend was requested (CIMM_BACKEND=rust) but could not be loaded');
     expect(message).toContain('cause: outer failure');
     expect(message).toContain('caused by: no such file: cimm.linux-x64-gnu.node');
-    expect(message).toContain('possible solutions: run npm run build:rust');
+    expect(message).toMatch(/possible solutions:\n {4}- run npm run build:rust\n {4}- or unset CIMM_BACKEND/);
     expect(() => lib.setBackend('rust')).toThrow("requested (setBackend('rust'))");
   });
 
@@ -142,5 +142,194 @@ describe('kernel registry', () => {
     }
     expect(error).toBeInstanceOf(CimmArgumentError);
     expect((error as InstanceType<typeof CimmArgumentError>).parameter).toBe('out');
+  });
+});
+
+describe('the rust loader (napi-rs layout: crate/ build, then the cimm-<platform> package)', () => {
+  type Options = Parameters<typeof import('../lib/backends/rust.js').resolveRustAddon>[0];
+  const addon = { localEnergy: () => 0 };
+  const missing = (id: string) =>
+    Object.assign(new Error(`Cannot find module '${id}'\nRequire stack: …`), { code: 'MODULE_NOT_FOUND' });
+  const options = (over: Partial<Options> = {}): Options => ({
+    host: { platform: 'linux', arch: 'x64', musl: false, glibc: '2.36' },
+    root: '/pkg',
+    version: '0.1.0',
+    checkout: false,
+    exists: () => false,
+    load: (id) => {
+      if (id === 'cimm-linux-x64-gnu') return addon;
+      if (id === 'cimm-linux-x64-gnu/package.json') return { version: '0.1.0' };
+      throw missing(id);
+    },
+    ...over,
+  });
+  async function failure(over: Partial<Options>) {
+    const { resolveRustAddon } = await import('../lib/backends/rust.js');
+    const { NativeLoadError } = await import('../lib/backends/native.js');
+    try {
+      resolveRustAddon(options(over));
+    } catch (e) {
+      expect(e).toBeInstanceOf(NativeLoadError);
+      return e as InstanceType<typeof NativeLoadError>;
+    }
+    throw new Error('resolveRustAddon did not throw');
+  }
+
+  test('the table of platforms matches package.json napi.targets and the npm/<platform> packages', async () => {
+    const { RUST_TARGETS } = await import('../lib/backends/rust.js');
+    const { readFileSync } = await import('node:fs');
+    const root = new URL('..', import.meta.url);
+    const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'));
+    expect(Object.values(RUST_TARGETS)).toEqual(pkg.napi.targets);
+    for (const [name, triple] of Object.entries(RUST_TARGETS)) {
+      const sub = JSON.parse(readFileSync(new URL(`npm/${name}/package.json`, root), 'utf8'));
+      expect(sub).toMatchObject({ name: `cimm-${name}`, version: pkg.version, main: `cimm.${name}.node` });
+      expect(sub.os).toEqual([{ linux: 'linux', darwin: 'darwin', win32: 'win32' }[name.split('-')[0]]]);
+      expect(triple).toContain({ x64: 'x86_64', arm64: 'aarch64' }[name.split('-')[1]] as string);
+      if (name.endsWith('-gnu')) expect(sub.libc).toEqual(['glibc']);
+    }
+    // the release writes optionalDependencies (napi pre-publish); the checkout lists none
+    expect(pkg.optionalDependencies).toBeUndefined();
+  });
+
+  test('loads the platform package, or a local build first', async () => {
+    const { resolveRustAddon } = await import('../lib/backends/rust.js');
+    expect(resolveRustAddon(options())).toEqual({ addon, from: 'cimm-linux-x64-gnu' });
+    const local = { local: true };
+    const r = resolveRustAddon(
+      options({
+        exists: (p) => p === '/pkg/crate/cimm.linux-x64-gnu.node',
+        load: (id) => (id.startsWith('/pkg/') ? local : addon),
+      }),
+    );
+    expect(r).toEqual({ addon: local, from: '/pkg/crate/cimm.linux-x64-gnu.node' });
+  });
+
+  test('a missing platform package: says so, and the fix installs it', async () => {
+    const e = await failure({
+      load: (id) => {
+        throw missing(id);
+      },
+    });
+    expect(e.message).toBe('the Rust addon for linux-x64-gnu (glibc 2.36) did not load');
+    expect(e.causes[0]).toMatch(
+      /^the platform package cimm-linux-x64-gnu is not installed \(npm leaves optional dependencies out with --omit=optional/,
+    );
+    expect(e.solutions[0]).toBe('install it: `npm install cimm-linux-x64-gnu@0.1.0`');
+    expect(e.solutions.join('\n')).toContain('npx cimm build-native');
+    expect(e.solutions.join('\n')).not.toContain('npm run');
+    expect(e.message + e.causes.join('')).not.toMatch(/wasi|npm\/cli\/issues\/4828/);
+  });
+
+  test('in a checkout the fix is npm run build:rust', async () => {
+    const e = await failure({
+      checkout: true,
+      load: (id) => {
+        throw missing(id);
+      },
+    });
+    expect(e.solutions[0]).toBe('build the Rust addon here: `npm run build:rust` (needs cargo)');
+  });
+
+  test('an unsupported platform lists the prebuilt ones and the source build', async () => {
+    const e = await failure({ host: { platform: 'linux', arch: 'x64', musl: true } });
+    expect(e.message).toBe(
+      'cimm has no prebuilt Rust binary for linux-x64-musl (musl or another libc than glibc); prebuilt: linux-x64-gnu, linux-arm64-gnu, darwin-x64, darwin-arm64, win32-x64-msvc (the linux binaries need glibc)',
+    );
+    expect(e.solutions[0]).toMatch(/^build the C\+\+ backend from source: `npx cimm build-native`/);
+    const bsd = await failure({ host: { platform: 'freebsd', arch: 'x64' } });
+    expect(bsd.message).toMatch(/^cimm has no prebuilt Rust binary for freebsd-x64; prebuilt: /);
+  });
+
+  test('a version mismatch and a binary that does not load name the real cause', async () => {
+    const old = await failure({
+      load: (id) => (id.endsWith('package.json') ? { version: '0.0.9' } : addon),
+    });
+    expect(old.causes[0]).toBe(
+      'cimm-linux-x64-gnu is version 0.0.9, cimm is 0.1.0: the binary must come from the same release',
+    );
+    expect(old.solutions[0]).toBe('install the matching binary: `npm install cimm-linux-x64-gnu@0.1.0`');
+    const dl = await failure({
+      host: { platform: 'linux', arch: 'x64', musl: false, glibc: '2.12' },
+      load: (id) => {
+        if (id.endsWith('package.json')) return { version: '0.1.0' };
+        throw new Error("/lib64/libc.so.6: version `GLIBC_2.14' not found");
+      },
+    });
+    expect(dl.causes[0]).toBe(
+      "cimm-linux-x64-gnu is installed but its binary does not load: /lib64/libc.so.6: version `GLIBC_2.14' not found (it needs glibc ≥ 2.17; this system has 2.12)",
+    );
+    expect(dl.solutions[0]).toMatch(/^build the C\+\+ backend from source: `npx cimm build-native`/);
+    const broken = await failure({
+      load: (id) => {
+        if (id.endsWith('package.json')) return { version: '0.1.0' };
+        throw new Error('cimm.linux-x64-gnu.node: invalid ELF header');
+      },
+    });
+    expect(broken.causes[0]).toBe(
+      'cimm-linux-x64-gnu is installed but its binary does not load: cimm.linux-x64-gnu.node: invalid ELF header',
+    );
+    expect(broken.solutions[0]).toBe('reinstall it: `npm install cimm-linux-x64-gnu@0.1.0`');
+  });
+
+  test('a forced backend prints the platform, the causes and the fixes', async () => {
+    const saved = process.env.CIMM_BACKEND;
+    onTestFinished(() => {
+      if (saved === undefined) delete process.env.CIMM_BACKEND;
+      else process.env.CIMM_BACKEND = saved;
+    });
+    const lib = await freshLib('rust');
+    const { NativeLoadError } = await import('../lib/backends/native.js');
+    lib.registerBackend({
+      name: 'rust',
+      priority: 3,
+      load: () => {
+        throw new NativeLoadError(
+          'the Rust addon for x did not load',
+          ['first cause', 'second cause'],
+          ['fix one', 'fix two'],
+        );
+      },
+      remedy: 'unused',
+    });
+    const message = (() => {
+      try {
+        lib.kernels();
+      } catch (e) {
+        return (e as Error).message;
+      }
+    })();
+    expect(message).toMatch(
+      /could not be loaded on (linux-\w+-(gnu \(glibc [\d.]+\)|musl)|darwin-\w+|win32-\w+-msvc), Node /,
+    );
+    expect(message).toContain(
+      '  cause: the Rust addon for x did not load\n    caused by: first cause\n    caused by: second cause\n' +
+        '  possible solutions:\n    - fix one\n    - fix two\n    - or unset CIMM_BACKEND',
+    );
+    expect(message).not.toContain('unused');
+  });
+});
+
+describe('the cpp loader', () => {
+  test('an unbuilt addon says how to build it', async () => {
+    const saved = process.env.CIMM_CPP_ADDON;
+    process.env.CIMM_CPP_ADDON = '/nonexistent/cimm_cpp.node';
+    try {
+      const { loadCppKernels } = await import('../lib/backends/cpp.js');
+      expect(() => loadCppKernels()).toThrow(
+        'the C++ addon is not built: CIMM_CPP_ADDON=/nonexistent/cimm_cpp.node does not exist',
+      );
+      try {
+        loadCppKernels();
+      } catch (e) {
+        // a checkout: the npm script; an installed package: npx cimm build-native
+        expect((e as { solutions: string[] }).solutions[0]).toBe(
+          'build it: `npm run build:cpp` (needs cmake and a C++17 compiler)',
+        );
+      }
+    } finally {
+      if (saved === undefined) delete process.env.CIMM_CPP_ADDON;
+      else process.env.CIMM_CPP_ADDON = saved;
+    }
   });
 });

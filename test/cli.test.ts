@@ -7,6 +7,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 const root = resolve(import.meta.dirname, '..');
@@ -24,7 +25,20 @@ beforeAll(() => {
 }, 180_000);
 
 function cimm(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  return cimmWith({}, ...args);
+}
+
+/** Run with extra environment variables (undefined removes one) and Node options before the script. */
+function cimmWith(env: Record<string, string | undefined>, ...args: string[]) {
+  const { nodeOptions, ...vars } = env;
+  const merged: Record<string, string | undefined> = { ...process.env, CIMM_DEBUG: undefined, ...vars };
+  for (const k of Object.keys(merged)) if (merged[k] === undefined) delete merged[k];
+  const r = spawnSync(process.execPath, [...(nodeOptions ? nodeOptions.split(' ') : []), bin, ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: merged as NodeJS.ProcessEnv,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -59,6 +73,110 @@ describe('cimm: usage errors exit 2', () => {
     const r = cimm('--help');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Exit codes: 0 ok, 1 failure, 2 usage error, 130 interrupted/);
+  });
+});
+
+describe('cimm: version, errors, suggestions', () => {
+  it('--version and -v print the package version', () => {
+    const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
+    for (const flag of ['--version', '-v']) {
+      const r = cimm(flag);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(`${version}\n`);
+    }
+  });
+
+  it('a mistyped task, optimizer or command gets a suggestion (exit 2)', () => {
+    const cases: [string[], string][] = [
+      [['train', '--task', 'iris-fractl', '--optimizer', 'Adam'], 'did you mean "iris-fractal"?'],
+      [['train', '--task', 'iris', '--optimizer', 'adam'], 'did you mean "Adam"?'],
+      [['compare', '--optimizers', 'Adam,Prodgy'], 'did you mean "Prodigy"?'],
+      [['trian'], "unknown command 'trian'; did you mean train?"],
+    ];
+    for (const [args, hint] of cases) {
+      const r = cimm(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.split('\n')[0]).toContain(hint);
+    }
+    expect(cimm('train', '--task', 'iris', '--optimizer', 'Nadamax').stderr).not.toMatch(/did you mean/);
+  });
+
+  it('a bad CIMM_BACKEND is a usage error on one line, no stack', () => {
+    const r = cimmWith({ CIMM_BACKEND: 'rsut' }, 'info');
+    expect(r.code).toBe(2);
+    expect(r.stderr.split('\n')[0]).toBe(
+      'cimm: CIMM_BACKEND=rsut is not a backend; did you mean "rust"? (known: rust, cpp, js; unset it to choose automatically)',
+    );
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('a forced backend that cannot load: exit 1 with the causes and fixes, no stack', () => {
+    const r = cimmWith(
+      { CIMM_BACKEND: 'cpp', CIMM_CPP_ADDON: '/nonexistent/cimm_cpp.node' },
+      'train',
+      '--task',
+      'iris',
+      '--optimizer',
+      'Adam',
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^cimm: the cpp backend was requested \(CIMM_BACKEND=cpp\) but could not be loaded on /);
+    expect(r.stderr).toContain(
+      'cause: the C++ addon is not built: CIMM_CPP_ADDON=/nonexistent/cimm_cpp.node does not exist',
+    );
+    expect(r.stderr).toContain('    - build it: `npm run build:cpp`');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stdout).toBe('');
+  });
+
+  it('--checkpoint: a missing directory or a directory is refused before the run, nothing created', () => {
+    const dir = tmp();
+    const missing = join(dir, 'nope', 'run.json');
+    const r = cimm('train', '--task', 'iris', '--optimizer', 'Adam', '--checkpoint', missing);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split('\n')[0]).toBe(
+      `cimm: --checkpoint ${missing}: the directory ${join(dir, 'nope')} does not exist (create it first)`,
+    );
+    expect(existsSync(join(dir, 'nope'))).toBe(false);
+    const isDir = cimm('train', '--task', 'iris', '--optimizer', 'Adam', '--checkpoint', dir);
+    expect(isDir.code).toBe(2);
+    expect(isDir.stderr).toMatch(/is a directory; name a file in it/);
+    const out = cimm('compare', '--quick', '--tasks', 'iris', '--out', join(dir, 'a', 'b'));
+    expect(out.code).toBe(2);
+    expect(existsSync(join(dir, 'a'))).toBe(false);
+    writeFileSync(join(dir, 'file'), '');
+    const onFile = cimm('compare', '--quick', '--tasks', 'iris', '--out', join(dir, 'file'));
+    expect(onFile.code).toBe(2);
+    expect(onFile.stderr).toMatch(/is a file, not a directory/);
+  });
+
+  it.runIf(process.platform === 'linux')('an I/O error is one line, exit 1; CIMM_DEBUG=1 adds the stack', () => {
+    // /proc exists but no file can be created in it, not even by root
+    const args = [
+      'train',
+      '--task',
+      'least-squares',
+      '--optimizer',
+      'Adam',
+      '--steps',
+      '4',
+      '--checkpoint',
+      '/proc/cimm-test.json',
+    ];
+    const r = cimm(...args);
+    expect(r.code).toBe(1);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^cimm: E[A-Z]+: .*\/proc\/\.cimm-test\.json.* \(CIMM_DEBUG=1 shows where\)$/);
+    const debug = cimmWith({ CIMM_DEBUG: '1' }, ...args);
+    expect(debug.code).toBe(1);
+    expect(debug.stderr).toMatch(/\n\s+at .*atomic-file/);
+  });
+
+  it('build-native is listed in the help, bench too in a checkout', () => {
+    const r = cimm('--help');
+    expect(r.stdout).toMatch(/build-native/);
+    expect(r.stdout).toMatch(/bench/);
   });
 });
 
@@ -253,6 +371,43 @@ describe('cimm compare', () => {
     expect(ja.complete).toBe(true);
     expect(ja.summary.selfTuning.map((s: { optimizer: string }) => s.optimizer)).toEqual(['SGD', 'Adam', 'fixed']);
   }, 120_000);
+
+  it('without vega and vega-lite (optional peers) the report is written and says how to get the plots', () => {
+    const out = tmp();
+    const hooks = pathToFileURL(join(root, 'test', 'no-plot-libraries.mjs')).href;
+    const register = `data:text/javascript,import{register}from'node:module';register(${JSON.stringify(hooks)})`;
+    const r = cimmWith(
+      { nodeOptions: `--import ${register}` },
+      'compare',
+      '--quick',
+      '--tasks',
+      'least-squares',
+      '--optimizers',
+      'Adam',
+      '--seeds',
+      '1',
+      '--steps',
+      '10',
+      '--out',
+      out,
+    );
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(
+      /^note: The plots were not rendered: they need the optional peer dependencies vega and vega-lite \(`npm install vega@\^6\.\d+\.\d+ vega-lite@\^6\.\d+\.\d+`/m,
+    );
+    expect(readdirSync(join(out, 'plots')).sort()).toEqual([
+      'least-squares-curves.vl.json',
+      'least-squares-loss.vl.json',
+      'least-squares-sensitivity.vl.json',
+    ]);
+    const md = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(md).toMatch(/^> The plots were not rendered/m);
+    expect(md).not.toMatch(/!\[/);
+    expect(md).toContain('[vega-lite spec](plots/least-squares-curves.vl.json)');
+    const html = readFileSync(join(out, 'index.html'), 'utf8');
+    expect(html).toContain('<blockquote>');
+    expect(html).not.toContain('<svg');
+  });
 
   it('SIGINT after the first run: exit 130 and a partial report', async () => {
     const out = tmp();

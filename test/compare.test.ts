@@ -127,8 +127,9 @@ describe('compare: runs', () => {
   it('writes report.md, report.json (tasks: one entry per task) and well-formed SVGs', async () => {
     const r = await compare(SMALL);
     const dir = mkdtempSync(join(tmpdir(), 'cimm-compare-'));
-    const files = await writeReport(r, dir);
+    const { files, note } = await writeReport(r, dir);
     expect(files.length).toBe(3 + 6 * TASK_NAMES.length);
+    expect(note).toBeUndefined();
     const json = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
     expect(json.tasks.map((t: { name: string }) => t.name)).toEqual([...TASK_NAMES]);
     for (const t of json.tasks) {
@@ -146,14 +147,24 @@ describe('compare: runs', () => {
     }
     const html = readFileSync(join(dir, 'index.html'), 'utf8');
     expect(html.match(/<svg /g)?.length).toBe(svgs.length);
-    // each task's plots come after its heading and before the next task's
+    // the Markdown is rendered: headings and tables, no raw Markdown in a <pre>
+    expect(html).not.toContain('<pre>');
+    expect(html).not.toMatch(/^#+ |\|---\|/m);
+    expect(html.match(/<table>/g)?.length).toBe(1 + TASK_NAMES.length);
+    expect(html).toContain('<th>optimizer</th>');
+    // each task's plots come after its heading and before the next task's, captioned with what they show
     const at = (s: string) => html.indexOf(s);
     TASK_NAMES.forEach((t, i) => {
-      expect(at(`${t}-curves.svg</figcaption>`)).toBeGreaterThan(at(`## ${t}`));
-      expect(at(`${t}-loss.svg</figcaption>`)).toBeGreaterThan(at(`${t}-curves.svg</figcaption>`));
+      expect(at(`id="plot-${t}-curves"`)).toBeGreaterThan(at(`<h2>${t}</h2>`));
+      expect(at(`id="plot-${t}-loss"`)).toBeGreaterThan(at(`id="plot-${t}-curves"`));
       if (i + 1 < TASK_NAMES.length)
-        expect(at(`${t}-sensitivity.svg</figcaption>`)).toBeLessThan(at(`## ${TASK_NAMES[i + 1]}`));
+        expect(at(`id="plot-${t}-sensitivity"`)).toBeLessThan(at(`<h2>${TASK_NAMES[i + 1]}</h2>`));
     });
+    expect(html).toContain(
+      '<figcaption>least-squares: final distanceToOptimum against the learning rate η, per optimizer (mean over 2 seeds; diverged settings left out) — how much tuning matters</figcaption>',
+    );
+    expect(html).not.toMatch(/<figcaption>[^<]*\.svg<\/figcaption>/);
+    expect(html).not.toMatch(/<p>\s*<figure/);
     expect(await plots(r)).toEqual(new Map(svgs.map((f) => [f, readFileSync(join(dir, 'plots', f), 'utf8')])));
   });
 
@@ -365,9 +376,10 @@ describe('plots', () => {
         ['z.svg', '<svg id="Z"></svg>'],
       ]),
     );
-    expect(html.indexOf('id="A"')).toBeGreaterThan(html.indexOf('## a'));
-    expect(html.indexOf('id="A"')).toBeLessThan(html.indexOf('## b'));
-    expect(html.indexOf('id="Z"')).toBeGreaterThan(html.indexOf('## b'));
+    expect(html.indexOf('id="A"')).toBeGreaterThan(html.indexOf('<h2>a</h2>'));
+    expect(html.indexOf('id="A"')).toBeLessThan(html.indexOf('<h2>b</h2>'));
+    expect(html.indexOf('id="Z"')).toBeGreaterThan(html.indexOf('<h2>b</h2>'));
+    expect(html).toContain('<figcaption>c</figcaption>');
     expect(html).not.toContain('![c]');
   });
 });

@@ -14,6 +14,21 @@ export type NativeAddon = Omit<Kernels, 'name' | 'describe'> & {
   threadCount(): number;
 };
 
+/**
+ * A native addon that cannot load: what failed (the message), each underlying cause, and fixes
+ * that work where cimm is installed. backend.ts prints all three when the backend was forced.
+ */
+export class NativeLoadError extends Error {
+  constructor(
+    message: string,
+    readonly causes: readonly string[],
+    readonly solutions: readonly string[],
+  ) {
+    super(message);
+    this.name = 'NativeLoadError';
+  }
+}
+
 /** A native error message in the facade's format names its parameter: recover it. */
 const NATIVE_MESSAGE = /^Expected (.+?) for ([A-Za-z_][\w.[\]]*) but received /;
 
@@ -53,6 +68,7 @@ export function nativeKernels(name: 'rust' | 'cpp', addon: NativeAddon, path: st
       simdPath: addon.simdPath(),
       cpuFeatures: addon.cpuFeatures(),
       threads: addon.threadCount(),
+      source: path,
     }),
     ...kernels,
   };

@@ -1,19 +1,23 @@
 /**
- * The `cimm` command line: info, train, compare, bench.
+ * The `cimm` command line: info, train, compare, build-native, and bench (in a checkout).
  *
- * Exit codes: 0 success; 1 failure (a run or a bench failed, an I/O error); 2 usage error
- * (unknown command or option, bad value, an unusable --resume file); 130 interrupted by
- * SIGINT (compare writes the partial report first, train its checkpoint). `--json` prints one machine-readable JSON document on stdout and
- * turns progress bars off; progress goes to stderr, and only when stderr is a TTY.
+ * Exit codes: 0 success; 1 failure (a run or a bench failed, an I/O error, a backend that
+ * cannot load); 2 usage error (unknown command or option, bad value, an unusable --resume
+ * file, a bad CIMM_BACKEND); 130 interrupted by SIGINT (compare writes the partial report
+ * first, train its checkpoint). `--json` prints one machine-readable JSON document on stdout
+ * and turns progress bars off; progress goes to stderr, and only when stderr is a TTY.
+ * Errors print as one line, `cimm: <what went wrong>` (a backend that cannot load adds its
+ * causes and fixes); CIMM_DEBUG=1 prints the stack as well.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command, CommanderError, Option } from 'commander';
 import { writeFileAtomic } from '../atomic-file.js';
-import { backendInfo } from '../backend.js';
+import { BACKEND_NAMES, backendInfo, kernels } from '../backend.js';
+import { describePlatform, hostPlatform } from '../backends/rust.js';
 import {
   budget,
   buildReport,
@@ -29,13 +33,19 @@ import {
   writeReport,
 } from '../compare/index.js';
 import { TaskRun } from '../compare/run.js';
-import { CimmArgumentError } from '../errors.js';
+import { CimmArgumentError, CimmBackendError } from '../errors.js';
 import { optimizerFromConfig } from '../optim/index.js';
-import { packageRoot } from '../paths.js';
+import { packageRoot, packageVersion } from '../paths.js';
+import { BuildNativeError, buildNative } from './build-native.js';
+import { didYouMean } from './suggest.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
 
 class UsageError extends Error {}
+
+/** The benchmarks ship with the source checkout only (they need its devDependencies). */
+const benchScript = () => join(packageRoot(), 'dist', 'bench', 'run.js');
+const hasBench = () => existsSync(benchScript());
 
 const USAGE = `Usage: cimm <command> [options]
 
@@ -45,11 +55,13 @@ Commands:
            [--checkpoint FILE] [--checkpoint-every N] [--json]
   train    --resume FILE [--steps N] [--checkpoint FILE] [--checkpoint-every N] [--json]
                                           continue a saved run (bit-for-bit; Ctrl-C saves and exits 130)
-  compare  [--quick] [--tasks a,b] [--optimizers a,b] [--variants] [--seeds N] [--out DIR] [--workers N] [--steps N] [--verbose] [--json]
-  bench    [--quick] [--filter REGEX]     the kernel benchmarks (npm run bench)
-
+  compare  [--quick] [--tasks a,b] [--optimizers a,b] [--variants] [--learning-rates a,b] [--seeds N] [--out DIR]
+           [--workers N] [--steps N] [--verbose] [--json]
+  build-native                            build the C++ backend from source (needs cmake and a C++17 compiler)
+${hasBench() ? '  bench    [--quick] [--filter REGEX]     the kernel benchmarks (npm run bench)\n' : ''}
 Tasks: ${TASK_NAMES.join(', ')}
 Optimizers: ${OPTIMIZER_ENTRIES.map((e) => e.name).join(', ')}; on cliff-walking: ${STEP_SIZE_ENTRIES.join(', ')}
+Options: -v, --version prints cimm's version; CIMM_DEBUG=1 prints an error's stack.
 Exit codes: 0 ok, 1 failure, 2 usage error, 130 interrupted (SIGINT).`;
 
 /** Parsed options of one command (commander's values). */
@@ -72,8 +84,13 @@ function list<T extends string>(
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  for (const i of items)
-    if (!allowed.includes(i)) throw new UsageError(`--${name}: unknown ${i} (known: ${allowed.join(', ')})`);
+  for (const i of items) {
+    if (!allowed.includes(i)) {
+      throw new UsageError(
+        `--${name}: unknown ${JSON.stringify(i)}${didYouMean(i, allowed)} (known: ${allowed.join(', ')})`,
+      );
+    }
+  }
   if (!items.length) throw new UsageError(`--${name} is empty`);
   return items as T[];
 }
@@ -129,9 +146,9 @@ async function info(v: Values): Promise<number> {
   print(
     Boolean(v.json),
     { ...i, cores: cpus().length },
-    `backend ${i.name} (${i.simdPath}), ${i.threads} threads, ${cpus().length} cores\n` +
+    `backend ${i.name} (${i.simdPath}), ${i.threads} threads, ${cpus().length} cores${i.source ? `, from ${i.source}` : ''}\n` +
       `CPU features: ${i.cpuFeatures.join(' ') || 'n/a'}\n` +
-      `platform ${i.platform}-${i.arch}, Node ${i.node}\n` +
+      `platform ${describePlatform(hostPlatform())}, Node ${i.node}, cimm ${packageVersion()}\n` +
       i.backends.map((b) => `  ${b.name}: ${b.available ? 'available' : `unavailable (${b.error})`}`).join('\n'),
   );
   return EXIT.ok;
@@ -252,6 +269,7 @@ async function train(v: Values): Promise<number> {
   const startedAt = run.stepsDone;
   // resuming without --checkpoint keeps saving to the file it resumed from
   const path = v.checkpoint ? resolve(String(v.checkpoint)) : resumePath;
+  if (v.checkpoint) checkpointTarget(String(v.checkpoint), path as string);
   const every = int('checkpoint-every', v.checkpointEvery, Math.max(1, Math.ceil(run.job.steps / 10)), 1);
   const rl = run.task.kind === 'rl';
   const save = () => {
@@ -336,6 +354,25 @@ async function train(v: Values): Promise<number> {
   return result.diverged ? EXIT.failure : EXIT.ok;
 }
 
+/** A file's directory must exist: cimm creates no directory the user did not ask for. */
+function existingDirectory(option: string, given: string, dir: string): void {
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {}
+  if (!isDir) throw new UsageError(`--${option} ${given}: the directory ${dir} does not exist (create it first)`);
+}
+
+/** --checkpoint FILE: its directory exists and FILE is not a directory (checked before the run, not at its end). */
+function checkpointTarget(given: string, path: string): void {
+  existingDirectory('checkpoint', given, dirname(path));
+  let isDir = false;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch {}
+  if (isDir) throw new UsageError(`--checkpoint ${given}: ${path} is a directory; name a file in it`);
+}
+
 async function compareCommand(v: Values): Promise<number> {
   const json = Boolean(v.json);
   const verbose = Boolean(v.verbose);
@@ -351,6 +388,11 @@ async function compareCommand(v: Values): Promise<number> {
   const { jobs, skipped, grids } = planJobs(options);
   const workers = int('workers', v.workers, Math.min(cpus().length, jobs.length), 0);
   const out = resolve(String(v.out ?? join('reports', v.quick ? 'quick' : 'latest')));
+  // --out DIR is created, not its parent (the default reports/<quick|latest> is created as needed)
+  if (v.out !== undefined) existingDirectory('out', String(v.out), dirname(out));
+  if (existsSync(out) && !statSync(out).isDirectory())
+    throw new UsageError(`--out ${v.out}: ${out} is a file, not a directory`);
+  kernels(); // a forced backend that cannot load fails here, before any worker starts
   for (const s of skipped) process.stderr.write(`note: skipping ${s.optimizer}: ${s.reason}\n`);
   const controller = new AbortController();
   let interrupted = false;
@@ -377,7 +419,8 @@ async function compareCommand(v: Values): Promise<number> {
   const elapsed = (Date.now() - t0) / 1000;
   const report = buildReport(options, jobs.length, outcome.results, skipped, grids);
   // still listening while the plots render (~1 s): a second Ctrl-C must not lose the report
-  const files = await writeReport(report, out, elapsed).finally(() => process.off('SIGINT', onSigint));
+  const { files, note } = await writeReport(report, out, elapsed).finally(() => process.off('SIGINT', onSigint));
+  if (note) process.stderr.write(`note: ${note}\n`);
   const table = report.summary.selfTuning.map(
     (s) =>
       `  ${s.optimizer.padEnd(22)} ${s.reached}/${s.counted} tasks within 1.5× of the reference; ` +
@@ -395,11 +438,7 @@ async function compareCommand(v: Values): Promise<number> {
 }
 
 async function bench(v: Values): Promise<number> {
-  const script = join(packageRoot(), 'dist', 'bench', 'run.js');
-  if (!existsSync(script)) {
-    process.stderr.write(`cimm bench: ${script} is missing (run npm run build:ts)\n`);
-    return EXIT.failure;
-  }
+  const script = benchScript();
   const pass = [...(v.quick ? ['--quick'] : []), ...(v.filter ? ['--filter', String(v.filter)] : [])];
   return await new Promise<number>((done) => {
     const child = spawn(process.execPath, [script, ...pass], { stdio: 'inherit' });
@@ -416,6 +455,7 @@ function program(setCode: (code: Promise<number>) => void): Command {
     .usage('<command> [options]')
     .exitOverride()
     .configureOutput({ writeErr: () => {} })
+    .version(packageVersion(), '-v, --version', "print cimm's version")
     .addHelpText('after', `\n${USAGE.slice(USAGE.indexOf('Tasks:'))}`);
   const json = new Option('--json', 'one machine-readable JSON document on stdout');
   cli
@@ -454,12 +494,36 @@ function program(setCode: (code: Promise<number>) => void): Command {
     .addOption(json)
     .action((v: Values) => setCode(compareCommand(v)));
   cli
-    .command('bench')
-    .description('the kernel benchmarks (npm run bench)')
-    .option('--quick', 'one short round')
-    .option('--filter <regex>', 'only cases whose "kernel size" matches')
-    .action((v: Values) => setCode(bench(v)));
+    .command('build-native')
+    .description('build the C++ backend from source (needs cmake and a C++17 compiler)')
+    .action(() => setCode(Promise.resolve().then(() => (buildNative(), EXIT.ok))));
+  if (hasBench()) {
+    cli
+      .command('bench')
+      .description('the kernel benchmarks (npm run bench)')
+      .option('--quick', 'one short round')
+      .option('--filter <regex>', 'only cases whose "kernel size" matches')
+      .action((v: Values) => setCode(bench(v)));
+  }
   return cli;
+}
+
+/** CIMM_BACKEND is checked before any command runs: a bad value is a usage error. */
+function checkBackendVariable(): void {
+  const value = process.env.CIMM_BACKEND;
+  if (value && !(BACKEND_NAMES as readonly string[]).includes(value)) {
+    throw new UsageError(
+      `CIMM_BACKEND=${value} is not a backend${didYouMean(value, BACKEND_NAMES)} (known: ${BACKEND_NAMES.join(', ')}; unset it to choose automatically)`,
+    );
+  }
+}
+
+/** A thrown error as the user sees it: one line (a backend error keeps its causes and fixes). */
+function failureText(e: unknown): string {
+  if (process.env.CIMM_DEBUG && e instanceof Error && e.stack) return e.stack;
+  if (e instanceof CimmBackendError) return e.message.replace(/^cimm: /, '');
+  const text = e instanceof Error ? e.message : String(e);
+  return text.split('\n')[0];
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -467,6 +531,12 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (argv.length === 0) throw new UsageError('no command given');
     if (argv[0] === 'help') argv = ['--help'];
+    if (argv[0] === 'bench' && !hasBench()) {
+      throw new UsageError(
+        'the benchmarks are part of the source checkout, not of the installed package: clone the repository, then `npm ci && npm run build && npm run bench`',
+      );
+    }
+    checkBackendVariable();
     await program((c) => {
       code = c;
     }).parseAsync(argv, { from: 'user' });
@@ -476,14 +546,19 @@ export async function main(argv: string[]): Promise<number> {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version') {
         return EXIT.ok;
       }
-      process.stderr.write(`cimm: ${e.message.replace(/^error: /, '')}\n\n${USAGE}\n`);
+      const message = e.message.replace(/^error: /, '').replace(/\n\(Did you mean (.*)\?\)$/, '; did you mean $1?');
+      process.stderr.write(`cimm: ${message}\n\n${USAGE}\n`);
       return EXIT.usage;
     }
     if (e instanceof UsageError) {
       process.stderr.write(`cimm: ${e.message}\n\n${USAGE}\n`);
       return EXIT.usage;
     }
-    process.stderr.write(`cimm: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    const hint =
+      process.env.CIMM_DEBUG || e instanceof BuildNativeError || e instanceof CimmBackendError
+        ? ''
+        : ' (CIMM_DEBUG=1 shows where)';
+    process.stderr.write(`cimm: ${failureText(e)}${hint}\n`);
     return EXIT.failure;
   }
 }

@@ -4,11 +4,12 @@
  * report.md, report.json, SVG plots (vega-lite, with their specs) and index.html.
  */
 import { join } from 'node:path';
+import { Marked, type Tokens } from 'marked';
 import { writeFileAtomic } from '../atomic-file.js';
 import '../index.js';
 import type { TopLevelSpec } from 'vega-lite';
 import type { TaskTarget } from '../tasks/index.js';
-import { lineChartSpec, renderSvg, type Series } from './plot.js';
+import { canRenderPlots, lineChartSpec, plotInstallCommand, renderSvg, type Series } from './plot.js';
 import { runJobs } from './pool.js';
 import type { JobResult } from './run.js';
 import {
@@ -25,7 +26,16 @@ import {
 } from './spec.js';
 import { better, type OverallSummary, summarizeAll, summarizeTask, type TaskSummary, tie } from './summary.js';
 
-export { type ChartOptions, lineChart, lineChartSpec, renderSvg, type Series } from './plot.js';
+export {
+  type ChartOptions,
+  canRenderPlots,
+  lineChart,
+  lineChartSpec,
+  PlotLibrariesMissing,
+  plotInstallCommand,
+  renderSvg,
+  type Series,
+} from './plot.js';
 export { runJobs } from './pool.js';
 export { type CurvePoint, type JobResult, runJob } from './run.js';
 export * from './spec.js';
@@ -182,12 +192,50 @@ function pointsText(b: ReturnType<typeof budget>): string {
   return `${b.points} points${extra.length ? ` (${extra.join(', ')})` : ''}`;
 }
 
+/** The plots of one task, by file stem suffix, with what each shows (the figure captions). */
+export function plotCaptions(
+  r: CompareReport,
+  t: TaskReport,
+): [kind: 'curves' | 'loss' | 'sensitivity', caption: string][] {
+  const rl = t.name === 'cliff-walking';
+  const x = rl ? 'episodes' : 'steps';
+  const seeds = `mean over ${r.seeds} seed${r.seeds === 1 ? '' : 's'}`;
+  const rate = rl ? 'step size α' : 'learning rate η';
+  return [
+    ['curves', `${t.name}: ${t.target.metric} against ${x}, each optimizer at its best-tuned ${rate} (${seeds})`],
+    [
+      'loss',
+      `${t.name}: ${rl ? 'cumulative regret' : 'training loss'} against ${x}, each optimizer at its best-tuned ${rate} (${seeds})`,
+    ],
+    [
+      'sensitivity',
+      `${t.name}: final ${t.target.metric} against the ${rate}, per optimizer (${seeds}; diverged settings left out) — how much tuning matters`,
+    ],
+  ];
+}
+
+export interface MarkdownOptions {
+  /** False when the SVGs were not rendered (vega, vega-lite missing): the report links the specs and says how to get them. */
+  plots?: boolean;
+}
+
+/** Why the plots are missing and how to get them (report.md, index.html, the CLI). */
+export function plotsMissingNote(): string {
+  return (
+    'The plots were not rendered: they need the optional peer dependencies vega and vega-lite ' +
+    `(\`${plotInstallCommand()}\`, then run the comparison again). Their vega-lite specs are in plots/*.vl.json ` +
+    '(any vega-lite tool renders them).'
+  );
+}
+
 /** Markdown tables and plain statements. */
-export function markdownReport(r: CompareReport, elapsedSeconds?: number): string {
+export function markdownReport(r: CompareReport, elapsedSeconds?: number, options: MarkdownOptions = {}): string {
+  const withPlots = options.plots ?? true;
   const lines: string[] = [];
   lines.push(`# cimm optimizer comparison${r.quick ? ' (quick)' : ''}`, '');
   if (!r.complete)
     lines.push(`**Partial report: ${r.jobs.done} of ${r.jobs.total} runs completed (interrupted).**`, '');
+  if (!withPlots) lines.push(`> ${plotsMissingNote()}`, '');
   lines.push(
     `${r.jobs.done} runs, ${r.seeds} seeds per setting${elapsedSeconds !== undefined ? `, ${elapsedSeconds.toFixed(0)} s` : ''}. ` +
       'Final metric: mean ± sd over seeds. Steps to target: median over seeds (— when most seeds never reach it). ' +
@@ -244,10 +292,13 @@ export function markdownReport(r: CompareReport, elapsedSeconds?: number): strin
       );
     }
     lines.push('', ...statements(t).map((s) => `- ${s}`), '');
-    lines.push(
-      `![curves](plots/${t.name}-curves.svg) ![loss](plots/${t.name}-loss.svg) ![sensitivity](plots/${t.name}-sensitivity.svg)`,
-      '',
-    );
+    for (const [kind, caption] of plotCaptions(r, t)) {
+      const stem = `${t.name}-${kind}`;
+      lines.push(
+        withPlots ? `![${caption}](plots/${stem}.svg)` : `- ${caption}: [vega-lite spec](plots/${stem}.vl.json)`,
+      );
+    }
+    lines.push('');
   }
   return `${lines.join('\n')}\n`;
 }
@@ -400,44 +451,84 @@ export async function plots(r: CompareReport): Promise<Map<string, string>> {
 }
 
 function htmlEscape(s: string): string {
-  return s.replace(/[<>&]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;' })[c] as string);
+  return s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c] as string);
 }
 
+const PAGE_STYLE = [
+  'body{font-family:system-ui,sans-serif;max-width:1400px;margin:2em auto;padding:0 1em;line-height:1.45;color:#222}',
+  'table{border-collapse:collapse;margin:1em 0;font-size:14px}',
+  'th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}',
+  'th{background:#f3f3f3}tr:nth-child(even) td{background:#fafafa}',
+  'code{background:#f3f3f3;padding:0 3px;border-radius:3px}',
+  'blockquote{border-left:4px solid #e0a000;margin:1em 0;padding:0.2em 1em;background:#fff8e5}',
+  '.plots{display:flex;flex-wrap:wrap;gap:1em;margin:1em 0}',
+  'figure{margin:0;max-width:100%}figcaption{font-size:13px;color:#444;max-width:600px;margin-top:4px}',
+].join('');
+
 /**
- * One self-contained page: the report text, with each plot inline (vega's SVG, as is)
- * where the markdown links it, so the plots sit under their task's heading.
+ * One self-contained page: the report's Markdown rendered to HTML (marked, GitHub-flavoured:
+ * headings, tables, lists), each plot inline as vega's SVG where the Markdown links it, in a
+ * figure whose caption says what it shows (the link's alt text); plots the Markdown does not
+ * link come at the end.
  */
 export function htmlReport(markdown: string, svgs: Map<string, string>): string {
-  const parts = [
-    '<!doctype html><html><head><meta charset="utf-8"><title>cimm optimizer comparison</title>',
-    '<style>body{font-family:sans-serif;max-width:1400px;margin:auto}pre{white-space:pre-wrap}' +
-      'figure{display:inline-block;margin:0 1em 1em 0;vertical-align:top}</style></head><body>',
-  ];
   const shown = new Set<string>();
-  const figure = (name: string) => `<figure><figcaption>${htmlEscape(name)}</figcaption>${svgs.get(name)}</figure>`;
-  // the markdown's image links, e.g. ![curves](plots/iris-curves.svg), split it into text and plots
-  const pieces = markdown.split(/!\[[^\]]*\]\(plots\/([^)]*)\)/);
-  pieces.forEach((piece, i) => {
-    if (i % 2 === 0) {
-      if (piece.trim()) parts.push(`<pre>${htmlEscape(piece.trim())}</pre>`);
-    } else if (svgs.has(piece) && !shown.has(piece)) {
-      parts.push(figure(piece));
-      shown.add(piece);
-    }
+  const figure = (name: string, caption: string) =>
+    `<figure id="plot-${htmlEscape(name.replace(/\.svg$/, ''))}">${svgs.get(name)}<figcaption>${htmlEscape(caption)}</figcaption></figure>`;
+  const plotName = (href: string) => /^plots\/([^/]+\.svg)$/.exec(href)?.[1];
+  const marked = new Marked({
+    gfm: true,
+    renderer: {
+      image({ href, text }: Tokens.Image) {
+        const name = plotName(href);
+        if (name && svgs.has(name)) {
+          shown.add(name);
+          return figure(name, text);
+        }
+        return `<img src="${htmlEscape(href)}" alt="${htmlEscape(text)}">`;
+      },
+      paragraph({ tokens }: Tokens.Paragraph) {
+        // a paragraph of plot links only becomes a row of figures (a <figure> may not sit in a <p>)
+        const plotsOnly = tokens.every(
+          (t) => (t.type === 'image' && plotName(t.href) !== undefined) || (t.type === 'text' && !t.raw.trim()),
+        );
+        const inner = this.parser.parseInline(tokens);
+        return plotsOnly ? `<div class="plots">${inner}</div>\n` : `<p>${inner}</p>\n`;
+      },
+    },
   });
-  for (const name of svgs.keys()) if (!shown.has(name)) parts.push(figure(name));
-  parts.push('</body></html>');
-  return `${parts.join('\n')}\n`;
+  // one plot link per line: join a task's consecutive plot lines into one paragraph
+  const body = marked.parse(markdown.replace(/(!\[[^\]]*\]\(plots\/[^)]*\))\n(?=!\[)/g, '$1 '), { async: false });
+  const rest = [...svgs.keys()].filter((name) => !shown.has(name));
+  const title = /^# (.*)$/m.exec(markdown)?.[1] ?? 'cimm optimizer comparison';
+  return [
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${htmlEscape(title)}</title>`,
+    `<style>${PAGE_STYLE}</style></head><body>`,
+    body,
+    ...(rest.length ? [`<div class="plots">${rest.map((n) => figure(n, n)).join('')}</div>`] : []),
+    '</body></html>',
+    '',
+  ].join('\n');
+}
+
+export interface WrittenReport {
+  /** Every file written. */
+  files: string[];
+  /** Set when the plots could not be rendered: why, and how to get them. */
+  note?: string;
 }
 
 /**
  * Write report.md, report.json, index.html, and per plot its SVG and the vega-lite spec it
  * was rendered from (plots/<name>.svg, plots/<name>.vl.json) under `dir`, atomically per file.
+ * Without vega and vega-lite (optional peers) the SVGs are left out, the specs are still
+ * written, and the report and `note` say how to get the plots.
  */
-export async function writeReport(r: CompareReport, dir: string, elapsedSeconds?: number): Promise<string[]> {
-  const md = markdownReport(r, elapsedSeconds);
+export async function writeReport(r: CompareReport, dir: string, elapsedSeconds?: number): Promise<WrittenReport> {
   const specs = plotSpecs(r);
-  const svgs = await renderAll(specs);
+  const withPlots = await canRenderPlots();
+  const svgs = withPlots ? await renderAll(specs) : new Map<string, string>();
+  const md = markdownReport(r, elapsedSeconds, { plots: withPlots });
   const files: [string, string][] = [
     ['report.md', md],
     ['report.json', `${JSON.stringify(r, jsonNumbers)}\n`],
@@ -446,7 +537,7 @@ export async function writeReport(r: CompareReport, dir: string, elapsedSeconds?
     ...[...specs].map(([n, s]) => [join('plots', `${n}.vl.json`), `${JSON.stringify(s)}\n`] as [string, string]),
   ];
   for (const [name, text] of files) writeFileAtomic(join(dir, name), text);
-  return files.map(([n]) => join(dir, n));
+  return { files: files.map(([n]) => join(dir, n)), ...(withPlots ? {} : { note: plotsMissingNote() }) };
 }
 
 /** JSON has no NaN: write it as null; curve values to 7 significant digits (file size). */

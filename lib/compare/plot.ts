@@ -3,10 +3,16 @@
  * vega-lite spec (declarative, so it can be written beside the SVG and re-rendered or
  * tweaked in any vega-lite tool), compiled to vega and rendered headless to SVG with
  * `View.toSVG()` and renderer 'none', so no canvas or browser is needed.
+ *
+ * vega and vega-lite (~18 MB) are optional peer dependencies, loaded only when a plot is
+ * rendered: a consumer that only trains never installs them. Without them `renderSvg`
+ * throws PlotLibrariesMissing, and the report says how to get the plots.
  */
-import { loader, parse, View } from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TopLevelSpec } from 'vega-lite';
 import { integer } from '../is.js';
+import { packageRoot } from '../paths.js';
 
 export interface Series {
   name: string;
@@ -103,15 +109,70 @@ export function lineChartSpec(series: Series[], o: ChartOptions): TopLevelSpec {
   };
 }
 
-/** A loader that refuses every URL or file: a chart's data is inline, so nothing is fetched. */
-const offline = loader();
-offline.sanitize = async (uri: string) => {
-  throw new Error(`cimm plots load nothing at render time (asked for ${uri})`);
-};
+/** The optional peer dependencies the plots need, as package.json pins their ranges. */
+export const PLOT_LIBRARIES = ['vega', 'vega-lite'] as const;
 
-/** Render a vega-lite spec to an SVG string, headless. Same spec, same bytes. */
+/** The command that installs the plotting libraries, with package.json's peer ranges. */
+export function plotInstallCommand(): string {
+  let peers: Record<string, string> = {};
+  try {
+    peers = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).peerDependencies ?? {};
+  } catch {}
+  return `npm install ${PLOT_LIBRARIES.map((p) => (peers[p] ? `${p}@${peers[p]}` : p)).join(' ')}`;
+}
+
+/** Thrown by renderSvg when vega or vega-lite is not installed. */
+export class PlotLibrariesMissing extends Error {
+  readonly code = 'ERR_CIMM_PLOT_LIBRARIES';
+  constructor(cause: unknown) {
+    super(`the plots need the optional peer dependencies vega and vega-lite: ${plotInstallCommand()}`, { cause });
+    this.name = 'PlotLibrariesMissing';
+  }
+}
+
+type Vega = typeof import('vega');
+type VegaLite = typeof import('vega-lite');
+let libraries: Promise<{ vega: Vega; vegaLite: VegaLite; offline: ReturnType<Vega['loader']> }> | undefined;
+
+/** Import vega and vega-lite once; a missing one becomes PlotLibrariesMissing. */
+function plotLibraries() {
+  libraries ??= (async () => {
+    try {
+      const [vega, vegaLite] = await Promise.all([import('vega'), import('vega-lite')]);
+      // a loader that refuses every URL or file: a chart's data is inline, so nothing is fetched
+      const offline = vega.loader();
+      offline.sanitize = async (uri: string) => {
+        throw new Error(`cimm plots load nothing at render time (asked for ${uri})`);
+      };
+      return { vega, vegaLite, offline };
+    } catch (error) {
+      libraries = undefined;
+      const code = (error as { code?: string })?.code;
+      if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') throw new PlotLibrariesMissing(error);
+      throw error;
+    }
+  })();
+  return libraries;
+}
+
+/** True when vega and vega-lite load (the plots can be rendered). */
+export async function canRenderPlots(): Promise<boolean> {
+  try {
+    await plotLibraries();
+    return true;
+  } catch (error) {
+    if (error instanceof PlotLibrariesMissing) return false;
+    throw error;
+  }
+}
+
+/**
+ * Render a vega-lite spec to an SVG string, headless. Same spec, same bytes. Throws
+ * PlotLibrariesMissing when vega or vega-lite is not installed.
+ */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
-  const view = new View(parse(compile(spec).spec), { renderer: 'none', loader: offline });
+  const { vega, vegaLite, offline } = await plotLibraries();
+  const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none', loader: offline });
   try {
     return `${await view.toSVG()}\n`;
   } finally {
