@@ -150,7 +150,8 @@ describe('compare: runs', () => {
     // the Markdown is rendered: headings and tables, no raw Markdown in a <pre>
     expect(html).not.toContain('<pre>');
     expect(html).not.toMatch(/^#+ |\|---\|/m);
-    expect(html.match(/<table>/g)?.length).toBe(1 + TASK_NAMES.length);
+    // the summary, then per task the defaults-beside-tuned-Adam table and the sweep table
+    expect(html.match(/<table>/g)?.length).toBe(1 + 2 * TASK_NAMES.length);
     expect(html).toContain('<th>optimizer</th>');
     // each task's plots come after its heading and before the next task's, captioned with what they show
     const at = (s: string) => html.indexOf(s);
