@@ -44,6 +44,7 @@ import {
   type TensorMap,
 } from '../lib/index.js';
 import type { BalanceInput } from '../lib/optim/balance.js';
+import { resetReadingWarnings } from '../lib/optim/entropy-balanced.js';
 import { atOffset, backends, describeEachBackend, expectError, reference, relativeError, values } from './helpers.js';
 
 // ---------------------------------------------------------------------------------------
@@ -993,6 +994,7 @@ describe('EntropyBalancedOptimizer errors', () => {
 
   test('the default gradient meter needs no loss: without one the step is taken, the calibration skips it, and a warning says so once', () => {
     const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    resetReadingWarnings();
     try {
       const p = twoTensors();
       const opt = new EntropyBalancedOptimizer({ learningRate: 0.01, window: 2 });

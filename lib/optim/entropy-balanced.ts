@@ -305,8 +305,14 @@ interface RuleState extends JsonObject {
   meters: { energy: MeterState; information: MeterState; compute: MeterState | null };
 }
 
-/** Readings the rule could not use, each warned about once per rule. */
+/** Readings the rule could not use, each warned about once per process (a sweep builds many rules). */
 type Unusable = 'no-loss' | 'negative-loss-readings' | 'idle';
+const warned = new Set<Unusable>();
+
+/** @internal Forget which warnings were given (tests). */
+export function resetReadingWarnings(): void {
+  warned.clear();
+}
 
 const WARNINGS: Record<Unusable, string> = {
   'no-loss':
@@ -334,7 +340,6 @@ export class EntropyBalancedRule implements LearningRateRule<RuleState> {
   private readonly energy: EnergyMeter;
   private readonly information: InformationMeter;
   private readonly compute: EnergyMeter | null;
-  private readonly warned = new Set<Unusable>();
   private negativeReadings = 0;
   private lossReadings = 0;
   private idleRun = 0;
@@ -481,8 +486,8 @@ export class EntropyBalancedRule implements LearningRateRule<RuleState> {
   /** Warn once about readings the rule cannot use. */
   private watch(noLoss: boolean, info: { bits: number } | null, energy: number | null): void {
     const warn = (what: Unusable) => {
-      if (this.warned.has(what)) return;
-      this.warned.add(what);
+      if (warned.has(what)) return;
+      warned.add(what);
       process.emitWarning(WARNINGS[what], { code: 'CIMM_UNUSABLE_READINGS' });
     };
     if (noLoss) warn('no-loss');
