@@ -55,15 +55,15 @@ import {
   type TensorMap,
 } from './optimizer.js';
 import {
+  FlatRuleOptimizer,
   type LearningRateRule,
-  RuleDrivenOptimizer,
   type RuleDrivenReport,
   type RuleInput,
   type RuleTurn,
   registerRule,
 } from './rule.js';
 import { SGD } from './sgd.js';
-import type { AnyOptimizer, JsonObject } from './wrapper.js';
+import type { JsonObject } from './wrapper.js';
 
 export type BalanceBase = 'sgd' | 'adam' | 'adamw';
 
@@ -529,7 +529,7 @@ registerRule('EntropyBalanced', EntropyBalancedRule.fromConfig as (config: never
  * the comparison calls EntropyBalanced. `new EntropyBalancedOptimizer()` needs no learning
  * rate; `step(params, grads, { loss })`.
  */
-export class EntropyBalancedOptimizer extends RuleDrivenOptimizer<EntropyBalancedOptions> {
+export class EntropyBalancedOptimizer extends FlatRuleOptimizer<EntropyBalancedOptions> {
   declare lastReport: BalanceReport | undefined;
   private source: (() => Float32Array | Float64Array) | undefined;
 
@@ -579,14 +579,11 @@ export class EntropyBalancedOptimizer extends RuleDrivenOptimizer<EntropyBalance
     createBase(o.base, o.baseOptions, o.learningRate, `${where}baseOptions.`);
   }
 
-  /** The config is flat (base, baseOptions and the rule's options): nothing to add. */
-  protected override configParts(): Partial<EntropyBalancedOptions> {
-    return {};
+  protected ruleOptionNames(): readonly (keyof EntropyBalancedOptions)[] {
+    return RULE_OPTION_NAMES;
   }
 
-  protected override buildParts(o: EntropyBalancedConfig): { inner: AnyOptimizer; rule: EntropyBalancedRule } {
-    const ruleOptions: Record<string, unknown> = {};
-    for (const name of RULE_OPTION_NAMES) ruleOptions[name] = o[name];
+  protected makeParts(o: EntropyBalancedConfig, ruleOptions: Record<string, unknown>) {
     return {
       inner: createBase(o.base, o.baseOptions, o.learningRate, 'baseOptions.'),
       rule: new EntropyBalancedRule(ruleOptions, { source: this.source }),

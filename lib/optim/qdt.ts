@@ -45,14 +45,14 @@ import {
   type TensorMap,
 } from './optimizer.js';
 import {
+  FlatRuleOptimizer,
   type LearningRateRule,
-  RuleDrivenOptimizer,
   type RuleDrivenReport,
   type RuleInput,
   type RuleTurn,
   registerRule,
 } from './rule.js';
-import type { AnyOptimizer, JsonObject } from './wrapper.js';
+import type { JsonObject } from './wrapper.js';
 
 export const QDT_OPTIMIZER_DEFAULTS = Object.freeze({
   /** Probe coordinates at most. */
@@ -369,7 +369,7 @@ function badGradient(params: Readonly<TensorMap>, grads: Readonly<TensorMap>, na
 }
 
 /** An inner SGD (default), Adam or AdamW driven by the QDT rule: `new QDTOptimizer()`, `step(params, grads)`. */
-export class QDTOptimizer extends RuleDrivenOptimizer<QDTOptions> {
+export class QDTOptimizer extends FlatRuleOptimizer<QDTOptions> {
   declare lastReport: QDTReport | undefined;
 
   constructor(args?: QDTArgs) {
@@ -397,14 +397,11 @@ export class QDTOptimizer extends RuleDrivenOptimizer<QDTOptions> {
     createBase(o.base, o.baseOptions, o.learningRate * o.etaMax, `${where}baseOptions.`);
   }
 
-  /** The config is flat (base, baseOptions and the rule's options). */
-  protected override configParts(): Partial<QDTOptions> {
-    return {};
+  protected ruleOptionNames(): readonly (keyof QDTOptions)[] {
+    return RULE_NAMES;
   }
 
-  protected override buildParts(o: QDTConfig): { inner: AnyOptimizer; rule: QDTRule } {
-    const ruleOptions: Record<string, unknown> = {};
-    for (const name of RULE_NAMES) ruleOptions[name] = o[name];
+  protected makeParts(o: QDTConfig, ruleOptions: Record<string, unknown>) {
     return {
       inner: createBase(o.base, o.baseOptions, o.learningRate * o.etaMax, 'baseOptions.'),
       rule: new QDTRule(ruleOptions as Partial<QDTRuleOptions>),

@@ -483,6 +483,33 @@ export class RuleDrivenOptimizer<O extends OptimizerOptions = RuleDrivenOptions>
 
 registerOptimizer('RuleDriven', RuleDrivenOptimizer.fromConfig);
 
+/**
+ * A driver with a flat config: the inner optimizer's base kind and options beside the
+ * rule's own options (EntropyBalancedOptimizer, QDTOptimizer). The subclass names the rule's
+ * options and builds the parts from the resolved config.
+ */
+export abstract class FlatRuleOptimizer<O extends OptimizerOptions> extends RuleDrivenOptimizer<O> {
+  /** The config keys that are the rule's options. */
+  protected abstract ruleOptionNames(): readonly (keyof O & string)[];
+
+  /** The inner optimizer and the rule from the resolved config and the rule's part of it. */
+  protected abstract makeParts(
+    o: OptimizerConfig<O>,
+    ruleOptions: Record<string, unknown>,
+  ): { inner: AnyOptimizer; rule: AnyRule };
+
+  /** The config is flat: nothing lives apart from it. */
+  protected override configParts(): Partial<O> {
+    return {};
+  }
+
+  protected override buildParts(o: OptimizerConfig<O>): { inner: AnyOptimizer; rule: AnyRule } {
+    const ruleOptions: Record<string, unknown> = {};
+    for (const name of this.ruleOptionNames()) ruleOptions[name] = o[name];
+    return this.makeParts(o, ruleOptions);
+  }
+}
+
 /** Drive `optimizer` with `rule` (optax's chain(optimizer, scale_by_schedule(rule))). */
 export function withRule(optimizer: AnyOptimizer, rule: LearningRateRule<never> | AnyRule): RuleDrivenOptimizer {
   return new RuleDrivenOptimizer<RuleDrivenOptions>({ optimizer, rule });

@@ -15,10 +15,9 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { CimmDataError } from '../errors.js';
-import { finiteNumber, integer, options } from '../is.js';
+import { integer, options } from '../is.js';
 import { Random } from '../random.js';
-import { ModelTask, stratifiedSplit } from './model-task.js';
-import { seedOption } from './task.js';
+import { ModelTask, modelTaskOptions, stratifiedSplit } from './model-task.js';
 
 export interface MnistOptions {
   /** Hidden relu units (default 128; 0 gives multinomial logistic regression). */
@@ -111,11 +110,7 @@ export function loadMnistDigits(): MnistDigits {
 export class MnistTask extends ModelTask {
   constructor(opts?: MnistOptions) {
     const o = options<MnistOptions>('options', opts);
-    const d = MNIST_DEFAULTS;
-    const hidden = integer('hidden', o.hidden ?? d.hidden, { min: 0, max: 4096 });
-    const testFraction = finiteNumber('testFraction', o.testFraction ?? d.testFraction, { above: 0, max: 0.9 });
-    const l2 = finiteNumber('l2', o.l2 ?? d.l2, { min: 0 });
-    const seed = seedOption(o.seed ?? d.seed);
+    const { hidden, testFraction, l2, seed } = modelTaskOptions(o, MNIST_DEFAULTS);
     const perClass = o.perClass === undefined ? undefined : integer('perClass', o.perClass, { min: 2 });
     const all = loadMnistDigits();
     // the first perClass digits of each class (all when not given)

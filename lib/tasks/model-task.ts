@@ -19,7 +19,7 @@
  * of at most CHUNK rows, combined with weights n_chunk/n (gradients too), so the buffers
  * stay bounded.
  */
-import { oneOf } from '../is.js';
+import { finiteNumber, integer, oneOf } from '../is.js';
 import type { ActivationName } from '../kernels.js';
 import type { LayerParameter } from '../nn/fractal-layer.js';
 import { type Loss, MeanSquaredError, SoftmaxCrossEntropy } from '../nn/losses.js';
@@ -31,10 +31,33 @@ import {
   describeBatched,
   nonFiniteLoss,
   type ObjectiveTask,
+  seedOption,
   type TaskTarget,
   type Vector,
   vector,
 } from './task.js';
+
+/** The options every data task on an MLP takes, validated (their defaults come from the task). */
+export interface ModelTaskCommon {
+  /** Hidden units (0: a linear model). */
+  hidden: number;
+  /** Fraction of the rows held out for testing. */
+  testFraction: number;
+  /** L2 coefficient on the weights. */
+  l2: number;
+  /** Seed of the split and the initialization. */
+  seed: number;
+}
+
+/** Validate the common options of a data task (names as the user wrote them). */
+export function modelTaskOptions(o: Partial<ModelTaskCommon>, d: ModelTaskCommon): ModelTaskCommon {
+  return {
+    hidden: integer('hidden', o.hidden ?? d.hidden, { min: 0, max: 4096 }),
+    testFraction: finiteNumber('testFraction', o.testFraction ?? d.testFraction, { above: 0, max: 0.9 }),
+    l2: finiteNumber('l2', o.l2 ?? d.l2, { min: 0 }),
+    seed: seedOption(o.seed ?? d.seed),
+  };
+}
 
 /** Rows evaluated in one forward/backward pass when a set is larger (bounded buffers). */
 export const CHUNK = 1024;

@@ -17,11 +17,10 @@
  * the training mean, and the test loss.
  */
 import { CimmDataError } from '../errors.js';
-import { finiteNumber, integer, options } from '../is.js';
+import { options } from '../is.js';
 import { Random } from '../random.js';
 import { numericColumns, readDataCsv } from './csv.js';
-import { ModelTask, standardizeColumns } from './model-task.js';
-import { seedOption } from './task.js';
+import { ModelTask, modelTaskOptions, standardizeColumns } from './model-task.js';
 
 export interface MovieRatingsOptions {
   /** Hidden relu units (default 32; 0 gives linear regression). */
@@ -152,11 +151,7 @@ export class MovieRatingsTask extends ModelTask {
 
   constructor(opts?: MovieRatingsOptions) {
     const o = options<MovieRatingsOptions>('options', opts);
-    const d = MOVIE_RATINGS_DEFAULTS;
-    const hidden = integer('hidden', o.hidden ?? d.hidden, { min: 0, max: 4096 });
-    const testFraction = finiteNumber('testFraction', o.testFraction ?? d.testFraction, { above: 0, max: 0.9 });
-    const l2 = finiteNumber('l2', o.l2 ?? d.l2, { min: 0 });
-    const seed = seedOption(o.seed ?? d.seed);
+    const { hidden, testFraction, l2, seed } = modelTaskOptions(o, MOVIE_RATINGS_DEFAULTS);
     const films = loadMovies();
     const n = films.rating.length;
     const order = new Random(seed).shuffle(Uint32Array.from({ length: n }, (_, i) => i));

@@ -13,11 +13,10 @@
  * cross-entropy. Metrics: test accuracy (the target metric) and test loss.
  */
 import { CimmDataError } from '../errors.js';
-import { finiteNumber, integer, options } from '../is.js';
+import { options } from '../is.js';
 import { Random } from '../random.js';
 import { numericColumns, readDataCsv } from './csv.js';
-import { ModelTask, standardizeColumns, stratifiedSplit } from './model-task.js';
-import { seedOption } from './task.js';
+import { ModelTask, modelTaskOptions, standardizeColumns, stratifiedSplit } from './model-task.js';
 
 export interface SeattleWeatherOptions {
   /** Hidden relu units (default 32; 0 gives multinomial logistic regression). */
@@ -92,11 +91,7 @@ export function loadSeattleWeather(): WeatherDays {
 export class SeattleWeatherTask extends ModelTask {
   constructor(opts?: SeattleWeatherOptions) {
     const o = options<SeattleWeatherOptions>('options', opts);
-    const d = SEATTLE_WEATHER_DEFAULTS;
-    const hidden = integer('hidden', o.hidden ?? d.hidden, { min: 0, max: 4096 });
-    const testFraction = finiteNumber('testFraction', o.testFraction ?? d.testFraction, { above: 0, max: 0.9 });
-    const l2 = finiteNumber('l2', o.l2 ?? d.l2, { min: 0 });
-    const seed = seedOption(o.seed ?? d.seed);
+    const { hidden, testFraction, l2, seed } = modelTaskOptions(o, SEATTLE_WEATHER_DEFAULTS);
     const days = loadSeattleWeather();
     const split = stratifiedSplit(days.labels, WEATHER_CLASSES.length, testFraction, new Random(seed));
     const x = Float64Array.from(days.x);
