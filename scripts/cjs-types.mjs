@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const from = join(root, 'dist', 'lib');
 const to = join(root, 'dist', 'cjs');
-const SPECIFIER = /(from\s+'|import\(')(\.{1,2}\/[^']+)\.js(')/g;
+// relative specifiers in `from '…'` and in inferred `import("…")` types (tsc writes double quotes there)
+const SPECIFIER = /(from\s+['"]|import\(['"])(\.{1,2}\/[^'"]+)\.js(['"])/g;
 
 rmSync(to, { recursive: true, force: true });
 const seen = new Set();

@@ -63,7 +63,7 @@ import {
   registerRule,
 } from './rule.js';
 import { SGD } from './sgd.js';
-import type { JsonObject } from './wrapper.js';
+import type { AnyOptimizer, JsonObject } from './wrapper.js';
 
 export type BalanceBase = 'sgd' | 'adam' | 'adamw';
 
@@ -583,7 +583,10 @@ export class EntropyBalancedOptimizer extends FlatRuleOptimizer<EntropyBalancedO
     return RULE_OPTION_NAMES;
   }
 
-  protected makeParts(o: EntropyBalancedConfig, ruleOptions: Record<string, unknown>) {
+  protected makeParts(
+    o: EntropyBalancedConfig,
+    ruleOptions: Record<string, unknown>,
+  ): { inner: AnyOptimizer; rule: EntropyBalancedRule } {
     return {
       inner: createBase(o.base, o.baseOptions, o.learningRate, 'baseOptions.'),
       rule: new EntropyBalancedRule(ruleOptions, { source: this.source }),

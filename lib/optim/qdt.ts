@@ -52,7 +52,7 @@ import {
   type RuleTurn,
   registerRule,
 } from './rule.js';
-import type { JsonObject } from './wrapper.js';
+import type { AnyOptimizer, JsonObject } from './wrapper.js';
 
 export const QDT_OPTIMIZER_DEFAULTS = Object.freeze({
   /** Probe coordinates at most. */
@@ -401,7 +401,7 @@ export class QDTOptimizer extends FlatRuleOptimizer<QDTOptions> {
     return RULE_NAMES;
   }
 
-  protected makeParts(o: QDTConfig, ruleOptions: Record<string, unknown>) {
+  protected makeParts(o: QDTConfig, ruleOptions: Record<string, unknown>): { inner: AnyOptimizer; rule: QDTRule } {
     return {
       inner: createBase(o.base, o.baseOptions, o.learningRate * o.etaMax, 'baseOptions.'),
       rule: new QDTRule(ruleOptions as Partial<QDTRuleOptions>),
