@@ -31,6 +31,21 @@ export function sumSplit(n: number): [number, number] {
 
 const acc = new Float64Array(48);
 
+/**
+ * part[k] = (t_0 + t_2) + (t_1 + t_3), t_l = (a_l + a_{4+l}) + (a_{8+l} + a_{12+l}) with
+ * a = acc[16k … 16k + 16): sum k's 16 accumulators combined in the canonical order.
+ */
+export function combine16(acc: Float64Array, part: Float64Array): void {
+  for (let k = 0; k < 3; k++) {
+    const a = 16 * k;
+    const t0 = acc[a] + acc[a + 4] + (acc[a + 8] + acc[a + 12]);
+    const t1 = acc[a + 1] + acc[a + 5] + (acc[a + 9] + acc[a + 13]);
+    const t2 = acc[a + 2] + acc[a + 6] + (acc[a + 10] + acc[a + 14]);
+    const t3 = acc[a + 3] + acc[a + 7] + (acc[a + 11] + acc[a + 15]);
+    part[k] = t0 + t2 + (t1 + t3);
+  }
+}
+
 /** The three sums over [start, end) in the canonical order, into part[0..3]. */
 function rangeSums(
   before: Float32Array,
@@ -56,14 +71,7 @@ function rangeSums(
       acc[32 + j] += Math.abs(p);
     }
   }
-  for (let k = 0; k < 3; k++) {
-    const a = 16 * k;
-    const t0 = acc[a] + acc[a + 4] + (acc[a + 8] + acc[a + 12]);
-    const t1 = acc[a + 1] + acc[a + 5] + (acc[a + 9] + acc[a + 13]);
-    const t2 = acc[a + 2] + acc[a + 6] + (acc[a + 10] + acc[a + 14]);
-    const t3 = acc[a + 3] + acc[a + 7] + (acc[a + 11] + acc[a + 15]);
-    part[k] = t0 + t2 + (t1 + t3);
-  }
+  combine16(acc, part);
   for (let i = full; i < end; i++) {
     const d = after[i] - before[i];
     const w = weighted ? Math.fround(Math.sqrt(metric[i])) * scale + epsilon : 1;

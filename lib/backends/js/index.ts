@@ -9,6 +9,7 @@ import { shannonEntropy } from './entropy.js';
 import { energyFlowMaxStep, energyFlowStep, laplacian } from './flow.js';
 import { fractalStep, fractalStepBackward } from './fractal.js';
 import { matmul } from './linalg.js';
+import { adamStepMeasured, sgdStepMeasured } from './measured.js';
 import { adamStep, firstNonFinite, memoryCopy, prodigyAccumulate, prodigyUpdate, sgdStep } from './optim.js';
 import { gridSums, l2Norm, scaleInPlace, zeroNonFinite } from './reduce.js';
 
@@ -33,6 +34,8 @@ export const jsKernels: Kernels = {
   hermitianEigenvalues,
   sgdStep,
   adamStep,
+  sgdStepMeasured,
+  adamStepMeasured,
   prodigyAccumulate,
   prodigyUpdate,
   firstNonFinite,
