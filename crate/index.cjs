@@ -869,4 +869,5 @@ module.exports.simdPath = nativeBinding.simdPath
 module.exports.sum = nativeBinding.sum
 module.exports.threadCount = nativeBinding.threadCount
 module.exports.updateEnergy = nativeBinding.updateEnergy
+module.exports.updateSlope = nativeBinding.updateSlope
 module.exports.zeroNonFinite = nativeBinding.zeroNonFinite

@@ -197,5 +197,11 @@ export declare function threadCount(): number
  */
 export declare function updateEnergy(before: unknown, after: unknown, grads: unknown, metric: unknown, metricScale: number, epsilon: number, out: Float64Array): void
 
+/**
+ * Σ g·(after − before) alone: updateEnergy's out[1] bit for bit, at about two thirds of its
+ * cost (crate::balance::update_slope; the learning-rate rules' end slope).
+ */
+export declare function updateSlope(before: unknown, after: unknown, grads: unknown): number
+
 /** Sets NaN and ±∞ entries of x to 0; returns how many there were. */
 export declare function zeroNonFinite(x: Float32Array): number

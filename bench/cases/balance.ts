@@ -4,13 +4,18 @@
  *
  * - `updateEnergy`: the meter kernel alone (reads before, after, grads and Adam's v: 16
  *   bytes per parameter);
+ * - `updateSlope`: the end slope's kernel (Σ g·Δ alone: before, after, grads, 12 bytes);
  * - `adamOptimizerStep`: lib's Adam optimizer step (validation, gradient check, fused kernel);
+ * - `adamMeasuredStep`: the same step measured in the same pass (Adam.measuredStep, the
+ *   adamStepMeasured kernel: the Adam step plus the snapshot, 32 bytes);
  * - `entropyBalancedStep`: EntropyBalancedOptimizer over the same Adam (meter readings, the
- *   QPL loop, a snapshot copy of the parameters, the inner step, the updateEnergy reduction).
+ *   QPL loop, the end slope, the measured step);
+ * - `entropyBalancedStepGeneric`: the same with the inner Adam on the generic path (a
+ *   snapshot copy, the plain step, updateEnergy: what the rule did before the measured step).
  *
- * The two optimizer rows run in the same process, interleaved by the harness; their ratio is
- * the rule's overhead (balanceReport). Agreement: every backend's parameters after the first
- * step are bit-identical to js's (the kernels and the meter sums are).
+ * The rows run in the same process; the optimizer rows' ratios are the rule's overhead
+ * (balanceReport). Agreement: every backend's parameters after the first step are
+ * bit-identical to js's (the kernels and the meter sums are).
  */
 import { backendInfo, setBackend } from '../../lib/backend.js';
 import type { BackendName } from '../../lib/kernels.js';
@@ -67,6 +72,13 @@ export function balanceCases(backends: BackendList): BenchCase[] {
   });
 
   cases.push({
+    kernel: 'updateSlope',
+    size: SIZE,
+    check: exact,
+    contenders: backends.map((k) => ({ backend: k.name, run: () => [k.updateSlope(p0(), after(), g())] })),
+  });
+
+  cases.push({
     kernel: 'adamOptimizerStep',
     size: SIZE,
     check: exact,
@@ -85,15 +97,56 @@ export function balanceCases(backends: BackendList): BenchCase[] {
   });
 
   cases.push({
-    kernel: 'entropyBalancedStep',
+    kernel: 'adamMeasuredStep',
     size: SIZE,
     check: exact,
     contenders: backends.map((k) => {
       const state = lazy(() => ({
         x: p0().slice(),
-        opt: new EntropyBalancedOptimizer({ base: 'adam', learningRate: 1e-3, computeMeter: null }),
-        t: 0,
+        before: { x: new Float32Array(N) },
+        sums: new Float64Array(3),
+        opt: new Adam({ learningRate: 1e-3 }),
       }));
+      return {
+        backend: k.name,
+        run: () =>
+          on(k.name, () => {
+            const s = state();
+            s.opt.measuredStep({ x: s.x }, { x: g() }, s.before, s.sums);
+            return s.x;
+          }),
+      };
+    }),
+  });
+
+  for (const [kernel, generic] of [
+    ['entropyBalancedStep', false],
+    ['entropyBalancedStepGeneric', true],
+  ] as const) {
+    cases.push(balancedCase(kernel, generic, backends, p0, g));
+  }
+  return cases;
+}
+
+/** EntropyBalancedOptimizer over Adam, its inner step fused (the default) or generic. */
+function balancedCase(
+  kernel: string,
+  generic: boolean,
+  backends: BackendList,
+  p0: () => Float32Array,
+  g: () => Float32Array,
+): BenchCase {
+  return {
+    kernel,
+    size: SIZE,
+    check: checkArray(0),
+    contenders: backends.map((k) => {
+      const state = lazy(() => {
+        const opt = new EntropyBalancedOptimizer({ base: 'adam', learningRate: 1e-3, computeMeter: null });
+        // the generic path of Optimizer.measuredStep: snapshot copy, plain step, updateEnergy
+        if (generic) Object.defineProperty(opt.inner, 'fusesMeasurement', { get: () => false });
+        return { x: p0().slice(), opt, t: 0 };
+      });
       return {
         backend: k.name,
         run: () =>
@@ -105,23 +158,31 @@ export function balanceCases(backends: BackendList): BenchCase[] {
           }),
       };
     }),
-  });
-  return cases;
+  };
 }
 
 /** The rule's overhead over the inner Adam step, per backend, from rows of the same run. */
 export function balanceReport(rows: BenchRow[]): string[] {
-  const at = (kernel: string, backend: string) => rows.find((r) => r.kernel === kernel && r.backend === backend);
+  const ms = (kernel: string, backend: string) => {
+    const r = rows.find((x) => x.kernel === kernel && x.backend === backend);
+    return r ? 1000 / r.hz : undefined;
+  };
   const lines: string[] = [];
   for (const backend of [...new Set(rows.filter((r) => r.kernel === 'entropyBalancedStep').map((r) => r.backend))]) {
-    const adam = at('adamOptimizerStep', backend);
-    const balanced = at('entropyBalancedStep', backend);
-    const meter = at('updateEnergy', backend);
-    if (!adam || !balanced) continue;
+    const adam = ms('adamOptimizerStep', backend);
+    const balanced = ms('entropyBalancedStep', backend);
+    if (adam === undefined || balanced === undefined) continue;
+    const over = (t: number) => `${Math.round(100 * (t / adam - 1))}%`.padStart(4);
+    const generic = ms('entropyBalancedStepGeneric', backend);
+    const measured = ms('adamMeasuredStep', backend);
+    const slope = ms('updateSlope', backend);
+    const meter = ms('updateEnergy', backend);
     lines.push(
-      `  ${backend.padEnd(5)} Adam step ${(1000 / adam.hz).toFixed(2)} ms, entropy-balanced ${(1000 / balanced.hz).toFixed(2)} ms ` +
-        `(overhead ${((100 * (adam.hz / balanced.hz - 1)) | 0).toString().padStart(3)}%)` +
-        (meter ? `, of which updateEnergy ${(1000 / meter.hz).toFixed(2)} ms` : ''),
+      `  ${backend.padEnd(5)} Adam step ${adam.toFixed(2)} ms; entropy-balanced ${balanced.toFixed(2)} ms (overhead ${over(balanced)})` +
+        (generic === undefined ? '' : `, generic path ${generic.toFixed(2)} ms (overhead ${over(generic)})`) +
+        (measured === undefined ? '' : `; measured Adam step ${measured.toFixed(2)} ms (+${over(measured).trim()})`) +
+        (slope === undefined ? '' : `, end slope ${slope.toFixed(2)} ms`) +
+        (meter === undefined ? '' : `, updateEnergy ${meter.toFixed(2)} ms`),
     );
   }
   return lines.length ? [`entropy-balanced step over Adam at ${SIZE}:`, ...lines] : [];

@@ -24,7 +24,6 @@ import { argumentError, CimmDivergenceError } from '../errors.js';
 import { finiteNumber, float32Array, options } from '../is.js';
 import type { Kernels } from '../kernels.js';
 import {
-  NO_TENSOR,
   Optimizer,
   type OptimizerArgs,
   type OptimizerConfig,
@@ -132,8 +131,6 @@ export class UpdateProbe {
   private committed = new Map<string, Float32Array>();
   /** θ before the update in progress. */
   private pending = new Map<string, Float32Array>();
-  /** The end slope's sums. */
-  private readonly end = new Float64Array(3);
   /** The update's sums, 3 per parameter (measuredStep's). */
   private sums = new Float64Array(0);
 
@@ -142,13 +139,13 @@ export class UpdateProbe {
     return names.every((n) => this.committed.get(n)?.length === params[n].length) && names.length > 0;
   }
 
-  /** −Σ g·(θ − θ_before): the slope of the last update at its end point, with this step's gradients. */
+  /**
+   * −Σ g·(θ − θ_before): the slope of the last update at its end point, with this step's
+   * gradients (updateSlope: updateEnergy's second sum alone, the same bits).
+   */
   endDecrease(k: Kernels, params: TensorMap, grads: TensorMap, names: string[]): number {
     let s = 0;
-    for (const name of names) {
-      k.updateEnergy(this.committed.get(name)!, params[name], grads[name], NO_TENSOR, 1, 0, this.end);
-      s += this.end[1];
-    }
+    for (const name of names) s += k.updateSlope(this.committed.get(name)!, params[name], grads[name]);
     return -s;
   }
 

@@ -33,6 +33,22 @@ inline void tail(const UpdateArrays& u, std::size_t from, std::size_t n, double*
 
 }  // namespace
 
+double update_slope_scalar(const UpdateArrays& u, std::size_t n) noexcept {
+  double acc[16] = {};
+  const std::size_t full = n / 16 * 16;
+  for (std::size_t i = 0; i < full; ++i) {
+    acc[i % 16] +=
+        static_cast<double>(u.grads[i]) * (static_cast<double>(u.after[i]) - static_cast<double>(u.before[i]));
+  }
+  double t[4];
+  for (int l = 0; l < 4; ++l) t[l] = (acc[l] + acc[4 + l]) + (acc[8 + l] + acc[12 + l]);
+  double out = (t[0] + t[2]) + (t[1] + t[3]);
+  for (std::size_t i = full; i < n; ++i) {
+    out += static_cast<double>(u.grads[i]) * (static_cast<double>(u.after[i]) - static_cast<double>(u.before[i]));
+  }
+  return out;
+}
+
 void update_energy_scalar(const UpdateArrays& u, std::size_t n, double* out) noexcept {
   Acc16 acc;
   const std::size_t full = n / 16 * 16;
@@ -68,9 +84,30 @@ CIMM_TARGET_AVX2 void update_energy_avx2(const UpdateArrays& u, std::size_t n, d
   tail(u, full, n, out);
 }
 
+CIMM_TARGET_AVX2 double update_slope_avx2(const UpdateArrays& u, std::size_t n) noexcept {
+  const std::size_t full = n / 16 * 16;
+  __m256d acc[4];
+  for (int r = 0; r < 4; ++r) acc[r] = _mm256_setzero_pd();
+  for (std::size_t i = 0; i < full; i += 16) {
+    for (int r = 0; r < 4; ++r) {
+      const std::size_t at = i + 4 * static_cast<std::size_t>(r);
+      const __m256d d =
+          _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(u.after + at)), _mm256_cvtps_pd(_mm_loadu_ps(u.before + at)));
+      acc[r] = _mm256_add_pd(acc[r], _mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(u.grads + at)), d));
+    }
+  }
+  double out = Sums4::reduce4(acc);
+  for (std::size_t i = full; i < n; ++i) {
+    out += static_cast<double>(u.grads[i]) * (static_cast<double>(u.after[i]) - static_cast<double>(u.before[i]));
+  }
+  return out;
+}
+
 #else
 
 void update_energy_avx2(const UpdateArrays& u, std::size_t n, double* out) noexcept { update_energy_scalar(u, n, out); }
+
+double update_slope_avx2(const UpdateArrays& u, std::size_t n) noexcept { return update_slope_scalar(u, n); }
 
 #endif
 
@@ -99,6 +136,28 @@ void update_energy(const UpdateArrays& u, std::size_t n, double* out) {
   for (std::size_t r = 0; r < units; ++r) {
     for (int k = 0; k < 3; ++k) out[k] += partial[r][k];
   }
+}
+
+double update_slope(const UpdateArrays& u, std::size_t n) {
+  const bool v = has_avx2_fma();
+  std::size_t chunk = 0;
+  std::size_t units = 0;
+  detail::sum_split(n, &chunk, &units);
+  double partial[kMaxSumUnits] = {};
+  auto fill = [&](std::size_t r) {
+    const std::size_t begin = r * chunk < n ? r * chunk : n;
+    const std::size_t end = begin + chunk < n ? begin + chunk : n;
+    const UpdateArrays part{u.before + begin, u.after + begin, u.grads + begin, nullptr, 1, 0};
+    partial[r] = v ? detail::update_slope_avx2(part, end - begin) : detail::update_slope_scalar(part, end - begin);
+  };
+  if (n >= kReduceParallel) {
+    parallel_for(units, fill);
+  } else {
+    for (std::size_t r = 0; r < units; ++r) fill(r);
+  }
+  double out = 0;
+  for (std::size_t r = 0; r < units; ++r) out += partial[r];
+  return out;
 }
 
 }  // namespace cimm

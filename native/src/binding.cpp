@@ -377,6 +377,21 @@ Napi::Value UpdateEnergy(const Napi::CallbackInfo& info) {
   });
 }
 
+// updateSlope(before, after, grads: Float32Array): number — Σ g·(after − before), updateEnergy's
+// out[1] bit for bit (balance.hpp)
+Napi::Value UpdateSlope(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto before = float32_array(env, info[0], "before");
+    const auto after = float32_array(env, info[1], "after");
+    const auto grads = float32_array(env, info[2], "grads");
+    const std::string want = "a Float32Array of length " + std::to_string(before.length) + " (the length of before)";
+    if (after.length != before.length) fail(env, want, "after", info[1]);
+    if (grads.length != before.length) fail(env, want, "grads", info[2]);
+    const cimm::UpdateArrays u{before.data, after.data, grads.data, nullptr, 1, 0};
+    return Napi::Number::New(env, cimm::update_slope(u, before.length));
+  });
+}
+
 // ---- measured optimizer steps (measured.hpp) ----
 
 // The options object of a measured step; its fields are read once each, before any typed
@@ -917,6 +932,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("zeroNonFinite", Napi::Function::New(env, ZeroNonFinite, "zeroNonFinite"));
   exports.Set("scaleInPlace", Napi::Function::New(env, ScaleInPlace, "scaleInPlace"));
   exports.Set("updateEnergy", Napi::Function::New(env, UpdateEnergy, "updateEnergy"));
+  exports.Set("updateSlope", Napi::Function::New(env, UpdateSlope, "updateSlope"));
   exports.Set("fractalStep", Napi::Function::New(env, FractalStep, "fractalStep"));
   exports.Set("fractalStepBackward", Napi::Function::New(env, FractalStepBackward, "fractalStepBackward"));
   exports.Set("maxAbs", Napi::Function::New(env, MaxAbs, "maxAbs"));

@@ -274,6 +274,29 @@ pub fn update_energy(
     })
 }
 
+/// Σ g·(after − before) alone: updateEnergy's out[1] bit for bit, at about two thirds of its
+/// cost (crate::balance::update_slope; the learning-rate rules' end slope).
+#[napi]
+pub fn update_slope(before: Unknown<'_>, after: Unknown<'_>, grads: Unknown<'_>) -> Result<f64> {
+    guard("updateSlope", || {
+        let b = f32_view(before, "before")?;
+        let a = f32_view(after, "after")?;
+        let g = f32_view(grads, "grads")?;
+        // SAFETY: read only (sharing memory is harmless), and JS waits for this call.
+        let u = unsafe {
+            crate::balance::Update {
+                before: b.slice(),
+                after: a.slice(),
+                grads: g.slice(),
+                metric: &[],
+                metric_scale: 1.0,
+                epsilon: 0.0,
+            }
+        };
+        crate::balance::update_slope(&u).map_err(invalid_arg)
+    })
+}
+
 /// Prodigy's first pass on one tensor (crate::prodigy): m, v, s updated in place; returns
 /// [Σ g·(p0 − p), Σ |s|], summed in f64 in the fixed order of every backend.
 #[napi]

@@ -1,6 +1,6 @@
 /** The `js` backend: pure TypeScript, always available, the reference implementation. */
 import type { Kernels } from '../../kernels.js';
-import { updateEnergy } from './balance.js';
+import { updateEnergy, updateSlope } from './balance.js';
 import { coupling, scaleTransition } from './coupling.js';
 import { hermitianEigenvalues } from './eigen.js';
 import { activationBackward, activationForward, axpby, dot, maxAbs, sum } from './elementwise.js';
@@ -48,4 +48,5 @@ export const jsKernels: Kernels = {
   zeroNonFinite,
   scaleInPlace,
   updateEnergy,
+  updateSlope,
 };

@@ -15,61 +15,10 @@
  */
 import type { AdamStepOptions, SgdStepOptions } from '../../kernels.js';
 import { combine16, sumSplit } from './balance.js';
-import { type AdamScalars, adamElement, adamScalars, type SgdScalars, sgdElement, sgdScalars } from './optim.js';
+import { adamElement, adamScalars, sgdElement, sgdScalars } from './optim.js';
 
 const acc = new Float64Array(48);
 const part = new Float64Array(3);
-/** One element's terms [w Δ², g Δ, |g Δ|]. */
-const t = new Float64Array(3);
-
-/** t ← the terms of Δ = next − old; false when next is not finite. */
-function terms(old: number, next: number, g: number, w: number): boolean {
-  const d = next - old;
-  const gd = g * d;
-  t[0] = w * (d * d);
-  t[1] = gd;
-  t[2] = Math.abs(gd);
-  return next - next === 0;
-}
-
-/**
- * The canonical order over [0, n): `element(i)` updates element i, writes its terms into t
- * and returns whether it is finite. Returns whether all are; out ← the three sums.
- */
-function canonical(n: number, element: (i: number) => boolean, out: Float64Array): boolean {
-  const [chunk, units] = sumSplit(n);
-  let finite = true;
-  let q = 0;
-  let p = 0;
-  let a = 0;
-  for (let u = 0; u < units; u++) {
-    const start = Math.min(n, u * chunk);
-    const end = Math.min(n, start + chunk);
-    const full = start + Math.floor((end - start) / 16) * 16;
-    acc.fill(0);
-    for (let i = start; i < full; i++) {
-      if (!element(i)) finite = false;
-      const j = (i - start) & 15;
-      acc[j] += t[0];
-      acc[16 + j] += t[1];
-      acc[32 + j] += t[2];
-    }
-    combine16(acc, part);
-    for (let i = full; i < end; i++) {
-      if (!element(i)) finite = false;
-      part[0] += t[0];
-      part[1] += t[1];
-      part[2] += t[2];
-    }
-    q += part[0];
-    p += part[1];
-    a += part[2];
-  }
-  out[0] = q;
-  out[1] = p;
-  out[2] = a;
-  return finite;
-}
 
 /** torch.optim.SGD on one tensor, measured (lib/kernels.ts documents the arguments). */
 export function sgdStepMeasured(
@@ -80,25 +29,45 @@ export function sgdStepMeasured(
   o: SgdStepOptions,
   out: Float64Array,
 ): boolean {
-  const s: SgdScalars = sgdScalars(
-    o.learningRate,
-    o.momentum,
-    o.dampening,
-    o.weightDecay,
-    o.nesterov,
-    o.maximize,
-    o.firstStep,
-  );
-  return canonical(
-    params.length,
-    (i) => {
+  const s = sgdScalars(o.learningRate, o.momentum, o.dampening, o.weightDecay, o.nesterov, o.maximize, o.firstStep);
+  const n = params.length;
+  const [chunk, units] = sumSplit(n);
+  let finite = true;
+  let [q, p, a] = [0, 0, 0];
+  for (let u = 0; u < units; u++) {
+    const start = Math.min(n, u * chunk);
+    const end = Math.min(n, start + chunk);
+    const full = start + Math.floor((end - start) / 16) * 16;
+    acc.fill(0);
+    for (let i = start; i < end; i++) {
       const old = params[i];
       before[i] = old;
       sgdElement(s, i, params, grads, momentumBuffer);
-      return terms(old, params[i], grads[i], 1);
-    },
-    out,
-  );
+      const next = params[i];
+      if (next - next !== 0) finite = false;
+      const d = next - old;
+      const gd = grads[i] * d;
+      if (i < full) {
+        const j = (i - start) & 15; // full blocks: element j of a block into accumulator j
+        acc[j] += d * d;
+        acc[16 + j] += gd;
+        acc[32 + j] += Math.abs(gd);
+      } else {
+        if (i === full) combine16(acc, part); // then the tail, in index order
+        part[0] += d * d;
+        part[1] += gd;
+        part[2] += Math.abs(gd);
+      }
+    }
+    if (full === end) combine16(acc, part);
+    q += part[0];
+    p += part[1];
+    a += part[2];
+  }
+  out[0] = q;
+  out[1] = p;
+  out[2] = a;
+  return finite;
 }
 
 /** torch.optim.Adam / AdamW on one tensor, measured (lib/kernels.ts documents the arguments). */
@@ -112,26 +81,46 @@ export function adamStepMeasured(
   o: AdamStepOptions,
   out: Float64Array,
 ): boolean {
-  const s: AdamScalars = adamScalars(
-    o.beta1,
-    o.beta2,
-    o.stepSize,
-    o.bc2Sqrt,
-    o.epsilon,
-    o.weightDecay,
-    o.decay,
-    o.amsgrad,
-    o.maximize,
-  );
+  const { beta1, beta2, stepSize, bc2Sqrt, epsilon, weightDecay, decay, amsgrad, maximize } = o;
   const { metricScale, metricEpsilon } = o;
-  return canonical(
-    params.length,
-    (i) => {
+  const s = adamScalars(beta1, beta2, stepSize, bc2Sqrt, epsilon, weightDecay, decay, amsgrad, maximize);
+  const n = params.length;
+  const [chunk, units] = sumSplit(n);
+  let finite = true;
+  let [q, p, a] = [0, 0, 0];
+  for (let u = 0; u < units; u++) {
+    const start = Math.min(n, u * chunk);
+    const end = Math.min(n, start + chunk);
+    const full = start + Math.floor((end - start) / 16) * 16;
+    acc.fill(0);
+    for (let i = start; i < end; i++) {
       const old = params[i];
       before[i] = old;
       const root = adamElement(s, i, params, grads, m, v, vMax);
-      return terms(old, params[i], grads[i], root * metricScale + metricEpsilon);
-    },
-    out,
-  );
+      const next = params[i];
+      if (next - next !== 0) finite = false;
+      const d = next - old;
+      const wdd = (root * metricScale + metricEpsilon) * (d * d);
+      const gd = grads[i] * d;
+      if (i < full) {
+        const j = (i - start) & 15; // full blocks: element j of a block into accumulator j
+        acc[j] += wdd;
+        acc[16 + j] += gd;
+        acc[32 + j] += Math.abs(gd);
+      } else {
+        if (i === full) combine16(acc, part); // then the tail, in index order
+        part[0] += wdd;
+        part[1] += gd;
+        part[2] += Math.abs(gd);
+      }
+    }
+    if (full === end) combine16(acc, part);
+    q += part[0];
+    p += part[1];
+    a += part[2];
+  }
+  out[0] = q;
+  out[1] = p;
+  out[2] = a;
+  return finite;
 }
