@@ -1,6 +1,7 @@
 /**
  * Bench cases for the entropy-balanced learning rate (docs/theory.md, "Entropy-balanced
- * learning rate"), at n = 1e6 f32 parameters, per backend:
+ * learning rate"), at n = 1e6 f32 parameters (the optimizer rows also at n = 1e7, where every
+ * pass runs at memory speed), per backend:
  *
  * - `updateEnergy`: the meter kernel alone (reads before, after, grads and Adam's v: 16
  *   bytes per parameter);
@@ -78,9 +79,35 @@ export function balanceCases(backends: BackendList): BenchCase[] {
     contenders: backends.map((k) => ({ backend: k.name, run: () => [k.updateSlope(p0(), after(), g())] })),
   });
 
-  cases.push({
+  cases.push(...stepCases(SIZE, N, backends, p0, g));
+  // n = 1e7: 40 MB per array, far beyond the caches: the memory-bound regime
+  cases.push(
+    ...stepCases(
+      'n=1e7',
+      10 * N,
+      backends,
+      lazy(() => uniformF32(10 * N, 43)),
+      lazy(() => uniformF32(10 * N, 44)),
+    ),
+  );
+  return cases;
+}
+
+/**
+ * The optimizer rows at one size: lib's Adam step, the same step measured
+ * (Adam.measuredStep), and the entropy-balanced step over Adam, fused and generic.
+ */
+function stepCases(
+  size: string,
+  n: number,
+  backends: BackendList,
+  p0: () => Float32Array,
+  g: () => Float32Array,
+): BenchCase[] {
+  const exact = checkArray(0);
+  const adam: BenchCase = {
     kernel: 'adamOptimizerStep',
-    size: SIZE,
+    size,
     check: exact,
     contenders: backends.map((k) => {
       const state = lazy(() => ({ x: p0().slice(), opt: new Adam({ learningRate: 1e-3 }) }));
@@ -94,16 +121,15 @@ export function balanceCases(backends: BackendList): BenchCase[] {
           }),
       };
     }),
-  });
-
-  cases.push({
+  };
+  const measured: BenchCase = {
     kernel: 'adamMeasuredStep',
-    size: SIZE,
+    size,
     check: exact,
     contenders: backends.map((k) => {
       const state = lazy(() => ({
         x: p0().slice(),
-        before: { x: new Float32Array(N) },
+        before: { x: new Float32Array(n) },
         sums: new Float64Array(3),
         opt: new Adam({ learningRate: 1e-3 }),
       }));
@@ -117,20 +143,19 @@ export function balanceCases(backends: BackendList): BenchCase[] {
           }),
       };
     }),
-  });
-
-  for (const [kernel, generic] of [
-    ['entropyBalancedStep', false],
-    ['entropyBalancedStepGeneric', true],
-  ] as const) {
-    cases.push(balancedCase(kernel, generic, backends, p0, g));
-  }
-  return cases;
+  };
+  return [
+    adam,
+    measured,
+    balancedCase('entropyBalancedStep', size, false, backends, p0, g),
+    balancedCase('entropyBalancedStepGeneric', size, true, backends, p0, g),
+  ];
 }
 
 /** EntropyBalancedOptimizer over Adam, its inner step fused (the default) or generic. */
 function balancedCase(
   kernel: string,
+  size: string,
   generic: boolean,
   backends: BackendList,
   p0: () => Float32Array,
@@ -138,7 +163,7 @@ function balancedCase(
 ): BenchCase {
   return {
     kernel,
-    size: SIZE,
+    size,
     check: checkArray(0),
     contenders: backends.map((k) => {
       const state = lazy(() => {
@@ -161,29 +186,35 @@ function balancedCase(
   };
 }
 
-/** The rule's overhead over the inner Adam step, per backend, from rows of the same run. */
+/** The rule's overhead over the inner Adam step, per size and backend, from rows of the same run. */
 export function balanceReport(rows: BenchRow[]): string[] {
-  const ms = (kernel: string, backend: string) => {
-    const r = rows.find((x) => x.kernel === kernel && x.backend === backend);
+  const ms = (kernel: string, size: string, backend: string) => {
+    const r = rows.find((x) => x.kernel === kernel && x.size === size && x.backend === backend);
     return r ? 1000 / r.hz : undefined;
   };
   const lines: string[] = [];
-  for (const backend of [...new Set(rows.filter((r) => r.kernel === 'entropyBalancedStep').map((r) => r.backend))]) {
-    const adam = ms('adamOptimizerStep', backend);
-    const balanced = ms('entropyBalancedStep', backend);
-    if (adam === undefined || balanced === undefined) continue;
-    const over = (t: number) => `${Math.round(100 * (t / adam - 1))}%`.padStart(4);
-    const generic = ms('entropyBalancedStepGeneric', backend);
-    const measured = ms('adamMeasuredStep', backend);
-    const slope = ms('updateSlope', backend);
-    const meter = ms('updateEnergy', backend);
-    lines.push(
-      `  ${backend.padEnd(5)} Adam step ${adam.toFixed(2)} ms; entropy-balanced ${balanced.toFixed(2)} ms (overhead ${over(balanced)})` +
-        (generic === undefined ? '' : `, generic path ${generic.toFixed(2)} ms (overhead ${over(generic)})`) +
-        (measured === undefined ? '' : `; measured Adam step ${measured.toFixed(2)} ms (+${over(measured).trim()})`) +
-        (slope === undefined ? '' : `, end slope ${slope.toFixed(2)} ms`) +
-        (meter === undefined ? '' : `, updateEnergy ${meter.toFixed(2)} ms`),
-    );
+  const balanced = rows.filter((r) => r.kernel === 'entropyBalancedStep');
+  for (const size of [...new Set(balanced.map((r) => r.size))]) {
+    const found: string[] = [];
+    for (const backend of [...new Set(balanced.filter((r) => r.size === size).map((r) => r.backend))]) {
+      const adam = ms('adamOptimizerStep', size, backend);
+      const fused = ms('entropyBalancedStep', size, backend);
+      if (adam === undefined || fused === undefined) continue;
+      const over = (t: number) => `${Math.round(100 * (t / adam - 1))}%`;
+      const generic = ms('entropyBalancedStepGeneric', size, backend);
+      const measured = ms('adamMeasuredStep', size, backend);
+      const slope = ms('updateSlope', size, backend);
+      const meter = ms('updateEnergy', size, backend);
+      const f = (t: number) => (t < 10 ? t.toFixed(2) : t.toFixed(1));
+      found.push(
+        `  ${backend.padEnd(5)} Adam step ${f(adam)} ms; entropy-balanced ${f(fused)} ms (overhead ${over(fused)})` +
+          (generic === undefined ? '' : `, generic path ${f(generic)} ms (overhead ${over(generic)})`) +
+          (measured === undefined ? '' : `; measured Adam step ${f(measured)} ms (+${over(measured)})`) +
+          (slope === undefined ? '' : `, end slope ${f(slope)} ms`) +
+          (meter === undefined ? '' : `, updateEnergy ${f(meter)} ms`),
+      );
+    }
+    if (found.length) lines.push(`entropy-balanced step over Adam at ${size}:`, ...found);
   }
-  return lines.length ? [`entropy-balanced step over Adam at ${SIZE}:`, ...lines] : [];
+  return lines;
 }

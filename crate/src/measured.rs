@@ -339,10 +339,7 @@ mod avx2 {
                 let at = i + 4 * r;
                 // SAFETY: at + 4 <= end, inside the arrays (the caller's contract).
                 unsafe {
-                    let root = match roots {
-                        Some(w) => Some(_mm_loadu_ps(w.add(at - start))),
-                        None => None,
-                    };
+                    let root = roots.map(|w| _mm_loadu_ps(w.add(at - start)));
                     sums.add(
                         r,
                         _mm_loadu_ps(q.add(at)),

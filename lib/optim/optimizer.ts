@@ -282,9 +282,10 @@ export abstract class Optimizer<O extends OptimizerOptions> {
    * M = stepMetric(name) (its weight is not applied): Σ wΔ², Σ gΔ, Σ |gΔ|. `before` has a
    * Float32Array of each parameter's length; `sums` is a Float64Array of at least 3 values per
    * parameter; neither may share memory with a parameter, a gradient, this optimizer's state
-   * or each other. Errors as step(): a bad argument changes nothing; a step that made a
-   * parameter non-finite completes (`before` and `sums` written) and throws
-   * CimmDivergenceError.
+   * or each other. Errors as step(): a bad argument changes no parameter and no state (on
+   * the generic path below `before` may already hold the copy: it is the caller's scratch);
+   * a step that made a parameter non-finite completes (`before` and `sums` written) and
+   * throws CimmDivergenceError.
    *
    * SGD, Adam and AdamW make the update and its measurement in one pass of their kernel
    * (sgdStepMeasured, adamStepMeasured); any other optimizer copies, steps and measures with
