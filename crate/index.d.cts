@@ -20,6 +20,14 @@ export declare function activationForward(activation: string, x: Float32Array, s
  */
 export declare function adamStep(params: unknown, grads: unknown, m: unknown, v: unknown, vMax: unknown, beta1: number, beta2: number, stepSize: number, bc2Sqrt: number, epsilon: number, weightDecay: number, decay: number, amsgrad: boolean, maximize: boolean): boolean
 
+/**
+ * torch.optim.Adam / AdamW on one tensor, in place, measured: `before` receives the
+ * parameters before the step and out[0..3] the update's Σ wΔ², Σ gΔ, Σ |gΔ| with
+ * w = f32 √s · metricScale + metricEpsilon, s the second moment the step used (as
+ * updateEnergy with that metric); returns false when an updated parameter is NaN or ±∞.
+ */
+export declare function adamStepMeasured(params: Float32Array, grads: Float32Array, m: Float32Array, v: Float32Array, vMax: Float32Array, before: Float32Array, options: { beta1: number; beta2: number; stepSize: number; bc2Sqrt: number; epsilon: number; weightDecay: number; decay: number; amsgrad: boolean; maximize: boolean; metricScale: number; metricEpsilon: number }, out: Float64Array): boolean
+
 /** `y ← alpha·x + beta·y` in f64, rounded once; beta = 0 overwrites y. `x` may be `y`. */
 export declare function axpby(alpha: number, x: Float32Array, beta: number, y: Float32Array): void
 
@@ -154,6 +162,13 @@ export declare function scaleTransition(t: Float64Array, scaleCoupling: number, 
 export declare function sgdStep(params: unknown, grads: unknown, momentumBuffer: unknown, learningRate: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean, maximize: boolean, firstStep: boolean): boolean
 
 /**
+ * torch.optim.SGD on one tensor, in place, measured: `before` receives the parameters
+ * before the step and out[0..3] the update's Σ Δ², Σ gΔ, Σ |gΔ| (as updateEnergy without a
+ * metric); returns false when an updated parameter is NaN or ±∞.
+ */
+export declare function sgdStepMeasured(params: Float32Array, grads: Float32Array, momentumBuffer: Float32Array, before: Float32Array, options: { learningRate: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; maximize: boolean; firstStep: boolean }, out: Float64Array): boolean
+
+/**
  * Eq. 6's first term: the Shannon entropy in bits of `p` normalized by its total;
  * NaN when p is empty, sums to 0, or holds a negative or non-finite mass.
  */
@@ -173,6 +188,12 @@ export declare function threadCount(): number
  * (crate::balance; w = √metric·metricScale + ε, or 1 when `metric` is empty).
  */
 export declare function updateEnergy(before: unknown, after: unknown, grads: unknown, metric: unknown, metricScale: number, epsilon: number, out: Float64Array): void
+
+/**
+ * Σ g·(after − before) alone: updateEnergy's out[1] bit for bit, at about two thirds of its
+ * cost (crate::balance::update_slope; the learning-rate rules' end slope).
+ */
+export declare function updateSlope(before: unknown, after: unknown, grads: unknown): number
 
 /** Sets NaN and ±∞ entries of x to 0; returns how many there were. */
 export declare function zeroNonFinite(x: Float32Array): number

@@ -30,6 +30,40 @@ export interface EnergyFlowParams {
   boundary: FlowBoundary;
 }
 
+/**
+ * The hyperparameters of sgdStepMeasured: sgdStep's, by name (one options object across the
+ * native boundary, each field read once).
+ */
+export interface SgdStepOptions {
+  learningRate: number;
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  nesterov: boolean;
+  maximize: boolean;
+  /** The momentum buffer starts as the gradient (PyTorch: `buf is None`). */
+  firstStep: boolean;
+}
+
+/**
+ * The hyperparameters of adamStepMeasured: adamStep's, by name, and the metric of the reading
+ * (w_i = f32 √s_i · metricScale + metricEpsilon, s the second moment the step used; the
+ * optimizer passes 1/√(1 − β₂ᵗ) and its ε, unrounded).
+ */
+export interface AdamStepOptions {
+  beta1: number;
+  beta2: number;
+  stepSize: number;
+  bc2Sqrt: number;
+  epsilon: number;
+  weightDecay: number;
+  decay: number;
+  amsgrad: boolean;
+  maximize: boolean;
+  metricScale: number;
+  metricEpsilon: number;
+}
+
 /** What a backend says about itself for `backendInfo()`. */
 export interface BackendDescription {
   name: BackendName;
@@ -195,6 +229,41 @@ export interface Kernels {
   ): boolean;
 
   /**
+   * sgdStep, measured in the same pass: `before` (the params' length) receives each parameter's
+   * value before the step, and out[0..3] what updateEnergy(before, params, grads, empty
+   * metric, 1, 0) gives after it — Σ Δ², Σ g·Δ, Σ |g·Δ| — bit for bit, in its canonical order.
+   * The step itself is sgdStep's, bit for bit. No array may overlap another (`out` included).
+   * Returns false when an updated parameter is NaN or ±∞ (the update is complete either way).
+   */
+  sgdStepMeasured(
+    params: Float32Array,
+    grads: Float32Array,
+    momentumBuffer: Float32Array,
+    before: Float32Array,
+    options: SgdStepOptions,
+    out: Float64Array,
+  ): boolean;
+
+  /**
+   * adamStep, measured in the same pass: `before` receives each parameter's value before the
+   * step, and out[0..3] what updateEnergy(before, params, grads, s, metricScale,
+   * metricEpsilon) gives after it, s being the second moment the step used (v, or vMax with
+   * amsgrad) — bit for bit, in its canonical order. The step itself is adamStep's, bit for
+   * bit. No array may overlap another (`out` included). Returns false when an updated
+   * parameter is NaN or ±∞.
+   */
+  adamStepMeasured(
+    params: Float32Array,
+    grads: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    vMax: Float32Array,
+    before: Float32Array,
+    options: AdamStepOptions,
+    out: Float64Array,
+  ): boolean;
+
+  /**
    * Prodigy's first pass over one parameter tensor (lib/optim/prodigy.ts; Mishchenko &
    * Defazio 2023, Algorithm 4 as prodigyopt 1.1.2 implements it), in place, f32
    * operations unfused in prodigyopt's order: g ← g + λ·p if λ ≠ 0 (coupled decay; the
@@ -309,6 +378,13 @@ export interface Kernels {
     epsilon: number,
     out: Float64Array,
   ): void;
+
+  /**
+   * Σ g_i (after_i − before_i) alone: updateEnergy's out[1] bit for bit (the same terms in the
+   * same canonical order), cheaper (one sum instead of three). The learning-rate rules' end
+   * slope. `after` and `grads` have the length of `before`.
+   */
+  updateSlope(before: Float32Array, after: Float32Array, grads: Float32Array): number;
 }
 
 /** The kernel methods of `Kernels`, for checking that a native addon provides them all. */
@@ -327,6 +403,8 @@ export const KERNEL_NAMES = [
   'activationBackward',
   'sgdStep',
   'adamStep',
+  'sgdStepMeasured',
+  'adamStepMeasured',
   'prodigyAccumulate',
   'prodigyUpdate',
   'firstNonFinite',
@@ -339,6 +417,7 @@ export const KERNEL_NAMES = [
   'zeroNonFinite',
   'scaleInPlace',
   'updateEnergy',
+  'updateSlope',
   'coupling',
   'scaleTransition',
   'shannonEntropy',

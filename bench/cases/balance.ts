@@ -1,16 +1,22 @@
 /**
  * Bench cases for the entropy-balanced learning rate (docs/theory.md, "Entropy-balanced
- * learning rate"), at n = 1e6 f32 parameters, per backend:
+ * learning rate"), at n = 1e6 f32 parameters (the optimizer rows also at n = 1e7, where every
+ * pass runs at memory speed), per backend:
  *
  * - `updateEnergy`: the meter kernel alone (reads before, after, grads and Adam's v: 16
  *   bytes per parameter);
+ * - `updateSlope`: the end slope's kernel (Σ g·Δ alone: before, after, grads, 12 bytes);
  * - `adamOptimizerStep`: lib's Adam optimizer step (validation, gradient check, fused kernel);
+ * - `adamMeasuredStep`: the same step measured in the same pass (Adam.measuredStep, the
+ *   adamStepMeasured kernel: the Adam step plus the snapshot, 32 bytes);
  * - `entropyBalancedStep`: EntropyBalancedOptimizer over the same Adam (meter readings, the
- *   QPL loop, a snapshot copy of the parameters, the inner step, the updateEnergy reduction).
+ *   QPL loop, the end slope, the measured step);
+ * - `entropyBalancedStepGeneric`: the same with the inner Adam on the generic path (a
+ *   snapshot copy, the plain step, updateEnergy: what the rule did before the measured step).
  *
- * The two optimizer rows run in the same process, interleaved by the harness; their ratio is
- * the rule's overhead (balanceReport). Agreement: every backend's parameters after the first
- * step are bit-identical to js's (the kernels and the meter sums are).
+ * The rows run in the same process; the optimizer rows' ratios are the rule's overhead
+ * (balanceReport). Agreement: every backend's parameters after the first step are
+ * bit-identical to js's (the kernels and the meter sums are).
  */
 import { backendInfo, setBackend } from '../../lib/backend.js';
 import type { BackendName } from '../../lib/kernels.js';
@@ -67,8 +73,41 @@ export function balanceCases(backends: BackendList): BenchCase[] {
   });
 
   cases.push({
-    kernel: 'adamOptimizerStep',
+    kernel: 'updateSlope',
     size: SIZE,
+    check: exact,
+    contenders: backends.map((k) => ({ backend: k.name, run: () => [k.updateSlope(p0(), after(), g())] })),
+  });
+
+  cases.push(...stepCases(SIZE, N, backends, p0, g));
+  // n = 1e7: 40 MB per array, far beyond the caches: the memory-bound regime
+  cases.push(
+    ...stepCases(
+      'n=1e7',
+      10 * N,
+      backends,
+      lazy(() => uniformF32(10 * N, 43)),
+      lazy(() => uniformF32(10 * N, 44)),
+    ),
+  );
+  return cases;
+}
+
+/**
+ * The optimizer rows at one size: lib's Adam step, the same step measured
+ * (Adam.measuredStep), and the entropy-balanced step over Adam, fused and generic.
+ */
+function stepCases(
+  size: string,
+  n: number,
+  backends: BackendList,
+  p0: () => Float32Array,
+  g: () => Float32Array,
+): BenchCase[] {
+  const exact = checkArray(0);
+  const adam: BenchCase = {
+    kernel: 'adamOptimizerStep',
+    size,
     check: exact,
     contenders: backends.map((k) => {
       const state = lazy(() => ({ x: p0().slice(), opt: new Adam({ learningRate: 1e-3 }) }));
@@ -82,18 +121,57 @@ export function balanceCases(backends: BackendList): BenchCase[] {
           }),
       };
     }),
-  });
-
-  cases.push({
-    kernel: 'entropyBalancedStep',
-    size: SIZE,
+  };
+  const measured: BenchCase = {
+    kernel: 'adamMeasuredStep',
+    size,
     check: exact,
     contenders: backends.map((k) => {
       const state = lazy(() => ({
         x: p0().slice(),
-        opt: new EntropyBalancedOptimizer({ base: 'adam', learningRate: 1e-3, computeMeter: null }),
-        t: 0,
+        before: { x: new Float32Array(n) },
+        sums: new Float64Array(3),
+        opt: new Adam({ learningRate: 1e-3 }),
       }));
+      return {
+        backend: k.name,
+        run: () =>
+          on(k.name, () => {
+            const s = state();
+            s.opt.measuredStep({ x: s.x }, { x: g() }, s.before, s.sums);
+            return s.x;
+          }),
+      };
+    }),
+  };
+  return [
+    adam,
+    measured,
+    balancedCase('entropyBalancedStep', size, false, backends, p0, g),
+    balancedCase('entropyBalancedStepGeneric', size, true, backends, p0, g),
+  ];
+}
+
+/** EntropyBalancedOptimizer over Adam, its inner step fused (the default) or generic. */
+function balancedCase(
+  kernel: string,
+  size: string,
+  generic: boolean,
+  backends: BackendList,
+  p0: () => Float32Array,
+  g: () => Float32Array,
+): BenchCase {
+  return {
+    kernel,
+    size,
+    check: checkArray(0),
+    contenders: backends.map((k) => {
+      const state = lazy(() => {
+        const opt = new EntropyBalancedOptimizer({ base: 'adam', learningRate: 1e-3, computeMeter: null });
+        // the generic path of Optimizer.measuredStep: snapshot copy, plain step, updateEnergy
+        if (generic) Object.defineProperty(opt.inner, 'fusesMeasurement', { get: () => false });
+        return { x: p0().slice(), opt, t: 0 };
+      });
       return {
         backend: k.name,
         run: () =>
@@ -105,24 +183,38 @@ export function balanceCases(backends: BackendList): BenchCase[] {
           }),
       };
     }),
-  });
-  return cases;
+  };
 }
 
-/** The rule's overhead over the inner Adam step, per backend, from rows of the same run. */
+/** The rule's overhead over the inner Adam step, per size and backend, from rows of the same run. */
 export function balanceReport(rows: BenchRow[]): string[] {
-  const at = (kernel: string, backend: string) => rows.find((r) => r.kernel === kernel && r.backend === backend);
+  const ms = (kernel: string, size: string, backend: string) => {
+    const r = rows.find((x) => x.kernel === kernel && x.size === size && x.backend === backend);
+    return r ? 1000 / r.hz : undefined;
+  };
   const lines: string[] = [];
-  for (const backend of [...new Set(rows.filter((r) => r.kernel === 'entropyBalancedStep').map((r) => r.backend))]) {
-    const adam = at('adamOptimizerStep', backend);
-    const balanced = at('entropyBalancedStep', backend);
-    const meter = at('updateEnergy', backend);
-    if (!adam || !balanced) continue;
-    lines.push(
-      `  ${backend.padEnd(5)} Adam step ${(1000 / adam.hz).toFixed(2)} ms, entropy-balanced ${(1000 / balanced.hz).toFixed(2)} ms ` +
-        `(overhead ${((100 * (adam.hz / balanced.hz - 1)) | 0).toString().padStart(3)}%)` +
-        (meter ? `, of which updateEnergy ${(1000 / meter.hz).toFixed(2)} ms` : ''),
-    );
+  const balanced = rows.filter((r) => r.kernel === 'entropyBalancedStep');
+  for (const size of [...new Set(balanced.map((r) => r.size))]) {
+    const found: string[] = [];
+    for (const backend of [...new Set(balanced.filter((r) => r.size === size).map((r) => r.backend))]) {
+      const adam = ms('adamOptimizerStep', size, backend);
+      const fused = ms('entropyBalancedStep', size, backend);
+      if (adam === undefined || fused === undefined) continue;
+      const over = (t: number) => `${Math.round(100 * (t / adam - 1))}%`;
+      const generic = ms('entropyBalancedStepGeneric', size, backend);
+      const measured = ms('adamMeasuredStep', size, backend);
+      const slope = ms('updateSlope', size, backend);
+      const meter = ms('updateEnergy', size, backend);
+      const f = (t: number) => (t < 10 ? t.toFixed(2) : t.toFixed(1));
+      found.push(
+        `  ${backend.padEnd(5)} Adam step ${f(adam)} ms; entropy-balanced ${f(fused)} ms (overhead ${over(fused)})` +
+          (generic === undefined ? '' : `, generic path ${f(generic)} ms (overhead ${over(generic)})`) +
+          (measured === undefined ? '' : `; measured Adam step ${f(measured)} ms (+${over(measured)})`) +
+          (slope === undefined ? '' : `, end slope ${f(slope)} ms`) +
+          (meter === undefined ? '' : `, updateEnergy ${f(meter)} ms`),
+      );
+    }
+    if (found.length) lines.push(`entropy-balanced step over Adam at ${size}:`, ...found);
   }
-  return lines.length ? [`entropy-balanced step over Adam at ${SIZE}:`, ...lines] : [];
+  return lines;
 }

@@ -76,23 +76,88 @@ pub(crate) fn update_energy_on(path: SimdPath, u: &Update<'_>) -> Result<[f64; 3
     }))
 }
 
+/// Σ g Δ alone, over Δ = after − before: [`update_energy`]'s second sum bit for bit (the same
+/// terms in the same canonical order), at about two thirds of its cost. The learning-rate
+/// rules' end slope (lib/optim/rule.ts) reads only this sum. `metric`, `metric_scale` and
+/// `epsilon` are not used.
+pub fn update_slope(u: &Update<'_>) -> Result<f64, KernelError> {
+    update_slope_on(simd_path(), u)
+}
+
+pub(crate) fn update_slope_on(path: SimdPath, u: &Update<'_>) -> Result<f64, KernelError> {
+    let n = u.before.len();
+    length("after", n, u.after.len())?;
+    length("grads", n, u.grads.len())?;
+    let [sum] = split_sum(n, |r| {
+        let (b, a, g) = (&u.before[r.clone()], &u.after[r.clone()], &u.grads[r]);
+        [match path {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the Avx2Fma path is only chosen when the CPU reports avx2 and fma.
+            SimdPath::Avx2Fma => unsafe { avx2::range_slope(b, a, g) },
+            _ => scalar::range_slope(b, a, g),
+        }]
+    });
+    Ok(sum)
+}
+
 // ---------------------------------------------------------------------------------
 // Scalar: the canonical order written out (16 accumulators per sum).
 
+/// One element's terms [w Δ², g Δ, |g Δ|], Δ = after − before in f64.
+#[inline]
+pub(crate) fn element_terms(before: f32, after: f32, grad: f32, w: f64) -> [f64; 3] {
+    let d = after as f64 - before as f64;
+    let p = grad as f64 * d;
+    [w * (d * d), p, p.abs()]
+}
+
+/// The metric weight w = root · scale + ε of an element whose f32 √ of the metric is `root`.
+#[inline]
+pub(crate) fn weight(root: f32, scale: f64, epsilon: f64) -> f64 {
+    root as f64 * scale + epsilon
+}
+
+/// The 16 accumulators per sum of one range's full blocks (element j of a block into j).
+pub(crate) struct Acc16([[f64; 16]; 3]);
+
+impl Acc16 {
+    pub(crate) fn new() -> Self {
+        Acc16([[0.0; 16]; 3])
+    }
+
+    #[inline]
+    pub(crate) fn add(&mut self, j: usize, t: [f64; 3]) {
+        for (a, t) in self.0.iter_mut().zip(t) {
+            a[j] += t;
+        }
+    }
+
+    /// Each sum's (t_0 + t_2) + (t_1 + t_3), t_l = (a_l + a_{4+l}) + (a_{8+l} + a_{12+l}).
+    pub(crate) fn combine(&self) -> [f64; 3] {
+        self.0.map(|a| scalar::combine(&a))
+    }
+}
+
+/// Adds one tail element's terms onto `out` (the tail is summed in index order).
+#[inline]
+pub(crate) fn add_terms(out: &mut [f64], t: [f64; 3]) {
+    for (o, t) in out.iter_mut().zip(t) {
+        *o += t;
+    }
+}
+
 mod scalar {
-    use super::Update;
+    use super::{add_terms, element_terms, weight, Acc16, Update};
 
     /// One element's terms [w Δ², g Δ, |g Δ|].
     #[inline]
     pub fn terms(u: &Update<'_>, i: usize) -> [f64; 3] {
-        let d = u.after[i] as f64 - u.before[i] as f64;
         let w = if u.metric.is_empty() {
             1.0
         } else {
-            u.metric[i].sqrt() as f64 * u.metric_scale + u.epsilon
+            weight(u.metric[i].sqrt(), u.metric_scale, u.epsilon)
         };
-        let p = u.grads[i] as f64 * d;
-        [w * (d * d), p, p.abs()]
+        element_terms(u.before[i], u.after[i], u.grads[i], w)
     }
 
     /// (t_0 + t_2) + (t_1 + t_3), t_l = (a_l + a_{4+l}) + (a_{8+l} + a_{12+l}).
@@ -104,23 +169,33 @@ mod scalar {
     /// The tail after the full blocks, in index order, onto `out`.
     pub fn tail(u: &Update<'_>, from: usize, out: &mut [f64; 3]) {
         for i in from..u.before.len() {
-            for (o, t) in out.iter_mut().zip(terms(u, i)) {
-                *o += t;
-            }
+            add_terms(out, terms(u, i));
         }
     }
 
+    /// One range's Σ g Δ in the canonical order (the second of range_sums' sums).
+    pub fn range_slope(b: &[f32], a: &[f32], g: &[f32]) -> f64 {
+        let mut acc = [0.0f64; 16];
+        let full = b.len() / 16 * 16;
+        for i in 0..full {
+            acc[i % 16] += g[i] as f64 * (a[i] as f64 - b[i] as f64);
+        }
+        let mut out = combine(&acc);
+        for i in full..b.len() {
+            out += g[i] as f64 * (a[i] as f64 - b[i] as f64);
+        }
+        out
+    }
+
     pub fn range_sums(u: &Update<'_>) -> [f64; 3] {
-        let mut acc = [[0.0f64; 16]; 3];
+        let mut acc = Acc16::new();
         let full = u.before.len() / 16 * 16;
         for b in (0..full).step_by(16) {
             for j in 0..16 {
-                for (a, t) in acc.iter_mut().zip(terms(u, b + j)) {
-                    a[j] += t;
-                }
+                acc.add(j, terms(u, b + j));
             }
         }
-        let mut out = [combine(&acc[0]), combine(&acc[1]), combine(&acc[2])];
+        let mut out = acc.combine();
         tail(u, full, &mut out);
         out
     }
@@ -131,9 +206,69 @@ mod scalar {
 // separate multiplies and adds (no FMA) so the terms round as the scalar path's do.
 
 #[cfg(target_arch = "x86_64")]
-mod avx2 {
+pub(crate) mod avx2 {
     use super::{scalar, Update};
     use std::arch::x86_64::*;
+
+    /// The accumulators of one range's full blocks: register r of each sum holds elements
+    /// 4r … 4r + 3 of every block of 16.
+    pub(crate) struct Sums4 {
+        q: [__m256d; 4],
+        p: [__m256d; 4],
+        a: [__m256d; 4],
+        scale: __m256d,
+        eps: __m256d,
+        abs_mask: __m256d,
+    }
+
+    impl Sums4 {
+        #[inline]
+        #[target_feature(enable = "avx2,fma")]
+        pub(crate) fn new(metric_scale: f64, epsilon: f64) -> Self {
+            Sums4 {
+                q: [_mm256_setzero_pd(); 4],
+                p: [_mm256_setzero_pd(); 4],
+                a: [_mm256_setzero_pd(); 4],
+                scale: _mm256_set1_pd(metric_scale),
+                eps: _mm256_set1_pd(epsilon),
+                abs_mask: _mm256_castsi256_pd(_mm256_set1_epi64x(i64::MAX)),
+            }
+        }
+
+        /// Adds 4 elements' terms to register r: Δ = after − before, w = root·scale + ε
+        /// (`root` the f32 √ of the metric) or 1 without one.
+        #[inline]
+        #[target_feature(enable = "avx2,fma")]
+        pub(crate) fn add(
+            &mut self,
+            r: usize,
+            before: __m128,
+            after: __m128,
+            grads: __m128,
+            root: Option<__m128>,
+        ) {
+            let d = _mm256_sub_pd(_mm256_cvtps_pd(after), _mm256_cvtps_pd(before));
+            let dd = _mm256_mul_pd(d, d);
+            let wdd = match root {
+                Some(s) => {
+                    let w = _mm256_add_pd(_mm256_mul_pd(_mm256_cvtps_pd(s), self.scale), self.eps);
+                    _mm256_mul_pd(w, dd)
+                }
+                None => dd,
+            };
+            let gd = _mm256_mul_pd(_mm256_cvtps_pd(grads), d);
+            self.q[r] = _mm256_add_pd(self.q[r], wdd);
+            self.p[r] = _mm256_add_pd(self.p[r], gd);
+            self.a[r] = _mm256_add_pd(self.a[r], _mm256_and_pd(gd, self.abs_mask));
+        }
+
+        /// The three sums, each combined as the scalar path's 16 accumulators are.
+        #[inline]
+        #[target_feature(enable = "avx2,fma")]
+        pub(crate) fn reduce(&self) -> [f64; 3] {
+            [reduce(self.q), reduce(self.p), reduce(self.a)]
+        }
+    }
 
     /// (t_0 + t_2) + (t_1 + t_3) of t = (a_0 + a_1) + (a_2 + a_3).
     #[inline]
@@ -144,6 +279,38 @@ mod avx2 {
         _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)))
     }
 
+    /// One range's Σ g Δ: the second sum of range_sums alone (the same registers and order).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA; the arrays have the same length.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn range_slope(b: &[f32], a: &[f32], g: &[f32]) -> f64 {
+        let n = b.len();
+        let full = n / 16 * 16;
+        let mut acc = [_mm256_setzero_pd(); 4];
+        let (bp, ap, gp) = (b.as_ptr(), a.as_ptr(), g.as_ptr());
+        let mut i = 0;
+        while i < full {
+            for (r, x) in acc.iter_mut().enumerate() {
+                let at = i + 4 * r;
+                // SAFETY: at + 4 <= full <= n for the three arrays.
+                unsafe {
+                    let d = _mm256_sub_pd(
+                        _mm256_cvtps_pd(_mm_loadu_ps(ap.add(at))),
+                        _mm256_cvtps_pd(_mm_loadu_ps(bp.add(at))),
+                    );
+                    *x = _mm256_add_pd(*x, _mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(gp.add(at))), d));
+                }
+            }
+            i += 16;
+        }
+        let mut out = reduce(acc);
+        for i in full..n {
+            out += g[i] as f64 * (a[i] as f64 - b[i] as f64);
+        }
+        out
+    }
+
     /// # Safety
     /// The CPU must support AVX2 and FMA; the arrays have the lengths update_energy checks.
     #[target_feature(enable = "avx2,fma")]
@@ -151,14 +318,7 @@ mod avx2 {
         let n = u.before.len();
         let full = n / 16 * 16;
         let weighted = !u.metric.is_empty();
-        let scale = _mm256_set1_pd(u.metric_scale);
-        let eps = _mm256_set1_pd(u.epsilon);
-        let abs_mask = _mm256_castsi256_pd(_mm256_set1_epi64x(i64::MAX));
-        let (mut q, mut p, mut a) = (
-            [_mm256_setzero_pd(); 4],
-            [_mm256_setzero_pd(); 4],
-            [_mm256_setzero_pd(); 4],
-        );
+        let mut sums = Sums4::new(u.metric_scale, u.epsilon);
         let (bp, ap, gp, mp) = (
             u.before.as_ptr(),
             u.after.as_ptr(),
@@ -170,27 +330,25 @@ mod avx2 {
             for r in 0..4 {
                 let at = i + 4 * r;
                 // SAFETY: at + 4 <= full <= n for every array read (metric only when non-empty).
-                let d = _mm256_sub_pd(
-                    _mm256_cvtps_pd(_mm_loadu_ps(ap.add(at))),
-                    _mm256_cvtps_pd(_mm_loadu_ps(bp.add(at))),
-                );
-                let dd = _mm256_mul_pd(d, d);
-                let wdd = if weighted {
+                unsafe {
                     // √ in f32 (4 lanes at a time: cheaper than f64's), then widened
-                    let s = _mm256_cvtps_pd(_mm_sqrt_ps(_mm_loadu_ps(mp.add(at))));
-                    let w = _mm256_add_pd(_mm256_mul_pd(s, scale), eps);
-                    _mm256_mul_pd(w, dd)
-                } else {
-                    dd
-                };
-                let gd = _mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(gp.add(at))), d);
-                q[r] = _mm256_add_pd(q[r], wdd);
-                p[r] = _mm256_add_pd(p[r], gd);
-                a[r] = _mm256_add_pd(a[r], _mm256_and_pd(gd, abs_mask));
+                    let root = if weighted {
+                        Some(_mm_sqrt_ps(_mm_loadu_ps(mp.add(at))))
+                    } else {
+                        None
+                    };
+                    sums.add(
+                        r,
+                        _mm_loadu_ps(bp.add(at)),
+                        _mm_loadu_ps(ap.add(at)),
+                        _mm_loadu_ps(gp.add(at)),
+                        root,
+                    );
+                }
             }
             i += 16;
         }
-        let mut out = [reduce(q), reduce(p), reduce(a)];
+        let mut out = sums.reduce();
         scalar::tail(u, full, &mut out);
         out
     }
@@ -263,6 +421,9 @@ mod tests {
                 for path in [SimdPath::Scalar, best_path()] {
                     let got = update_energy_on(path, &u).unwrap();
                     assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits), "n={n} {path:?}");
+                    // the slope alone is the second sum, bit for bit
+                    let slope = update_slope_on(path, &u).unwrap();
+                    assert_eq!(slope.to_bits(), want[1].to_bits(), "slope n={n} {path:?}");
                 }
             }
         }
@@ -306,6 +467,7 @@ mod tests {
             metric_scale: 1.0,
             epsilon: 0.0,
         };
+        assert_eq!(update_slope(&u).unwrap_err().param, "grads");
         let e = update_energy(&u).unwrap_err();
         assert_eq!(
             e.to_string(),

@@ -20,6 +20,8 @@
 //!   and the in-place gradient updates of its controller.
 //! - [`balance::update_energy`]: eq. 13's energy meters, the work an optimizer update did
 //!   on the parameters (bit-identical to the JS reference).
+//! - [`measured`]: the SGD and Adam steps that measure their update in the same pass
+//!   (a snapshot and `update_energy`'s sums, bit-identical to the three-pass path).
 
 pub mod balance;
 pub mod coupling;
@@ -32,6 +34,7 @@ pub mod error;
 pub mod flow;
 pub mod fractal;
 pub mod gemm;
+pub mod measured;
 pub mod nonlocal;
 pub mod optim;
 pub mod parallel;

@@ -64,9 +64,9 @@ pub struct Adam {
 
 /// The f32 scalars of an SGD step, rounded once from the f64 hyperparameters.
 #[derive(Debug, Clone, Copy)]
-struct SgdScalars {
+pub(crate) struct SgdScalars {
     lr: f32,
-    mu: f32,
+    pub(crate) mu: f32,
     damp: f32,
     wd: f32,
     nesterov: bool,
@@ -75,7 +75,18 @@ struct SgdScalars {
 }
 
 impl SgdScalars {
-    fn new(h: &Sgd) -> Self {
+    /// Which optional parts run: (L2 term, momentum: 0 none, 1 the first step's b = d, 2
+    /// heavy ball; Nesterov).
+    pub(crate) fn form(&self) -> (bool, u8, bool) {
+        let momentum = match (self.mu != 0.0, self.first) {
+            (false, _) => 0,
+            (true, true) => 1,
+            (true, false) => 2,
+        };
+        (self.wd != 0.0, momentum, momentum != 0 && self.nesterov)
+    }
+
+    pub(crate) fn new(h: &Sgd) -> Self {
         Self {
             lr: h.learning_rate as f32,
             mu: h.momentum as f32,
@@ -89,8 +100,9 @@ impl SgdScalars {
     }
 }
 
+/// The f32 scalars of an Adam step, rounded once from the f64 hyperparameters.
 #[derive(Debug, Clone, Copy)]
-struct AdamScalars {
+pub(crate) struct AdamScalars {
     b1: f32,
     b2: f32,
     c1: f32,
@@ -100,12 +112,17 @@ struct AdamScalars {
     eps: f32,
     wd: f32,
     decay: f32,
-    amsgrad: bool,
+    pub(crate) amsgrad: bool,
     maximize: bool,
 }
 
 impl AdamScalars {
-    fn new(h: &Adam) -> Self {
+    /// Which optional parts run: (decoupled decay, L2 term, AMSGrad).
+    pub(crate) fn form(&self) -> (bool, bool, bool) {
+        (self.decay != 1.0, self.wd != 0.0, self.amsgrad)
+    }
+
+    pub(crate) fn new(h: &Adam) -> Self {
         Self {
             b1: h.beta1 as f32,
             b2: h.beta2 as f32,
@@ -227,21 +244,29 @@ fn sgd_serial(path: SimdPath, p: &mut [f32], g: &[f32], b: &mut [f32], s: &SgdSc
     }
 }
 
+/// One element of the SGD step (the formula of the module comment): p's new value; `b`
+/// (the element's momentum buffer) is written when μ ≠ 0.
+#[inline]
+pub(crate) fn sgd_one(s: &SgdScalars, p: f32, g: f32, b: &mut f32) -> f32 {
+    let mut d = if s.maximize { -g } else { g };
+    if s.wd != 0.0 {
+        d += s.wd * p;
+    }
+    if s.mu != 0.0 {
+        let bi = if s.first { d } else { *b * s.mu + s.damp * d };
+        *b = bi;
+        d = if s.nesterov { d + s.mu * bi } else { bi };
+    }
+    p - s.lr * d
+}
+
 /// Scalar reference: the formula of the module comment, element by element.
-fn sgd_scalar(p: &mut [f32], g: &[f32], b: &mut [f32], s: &SgdScalars) -> bool {
+pub(crate) fn sgd_scalar(p: &mut [f32], g: &[f32], b: &mut [f32], s: &SgdScalars) -> bool {
     let mut finite = true;
+    let mut unused = 0.0f32;
     for i in 0..p.len() {
-        let pi = p[i];
-        let mut d = if s.maximize { -g[i] } else { g[i] };
-        if s.wd != 0.0 {
-            d += s.wd * pi;
-        }
-        if s.mu != 0.0 {
-            let bi = if s.first { d } else { b[i] * s.mu + s.damp * d };
-            b[i] = bi;
-            d = if s.nesterov { d + s.mu * bi } else { bi };
-        }
-        let next = pi - s.lr * d;
+        let bi = if s.mu != 0.0 { &mut b[i] } else { &mut unused };
+        let next = sgd_one(s, p[i], g[i], bi);
         p[i] = next;
         finite &= next.is_finite();
     }
@@ -315,8 +340,35 @@ fn adam_serial(
     }
 }
 
+/// One element of the Adam step (the formula of the module comment): p's new value and the
+/// f32 √ of the second moment it used (v, or v̂ with amsgrad); m, v and `w` (v̂, used only
+/// with amsgrad) are written.
+#[inline]
+pub(crate) fn adam_one(s: &AdamScalars, p: f32, g: f32, m: &mut f32, v: &mut f32, w: &mut f32) -> (f32, f32) {
+    let mut pi = p;
+    if s.decay != 1.0 {
+        pi *= s.decay;
+    }
+    let mut d = if s.maximize { -g } else { g };
+    if s.wd != 0.0 {
+        d += s.wd * pi;
+    }
+    let mi = *m * s.b1 + s.c1 * d;
+    let vi = *v * s.b2 + s.c2 * d * d;
+    *m = mi;
+    *v = vi;
+    let mut second = vi;
+    if s.amsgrad {
+        second = if vi > *w { vi } else { *w };
+        *w = second;
+    }
+    let root = second.sqrt();
+    let denom = root / s.bc2 + s.eps;
+    (pi - s.step * mi / denom, root)
+}
+
 /// Scalar reference: the formula of the module comment, element by element.
-fn adam_scalar(
+pub(crate) fn adam_scalar(
     p: &mut [f32],
     g: &[f32],
     m: &mut [f32],
@@ -325,26 +377,10 @@ fn adam_scalar(
     s: &AdamScalars,
 ) -> bool {
     let mut finite = true;
+    let mut unused = 0.0f32;
     for i in 0..p.len() {
-        let mut pi = p[i];
-        if s.decay != 1.0 {
-            pi *= s.decay;
-        }
-        let mut d = if s.maximize { -g[i] } else { g[i] };
-        if s.wd != 0.0 {
-            d += s.wd * pi;
-        }
-        let mi = m[i] * s.b1 + s.c1 * d;
-        let vi = v[i] * s.b2 + s.c2 * d * d;
-        m[i] = mi;
-        v[i] = vi;
-        let mut second = vi;
-        if s.amsgrad {
-            second = if vi > w[i] { vi } else { w[i] };
-            w[i] = second;
-        }
-        let denom = second.sqrt() / s.bc2 + s.eps;
-        let next = pi - s.step * mi / denom;
+        let wi = if s.amsgrad { &mut w[i] } else { &mut unused };
+        let (next, _) = adam_one(s, p[i], g[i], &mut m[i], &mut v[i], wi);
         p[i] = next;
         finite &= next.is_finite();
     }
@@ -409,60 +445,240 @@ pub fn memory_copy(src: &[f32], dst: &mut [f32]) -> Result<(), KernelError> {
 // AVX2: 8 lanes, the same operations as the scalar path (no FMA), the tail by the
 // scalar path.
 
+/// `$f::<L2, MOMENTUM, NESTEROV>($args)` with the flags of an [`SgdScalars::form`], so that
+/// the loops of `$f` have no branch on them.
 #[cfg(target_arch = "x86_64")]
-mod avx2 {
+macro_rules! sgd_as {
+    ($form:expr, $f:ident($($arg:expr),*)) => {
+        match $form {
+            (false, 0, _) => $f::<false, 0, false>($($arg),*),
+            (true, 0, _) => $f::<true, 0, false>($($arg),*),
+            (false, 1, false) => $f::<false, 1, false>($($arg),*),
+            (false, 1, true) => $f::<false, 1, true>($($arg),*),
+            (true, 1, false) => $f::<true, 1, false>($($arg),*),
+            (true, 1, true) => $f::<true, 1, true>($($arg),*),
+            (false, _, false) => $f::<false, 2, false>($($arg),*),
+            (false, _, true) => $f::<false, 2, true>($($arg),*),
+            (true, _, false) => $f::<true, 2, false>($($arg),*),
+            (true, _, true) => $f::<true, 2, true>($($arg),*),
+        }
+    };
+}
+
+/// `$f::<DECAY, L2, AMS>($args)` with the flags of an [`AdamScalars::form`], so that the
+/// loops of `$f` have no branch on them.
+#[cfg(target_arch = "x86_64")]
+macro_rules! adam_as {
+    ($form:expr, $f:ident($($arg:expr),*)) => {
+        match $form {
+            (false, false, false) => $f::<false, false, false>($($arg),*),
+            (false, false, true) => $f::<false, false, true>($($arg),*),
+            (false, true, false) => $f::<false, true, false>($($arg),*),
+            (false, true, true) => $f::<false, true, true>($($arg),*),
+            (true, false, false) => $f::<true, false, false>($($arg),*),
+            (true, false, true) => $f::<true, false, true>($($arg),*),
+            (true, true, false) => $f::<true, true, false>($($arg),*),
+            (true, true, true) => $f::<true, true, true>($($arg),*),
+        }
+    };
+}
+#[cfg(target_arch = "x86_64")]
+pub(crate) use {adam_as, sgd_as};
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx2 {
     use super::{adam_scalar, sgd_scalar, AdamScalars, SgdScalars};
     use std::arch::x86_64::*;
 
-    const LANES: usize = 8;
+    pub(crate) const LANES: usize = 8;
 
     /// All-ones lanes where x is NaN or ±∞: !(|x| < ∞).
     #[inline]
     #[target_feature(enable = "avx2,fma")]
-    fn non_finite(x: __m256) -> __m256 {
+    pub(crate) fn non_finite(x: __m256) -> __m256 {
         let abs = _mm256_andnot_ps(_mm256_set1_ps(-0.0), x);
         _mm256_cmp_ps::<_CMP_NLT_UQ>(abs, _mm256_set1_ps(f32::INFINITY))
+    }
+
+    /// The SGD scalars broadcast to 8 lanes.
+    pub(crate) struct SgdLanes {
+        lr: __m256,
+        mu: __m256,
+        damp: __m256,
+        wd: __m256,
+        sign: __m256,
+    }
+
+    impl SgdLanes {
+        #[inline]
+        #[target_feature(enable = "avx2,fma")]
+        pub(crate) fn new(s: &SgdScalars) -> Self {
+            SgdLanes {
+                lr: _mm256_set1_ps(s.lr),
+                mu: _mm256_set1_ps(s.mu),
+                damp: _mm256_set1_ps(s.damp),
+                wd: _mm256_set1_ps(s.wd),
+                sign: _mm256_set1_ps(if s.maximize { -0.0 } else { 0.0 }),
+            }
+        }
+
+        /// 8 elements of the SGD step (the scalar path's operations): p's new values; the
+        /// momentum buffer at `bp` is written when MOMENTUM ≠ 0 and read when it is 2. The
+        /// options are fixed at compile time (SgdScalars::form), so that a loop over it has no
+        /// branch.
+        ///
+        /// # Safety
+        /// When MOMENTUM ≠ 0, `bp` must be valid for 8 reads and writes; the flags must match
+        /// the scalars.
+        #[inline]
+        #[target_feature(enable = "avx2,fma")]
+        pub(crate) unsafe fn step_as<const L2: bool, const MOMENTUM: u8, const NESTEROV: bool>(
+            &self,
+            pv: __m256,
+            gv: __m256,
+            bp: *mut f32,
+        ) -> __m256 {
+            let mut d = _mm256_xor_ps(gv, self.sign);
+            if L2 {
+                d = _mm256_add_ps(d, _mm256_mul_ps(self.wd, pv));
+            }
+            if MOMENTUM != 0 {
+                let bv = if MOMENTUM == 1 {
+                    d
+                } else {
+                    // SAFETY: the caller's contract.
+                    let b = unsafe { _mm256_loadu_ps(bp) };
+                    _mm256_add_ps(_mm256_mul_ps(b, self.mu), _mm256_mul_ps(self.damp, d))
+                };
+                // SAFETY: the caller's contract.
+                unsafe { _mm256_storeu_ps(bp, bv) };
+                d = if NESTEROV {
+                    _mm256_add_ps(d, _mm256_mul_ps(self.mu, bv))
+                } else {
+                    bv
+                };
+            }
+            _mm256_sub_ps(pv, _mm256_mul_ps(self.lr, d))
+        }
+    }
+
+    /// The Adam scalars broadcast to 8 lanes.
+    pub(crate) struct AdamLanes {
+        b1: __m256,
+        b2: __m256,
+        c1: __m256,
+        c2: __m256,
+        step: __m256,
+        bc2: __m256,
+        eps: __m256,
+        wd: __m256,
+        decay: __m256,
+        sign: __m256,
+    }
+
+    impl AdamLanes {
+        #[inline]
+        #[target_feature(enable = "avx2,fma")]
+        pub(crate) fn new(s: &AdamScalars) -> Self {
+            AdamLanes {
+                b1: _mm256_set1_ps(s.b1),
+                b2: _mm256_set1_ps(s.b2),
+                c1: _mm256_set1_ps(s.c1),
+                c2: _mm256_set1_ps(s.c2),
+                step: _mm256_set1_ps(s.step),
+                bc2: _mm256_set1_ps(s.bc2),
+                eps: _mm256_set1_ps(s.eps),
+                wd: _mm256_set1_ps(s.wd),
+                decay: _mm256_set1_ps(s.decay),
+                sign: _mm256_set1_ps(if s.maximize { -0.0 } else { 0.0 }),
+            }
+        }
+
+        /// 8 elements of the Adam step (the scalar path's operations): p's new values and the
+        /// f32 √ of the second moment used; m, v (and v̂ at `wp` with amsgrad) are written.
+        /// The options are fixed at compile time (DECAY: s.decay ≠ 1, L2: s.wd ≠ 0, AMS:
+        /// s.amsgrad), so that a loop over it has no branch.
+        ///
+        /// # Safety
+        /// `mp` and `vp` must be valid for 8 reads and writes, and `wp` too with amsgrad; the
+        /// flags must match the scalars.
+        #[inline]
+        #[target_feature(enable = "avx2,fma")]
+        pub(crate) unsafe fn step_as<const DECAY: bool, const L2: bool, const AMS: bool>(
+            &self,
+            pv: __m256,
+            gv: __m256,
+            mp: *mut f32,
+            vp: *mut f32,
+            wp: *mut f32,
+        ) -> (__m256, __m256) {
+            let mut pv = pv;
+            if DECAY {
+                pv = _mm256_mul_ps(pv, self.decay);
+            }
+            let mut d = _mm256_xor_ps(gv, self.sign);
+            if L2 {
+                d = _mm256_add_ps(d, _mm256_mul_ps(self.wd, pv));
+            }
+            // SAFETY (every load and store below): the caller's contract.
+            let mv = _mm256_add_ps(
+                _mm256_mul_ps(unsafe { _mm256_loadu_ps(mp) }, self.b1),
+                _mm256_mul_ps(self.c1, d),
+            );
+            let vv = _mm256_add_ps(
+                _mm256_mul_ps(unsafe { _mm256_loadu_ps(vp) }, self.b2),
+                _mm256_mul_ps(_mm256_mul_ps(self.c2, d), d),
+            );
+            unsafe {
+                _mm256_storeu_ps(mp, mv);
+                _mm256_storeu_ps(vp, vv);
+            }
+            let mut second = vv;
+            if AMS {
+                // max_ps(a, b) = a > b ? a : b, as the scalar path.
+                second = _mm256_max_ps(vv, unsafe { _mm256_loadu_ps(wp) });
+                unsafe { _mm256_storeu_ps(wp, second) };
+            }
+            let root = _mm256_sqrt_ps(second);
+            let denom = _mm256_add_ps(_mm256_div_ps(root, self.bc2), self.eps);
+            let next = _mm256_sub_ps(pv, _mm256_div_ps(_mm256_mul_ps(self.step, mv), denom));
+            (next, root)
+        }
     }
 
     /// # Safety
     /// The CPU must support AVX2 and FMA; `g` has p's length, and `b` too when s.mu ≠ 0.
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn sgd(p: &mut [f32], g: &[f32], b: &mut [f32], s: &SgdScalars) -> bool {
+        // SAFETY: the caller's contract; the flags match the scalars.
+        unsafe { super::sgd_as!(s.form(), sgd_as(p, g, b, s)) }
+    }
+
+    /// [`sgd`] with its options fixed at compile time (SgdLanes::step_as).
+    ///
+    /// # Safety
+    /// As [`sgd`]; the flags must match the scalars.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn sgd_as<const L2: bool, const MOMENTUM: u8, const NESTEROV: bool>(
+        p: &mut [f32],
+        g: &[f32],
+        b: &mut [f32],
+        s: &SgdScalars,
+    ) -> bool {
         let n = p.len();
         let body = n - n % LANES;
-        let lr = _mm256_set1_ps(s.lr);
-        let mu = _mm256_set1_ps(s.mu);
-        let damp = _mm256_set1_ps(s.damp);
-        let wd = _mm256_set1_ps(s.wd);
-        let sign = _mm256_set1_ps(if s.maximize { -0.0 } else { 0.0 });
+        let lanes = SgdLanes::new(s);
         let (pp, gp, bp) = (p.as_mut_ptr(), g.as_ptr(), b.as_mut_ptr());
         let mut bad = _mm256_setzero_ps();
         let mut i = 0;
         while i < body {
             // SAFETY: i + LANES <= n for p and g, and for b when it is used.
             unsafe {
-                let pv = _mm256_loadu_ps(pp.add(i));
-                let mut d = _mm256_xor_ps(_mm256_loadu_ps(gp.add(i)), sign);
-                if s.wd != 0.0 {
-                    d = _mm256_add_ps(d, _mm256_mul_ps(wd, pv));
-                }
-                if s.mu != 0.0 {
-                    let bv = if s.first {
-                        d
-                    } else {
-                        _mm256_add_ps(
-                            _mm256_mul_ps(_mm256_loadu_ps(bp.add(i)), mu),
-                            _mm256_mul_ps(damp, d),
-                        )
-                    };
-                    _mm256_storeu_ps(bp.add(i), bv);
-                    d = if s.nesterov {
-                        _mm256_add_ps(d, _mm256_mul_ps(mu, bv))
-                    } else {
-                        bv
-                    };
-                }
-                let next = _mm256_sub_ps(pv, _mm256_mul_ps(lr, d));
+                let next = lanes.step_as::<L2, MOMENTUM, NESTEROV>(
+                    _mm256_loadu_ps(pp.add(i)),
+                    _mm256_loadu_ps(gp.add(i)),
+                    bp.wrapping_add(i),
+                );
                 _mm256_storeu_ps(pp.add(i), next);
                 bad = _mm256_or_ps(bad, non_finite(next));
             }
@@ -484,18 +700,26 @@ mod avx2 {
         w: &mut [f32],
         s: &AdamScalars,
     ) -> bool {
+        // SAFETY: the caller's contract; the flags match the scalars.
+        unsafe { super::adam_as!(s.form(), adam_as(p, g, m, v, w, s)) }
+    }
+
+    /// [`adam`] with its options fixed at compile time (see [`AdamLanes::step_as`]).
+    ///
+    /// # Safety
+    /// As [`adam`]; the flags must match the scalars.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn adam_as<const DECAY: bool, const L2: bool, const AMS: bool>(
+        p: &mut [f32],
+        g: &[f32],
+        m: &mut [f32],
+        v: &mut [f32],
+        w: &mut [f32],
+        s: &AdamScalars,
+    ) -> bool {
         let n = p.len();
         let body = n - n % LANES;
-        let b1 = _mm256_set1_ps(s.b1);
-        let b2 = _mm256_set1_ps(s.b2);
-        let c1 = _mm256_set1_ps(s.c1);
-        let c2 = _mm256_set1_ps(s.c2);
-        let step = _mm256_set1_ps(s.step);
-        let bc2 = _mm256_set1_ps(s.bc2);
-        let eps = _mm256_set1_ps(s.eps);
-        let wd = _mm256_set1_ps(s.wd);
-        let decay = _mm256_set1_ps(s.decay);
-        let sign = _mm256_set1_ps(if s.maximize { -0.0 } else { 0.0 });
+        let lanes = AdamLanes::new(s);
         let (pp, gp, mp, vp, wp) = (
             p.as_mut_ptr(),
             g.as_ptr(),
@@ -508,32 +732,13 @@ mod avx2 {
         while i < body {
             // SAFETY: i + LANES <= n for p, g, m, v, and for w when it is used.
             unsafe {
-                let mut pv = _mm256_loadu_ps(pp.add(i));
-                if s.decay != 1.0 {
-                    pv = _mm256_mul_ps(pv, decay);
-                }
-                let mut d = _mm256_xor_ps(_mm256_loadu_ps(gp.add(i)), sign);
-                if s.wd != 0.0 {
-                    d = _mm256_add_ps(d, _mm256_mul_ps(wd, pv));
-                }
-                let mv = _mm256_add_ps(
-                    _mm256_mul_ps(_mm256_loadu_ps(mp.add(i)), b1),
-                    _mm256_mul_ps(c1, d),
+                let (next, _) = lanes.step_as::<DECAY, L2, AMS>(
+                    _mm256_loadu_ps(pp.add(i)),
+                    _mm256_loadu_ps(gp.add(i)),
+                    mp.add(i),
+                    vp.add(i),
+                    wp.wrapping_add(i),
                 );
-                let vv = _mm256_add_ps(
-                    _mm256_mul_ps(_mm256_loadu_ps(vp.add(i)), b2),
-                    _mm256_mul_ps(_mm256_mul_ps(c2, d), d),
-                );
-                _mm256_storeu_ps(mp.add(i), mv);
-                _mm256_storeu_ps(vp.add(i), vv);
-                let mut second = vv;
-                if s.amsgrad {
-                    // max_ps(a, b) = a > b ? a : b, as the scalar path.
-                    second = _mm256_max_ps(vv, _mm256_loadu_ps(wp.add(i)));
-                    _mm256_storeu_ps(wp.add(i), second);
-                }
-                let denom = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(second), bc2), eps);
-                let next = _mm256_sub_ps(pv, _mm256_div_ps(_mm256_mul_ps(step, mv), denom));
                 _mm256_storeu_ps(pp.add(i), next);
                 bad = _mm256_or_ps(bad, non_finite(next));
             }

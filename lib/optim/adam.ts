@@ -8,7 +8,7 @@
  *   AMSGrad: v̂ ← max(v̂, v), used in place of v
  *   p ← p − (η / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)
  */
-import type { Kernels } from '../kernels.js';
+import type { AdamStepOptions, Kernels } from '../kernels.js';
 import {
   checks,
   IDENTITY_METRIC,
@@ -53,6 +53,14 @@ export const ADAM_SPECS: Record<keyof AdamOptions, OptionSpec> = {
 };
 
 const SLOTS = ['m', 'v'] as const;
+
+// Bias corrections in f64, as PyTorch computes them in Python (t: the parameter's step number).
+/** η / (1 − β₁ᵗ). */
+const stepSize = (o: AdamOptions, t: number) => o.learningRate / (1 - o.beta1 ** t);
+/** √(1 − β₂ᵗ). */
+const bc2Sqrt = (o: AdamOptions, t: number) => Math.sqrt(1 - o.beta2 ** t);
+/** The metric's scale 1/√(1 − β₂ᵗ): M = √v·scale + ε is √v̂ + ε, Adam's denominator. */
+const metricScale = (o: AdamOptions, t: number) => 1 / Math.sqrt(1 - o.beta2 ** t);
 const SLOTS_AMSGRAD = ['m', 'v', 'vMax'] as const;
 
 export class Adam extends Optimizer<AdamOptions> {
@@ -101,9 +109,50 @@ export class Adam extends Optimizer<AdamOptions> {
     return {
       weight: 1,
       tensor: o.amsgrad ? view.slots.vMax : view.slots.v,
-      scale: 1 / Math.sqrt(1 - o.beta2 ** view.step),
+      scale: metricScale(o, view.step),
       epsilon: o.epsilon,
     };
+  }
+
+  protected override get fusesMeasurement(): boolean {
+    return true;
+  }
+
+  /** update() and its measurement in one pass (adamStepMeasured), in stepMetric()'s metric. */
+  protected override updateMeasured(
+    k: Kernels,
+    params: Float32Array,
+    grads: Float32Array,
+    slots: TensorMap,
+    o: AdamOptions,
+    step: number,
+    _fresh: boolean,
+    before: Float32Array,
+    out: Float64Array,
+  ): boolean {
+    const options: AdamStepOptions = {
+      beta1: o.beta1,
+      beta2: o.beta2,
+      stepSize: stepSize(o, step),
+      bc2Sqrt: bc2Sqrt(o, step),
+      epsilon: o.epsilon,
+      weightDecay: this.l2(o),
+      decay: this.decay(o),
+      amsgrad: o.amsgrad,
+      maximize: o.maximize,
+      metricScale: metricScale(o, step),
+      metricEpsilon: o.epsilon,
+    };
+    return k.adamStepMeasured(
+      params,
+      grads,
+      slots.m,
+      slots.v,
+      o.amsgrad ? slots.vMax : NO_TENSOR,
+      before,
+      options,
+      out,
+    );
   }
 
   protected update(
@@ -114,9 +163,6 @@ export class Adam extends Optimizer<AdamOptions> {
     o: AdamOptions,
     step: number,
   ): boolean {
-    // Bias corrections in f64, as PyTorch computes them in Python.
-    const stepSize = o.learningRate / (1 - o.beta1 ** step);
-    const bc2Sqrt = Math.sqrt(1 - o.beta2 ** step);
     return k.adamStep(
       params,
       grads,
@@ -125,8 +171,8 @@ export class Adam extends Optimizer<AdamOptions> {
       o.amsgrad ? slots.vMax : NO_TENSOR,
       o.beta1,
       o.beta2,
-      stepSize,
-      bc2Sqrt,
+      stepSize(o, step),
+      bc2Sqrt(o, step),
       o.epsilon,
       this.l2(o),
       this.decay(o),

@@ -18,7 +18,7 @@
  */
 import { kernels } from '../backend.js';
 import { argumentError, CimmArgumentError, CimmDivergenceError, describeValue, typeOf } from '../errors.js';
-import { boolean, finiteNumber, float32Array, integer } from '../is.js';
+import { boolean, finiteNumber, float32Array, float64Array, integer } from '../is.js';
 import type { Kernels } from '../kernels.js';
 import { decodeOptimizerState, encodeOptimizerState, type OptimizerState, setOwn } from './state.js';
 
@@ -85,6 +85,15 @@ export interface OptionSpec {
 
 /** An empty Float32Array, for kernel arguments an optimizer does not use. */
 export const NO_TENSOR: Float32Array = new Float32Array(0);
+
+/** One parameter's sums of a measured step (measuredStep()), reused. */
+const SUMS = new Float64Array(3);
+
+/** What a measured step writes: the snapshot and the sums (measuredStep()). */
+interface Measure {
+  before: TensorMap;
+  sums: Float64Array;
+}
 
 /** One parameter's part of a step (Optimizer.updateAll). */
 export interface UpdateEntry<O> {
@@ -156,6 +165,33 @@ export abstract class Optimizer<O extends OptimizerOptions> {
     step: number,
     fresh: boolean,
   ): boolean;
+
+  /**
+   * Whether this optimizer implements updateMeasured() (its kernel measures the update in the
+   * same pass). An optimizer that overrides update() must override both, or answer false.
+   */
+  protected get fusesMeasurement(): boolean {
+    return false;
+  }
+
+  /**
+   * update(), measuring the update in the same pass: `before` ← the parameter's values before
+   * the update, out[0..3] ← the sums measuredStep() documents. Called only when
+   * fusesMeasurement is true.
+   */
+  protected updateMeasured(
+    _k: Kernels,
+    _params: Float32Array,
+    _grads: Float32Array,
+    _slots: TensorMap,
+    _options: O,
+    _step: number,
+    _fresh: boolean,
+    _before: Float32Array,
+    _out: Float64Array,
+  ): boolean {
+    throw new Error(`cimm: ${this.kind} has no measured update`);
+  }
 
   /**
    * Update every parameter of one step; returns the first parameter made non-finite. The
@@ -235,7 +271,69 @@ export abstract class Optimizer<O extends OptimizerOptions> {
    * observation (the loss, …) is for optimizers that use it; this one ignores it.
    */
   step(params: TensorMap, grads: TensorMap, _observation?: StepObservation): void {
-    const names = this.checkStep(params, grads);
+    this.run(this.checkStep(params, grads), params, grads, undefined);
+  }
+
+  /**
+   * step(), measuring each parameter's update as it is made (what the learning-rate rules
+   * read, lib/optim/rule.ts): `before[name]` receives the parameter's values before the
+   * update, and sums[3i … 3i + 3) — i the parameter's position in `params` — what
+   * `updateEnergy(before, params, grads, M.tensor, M.scale, M.epsilon)` gives after it, with
+   * M = stepMetric(name) (its weight is not applied): Σ wΔ², Σ gΔ, Σ |gΔ|. `before` has a
+   * Float32Array of each parameter's length; `sums` is a Float64Array of at least 3 values per
+   * parameter; neither may share memory with a parameter, a gradient, this optimizer's state
+   * or each other. Errors as step(): a bad argument changes no parameter and no state (on
+   * the generic path below `before` may already hold the copy: it is the caller's scratch);
+   * a step that made a parameter non-finite completes (`before` and `sums` written) and
+   * throws CimmDivergenceError.
+   *
+   * SGD, Adam and AdamW make the update and its measurement in one pass of their kernel
+   * (sgdStepMeasured, adamStepMeasured); any other optimizer copies, steps and measures with
+   * updateEnergy. The results are the same bit for bit.
+   */
+  measuredStep(
+    params: TensorMap,
+    grads: TensorMap,
+    before: TensorMap,
+    sums: Float64Array,
+    observation?: StepObservation,
+  ): void {
+    const names = this.checkMeasured(params, grads, before, sums);
+    if (this.fusesMeasurement) {
+      this.run(names, params, grads, { before, sums });
+      return;
+    }
+    for (const name of names) before[name].set(params[name]);
+    let divergence: CimmDivergenceError | undefined;
+    try {
+      this.step(params, grads, observation);
+    } catch (error) {
+      if (!(error instanceof CimmDivergenceError)) throw error;
+      divergence = error;
+    }
+    const k = kernels();
+    names.forEach((name, i) => {
+      const m = this.stepMetric(name);
+      k.updateEnergy(before[name], params[name], grads[name], m.tensor ?? NO_TENSOR, m.scale, m.epsilon, SUMS);
+      sums.set(SUMS, 3 * i);
+    });
+    if (divergence) throw divergence;
+  }
+
+  /**
+   * @internal The live state tensors, named as state() names them (a wrapper's include its
+   * inner optimizer's): measuredStep's snapshots must not share memory with them.
+   */
+  stateTensors(): [string, Float32Array][] {
+    const out: [string, Float32Array][] = [];
+    for (const [name, slots] of this.slotMap) {
+      for (const [slot, t] of Object.entries(slots)) out.push([`${name}/${slot}`, t]);
+    }
+    return out;
+  }
+
+  /** One step over validated `names`, measured when `measure` is given. */
+  private run(names: string[], params: TensorMap, grads: TensorMap, measure: Measure | undefined): void {
     const k = kernels();
     for (const name of names) {
       const g = grads[name];
@@ -256,7 +354,7 @@ export abstract class Optimizer<O extends OptimizerOptions> {
       const step = (this.stepMap.get(name) ?? 0) + 1;
       return { name, params: params_, grads: grads[name], slots, options, step, fresh };
     });
-    const failed = this.updateAll(k, entries);
+    const failed = measure ? this.updateAllMeasured(k, entries, measure) : this.updateAll(k, entries);
     for (const e of entries) this.stepMap.set(e.name, e.step);
     this.count++;
     if (failed !== undefined) {
@@ -428,12 +526,51 @@ export abstract class Optimizer<O extends OptimizerOptions> {
     return [slots, fresh];
   }
 
+  /** updateAll() with updateMeasured(): each parameter's sums into measure.sums in order. */
+  private updateAllMeasured(k: Kernels, entries: UpdateEntry<O>[], measure: Measure): string | undefined {
+    let failed: string | undefined;
+    entries.forEach((e, i) => {
+      const before = measure.before[e.name];
+      const ok = this.updateMeasured(k, e.params, e.grads, e.slots, e.options, e.step, e.fresh, before, SUMS);
+      measure.sums.set(SUMS, 3 * i);
+      if (!ok && failed === undefined) failed = e.name;
+    });
+    return failed;
+  }
+
+  /** Validate a measured step's arguments (step()'s, the snapshots, the sums); returns the names. */
+  private checkMeasured(params: TensorMap, grads: TensorMap, before: TensorMap, sums: Float64Array): string[] {
+    const names = this.checkStep(params, grads);
+    plainObject('before', before, 'an object of Float32Arrays by parameter name');
+    const s = float64Array('sums', sums);
+    if (s.length < 3 * names.length) {
+      throw argumentError('sums', `a Float64Array of length >= ${3 * names.length} (3 per parameter)`, s);
+    }
+    const arrays: DisjointEntry[] = [];
+    for (const name of names) {
+      const p = params[name];
+      const at = `before[${key(name)}]`;
+      const b = float32Array(at, Object.hasOwn(before, name) ? before[name] : undefined, { length: p.length });
+      arrays.push(
+        { at: `params[${key(name)}]`, a: p, param: true },
+        { at: `grads[${key(name)}]`, a: grads[name], param: false },
+        { at, a: b, param: true },
+      );
+    }
+    arrays.push({ at: 'sums', a: s, param: true });
+    for (const [name, t] of this.stateTensors()) {
+      arrays.push({ at: `the optimizer's state tensor ${key(name)}`, a: t, param: false, internal: true });
+    }
+    checkDisjoint(arrays);
+    return names;
+  }
+
   /** Validate one step's arguments; returns the parameter names in order. */
   private checkStep(params: TensorMap, grads: TensorMap): string[] {
     plainObject('params', params, 'an object of Float32Arrays by parameter name');
     plainObject('grads', grads, 'an object of Float32Arrays by parameter name');
     const names = Object.keys(params);
-    const arrays: { at: string; a: Float32Array; param: boolean }[] = [];
+    const arrays: DisjointEntry[] = [];
     for (const name of names) {
       const at = `params[${key(name)}]`;
       const p = float32Array(at, params[name]);
@@ -474,12 +611,27 @@ export abstract class Optimizer<O extends OptimizerOptions> {
 }
 
 /**
- * No parameter may share memory with another parameter or with a gradient (gradients may
- * share memory with each other: they are only read). Sorted sweep per ArrayBuffer.
+ * An array of a step: `param` for those the step writes (they may share memory with nothing),
+ * else read (they may share memory with each other); `internal` for the optimizer's own.
  */
-function checkDisjoint(arrays: { at: string; a: Float32Array; param: boolean }[]): void {
+interface DisjointEntry {
+  at: string;
+  a: Float32Array | Float64Array;
+  param: boolean;
+  internal?: boolean;
+}
+
+/**
+ * No parameter may share memory with another parameter or with a gradient (gradients may
+ * share memory with each other: they are only read). Sorted sweep per ArrayBuffer. The error
+ * names the caller's array, never an internal one.
+ */
+function checkDisjoint(arrays: DisjointEntry[]): void {
   const byBuffer = new Map<ArrayBufferLike, { at: string; start: number; end: number; param: boolean }[]>();
-  for (const { at, a, param } of arrays) {
+  const named = new Map<string, DisjointEntry>();
+  for (const entry of arrays) {
+    const { at, a, param } = entry;
+    named.set(at, entry);
     if (a.length === 0) continue;
     const list = byBuffer.get(a.buffer) ?? [];
     list.push({ at, start: a.byteOffset, end: a.byteOffset + a.byteLength, param });
@@ -493,8 +645,9 @@ function checkDisjoint(arrays: { at: string; a: Float32Array; param: boolean }[]
     for (const e of list) {
       const other = e.param ? widestAny : widestParam;
       if (other && e.start < other.end) {
-        const a = arrays.find((x) => x.at === e.at)!.a;
-        throw argumentError(e.at, `a Float32Array that does not share memory with ${other.at}`, a);
+        const [mine, theirs] = named.get(e.at)!.internal ? [named.get(other.at)!, e] : [named.get(e.at)!, other];
+        const what = `a ${mine.a.constructor.name} that does not share memory with ${theirs.at}`;
+        throw argumentError(mine.at, what, mine.a);
       }
       if (!widestAny || e.end > widestAny.end) widestAny = e;
       if (e.param && (!widestParam || e.end > widestParam.end)) widestParam = e;

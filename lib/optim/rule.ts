@@ -13,16 +13,17 @@
  * the last update: its kinetic energy ½Δθᵀ M Δθ in the inner optimizer's own metric M
  * (`Optimizer.stepMetric`), the first-order decrease it predicted from the gradients it
  * was made from (−g·Δθ), and the slope at its end point from this step's gradients
- * (−g'·Δθ). The driver measures those with the `updateEnergy` kernel, which sums in one
- * canonical order on every backend, so the readings (and η) are bit-identical everywhere.
+ * (−g'·Δθ). The inner optimizer measures its update as it makes it
+ * (`Optimizer.measuredStep`: SGD's and Adam's kernels in the same pass, any other optimizer
+ * with the `updateEnergy` kernel after its step), and the end slope is one `updateEnergy`
+ * pass; both sum in one canonical order on every backend, so the readings (and η) are
+ * bit-identical everywhere, fused or not.
  */
 import { kernels } from '../backend.js';
 import { argumentError, CimmDivergenceError, prefixError } from '../errors.js';
 import { finiteNumber, float32Array, options } from '../is.js';
 import type { Kernels } from '../kernels.js';
 import {
-  IDENTITY_METRIC,
-  NO_TENSOR,
   Optimizer,
   type OptimizerArgs,
   type OptimizerConfig,
@@ -135,63 +136,61 @@ export class UpdateProbe {
   private committed = new Map<string, Float32Array>();
   /** θ before the update in progress. */
   private pending = new Map<string, Float32Array>();
-  private readonly sums = new Float64Array(3);
+  /** The update's sums, 3 per parameter (measuredStep's). */
+  private sums = new Float64Array(0);
 
   /** Whether a committed snapshot exists for every name with the right length. */
   has(params: TensorMap, names: string[]): boolean {
     return names.every((n) => this.committed.get(n)?.length === params[n].length) && names.length > 0;
   }
 
-  /** −Σ g·(θ − θ_before): the slope of the last update at its end point, with this step's gradients. */
+  /**
+   * −Σ g·(θ − θ_before): the slope of the last update at its end point, with this step's
+   * gradients (updateSlope: updateEnergy's second sum alone, the same bits).
+   */
   endDecrease(k: Kernels, params: TensorMap, grads: TensorMap, names: string[]): number {
     let s = 0;
-    for (const name of names) {
-      k.updateEnergy(this.committed.get(name)!, params[name], grads[name], NO_TENSOR, 1, 0, this.sums);
-      s += this.sums[1];
-    }
+    for (const name of names) s += k.updateSlope(this.committed.get(name)!, params[name], grads[name]);
     return -s;
   }
 
-  /** Copy θ before the update into the pending buffers (reused). */
-  snapshot(params: TensorMap, names: string[]): void {
-    for (const name of names) {
-      const p = params[name];
-      let s = this.pending.get(name);
-      if (!s || s.length !== p.length) {
-        s = new Float32Array(p.length);
-        this.pending.set(name, s);
-      }
-      s.set(p);
-    }
-  }
-
-  /** The update's sums, in the inner optimizer's metric (null: the Euclidean one). */
-  measure(
-    k: Kernels,
-    inner: AnyOptimizer | null,
+  /**
+   * The inner optimizer's step over `params` (whose keys are `names`, in order), measured as
+   * it is made (Optimizer.measuredStep): θ before the update goes into the pending buffers
+   * (reused), the update's sums into this probe. Errors as the inner step's: a bad argument
+   * changes nothing the driver keeps; a divergence completes the update and throws.
+   */
+  step(
+    inner: AnyOptimizer,
     params: TensorMap,
     grads: TensorMap,
     names: string[],
-    eta: number,
-  ): UpdateReadings {
+    observation: StepObservation | undefined,
+  ): void {
+    const before: TensorMap = {};
+    for (const name of names) {
+      const n = params[name].length;
+      let s = this.pending.get(name);
+      if (!s || s.length !== n) {
+        s = new Float32Array(n);
+        this.pending.set(name, s);
+      }
+      setOwn(before, name, s);
+    }
+    if (this.sums.length !== 3 * names.length) this.sums = new Float64Array(3 * names.length);
+    inner.measuredStep(params, grads, before, this.sums, observation);
+  }
+
+  /** The readings of the update step() made, in the inner optimizer's metric (its weight applied here). */
+  readings(inner: AnyOptimizer, names: string[], eta: number): UpdateReadings {
     let kinetic = 0;
     let dot = 0;
     let work = 0;
-    for (const name of names) {
-      const m = inner ? inner.stepMetric(name) : IDENTITY_METRIC;
-      k.updateEnergy(
-        this.pending.get(name)!,
-        params[name],
-        grads[name],
-        m.tensor ?? NO_TENSOR,
-        m.scale,
-        m.epsilon,
-        this.sums,
-      );
-      kinetic += m.weight * this.sums[0];
-      dot += this.sums[1];
-      work += this.sums[2];
-    }
+    names.forEach((name, i) => {
+      kinetic += inner.stepMetric(name).weight * this.sums[3 * i];
+      dot += this.sums[3 * i + 1];
+      work += this.sums[3 * i + 2];
+    });
     return { eta, kinetic: kinetic / 2, predictedDecrease: -dot, work, endDecrease: null };
   }
 
@@ -282,8 +281,8 @@ const isRule = (v: unknown): v is AnyRule =>
 
 /**
  * Drives an inner optimizer with a learning-rate rule: every step the rule sets η, the
- * inner optimizer's fused kernel makes the update, and (for rules that measure) the update
- * is measured. One transaction: bad arguments or a failing rule change nothing (θ, the
+ * inner optimizer's fused kernel makes the update, and (for rules that measure) measures it
+ * in the same pass (Optimizer.measuredStep). One transaction: bad arguments or a failing rule change nothing (θ, the
  * inner state, the rule state, the snapshots); a step that made θ non-finite completes,
  * counts, and throws CimmDivergenceError.
  */
@@ -426,18 +425,18 @@ export class RuleDrivenOptimizer<O extends OptimizerOptions = RuleDrivenOptions>
     });
     const eta = finiteNumber(`${this.rule.kind}.next().eta`, turn.eta, { above: 0 });
     const report: RuleDrivenReport = { ...turn.report, iteration: this.iterations, eta };
-    if (measures) this.probe.snapshot(params, names);
     const innerEta = this.innerOptimizer.learningRate;
     this.innerOptimizer.learningRate = eta;
     try {
-      this.innerOptimizer.step(params, grads, observation);
+      if (measures) this.probe.step(this.innerOptimizer, params, grads, names, observation);
+      else this.innerOptimizer.step(params, grads, observation);
     } catch (error) {
       // A completed (non-finite) update counts; anything else changed nothing (the inner η too).
       if (error instanceof CimmDivergenceError) this.commit(eta, turn.state, null, names, report);
       else this.innerOptimizer.learningRate = innerEta;
       throw error;
     }
-    const measured = measures ? this.probe.measure(k, this.innerOptimizer, params, grads, names, eta) : null;
+    const measured = measures ? this.probe.readings(this.innerOptimizer, names, eta) : null;
     this.commit(eta, turn.state, measured, names, report);
     return report;
   }

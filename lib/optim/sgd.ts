@@ -9,7 +9,7 @@
  */
 
 import { argumentError } from '../errors.js';
-import type { Kernels } from '../kernels.js';
+import type { Kernels, SgdStepOptions } from '../kernels.js';
 import {
   checks,
   IDENTITY_METRIC,
@@ -92,6 +92,34 @@ export class SGD extends Optimizer<SGDOptions> {
     return o.momentum > 0 && o.dampening < 1
       ? { weight: (1 - o.momentum) / (1 - o.dampening), scale: 1, epsilon: 0 }
       : IDENTITY_METRIC;
+  }
+
+  protected override get fusesMeasurement(): boolean {
+    return true;
+  }
+
+  /** update() and its measurement in one pass (sgdStepMeasured); the metric's weight stays outside. */
+  protected override updateMeasured(
+    k: Kernels,
+    params: Float32Array,
+    grads: Float32Array,
+    slots: TensorMap,
+    o: SGDOptions,
+    _step: number,
+    fresh: boolean,
+    before: Float32Array,
+    out: Float64Array,
+  ): boolean {
+    const options: SgdStepOptions = {
+      learningRate: o.learningRate,
+      momentum: o.momentum,
+      dampening: o.dampening,
+      weightDecay: o.weightDecay,
+      nesterov: o.nesterov,
+      maximize: o.maximize,
+      firstStep: fresh,
+    };
+    return k.sgdStepMeasured(params, grads, o.momentum !== 0 ? slots.momentumBuffer : NO_TENSOR, before, options, out);
   }
 
   protected update(

@@ -241,24 +241,15 @@ export class StabilizedOptimizer extends OptimizerWrapper<StabilizedOptions> {
       }
       const report = this.transform.apply(this.controller, grads, { energyRate: rate, energy: loss, ...extra }, k);
       const measures = this.meter?.needsUpdate === true;
-      if (measures) this.probe.snapshot(params, names);
       const result = { ...report, iteration: this.iterations };
       try {
-        this.innerOptimizer.step(params, grads, obs);
+        if (measures) this.probe.step(this.innerOptimizer, params, grads, names, obs);
+        else this.innerOptimizer.step(params, grads, obs);
       } catch (error) {
         if (error instanceof CimmDivergenceError) this.finish(loss, result);
         throw error;
       }
-      if (measures) {
-        this.readings = this.probe.measure(
-          k,
-          this.innerOptimizer,
-          params,
-          grads,
-          names,
-          this.innerOptimizer.learningRate,
-        );
-      }
+      if (measures) this.readings = this.probe.readings(this.innerOptimizer, names, this.innerOptimizer.learningRate);
       this.finish(loss, result);
       return result;
     } catch (error) {

@@ -98,6 +98,12 @@ export abstract class OptimizerWrapper<O extends OptimizerOptions> extends Optim
     return this.stepCount;
   }
 
+  /** @internal The inner optimizer's live state tensors ("inner/…") and the wrapper's own ("self/…"). */
+  override stateTensors(): [string, Float32Array][] {
+    const own = Object.entries(this.ownTensors()).map(([name, t]): [string, Float32Array] => [`self/${name}`, t]);
+    return [...this.inner.stateTensors().map(([name, t]): [string, Float32Array] => [`inner/${name}`, t]), ...own];
+  }
+
   /** A wrapper passes the observation on: it reads what its inner optimizer reads. */
   override get readsPreviousBatchLoss(): boolean {
     return this.inner.readsPreviousBatchLoss;

@@ -22,6 +22,7 @@
 #include "energy.hpp"
 #include "flow.hpp"
 #include "fractal.hpp"
+#include "measured.hpp"
 #include "optim.hpp"
 #include "parallel.hpp"
 #include "primes.hpp"
@@ -373,6 +374,124 @@ Napi::Value UpdateEnergy(const Napi::CallbackInfo& info) {
     cimm::update_energy(u, before.length, sums);
     std::copy(sums, sums + 3, out.data);
     return env.Undefined();
+  });
+}
+
+// updateSlope(before, after, grads: Float32Array): number — Σ g·(after − before), updateEnergy's
+// out[1] bit for bit (balance.hpp)
+Napi::Value UpdateSlope(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto before = float32_array(env, info[0], "before");
+    const auto after = float32_array(env, info[1], "after");
+    const auto grads = float32_array(env, info[2], "grads");
+    const std::string want = "a Float32Array of length " + std::to_string(before.length) + " (the length of before)";
+    if (after.length != before.length) fail(env, want, "after", info[1]);
+    if (grads.length != before.length) fail(env, want, "grads", info[2]);
+    const cimm::UpdateArrays u{before.data, after.data, grads.data, nullptr, 1, 0};
+    return Napi::Number::New(env, cimm::update_slope(u, before.length));
+  });
+}
+
+// ---- measured optimizer steps (measured.hpp) ----
+
+// The options object of a measured step; its fields are read once each, before any typed
+// array is viewed (a getter may run JS).
+Napi::Object options_object(Napi::Env env, Napi::Value value) {
+  if (!value.IsObject() || value.IsArray() || value.IsTypedArray() || value.IsFunction()) {
+    fail(env, "an options object", "options", value);
+  }
+  return value.As<Napi::Object>();
+}
+
+double option_number(Napi::Env env, Napi::Object options, const char* key, const char* name) {
+  return number(env, options.Get(key), name);
+}
+
+bool option_boolean(Napi::Env env, Napi::Object options, const char* key, const char* name) {
+  return boolean(env, options.Get(key), name);
+}
+
+// `out`: a Float64Array of length 3 sharing no memory with the float arrays of the call.
+double* sums_out(Napi::Env env, Napi::Value value, std::initializer_list<std::pair<const char*, View<float>>> arrays) {
+  const auto out = float64_array(env, value, "out");
+  if (out.length != 3) fail(env, "a Float64Array of length 3", "out", value);
+  const auto o = reinterpret_cast<std::uintptr_t>(out.data);
+  for (const auto& [name, a] : arrays) {
+    const auto b = reinterpret_cast<std::uintptr_t>(a.data);
+    if (a.length > 0 && o < b + a.length * sizeof(float) && b < o + 3 * sizeof(double)) {
+      fail(env, std::string("a Float64Array that does not overlap ") + name, "out", value);
+    }
+  }
+  return out.data;
+}
+
+Napi::Value measured_result(Napi::Env env, const cimm::Measured& r, double* out) {
+  std::copy(r.sums, r.sums + 3, out);
+  return Napi::Boolean::New(env, r.finite);
+}
+
+// sgdStepMeasured(params, grads, momentumBuffer, before: Float32Array, options {learningRate,
+//                 momentum, dampening, weightDecay, nesterov, maximize, firstStep},
+//                 out: Float64Array(3)): boolean
+Napi::Value SgdStepMeasured(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const Napi::Object o = options_object(env, info[4]);
+    cimm::SgdHyper h{};
+    h.learning_rate = option_number(env, o, "learningRate", "options.learningRate");
+    h.momentum = option_number(env, o, "momentum", "options.momentum");
+    h.dampening = option_number(env, o, "dampening", "options.dampening");
+    h.weight_decay = option_number(env, o, "weightDecay", "options.weightDecay");
+    h.nesterov = option_boolean(env, o, "nesterov", "options.nesterov");
+    h.maximize = option_boolean(env, o, "maximize", "options.maximize");
+    h.first_step = option_boolean(env, o, "firstStep", "options.firstStep");
+    const auto p = float32_array(env, info[0], "params");
+    const auto g = float32_array(env, info[1], "grads");
+    const auto b = float32_array(env, info[2], "momentumBuffer");
+    const auto q = float32_array(env, info[3], "before");
+    same_length(env, g, p.length, "grads", info[1]);
+    if (static_cast<float>(h.momentum) != 0.0f) same_length(env, b, p.length, "momentumBuffer", info[2]);
+    same_length(env, q, p.length, "before", info[3]);
+    disjoint(env, info, {{0, "params"}, {1, "grads"}, {2, "momentumBuffer"}, {3, "before"}}, {p, g, b, q});
+    double* out = sums_out(env, info[5], {{"params", p}, {"grads", g}, {"momentumBuffer", b}, {"before", q}});
+    return measured_result(env, cimm::sgd_step_measured(p.data, g.data, b.data, q.data, p.length, h), out);
+  });
+}
+
+// adamStepMeasured(params, grads, m, v, vMax, before: Float32Array, options {beta1, beta2,
+//                  stepSize, bc2Sqrt, epsilon, weightDecay, decay, amsgrad, maximize,
+//                  metricScale, metricEpsilon}, out: Float64Array(3)): boolean
+Napi::Value AdamStepMeasured(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const Napi::Object o = options_object(env, info[6]);
+    cimm::AdamHyper h{};
+    h.beta1 = option_number(env, o, "beta1", "options.beta1");
+    h.beta2 = option_number(env, o, "beta2", "options.beta2");
+    h.step_size = option_number(env, o, "stepSize", "options.stepSize");
+    h.bc2_sqrt = option_number(env, o, "bc2Sqrt", "options.bc2Sqrt");
+    h.epsilon = option_number(env, o, "epsilon", "options.epsilon");
+    h.weight_decay = option_number(env, o, "weightDecay", "options.weightDecay");
+    h.decay = option_number(env, o, "decay", "options.decay");
+    h.amsgrad = option_boolean(env, o, "amsgrad", "options.amsgrad");
+    h.maximize = option_boolean(env, o, "maximize", "options.maximize");
+    cimm::AdamMetric metric{};
+    metric.scale = option_number(env, o, "metricScale", "options.metricScale");
+    metric.epsilon = option_number(env, o, "metricEpsilon", "options.metricEpsilon");
+    const auto p = float32_array(env, info[0], "params");
+    const auto g = float32_array(env, info[1], "grads");
+    const auto m = float32_array(env, info[2], "m");
+    const auto v = float32_array(env, info[3], "v");
+    const auto w = float32_array(env, info[4], "vMax");
+    const auto q = float32_array(env, info[5], "before");
+    same_length(env, g, p.length, "grads", info[1]);
+    same_length(env, m, p.length, "m", info[2]);
+    same_length(env, v, p.length, "v", info[3]);
+    if (h.amsgrad) same_length(env, w, p.length, "vMax", info[4]);
+    same_length(env, q, p.length, "before", info[5]);
+    disjoint(env, info, {{0, "params"}, {1, "grads"}, {2, "m"}, {3, "v"}, {4, "vMax"}, {5, "before"}},
+             {p, g, m, v, w, q});
+    double* out = sums_out(env, info[7], {{"params", p}, {"grads", g}, {"m", m}, {"v", v}, {"vMax", w}, {"before", q}});
+    return measured_result(
+        env, cimm::adam_step_measured(p.data, g.data, m.data, v.data, w.data, q.data, p.length, h, metric), out);
   });
 }
 
@@ -799,6 +918,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("distance", Napi::Function::New(env, Distance, "distance"));
   exports.Set("sgdStep", Napi::Function::New(env, SgdStep, "sgdStep"));
   exports.Set("adamStep", Napi::Function::New(env, AdamStep, "adamStep"));
+  exports.Set("sgdStepMeasured", Napi::Function::New(env, SgdStepMeasured, "sgdStepMeasured"));
+  exports.Set("adamStepMeasured", Napi::Function::New(env, AdamStepMeasured, "adamStepMeasured"));
   exports.Set("prodigyAccumulate", Napi::Function::New(env, ProdigyAccumulate, "prodigyAccumulate"));
   exports.Set("prodigyUpdate", Napi::Function::New(env, ProdigyUpdate, "prodigyUpdate"));
   exports.Set("firstNonFinite", Napi::Function::New(env, FirstNonFinite, "firstNonFinite"));
@@ -811,6 +932,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("zeroNonFinite", Napi::Function::New(env, ZeroNonFinite, "zeroNonFinite"));
   exports.Set("scaleInPlace", Napi::Function::New(env, ScaleInPlace, "scaleInPlace"));
   exports.Set("updateEnergy", Napi::Function::New(env, UpdateEnergy, "updateEnergy"));
+  exports.Set("updateSlope", Napi::Function::New(env, UpdateSlope, "updateSlope"));
   exports.Set("fractalStep", Napi::Function::New(env, FractalStep, "fractalStep"));
   exports.Set("fractalStepBackward", Napi::Function::New(env, FractalStepBackward, "fractalStepBackward"));
   exports.Set("maxAbs", Napi::Function::New(env, MaxAbs, "maxAbs"));

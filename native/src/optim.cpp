@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "cpu.hpp"
+#include "optim_kernels.hpp"
 #include "parallel.hpp"
 #include "simd.hpp"
 
@@ -22,67 +23,16 @@ namespace cimm {
 
 namespace {
 
-// f32 scalars, rounded once from the double hyperparameters (PyTorch converts its Python
-// floats the same way; 1 − τ and 1 − β are formed in double first).
-struct SgdScalars {
-  float lr, mu, damp, wd;
-  bool nesterov, maximize, first;
-  explicit SgdScalars(const SgdHyper& h)
-      : lr(static_cast<float>(h.learning_rate)),
-        mu(static_cast<float>(h.momentum)),
-        damp(static_cast<float>(1.0 - h.dampening)),
-        wd(static_cast<float>(h.weight_decay)),
-        nesterov(h.nesterov),
-        maximize(h.maximize),
-        first(h.first_step) {}
-};
-
-struct AdamScalars {
-  float b1, b2, c1, c2, step, bc2, eps, wd, decay;
-  bool amsgrad, maximize;
-  explicit AdamScalars(const AdamHyper& h)
-      : b1(static_cast<float>(h.beta1)),
-        b2(static_cast<float>(h.beta2)),
-        c1(static_cast<float>(1.0 - h.beta1)),
-        c2(static_cast<float>(1.0 - h.beta2)),
-        step(static_cast<float>(h.step_size)),
-        bc2(static_cast<float>(h.bc2_sqrt)),
-        eps(static_cast<float>(h.epsilon)),
-        wd(static_cast<float>(h.weight_decay)),
-        decay(static_cast<float>(h.decay)),
-        amsgrad(h.amsgrad),
-        maximize(h.maximize) {}
-};
-
-inline bool finite(float x) noexcept { return std::fabs(x) < std::numeric_limits<float>::infinity(); }
+using detail::AdamScalars;
+using detail::finite;
+using detail::SgdScalars;
 
 bool sgd_scalar_range(float* p, const float* g, float* b, std::size_t begin, std::size_t end,
                       const SgdScalars& s) noexcept {
   bool ok = true;
+  float unused = 0.0f;
   for (std::size_t i = begin; i < end; ++i) {
-    const float pi = p[i];
-    float d = s.maximize ? -g[i] : g[i];
-    if (s.wd != 0.0f) {
-      const float l2 = s.wd * pi;
-      d = d + l2;
-    }
-    if (s.mu != 0.0f) {
-      float bi = d;
-      if (!s.first) {
-        const float kept = b[i] * s.mu;
-        const float added = s.damp * d;
-        bi = kept + added;
-      }
-      b[i] = bi;
-      if (s.nesterov) {
-        const float look = s.mu * bi;
-        d = d + look;
-      } else {
-        d = bi;
-      }
-    }
-    const float delta = s.lr * d;
-    const float next = pi - delta;
+    const float next = detail::sgd_one(s, p[i], g[i], s.mu != 0.0f ? b + i : &unused);
     p[i] = next;
     ok = ok && finite(next);
   }
@@ -92,34 +42,10 @@ bool sgd_scalar_range(float* p, const float* g, float* b, std::size_t begin, std
 bool adam_scalar_range(float* p, const float* g, float* m, float* v, float* w, std::size_t begin, std::size_t end,
                        const AdamScalars& s) noexcept {
   bool ok = true;
+  float unused = 0.0f;
+  float root = 0.0f;
   for (std::size_t i = begin; i < end; ++i) {
-    float pi = p[i];
-    if (s.decay != 1.0f) pi = pi * s.decay;
-    float d = s.maximize ? -g[i] : g[i];
-    if (s.wd != 0.0f) {
-      const float l2 = s.wd * pi;
-      d = d + l2;
-    }
-    const float m_kept = m[i] * s.b1;
-    const float m_added = s.c1 * d;
-    const float mi = m_kept + m_added;
-    const float v_kept = v[i] * s.b2;
-    const float cd = s.c2 * d;
-    const float v_added = cd * d;
-    const float vi = v_kept + v_added;
-    m[i] = mi;
-    v[i] = vi;
-    float second = vi;
-    if (s.amsgrad) {
-      second = vi > w[i] ? vi : w[i];
-      w[i] = second;
-    }
-    const float root = std::sqrt(second);
-    const float scaled = root / s.bc2;
-    const float denom = scaled + s.eps;
-    const float num = s.step * mi;
-    const float delta = num / denom;
-    const float next = pi - delta;
+    const float next = detail::adam_one(s, p[i], g[i], m + i, v + i, s.amsgrad ? w + i : &unused, &root);
     p[i] = next;
     ok = ok && finite(next);
   }
@@ -128,31 +54,17 @@ bool adam_scalar_range(float* p, const float* g, float* m, float* v, float* w, s
 
 #if CIMM_HAVE_X86_DISPATCH
 
-// All-ones lanes where x is NaN or ±∞: !(|x| < ∞).
-CIMM_TARGET_AVX2 inline __m256 non_finite(__m256 x) noexcept {
-  const __m256 abs = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
-  return _mm256_cmp_ps(abs, _mm256_set1_ps(std::numeric_limits<float>::infinity()), _CMP_NLT_UQ);
-}
+using detail::non_finite;
 
-CIMM_TARGET_AVX2 bool sgd_avx2_range(float* p, const float* g, float* b, std::size_t begin, std::size_t end,
-                                     const SgdScalars& s) noexcept {
-  const __m256 lr = _mm256_set1_ps(s.lr);
-  const __m256 mu = _mm256_set1_ps(s.mu);
-  const __m256 damp = _mm256_set1_ps(s.damp);
-  const __m256 wd = _mm256_set1_ps(s.wd);
-  const __m256 sign = _mm256_set1_ps(s.maximize ? -0.0f : 0.0f);
+template <bool L2, int MOMENTUM, bool NESTEROV>
+CIMM_TARGET_AVX2 bool sgd_avx2_range_as(float* p, const float* g, float* b, std::size_t begin, std::size_t end,
+                                        const SgdScalars& s) noexcept {
+  const detail::SgdLanes lanes(s);
   __m256 bad = _mm256_setzero_ps();
   std::size_t i = begin;
   for (; i + 8 <= end; i += 8) {
-    const __m256 pv = _mm256_loadu_ps(p + i);
-    __m256 d = _mm256_xor_ps(_mm256_loadu_ps(g + i), sign);
-    if (s.wd != 0.0f) d = _mm256_add_ps(d, _mm256_mul_ps(wd, pv));
-    if (s.mu != 0.0f) {
-      const __m256 bv = s.first ? d : _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(b + i), mu), _mm256_mul_ps(damp, d));
-      _mm256_storeu_ps(b + i, bv);
-      d = s.nesterov ? _mm256_add_ps(d, _mm256_mul_ps(mu, bv)) : bv;
-    }
-    const __m256 next = _mm256_sub_ps(pv, _mm256_mul_ps(lr, d));
+    const __m256 next = lanes.step<L2, MOMENTUM, NESTEROV>(_mm256_loadu_ps(p + i), _mm256_loadu_ps(g + i),
+                                                           MOMENTUM != 0 ? b + i : nullptr);
     _mm256_storeu_ps(p + i, next);
     bad = _mm256_or_ps(bad, non_finite(next));
   }
@@ -160,41 +72,37 @@ CIMM_TARGET_AVX2 bool sgd_avx2_range(float* p, const float* g, float* b, std::si
   return _mm256_movemask_ps(bad) == 0 && tail;
 }
 
-CIMM_TARGET_AVX2 bool adam_avx2_range(float* p, const float* g, float* m, float* v, float* w, std::size_t begin,
-                                      std::size_t end, const AdamScalars& s) noexcept {
-  const __m256 b1 = _mm256_set1_ps(s.b1);
-  const __m256 b2 = _mm256_set1_ps(s.b2);
-  const __m256 c1 = _mm256_set1_ps(s.c1);
-  const __m256 c2 = _mm256_set1_ps(s.c2);
-  const __m256 step = _mm256_set1_ps(s.step);
-  const __m256 bc2 = _mm256_set1_ps(s.bc2);
-  const __m256 eps = _mm256_set1_ps(s.eps);
-  const __m256 wd = _mm256_set1_ps(s.wd);
-  const __m256 decay = _mm256_set1_ps(s.decay);
-  const __m256 sign = _mm256_set1_ps(s.maximize ? -0.0f : 0.0f);
+bool sgd_avx2_range(float* p, const float* g, float* b, std::size_t begin, std::size_t end,
+                    const SgdScalars& s) noexcept {
+  return detail::sgd_form(s, [&](auto l2, auto momentum, auto nesterov) {
+    return sgd_avx2_range_as<decltype(l2)::value, decltype(momentum)::value, decltype(nesterov)::value>(p, g, b, begin,
+                                                                                                        end, s);
+  });
+}
+
+template <bool DECAY, bool L2, bool AMS>
+CIMM_TARGET_AVX2 bool adam_avx2_range_as(float* p, const float* g, float* m, float* v, float* w, std::size_t begin,
+                                         std::size_t end, const AdamScalars& s) noexcept {
+  const detail::AdamLanes lanes(s);
   __m256 bad = _mm256_setzero_ps();
+  __m256 root;
   std::size_t i = begin;
   for (; i + 8 <= end; i += 8) {
-    __m256 pv = _mm256_loadu_ps(p + i);
-    if (s.decay != 1.0f) pv = _mm256_mul_ps(pv, decay);
-    __m256 d = _mm256_xor_ps(_mm256_loadu_ps(g + i), sign);
-    if (s.wd != 0.0f) d = _mm256_add_ps(d, _mm256_mul_ps(wd, pv));
-    const __m256 mv = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(m + i), b1), _mm256_mul_ps(c1, d));
-    const __m256 vv = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(v + i), b2), _mm256_mul_ps(_mm256_mul_ps(c2, d), d));
-    _mm256_storeu_ps(m + i, mv);
-    _mm256_storeu_ps(v + i, vv);
-    __m256 second = vv;
-    if (s.amsgrad) {
-      second = _mm256_max_ps(vv, _mm256_loadu_ps(w + i));  // vv > w ? vv : w, as the scalar path
-      _mm256_storeu_ps(w + i, second);
-    }
-    const __m256 denom = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(second), bc2), eps);
-    const __m256 next = _mm256_sub_ps(pv, _mm256_div_ps(_mm256_mul_ps(step, mv), denom));
+    const __m256 next = lanes.step<DECAY, L2, AMS>(_mm256_loadu_ps(p + i), _mm256_loadu_ps(g + i), m + i, v + i,
+                                                   AMS ? w + i : nullptr, &root);
     _mm256_storeu_ps(p + i, next);
     bad = _mm256_or_ps(bad, non_finite(next));
   }
   const bool tail = adam_scalar_range(p, g, m, v, w, i, end, s);
   return _mm256_movemask_ps(bad) == 0 && tail;
+}
+
+bool adam_avx2_range(float* p, const float* g, float* m, float* v, float* w, std::size_t begin, std::size_t end,
+                     const AdamScalars& s) noexcept {
+  return detail::adam_form(s, [&](auto decay, auto l2, auto ams) {
+    return adam_avx2_range_as<decltype(decay)::value, decltype(l2)::value, decltype(ams)::value>(p, g, m, v, w, begin,
+                                                                                                 end, s);
+  });
 }
 
 CIMM_TARGET_AVX2 long long first_non_finite_avx2_range(const float* x, std::size_t begin, std::size_t end) noexcept {

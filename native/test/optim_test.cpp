@@ -214,6 +214,12 @@ void test_update_energy() {
       }
       cimm::update_energy(u, n, got);
       check(std::memcmp(want, got, sizeof got) == 0, "update energy: threaded = canonical", n);
+      // the slope alone is the second sum, bit for bit, on every path
+      const double slopes[] = {cimm::detail::update_slope_scalar(u, n), cimm::detail::update_slope_avx2(u, n)};
+      check(std::memcmp(&slopes[0], &s[1], sizeof(double)) == 0, "update slope (scalar) = sum 1", n);
+      check(std::memcmp(&slopes[1], &s[1], sizeof(double)) == 0, "update slope (avx2) = sum 1", n);
+      const double slope = cimm::update_slope(u, n);
+      check(std::memcmp(&slope, &want[1], sizeof(double)) == 0, "update slope: threaded = canonical", n);
     }
   }
   // by hand: Δ = (0.5, −1, 0), g = (2, 4, 7): Σ Δ² = 1.25, Σ gΔ = −3, Σ |gΔ| = 5;

@@ -9,6 +9,7 @@ mod energy;
 mod flow;
 mod fractal;
 mod linalg;
+mod measured;
 mod optim;
 mod qdt;
 

@@ -12,7 +12,7 @@ use std::ptr::{self, NonNull};
 
 /// The memory of one Float32Array argument.
 #[derive(Clone, Copy)]
-struct View {
+pub(super) struct View {
     ptr: NonNull<f32>,
     len: usize,
     name: &'static str,
@@ -21,24 +21,29 @@ struct View {
 impl View {
     /// # Safety
     /// No mutable slice of overlapping memory may be alive, and JS must not run.
-    unsafe fn slice<'a>(self) -> &'a [f32] {
+    pub(super) unsafe fn slice<'a>(self) -> &'a [f32] {
         std::slice::from_raw_parts(self.ptr.as_ptr(), self.len)
     }
 
     /// # Safety
     /// No other slice of overlapping memory may be alive, and JS must not run.
-    unsafe fn slice_mut<'a>(self) -> &'a mut [f32] {
+    pub(super) unsafe fn slice_mut<'a>(self) -> &'a mut [f32] {
         std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len)
     }
 
-    fn range(&self) -> (usize, usize) {
+    pub(super) fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The view's bytes [start, end) as addresses.
+    pub(super) fn range(&self) -> (usize, usize) {
         let start = self.ptr.as_ptr() as usize;
         (start, start + self.len * size_of::<f32>())
     }
 }
 
 /// "<what it is>" for an argument that is not a Float32Array.
-fn describe(value: &Unknown<'_>, typed_array_type: Option<i32>) -> String {
+pub(super) fn describe(value: &Unknown<'_>, typed_array_type: Option<i32>) -> String {
     const NAMES: [&str; 11] = [
         "Int8Array",
         "Uint8Array",
@@ -63,7 +68,7 @@ fn describe(value: &Unknown<'_>, typed_array_type: Option<i32>) -> String {
     }
 }
 
-fn f32_view(value: Unknown<'_>, name: &'static str) -> Result<View> {
+pub(super) fn f32_view(value: Unknown<'_>, name: &'static str) -> Result<View> {
     let raw = value.value();
     let (mut ty, mut len, mut data) = (0, 0usize, ptr::null_mut());
     // SAFETY: plain N-API call on this call's env and value; the optional outputs are null.
@@ -96,7 +101,7 @@ fn f32_view(value: Unknown<'_>, name: &'static str) -> Result<View> {
 
 /// Rejects any two non-empty arrays that share memory (the kernels read and write them
 /// as separate arrays).
-fn disjoint(views: &[View]) -> Result<()> {
+pub(super) fn disjoint(views: &[View]) -> Result<()> {
     for (i, a) in views.iter().enumerate() {
         for b in &views[i + 1..] {
             let ((a0, a1), (b0, b1)) = (a.range(), b.range());
@@ -266,6 +271,29 @@ pub fn update_energy(
         // SAFETY: JS is blocked for this synchronous call; `out` is a separate Float64Array.
         unsafe { out.as_mut() }.copy_from_slice(&sums);
         Ok(())
+    })
+}
+
+/// Σ g·(after − before) alone: updateEnergy's out[1] bit for bit, at about two thirds of its
+/// cost (crate::balance::update_slope; the learning-rate rules' end slope).
+#[napi]
+pub fn update_slope(before: Unknown<'_>, after: Unknown<'_>, grads: Unknown<'_>) -> Result<f64> {
+    guard("updateSlope", || {
+        let b = f32_view(before, "before")?;
+        let a = f32_view(after, "after")?;
+        let g = f32_view(grads, "grads")?;
+        // SAFETY: read only (sharing memory is harmless), and JS waits for this call.
+        let u = unsafe {
+            crate::balance::Update {
+                before: b.slice(),
+                after: a.slice(),
+                grads: g.slice(),
+                metric: &[],
+                metric_scale: 1.0,
+                epsilon: 0.0,
+            }
+        };
+        crate::balance::update_slope(&u).map_err(invalid_arg)
     })
 }
 

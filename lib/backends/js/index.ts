@@ -1,6 +1,6 @@
 /** The `js` backend: pure TypeScript, always available, the reference implementation. */
 import type { Kernels } from '../../kernels.js';
-import { updateEnergy } from './balance.js';
+import { updateEnergy, updateSlope } from './balance.js';
 import { coupling, scaleTransition } from './coupling.js';
 import { hermitianEigenvalues } from './eigen.js';
 import { activationBackward, activationForward, axpby, dot, maxAbs, sum } from './elementwise.js';
@@ -9,6 +9,7 @@ import { shannonEntropy } from './entropy.js';
 import { energyFlowMaxStep, energyFlowStep, laplacian } from './flow.js';
 import { fractalStep, fractalStepBackward } from './fractal.js';
 import { matmul } from './linalg.js';
+import { adamStepMeasured, sgdStepMeasured } from './measured.js';
 import { adamStep, firstNonFinite, memoryCopy, prodigyAccumulate, prodigyUpdate, sgdStep } from './optim.js';
 import { gridSums, l2Norm, scaleInPlace, zeroNonFinite } from './reduce.js';
 
@@ -33,6 +34,8 @@ export const jsKernels: Kernels = {
   hermitianEigenvalues,
   sgdStep,
   adamStep,
+  sgdStepMeasured,
+  adamStepMeasured,
   prodigyAccumulate,
   prodigyUpdate,
   firstNonFinite,
@@ -45,4 +48,5 @@ export const jsKernels: Kernels = {
   zeroNonFinite,
   scaleInPlace,
   updateEnergy,
+  updateSlope,
 };

@@ -14,6 +14,50 @@ import { firstNonFinite as firstNonFiniteScan } from '../../is.js';
 
 const f = Math.fround;
 
+/** An SGD step's f32 scalars, rounded once from its hyperparameters. */
+export interface SgdScalars {
+  lr: number;
+  mu: number;
+  /** 1 − τ: PyTorch's alpha, formed in f64 then rounded. */
+  damp: number;
+  wd: number;
+  nesterov: boolean;
+  maximize: boolean;
+  first: boolean;
+}
+
+export function sgdScalars(
+  learningRate: number,
+  momentum: number,
+  dampening: number,
+  weightDecay: number,
+  nesterov: boolean,
+  maximize: boolean,
+  firstStep: boolean,
+): SgdScalars {
+  return {
+    lr: f(learningRate),
+    mu: f(momentum),
+    damp: f(1 - dampening), // PyTorch: alpha = 1 − dampening in f64, then f32
+    wd: f(weightDecay),
+    nesterov,
+    maximize,
+    first: firstStep,
+  };
+}
+
+/** Element i of the SGD step: params[i] ← its new value (b[i] too when μ ≠ 0). */
+export function sgdElement(s: SgdScalars, i: number, params: Float32Array, grads: Float32Array, b: Float32Array): void {
+  const p = params[i];
+  let d = s.maximize ? -grads[i] : grads[i];
+  if (s.wd !== 0) d = f(d + f(s.wd * p));
+  if (s.mu !== 0) {
+    b[i] = s.first ? d : f(f(b[i] * s.mu) + f(s.damp * d));
+    d = s.nesterov ? f(d + f(s.mu * b[i])) : b[i];
+  }
+  params[i] = f(p - f(s.lr * d));
+}
+
 /** torch.optim.SGD, one tensor (lib/kernels.ts documents the formula). */
 export function sgdStep(
   params: Float32Array,
@@ -27,25 +71,89 @@ export function sgdStep(
   maximize: boolean,
   firstStep: boolean,
 ): boolean {
-  const lr = f(learningRate);
-  const mu = f(momentum);
-  const damp = f(1 - dampening); // PyTorch: alpha = 1 − dampening in f64, then f32
-  const wd = f(weightDecay);
-  const b = momentumBuffer;
+  const s = sgdScalars(learningRate, momentum, dampening, weightDecay, nesterov, maximize, firstStep);
   let finite = true;
   for (let i = 0; i < params.length; i++) {
-    const p = params[i];
-    let d = maximize ? -grads[i] : grads[i];
-    if (wd !== 0) d = f(d + f(wd * p));
-    if (mu !== 0) {
-      b[i] = firstStep ? d : f(f(b[i] * mu) + f(damp * d));
-      d = nesterov ? f(d + f(mu * b[i])) : b[i];
-    }
-    const next = f(p - f(lr * d));
-    params[i] = next;
+    sgdElement(s, i, params, grads, momentumBuffer);
+    const next = params[i];
     if (next - next !== 0) finite = false;
   }
   return finite;
+}
+
+/** An Adam step's f32 scalars, rounded once from its hyperparameters. */
+export interface AdamScalars {
+  b1: number;
+  b2: number;
+  /** 1 − β₁ and 1 − β₂, formed in f64 then rounded. */
+  c1: number;
+  c2: number;
+  step: number;
+  bc2: number;
+  eps: number;
+  wd: number;
+  decay: number;
+  amsgrad: boolean;
+  maximize: boolean;
+}
+
+export function adamScalars(
+  beta1: number,
+  beta2: number,
+  stepSize: number,
+  bc2Sqrt: number,
+  epsilon: number,
+  weightDecay: number,
+  decay: number,
+  amsgrad: boolean,
+  maximize: boolean,
+): AdamScalars {
+  return {
+    b1: f(beta1),
+    b2: f(beta2),
+    c1: f(1 - beta1),
+    c2: f(1 - beta2),
+    step: f(stepSize),
+    bc2: f(bc2Sqrt),
+    eps: f(epsilon),
+    wd: f(weightDecay),
+    decay: f(decay),
+    amsgrad,
+    maximize,
+  };
+}
+
+/**
+ * Element i of the Adam step: params[i], m[i], v[i] (and vMax[i] with amsgrad) ← their new
+ * values. Returns the f32 √ of the second moment the step used (v, or vMax).
+ */
+export function adamElement(
+  s: AdamScalars,
+  i: number,
+  params: Float32Array,
+  grads: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  vMax: Float32Array,
+): number {
+  let p = params[i];
+  if (s.decay !== 1) p = f(p * s.decay); // AdamW: p ← p·(1 − ηλ) before the Adam step
+  let d = s.maximize ? -grads[i] : grads[i];
+  if (s.wd !== 0) d = f(d + f(s.wd * p)); // Adam: L2 term added to the gradient
+  const mi = f(f(m[i] * s.b1) + f(s.c1 * d));
+  const vi = f(f(v[i] * s.b2) + f(f(s.c2 * d) * d));
+  m[i] = mi;
+  v[i] = vi;
+  let second = vi;
+  if (s.amsgrad) {
+    // biome-ignore lint/complexity/useMathMinMax: the native kernels' max (vi > vMax ? vi : vMax), not Math.max's NaN/±0 rules
+    second = vi > vMax[i] ? vi : vMax[i];
+    vMax[i] = second;
+  }
+  const root = f(Math.sqrt(second));
+  const denom = f(f(root / s.bc2) + s.eps);
+  params[i] = f(p - f(f(s.step * mi) / denom));
+  return root;
 }
 
 /** torch.optim.Adam and AdamW, one tensor (lib/kernels.ts documents the formula). */
@@ -65,34 +173,11 @@ export function adamStep(
   amsgrad: boolean,
   maximize: boolean,
 ): boolean {
-  const b1 = f(beta1);
-  const b2 = f(beta2);
-  const c1 = f(1 - beta1);
-  const c2 = f(1 - beta2);
-  const step = f(stepSize);
-  const bc2 = f(bc2Sqrt);
-  const eps = f(epsilon);
-  const wd = f(weightDecay);
-  const dec = f(decay);
+  const s = adamScalars(beta1, beta2, stepSize, bc2Sqrt, epsilon, weightDecay, decay, amsgrad, maximize);
   let finite = true;
   for (let i = 0; i < params.length; i++) {
-    let p = params[i];
-    if (dec !== 1) p = f(p * dec); // AdamW: p ← p·(1 − ηλ) before the Adam step
-    let d = maximize ? -grads[i] : grads[i];
-    if (wd !== 0) d = f(d + f(wd * p)); // Adam: L2 term added to the gradient
-    const mi = f(f(m[i] * b1) + f(c1 * d));
-    const vi = f(f(v[i] * b2) + f(f(c2 * d) * d));
-    m[i] = mi;
-    v[i] = vi;
-    let s = vi;
-    if (amsgrad) {
-      // biome-ignore lint/complexity/useMathMinMax: the native kernels' max (vi > vMax ? vi : vMax), not Math.max's NaN/±0 rules
-      s = vi > vMax[i] ? vi : vMax[i];
-      vMax[i] = s;
-    }
-    const denom = f(f(f(Math.sqrt(s)) / bc2) + eps);
-    const next = f(p - f(f(step * mi) / denom));
-    params[i] = next;
+    adamElement(s, i, params, grads, m, v, vMax);
+    const next = params[i];
     if (next - next !== 0) finite = false;
   }
   return finite;
