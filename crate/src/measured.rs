@@ -481,24 +481,8 @@ mod tests {
     use super::*;
     use crate::balance::{update_energy_on, Update};
     use crate::cpu::best_path;
+    use crate::optim::tests::{adam_variants, bits, sgd_variants, values};
     use crate::optim::{adam_step, sgd_step};
-
-    fn values(n: usize, seed: u32, scale: f32) -> Vec<f32> {
-        let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
-        (0..n)
-            .map(|i| {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                let u = (x >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
-                u * scale * if i % 7 == 0 { 1e-3 } else { 1.0 }
-            })
-            .collect()
-    }
-
-    fn bits(v: &[f32]) -> Vec<u32> {
-        v.iter().map(|x| x.to_bits()).collect()
-    }
 
     fn sum_bits(s: [f64; 3]) -> [u64; 3] {
         s.map(f64::to_bits)
@@ -524,75 +508,6 @@ mod tests {
         (1 << 18) + 17,
         300_017,
     ];
-
-    fn sgd_variants() -> Vec<Sgd> {
-        let base = Sgd {
-            learning_rate: 0.05,
-            momentum: 0.0,
-            dampening: 0.0,
-            weight_decay: 0.0,
-            nesterov: false,
-            maximize: false,
-            first_step: false,
-        };
-        vec![
-            base,
-            Sgd {
-                momentum: 0.9,
-                first_step: true,
-                ..base
-            },
-            Sgd {
-                momentum: 0.9,
-                dampening: 0.1,
-                weight_decay: 1e-2,
-                ..base
-            },
-            Sgd {
-                momentum: 0.9,
-                nesterov: true,
-                maximize: true,
-                ..base
-            },
-            Sgd {
-                weight_decay: 0.3,
-                maximize: true,
-                ..base
-            },
-        ]
-    }
-
-    fn adam_variants() -> Vec<Adam> {
-        let t = 3.0f64;
-        let base = Adam {
-            beta1: 0.9,
-            beta2: 0.999,
-            step_size: 1e-3 / (1.0 - 0.9f64.powf(t)),
-            bc2_sqrt: (1.0 - 0.999f64.powf(t)).sqrt(),
-            epsilon: 1e-8,
-            weight_decay: 0.0,
-            decay: 1.0,
-            amsgrad: false,
-            maximize: false,
-        };
-        vec![
-            base,
-            Adam {
-                weight_decay: 0.1,
-                ..base
-            },
-            Adam {
-                amsgrad: true,
-                ..base
-            },
-            Adam {
-                decay: 1.0 - 1e-3 * 1e-2,
-                amsgrad: true,
-                maximize: true,
-                ..base
-            },
-        ]
-    }
 
     /// Every path of the measured SGD step equals the copy + sgd_step + update_energy path
     /// bit for bit: parameters, buffer, snapshot, finiteness and the three sums.

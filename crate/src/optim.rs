@@ -797,12 +797,12 @@ pub(crate) mod avx2 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::cpu::best_path;
 
     /// Deterministic values: params and moments in ±2, gradients spanning magnitudes.
-    fn values(n: usize, seed: u32, scale: f32) -> Vec<f32> {
+    pub(crate) fn values(n: usize, seed: u32, scale: f32) -> Vec<f32> {
         let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
         (0..n)
             .map(|i| {
@@ -815,13 +815,13 @@ mod tests {
             .collect()
     }
 
-    fn bits(v: &[f32]) -> Vec<u32> {
+    pub(crate) fn bits(v: &[f32]) -> Vec<u32> {
         v.iter().map(|x| x.to_bits()).collect()
     }
 
     const LENGTHS: [usize; 10] = [0, 1, 3, 7, 8, 9, 15, 17, 1000, 1003];
 
-    fn sgd_variants() -> Vec<Sgd> {
+    pub(crate) fn sgd_variants() -> Vec<Sgd> {
         let base = Sgd {
             learning_rate: 0.05,
             momentum: 0.0,
@@ -862,7 +862,7 @@ mod tests {
         ]
     }
 
-    fn adam_variants() -> Vec<Adam> {
+    pub(crate) fn adam_variants() -> Vec<Adam> {
         let t = 3.0f64;
         let base = Adam {
             beta1: 0.9,
