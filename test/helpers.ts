@@ -172,3 +172,23 @@ export function expectError(call: () => unknown, parameter: string, message?: st
   if (typeof message === 'string') expect((error as Error).message).toBe(message);
   else if (message) expect((error as Error).message).toMatch(message);
 }
+
+/** Two tensors with lengths off the SIMD width; L = ½ Σ s (p − t)², gradients written in place. */
+export function twoTensors() {
+  const params: TensorMap = { w: values(37, 11, 2), b: values(5, 12, 2) };
+  const target: TensorMap = { w: values(37, 13, 1), b: values(5, 14, 1) };
+  const scale: TensorMap = { w: values(37, 15, 4).map((v) => 0.2 + Math.abs(v)), b: Float32Array.of(1, 2, 3, 4, 5) };
+  const grads: TensorMap = { w: new Float32Array(37), b: new Float32Array(5) };
+  const evaluate = () => {
+    let loss = 0;
+    for (const k of ['w', 'b']) {
+      for (let i = 0; i < params[k].length; i++) {
+        const d = params[k][i] - target[k][i];
+        grads[k][i] = scale[k][i] * d;
+        loss += 0.5 * scale[k][i] * d * d;
+      }
+    }
+    return loss;
+  };
+  return { params, grads, evaluate };
+}

@@ -45,7 +45,16 @@ import {
 } from '../lib/index.js';
 import type { BalanceInput } from '../lib/optim/balance.js';
 import { resetReadingWarnings } from '../lib/optim/entropy-balanced.js';
-import { atOffset, backends, describeEachBackend, expectError, reference, relativeError, values } from './helpers.js';
+import {
+  atOffset,
+  backends,
+  describeEachBackend,
+  expectError,
+  reference,
+  relativeError,
+  twoTensors,
+  values,
+} from './helpers.js';
 
 // ---------------------------------------------------------------------------------------
 // Helpers.
@@ -829,27 +838,6 @@ describe('EntropyBalancedOptimizer on least squares (κ = 20, 50 parameters, ful
     expect(opt.inner.kind).toBe('SGD');
   });
 });
-
-/** Two tensors with lengths off the SIMD width, a quadratic with a known gradient. */
-function twoTensors() {
-  const params: TensorMap = { w: values(37, 11, 2), b: values(5, 12, 2) };
-  const target: TensorMap = { w: values(37, 13, 1), b: values(5, 14, 1) };
-  const scale: TensorMap = { w: values(37, 15, 4).map((v) => 0.2 + Math.abs(v)), b: Float32Array.of(1, 2, 3, 4, 5) };
-  const grads: TensorMap = { w: new Float32Array(37), b: new Float32Array(5) };
-  /** L = ½ Σ s (p − t)²; grads written in place; returns L. */
-  const evaluate = () => {
-    let loss = 0;
-    for (const k of ['w', 'b']) {
-      for (let i = 0; i < params[k].length; i++) {
-        const d = params[k][i] - target[k][i];
-        grads[k][i] = scale[k][i] * d;
-        loss += 0.5 * scale[k][i] * d * d;
-      }
-    }
-    return loss;
-  };
-  return { params, grads, evaluate };
-}
 
 function trajectory(opt: EntropyBalancedOptimizer, steps: number, p = twoTensors()) {
   const etas: number[] = [];

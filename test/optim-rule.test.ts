@@ -51,7 +51,7 @@ import {
   type UpdateReadings,
   withRule,
 } from '../lib/index.js';
-import { expectError, relativeError, values } from './helpers.js';
+import { expectError, relativeError, twoTensors } from './helpers.js';
 
 const LN2 = Math.LN2;
 const bitsOf = (a: Float32Array) => [...new Uint32Array(a.buffer, a.byteOffset, a.length)];
@@ -114,26 +114,6 @@ registerRule('TestProbe', ((config: ProbeConfig) => new ProbeRule(config)) as ne
 type Driven = RuleDrivenOptimizer<OptimizerOptions>;
 
 const probeOf = (opt: Driven) => opt.learningRateRule as unknown as ProbeRule;
-
-/** Two tensors with lengths off the SIMD width; L = ½ Σ s (p − t)². */
-function twoTensors() {
-  const params: TensorMap = { w: values(37, 11, 2), b: values(5, 12, 2) };
-  const target: TensorMap = { w: values(37, 13, 1), b: values(5, 14, 1) };
-  const scale: TensorMap = { w: values(37, 15, 4).map((v) => 0.2 + Math.abs(v)), b: Float32Array.of(1, 2, 3, 4, 5) };
-  const grads: TensorMap = { w: new Float32Array(37), b: new Float32Array(5) };
-  const evaluate = () => {
-    let loss = 0;
-    for (const k of ['w', 'b']) {
-      for (let i = 0; i < params[k].length; i++) {
-        const d = params[k][i] - target[k][i];
-        grads[k][i] = scale[k][i] * d;
-        loss += 0.5 * scale[k][i] * d * d;
-      }
-    }
-    return loss;
-  };
-  return { params, grads, evaluate };
-}
 
 /** The reports and final θ of `steps` steps with the loss observed. */
 function run(opt: Optimizer<OptimizerOptions>, steps: number, p = twoTensors()) {

@@ -16,7 +16,7 @@
  * joules (eq. 14).
  */
 import { argumentError, prefixError } from '../errors.js';
-import { finiteNumber, float32Array, oneOf, options } from '../is.js';
+import { finiteNumber, oneOf, options } from '../is.js';
 import { landauerBound } from '../quantum.js';
 import { Adam } from './adam.js';
 import { AdamW } from './adamw.js';
@@ -288,15 +288,6 @@ export function createBase(
   } catch (error) {
     throw prefixError(error, where);
   }
-}
-
-/** The parameter names of a step, each checked to be a Float32Array (the inner step checks the rest). */
-export function stepNames(params: TensorMap, grads: TensorMap): string[] {
-  options('params', params);
-  options('grads', grads);
-  const names = Object.keys(params);
-  for (const name of names) float32Array(`params[${JSON.stringify(name)}]`, params[name]);
-  return names;
 }
 
 /** The rule's state: the loop's, and every meter's. */

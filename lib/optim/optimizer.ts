@@ -433,7 +433,7 @@ export abstract class Optimizer<O extends OptimizerOptions> {
 
   /**
    * @internal A parameter's live state tensors and step count (undefined before its first
-   * step): the wrapping optimizers read Adam's second moment here without copying it.
+   * step): Adam's stepMetric reads its second moment here without copying it.
    */
   slotView(name: string): { slots: Readonly<TensorMap>; step: number } | undefined {
     const slots = this.slotMap.get(name);

@@ -35,7 +35,7 @@ import {
   type TensorMap,
 } from './optimizer.js';
 import { setOwn } from './state.js';
-import { type AnyOptimizer, type JsonObject, OptimizerWrapper, withoutGroups } from './wrapper.js';
+import { type AnyOptimizer, type JsonObject, OptimizerWrapper, stepNames, withoutGroups } from './wrapper.js';
 
 /** What the driver measured of one update (all sums over every parameter tensor, in f64). */
 export interface UpdateReadings {
@@ -402,10 +402,7 @@ export class RuleDrivenOptimizer<O extends OptimizerOptions = RuleDrivenOptions>
    * place with the inner optimizer, measure the update. Returns the report.
    */
   override step(params: TensorMap, grads: TensorMap, observation?: StepObservation): RuleDrivenReport {
-    options('params', params);
-    options('grads', grads);
-    const names = Object.keys(params);
-    for (const name of names) float32Array(`params[${JSON.stringify(name)}]`, params[name]);
+    const names = stepNames(params, grads);
     const k = kernels();
     const measures = this.rule.measuresUpdates;
     let readings = this.readings;

@@ -27,7 +27,6 @@ import {
   type StabilityReport,
 } from '../stability.js';
 import { energyReading } from './balance.js';
-import { stepNames } from './entropy-balanced.js';
 import { createEnergyMeter, type EnergyMeter, type EnergyMeterConfig, type MeterState } from './meters.js';
 import {
   Optimizer,
@@ -41,7 +40,7 @@ import {
   type TensorMap,
 } from './optimizer.js';
 import { readingsOf, UpdateProbe, type UpdateReadings } from './rule.js';
-import { type AnyOptimizer, type JsonObject, OptimizerWrapper, withoutGroups } from './wrapper.js';
+import { type AnyOptimizer, type JsonObject, OptimizerWrapper, stepNames, withoutGroups } from './wrapper.js';
 
 /** The inner optimizer as JSON. */
 export interface InnerOptimizerConfig {

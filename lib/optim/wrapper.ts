@@ -11,7 +11,7 @@
  * options may have them).
  */
 import { argumentError } from '../errors.js';
-import { integer } from '../is.js';
+import { float32Array, integer } from '../is.js';
 import {
   Optimizer,
   type OptimizerArgs,
@@ -44,6 +44,15 @@ const isRecord = (v: unknown): v is JsonObject =>
 function record(name: string, value: unknown, what: string): JsonObject {
   if (!isRecord(value)) throw argumentError(name, what, value);
   return value;
+}
+
+/** The parameter names of a step, each checked to be a Float32Array (the inner step checks the rest). */
+export function stepNames(params: TensorMap, grads: TensorMap): string[] {
+  record('params', params, 'an object of Float32Arrays by parameter name');
+  record('grads', grads, 'an object of Float32Arrays by parameter name');
+  const names = Object.keys(params);
+  for (const name of names) float32Array(`params[${JSON.stringify(name)}]`, params[name]);
+  return names;
 }
 
 /** Wrappers take no groups: reject them before the base stores the options. */

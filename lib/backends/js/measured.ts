@@ -20,16 +20,19 @@ import { adamElement, adamScalars, sgdElement, sgdScalars } from './optim.js';
 const acc = new Float64Array(48);
 const part = new Float64Array(3);
 
-/** torch.optim.SGD on one tensor, measured (lib/kernels.ts documents the arguments). */
-export function sgdStepMeasured(
+/**
+ * One measured pass over a tensor: for each element, in updateEnergy's canonical order,
+ * keep the parameter's old value in `before`, let `update(i)` update element i in place and
+ * return its metric weight w_i, and sum [w Δ², g Δ, |g Δ|] into `out`. Returns false when
+ * a parameter became non-finite.
+ */
+function measuredPass(
   params: Float32Array,
   grads: Float32Array,
-  momentumBuffer: Float32Array,
   before: Float32Array,
-  o: SgdStepOptions,
   out: Float64Array,
+  update: (i: number) => number,
 ): boolean {
-  const s = sgdScalars(o.learningRate, o.momentum, o.dampening, o.weightDecay, o.nesterov, o.maximize, o.firstStep);
   const n = params.length;
   const [chunk, units] = sumSplit(n);
   let finite = true;
@@ -42,65 +45,11 @@ export function sgdStepMeasured(
     for (let i = start; i < end; i++) {
       const old = params[i];
       before[i] = old;
-      sgdElement(s, i, params, grads, momentumBuffer);
+      const w = update(i);
       const next = params[i];
       if (next - next !== 0) finite = false;
       const d = next - old;
-      const gd = grads[i] * d;
-      if (i < full) {
-        const j = (i - start) & 15; // full blocks: element j of a block into accumulator j
-        acc[j] += d * d;
-        acc[16 + j] += gd;
-        acc[32 + j] += Math.abs(gd);
-      } else {
-        if (i === full) combine16(acc, part); // then the tail, in index order
-        part[0] += d * d;
-        part[1] += gd;
-        part[2] += Math.abs(gd);
-      }
-    }
-    if (full === end) combine16(acc, part);
-    q += part[0];
-    p += part[1];
-    a += part[2];
-  }
-  out[0] = q;
-  out[1] = p;
-  out[2] = a;
-  return finite;
-}
-
-/** torch.optim.Adam / AdamW on one tensor, measured (lib/kernels.ts documents the arguments). */
-export function adamStepMeasured(
-  params: Float32Array,
-  grads: Float32Array,
-  m: Float32Array,
-  v: Float32Array,
-  vMax: Float32Array,
-  before: Float32Array,
-  o: AdamStepOptions,
-  out: Float64Array,
-): boolean {
-  const { beta1, beta2, stepSize, bc2Sqrt, epsilon, weightDecay, decay, amsgrad, maximize } = o;
-  const { metricScale, metricEpsilon } = o;
-  const s = adamScalars(beta1, beta2, stepSize, bc2Sqrt, epsilon, weightDecay, decay, amsgrad, maximize);
-  const n = params.length;
-  const [chunk, units] = sumSplit(n);
-  let finite = true;
-  let [q, p, a] = [0, 0, 0];
-  for (let u = 0; u < units; u++) {
-    const start = Math.min(n, u * chunk);
-    const end = Math.min(n, start + chunk);
-    const full = start + Math.floor((end - start) / 16) * 16;
-    acc.fill(0);
-    for (let i = start; i < end; i++) {
-      const old = params[i];
-      before[i] = old;
-      const root = adamElement(s, i, params, grads, m, v, vMax);
-      const next = params[i];
-      if (next - next !== 0) finite = false;
-      const d = next - old;
-      const wdd = (root * metricScale + metricEpsilon) * (d * d);
+      const wdd = w * (d * d);
       const gd = grads[i] * d;
       if (i < full) {
         const j = (i - start) & 15; // full blocks: element j of a block into accumulator j
@@ -123,4 +72,44 @@ export function adamStepMeasured(
   out[1] = p;
   out[2] = a;
   return finite;
+}
+
+/** torch.optim.SGD on one tensor, measured (lib/kernels.ts documents the arguments); w_i = 1. */
+export function sgdStepMeasured(
+  params: Float32Array,
+  grads: Float32Array,
+  momentumBuffer: Float32Array,
+  before: Float32Array,
+  o: SgdStepOptions,
+  out: Float64Array,
+): boolean {
+  const s = sgdScalars(o.learningRate, o.momentum, o.dampening, o.weightDecay, o.nesterov, o.maximize, o.firstStep);
+  return measuredPass(params, grads, before, out, (i) => {
+    sgdElement(s, i, params, grads, momentumBuffer);
+    return 1;
+  });
+}
+
+/** torch.optim.Adam / AdamW on one tensor, measured (lib/kernels.ts documents the arguments). */
+export function adamStepMeasured(
+  params: Float32Array,
+  grads: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  vMax: Float32Array,
+  before: Float32Array,
+  o: AdamStepOptions,
+  out: Float64Array,
+): boolean {
+  const { beta1, beta2, stepSize, bc2Sqrt, epsilon, weightDecay, decay, amsgrad, maximize } = o;
+  const { metricScale, metricEpsilon } = o;
+  const s = adamScalars(beta1, beta2, stepSize, bc2Sqrt, epsilon, weightDecay, decay, amsgrad, maximize);
+  // the metric from the f32 √ of the second moment the step itself computed
+  return measuredPass(
+    params,
+    grads,
+    before,
+    out,
+    (i) => adamElement(s, i, params, grads, m, v, vMax) * metricScale + metricEpsilon,
+  );
 }
