@@ -306,6 +306,33 @@ describe('the adapter outside model.fit', () => {
   });
 });
 
+describe('a loaded state on other variables', () => {
+  test('maps by position; a step over another number of variables is refused and maps nothing', async () => {
+    const grads = [tf.tensor1d([0.5, -1]), tf.tensor1d([1, 2, -3])];
+    const step = (o: CimmTfOptimizer, vs: tf.Variable[]) =>
+      o.applyGradients(vs.map((v, i) => ({ name: v.name, tensor: grads[i] })));
+    const a = tf.variable(tf.tensor1d([1, 2]), true, 'tfjs-map-1/a');
+    const b = tf.variable(tf.tensor1d([3, 4, 5]), true, 'tfjs-map-1/b');
+    const first = new TfAdamW({ learningRate: 0.1 });
+    step(first, [a, b]);
+    const weights = await first.getWeights();
+    // the same values under other names, as a model loaded in the same process has
+    const c = tf.variable(a.clone(), true, 'tfjs-map-2/a');
+    const d = tf.variable(b.clone(), true, 'tfjs-map-2/b');
+    const second = new TfAdamW();
+    await second.setWeights(weights);
+    expect(() => step(second, [c])).toThrow(/gradients of the 2 variables the loaded optimizer state has/);
+    expect(bits(c.dataSync() as Float32Array)).toEqual(bits(a.dataSync() as Float32Array));
+    // a's state goes to c, b's to d: the next steps are the original's, bit for bit
+    step(first, [a, b]);
+    step(second, [c, d]);
+    expect(bits(c.dataSync() as Float32Array)).toEqual(bits(a.dataSync() as Float32Array));
+    expect(bits(d.dataSync() as Float32Array)).toEqual(bits(b.dataSync() as Float32Array));
+    expect(second.cimm.serializeState()).toEqual(first.cimm.serializeState());
+    tf.dispose([a, b, c, d, ...grads, ...weights.map((w) => w.tensor)]);
+  });
+});
+
 describe('packaging', () => {
   test('a missing @tensorflow/tfjs-core is a CimmPeerError saying what to install', () => {
     const nowhere = pathToFileURL(join(mkdtempSync(join(tmpdir(), 'cimm-no-tfjs-')), 'x.js')).href;

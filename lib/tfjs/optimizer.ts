@@ -137,7 +137,7 @@ export abstract class CimmTfOptimizer<C extends AnyOptimizer = AnyOptimizer> ext
           })();
     const registered = tf.engine().registeredVariables;
     const names = list.map(([name]) => name);
-    this.mapLoadedState(names);
+    const alias = this.aliasFor(names);
     const params: TensorMap = {};
     const grads: TensorMap = {};
     const variables: [string, Variable][] = [];
@@ -153,7 +153,7 @@ export abstract class CimmTfOptimizer<C extends AnyOptimizer = AnyOptimizer> ext
       if (variable.dtype !== 'float32') {
         throw argumentError(`${at}.name`, 'a float32 variable (cimm updates float32 parameters)', variable.dtype);
       }
-      const key = this.alias.get(name) ?? name;
+      const key = alias.get(name) ?? name;
       params[key] = (variable.dataSync() as Float32Array).slice();
       grads[key] = grad.dataSync() as Float32Array;
       variables.push([key, variable]);
@@ -162,13 +162,16 @@ export abstract class CimmTfOptimizer<C extends AnyOptimizer = AnyOptimizer> ext
       this.cimm.step(params, grads, observation);
     } catch (error) {
       // A step that made a parameter non-finite completed: install it, as cimm's step() did.
-      if (error instanceof CimmDivergenceError) this.install(params, variables);
+      if (error instanceof CimmDivergenceError) this.install(params, variables, alias);
       throw error;
     }
-    this.install(params, variables);
+    this.install(params, variables, alias);
   }
 
-  private install(params: TensorMap, variables: [string, Variable][]): void {
+  /** Commit a completed step: the new values, the names, the count. */
+  private install(params: TensorMap, variables: [string, Variable][], alias: Map<string, string>): void {
+    this.alias = alias;
+    this.pending = null;
     tf.tidy(() => {
       for (const [key, variable] of variables) variable.assign(tf.tensor(params[key], variable.shape, 'float32'));
     });
@@ -182,28 +185,28 @@ export abstract class CimmTfOptimizer<C extends AnyOptimizer = AnyOptimizer> ext
   }
 
   /**
-   * After setWeights: keep the names when the step's variables carry them, else map the
-   * variables onto the saved parameters by position (TF.js's own rule for optimizer weights).
+   * Variable name → parameter name for a step over `names`. After setWeights: the names
+   * themselves when the variables carry the saved names, else every variable mapped onto the
+   * saved parameter at its position (TF.js's own rule for optimizer weights). Committed by
+   * install() when the step completes, so a rejected step maps nothing.
    */
-  private mapLoadedState(names: string[]): void {
+  private aliasFor(names: string[]): Map<string, string> {
     const saved = this.pending;
-    if (saved === null) return;
-    this.pending = null;
-    this.alias.clear();
-    if (saved.length === 0 || names.every((n) => saved.includes(n))) return;
+    if (saved === null) return this.alias;
+    const alias = new Map<string, string>();
+    if (saved.length === 0 || names.every((n) => saved.includes(n))) return alias;
     if (names.length !== saved.length) {
       throw argumentError(
         'variableGradients',
-        `gradients of ${saved.length} variables, as the loaded optimizer state has (${saved.join(', ')})`,
+        `gradients of the ${saved.length} variables the loaded optimizer state has (${saved.join(', ')})`,
         names,
       );
     }
-    names.forEach((name, i) => {
-      if (name !== saved[i]) this.alias.set(name, saved[i]);
-    });
+    for (const [i, name] of names.entries()) alias.set(name, saved[i]);
+    return alias;
   }
 
-  /** cimm's JSON config of the optimizer (TF.js's inherited static fromConfig passes it to the constructor). */
+  /** cimm's JSON config of the optimizer (fromConfig builds the optimizer from it). */
   override getConfig(): serialization.ConfigDict {
     return this.cimm.getConfig() as unknown as serialization.ConfigDict;
   }
@@ -281,7 +284,7 @@ export abstract class CimmTfOptimizer<C extends AnyOptimizer = AnyOptimizer> ext
     this.cimm.loadState({ kind: header.kind, config: header.config, scalars: header.scalars, tensors });
     this.order = [...header.parameters];
     this.known = new Set(header.parameters);
-    this.alias.clear();
+    this.alias = new Map();
     this.pending = [...header.parameters];
     this.iterations_ = this.cimm.iterations;
   }
