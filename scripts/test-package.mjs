@@ -389,6 +389,42 @@ for (const module of ['nodenext', 'node16']) {
   check(r.status === 0, `tsc --module ${module}: use.cts (require) and use.mts (import) type-check`);
 }
 
+// cimm/tfjs's typings beside TensorFlow.js's, whose declarations use the global Long of
+// @types/long (a dependency of tfjs-core that npm installs for a consumer; linked here).
+mkdirSync(join(nm, '@types'), { recursive: true });
+symlinkSync(join(root, 'node_modules', '@types', 'long'), join(nm, '@types', 'long'), 'dir');
+const tsTfjs = `
+  const optimizer: tf.Optimizer = new cimmTfjs.TfEntropyBalanced({ learningRate: 1e-3 });
+  const eta: number | undefined = new cimmTfjs.TfQDT().cimm.lastReport?.eta;
+  // @ts-expect-error a wrong option type must not type-check
+  new cimmTfjs.TfAdamW({ learningRate: 'fast' });
+  export { optimizer, eta };
+`;
+writeFileSync(
+  join(project, 'use-tfjs.cts'),
+  `import tf = require('@tensorflow/tfjs-core');\nimport cimmTfjs = require('cimm/tfjs');\n${tsTfjs}`,
+);
+writeFileSync(
+  join(project, 'use-tfjs.mts'),
+  `import * as tf from '@tensorflow/tfjs-core';\nimport * as cimmTfjs from 'cimm/tfjs';\n${tsTfjs}`,
+);
+writeFileSync(
+  join(project, 'tsconfig.tfjs.json'),
+  `${JSON.stringify({ compilerOptions: { strict: true, noEmit: true, target: 'es2022', types: ['long'], skipLibCheck: false }, files: ['use-tfjs.cts', 'use-tfjs.mts'] })}\n`,
+);
+for (const module of ['nodenext', 'node16']) {
+  const r = run(process.execPath, [tsc, '-p', 'tsconfig.tfjs.json', '--module', module, '--moduleResolution', module], {
+    cwd: project,
+    env: bare,
+    expectCode: null,
+  });
+  if (r.status !== 0) console.log(r.stdout, r.stderr);
+  check(
+    r.status === 0,
+    `tsc --module ${module}: cimm/tfjs from use-tfjs.cts (require) and use-tfjs.mts (import) type-check`,
+  );
+}
+
 step('the command line from the installed package');
 const cimmBin = join(nm, '.bin', 'cimm');
 const cli = (args, options = {}) => run(cimmBin, args, { cwd: project, env: bare, ...options });
