@@ -352,7 +352,10 @@ mod tests {
                 let done = matmul_in_panels(&g, &a, &b, &mut c, &NEVER, rows).unwrap();
                 assert_eq!(done, Completion::Done);
                 for i in 0..m * n {
-                    assert!((c[i] as f64 - want[i]).abs() <= tol * scale[i] + 1e-30, "{g:?} rows {rows} at {i}");
+                    assert!(
+                        (c[i] as f64 - want[i]).abs() <= tol * scale[i] + 1e-30,
+                        "{g:?} rows {rows} at {i}"
+                    );
                 }
             }
             let raised = AtomicBool::new(true);

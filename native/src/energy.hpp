@@ -18,8 +18,7 @@ void local_energy(const double* r, std::size_t len, std::size_t prime_count, dou
 // local_energy, checking `stop` before each unit of about kLocalStopUnitWork terms (slices
 // of r a multiple of 16 long, so every r_i's sum is the one local_energy gives); false when
 // it stopped, `out` then partly written.
-bool local_energy_until(const double* r, std::size_t len, std::size_t prime_count, double* out,
-                        const StopFlag& stop);
+bool local_energy_until(const double* r, std::size_t len, std::size_t prime_count, double* out, const StopFlag& stop);
 
 // Eq. 4: (1/M) Σ_j exp(−‖x − z_j‖/ℓ) / sqrt(‖z_j − y‖² + ε²) over the M rows z_j of the
 // row-major M×d matrix `points`; squared distances accumulate in double. NaN when a

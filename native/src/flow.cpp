@@ -14,8 +14,8 @@
 #include "flow.hpp"
 
 #include <algorithm>
-#include <utility>
 #include <limits>
+#include <utility>
 
 #include "cpu.hpp"
 #include "parallel.hpp"
@@ -244,9 +244,9 @@ void energy_flow_step(const double* energy, const double* potential, const doubl
   });
 }
 
-bool energy_flow_run(double*& current, double*& previous, const double* potential, const double* source,
-                     std::size_t nx, std::size_t ny, const FlowParams& params, const double* kappas,
-                     std::size_t steps, const StopFlag& stop) {
+bool energy_flow_run(double*& current, double*& previous, const double* potential, const double* source, std::size_t nx,
+                     std::size_t ny, const FlowParams& params, const double* kappas, std::size_t steps,
+                     const StopFlag& stop) {
   FlowParams step = params;
   for (std::size_t s = 0; s < steps; ++s) {
     if (raised(&stop)) return false;

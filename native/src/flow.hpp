@@ -38,9 +38,9 @@ void energy_flow_step(const double* energy, const double* potential, const doubl
 // swap, so at the end `current` points at E after the last step and `previous` at E before it. `stop` is
 // checked before each step; false when it stopped (both grids then mid-run). Each step is
 // energy_flow_step itself, so a run is bit for bit the same steps taken one call at a time.
-bool energy_flow_run(double*& current, double*& previous, const double* potential, const double* source,
-                     std::size_t nx, std::size_t ny, const FlowParams& params, const double* kappas,
-                     std::size_t steps, const StopFlag& stop);
+bool energy_flow_run(double*& current, double*& previous, const double* potential, const double* source, std::size_t nx,
+                     std::size_t ny, const FlowParams& params, const double* kappas, std::size_t steps,
+                     const StopFlag& stop);
 
 // The largest dt for which the step is monotone: 1 / max_i (4β/h² + Σ_faces max(0, γ(Ψ_i − Ψ_n))/h²),
 // +∞ when that maximum is 0. Scalar, in the js reference's order of operations (same bits).

@@ -170,8 +170,7 @@ const PrimeTable& table_of(std::size_t prime_count) {
 
 }  // namespace
 
-bool local_energy_until(const double* r, std::size_t len, std::size_t prime_count, double* out,
-                        const StopFlag& stop) {
+bool local_energy_until(const double* r, std::size_t len, std::size_t prime_count, double* out, const StopFlag& stop) {
   if (len == 0 || prime_count == 0) {
     local_energy(r, len, prime_count, out);
     return !raised(&stop);

@@ -76,8 +76,8 @@ impl Task for LocalEnergyTask {
                 return Err(aborted("localEnergyAsync"));
             }
             let mut out = vec![0.0; self.r.len()];
-            let done =
-                energy::local_energy_until(&self.r, self.prime_count, &mut out, &self.stop).map_err(invalid_arg)?;
+            let done = energy::local_energy_until(&self.r, self.prime_count, &mut out, &self.stop)
+                .map_err(invalid_arg)?;
             finished("localEnergyAsync", done, out)
         })
     }

@@ -119,7 +119,8 @@ impl Task for MatmulTask {
                 Some(c) => c,
                 None => zeros(self.g.m * self.g.n)?,
             };
-            let done = gemm::matmul_until(&self.g, &self.a, &self.b, &mut c, &self.stop).map_err(invalid_arg)?;
+            let done =
+                gemm::matmul_until(&self.g, &self.a, &self.b, &mut c, &self.stop).map_err(invalid_arg)?;
             finished("matmulAsync", done, c)
         })
     }
@@ -133,8 +134,12 @@ impl Task for MatmulTask {
 /// `len` zeros, or an error (not an abort of the process) when memory runs out.
 fn zeros(len: usize) -> Result<Vec<f32>> {
     let mut v = Vec::new();
-    v.try_reserve_exact(len)
-        .map_err(|_| Error::new(Status::GenericFailure, format!("cimm: out of memory for {len} f32 results")))?;
+    v.try_reserve_exact(len).map_err(|_| {
+        Error::new(
+            Status::GenericFailure,
+            format!("cimm: out of memory for {len} f32 results"),
+        )
+    })?;
     v.resize(len, 0.0);
     Ok(v)
 }
