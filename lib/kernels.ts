@@ -106,8 +106,9 @@ export interface EnergyFlowRunResult {
  * kernel, so results are bit-identical to it; the js backend runs the same reference code
  * on the main thread, in chunks between which it yields to the event loop. A `signal`
  * already aborted rejects at once with an AbortError; one aborted later rejects the promise
- * at once, and the computation stops at its next check (between work units). Bad
- * arguments throw (or reject) before any work is queued.
+ * at once, and the computation stops at its next check (between work units). The facade
+ * validates every argument first; like the sync kernels, the js ones trust it, and the
+ * native ones check what memory safety needs and reject before any work is queued.
  */
 export interface AsyncKernels {
   /** A new m×n array α·op(a)·op(b) + β·c, as matmul computes it (`c` is read only when β ≠ 0). */

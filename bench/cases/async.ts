@@ -4,8 +4,9 @@
  * see the same machine load. Also timed: the copy of the inputs the async call makes (A and
  * B, 2 MB, as `slice()`), to set its cost beside the compute. These rows are timed here, not
  * by the harness (benchmark.js times synchronous functions only): per round each variant
- * runs for `maxTime` seconds (at least 3 calls) in rotating order, and the median round is
- * kept; rme is the spread (max − min) of the rounds over the median, in %.
+ * runs for `maxTime` seconds (at least one call) in rotating order, and the median round is
+ * kept (js: one round, its calls take about a second); rme is the spread (max − min) of the
+ * rounds over the median, in %.
  */
 import type { Kernels } from '../../lib/kernels.js';
 import type { BenchRow } from '../harness.js';
@@ -19,12 +20,12 @@ interface Variant {
   run: () => unknown | Promise<unknown>;
 }
 
-/** Seconds per call of `run`, over at least 3 calls and `maxTime` seconds. */
+/** Seconds per call of `run`, over `maxTime` seconds (at least one call). */
 async function secondsPerCall(run: Variant['run'], maxTime: number): Promise<number> {
   let calls = 0;
   const start = process.hrtime.bigint();
   let elapsed = 0;
-  while (calls < 3 || elapsed < maxTime) {
+  while (calls < 1 || elapsed < maxTime) {
     await run();
     calls++;
     elapsed = Number(process.hrtime.bigint() - start) / 1e9;
