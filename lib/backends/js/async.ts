@@ -11,7 +11,7 @@ import { abortable } from '../../async.js';
 import type { AsyncKernels, EnergyFlowRunResult } from '../../kernels.js';
 import { localEnergy } from './energy.js';
 import { energyFlowStep } from './flow.js';
-import { matmul } from './linalg.js';
+import { MB, matmul } from './linalg.js';
 
 /** Operations (multiply-adds, prime-series terms, grid cells) per chunk: a few ms of JS. */
 const CHUNK_WORK = 1 << 22;
@@ -43,7 +43,8 @@ export const jsAsyncKernels: AsyncKernels = {
     const opA = transA ? transposed(a, m, k) : a.slice();
     const opB = transB ? transposed(b, k, n) : b.slice();
     const out = beta !== 0 && c !== undefined ? c.slice() : new Float32Array(m * n);
-    const rows = Math.max(1, Math.floor(CHUNK_WORK / Math.max(1, n * k)));
+    // Whole tiles of MB rows per chunk (a partial tile reuses each panel of B for fewer rows).
+    const rows = MB * Math.max(1, Math.floor(CHUNK_WORK / MB / Math.max(1, n * k)));
     let stopped = false;
     return abortable(
       signal,
