@@ -213,9 +213,12 @@ describeEachBackend('async kernels', ({ name, kernels: k }) => {
   });
 
   test('an abort while the work runs rejects with an AbortError; the backend works on', async () => {
-    // Long enough (2^28 multiply-adds on native, 2^25 in 8 chunks on js) that the abort lands first.
-    const size = name === 'js' ? 256 : 512;
-    const p: MatmulParams = { transA: false, transB: false, m: 2 * size, n: size, k: size, alpha: 1, beta: 0 };
+    // Long enough that the abort lands first even on a many-core machine: 2^33 multiply-adds
+    // on native (about 10 ms at 1 TFLOP/s), 2^25 in 8 chunks on js.
+    const p: MatmulParams =
+      name === 'js'
+        ? { transA: false, transB: false, m: 512, n: 256, k: 256, alpha: 1, beta: 0 }
+        : { transA: false, transB: false, m: 4096, n: 2048, k: 1024, alpha: 1, beta: 0 };
     const a = randomF32(p.m * p.k, 1);
     const b = randomF32(p.k * p.n, 2);
     const controller = new AbortController();
@@ -283,8 +286,9 @@ describeEachBackend('async kernels', ({ name, kernels: k }) => {
   });
 
   test('the event loop runs while a long async matmul computes (a timer fires)', async () => {
-    const size = name === 'js' ? 192 : 1024;
-    const p: MatmulParams = { transA: false, transB: true, m: 2 * size, n: size, k: size, alpha: 1, beta: 0 };
+    // 2^32 multiply-adds on native (several ms even at 1 TFLOP/s), 2^26 in 16 chunks on js.
+    const size = name === 'js' ? 256 : 1024;
+    const p: MatmulParams = { transA: false, transB: true, m: 4 * size, n: size, k: size, alpha: 1, beta: 0 };
     const a = randomF32(p.m * p.k, 1);
     const b = randomF32(p.k * p.n, 2);
     let ticks = 0;
