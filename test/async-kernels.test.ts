@@ -4,6 +4,7 @@
  * detach or transfer right after it changes nothing), the event loop free while they run,
  * AbortSignal support, argument errors before any work, many calls at once.
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -11,13 +12,13 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { setBackend } from '../lib/backend.js';
 import { cppAddonPath } from '../lib/backends/cpp.js';
 import type { NativeAsyncKernels } from '../lib/backends/native.js';
-import { hostPlatform, platformName } from '../lib/backends/rust.js';
+import { hostPlatform, resolveRustAddon } from '../lib/backends/rust.js';
 import { localEnergy, localEnergyAsync } from '../lib/energy.js';
 import { CimmArgumentError } from '../lib/errors.js';
 import { EnergyFlow } from '../lib/flow.js';
 import type { EnergyFlowRunParams, Kernels, MatmulParams } from '../lib/kernels.js';
 import { matmul, matmulAsync } from '../lib/linalg.js';
-import { packageRoot } from '../lib/paths.js';
+import { isCheckout, packageRoot, packageVersion } from '../lib/paths.js';
 import { backends, describeEachBackend, randomF32 } from './helpers.js';
 
 /** Resolves to the error `promise` rejects with (fails when it resolves). */
@@ -302,12 +303,22 @@ describeEachBackend('async kernels', ({ name, kernels: k }) => {
   });
 });
 
-/** The addon of a native backend itself, to see what the task does after an abort. */
+/**
+ * The addon of a native backend itself, to see what the task does after an abort: found as
+ * the backend loaders find it (a checkout's build, or the installed platform package).
+ */
 function addonOf(name: 'rust' | 'cpp'): NativeAsyncKernels {
-  const require = createRequire(import.meta.url);
-  const path =
-    name === 'cpp' ? cppAddonPath() : join(packageRoot(), 'crate', `cimm.${platformName(hostPlatform())}.node`);
-  return require(path) as NativeAsyncKernels;
+  const require = createRequire(join(packageRoot(), 'package.json'));
+  if (name === 'cpp') return require(cppAddonPath()) as NativeAsyncKernels;
+  const { addon } = resolveRustAddon({
+    host: hostPlatform(),
+    root: packageRoot(),
+    version: packageVersion(),
+    checkout: isCheckout(),
+    load: (id) => require(id),
+    exists: existsSync,
+  });
+  return addon;
 }
 
 describe.each(nativeBackends.map((b) => [b.name] as const))('native async tasks [%s]', (name) => {
