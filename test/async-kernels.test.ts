@@ -440,6 +440,16 @@ describeEachBackend('async facades', ({ name }) => {
     expect(await both.runAsync(0)).toBe(0);
   });
 
+  test('EnergyFlow.runAsync over more sub-steps than one kernel call takes (2^16) is run() bit for bit', async () => {
+    const options = { nx: 3, ny: 2, dt: 0.01, energy: f64(6, 7, 0, 1), potential: f64(6, 8, -1, 1) };
+    const sync = new EnergyFlow(options);
+    const both = new EnergyFlow(options);
+    expect(await both.runAsync(70_001)).toBe(sync.run(70_001));
+    expectSameBits(both.energy, sync.energy, 'energy');
+    expectSameBits(both.rate() as Float64Array, sync.rate() as Float64Array, 'rate');
+    expect(both.t).toBe(sync.t);
+  });
+
   test('EnergyFlow.runAsync: the flow is busy while it runs, and an abort leaves it as it was', async () => {
     const flow = new EnergyFlow({ nx: 64, ny: 64, dt: 0.5, energy: f64(64 * 64, 4, 0, 1) });
     const before = flow.energy.slice();
