@@ -244,6 +244,7 @@ export {
   type StabilityCriterionName,
   type StabilityReport,
 } from './stability.js';
+export * from './data/index.js';
 export * from './tasks/index.js';
 export {
   type Callbacks,
