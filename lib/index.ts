@@ -18,6 +18,7 @@ export {
   type ScaleTransitionOptions,
   scaleTransition,
 } from './coupling.js';
+export * from './data/index.js';
 export {
   distance,
   ENERGY_DEFAULTS,
@@ -244,7 +245,6 @@ export {
   type StabilityCriterionName,
   type StabilityReport,
 } from './stability.js';
-export * from './data/index.js';
 export * from './tasks/index.js';
 export {
   type Callbacks,

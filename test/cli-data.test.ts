@@ -5,14 +5,15 @@
  * said, predictions equal to the in-process model's, resume, bad data named by line and
  * column with no file left behind, output paths refused before any work.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeOutputs, encodeTable, loadModelFile, trainCsv } from '../lib/index.js';
 import { forwardRows } from '../lib/data/model-file.js';
+import { decodeOutputs, encodeTable, loadModelFile, trainCsv } from '../lib/index.js';
 
 const root = resolve(import.meta.dirname, '..');
 const out = join(root, 'build', 'cli-data-test');
@@ -93,7 +94,22 @@ describe('cimm train --data / cimm predict', () => {
   it('classification: labels with commas and line breaks round-trip through the predictions CSV (stdout)', () => {
     const dir = tmp();
     const model = join(dir, 'flowers.json');
-    const r = cimm('train', '--data', flowers, '--target', 'species', '--model', 'mlp:16', '--lr', '0.01', '--epochs', '15', '--save', model, '--json');
+    const r = cimm(
+      'train',
+      '--data',
+      flowers,
+      '--target',
+      'species',
+      '--model',
+      'mlp:16',
+      '--lr',
+      '0.01',
+      '--epochs',
+      '15',
+      '--save',
+      model,
+      '--json',
+    );
     expect(r.code, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(doc).toMatchObject({
@@ -125,7 +141,17 @@ describe('cimm train --data / cimm predict', () => {
     const a = cimm('train', ...HOUSES, '--epochs', '3', '--checkpoint', ckpt);
     expect(a.code, a.stderr).toBe(0);
     expect(a.stdout).toContain(`checkpoint: ${ckpt}`);
-    const b = cimm('train', ...HOUSES, '--epochs', '6', '--checkpoint', ckpt, '--resume', '--save', join(dir, 'resumed.json'));
+    const b = cimm(
+      'train',
+      ...HOUSES,
+      '--epochs',
+      '6',
+      '--checkpoint',
+      ckpt,
+      '--resume',
+      '--save',
+      join(dir, 'resumed.json'),
+    );
     expect(b.code, b.stderr).toBe(0);
     expect(b.stdout).toContain(`(resumed from ${ckpt})`);
     const c = cimm('train', ...HOUSES, '--epochs', '6', '--save', join(dir, 'whole.json'));
@@ -143,21 +169,91 @@ describe('cimm train --data / cimm predict', () => {
   });
 });
 
+describe('Ctrl-C', () => {
+  it('ends the run without a model file; the last checkpoint is whole and resumes', async () => {
+    const dir = tmp();
+    const ckpt = join(dir, 'run.ckpt');
+    const model = join(dir, 'm.json');
+    const child = spawn(
+      process.execPath,
+      [
+        join(out, 'lib', 'cli', 'main.js'),
+        'train',
+        ...HOUSES,
+        '--epochs',
+        '100000',
+        '--checkpoint',
+        ckpt,
+        '--checkpoint-every',
+        '20',
+        '--save',
+        model,
+      ],
+      { cwd: root, stdio: 'ignore' },
+    );
+    const exited = once(child, 'exit');
+    const t0 = Date.now();
+    while (!existsSync(ckpt) && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    const [code, signal] = await exited;
+    // 130 when fit yields between steps (it stops after the current one); killed by the
+    // signal when fit runs synchronously (atomic writes: the checkpoint stays whole)
+    expect(code === 130 || signal === 'SIGINT', `code ${code}, signal ${signal}`).toBe(true);
+    expect(existsSync(model)).toBe(false);
+    expect(() => JSON.parse(readFileSync(ckpt, 'utf8'))).not.toThrow();
+    // resumed with fewer epochs than it had done: nothing more to run, the model is saved
+    const r = cimm('train', ...HOUSES, '--epochs', '1', '--checkpoint', ckpt, '--resume', '--save', model);
+    expect(r.code, r.stderr).toBe(0);
+    expect(loadModelFile(model).training.steps).toBeGreaterThanOrEqual(20);
+  });
+});
+
 describe('bad data: an error naming the line and the column, and no file left', () => {
   const cases: [string, string, string[], RegExp][] = [
-    ['a non-number in a numeric column', 'x,c,y\n1,a,1\n2,b,2\n"3,5",a,3\n4,b,4.5\n', [], /line 4: column "x" is "3,5", not a number/],
+    [
+      'a non-number in a numeric column',
+      'x,c,y\n1,a,1\n2,b,2\n"3,5",a,3\n4,b,4.5\n',
+      [],
+      /line 4: column "x" is "3,5", not a number/,
+    ],
     ['a missing target', 'x,y\n1,1.5\n2,\n3,3.5\n', [], /line 3: column "y" is empty/],
-    ['a ragged row', 'x,y\n1,1.5\n2\n3,3.5\n', [], /line 3: column "y" is missing \(the row has 1 field\(s\), the header 2\)/],
-    ['an unknown target (did you mean)', 'x,yy\n1,1.5\n', [], /has no column "y" \(the target\); did you mean "(x|yy)"\?; its columns are "x", "yy"/],
+    [
+      'a ragged row',
+      'x,y\n1,1.5\n2\n3,3.5\n',
+      [],
+      /line 3: column "y" is missing \(the row has 1 field\(s\), the header 2\)/,
+    ],
+    [
+      'an unknown target (did you mean)',
+      'x,yy\n1,1.5\n',
+      [],
+      /has no column "y" \(the target\); did you mean "(x|yy)"\?; its columns are "x", "yy"/,
+    ],
     ['an empty file', '', [], /is empty \(expected a header line and rows\)/],
     ['a header only', 'x,y\n', [], /has a header but no rows/],
-    ['a bad multi-line record', 'x,note,y\n1,"a\nb",1.5\n2,"c\nd",oops\n3,e,3.5\n4,f,4.5\n', ['--ignore', 'note', '--task', 'regression'], /line 4: column "y" is "oops", not a number/],
+    [
+      'a bad multi-line record',
+      'x,note,y\n1,"a\nb",1.5\n2,"c\nd",oops\n3,e,3.5\n4,f,4.5\n',
+      ['--ignore', 'note', '--task', 'regression'],
+      /line 4: column "y" is "oops", not a number/,
+    ],
   ];
   it.each(cases)('%s', (_name, text, extra, message) => {
     const dir = tmp();
     const data = join(dir, 'bad.csv');
     writeFileSync(data, text);
-    const r = cimm('train', '--data', data, '--target', 'y', ...extra, '--checkpoint', join(dir, 'c.json'), '--save', join(dir, 'm.json'));
+    const r = cimm(
+      'train',
+      '--data',
+      data,
+      '--target',
+      'y',
+      ...extra,
+      '--checkpoint',
+      join(dir, 'c.json'),
+      '--save',
+      join(dir, 'm.json'),
+    );
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr.split('\n')[0]).toMatch(message);
     expect(r.stderr.split('\n')[0]).toMatch(/^cimm: (?!cimm:)/);
@@ -182,7 +278,9 @@ describe('bad data: an error naming the line and the column, and no file left', 
     writeFileSync(join(dir, 'c.csv'), 'rooms,size,city\n2,50,"Springfield, IL"\n3,60,Ogdenville\n');
     const c = cimm('predict', '--model', model, '--data', join(dir, 'c.csv'), '--out', join(dir, 'p.csv'));
     expect(c.code, c.stderr).toBe(0);
-    expect(c.stderr).toContain('note: column "city": 1 row(s) have a category the training rows did not have (first "Ogdenville" on line 3)');
+    expect(c.stderr).toContain(
+      'note: column "city": 1 row(s) have a category the training rows did not have (first "Ogdenville" on line 3)',
+    );
     expect((parse(readFileSync(join(dir, 'p.csv'), 'utf8')) as string[][]).length).toBe(3);
   });
 
@@ -200,10 +298,16 @@ describe('bad data: an error naming the line and the column, and no file left', 
 
 describe('usage: checked before any work', () => {
   it.each([
-    [['--target', 'price', '--save', '/nonexistent-dir/m.json'], /^cimm: --save \/nonexistent-dir\/m\.json: the directory \/nonexistent-dir does not exist/],
+    [
+      ['--target', 'price', '--save', '/nonexistent-dir/m.json'],
+      /^cimm: --save \/nonexistent-dir\/m\.json: the directory \/nonexistent-dir does not exist/,
+    ],
     [['--target', 'price', '--checkpoint', fixtures], /is a directory; name a file in it/],
     [['--target', 'price', '--save', houses], /--save .* is the file --data reads/],
-    [['--target', 'price', '--task', 'regresion'], /--task with --data is regression or classification, got "regresion"; did you mean "regression"\?/],
+    [
+      ['--target', 'price', '--task', 'regresion'],
+      /--task with --data is regression or classification, got "regresion"; did you mean "regression"\?/,
+    ],
     [['--target', 'price', '--model', 'mlp:0'], /^cimm: --model mlp:0: /],
     [['--target', 'price', '--optimizer', 'Adamm'], /unknown "Adamm"; did you mean "Adam"\?/],
     [['--target', 'price', '--validation', '1'], /--validation must be a fraction in \[0, 0\.9\]/],

@@ -120,7 +120,9 @@ describe('the table: shape errors name the line and the column', () => {
     expect(dataError(() => readTable('a,b,a\n1,2,3\n', 'h.csv')).message).toBe(
       'cimm: h.csv line 1: the header names column "a" twice (columns 1 and 3)',
     );
-    expect(dataError(() => readTableFile(join(dir, 'nope.csv'))).message).toMatch(/cannot read .*nope\.csv: no such file/);
+    expect(dataError(() => readTableFile(join(dir, 'nope.csv'))).message).toMatch(
+      /cannot read .*nope\.csv: no such file/,
+    );
   });
 });
 
@@ -218,7 +220,11 @@ describe('split, statistics and encoding', () => {
     expect([...(enc.y as Float32Array)]).toEqual([-1, 1, 3]);
     expect(enc.unseen).toEqual([{ column: 'c', count: 1, firstLine: 4, value: 'z' }]);
     // a constant column has σ = 1 (z = x − μ), not a division by zero
-    const flat = fitPreprocessing(readTable('x,y\n5,1\n5,2\n', 'f.csv'), { target: 'y', task: 'regression', inferred: null, features: [{ name: 'x', kind: 'numeric' }], notes: [] }, [0, 1]);
+    const flat = fitPreprocessing(
+      readTable('x,y\n5,1\n5,2\n', 'f.csv'),
+      { target: 'y', task: 'regression', inferred: null, features: [{ name: 'x', kind: 'numeric' }], notes: [] },
+      [0, 1],
+    );
     expect(flat.features[0]).toMatchObject({ mean: 5, std: 1 });
   });
 
@@ -264,7 +270,15 @@ describe('model specs', () => {
 });
 
 describe('training in-process, the model file, predictions', () => {
-  const base = { data: houses, target: 'price', ignore: ['note'], model: 'mlp:16', learningRate: 0.01, epochs: 40, seed: 2 };
+  const base = {
+    data: houses,
+    target: 'price',
+    ignore: ['note'],
+    model: 'mlp:16',
+    learningRate: 0.01,
+    epochs: 40,
+    seed: 2,
+  };
 
   test('regression on the quoted-field fixture learns; the saved model predicts exactly what the model does', async () => {
     const r = await trainCsv(base);
@@ -329,10 +343,15 @@ describe('the model file is checked field by field', () => {
     const r = await trainCsv({ data: houses, target: 'price', ignore: ['note'], model: 'linear', epochs: 1 });
     return JSON.parse(JSON.stringify(modelFileBody(r.model, r.prep, r.summary)));
   }
+  // biome-ignore lint/suspicious/noExplicitAny: a parsed JSON document, spoiled one field at a time
   const cases: [string, (b: Record<string, any>) => void, RegExp][] = [
     ['format', (b) => (b.format = 'cimm-checkpoint'), /field "format" should be "cimm-csv-model"/],
     ['version', (b) => (b.version = 2), /field "version" should be 1/],
-    ['a std', (b) => (b.preprocessing.features[0].std = 0), /field "preprocessing\.features\[0\]\.std" should be a positive finite number \(found 0\)/],
+    [
+      'a std',
+      (b) => (b.preprocessing.features[0].std = 0),
+      /field "preprocessing\.features\[0\]\.std" should be a positive finite number \(found 0\)/,
+    ],
     ['a kind', (b) => (b.preprocessing.features[2].kind = 'text'), /field "preprocessing\.features\[2\]\.kind"/],
     ['the task', (b) => (b.preprocessing.task = 'ranking'), /field "preprocessing\.task"/],
     ['a weight', (b) => (b.params['0.weight'] = 'AAAA'), /field "params\.0\.weight" should be 5 float32 values/],

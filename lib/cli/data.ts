@@ -8,11 +8,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { writeFileAtomic } from '../atomic-file.js';
-import { CimmArgumentError, CimmDataError } from '../errors.js';
 import { stringifyCsv } from '../data/csv.js';
 import { loadModelFile, predictTable, saveModelFile } from '../data/model-file.js';
 import { readTableFile, type Scores, score, scoreText, TASK_KINDS, type TaskKind } from '../data/table.js';
 import { OPTIMIZER_NAMES, parseModelSpec, TRAIN_CSV_DEFAULTS, trainCsv } from '../data/train-csv.js';
+import { CimmArgumentError, CimmDataError } from '../errors.js';
 import { didYouMean } from './suggest.js';
 import { UsageError } from './usage.js';
 
@@ -20,7 +20,10 @@ type Values = Record<string, string | boolean | undefined>;
 
 /** What main.ts lends these commands: its progress bar and its printer (text or --json). */
 export interface CliContext {
-  progressBar(enabled: boolean, unit?: string): { update(done: number, total: number, label: string): void; stop(): void };
+  progressBar(
+    enabled: boolean,
+    unit?: string,
+  ): { update(done: number, total: number, label: string): void; stop(): void };
   print(json: boolean, value: unknown, text: string): void;
   exit: { ok: number; failure: number; usage: number; interrupted: number };
 }
@@ -62,11 +65,13 @@ function outputPath(option: string, given: string, reads: { option: string; path
   try {
     dirOk = statSync(dirname(path)).isDirectory();
   } catch {}
-  if (!dirOk) throw new UsageError(`--${option} ${given}: the directory ${dirname(path)} does not exist (create it first)`);
+  if (!dirOk)
+    throw new UsageError(`--${option} ${given}: the directory ${dirname(path)} does not exist (create it first)`);
   if (existsSync(path) && statSync(path).isDirectory())
     throw new UsageError(`--${option} ${given}: ${path} is a directory; name a file in it`);
   for (const r of reads) {
-    if (r.path === path) throw new UsageError(`--${option} ${given} is the file --${r.option} reads; name another file`);
+    if (r.path === path)
+      throw new UsageError(`--${option} ${given} is the file --${r.option} reads; name another file`);
   }
   return path;
 }
@@ -75,7 +80,8 @@ function outputPath(option: string, given: string, reads: { option: string; path
 export async function trainDataCommand(v: Values, cli: CliContext): Promise<number> {
   const json = Boolean(v.json);
   for (const k of TASK_ONLY_OPTIONS) {
-    if (v[k] !== undefined) throw new UsageError(`${flag(k)} is not an option of train --data (use --epochs and --batch-size)`);
+    if (v[k] !== undefined)
+      throw new UsageError(`${flag(k)} is not an option of train --data (use --epochs and --batch-size)`);
   }
   if (typeof v.target !== 'string') throw new UsageError('train --data needs --target COLUMN (the column to predict)');
   const data = resolve(String(v.data));
@@ -102,13 +108,15 @@ export async function trainDataCommand(v: Values, cli: CliContext): Promise<numb
   let learningRate: number | undefined;
   if (v.lr !== undefined) {
     learningRate = Number(v.lr);
-    if (!(learningRate > 0 && Number.isFinite(learningRate))) throw new UsageError(`--lr must be a positive number, got ${v.lr}`);
+    if (!(learningRate > 0 && Number.isFinite(learningRate)))
+      throw new UsageError(`--lr must be a positive number, got ${v.lr}`);
   }
   const epochs = count('epochs', v.epochs, TRAIN_CSV_DEFAULTS.epochs, 1);
   const batchSize = count('batch-size', v.batchSize, TRAIN_CSV_DEFAULTS.batchSize, 1);
   const seed = count('seed', v.seed, TRAIN_CSV_DEFAULTS.seed, 0);
   const validation = v.validation === undefined ? TRAIN_CSV_DEFAULTS.validation : Number(v.validation);
-  if (!(validation >= 0 && validation <= 0.9)) throw new UsageError(`--validation must be a fraction in [0, 0.9], got ${v.validation}`);
+  if (!(validation >= 0 && validation <= 0.9))
+    throw new UsageError(`--validation must be a fraction in [0, 0.9], got ${v.validation}`);
   const every = count('checkpoint-every', v.checkpointEvery, 0, 1);
 
   // Output paths, before any work: a typo in a directory must not cost a training run.
@@ -116,7 +124,8 @@ export async function trainDataCommand(v: Values, cli: CliContext): Promise<numb
   let resumeFrom: string | undefined;
   if (v.resume !== undefined) {
     const from = v.resume === true ? v.checkpoint : v.resume;
-    if (typeof from !== 'string') throw new UsageError('--resume needs a checkpoint: --resume FILE, or --checkpoint FILE --resume');
+    if (typeof from !== 'string')
+      throw new UsageError('--resume needs a checkpoint: --resume FILE, or --checkpoint FILE --resume');
     resumeFrom = resolve(from);
     if (!existsSync(resumeFrom) || statSync(resumeFrom).isDirectory())
       throw new UsageError(`--resume: there is no checkpoint file ${resumeFrom}`);
@@ -127,12 +136,19 @@ export async function trainDataCommand(v: Values, cli: CliContext): Promise<numb
   const save =
     v.save === undefined
       ? undefined
-      : outputPath('save', String(v.save), [...reads, ...(checkpoint ? [{ option: 'checkpoint', path: checkpoint }] : [])]);
-  if (v.checkpointEvery !== undefined && !checkpoint) throw new UsageError('--checkpoint-every needs --checkpoint FILE');
+      : outputPath('save', String(v.save), [
+          ...reads,
+          ...(checkpoint ? [{ option: 'checkpoint', path: checkpoint }] : []),
+        ]);
+  if (v.checkpointEvery !== undefined && !checkpoint)
+    throw new UsageError('--checkpoint-every needs --checkpoint FILE');
 
+  // Ctrl-C: listened for only once fit has given control back. A fit that yields between
+  // steps then stops after the current one and keeps its checkpoint (exit 130); a
+  // synchronous fit is not listened to, so Ctrl-C ends the process as usual — every file is
+  // written atomically (the last checkpoint stays whole, no model file is written).
   const controller = new AbortController();
   const onSigint = () => controller.abort();
-  process.on('SIGINT', onSigint);
   const bar = cli.progressBar(!json && Boolean(process.stderr.isTTY), 'steps');
   const t0 = performance.now();
   const notes: string[] = [];
@@ -155,6 +171,7 @@ export async function trainDataCommand(v: Values, cli: CliContext): Promise<numb
       ...(resumeFrom ? { resumeFrom } : {}),
       signal: controller.signal,
       onStep: (done, total, loss) => bar.update(done, total, `loss ${loss.toPrecision(4)}`),
+      onFitStarted: () => process.on('SIGINT', onSigint),
       onPlan: (plan) => {
         notes.push(...(plan.inferred ? [`--task inferred: ${plan.task} (${plan.inferred})`] : []), ...plan.notes);
         for (const n of notes) process.stderr.write(`note: ${n}\n`);
@@ -162,8 +179,13 @@ export async function trainDataCommand(v: Values, cli: CliContext): Promise<numb
     });
   } catch (e) {
     // a checkpoint of another run (other columns, model or optimizer) is a usage error, as with --resume of a task
-    if (resumeFrom && ((e instanceof CimmArgumentError && e.parameter.startsWith('resumeFrom')) || e instanceof SyntaxError)) {
-      throw new UsageError(`--resume ${resumeFrom}: not a checkpoint of this run (same data and options): ${(e as Error).message}`);
+    if (
+      resumeFrom &&
+      ((e instanceof CimmArgumentError && e.parameter.startsWith('resumeFrom')) || e instanceof SyntaxError)
+    ) {
+      throw new UsageError(
+        `--resume ${resumeFrom}: not a checkpoint of this run (same data and options): ${(e as Error).message}`,
+      );
     }
     throw e;
   } finally {
@@ -205,7 +227,8 @@ export async function trainDataCommand(v: Values, cli: CliContext): Promise<numb
     `${interrupted ? 'at the interruption: ' : ''}training rows: ${scoreText(scores.train)}` +
       (scores.validation ? `; validation rows: ${scoreText(scores.validation)}` : ''),
   ];
-  if (checkpoint) lines.push(`checkpoint: ${checkpoint}${interrupted ? ` (continue with --checkpoint ${checkpoint} --resume)` : ''}`);
+  if (checkpoint)
+    lines.push(`checkpoint: ${checkpoint}${interrupted ? ` (continue with --checkpoint ${checkpoint} --resume)` : ''}`);
   else if (interrupted) lines.push('interrupted; no --checkpoint given: the progress is not saved');
   if (save) lines.push(interrupted ? `not saved to ${save}: the run did not finish` : `model saved to ${save}`);
   cli.print(json, out, lines.join('\n'));
@@ -222,7 +245,8 @@ function everyNth<T>(items: readonly T[], n: number): T[] {
 /** `cimm predict --model model.json --data FILE.csv [--out predictions.csv]` */
 export async function predictCommand(v: Values, cli: CliContext): Promise<number> {
   const json = Boolean(v.json);
-  if (typeof v.model !== 'string') throw new UsageError('predict needs --model FILE (a file written by train --data … --save)');
+  if (typeof v.model !== 'string')
+    throw new UsageError('predict needs --model FILE (a file written by train --data … --save)');
   if (typeof v.data !== 'string') throw new UsageError('predict needs --data FILE.csv');
   const modelPath = resolve(v.model);
   const data = resolve(v.data);
@@ -259,7 +283,8 @@ export async function predictCommand(v: Values, cli: CliContext): Promise<number
     if (decoded.task === 'classification') {
       const known = new Set(prep.classes);
       const strangers = (encoded.target as string[]).filter((l) => !known.has(l)).length;
-      if (strangers) notes.push(`${strangers} row(s) have a "${prep.target}" label the model does not know (counted as misses)`);
+      if (strangers)
+        notes.push(`${strangers} row(s) have a "${prep.target}" label the model does not know (counted as misses)`);
     }
   }
   for (const n of notes) process.stderr.write(`note: ${n}\n`);
@@ -288,7 +313,11 @@ export async function predictCommand(v: Values, cli: CliContext): Promise<number
   if (json) {
     cli.print(true, out ? summary : { ...summary, header, predictions: records }, '');
   } else if (out) {
-    cli.print(false, summary, `${encoded.rows} predictions written to ${out}${scores ? `; against "${prep.target}": ${scoreText(scores)}` : ''}`);
+    cli.print(
+      false,
+      summary,
+      `${encoded.rows} predictions written to ${out}${scores ? `; against "${prep.target}": ${scoreText(scores)}` : ''}`,
+    );
   } else {
     process.stdout.write(csv);
     if (scores) process.stderr.write(`against "${prep.target}": ${scoreText(scores)}\n`);

@@ -44,7 +44,6 @@ import { UsageError } from './usage.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
 
-
 /** The benchmarks ship with the source checkout only (they need its devDependencies). */
 const benchScript = () => join(packageRoot(), 'dist', 'bench', 'run.js');
 const hasBench = () => existsSync(benchScript());

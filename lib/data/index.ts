@@ -29,8 +29,8 @@ export {
   type Scores,
   score as scorePredictions,
   splitRows,
-  type Table,
   TASK_KINDS,
+  type Table,
   type TaskKind,
 } from './table.js';
 export { type ModelSpec, parseModelSpec, type TrainCsvOptions, type TrainCsvResult, trainCsv } from './train-csv.js';

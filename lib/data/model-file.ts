@@ -19,8 +19,8 @@ import {
   inputWidth,
   outputWidth,
   type Preprocessing,
-  type Table,
   TASK_KINDS,
+  type Table,
   type TaskKind,
 } from './table.js';
 
@@ -164,7 +164,8 @@ export function loadModelFile(path: string): LoadedModel {
       b.format,
     );
   }
-  if (b.version !== MODEL_VERSION) c.fail('version', `${MODEL_VERSION} (this cimm reads version ${MODEL_VERSION})`, b.version);
+  if (b.version !== MODEL_VERSION)
+    c.fail('version', `${MODEL_VERSION} (this cimm reads version ${MODEL_VERSION})`, b.version);
   const prep = checkPreprocessing(c, b.preprocessing);
   let model: Sequential;
   try {
@@ -203,7 +204,10 @@ export function forwardRows(model: Sequential, x: Float32Array, rows: number, ba
 }
 
 /** Encode a table with the model's preprocessing and predict every row. */
-export function predictTable(loaded: Pick<LoadedModel, 'model' | 'prep'>, table: Table): { encoded: Encoded; decoded: Decoded } {
+export function predictTable(
+  loaded: Pick<LoadedModel, 'model' | 'prep'>,
+  table: Table,
+): { encoded: Encoded; decoded: Decoded } {
   const encoded = encodeTable(table, loaded.prep, { target: 'optional' });
   const decoded = decodeOutputs(loaded.prep, forwardRows(loaded.model, encoded.x, encoded.rows), encoded.rows);
   return { encoded, decoded };

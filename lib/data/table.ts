@@ -305,7 +305,12 @@ export function fitPreprocessing(table: Table, plan: ColumnPlan, trainRows: Arra
   const features = plan.features.map((f): Feature => {
     const j = columnIndex(table, f.name, 'feature');
     if (f.kind === 'numeric') {
-      const values = numericColumn(table, j, bad, ` (the column is numeric; --categorical ${f.name} treats it as categories)`);
+      const values = numericColumn(
+        table,
+        j,
+        bad,
+        ` (the column is numeric; --categorical ${f.name} treats it as categories)`,
+      );
       return { name: f.name, kind: 'numeric', ...meanStd(values, trainRows) };
     }
     const values = textColumn(table, j, bad, 'missing values are not filled in: fill or drop the row');
@@ -332,7 +337,10 @@ export function fitPreprocessing(table: Table, plan: ColumnPlan, trainRows: Arra
 
 /** Bad fields in file order (line, then as found). */
 function sortBad(bad: BadRow[]): BadRow[] {
-  return bad.map((b, k) => ({ b, k })).sort((p, q) => p.b.line - q.b.line || p.k - q.k).map((p) => p.b);
+  return bad
+    .map((b, k) => ({ b, k }))
+    .sort((p, q) => p.b.line - q.b.line || p.k - q.k)
+    .map((p) => p.b);
 }
 
 /** The model's input width: one per numeric feature, one per category. */
@@ -410,7 +418,10 @@ export function encodeTable(table: Table, prep: Preprocessing, opts: { target: '
       labels.forEach((l, i) => {
         const k = index.get(l);
         if (k === undefined && l !== '' && opts.target === 'required') {
-          bad.push({ line: table.lines[i], reason: `column "${prep.target}" is ${JSON.stringify(l)}, not a known class` });
+          bad.push({
+            line: table.lines[i],
+            reason: `column "${prep.target}" is ${JSON.stringify(l)}, not a known class`,
+          });
         }
         y![i] = k ?? -1;
       });

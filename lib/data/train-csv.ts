@@ -75,7 +75,10 @@ export function namedOptimizer(
     OPTIMIZER_ENTRIES.find((e) => e.name.toLowerCase() === name.toLowerCase());
   if (!entry) throw argumentError('optimizer', `one of ${OPTIMIZER_NAMES.join(', ')}`, name);
   const lr = learningRate ?? entry.defaultLearningRate;
-  const optimizer = optimizerFromConfig(entry.kind, { ...entry.options, learningRate: lr }) as Optimizer<OptimizerOptions>;
+  const optimizer = optimizerFromConfig(entry.kind, {
+    ...entry.options,
+    learningRate: lr,
+  }) as Optimizer<OptimizerOptions>;
   return { optimizer, name: entry.name, learningRate: lr };
 }
 
@@ -109,6 +112,12 @@ export interface TrainCsvOptions {
   /** Called after each step with the steps done and the run's total. */
   onStep?: (done: number, total: number, loss: number) => void;
   onEpoch?: (record: EpochRecord) => void;
+  /**
+   * Called as soon as fit has been called and gave control back: a fit that yields between
+   * steps gives it back after its first step (listen for Ctrl-C from here on: abort the
+   * signal), a synchronous fit only when it is done.
+   */
+  onFitStarted?: () => void;
   /** Called once the columns are planned and the data checked, before the first step (to say what was inferred). */
   onPlan?: (plan: ColumnPlan, prep: Preprocessing) => void;
 }
@@ -175,7 +184,7 @@ export async function trainCsv(opts: TrainCsvOptions): Promise<TrainCsvResult> {
   const trainRows = p.split.train.length;
   const total = p.epochs * Math.ceil(trainRows / p.batchSize);
   const signal = o.signal;
-  const history = await trainer.fit(
+  const running = trainer.fit(
     { x: p.x, y: p.y },
     {
       epochs: p.epochs,
@@ -195,13 +204,16 @@ export async function trainCsv(opts: TrainCsvOptions): Promise<TrainCsvResult> {
       },
     },
   );
+  o.onFitStarted?.();
+  const history = await running;
   const decoded = decodeOutputs(p.prep, forwardRows(p.model, p.encoded.x, p.encoded.rows), p.encoded.rows);
   const target = p.encoded.target as Float64Array | string[];
   const scores = {
     train: score(decoded, target, p.split.train),
     validation: p.split.validation.length ? score(decoded, target, p.split.validation) : null,
   };
-  const numbers = (s: Scores) => Object.fromEntries(Object.entries(s).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
+  const numbers = (s: Scores) =>
+    Object.fromEntries(Object.entries(s).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
   const steps = history.steps.length ? history.steps[history.steps.length - 1].step + 1 : 0;
   const summary: TrainingSummary = {
     data: o.data,

@@ -28,9 +28,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseCsvRecords } from '../data/csv.js';
 import { argumentError, type BadRow, CimmDataError } from '../errors.js';
 import { finiteNumber, float64Array, integer, oneOf, options } from '../is.js';
-import { parseCsvRecords } from '../data/csv.js';
 import { packageRoot } from '../paths.js';
 import type { Random } from '../random.js';
 import { ACTIVATIONS, type Activation, Mlp, mlpBatchLoss } from './mlp.js';
