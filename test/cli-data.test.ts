@@ -261,6 +261,27 @@ describe('bad data: an error naming the line and the column, and no file left', 
     expect(readdirSync(dir)).toEqual(['bad.csv']);
   });
 
+  it('a diverging run says so, with the step and η, and saves no model', () => {
+    const dir = tmp();
+    const r = cimm(
+      'train',
+      ...HOUSES.slice(0, -2),
+      '--optimizer',
+      'SGD',
+      '--lr',
+      '1e6',
+      '--epochs',
+      '20',
+      '--save',
+      join(dir, 'm.json'),
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr.split('\n').find((l) => l.startsWith('cimm:'))).toMatch(
+      /^cimm: training diverged at step \d+ \(.*\); try a smaller --lr \(η was 1000000\)/,
+    );
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   it('predict: a missing feature column (did you mean), a bad value in a row', () => {
     const dir = tmp();
     const model = join(dir, 'm.json');

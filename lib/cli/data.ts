@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../atomic-file.js';
 import { stringifyCsv } from '../data/csv.js';
 import { loadModelFile, predictTable, saveModelFile } from '../data/model-file.js';
 import { readTableFile, type Scores, score, scoreText, TASK_KINDS, type TaskKind } from '../data/table.js';
-import { OPTIMIZER_NAMES, parseModelSpec, TRAIN_CSV_DEFAULTS, trainCsv } from '../data/train-csv.js';
+import { namedOptimizer, OPTIMIZER_NAMES, parseModelSpec, TRAIN_CSV_DEFAULTS, trainCsv } from '../data/train-csv.js';
 import { CimmArgumentError, CimmDataError } from '../errors.js';
 import { didYouMean } from './suggest.js';
 import { UsageError } from './usage.js';
@@ -110,6 +110,13 @@ export async function trainDataCommand(v: Values, cli: CliContext): Promise<numb
     learningRate = Number(v.lr);
     if (!(learningRate > 0 && Number.isFinite(learningRate)))
       throw new UsageError(`--lr must be a positive number, got ${v.lr}`);
+  }
+  try {
+    namedOptimizer(optimizer, learningRate);
+  } catch (e) {
+    throw new UsageError(
+      `--optimizer ${optimizer}${v.lr === undefined ? '' : ` --lr ${v.lr}`}: ${(e as Error).message}`,
+    );
   }
   const epochs = count('epochs', v.epochs, TRAIN_CSV_DEFAULTS.epochs, 1);
   const batchSize = count('batch-size', v.batchSize, TRAIN_CSV_DEFAULTS.batchSize, 1);

@@ -34,7 +34,7 @@ import {
   writeReport,
 } from '../compare/index.js';
 import { TaskRun } from '../compare/run.js';
-import { CimmArgumentError, CimmBackendError, CimmDataError } from '../errors.js';
+import { CimmArgumentError, CimmBackendError, CimmDataError, CimmDivergenceError } from '../errors.js';
 import { optimizerFromConfig } from '../optim/index.js';
 import { packageRoot, packageVersion } from '../paths.js';
 import { BuildNativeError, buildNative } from './build-native.js';
@@ -558,7 +558,8 @@ function checkBackendVariable(): void {
 /** A thrown error as the user sees it: one line (a backend error keeps its causes and fixes). */
 function failureText(e: unknown): string {
   if (process.env.CIMM_DEBUG && e instanceof Error && e.stack) return e.stack;
-  if (e instanceof CimmBackendError || e instanceof CimmDataError) return e.message.replace(/^cimm: /, '');
+  if (e instanceof CimmBackendError || e instanceof CimmDataError || e instanceof CimmDivergenceError)
+    return e.message.replace(/^cimm: /, '');
   const text = e instanceof Error ? e.message : String(e);
   return text.split('\n')[0];
 }

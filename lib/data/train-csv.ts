@@ -6,7 +6,7 @@
  * in-process (the tests compare both).
  */
 import { OPTIMIZER_ENTRIES } from '../compare/spec.js';
-import { argumentError } from '../errors.js';
+import { argumentError, CimmArgumentError, CimmDivergenceError } from '../errors.js';
 import { finiteNumber, integer, options } from '../is.js';
 import type { ActivationName } from '../kernels.js';
 import { ACTIVATIONS } from '../nn/fractal-layer.js';
@@ -175,6 +175,17 @@ export function prepareCsvTraining(opts: TrainCsvOptions) {
   return { table, plan, split, prep, encoded, model, loss, opt, spec, epochs, batchSize, seed, validation, x, y };
 }
 
+/** Non-finite parameters (CimmDivergenceError) or gradients (the optimizer refuses them) mean the run diverged: say so, with the step and η. */
+function diverged(e: unknown, step: number, learningRate: number): unknown {
+  if (e instanceof CimmDivergenceError || (e instanceof CimmArgumentError && /^grads\b/.test(e.parameter))) {
+    return new CimmDivergenceError(
+      `cimm: training diverged at step ${step} (${e.message}); try a smaller --lr (η was ${learningRate})`,
+      { step, parameter: e.parameter },
+    );
+  }
+  return e;
+}
+
 /** Train on a CSV (see TrainCsvOptions); resolves when fit returns (finished or stopped). */
 export async function trainCsv(opts: TrainCsvOptions): Promise<TrainCsvResult> {
   const p = prepareCsvTraining(opts);
@@ -184,28 +195,37 @@ export async function trainCsv(opts: TrainCsvOptions): Promise<TrainCsvResult> {
   const trainRows = p.split.train.length;
   const total = p.epochs * Math.ceil(trainRows / p.batchSize);
   const signal = o.signal;
-  const running = trainer.fit(
-    { x: p.x, y: p.y },
-    {
-      epochs: p.epochs,
-      batchSize: p.batchSize,
-      validationSplit: p.validation,
-      seed: p.seed,
-      ...(o.checkpoint ? { checkpoint: o.checkpoint } : {}),
-      ...(o.resumeFrom ? { resumeFrom: o.resumeFrom } : {}),
-      // a fit that takes a signal stops on it itself; the callback below stops one that does not
-      ...(signal ? { signal } : {}),
-      callbacks: {
-        onStepEnd: ({ trainer: t, record }) => {
-          o.onStep?.(record.step + 1, total, record.loss);
-          if (signal?.aborted) t.stop();
+  let stepsDone = 0;
+  let history: History;
+  try {
+    const running = trainer.fit(
+      { x: p.x, y: p.y },
+      {
+        epochs: p.epochs,
+        batchSize: p.batchSize,
+        validationSplit: p.validation,
+        seed: p.seed,
+        ...(o.checkpoint ? { checkpoint: o.checkpoint } : {}),
+        ...(o.resumeFrom ? { resumeFrom: o.resumeFrom } : {}),
+        // a fit that takes a signal stops on it itself; the callback below stops one that does not
+        ...(signal ? { signal } : {}),
+        callbacks: {
+          onStepEnd: ({ trainer: t, record }) => {
+            stepsDone = record.step + 1;
+            o.onStep?.(stepsDone, total, record.loss);
+            if (signal?.aborted) t.stop();
+          },
+          onEpochEnd: ({ record }) => o.onEpoch?.(record),
         },
-        onEpochEnd: ({ record }) => o.onEpoch?.(record),
       },
-    },
-  );
-  o.onFitStarted?.();
-  const history = await running;
+    );
+    o.onFitStarted?.();
+    history = await running;
+  } catch (e) {
+    if (!(signal?.aborted && (e as Error)?.name === 'AbortError')) throw diverged(e, stepsDone + 1, p.opt.learningRate);
+    // a fit that rejects when aborted: the history so far is the trainer's
+    history = trainer.history;
+  }
   const decoded = decodeOutputs(p.prep, forwardRows(p.model, p.encoded.x, p.encoded.rows), p.encoded.rows);
   const target = p.encoded.target as Float64Array | string[];
   const scores = {
