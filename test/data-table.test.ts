@@ -19,6 +19,7 @@ import {
   encodeTable,
   fitPreprocessing,
   loadModelFile,
+  MeanSquaredError,
   modelFileBody,
   parseCsvRecords,
   parseModelSpec,
@@ -298,6 +299,17 @@ describe('training in-process, the model file, predictions', () => {
     const enc = encodeTable(r.table, r.prep, { target: 'required' });
     const direct = decodeOutputs(r.prep, forwardRows(r.model, enc.x, enc.rows), enc.rows);
     expect(decoded).toEqual(direct);
+    // the Trainer's validation rows are this seeded split's (its loss there is the MSE of the standardized target)
+    const valRows = r.split.validation;
+    const width = r.model.inputSize;
+    const xv = new Float32Array(valRows.length * width);
+    const yv = new Float32Array(valRows.length);
+    valRows.forEach((row, i) => {
+      xv.set(enc.x.subarray(row * width, (row + 1) * width), i * width);
+      yv[i] = (enc.y as Float32Array)[row];
+    });
+    const mse = new MeanSquaredError().evaluate(forwardRows(r.model, xv, valRows.length), yv, valRows.length);
+    expect(r.history.epochs.at(-1)?.valLoss).toBeCloseTo(mse, 9);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 

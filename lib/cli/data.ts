@@ -146,6 +146,7 @@ export async function trainDataCommand(v: Values, cli: CliContext): Promise<numb
       : outputPath('save', String(v.save), [
           ...reads,
           ...(checkpoint ? [{ option: 'checkpoint', path: checkpoint }] : []),
+          ...(resumeFrom ? [{ option: 'resume', path: resumeFrom }] : []),
         ]);
   if (v.checkpointEvery !== undefined && !checkpoint)
     throw new UsageError('--checkpoint-every needs --checkpoint FILE');
