@@ -78,6 +78,25 @@ export function parseDecimal(text: string): number {
   return Number.isFinite(v) ? v : Number.NaN;
 }
 
+/**
+ * Column j of a table as numbers (NaN where a field is not a decimal number), parsed once
+ * per table and column: the plan, the statistics and the encoding all read it.
+ */
+const parsedColumns = new WeakMap<Table, Map<number, Float64Array>>();
+function columnNumbers(table: Table, j: number): Float64Array {
+  let byColumn = parsedColumns.get(table);
+  if (!byColumn) {
+    byColumn = new Map();
+    parsedColumns.set(table, byColumn);
+  }
+  let values = byColumn.get(j);
+  if (!values) {
+    values = Float64Array.from(table.rows, (r) => parseDecimal(r[j]));
+    byColumn.set(j, values);
+  }
+  return values;
+}
+
 /** Labels sorted numerically when all are numbers ("2" before "10"), else by code unit. */
 function sortLabels(labels: Iterable<string>): string[] {
   const list = [...new Set(labels)];
@@ -186,7 +205,7 @@ export function planColumns(table: Table, opts: ColumnPlanOptions): ColumnPlan {
   for (const c of categorical) columnIndex(table, c, 'categorical column');
   for (const c of ignore) columnIndex(table, c, 'ignored column');
   if (ignore.has(opts.target)) throw new CimmDataError(`cimm: the target "${opts.target}" cannot also be ignored`);
-  const numbers = (j: number) => table.rows.reduce((n, r) => n + (Number.isNaN(parseDecimal(r[j])) ? 0 : 1), 0);
+  const numbers = (j: number) => columnNumbers(table, j).reduce((n, v) => n + (Number.isNaN(v) ? 0 : 1), 0);
   const filled = (j: number) => table.rows.reduce((n, r) => n + (r[j] === '' ? 0 : 1), 0);
 
   const notes: string[] = [];
@@ -215,14 +234,14 @@ export function planColumns(table: Table, opts: ColumnPlanOptions): ColumnPlan {
 
   if (opts.task !== undefined) return { target: opts.target, task: opts.task, inferred: null, features, notes };
   const values = table.rows.map((r) => r[t]).filter((v) => v !== '');
-  const numeric = values.filter((v) => !Number.isNaN(parseDecimal(v)));
+  const numeric = [...columnNumbers(table, t)].filter((v) => !Number.isNaN(v));
   let task: TaskKind;
   let inferred: string;
   if (numeric.length * 2 <= values.length) {
     task = 'classification';
     inferred = `the target "${opts.target}" holds text`;
   } else {
-    const distinct = new Set(numeric.map(parseDecimal));
+    const distinct = new Set(numeric);
     const integers = [...distinct].every(Number.isInteger);
     if (integers && numeric.length === values.length && distinct.size <= MAX_INFERRED_CLASSES) {
       task = 'classification';
@@ -250,22 +269,19 @@ export function splitRows(n: number, fraction: number, seed: number): { train: U
 /** The numbers of column j, or every bad field (line and column) in `bad`. */
 function numericColumn(table: Table, j: number, bad: BadRow[], hint: string): Float64Array {
   const name = table.columns[j];
-  const out = new Float64Array(table.rows.length);
-  table.rows.forEach((r, i) => {
-    const text = r[j];
-    const v = parseDecimal(text);
-    if (Number.isNaN(v)) {
-      bad.push({
-        line: table.lines[i],
-        reason:
-          text === ''
-            ? `column "${name}" is empty (missing values are not filled in: fill or drop the row)`
-            : `column "${name}" is ${JSON.stringify(text)}, not a number${hint}`,
-      });
-    }
-    out[i] = v;
-  });
-  return out;
+  const values = columnNumbers(table, j);
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isNaN(values[i])) continue;
+    const text = table.rows[i][j];
+    bad.push({
+      line: table.lines[i],
+      reason:
+        text === ''
+          ? `column "${name}" is empty (missing values are not filled in: fill or drop the row)`
+          : `column "${name}" is ${JSON.stringify(text)}, not a number${hint}`,
+    });
+  }
+  return values;
 }
 
 /** The text of categorical column j; an empty field is an error (missing values are not filled in). */
@@ -410,7 +426,7 @@ export function encodeTable(table: Table, prep: Preprocessing, opts: { target: '
       const values = numericColumn(table, t, bad, ' (the target of a regression)');
       const { mean, std } = prep.targetScale as { mean: number; std: number };
       y = Float32Array.from(values, (v) => (v - mean) / std);
-      target = values;
+      target = values.slice(); // the caller's copy, not the parsed column kept for this table
     } else {
       const labels = textColumn(table, t, bad, 'the target is missing');
       const index = new Map((prep.classes as string[]).map((c, k) => [c, k]));
