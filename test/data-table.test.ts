@@ -193,7 +193,7 @@ describe('the column plan', () => {
     const e = dataError(() => fitPreprocessing(t, plan, [0, 1, 2, 3]));
     expect(e.badRows.map((b) => b.line)).toEqual([5, 6]);
     expect(e.badRows[0].reason).toBe('column "a" is empty (missing values are not filled in: fill or drop the row)');
-    expect(e.badRows[1].reason).toBe('column "the\nlabel" is empty (the target is missing)');
+    expect(e.badRows[1].reason).toBe('column "the\\nlabel" is empty (the target is missing)');
   });
 });
 

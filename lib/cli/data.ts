@@ -224,7 +224,7 @@ export async function trainDataCommand(v: Values, cli: CliContext): Promise<numb
   };
   const shown = everyNth(history.epochs, 10);
   const lines = [
-    `${prep.task} of "${prep.target}" on ${summary.rows} rows (${summary.trainRows} training, ${summary.validationRows} validation; ` +
+    `${prep.task} of ${JSON.stringify(prep.target)} on ${summary.rows} rows (${summary.trainRows} training, ${summary.validationRows} validation; ` +
       `${prep.features.length} columns → ${result.model.inputSize} inputs${prep.classes ? `, ${prep.classes.length} classes` : ''})`,
     `${summary.model} with ${summary.optimizer} (η ${summary.learningRate}, batches of ${summary.batchSize}, seed ${summary.seed}): ` +
       `${summary.steps} steps in ${ms} ms${resumeFrom ? ` (resumed from ${resumeFrom})` : ''}`,
@@ -279,7 +279,7 @@ export async function predictCommand(v: Values, cli: CliContext): Promise<number
   const notes = [
     ...encoded.unseen.map(
       (u) =>
-        `column "${u.column}": ${u.count} row(s) have a category the training rows did not have (first ${JSON.stringify(u.value)} on line ${u.firstLine}); encoded as none of the known ones`,
+        `column ${JSON.stringify(u.column)}: ${u.count} row(s) have a category the training rows did not have (first ${JSON.stringify(u.value)} on line ${u.firstLine}); encoded as none of the known ones`,
     ),
   ];
   const unused = table.columns.filter((c) => !used.has(c));
@@ -292,7 +292,9 @@ export async function predictCommand(v: Values, cli: CliContext): Promise<number
       const known = new Set(prep.classes);
       const strangers = (encoded.target as string[]).filter((l) => !known.has(l)).length;
       if (strangers)
-        notes.push(`${strangers} row(s) have a "${prep.target}" label the model does not know (counted as misses)`);
+        notes.push(
+          `${strangers} row(s) have a ${JSON.stringify(prep.target)} label the model does not know (counted as misses)`,
+        );
     }
   }
   for (const n of notes) process.stderr.write(`note: ${n}\n`);
@@ -324,11 +326,11 @@ export async function predictCommand(v: Values, cli: CliContext): Promise<number
     cli.print(
       false,
       summary,
-      `${encoded.rows} predictions written to ${out}${scores ? `; against "${prep.target}": ${scoreText(scores)}` : ''}`,
+      `${encoded.rows} predictions written to ${out}${scores ? `; against ${JSON.stringify(prep.target)}: ${scoreText(scores)}` : ''}`,
     );
   } else {
     process.stdout.write(csv);
-    if (scores) process.stderr.write(`against "${prep.target}": ${scoreText(scores)}\n`);
+    if (scores) process.stderr.write(`against ${JSON.stringify(prep.target)}: ${scoreText(scores)}\n`);
   }
   return cli.exit.ok;
 }

@@ -558,9 +558,10 @@ function checkBackendVariable(): void {
 /** A thrown error as the user sees it: one line (a backend error keeps its causes and fixes). */
 function failureText(e: unknown): string {
   if (process.env.CIMM_DEBUG && e instanceof Error && e.stack) return e.stack;
-  if (e instanceof CimmBackendError || e instanceof CimmDataError || e instanceof CimmDivergenceError)
-    return e.message.replace(/^cimm: /, '');
-  const text = e instanceof Error ? e.message : String(e);
+  if (e instanceof CimmBackendError) return e.message.replace(/^cimm: /, '');
+  // data and divergence messages carry their own "cimm: " prefix
+  const own = e instanceof CimmDataError || e instanceof CimmDivergenceError;
+  const text = e instanceof Error ? (own ? e.message.replace(/^cimm: /, '') : e.message) : String(e);
   return text.split('\n')[0];
 }
 
@@ -593,7 +594,10 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.usage;
     }
     const hint =
-      process.env.CIMM_DEBUG || e instanceof BuildNativeError || e instanceof CimmBackendError
+      process.env.CIMM_DEBUG ||
+      e instanceof BuildNativeError ||
+      e instanceof CimmBackendError ||
+      e instanceof CimmDataError
         ? ''
         : ' (CIMM_DEBUG=1 shows where)';
     process.stderr.write(`cimm: ${failureText(e)}${hint}\n`);

@@ -6,6 +6,7 @@
  * quotes), as a hand-written `a, b, "c"` expects.
  */
 import { parse } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
 import { CimmDataError } from '../errors.js';
 
 /** One parsed file: its header and its records, each with the line it starts on. */
@@ -85,5 +86,12 @@ export function parseCsvRecords(text: string, source: string): CsvRecords {
   };
 }
 
-/** RFC 4180 quoting is left to csv-stringify (the same project as csv-parse). */
-export { stringify as stringifyCsv } from 'csv-stringify/sync';
+/**
+ * Rows of text fields as RFC 4180 CSV, LF line ends: csv-stringify (the same project as
+ * csv-parse) quotes a field holding a comma, a quote or a line break and doubles its quotes.
+ * Wrapped, not re-exported: the declarations a consumer type-checks name no csv-stringify
+ * type (those need @types/node).
+ */
+export function stringifyCsv(rows: readonly (readonly string[])[]): string {
+  return stringify(rows as string[][]);
+}

@@ -119,7 +119,7 @@ export function readTable(text: string, source: string): Table {
     const before = seen.get(name);
     if (before !== undefined) {
       throw new CimmDataError(
-        `cimm: ${source} line ${csv.headerLine}: the header names column "${name}" twice (columns ${before + 1} and ${j + 1})`,
+        `cimm: ${source} line ${csv.headerLine}: the header names column ${JSON.stringify(name)} twice (columns ${before + 1} and ${j + 1})`,
       );
     }
     seen.set(name, j);
@@ -131,12 +131,12 @@ export function readTable(text: string, source: string): Table {
     if (r.length < columns.length) {
       bad.push({
         line,
-        reason: `column "${columns[r.length]}" is missing (the row has ${r.length} field(s), the header ${columns.length})`,
+        reason: `column ${JSON.stringify(columns[r.length])} is missing (the row has ${r.length} field(s), the header ${columns.length})`,
       });
     } else if (r.length > columns.length) {
       bad.push({
         line,
-        reason: `${r.length} fields, more than the header's ${columns.length} (the last column is "${columns.at(-1)}")`,
+        reason: `${r.length} fields, more than the header's ${columns.length} (the last column is ${JSON.stringify(columns.at(-1))})`,
       });
     }
   });
@@ -162,7 +162,7 @@ export function columnIndex(table: Table, name: string, role: string): number {
   const j = table.columns.indexOf(name);
   if (j < 0) {
     throw new CimmDataError(
-      `cimm: ${table.source} has no column "${name}" (the ${role})${didYouMean(name, table.columns)}; its columns are ${table.columns.map((c) => JSON.stringify(c)).join(', ')}`,
+      `cimm: ${table.source} has no column ${JSON.stringify(name)} (the ${role})${didYouMean(name, table.columns)}; its columns are ${table.columns.map((c) => JSON.stringify(c)).join(', ')}`,
     );
   }
   return j;
@@ -204,7 +204,8 @@ export function planColumns(table: Table, opts: ColumnPlanOptions): ColumnPlan {
   const ignore = new Set(opts.ignore ?? []);
   for (const c of categorical) columnIndex(table, c, 'categorical column');
   for (const c of ignore) columnIndex(table, c, 'ignored column');
-  if (ignore.has(opts.target)) throw new CimmDataError(`cimm: the target "${opts.target}" cannot also be ignored`);
+  if (ignore.has(opts.target))
+    throw new CimmDataError(`cimm: the target ${JSON.stringify(opts.target)} cannot also be ignored`);
   const numbers = (j: number) => columnNumbers(table, j).reduce((n, v) => n + (Number.isNaN(v) ? 0 : 1), 0);
   const filled = (j: number) => table.rows.reduce((n, r) => n + (r[j] === '' ? 0 : 1), 0);
 
@@ -215,7 +216,7 @@ export function planColumns(table: Table, opts: ColumnPlanOptions): ColumnPlan {
     const nonEmpty = filled(j);
     if (nonEmpty === 0) {
       throw new CimmDataError(
-        `cimm: ${table.source}: column "${name}" is empty in every row (drop it from the file or leave it out with --ignore ${name})`,
+        `cimm: ${table.source}: column ${JSON.stringify(name)} is empty in every row (drop it from the file or leave it out with --ignore ${name})`,
       );
     }
     const kind = categorical.has(name) || numbers(j) * 2 <= nonEmpty ? 'categorical' : 'numeric';
@@ -223,14 +224,16 @@ export function planColumns(table: Table, opts: ColumnPlanOptions): ColumnPlan {
       const distinct = new Set(table.rows.map((r) => r[j])).size;
       if (distinct === table.rows.length && table.rows.length > 10) {
         notes.push(
-          `column "${name}" has a different value in every row (an identifier?); it is one-hot encoded as ${distinct} inputs — leave it out with --ignore ${name}`,
+          `column ${JSON.stringify(name)} has a different value in every row (an identifier?); it is one-hot encoded as ${distinct} inputs — leave it out with --ignore ${name}`,
         );
       }
     }
     features.push({ name, kind });
   });
   if (features.length === 0)
-    throw new CimmDataError(`cimm: ${table.source} has no feature columns besides the target "${opts.target}"`);
+    throw new CimmDataError(
+      `cimm: ${table.source} has no feature columns besides the target ${JSON.stringify(opts.target)}`,
+    );
 
   if (opts.task !== undefined) return { target: opts.target, task: opts.task, inferred: null, features, notes };
   const values = table.rows.map((r) => r[t]).filter((v) => v !== '');
@@ -239,16 +242,16 @@ export function planColumns(table: Table, opts: ColumnPlanOptions): ColumnPlan {
   let inferred: string;
   if (numeric.length * 2 <= values.length) {
     task = 'classification';
-    inferred = `the target "${opts.target}" holds text`;
+    inferred = `the target ${JSON.stringify(opts.target)} holds text`;
   } else {
     const distinct = new Set(numeric);
     const integers = [...distinct].every(Number.isInteger);
     if (integers && numeric.length === values.length && distinct.size <= MAX_INFERRED_CLASSES) {
       task = 'classification';
-      inferred = `the target "${opts.target}" holds ${distinct.size} distinct integers; --task regression fits it as a number`;
+      inferred = `the target ${JSON.stringify(opts.target)} holds ${distinct.size} distinct integers; --task regression fits it as a number`;
     } else {
       task = 'regression';
-      inferred = `the target "${opts.target}" holds numbers`;
+      inferred = `the target ${JSON.stringify(opts.target)} holds numbers`;
     }
   }
   return { target: opts.target, task, inferred, features, notes };
@@ -277,8 +280,8 @@ function numericColumn(table: Table, j: number, bad: BadRow[], hint: string): Fl
       line: table.lines[i],
       reason:
         text === ''
-          ? `column "${name}" is empty (missing values are not filled in: fill or drop the row)`
-          : `column "${name}" is ${JSON.stringify(text)}, not a number${hint}`,
+          ? `column ${JSON.stringify(name)} is empty (missing values are not filled in: fill or drop the row)`
+          : `column ${JSON.stringify(name)} is ${JSON.stringify(text)}, not a number${hint}`,
     });
   }
   return values;
@@ -288,7 +291,7 @@ function numericColumn(table: Table, j: number, bad: BadRow[], hint: string): Fl
 function textColumn(table: Table, j: number, bad: BadRow[], what: string): string[] {
   const name = table.columns[j];
   return table.rows.map((r, i) => {
-    if (r[j] === '') bad.push({ line: table.lines[i], reason: `column "${name}" is empty (${what})` });
+    if (r[j] === '') bad.push({ line: table.lines[i], reason: `column ${JSON.stringify(name)} is empty (${what})` });
     return r[j];
   });
 }
@@ -345,7 +348,7 @@ export function fitPreprocessing(table: Table, plan: ColumnPlan, trainRows: Arra
   const classes = sortLabels(target as string[]);
   if (classes.length < 2) {
     throw new CimmDataError(
-      `cimm: ${table.source}: the target "${plan.target}" has only one class (${JSON.stringify(classes[0])}); classification needs at least 2`,
+      `cimm: ${table.source}: the target ${JSON.stringify(plan.target)} has only one class (${JSON.stringify(classes[0])}); classification needs at least 2`,
     );
   }
   return { target: plan.target, task: 'classification', features, targetScale: null, classes };
@@ -436,7 +439,7 @@ export function encodeTable(table: Table, prep: Preprocessing, opts: { target: '
         if (k === undefined && l !== '' && opts.target === 'required') {
           bad.push({
             line: table.lines[i],
-            reason: `column "${prep.target}" is ${JSON.stringify(l)}, not a known class`,
+            reason: `column ${JSON.stringify(prep.target)} is ${JSON.stringify(l)}, not a known class`,
           });
         }
         y![i] = k ?? -1;
