@@ -162,6 +162,9 @@ describe('the column plan', () => {
         { name: 'price', kind: 'numeric' },
       ],
     });
+    expect(() => planColumns(table, { target: 'price', task: 'ranking' as never })).toThrow(
+      'Expected one of "regression", "classification" for task but received "ranking" of type string',
+    );
     const species = planColumns(readTableFile(flowers), { target: 'species' });
     expect(species.task).toBe('classification');
     expect(species.inferred).toBe('the target "species" holds text');

@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { didYouMean } from '../cli/suggest.js';
 import { type BadRow, CimmDataError } from '../errors.js';
+import { oneOf } from '../is.js';
 import { Random } from '../random.js';
 import { parseCsvRecords } from './csv.js';
 
@@ -235,7 +236,8 @@ export function planColumns(table: Table, opts: ColumnPlanOptions): ColumnPlan {
       `cimm: ${table.source} has no feature columns besides the target ${JSON.stringify(opts.target)}`,
     );
 
-  if (opts.task !== undefined) return { target: opts.target, task: opts.task, inferred: null, features, notes };
+  if (opts.task !== undefined)
+    return { target: opts.target, task: oneOf('task', opts.task, TASK_KINDS), inferred: null, features, notes };
   const values = table.rows.map((r) => r[t]).filter((v) => v !== '');
   const numeric = [...columnNumbers(table, t)].filter((v) => !Number.isNaN(v));
   let task: TaskKind;
