@@ -174,21 +174,11 @@ describe('Ctrl-C', () => {
     const dir = tmp();
     const ckpt = join(dir, 'run.ckpt');
     const model = join(dir, 'm.json');
+    // 2000 epochs of one step (batches of 64 = the 64 training rows): seconds, cut short below
+    const args = [...HOUSES, '--batch-size', '64', '--epochs', '2000', '--checkpoint', ckpt];
     const child = spawn(
       process.execPath,
-      [
-        join(out, 'lib', 'cli', 'main.js'),
-        'train',
-        ...HOUSES,
-        '--epochs',
-        '100000',
-        '--checkpoint',
-        ckpt,
-        '--checkpoint-every',
-        '20',
-        '--save',
-        model,
-      ],
+      [join(out, 'lib', 'cli', 'main.js'), 'train', ...args, '--checkpoint-every', '20', '--save', model],
       { cwd: root, stdio: 'ignore' },
     );
     const exited = once(child, 'exit');
@@ -200,12 +190,10 @@ describe('Ctrl-C', () => {
     // signal when fit runs synchronously (atomic writes: the checkpoint stays whole)
     expect(code === 130 || signal === 'SIGINT', `code ${code}, signal ${signal}`).toBe(true);
     expect(existsSync(model)).toBe(false);
-    expect(() => JSON.parse(readFileSync(ckpt, 'utf8'))).not.toThrow();
-    // resumed with fewer epochs than it had done: nothing more to run, the model is saved
-    const r = cimm('train', ...HOUSES, '--epochs', '1', '--checkpoint', ckpt, '--resume', '--save', model);
+    const r = cimm('train', ...args, '--resume', '--save', model);
     expect(r.code, r.stderr).toBe(0);
-    expect(loadModelFile(model).training.steps).toBeGreaterThanOrEqual(20);
-  });
+    expect(loadModelFile(model).training.steps).toBe(2000);
+  }, 120_000);
 });
 
 describe('bad data: an error naming the line and the column, and no file left', () => {

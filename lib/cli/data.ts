@@ -160,6 +160,7 @@ export async function trainDataCommand(v: Values, cli: CliContext): Promise<numb
   const bar = cli.progressBar(!json && Boolean(process.stderr.isTTY), 'steps');
   const t0 = performance.now();
   const notes: string[] = [];
+  let stepped = false;
   let result: Awaited<ReturnType<typeof trainCsv>>;
   try {
     result = await trainCsv({
@@ -178,7 +179,10 @@ export async function trainDataCommand(v: Values, cli: CliContext): Promise<numb
       ...(checkpoint ? { checkpoint: { path: checkpoint, every } } : {}),
       ...(resumeFrom ? { resumeFrom } : {}),
       signal: controller.signal,
-      onStep: (done, total, loss) => bar.update(done, total, `loss ${loss.toPrecision(4)}`),
+      onStep: (done, total, loss) => {
+        stepped = true;
+        bar.update(done, total, `loss ${loss.toPrecision(4)}`);
+      },
       onFitStarted: () => process.on('SIGINT', onSigint),
       onPlan: (plan) => {
         notes.push(...(plan.inferred ? [`--task inferred: ${plan.task} (${plan.inferred})`] : []), ...plan.notes);
@@ -186,13 +190,11 @@ export async function trainDataCommand(v: Values, cli: CliContext): Promise<numb
       },
     });
   } catch (e) {
-    // a checkpoint of another run (other columns, model or optimizer) is a usage error, as with --resume of a task
-    if (
-      resumeFrom &&
-      ((e instanceof CimmArgumentError && e.parameter.startsWith('resumeFrom')) || e instanceof SyntaxError)
-    ) {
+    // fit refused the checkpoint before its first step (another run's columns, model or
+    // optimizer; a damaged file): a usage error, as with --resume of a task
+    if (resumeFrom && !stepped && (e instanceof CimmArgumentError || e instanceof SyntaxError)) {
       throw new UsageError(
-        `--resume ${resumeFrom}: not a checkpoint of this run (same data and options): ${(e as Error).message}`,
+        `--resume ${resumeFrom}: not a checkpoint of this run (same data and options): ${(e as Error).message.replace(/^cimm: /, '')}`,
       );
     }
     throw e;

@@ -34,7 +34,7 @@ import {
   writeReport,
 } from '../compare/index.js';
 import { TaskRun } from '../compare/run.js';
-import { CimmArgumentError, CimmBackendError, CimmDataError, CimmDivergenceError } from '../errors.js';
+import { CimmArgumentError, CimmBackendError, CimmDataError } from '../errors.js';
 import { optimizerFromConfig } from '../optim/index.js';
 import { packageRoot, packageVersion } from '../paths.js';
 import { BuildNativeError, buildNative } from './build-native.js';
@@ -559,10 +559,9 @@ function checkBackendVariable(): void {
 function failureText(e: unknown): string {
   if (process.env.CIMM_DEBUG && e instanceof Error && e.stack) return e.stack;
   if (e instanceof CimmBackendError) return e.message.replace(/^cimm: /, '');
-  // data and divergence messages carry their own "cimm: " prefix
-  const own = e instanceof CimmDataError || e instanceof CimmDivergenceError;
-  const text = e instanceof Error ? (own ? e.message.replace(/^cimm: /, '') : e.message) : String(e);
-  return text.split('\n')[0];
+  const text = e instanceof Error ? e.message : String(e);
+  // many of the library's messages carry their own "cimm: " prefix: print it once
+  return text.split('\n')[0].replace(/^cimm: /, '');
 }
 
 export async function main(argv: string[]): Promise<number> {
