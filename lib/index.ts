@@ -18,6 +18,7 @@ export {
   type ScaleTransitionOptions,
   scaleTransition,
 } from './coupling.js';
+export * from './data/index.js';
 export {
   distance,
   ENERGY_DEFAULTS,
