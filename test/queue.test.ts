@@ -29,7 +29,7 @@ import {
 import { describeRedis, type RedisServer, startRedis } from './redis.js';
 
 /** A small plan with every kind of task (objective full batch and mini-batch, RL) and a diverging setting. */
-export const SMALL_PLAN: CompareOptions = {
+const SMALL_PLAN: CompareOptions = {
   tasks: ['rosenbrock', 'iris', 'cliff-walking'],
   optimizers: ['SGD', 'Adam', 'EntropyBalanced', 'fixed'],
   learningRates: [0.01, 1],
@@ -38,7 +38,7 @@ export const SMALL_PLAN: CompareOptions = {
 };
 
 /** Results without their wall times (the one field that differs between two runs of a plan). */
-export const timeless = (results: JobResult[]) => results.map((r) => ({ ...r, ms: 0 }));
+const timeless = (results: JobResult[]) => results.map((r) => ({ ...r, ms: 0 }));
 
 async function reportJson(options: CompareOptions, results: JobResult[]): Promise<string> {
   const { jobs, skipped, grids } = planJobs(options);
@@ -64,7 +64,9 @@ describe('queue: job ids and result encoding', () => {
     ])
       expect(jobId('compare-run', runSpec(changed))).not.toBe(id);
     expect(jobId('compare-run', runSpec(j, { version: '9.9.9' }))).not.toBe(id);
-    expect(jobId('compare-run', runSpec(j, { backend: 'js' }))).not.toBe(jobId('compare-run', runSpec(j, { backend: 'cpp' })));
+    expect(jobId('compare-run', runSpec(j, { backend: 'js' }))).not.toBe(
+      jobId('compare-run', runSpec(j, { backend: 'cpp' })),
+    );
     expect(id).toMatch(/^compare-run-[0-9a-f]{32}$/);
   });
 
@@ -75,7 +77,12 @@ describe('queue: job ids and result encoding', () => {
   });
 
   it('NaN, ±Infinity and −0 survive the trip through JSON', () => {
-    const value = { a: Number.NaN, b: [Number.POSITIVE_INFINITY, -0, Number.NEGATIVE_INFINITY, 1.5], c: 'NaN', d: null };
+    const value = {
+      a: Number.NaN,
+      b: [Number.POSITIVE_INFINITY, -0, Number.NEGATIVE_INFINITY, 1.5],
+      c: 'NaN',
+      d: null,
+    };
     const back = decodeNumbers(JSON.parse(JSON.stringify(encodeNumbers(value)))) as typeof value;
     expect(back.a).toBeNaN();
     expect(Object.is(back.b[1], -0)).toBe(true);
@@ -146,7 +153,11 @@ describeRedis('queue: a sweep on BullMQ over a real Redis', () => {
     const outcome = await runOnQueue([...plan, bad], { url: redis.url });
     expect(outcome.results.map((r) => r.id)).toEqual(plan.map((j) => j.id));
     expect(outcome.failed).toEqual([
-      expect.objectContaining({ id: bad.id, optimizer: 'no-such-optimizer', error: expect.stringMatching(/unknown optimizer no-such-optimizer/) }),
+      expect.objectContaining({
+        id: bad.id,
+        optimizer: 'no-such-optimizer',
+        error: expect.stringMatching(/unknown optimizer no-such-optimizer/),
+      }),
     ]);
     expect(outcome.aborted).toBe(false);
   });

@@ -59,6 +59,7 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
     log(`${job.name} ${job.id}: started`);
     if (job.name === COMPARE_RUN) return await runCompare(job.data as RunSpec);
     if (job.name === TRAIN) {
+      store ??= new Redis(redisOptions(options.url));
       return await processTrain(job, token, {
         data: job.data as TrainData,
         closing: () => closing,
@@ -66,7 +67,7 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
           closingListeners.add(f);
           return () => closingListeners.delete(f);
         },
-        client: (store ??= new Redis(redisOptions(options.url))),
+        client: store,
         log,
       });
     }
