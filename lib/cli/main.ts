@@ -36,10 +36,8 @@ import { type JobResult, TaskRun } from '../compare/run.js';
 import { CimmArgumentError, CimmBackendError } from '../errors.js';
 import { optimizerFromConfig } from '../optim/index.js';
 import { packageRoot, packageVersion } from '../paths.js';
-import { trainArgs, withFailures, workerCommand } from '../queue/cli.js';
-import { redisOptions } from '../queue/connection.js';
-import { type QueueOutcome, runOnQueue } from '../queue/coordinator.js';
-import { checkpointStore, saveCheckpoint, submitTrain } from '../queue/train.js';
+import type { QueueOutcome } from '../queue/coordinator.js';
+import { loadQueue } from '../queue/load.js';
 import { BuildNativeError, buildNative } from './build-native.js';
 import { didYouMean } from './suggest.js';
 
@@ -364,7 +362,8 @@ async function train(v: Values): Promise<number> {
 }
 
 /** --queue URL, checked: a bad URL is a usage error. */
-function queueUrl(v: Values): string {
+async function queueUrl(v: Values): Promise<string> {
+  const { redisOptions } = await loadQueue();
   try {
     redisOptions(String(v.queue), '--queue');
   } catch (e) {
@@ -380,7 +379,8 @@ function queueUrl(v: Values): string {
  */
 async function trainQueued(v: Values): Promise<number> {
   const json = Boolean(v.json);
-  const url = queueUrl(v);
+  const url = await queueUrl(v);
+  const { checkpointStore, saveCheckpoint, submitTrain, trainArgs } = await loadQueue();
   if (v.resume !== undefined)
     throw new UsageError('--resume does not go with --queue: a queued job resumes from its own checkpoint store');
   newRun(v); // the same checks as a local run, before anything is queued
@@ -424,8 +424,10 @@ async function trainQueued(v: Values): Promise<number> {
 /** `cimm worker --queue URL`: lib/queue/cli.ts. */
 async function worker(v: Values): Promise<number> {
   if (v.queue === undefined) throw new UsageError('worker needs --queue redis://HOST:PORT[/DB]');
+  const url = await queueUrl(v);
+  const { workerCommand } = await loadQueue();
   return await workerCommand({
-    url: queueUrl(v),
+    url,
     concurrency: int('concurrency', v.concurrency, 1, 1),
     lockDuration: int('lock-duration', v.lockDuration, 30_000, 100),
     verbose: Boolean(v.verbose),
@@ -466,7 +468,8 @@ async function compareCommand(v: Values): Promise<number> {
   const { jobs, skipped, grids } = planJobs(options);
   const workers = int('workers', v.workers, Math.min(cpus().length, jobs.length), 0);
   if (v.queue !== undefined && v.workers !== undefined) throw new UsageError('give --workers or --queue, not both');
-  const url = v.queue === undefined ? undefined : queueUrl(v);
+  const url = v.queue === undefined ? undefined : await queueUrl(v);
+  const queue = url ? await loadQueue() : undefined;
   const out = resolve(String(v.out ?? join('reports', v.quick ? 'quick' : 'latest')));
   // --out DIR is created, not its parent (the default reports/<quick|latest> is created as needed)
   if (v.out !== undefined) existingDirectory('out', String(v.out), dirname(out));
@@ -491,15 +494,17 @@ async function compareCommand(v: Values): Promise<number> {
       );
     }
   };
-  const outcome: Pick<QueueOutcome, 'results' | 'aborted'> & Partial<QueueOutcome> = url
-    ? await runOnQueue(jobs, { url, signal: controller.signal, onResult, retryFailed: Boolean(v.retryFailed) })
-    : await runJobs(jobs, { workers, signal: controller.signal, onResult });
+  const outcome: Pick<QueueOutcome, 'results' | 'aborted'> & Partial<QueueOutcome> =
+    queue && url
+      ? await queue.runOnQueue(jobs, { url, signal: controller.signal, onResult, retryFailed: Boolean(v.retryFailed) })
+      : await runJobs(jobs, { workers, signal: controller.signal, onResult });
   bar.stop();
   const elapsed = (Date.now() - t0) / 1000;
   const failed = outcome.failed ?? [];
   for (const f of failed)
     process.stderr.write(`failed: ${f.task} ${f.optimizer} η=${f.lr ?? 'n/a'} seed=${f.seed}: ${f.error}\n`);
-  const report = withFailures(buildReport(options, jobs.length, outcome.results, skipped, grids), failed);
+  const built = buildReport(options, jobs.length, outcome.results, skipped, grids);
+  const report = queue ? queue.withFailures(built, failed) : built;
   // still listening while the plots render (~1 s): a second Ctrl-C must not lose the report
   const { files, note } = await writeReport(report, out, elapsed).finally(() => process.off('SIGINT', onSigint));
   if (note) process.stderr.write(`note: ${note}\n`);

@@ -81,12 +81,16 @@ export async function checkRedis(url: string, options: { timeoutMs?: number } = 
     retryStrategy: () => null,
     connectTimeout: options.timeoutMs ?? 10_000,
   });
-  client.on('error', () => {}); // reported by connect() below
+  let last: Error | undefined;
+  client.on('error', (e: Error) => {
+    last = e; // the socket's own error (ECONNREFUSED …) says more than connect()'s
+  });
   try {
     try {
       await client.connect();
     } catch (e) {
-      throw new CimmQueueError(`cannot reach Redis at ${displayUrl(url)}: ${(e as Error).message}`, { cause: e });
+      const why = last ?? (e as Error);
+      throw new CimmQueueError(`cannot reach Redis at ${displayUrl(url)}: ${why.message}`, { cause: why });
     }
     const info = await client.info('memory');
     const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
