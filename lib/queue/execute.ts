@@ -19,8 +19,9 @@ export function checkVersion(version: string): void {
 }
 
 /** Run `spec` here; the result with NaN, ±Infinity and −0 encoded for JSON (encodeNumbers). */
-export function executeRun(spec: RunSpec): unknown {
+export async function executeRun(spec: RunSpec): Promise<unknown> {
   checkVersion(spec.version);
   if (kernels().describe().name !== spec.backend) setBackend(spec.backend);
-  return encodeNumbers(runJob({ id: 0, ...spec.job }));
+  // awaited: the same code serves a runJob that returns its result or a promise of it
+  return encodeNumbers(await runJob({ id: 0, ...spec.job }));
 }

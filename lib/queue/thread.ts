@@ -6,9 +6,8 @@ import type { RunSpec } from './jobs.js';
 if (!parentPort) throw new Error('cimm: queue/thread.js must run in a worker thread');
 const port = parentPort;
 port.on('message', (spec: RunSpec) => {
-  try {
-    port.postMessage({ ok: true, value: executeRun(spec) });
-  } catch (e) {
-    port.postMessage({ ok: false, error: e instanceof Error ? e.message : String(e) });
-  }
+  executeRun(spec).then(
+    (value) => port.postMessage({ ok: true, value }),
+    (e) => port.postMessage({ ok: false, error: e instanceof Error ? e.message : String(e) }),
+  );
 });

@@ -49,8 +49,7 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
   const lockDuration = integer('lockDuration', options.lockDuration ?? 30_000, { min: 100 });
   const log = options.log ?? (() => {});
   const pool = options.inline || options.runCompare ? undefined : new ThreadPool(concurrency);
-  const runCompare =
-    options.runCompare ?? (pool ? (spec: RunSpec) => pool.run(spec) : async (spec: RunSpec) => executeRun(spec));
+  const runCompare = options.runCompare ?? (pool ? (spec: RunSpec) => pool.run(spec) : executeRun);
   let closing = false;
   const closingListeners = new Set<() => void>();
   const completed: string[] = [];
