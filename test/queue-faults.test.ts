@@ -128,16 +128,37 @@ describeRedis('queue faults: real worker processes', () => {
     }
   });
 
-  it('cimm compare --queue writes the local report.json byte for byte', async () => {
-    const args = ['--tasks', 'rosenbrock,cliff-walking', '--optimizers', 'Adam,fixed', '--seeds', '2', '--steps', '80'];
-    const [localDir, queueDir] = [tmp(), tmp()];
-    const [l, q] = [
-      cimm(['compare', ...args, '--workers', '2', '--out', join(localDir, 'r')]),
-      cimm(['compare', ...args, '--queue', redis.url, '--out', join(queueDir, 'r')]),
+  it('cimm compare --queue: a coordinator killed mid-sweep and started again reuses what is done; the local report.json byte for byte', async () => {
+    const args = [
+      '--tasks',
+      'rosenbrock,cliff-walking',
+      '--optimizers',
+      'Adam,fixed',
+      '--seeds',
+      '2',
+      '--steps',
+      '400',
     ];
+    const [localDir, queueDir] = [tmp(), tmp()];
+    const l = cimm(['compare', ...args, '--workers', '2', '--out', join(localDir, 'r')]);
+    const first = cimm(['compare', ...args, '--queue', redis.url, '--out', join(queueDir, 'r')]);
+    const queue = new Queue(QUEUE_NAME, { connection: redisOptions(redis.url), prefix: KEY_PREFIX });
+    try {
+      const before = await queue.getCompletedCount();
+      await until('three runs done', async () => (await queue.getCompletedCount()) >= before + 3);
+    } finally {
+      await queue.close();
+    }
+    first.child.kill('SIGKILL');
+    await first.exit;
+    const q = cimm(['compare', ...args, '--queue', redis.url, '--out', join(queueDir, 'r')]);
     expect(await l.exit, l.out()).toBe(0);
     expect(await q.exit, q.out()).toBe(0);
-    expect(q.out()).toMatch(/on the queue \(0 reused, \d+ enqueued, 0 failed\)/);
+    const [, reused, enqueued] = /on the queue \((\d+) reused, (\d+) enqueued, 0 failed\)/.exec(q.out()) ?? [];
+    expect(Number(reused)).toBeGreaterThanOrEqual(3);
+    expect(Number(reused) + Number(enqueued)).toBeLessThanOrEqual(
+      JSON.parse(readFileSync(join(localDir, 'r', 'report.json'), 'utf8')).jobs.total,
+    );
     expect(timeless(readFileSync(join(queueDir, 'r', 'report.json'), 'utf8'))).toBe(
       timeless(readFileSync(join(localDir, 'r', 'report.json'), 'utf8')),
     );
