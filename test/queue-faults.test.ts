@@ -223,15 +223,14 @@ describeRedis('queue faults: real worker processes', () => {
     expect(await local.exit, local.out()).toBe(0);
     expect(await queued.exit, queued.out()).toBe(0);
     expect(readFileSync(join(dir, 'queued.json')).equals(readFileSync(join(dir, 'local.json')))).toBe(true);
-    for (const args of [
+    const usage = [
       ['compare', '--queue', 'http://127.0.0.1:1'],
       ['compare', '--queue', redis.url, '--workers', '2'],
       ['worker'],
       ['train', '--queue', redis.url, '--resume', join(dir, 'local.json')],
       ['train', '--queue', redis.url, ...run, '--checkpoint-store', 'relative/dir'],
-    ]) {
-      const p = cimm(args);
-      expect(await p.exit, `${args.join(' ')}\n${p.out()}`).toBe(2);
-    }
+    ];
+    const runs = usage.map((args) => cimm(args));
+    for (const [i, p] of runs.entries()) expect(await p.exit, `${usage[i].join(' ')}\n${p.out()}`).toBe(2);
   });
 });

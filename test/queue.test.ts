@@ -14,6 +14,7 @@ import { buildReport, type CompareOptions, planJobs, runJobs, writeReport } from
 import type { JobResult } from '../lib/compare/run.js';
 import type { Job } from '../lib/compare/spec.js';
 import { CimmArgumentError } from '../lib/errors.js';
+import { trainArgs } from '../lib/queue/cli.js';
 import {
   CimmQueueError,
   canonicalJson,
@@ -68,6 +69,22 @@ describe('queue: job ids and result encoding', () => {
       jobId('compare-run', runSpec(j, { backend: 'cpp' })),
     );
     expect(id).toMatch(/^compare-run-[0-9a-f]{32}$/);
+  });
+
+  it("a training job's options are sorted and leave out where it runs and saves", () => {
+    const args = trainArgs({
+      task: 'iris',
+      optimizer: 'Adam',
+      seed: '1',
+      fullBatch: true,
+      lr: undefined,
+      queue: 'redis://h',
+      json: true,
+      checkpoint: 'f',
+      checkpointStore: '/s',
+    });
+    expect(args).toEqual(['--full-batch', '--optimizer', 'Adam', '--seed', '1', '--task', 'iris']);
+    expect(trainArgs({ seed: '1', fullBatch: true, optimizer: 'Adam', task: 'iris' })).toEqual(args);
   });
 
   it('canonical JSON does not depend on key order', () => {

@@ -66,6 +66,9 @@ export interface TrainContext {
 export async function processTrain(job: BullJob, token: string | undefined, ctx: TrainContext): Promise<unknown> {
   const { data, client } = ctx;
   checkVersion(data.version);
+  // where the run saves is this worker's choice, never the job's
+  const owned = data.args.find((a) => ['--checkpoint', '--resume', '--json', '--queue'].includes(a.split('=')[0]));
+  if (owned) throw new UnrecoverableError(`a training job's options may not include ${owned}`);
   const id = String(job.id);
   const work = mkdtempSync(join(tmpdir(), 'cimm-train-'));
   try {
