@@ -3,7 +3,7 @@
  * the `--queue` forms of `train` and `compare`. Kept here so main.ts only dispatches.
  */
 import type { CompareReport } from '../compare/index.js';
-import { displayUrl, redisOptions } from './connection.js';
+import { checkRedis, displayUrl } from './connection.js';
 import type { FailedRun } from './coordinator.js';
 import { startWorker } from './worker.js';
 
@@ -40,10 +40,8 @@ export async function workerCommand(options: {
   lockDuration: number;
   verbose: boolean;
 }): Promise<number> {
-  redisOptions(options.url); // a bad URL fails before anything starts
   const log = options.verbose ? (line: string) => process.stderr.write(`${line}\n`) : undefined;
-  const { checkRedis } = await import('./connection.js');
-  await checkRedis(options.url);
+  await checkRedis(options.url); // an unreachable Redis or a wrong eviction policy fails before anything starts
   const worker = await startWorker({ ...options, ...(log ? { log } : {}) });
   process.stderr.write(
     `cimm worker: taking jobs from ${displayUrl(options.url)} (concurrency ${options.concurrency}); SIGTERM or Ctrl-C stops it\n`,
