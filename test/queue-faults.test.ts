@@ -7,7 +7,7 @@
  * the command line's --queue forms give the local report byte for byte.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Queue } from 'bullmq';
@@ -74,7 +74,11 @@ const timeless = (text: string) => text.replace(/"ms":\d+/g, '"ms":0');
 describeRedis('queue faults: real worker processes', () => {
   let redis: RedisServer;
   let last: Proc | undefined;
-  const tmp = () => mkdtempSync(join(tmpdir(), 'cimm-queue-faults-'));
+  const dirs: string[] = [];
+  const tmp = () => {
+    dirs.push(mkdtempSync(join(tmpdir(), 'cimm-queue-faults-')));
+    return dirs[dirs.length - 1];
+  };
 
   beforeAll(async () => {
     checkBuilt();
@@ -84,6 +88,7 @@ describeRedis('queue faults: real worker processes', () => {
     last?.child.kill('SIGTERM');
     await last?.exit;
     await redis?.stop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
   it('SIGTERM: the worker finishes its job and exits 0; SIGKILL mid-job: the job is retried, counted once', async () => {

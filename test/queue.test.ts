@@ -5,7 +5,7 @@
  * eviction-policy check. Workers here run in this process (runs inline: the sources are
  * TypeScript); test/queue-faults.test.ts kills real worker processes.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -44,8 +44,12 @@ const timeless = (results: JobResult[]) => results.map((r) => ({ ...r, ms: 0 }))
 async function reportJson(options: CompareOptions, results: JobResult[]): Promise<string> {
   const { jobs, skipped, grids } = planJobs(options);
   const dir = mkdtempSync(join(tmpdir(), 'cimm-queue-report-'));
-  await writeReport(buildReport(options, jobs.length, timeless(results), skipped, grids), dir);
-  return readFileSync(join(dir, 'report.json'), 'utf8');
+  try {
+    await writeReport(buildReport(options, jobs.length, timeless(results), skipped, grids), dir);
+    return readFileSync(join(dir, 'report.json'), 'utf8');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 describe('queue: job ids and result encoding', () => {
