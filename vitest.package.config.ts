@@ -17,7 +17,9 @@ if (!dist) throw new Error('vitest.package.config.ts: set CIMM_PACKAGE_DIST to <
  *   an installed package, loaded by Node itself, does not allow;
  * - data.test.ts compares data/ with the vega-datasets devDependency;
  * - compare.test.ts renders plots with vega and vega-lite, optional peers a consumer lacks
- *   (test:package runs `cimm compare` without them).
+ *   (test:package runs `cimm compare` without them);
+ * - queue.test.ts and queue-faults.test.ts need bullmq and ioredis, optional peers a consumer
+ *   lacks, and a redis-server (the faults run the checkout's bin/cimm, like cli.test.ts).
  */
 export const CHECKOUT_ONLY = [
   'test/cli.test.ts',
@@ -26,6 +28,8 @@ export const CHECKOUT_ONLY = [
   'test/cpp.test.ts',
   'test/data.test.ts',
   'test/compare.test.ts',
+  'test/queue.test.ts',
+  'test/queue-faults.test.ts',
 ];
 
 export default defineConfig({
