@@ -132,6 +132,7 @@ describe('TaskRun.fromCheckpoint rejects a bad checkpoint, naming the field', ()
   });
   // the body's fields, each checked after a valid checksum (re-signed: an edited body
   // without a new checksum is refused before any field is read)
+  // biome-ignore lint/suspicious/noExplicitAny: the cases rewrite arbitrary fields of checkpoint JSON
   const bodyCases: [string, (c: Record<string, any>) => unknown, RegExp][] = [
     ['unknown task', (c) => ({ ...c, job: { ...c.job, task: 'chess' } }), /body\.job\.task/],
     ['unknown optimizer', (c) => ({ ...c, job: { ...c.job, optimizer: 'Nadam' } }), /body\.job\.optimizer/],

@@ -150,7 +150,9 @@ describe('Trainer', () => {
     const t = setup();
     const { x, y } = classes(30);
     x[17 * 2 + 1] = Number.NaN;
-    await expect(t.fit({ x, y })).rejects.toThrow('Expected finite values for data.x but received NaN at row 17, column 1');
+    await expect(t.fit({ x, y })).rejects.toThrow(
+      'Expected finite values for data.x but received NaN at row 17, column 1',
+    );
     const ok = classes(30);
     await expect(t.fit({ x: ok.x, y: ok.y.subarray(0, 29) })).rejects.toThrow(
       'Expected 30 rows (as many as data.x) for data.y',
@@ -159,7 +161,9 @@ describe('Trainer', () => {
     await expect(t.fit(ok)).rejects.toThrow(
       'Expected a class index in [0, 3) for data.y but received 7 at row 4 of type number',
     );
-    await expect(t.fit({ x: [[1, 2], [3]], y: [0, 1] })).rejects.toThrow('Expected a row of 2 numbers (row 1) for data.x[1]');
+    await expect(t.fit({ x: [[1, 2], [3]], y: [0, 1] })).rejects.toThrow(
+      'Expected a row of 2 numbers (row 1) for data.x[1]',
+    );
     await expect(
       t.fit({
         x: [
@@ -178,7 +182,9 @@ describe('Trainer', () => {
     await expect(m.fit({ x: [[0, 0]], y: [[1, Number.POSITIVE_INFINITY]] })).rejects.toThrow(
       'Expected finite values for data.y but received Infinity at row 0, column 1',
     );
-    await expect(t.fit(classes(10), { earlyStopping: { monitor: 'valLoss' } })).rejects.toThrow(/earlyStopping.monitor/);
+    await expect(t.fit(classes(10), { earlyStopping: { monitor: 'valLoss' } })).rejects.toThrow(
+      /earlyStopping.monitor/,
+    );
   });
 });
 

@@ -37,7 +37,14 @@ import {
   saveCheckpoint,
   saveNumber,
 } from '../train/checkpoint.js';
-import { type LoopPosition, type LoopProgram, runLoop, runLoopSync, type StopReason, trainingLoop } from '../train/loop.js';
+import {
+  type LoopPosition,
+  type LoopProgram,
+  runLoop,
+  runLoopSync,
+  type StopReason,
+  trainingLoop,
+} from '../train/loop.js';
 import { type Job, OPTIMIZER_ENTRIES, STEP_SIZE_ENTRIES, taskFor } from './spec.js';
 
 /** A point of a run's curve. */
@@ -276,7 +283,9 @@ export class TaskRun {
   private loop(steps: number, o: RunUntilOptions): Generator<void, StopReason, void> {
     const opts = options<RunUntilOptions>('options', o);
     const ck =
-      opts.checkpoint === undefined ? undefined : options<{ path: string; every?: number }>('checkpoint', opts.checkpoint);
+      opts.checkpoint === undefined
+        ? undefined
+        : options<{ path: string; every?: number }>('checkpoint', opts.checkpoint);
     const path = ck === undefined ? undefined : checkOutputPath('checkpoint.path', ck.path);
     const every = ck === undefined ? 0 : integer('checkpoint.every', ck.every ?? 0, { min: 0 });
     if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal))
@@ -449,8 +458,7 @@ export class TaskRun {
     const stepsToTarget =
       c.stepsToTarget === null ? null : integer('stepsToTarget', c.stepsToTarget, { min: 0, max: step });
     const initialLoss = loadNumber('initialLoss', c.initialLoss);
-    if (c.error !== undefined && typeof c.error !== 'string')
-      throw argumentError('error', 'a string', c.error);
+    if (c.error !== undefined && typeof c.error !== 'string') throw argumentError('error', 'a string', c.error);
 
     const run = new TaskRun(job);
     if (run.agent) {
@@ -464,11 +472,7 @@ export class TaskRun {
       integer('dimension', c.dimension, { min: theta.length, max: theta.length });
       const bytes = typeof c.theta === 'string' ? Buffer.from(c.theta, 'base64') : undefined;
       if (!bytes || bytes.length !== theta.byteLength) {
-        throw argumentError(
-          'theta',
-          `base64 of ${theta.length} float32 values (the task's dimension)`,
-          c.theta,
-        );
+        throw argumentError('theta', `base64 of ${theta.length} float32 values (the task's dimension)`, c.theta);
       }
       const o = options<{ kind: unknown; state: unknown }>('optimizer', c.optimizer);
       const own = run.optimizer as AnyOptimizer;
@@ -477,16 +481,11 @@ export class TaskRun {
       try {
         own.loadState(new Uint8Array(Buffer.from(o.state, 'base64')));
       } catch (e) {
-        throw argumentError(
-          'optimizer.state',
-          `a saved ${own.kind} state (${(e as Error).message})`,
-          o.state,
-        );
+        throw argumentError('optimizer.state', `a saved ${own.kind} state (${(e as Error).message})`, o.state);
       }
       new Uint8Array(theta.buffer, theta.byteOffset, theta.byteLength).set(bytes);
       if (run.order) run.restoreBatchOrder(c.batches, step);
-      else if (c.batches !== undefined)
-        throw argumentError('batches', 'nothing (this run is full batch)', c.batches);
+      else if (c.batches !== undefined) throw argumentError('batches', 'nothing (this run is full batch)', c.batches);
     }
     run.count = step;
     run.curvePoints.length = 0;

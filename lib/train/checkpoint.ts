@@ -93,14 +93,13 @@ export function openCheckpoint(saved: unknown, kind: CheckpointKind, source = 'c
   if (c.format !== CHECKPOINT_FORMAT) {
     const what =
       c.format === 'cimm-task-run'
-        ? ' (the comparison runner\'s old format: it has no checksum and was trained by the tasks\' old ' +
+        ? " (the comparison runner's old format: it has no checksum and was trained by the tasks' old " +
           'hand-written f64 model, so it cannot continue on the nn/ layers: start the run again)'
         : '';
     throw fail('format', JSON.stringify(CHECKPOINT_FORMAT), c.format, what);
   }
   if (c.version !== CHECKPOINT_VERSION) {
-    const what =
-      c.version === 1 ? ' (version 1 had no checksum and no validated fields: start the run again)' : '';
+    const what = c.version === 1 ? ' (version 1 had no checksum and no validated fields: start the run again)' : '';
     throw fail('version', String(CHECKPOINT_VERSION), c.version, what);
   }
   if (c.kind !== kind) {
@@ -197,7 +196,11 @@ function alive(pid: number): boolean {
  */
 export function checkOutputPath(option: string, path: unknown): string {
   if (typeof path !== 'string' || path === '')
-    throw new CimmArgumentError(option, 'a file path', `Expected a file path for ${option} but received ${describeValue(path)}`);
+    throw new CimmArgumentError(
+      option,
+      'a file path',
+      `Expected a file path for ${option} but received ${describeValue(path)}`,
+    );
   const dir = dirname(path);
   let isDir = false;
   try {

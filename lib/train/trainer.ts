@@ -378,7 +378,8 @@ export class Trainer {
     const seed = integer('seed', o.seed ?? 0, { min: -(2 ** 31), max: 2 ** 32 - 1 });
     const maxSteps = o.maxSteps === undefined ? Number.POSITIVE_INFINITY : integer('maxSteps', o.maxSteps, { min: 1 });
     const signal = o.signal;
-    if (signal !== undefined && !(signal instanceof AbortSignal)) throw argumentError('signal', 'an AbortSignal', signal);
+    if (signal !== undefined && !(signal instanceof AbortSignal))
+      throw argumentError('signal', 'an AbortSignal', signal);
     const es =
       o.earlyStopping === undefined
         ? undefined
@@ -720,7 +721,12 @@ function saveHistory(h: History): unknown {
       stabilityScale: n(s.stabilityScale),
       report: s.report === null ? null : Object.fromEntries(Object.entries(s.report).map(([k, v]) => [k, n(v)])),
     })),
-    epochs: h.epochs.map((e) => ({ epoch: e.epoch, loss: n(e.loss), valLoss: n(e.valLoss), learningRate: n(e.learningRate) })),
+    epochs: h.epochs.map((e) => ({
+      epoch: e.epoch,
+      loss: n(e.loss),
+      valLoss: n(e.valLoss),
+      learningRate: n(e.learningRate),
+    })),
     stopReason: h.stopReason,
   };
 }

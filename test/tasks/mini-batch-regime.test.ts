@@ -9,9 +9,9 @@
 import { describe, expect, it } from 'vitest';
 import { budget, type Job, REGIME, TASK_NAMES, taskOptionsIn } from '../../lib/compare/index.js';
 import { batchOrderSeed, TaskRun, type TaskRunCheckpoint } from '../../lib/compare/run.js';
-import { checkpointObject } from '../../lib/train/checkpoint.js';
 import type { ObjectiveTask } from '../../lib/index.js';
 import { Random } from '../../lib/random.js';
+import { checkpointObject } from '../../lib/train/checkpoint.js';
 
 const SMALL_MNIST = { perClass: 20, hidden: 8, batchSize: 32 };
 
