@@ -13,6 +13,7 @@ import { availableBackends, backendInfo, getBackend } from '../lib/backend.js';
 import { packageRoot } from '../lib/paths.js';
 import { balanceCases, balanceReport } from './cases/balance.js';
 import { energyCases } from './cases/energy.js';
+import { fitReport, fitRows } from './cases/fit.js';
 import { flowCases } from './cases/flow.js';
 import { fractalCases, fractalSummary } from './cases/fractal.js';
 import { nnCases } from './cases/nn.js';
@@ -62,7 +63,16 @@ const cases: BenchCase[] = [
   .sort((a, b) => Number(a.prepare !== undefined) - Number(b.prepare !== undefined));
 
 const rows: BenchRow[] = [];
+// Training (Trainer.fit, sync and async) has its own timer, since benchmark.js cannot time
+// a promise (bench/cases/fit.ts); it runs before any peer loads, like the js baselines.
+let fitDone = false;
+const fit = async () => {
+  if (fitDone) return;
+  fitDone = true;
+  rows.push(...(await fitRows(backends, { rounds, maxTime, filter, log: (s) => process.stdout.write(s) })));
+};
 for (const c of cases) {
+  if (c.prepare) await fit();
   process.stdout.write(`  ${c.kernel} ${c.size} …`);
   await c.prepare?.();
   const caseRows = runCase(c, { rounds, maxTime });
@@ -70,10 +80,13 @@ for (const c of cases) {
   process.stdout.write(` ${caseRows.map((r) => `${r.backend} ${r.hz.toPrecision(3)}/s`).join(', ')}\n`);
 }
 
+await fit();
+
 console.log(`\n${formatTable(rows)}\n`);
 for (const line of fractalSummary(rows)) console.log(line);
 for (const line of optimReport(rows)) console.log(line);
 for (const line of balanceReport(rows)) console.log(line);
 for (const line of prodigyReport(rows)) console.log(line);
+for (const line of fitReport(rows)) console.log(line);
 writeFileAtomic(outFile, `${JSON.stringify(rows, null, 2)}\n`);
 console.log(`wrote ${rows.length} rows to ${relative(process.cwd(), outFile) || outFile}`);

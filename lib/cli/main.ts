@@ -278,10 +278,12 @@ async function train(v: Values): Promise<number> {
   const bar = progressBar(!json && Boolean(process.stderr.isTTY), rl ? 'episodes' : 'steps');
   const t0 = performance.now();
   try {
-    // the one training loop (lib/train/loop.ts), giving the event loop a turn between
-    // steps; it saves every `every` steps and when it stops (Ctrl-C included)
+    // the one training loop (lib/train/loop.ts), giving the event loop a turn every 20 ms
+    // (a task's step can take microseconds); it saves every `every` steps and when it
+    // stops (Ctrl-C included)
     await run.run(run.job.steps, {
       signal: abort.signal,
+      sliceMs: 20,
       onProgress: (done, total) => bar.update(done, total, ''),
       ...(path ? { checkpoint: { path, every } } : {}),
     });

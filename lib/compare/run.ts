@@ -150,6 +150,8 @@ export interface RunUntilOptions {
   signal?: AbortSignal;
   /** Save the run to `path` (one checkpoint format) every `every` steps and when it stops. */
   checkpoint?: { path: string; every?: number };
+  /** run(): give the event loop a turn at most this often, in ms (default 0: every step; lib/train/loop.ts). */
+  sliceMs?: number;
 }
 
 /**
@@ -303,7 +305,8 @@ export class TaskRun {
 
   /** runUntil that gives the event loop a turn after every step and obeys `signal`. */
   run(steps: number = this.job.steps, options: RunUntilOptions = {}): Promise<StopReason> {
-    return runLoop(this.loop(steps, options));
+    const sliceMs = options.sliceMs === undefined ? 0 : finiteNumber('sliceMs', options.sliceMs, { min: 0, max: 1000 });
+    return runLoop(this.loop(steps, options), { sliceMs });
   }
 
   /**

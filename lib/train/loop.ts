@@ -121,14 +121,29 @@ export function runLoopSync<R>(loop: Generator<void, R, void>): R {
 /** setImmediate as a promise: the event loop runs its timers and I/O before it resolves. */
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/**
- * Run a loop, giving the event loop a turn after every step (see the file comment). A
- * setImmediate round trip costs about a microsecond (docs/theory.md, "Non-blocking fit").
- */
-export async function runLoop<R>(loop: Generator<void, R, void>): Promise<R> {
+/** How runLoop shares the thread. */
+export interface RunLoopOptions {
+  /**
+   * Give the event loop a turn once at least this many milliseconds have passed since
+   * the last one (default 0: after every step). A turn costs about 5 µs here
+   * (docs/theory.md, "Non-blocking fit"): nothing beside a batch of a real model, but a
+   * loop of microsecond steps (a small task from the command line) can batch its turns.
+   */
+  sliceMs?: number;
+}
+
+/** Run a loop, giving the event loop a turn between steps (see the file comment). */
+export async function runLoop<R>(loop: Generator<void, R, void>, opts: RunLoopOptions = {}): Promise<R> {
+  const slice = opts.sliceMs ?? 0;
+  let last = performance.now();
   for (;;) {
     const r = loop.next();
     if (r.done) return r.value;
+    if (slice > 0) {
+      const now = performance.now();
+      if (now - last < slice) continue;
+      last = now;
+    }
     await nextTurn();
   }
 }
