@@ -117,6 +117,7 @@ export {
 } from './nn/layers.js';
 export { type Loss, type LossName, loss, MeanSquaredError, SoftmaxCrossEntropy } from './nn/losses.js';
 export { type MlpOptions, mlp, Sequential } from './nn/sequential.js';
+export { Square, type SquareOptions } from './nn/square.js';
 export {
   Adam,
   type AdamConfig,

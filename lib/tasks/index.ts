@@ -41,7 +41,6 @@ export {
   leastSquaresSolve,
   thinQ,
 } from './least-squares.js';
-export { ACTIVATIONS, type Activation, Mlp, type MlpData, type MlpLoss, type MlpShape } from './mlp.js';
 export {
   loadMnistDigits,
   MNIST_DEFAULTS,
@@ -58,6 +57,9 @@ export {
   type ModelTaskSpec,
   standardizeColumns,
   stratifiedSplit,
+  TASK_ACTIVATIONS,
+  type TaskActivation,
+  taskModel,
 } from './model-task.js';
 export { MODULAR_DEFAULTS, type ModularAdditionOptions, ModularAdditionTask } from './modular.js';
 export {
