@@ -93,7 +93,12 @@ export class Sequential {
     return new Sequential(
       c.layers.map((raw, i) => {
         const l = options<{ type: string }>(`config.layers[${i}]`, raw);
-        const type = oneOf(`config.layers[${i}].type`, l.type, ['Dense', 'Activation', 'Square', 'FractalLayer'] as const);
+        const type = oneOf(`config.layers[${i}].type`, l.type, [
+          'Dense',
+          'Activation',
+          'Square',
+          'FractalLayer',
+        ] as const);
         const { type: _t, ...rest } = l as Record<string, unknown>;
         if (type === 'Dense') return new Dense({ ...(rest as unknown as DenseOptions), kernels });
         if (type === 'Activation') return new Activation({ ...(rest as unknown as ActivationOptions), kernels });
