@@ -19,6 +19,20 @@ export {
   scaleTransition,
 } from './coupling.js';
 export {
+  applyQTranspose,
+  type ComplexMatrix,
+  cholesky,
+  complexMultiply,
+  complexZeros,
+  type HouseholderQR,
+  hermitianEigen,
+  householderQR,
+  inverseSpd,
+  leastSquaresSolve,
+  sqrtPsd,
+  thinQ,
+} from './dense.js';
+export {
   distance,
   ENERGY_DEFAULTS,
   EnergySystem,
