@@ -65,14 +65,14 @@ const cases: BenchCase[] = [
 const rows: BenchRow[] = [];
 // Training (Trainer.fit, sync and async) has its own timer, since benchmark.js cannot time
 // a promise (bench/cases/fit.ts); it runs before any peer loads, like the js baselines.
-let fitDone = false;
-const fit = async () => {
-  if (fitDone) return;
-  fitDone = true;
+let fitRowsDone = false;
+const fitRowsOnce = async () => {
+  if (fitRowsDone) return;
+  fitRowsDone = true;
   rows.push(...(await fitRows(backends, { rounds, maxTime, filter, log: (s) => process.stdout.write(s) })));
 };
 for (const c of cases) {
-  if (c.prepare) await fit();
+  if (c.prepare) await fitRowsOnce();
   process.stdout.write(`  ${c.kernel} ${c.size} …`);
   await c.prepare?.();
   const caseRows = runCase(c, { rounds, maxTime });
@@ -80,7 +80,7 @@ for (const c of cases) {
   process.stdout.write(` ${caseRows.map((r) => `${r.backend} ${r.hz.toPrecision(3)}/s`).join(', ')}\n`);
 }
 
-await fit();
+await fitRowsOnce();
 
 console.log(`\n${formatTable(rows)}\n`);
 for (const line of fractalSummary(rows)) console.log(line);

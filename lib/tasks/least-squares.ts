@@ -17,8 +17,7 @@
  * residual is orthogonal to A's columns), computed from x − x* without cancellation.
  */
 import { householderQR, leastSquaresSolve, thinQ } from '../dense.js';
-import { argumentError } from '../errors.js';
-import { finiteNumber, float64Array, integer, options } from '../is.js';
+import { finiteNumber, integer, options } from '../is.js';
 import { Random } from '../random.js';
 import {
   Batches,

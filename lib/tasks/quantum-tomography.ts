@@ -27,15 +27,7 @@
  * setting by the expected information gain under a Laplace (Gaussian) approximation of
  * the posterior — Bayesian D-optimal design; see its comment.
  */
-import {
-  type ComplexMatrix,
-  cholesky,
-  complexMultiply,
-  complexZeros,
-  hermitianEigen,
-  inverseSpd,
-  sqrtPsd,
-} from '../dense.js';
+import { type ComplexMatrix, cholesky, complexMultiply, complexZeros, inverseSpd, sqrtPsd } from '../dense.js';
 import { argumentError } from '../errors.js';
 import { finiteNumber, float64Array, integer, oneOf, options } from '../is.js';
 import { hermitianEigenvalues, vonNeumannEntropy } from '../quantum.js';
