@@ -2,7 +2,10 @@
  * The trainer: seed 002 §5.3's QDTTrainer.train_step (energy → stable gradients →
  * update) around any Sequential model, Loss and Optimizer, with `fit` (epochs, seeded
  * shuffling, validation split, early stopping, callbacks, a metrics history) and atomic
- * checkpoints that resume bit-for-bit. docs/theory.md, "Models and trainer".
+ * checkpoints that resume bit-for-bit. `fit` is a program of the one training loop
+ * (lib/train/loop.ts): async and abortable, with `fitSync` the same loop for scripts; its
+ * checkpoints are the one format (lib/train/checkpoint.ts). docs/theory.md, "Models and
+ * trainer" and "One training stack".
  *
  * One step (`trainStep`):
  *   1. forward, loss L and ∂L/∂pred, backward (every gradient overwritten);
