@@ -20,6 +20,7 @@ import { nnCases } from './cases/nn.js';
 import { optimCases, optimReport } from './cases/optim.js';
 import { prodigyCases, prodigyReport } from './cases/prodigy.js';
 import { qdtCases } from './cases/qdt.js';
+import { tfjsCases, tfjsReport } from './cases/tfjs.js';
 import { type BenchCase, type BenchRow, formatTable, runCase } from './harness.js';
 
 const { values } = parseArgs({
@@ -56,6 +57,7 @@ const cases: BenchCase[] = [
   ...prodigyCases(backends),
   ...fractalCases(backends, filter),
   ...nnCases(backends),
+  ...tfjsCases(backends),
 ]
   .filter((c) => !filter || filter.test(`${c.kernel} ${c.size}`))
   // Cases with a `prepare` hook (they load a peer such as TensorFlow.js, which slows plain JS
@@ -88,5 +90,6 @@ for (const line of optimReport(rows)) console.log(line);
 for (const line of balanceReport(rows)) console.log(line);
 for (const line of prodigyReport(rows)) console.log(line);
 for (const line of fitReport(rows)) console.log(line);
+for (const line of tfjsReport(rows)) console.log(line);
 writeFileAtomic(outFile, `${JSON.stringify(rows, null, 2)}\n`);
 console.log(`wrote ${rows.length} rows to ${relative(process.cwd(), outFile) || outFile}`);
