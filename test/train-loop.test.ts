@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { TaskRun } from '../lib/compare/run.js';
-import { Adam, mlp, SoftmaxCrossEntropy, Trainer } from '../lib/index.js';
+import { Adam, EntropyTracker, mlp, SoftmaxCrossEntropy, Trainer } from '../lib/index.js';
 import {
   CHECKPOINT_VERSION,
   CimmCheckpointError,
@@ -358,6 +358,23 @@ describe('the checkpoint file', () => {
       // nothing was loaded
       expect(paramBits(t), name).toEqual(before);
     }
+  });
+
+  test('a trainer with an entropy tracker refuses a checkpoint without its state', () => {
+    const withTracker = () =>
+      new Trainer({
+        model: mlp([2, 16, 3], { activation: 'tanh', seed: 4 }),
+        loss: new SoftmaxCrossEntropy(),
+        optimizer: new Adam({ learningRate: 0.01 }),
+        entropy: new EntropyTracker(),
+      });
+    const path = join(dir, 'tracker.json');
+    withTracker().fitSync(data, { ...opts, maxSteps: 3, checkpoint: { path } });
+    const { body } = JSON.parse(readFileSync(path, 'utf8'));
+    expect(body.entropy).not.toBeNull();
+    expect(withTracker().fitSync(data, { ...opts, resumeFrom: path }).steps).toHaveLength(10);
+    const edited = copy('tracker-edited.json', checkpointText('fit', { ...body, entropy: null }));
+    expect(() => withTracker().fitSync(data, { ...opts, resumeFrom: edited })).toThrow(/body\.entropy/);
   });
 
   test('a killed writer’s stale .tmp is removed by the next save; a live one is left', () => {

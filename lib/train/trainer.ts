@@ -653,7 +653,10 @@ export class Trainer {
         throw argumentError(n, 'base64 of a serialized optimizer state', o.state);
       return new Uint8Array(Buffer.from(o.state, 'base64'));
     });
-    if (this.entropy && b.entropy === null) f('entropy', (n) => argumentError(n, 'an entropy tracker state', null));
+    if (this.entropy && (b.entropy === null || b.entropy === undefined))
+      f('entropy', (n) => {
+        throw argumentError(n, 'an entropy tracker state (this trainer has a tracker)', b.entropy);
+      });
     // everything read: now change state (the optimizer first; it validates its own bytes)
     f('optimizer.state', (n) => {
       try {
