@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../lib/atomic-file.js';
 import { availableBackends, backendInfo, getBackend } from '../lib/backend.js';
 import { packageRoot } from '../lib/paths.js';
+import { asyncCases, asyncReport } from './cases/async.js';
 import { balanceCases, balanceReport } from './cases/balance.js';
 import { energyCases } from './cases/energy.js';
 import { fitReport, fitRows } from './cases/fit.js';
@@ -83,6 +84,8 @@ for (const c of cases) {
 }
 
 await fitRowsOnce();
+// The async rows are timed outside the harness (awaited calls), interleaved with their sync twin.
+rows.push(...(await asyncCases(backends, { rounds, maxTime, filter })));
 
 console.log(`\n${formatTable(rows)}\n`);
 for (const line of fractalSummary(rows)) console.log(line);
@@ -91,5 +94,6 @@ for (const line of balanceReport(rows)) console.log(line);
 for (const line of prodigyReport(rows)) console.log(line);
 for (const line of fitReport(rows)) console.log(line);
 for (const line of tfjsReport(rows)) console.log(line);
+for (const line of asyncReport(rows)) console.log(line);
 writeFileAtomic(outFile, `${JSON.stringify(rows, null, 2)}\n`);
 console.log(`wrote ${rows.length} rows to ${relative(process.cwd(), outFile) || outFile}`);

@@ -452,6 +452,32 @@ check(
   /does not exist/.test(ckpt.stderr) && !existsSync(join(tmp, 'nope')),
   '--checkpoint in a missing directory: exit 2, nothing created',
 );
+// your own CSV: train --data (csv-parse), save, predict (csv-stringify): the runtime dependencies ship
+writeFileSync(join(project, 'mine.csv'), 'x,"kind, of",y\n1,a,2\n2,"b\nc",4\n3,a,6\n4,"b\nc",8\n5,a,10\n');
+const own = JSON.parse(
+  cli([
+    'train',
+    '--data',
+    'mine.csv',
+    '--target',
+    'y',
+    '--task',
+    'regression',
+    '--epochs',
+    '3',
+    '--save',
+    'mine.json',
+    '--json',
+  ]).stdout,
+);
+const predicted = cli(['predict', '--model', 'mine.json', '--data', 'mine.csv']).stdout.trim().split('\n');
+check(
+  own.task === 'regression' &&
+    String(own.saved).endsWith('mine.json') &&
+    predicted[0] === 'prediction' &&
+    predicted.length === 6,
+  'cimm train --data (a quoted header and fields) --save, then cimm predict: one prediction a row',
+);
 const out = join(project, 'report');
 const cmp = cli([
   'compare',

@@ -1,5 +1,6 @@
 /**
- * The `cimm` command line: info, train, compare, build-native, and bench (in a checkout).
+ * The `cimm` command line: info, train (a task, or your own CSV with --data), predict, compare,
+ * build-native, and bench (in a checkout).
  *
  * Exit codes: 0 success; 1 failure (a run or a bench failed, an I/O error, a backend that
  * cannot load); 2 usage error (unknown command or option, bad value, an unusable --resume
@@ -32,15 +33,15 @@ import {
   writeReport,
 } from '../compare/index.js';
 import { TaskRun } from '../compare/run.js';
-import { CimmArgumentError, CimmBackendError } from '../errors.js';
+import { CimmArgumentError, CimmBackendError, CimmDataError } from '../errors.js';
 import { optimizerFromConfig } from '../optim/index.js';
 import { packageRoot, packageVersion } from '../paths.js';
 import { BuildNativeError, buildNative } from './build-native.js';
+import { predictCommand, rejectDataOptions, trainDataCommand } from './data.js';
 import { didYouMean } from './suggest.js';
+import { UsageError } from './usage.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
-
-class UsageError extends Error {}
 
 /** The benchmarks ship with the source checkout only (they need its devDependencies). */
 const benchScript = () => join(packageRoot(), 'dist', 'bench', 'run.js');
@@ -54,6 +55,12 @@ Commands:
            [--checkpoint FILE] [--checkpoint-every N] [--json]
   train    --resume FILE [--steps N] [--checkpoint FILE] [--checkpoint-every N] [--json]
                                           continue a saved run (bit-for-bit; Ctrl-C saves and exits 130)
+  train    --data FILE.csv --target COLUMN [--task regression|classification] [--model mlp:64,64]
+           [--optimizer O] [--lr X] [--epochs N] [--batch-size N] [--seed S] [--validation 0.2]
+           [--categorical a,b] [--ignore a,b] [--checkpoint FILE [--checkpoint-every N]] [--resume [FILE]]
+           [--save model.json] [--json]       train on your own CSV (the task is inferred when not given)
+  predict  --model model.json --data FILE.csv [--out predictions.csv] [--json]
+                                          predict with a model saved by train --data … --save
   compare  [--quick] [--tasks a,b] [--optimizers a,b] [--variants] [--learning-rates a,b] [--seeds N] [--out DIR]
            [--workers N] [--steps N] [--verbose] [--json]
   build-native                            build the C++ backend from source (needs cmake and a C++17 compiler)
@@ -432,6 +439,17 @@ async function bench(v: Values): Promise<number> {
   });
 }
 
+/** What the --data and predict commands (./data.ts) use of this module. */
+const cliContext = { progressBar, print, exit: EXIT };
+
+/** train: on your own CSV with --data, else one task. */
+async function trainAction(v: Values): Promise<number> {
+  if (v.data !== undefined) return trainDataCommand(v, cliContext);
+  rejectDataOptions(v);
+  if (v.resume === true) throw new UsageError('--resume needs a checkpoint file: --resume FILE');
+  return train(v);
+}
+
 /** The commander program; each action stores its command's exit code. */
 function program(setCode: (code: Promise<number>) => void): Command {
   const cli = new Command('cimm')
@@ -450,7 +468,7 @@ function program(setCode: (code: Promise<number>) => void): Command {
   cli
     .command('train')
     .description('train one task with one optimizer (or step-size rule)')
-    .option('--task <name>', `one of ${TASK_NAMES.join(', ')}`)
+    .option('--task <name>', `one of ${TASK_NAMES.join(', ')}; with --data: regression or classification`)
     .option('--optimizer <name>', 'an optimizer (a step-size rule on cliff-walking)')
     .option('--lr <number>', 'learning rate (default: the optimizer default)')
     .option('--steps <n>', 'steps (episodes on cliff-walking)')
@@ -459,9 +477,28 @@ function program(setCode: (code: Promise<number>) => void): Command {
     .option('--full-batch', 'the whole training set every step')
     .option('--checkpoint <file>', 'save the run (atomically) every --checkpoint-every steps, at the end and on Ctrl-C')
     .option('--checkpoint-every <n>', 'steps between checkpoints (default: a tenth of the run)')
-    .option('--resume <file>', 'continue a saved run bit-for-bit (task, optimizer, lr, seed come from the file)')
+    .option(
+      '--resume [file]',
+      'continue a saved run bit-for-bit (task, optimizer, lr, seed come from the file); with --data, FILE defaults to --checkpoint',
+    )
+    .option('--data <file>', 'train on your own CSV (a header line, then rows)')
+    .option('--target <column>', 'with --data: the column to predict')
+    .option('--model <spec>', 'with --data: linear or mlp:H1,H2[:activation] (default mlp:64,64)')
+    .option('--epochs <n>', 'with --data: passes over the training rows (default 50)')
+    .option('--validation <fraction>', 'with --data: rows held out, a seeded split (default 0.2)')
+    .option('--categorical <list>', 'with --data: columns to one-hot encode even if they hold numbers')
+    .option('--ignore <list>', 'with --data: columns that are not features')
+    .option('--save <file>', 'with --data: write the trained model and its preprocessing (atomically) for predict')
     .addOption(json)
-    .action((v: Values) => setCode(train(v)));
+    .action((v: Values) => setCode(trainAction(v)));
+  cli
+    .command('predict')
+    .description('predict a CSV with a model saved by train --data … --save')
+    .option('--model <file>', 'the model file')
+    .option('--data <file>', 'the CSV to predict (the target column is optional; if present, the score is reported)')
+    .option('--out <file>', 'write the predictions as CSV (atomically) instead of to stdout')
+    .addOption(json)
+    .action((v: Values) => setCode(predictCommand(v, cliContext)));
   cli
     .command('compare')
     .description('every task × optimizer × learning rate × seed, report under --out')
@@ -507,7 +544,8 @@ function failureText(e: unknown): string {
   if (process.env.CIMM_DEBUG && e instanceof Error && e.stack) return e.stack;
   if (e instanceof CimmBackendError) return e.message.replace(/^cimm: /, '');
   const text = e instanceof Error ? e.message : String(e);
-  return text.split('\n')[0];
+  // many of the library's messages carry their own "cimm: " prefix: print it once
+  return text.split('\n')[0].replace(/^cimm: /, '');
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -539,7 +577,10 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.usage;
     }
     const hint =
-      process.env.CIMM_DEBUG || e instanceof BuildNativeError || e instanceof CimmBackendError
+      process.env.CIMM_DEBUG ||
+      e instanceof BuildNativeError ||
+      e instanceof CimmBackendError ||
+      e instanceof CimmDataError
         ? ''
         : ' (CIMM_DEBUG=1 shows where)';
     process.stderr.write(`cimm: ${failureText(e)}${hint}\n`);
