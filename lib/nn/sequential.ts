@@ -9,6 +9,7 @@ import type { ActivationName, Kernels } from '../kernels.js';
 import type { TensorMap } from '../optim/optimizer.js';
 import { ACTIVATIONS, FractalLayer, type FractalLayerOptions, type LayerParameter } from './fractal-layer.js';
 import { Activation, type ActivationOptions, Dense, type DenseOptions, type Layer } from './layers.js';
+import { Square, type SquareOptions } from './square.js';
 
 export class Sequential {
   readonly layers: readonly Layer[];
@@ -85,17 +86,23 @@ export class Sequential {
     for (const l of this.layers) if (l instanceof FractalLayer) l.keepBounded();
   }
 
-  /** Rebuild a model from `getConfig()` (layers Dense, Activation, FractalLayer); `kernels` pins every layer. */
+  /** Rebuild a model from `getConfig()` (layers Dense, Activation, Square, FractalLayer); `kernels` pins every layer. */
   static fromConfig(config: { layers: object[] }, kernels?: Kernels): Sequential {
     const c = options<{ layers: object[] }>('config', config);
     if (!Array.isArray(c.layers)) throw argumentError('config.layers', 'an array of layer configs', c.layers);
     return new Sequential(
       c.layers.map((raw, i) => {
         const l = options<{ type: string }>(`config.layers[${i}]`, raw);
-        const type = oneOf(`config.layers[${i}].type`, l.type, ['Dense', 'Activation', 'FractalLayer'] as const);
+        const type = oneOf(`config.layers[${i}].type`, l.type, [
+          'Dense',
+          'Activation',
+          'Square',
+          'FractalLayer',
+        ] as const);
         const { type: _t, ...rest } = l as Record<string, unknown>;
         if (type === 'Dense') return new Dense({ ...(rest as unknown as DenseOptions), kernels });
         if (type === 'Activation') return new Activation({ ...(rest as unknown as ActivationOptions), kernels });
+        if (type === 'Square') return new Square(rest as unknown as SquareOptions);
         return new FractalLayer({ ...(rest as unknown as FractalLayerOptions), kernels });
       }),
     );
