@@ -72,8 +72,8 @@ const COMPILE = [
 
 const LINK = [
   '--target=wasm32-wasi',
-  '-nostartfiles',
-  '-Wl,--no-entry',
+  // a WASI reactor: no main; `_initialize` runs the static constructors, once, before any call
+  '-mexec-model=reactor',
   // a 4 GiB ceiling (wasm32's), 1 MiB of stack (the kernels keep small chunks on the stack)
   '-Wl,--max-memory=4294967296',
   '-Wl,-z,stack-size=1048576',

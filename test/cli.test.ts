@@ -187,7 +187,7 @@ describe('cimm info', () => {
     const j = JSON.parse(r.stdout);
     expect(j).toMatchObject({ name: expect.any(String), simdPath: expect.any(String), threads: expect.any(Number) });
     expect(Array.isArray(j.cpuFeatures)).toBe(true);
-    expect(j.backends.map((b: { name: string }) => b.name)).toEqual(['rust', 'cpp', 'js']);
+    expect(j.backends.map((b: { name: string }) => b.name)).toEqual(['rust', 'cpp', 'wasm', 'js']);
   });
 });
 

@@ -61,8 +61,8 @@ CIMM_EXPORT(cimm_local_energy) void cimm_local_energy(const double* r, size_t le
 }
 
 CIMM_EXPORT(cimm_nonlocal_energy)
-double cimm_nonlocal_energy(const float* x, const float* y, size_t d, const float* points, size_t m, double length_scale,
-                            double softening) {
+double cimm_nonlocal_energy(const float* x, const float* y, size_t d, const float* points, size_t m,
+                            double length_scale, double softening) {
   return cimm::nonlocal_energy(x, y, d, points, m, length_scale, softening);
 }
 
@@ -112,7 +112,8 @@ void cimm_activation_backward(int activation, const float* y, const float* grad_
 CIMM_EXPORT(cimm_sgd_step)
 int cimm_sgd_step(float* p, const float* g, float* buf, size_t n, double learning_rate, double momentum,
                   double dampening, double weight_decay, int nesterov, int maximize, int first_step) {
-  const cimm::SgdHyper h{learning_rate, momentum, dampening, weight_decay, nesterov != 0, maximize != 0, first_step != 0};
+  const cimm::SgdHyper h{learning_rate, momentum,      dampening,      weight_decay,
+                         nesterov != 0, maximize != 0, first_step != 0};
   return cimm::sgd_step(p, g, buf, n, h) ? 1 : 0;
 }
 
@@ -128,7 +129,8 @@ CIMM_EXPORT(cimm_sgd_step_measured)
 int cimm_sgd_step_measured(float* p, const float* g, float* buf, float* before, size_t n, double learning_rate,
                            double momentum, double dampening, double weight_decay, int nesterov, int maximize,
                            int first_step, double* out) {
-  const cimm::SgdHyper h{learning_rate, momentum, dampening, weight_decay, nesterov != 0, maximize != 0, first_step != 0};
+  const cimm::SgdHyper h{learning_rate, momentum,      dampening,      weight_decay,
+                         nesterov != 0, maximize != 0, first_step != 0};
   const cimm::Measured r = cimm::sgd_step_measured(p, g, buf, before, n, h);
   write_measured(r, out);
   return r.finite ? 1 : 0;
