@@ -68,6 +68,7 @@ const COMPILE = [
   '-Wpedantic',
   '-Werror',
   '-Inative/src',
+  '-Inative/wasm',
 ];
 
 const LINK = [
@@ -85,7 +86,7 @@ function main() {
   const sysroot = process.env.WASI_SYSROOT ? [`--sysroot=${process.env.WASI_SYSROOT}`] : [];
   const objects = join(root, 'build-wasm');
   mkdirSync(objects, { recursive: true });
-  const sources = [...coreSources(), 'native/wasm/runtime.cpp', 'native/wasm/exports.cpp'];
+  const sources = [...coreSources(), 'native/wasm/runtime.cpp', 'native/wasm/optim_simd.cpp', 'native/wasm/exports.cpp'];
   const outputs = [];
   for (const source of sources) {
     const object = join(objects, `${source.replace(/[/\\]/g, '_')}.o`);

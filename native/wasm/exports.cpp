@@ -17,6 +17,7 @@
 #include "optim.hpp"
 #include "prodigy.hpp"
 #include "qdt.hpp"
+#include "wasm_kernels.hpp"
 
 #define CIMM_EXPORT(name) extern "C" __attribute__((export_name(#name)))
 
@@ -114,7 +115,7 @@ int cimm_sgd_step(float* p, const float* g, float* buf, size_t n, double learnin
                   double dampening, double weight_decay, int nesterov, int maximize, int first_step) {
   const cimm::SgdHyper h{learning_rate, momentum,      dampening,      weight_decay,
                          nesterov != 0, maximize != 0, first_step != 0};
-  return cimm::sgd_step(p, g, buf, n, h) ? 1 : 0;
+  return cimm::wasm::sgd_step(p, g, buf, n, h) ? 1 : 0;
 }
 
 CIMM_EXPORT(cimm_adam_step)
@@ -122,7 +123,7 @@ int cimm_adam_step(float* p, const float* g, float* m, float* v, float* vmax, si
                    double step_size, double bc2_sqrt, double epsilon, double weight_decay, double decay, int amsgrad,
                    int maximize) {
   const cimm::AdamHyper h{beta1, beta2, step_size, bc2_sqrt, epsilon, weight_decay, decay, amsgrad != 0, maximize != 0};
-  return cimm::adam_step(p, g, m, v, vmax, n, h) ? 1 : 0;
+  return cimm::wasm::adam_step(p, g, m, v, vmax, n, h) ? 1 : 0;
 }
 
 CIMM_EXPORT(cimm_sgd_step_measured)
