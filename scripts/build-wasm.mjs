@@ -20,7 +20,7 @@
  * search path for the wasm32-wasi target).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -86,7 +86,12 @@ function main() {
   const sysroot = process.env.WASI_SYSROOT ? [`--sysroot=${process.env.WASI_SYSROOT}`] : [];
   const objects = join(root, 'build-wasm');
   mkdirSync(objects, { recursive: true });
-  const sources = [...coreSources(), 'native/wasm/runtime.cpp', 'native/wasm/optim_simd.cpp', 'native/wasm/exports.cpp'];
+  const sources = [
+    ...coreSources(),
+    'native/wasm/runtime.cpp',
+    'native/wasm/optim_simd.cpp',
+    'native/wasm/exports.cpp',
+  ];
   const outputs = [];
   for (const source of sources) {
     const object = join(objects, `${source.replace(/[/\\]/g, '_')}.o`);

@@ -40,7 +40,9 @@ describe('backend selection', () => {
 
   test('an unknown CIMM_BACKEND is an argument error', async () => {
     const lib = await freshLib('gpu');
-    expect(() => lib.kernels()).toThrow('Expected one of "rust", "cpp", "wasm", "js" for CIMM_BACKEND but received "gpu"');
+    expect(() => lib.kernels()).toThrow(
+      'Expected one of "rust", "cpp", "wasm", "js" for CIMM_BACKEND but received "gpu"',
+    );
   });
 
   test('a forced backend that cannot load throws with its cause and remedies, never falls back', async () => {

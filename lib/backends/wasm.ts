@@ -23,7 +23,6 @@ import { argumentError } from '../errors.js';
 import type {
   ActivationName,
   AdamStepOptions,
-  EnergyFlowParams,
   FlowBoundary,
   Kernels,
   SgdStepOptions,
@@ -152,9 +151,16 @@ interface Exports {
     weightDecay: number,
     out: Pointer,
   ): void;
-  cimm_prodigy_update(p: Pointer, m: Pointer, v: Pointer, n: number, stepSize: number, eps: number, decay: number): number;
+  cimm_prodigy_update(
+    p: Pointer,
+    m: Pointer,
+    v: Pointer,
+    n: number,
+    stepSize: number,
+    eps: number,
+    decay: number,
+  ): number;
   cimm_first_non_finite(x: Pointer, n: number): number;
-  cimm_memory_copy(src: Pointer, dst: Pointer, n: number): void;
   cimm_update_energy(
     before: Pointer,
     after: Pointer,
@@ -289,7 +295,11 @@ function gridDim(name: string, value: unknown): number {
 }
 
 /** A finite field of a params object, optionally > 0 or >= 0. */
-function field(params: Record<string, unknown>, name: string, sign: 'any' | 'positive' | 'nonNegative' = 'any'): number {
+function field(
+  params: Record<string, unknown>,
+  name: string,
+  sign: 'any' | 'positive' | 'nonNegative' = 'any',
+): number {
   const value = params[name];
   const v = num(name, value);
   if (sign === 'positive' && !(Number.isFinite(v) && v > 0)) throw argumentError(name, 'a finite number > 0', value);
@@ -439,7 +449,12 @@ class WasmCore {
   }
 
   /** Stage, run, copy back; a trap drops the instance (the next call starts a fresh one). */
-  run<R>(kernel: string, arrays: readonly FloatArray[], roles: readonly Role[], body: (e: Exports, p: Pointer[]) => R): R {
+  run<R>(
+    kernel: string,
+    arrays: readonly FloatArray[],
+    roles: readonly Role[],
+    body: (e: Exports, p: Pointer[]) => R,
+  ): R {
     const pointers = this.stage(arrays, roles);
     let result: R;
     try {
@@ -447,9 +462,12 @@ class WasmCore {
     } catch (error) {
       if (error instanceof WebAssembly.RuntimeError) {
         this.instance = undefined;
-        throw new Error(`cimm wasm backend: ${kernel} trapped (${error.message}); the next call starts a new instance`, {
-          cause: error,
-        });
+        throw new Error(
+          `cimm wasm backend: ${kernel} trapped (${error.message}); the next call starts a new instance`,
+          {
+            cause: error,
+          },
+        );
       }
       throw error;
     }
@@ -597,7 +615,18 @@ function wasmKernels(core: WasmCore, path: string): Kernels {
       );
     },
 
-    sgdStep(params, grads, momentumBuffer, learningRate, momentum, dampening, weightDecay, nesterov, maximize, firstStep) {
+    sgdStep(
+      params,
+      grads,
+      momentumBuffer,
+      learningRate,
+      momentum,
+      dampening,
+      weightDecay,
+      nesterov,
+      maximize,
+      firstStep,
+    ) {
       f32('params', params);
       f32('grads', grads);
       f32('momentumBuffer', momentumBuffer);
@@ -625,7 +654,22 @@ function wasmKernels(core: WasmCore, path: string): Kernels {
       );
     },
 
-    adamStep(params, grads, m, v, vMax, beta1, beta2, stepSize, bc2Sqrt, epsilon, weightDecay, decay, amsgrad, maximize) {
+    adamStep(
+      params,
+      grads,
+      m,
+      v,
+      vMax,
+      beta1,
+      beta2,
+      stepSize,
+      bc2Sqrt,
+      epsilon,
+      weightDecay,
+      decay,
+      amsgrad,
+      maximize,
+    ) {
       f32('params', params);
       f32('grads', grads);
       f32('m', m);
@@ -715,7 +759,10 @@ function wasmKernels(core: WasmCore, path: string): Kernels {
         num('options.decay', o.decay),
       ] as const;
       const flags = [bool('options.amsgrad', o.amsgrad), bool('options.maximize', o.maximize)] as const;
-      const metric = [num('options.metricScale', o.metricScale), num('options.metricEpsilon', o.metricEpsilon)] as const;
+      const metric = [
+        num('options.metricScale', o.metricScale),
+        num('options.metricEpsilon', o.metricEpsilon),
+      ] as const;
       f32('params', params);
       f32('grads', grads);
       f32('m', m);
@@ -836,7 +883,9 @@ function wasmKernels(core: WasmCore, path: string): Kernels {
         ['src', src],
         ['dst', dst],
       ]);
-      core.run('memoryCopy', [src, dst], [IN, OUT], (e, [ps, pd]) => e.cimm_memory_copy(ps, pd, src.length));
+      // The copy is the kernel: staged, it would be three copies (in, the module's, out), so the
+      // probe copies directly, as the js backend does (one memcpy; the module has no threads).
+      dst.set(src);
     },
 
     energyFlowStep(energy, potential, source, nx, ny, params, out) {
@@ -926,8 +975,11 @@ function wasmKernels(core: WasmCore, path: string): Kernels {
       if (metric.length !== 0) sameLength('metric', metric, n, 'before');
       lengthIs('out', out, 3, 'a Float64Array of length 3');
       // an empty metric is w = 1: the kernel takes a null pointer for it
-      core.run('updateEnergy', [before, after, grads, metric, scratch3], [IN, IN, IN, IN, OUT], (e, [pb, pa, pg, pm, po]) =>
-        e.cimm_update_energy(pb, pa, pg, metric.length > 0 ? pm : 0, n, scale, eps, po),
+      core.run(
+        'updateEnergy',
+        [before, after, grads, metric, scratch3],
+        [IN, IN, IN, IN, OUT],
+        (e, [pb, pa, pg, pm, po]) => e.cimm_update_energy(pb, pa, pg, metric.length > 0 ? pm : 0, n, scale, eps, po),
       );
       out.set(scratch3);
     },
@@ -946,7 +998,12 @@ function wasmKernels(core: WasmCore, path: string): Kernels {
 
     coupling(t, alpha, beta, gamma, lambdaCosmo, out) {
       f64('t', t);
-      const c = [finite('alpha', alpha), finite('beta', beta), finite('gamma', gamma), finite('lambdaCosmo', lambdaCosmo)] as const;
+      const c = [
+        finite('alpha', alpha),
+        finite('beta', beta),
+        finite('gamma', gamma),
+        finite('lambdaCosmo', lambdaCosmo),
+      ] as const;
       f64('out', out);
       lengthIs('out', out, t.length, `a Float64Array of length ${t.length} (the length of t)`);
       core.run('coupling', [t, out], [IN, OUT], (e, [pt, po]) => e.cimm_coupling(pt, t.length, ...c, po));

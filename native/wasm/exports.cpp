@@ -170,10 +170,6 @@ CIMM_EXPORT(cimm_first_non_finite) double cimm_first_non_finite(const float* x, 
   return static_cast<double>(cimm::first_non_finite(x, n));
 }
 
-CIMM_EXPORT(cimm_memory_copy) void cimm_memory_copy(const float* src, float* dst, size_t n) {
-  cimm::memory_copy(src, dst, n);
-}
-
 CIMM_EXPORT(cimm_update_energy)
 void cimm_update_energy(const float* before, const float* after, const float* grads, const float* metric, size_t n,
                         double metric_scale, double epsilon, double* out) {
