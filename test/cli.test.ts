@@ -105,7 +105,7 @@ describe('cimm: version, errors, suggestions', () => {
     const r = cimmWith({ CIMM_BACKEND: 'rsut' }, 'info');
     expect(r.code).toBe(2);
     expect(r.stderr.split('\n')[0]).toBe(
-      'cimm: CIMM_BACKEND=rsut is not a backend; did you mean "rust"? (known: rust, cpp, js; unset it to choose automatically)',
+      'cimm: CIMM_BACKEND=rsut is not a backend; did you mean "rust"? (known: rust, cpp, wasm, js; unset it to choose automatically)',
     );
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });

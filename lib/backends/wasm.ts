@@ -20,13 +20,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { argumentError } from '../errors.js';
-import type {
-  ActivationName,
-  AdamStepOptions,
-  FlowBoundary,
-  Kernels,
-  SgdStepOptions,
-} from '../kernels.js';
+import type { ActivationName, AdamStepOptions, FlowBoundary, Kernels, SgdStepOptions } from '../kernels.js';
 import { isCheckout, packageRoot } from '../paths.js';
 import { NativeLoadError } from './native.js';
 
