@@ -20,8 +20,18 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { argumentError } from '../errors.js';
-import type { ActivationName, AdamStepOptions, FlowBoundary, Kernels, SgdStepOptions } from '../kernels.js';
+import type {
+  ActivationName,
+  AdamStepOptions,
+  AsyncKernels,
+  EnergyFlowRunParams,
+  FlowBoundary,
+  Kernels,
+  MatmulParams,
+  SgdStepOptions,
+} from '../kernels.js';
 import { isCheckout, packageRoot } from '../paths.js';
+import { chunkedAsyncKernels } from './js/async.js';
 import { NativeLoadError } from './native.js';
 
 /** Where the module is: wasm/cimm.wasm in the package, or the path in CIMM_WASM_MODULE. */
@@ -480,16 +490,13 @@ class WasmCore {
 /** The Kernels over one instance of the module. */
 function wasmKernels(core: WasmCore, path: string): Kernels {
   const scratch3 = new Float64Array(3);
-  return {
+  const sync: Omit<Kernels, keyof AsyncKernels> = {
     name: 'wasm',
     describe: () => ({ name: 'wasm', simdPath: 'wasm-simd128', cpuFeatures: [], threads: 1, source: path }),
 
     localEnergy(r, primeCount, out) {
       f64('r', r);
-      const n = num('primeCount', primeCount);
-      if (!(n >= 0 && n <= MAX_PRIME_COUNT && Number.isInteger(n))) {
-        throw argumentError('primeCount', `an integer >= 0 and <= ${MAX_PRIME_COUNT}`, primeCount);
-      }
+      const n = primeCountOf(primeCount);
       f64('out', out);
       lengthIs('out', out, r.length, `a Float64Array of length ${r.length}`);
       core.run('localEnergy', [r, out], [IN, OUT], (e, [pr, po]) => e.cimm_local_energy(pr, r.length, n, po));
@@ -553,11 +560,9 @@ function wasmKernels(core: WasmCore, path: string): Kernels {
       f32('b', b);
       const be = finite('beta', beta);
       f32('c', c);
-      const matrix = (name: string, v: Float32Array, rows: number, cols: number) =>
-        lengthIs(name, v, rows * cols, `a ${rows}×${cols} matrix (a Float32Array of length ${rows * cols})`);
-      matrix('a', a, ta ? kk : mm, ta ? mm : kk);
-      matrix('b', b, tb ? nn : kk, tb ? kk : nn);
-      matrix('c', c, mm, nn);
+      matrixOf('a', a, ta ? kk : mm, ta ? mm : kk);
+      matrixOf('b', b, tb ? nn : kk, tb ? kk : nn);
+      matrixOf('c', c, mm, nn);
       if (overlap(a, c) || overlap(b, c)) throw argumentError('c', 'an array that does not overlap a or b', c);
       // β = 0 overwrites c without reading it: c need not be copied in.
       core.run('matmul', [a, b, c], [IN, IN, be === 0 ? OUT : INOUT], (e, [pa, pb, pc]) =>
@@ -1036,6 +1041,78 @@ function wasmKernels(core: WasmCore, path: string): Kernels {
       );
     },
   };
+  // The async kernels: the js backend's chunking over this module's sync kernels (one thread
+  // here as there: chunks on the main thread, yielding to the event loop between them), after
+  // the checks the native bindings make before queuing any work.
+  const chunked = chunkedAsyncKernels(sync);
+  const checked =
+    <A extends unknown[], R>(check: (...args: A) => void, run: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> => {
+      try {
+        check(...args);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return run(...args);
+    };
+  const async: AsyncKernels = {
+    matmulAsync: checked((params: MatmulParams, a: Float32Array, b: Float32Array, c: Float32Array | undefined) => {
+      const o = optionsObject('params', params);
+      const ta = bool('transA', o.transA);
+      const tb = bool('transB', o.transB);
+      const [m, n, k] = [dimension('m', o.m), dimension('n', o.n), dimension('k', o.k)];
+      finite('alpha', o.alpha);
+      const beta = finite('beta', o.beta);
+      matrixOf('a', f32('a', a), ta ? k : m, ta ? m : k);
+      matrixOf('b', f32('b', b), tb ? n : k, tb ? k : n);
+      if (beta !== 0) matrixOf('c', f32('c', c), m, n);
+    }, chunked.matmulAsync),
+    localEnergyAsync: checked((r: Float64Array, primeCount: number) => {
+      f64('r', r);
+      primeCountOf(primeCount);
+    }, chunked.localEnergyAsync),
+    energyFlowRunAsync: checked(
+      (
+        energy: Float64Array,
+        potential: Float64Array,
+        source: Float64Array,
+        nx: number,
+        ny: number,
+        params: EnergyFlowRunParams,
+        kappas: Float64Array,
+      ) => {
+        const cells = gridDim('nx', nx) * gridDim('ny', ny);
+        grid('energy', energy, cells);
+        grid('potential', potential, cells);
+        grid('source', source, cells);
+        const p = optionsObject('params', params);
+        field(p, 'h', 'positive');
+        field(p, 'dt', 'nonNegative');
+        field(p, 'beta', 'nonNegative');
+        field(p, 'gamma');
+        code('boundary', p.boundary, BOUNDARIES);
+        if (!f64('kappas', kappas).every(Number.isFinite)) {
+          throw argumentError('kappas', 'a Float64Array of finite numbers', kappas);
+        }
+      },
+      chunked.energyFlowRunAsync,
+    ),
+  };
+  return { ...sync, ...async };
+}
+
+/** `v` must hold a rows × cols matrix (the binding's wording). */
+function matrixOf(name: string, v: Float32Array, rows: number, cols: number): void {
+  lengthIs(name, v, rows * cols, `a ${rows}×${cols} matrix (a Float32Array of length ${rows * cols})`);
+}
+
+/** localEnergy's prime count: an integer in [0, MAX_PRIME_COUNT]. */
+function primeCountOf(value: unknown): number {
+  const n = num('primeCount', value);
+  if (!(n >= 0 && n <= MAX_PRIME_COUNT && Number.isInteger(n))) {
+    throw argumentError('primeCount', `an integer >= 0 and <= ${MAX_PRIME_COUNT}`, value);
+  }
+  return n;
 }
 
 const EMPTY32 = new Float32Array(0);

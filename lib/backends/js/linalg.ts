@@ -10,7 +10,8 @@
  * reference is at least as accurate as the native f32 kernels it checks.
  */
 
-const MB = 32;
+/** Rows of C per tile (exported: the async variant chunks whole tiles). */
+export const MB = 32;
 const NB = 256;
 const KB = 128;
 
