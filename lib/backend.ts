@@ -1,6 +1,7 @@
 /**
- * Backend selection (design.md §1): rust → cpp → js by priority, forced with
- * CIMM_BACKEND=rust|cpp|js or setBackend(). A forced backend that cannot load is an error
+ * Backend selection (design.md §1): rust → cpp → wasm → js by priority, forced with
+ * CIMM_BACKEND=rust|cpp|wasm|js or setBackend(). wasm is the C++ core compiled to WebAssembly
+ * (lib/backends/wasm.ts): no native binary, so it loads wherever the package is installed. A forced backend that cannot load is an error
  * listing every cause and what to do; without a forced choice an unavailable backend is
  * skipped silently (set CIMM_DEBUG=1 to see why).
  */
@@ -9,6 +10,7 @@ import { loadCppKernels } from './backends/cpp.js';
 import { jsKernels } from './backends/js/index.js';
 import { NativeLoadError } from './backends/native.js';
 import { describePlatform, hostPlatform, loadRustKernels } from './backends/rust.js';
+import { loadWasmKernels } from './backends/wasm.js';
 import { CimmBackendError } from './errors.js';
 import { oneOf } from './is.js';
 import type { BackendDescription, BackendName, Kernels } from './kernels.js';
@@ -27,20 +29,26 @@ export interface BackendEntry {
 const BACKENDS: BackendEntry[] = [
   {
     name: 'rust',
-    priority: 3,
+    priority: 4,
     load: loadRustKernels,
     remedy: 'reinstall cimm with its platform package (npm installs cimm-<platform> with it), or use CIMM_BACKEND=js',
   },
   {
     name: 'cpp',
-    priority: 2,
+    priority: 3,
     load: loadCppKernels,
     remedy: 'rebuild it with `npx cimm build-native` (needs cmake and a C++17 compiler), or use CIMM_BACKEND=js',
+  },
+  {
+    name: 'wasm',
+    priority: 2,
+    load: loadWasmKernels,
+    remedy: 'reinstall cimm (its package ships wasm/cimm.wasm), or use CIMM_BACKEND=js',
   },
   { name: 'js', priority: 1, load: () => jsKernels, remedy: '' },
 ];
 
-export const BACKEND_NAMES: readonly BackendName[] = ['rust', 'cpp', 'js'];
+export const BACKEND_NAMES: readonly BackendName[] = ['rust', 'cpp', 'wasm', 'js'];
 
 const loaded = new Map<BackendName, Kernels>();
 const failures = new Map<BackendName, unknown>();
@@ -79,7 +87,7 @@ function unavailable(name: BackendName, how: string): CimmBackendError {
   const solutions =
     cause instanceof NativeLoadError
       ? [...cause.solutions]
-      : [entry?.remedy || 'choose another backend with CIMM_BACKEND=rust|cpp|js'];
+      : [entry?.remedy || 'choose another backend with CIMM_BACKEND=rust|cpp|wasm|js'];
   const forcedBy = how.startsWith('CIMM_BACKEND') ? 'CIMM_BACKEND' : 'the forced choice';
   solutions.push(`or unset ${forcedBy} to fall back automatically to the best backend that loads`);
   return new CimmBackendError(

@@ -5,7 +5,7 @@
  * read or write out of bounds.
  */
 
-export type BackendName = 'rust' | 'cpp' | 'js';
+export type BackendName = 'rust' | 'cpp' | 'wasm' | 'js';
 
 /** The activation σ of the fractal layer (design eq. 9). */
 export type ActivationName = 'identity' | 'tanh' | 'sigmoid' | 'relu';
@@ -67,13 +67,19 @@ export interface AdamStepOptions {
 /** What a backend says about itself for `backendInfo()`. */
 export interface BackendDescription {
   name: BackendName;
-  /** The SIMD path the kernels take on this CPU: "avx2+fma", "neon", "scalar", or "none" for js. */
+  /**
+   * The SIMD path the kernels take on this CPU: "avx2+fma", "neon", "scalar", "wasm-simd128"
+   * (the WebAssembly module), or "none" for js.
+   */
   simdPath: string;
   /** CPU features detected at run time (empty for js). */
   cpuFeatures: string[];
   /** Worker threads the backend may use for large calls. */
   threads: number;
-  /** Native backends: where the addon was loaded from (a file, or the platform package's name). */
+  /**
+   * Native backends: where the addon was loaded from (a file, or the platform package's name);
+   * wasm: the module's file.
+   */
   source?: string;
 }
 

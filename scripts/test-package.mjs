@@ -17,12 +17,13 @@
  *    while `cimm` alone loads no TensorFlow.js;
  *    TypeScript type-checks a .cts and a .mts consumer (strict, skipLibCheck off); below
  *    require(esm) the error says what to do; the CLI (--version, info, train, compare without
- *    the plotting libraries, bench absent, a forced cpp backend's fixes).
+ *    the plotting libraries, bench absent, a forced cpp backend's fixes); the shipped
+ *    WebAssembly module trains with CIMM_BACKEND=wasm.
  * 5. `npx cimm build-native` (now with the full PATH) builds the C++ backend inside the
  *    installed package, installing cmake-js & co. for that build only; cpp then trains.
  * 6. The checkout's test suite, less the checkout-only files vitest.package.config.ts lists,
  *    runs against the installed dist/ (CIMM_PACKAGE_DIST) with only node on PATH, both
- *    native backends required (rust alone with --skip-build-native).
+ *    native backends and wasm required (rust and wasm with --skip-build-native).
  *
  * Options: --keep (leave the temp directory), --skip-build-native.
  * Prints a summary (sizes, times, package count) and exits non-zero on the first failure.
@@ -150,6 +151,7 @@ for (const f of [
   'cjs/index.cjs',
   'dist/cjs/index.d.cts',
   'dist/lib/index.js',
+  'wasm/cimm.wasm',
 ]) {
   check(files.includes(f), `ships ${f}`);
 }
@@ -438,6 +440,15 @@ check(
   trained.stepsDone === 30 && Number.isFinite(trained.finalMetric),
   `cimm train on rust: ${trained.stepsDone} steps, final ${trained.finalMetric}`,
 );
+const wasmTrained = JSON.parse(
+  cli(['train', '--task', 'least-squares', '--optimizer', 'Adam', '--steps', '30', '--json'], {
+    env: { ...bare, CIMM_BACKEND: 'wasm' },
+  }).stdout,
+);
+check(
+  wasmTrained.stepsDone === 30 && Number.isFinite(wasmTrained.finalMetric),
+  `cimm train on wasm (the shipped module, no toolchain): ${wasmTrained.stepsDone} steps, final ${wasmTrained.finalMetric}`,
+);
 const bench = cli(['bench'], { expectCode: 2 });
 check(/part of the source checkout/.test(bench.stderr), 'cimm bench: absent, says where the benchmarks are (exit 2)');
 const forced = cli(['info'], { env: { ...bare, CIMM_BACKEND: 'cpp' }, expectCode: 1 });
@@ -556,7 +567,7 @@ const vitest = run(
     env: {
       ...bare,
       CIMM_PACKAGE_DIST: dist,
-      CIMM_REQUIRE_BACKENDS: skipBuildNative ? 'rust' : 'rust,cpp',
+      CIMM_REQUIRE_BACKENDS: skipBuildNative ? 'rust,wasm' : 'rust,cpp,wasm',
       NO_COLOR: '1',
     },
     expectCode: null,

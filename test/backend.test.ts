@@ -28,7 +28,7 @@ describe('backend selection', () => {
     const info = lib.backendInfo();
     expect(info.name).toBe(available[0]);
     expect(info.forced).toBe(false);
-    expect(info.backends.map((b) => b.name)).toEqual(['rust', 'cpp', 'js']);
+    expect(info.backends.map((b) => b.name)).toEqual(['rust', 'cpp', 'wasm', 'js']);
     for (const b of info.backends) expect(b.available).toBe(available.includes(b.name));
   });
 
@@ -40,7 +40,9 @@ describe('backend selection', () => {
 
   test('an unknown CIMM_BACKEND is an argument error', async () => {
     const lib = await freshLib('gpu');
-    expect(() => lib.kernels()).toThrow('Expected one of "rust", "cpp", "js" for CIMM_BACKEND but received "gpu"');
+    expect(() => lib.kernels()).toThrow(
+      'Expected one of "rust", "cpp", "wasm", "js" for CIMM_BACKEND but received "gpu"',
+    );
   });
 
   test('a forced backend that cannot load throws with its cause and remedies, never falls back', async () => {

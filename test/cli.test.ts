@@ -106,7 +106,7 @@ describe('cimm: version, errors, suggestions', () => {
     const r = cimmWith({ CIMM_BACKEND: 'rsut' }, 'info');
     expect(r.code).toBe(2);
     expect(r.stderr.split('\n')[0]).toBe(
-      'cimm: CIMM_BACKEND=rsut is not a backend; did you mean "rust"? (known: rust, cpp, js; unset it to choose automatically)',
+      'cimm: CIMM_BACKEND=rsut is not a backend; did you mean "rust"? (known: rust, cpp, wasm, js; unset it to choose automatically)',
     );
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
@@ -188,7 +188,7 @@ describe('cimm info', () => {
     const j = JSON.parse(r.stdout);
     expect(j).toMatchObject({ name: expect.any(String), simdPath: expect.any(String), threads: expect.any(Number) });
     expect(Array.isArray(j.cpuFeatures)).toBe(true);
-    expect(j.backends.map((b: { name: string }) => b.name)).toEqual(['rust', 'cpp', 'js']);
+    expect(j.backends.map((b: { name: string }) => b.name)).toEqual(['rust', 'cpp', 'wasm', 'js']);
   });
 });
 

@@ -16,12 +16,22 @@
 #include "simd.hpp"
 #include "stop.hpp"
 
+#if defined(__wasm_simd128__)
+#include <wasm_simd128.h>
+#endif
+
 namespace cimm {
 
 namespace {
 
+#if defined(__wasm_simd128__)
+// WebAssembly (kernel_wasm): a 4×8 tile, 8 accumulators in f32x4 lanes
+constexpr std::size_t kMR = 4;
+constexpr std::size_t kNR = 8;
+#else
 constexpr std::size_t kMR = 6;
 constexpr std::size_t kNR = 16;
+#endif
 constexpr std::size_t kKC = 256;
 constexpr std::size_t kMC = 72;
 constexpr std::size_t kNC = 1024;
@@ -131,6 +141,46 @@ CIMM_TARGET_AVX2 void kernel_avx2(std::size_t kc, const float* a, const float* b
 
 #endif
 
+#if defined(__wasm_simd128__)
+
+// The WebAssembly build's micro-kernel (scripts/build-wasm.mjs, -msimd128): the scalar kernel's
+// operations (f32 multiply, then add: wasm has no fused multiply-add), so the same bits, in
+// f32x4 lanes. A 4×8 tile: 8 accumulators, 2 B vectors and a broadcast stay within the 16
+// vector registers an x86-64 engine maps them to (a 6×16 tile spills).
+void kernel_wasm(std::size_t kc, const float* a, const float* b, float* c, std::size_t ldc, std::size_t mr,
+                 std::size_t nr) noexcept {
+  v128_t acc[kMR][2];
+  for (std::size_t i = 0; i < kMR; ++i) acc[i][0] = acc[i][1] = wasm_f32x4_splat(0.0f);
+  for (std::size_t p = 0; p < kc; ++p) {
+    const v128_t b0 = wasm_v128_load(b + p * kNR);
+    const v128_t b1 = wasm_v128_load(b + p * kNR + 4);
+    const float* ap = a + p * kMR;
+    for (std::size_t i = 0; i < kMR; ++i) {
+      const v128_t x = wasm_v128_load32_splat(ap + i);
+      acc[i][0] = wasm_f32x4_add(acc[i][0], wasm_f32x4_mul(x, b0));
+      acc[i][1] = wasm_f32x4_add(acc[i][1], wasm_f32x4_mul(x, b1));
+    }
+  }
+  if (mr == kMR && nr == kNR) {
+    for (std::size_t i = 0; i < kMR; ++i) {
+      float* row = c + i * ldc;
+      wasm_v128_store(row, wasm_f32x4_add(wasm_v128_load(row), acc[i][0]));
+      wasm_v128_store(row + 4, wasm_f32x4_add(wasm_v128_load(row + 4), acc[i][1]));
+    }
+    return;
+  }
+  float tile[kMR][kNR];
+  for (std::size_t i = 0; i < kMR; ++i) {
+    wasm_v128_store(tile[i], acc[i][0]);
+    wasm_v128_store(tile[i] + 4, acc[i][1]);
+  }
+  for (std::size_t i = 0; i < mr; ++i) {
+    for (std::size_t j = 0; j < nr; ++j) c[i * ldc + j] += tile[i][j];
+  }
+}
+
+#endif
+
 // Returns false when `stop` was raised before one of the NC×KC slices (C partly written).
 bool gemm_blocked(MicroKernel kernel, bool parallel, bool trans_a, bool trans_b, std::size_t m, std::size_t n,
                   std::size_t k, float alpha, const float* a, const float* b, float beta, float* c,
@@ -208,6 +258,8 @@ bool matmul_until(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std:
                                 static_cast<double>(kGemmParallelWork);
 #if CIMM_HAVE_X86_DISPATCH
   const MicroKernel kernel = has_avx2_fma() ? kernel_avx2 : kernel_scalar;
+#elif defined(__wasm_simd128__)
+  const MicroKernel kernel = kernel_wasm;
 #else
   const MicroKernel kernel = kernel_scalar;
 #endif

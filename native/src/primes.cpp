@@ -40,14 +40,22 @@ std::shared_ptr<PrimeTable> sieve(std::size_t count) {
   return table;
 }
 
+#if defined(_LIBCPP_HAS_NO_THREADS)
+// A build without threads (the wasm32-wasi module, native/wasm/): one caller at a time.
+struct CacheGuard {};
+#else
 std::mutex cache_mutex;
+struct CacheGuard {
+  std::lock_guard<std::mutex> lock{cache_mutex};
+};
+#endif
 std::shared_ptr<const PrimeTable> cache;
 
 }  // namespace
 
 std::shared_ptr<const PrimeTable> prime_table(std::size_t count) {
   count = std::min(count, kMaxPrimeCount);
-  std::lock_guard<std::mutex> lock(cache_mutex);
+  [[maybe_unused]] const CacheGuard guard{};
   if (!cache || cache->count() < count) {
     const std::size_t have = cache ? cache->count() : 0;
     cache = sieve(std::min(kMaxPrimeCount, std::max({count, 2 * have, std::size_t{128}})));
