@@ -40,6 +40,7 @@ pub mod optim;
 pub mod parallel;
 pub mod primes;
 pub mod prodigy;
+pub mod real;
 pub mod reduce;
 pub mod vmath;
 
