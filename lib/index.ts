@@ -186,6 +186,7 @@ export {
   QDTOptimizer,
   type QDTOptions,
   type QDTReport,
+  type RealTensorMap,
   ReduceOnPlateau,
   type RuleDrivenArgs,
   type RuleDrivenConfig,
