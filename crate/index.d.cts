@@ -3,15 +3,15 @@
 
 /**
  * `gradPre[i] = gradOut[i]·σ'(pre[i])`, σ' written through the output `y` = σ(pre).
- * `y` or `gradOut` may be `gradPre`.
+ * `y` or `gradOut` may be `gradPre`. Float32Array or Float64Array (one dtype per call).
  */
-export declare function activationBackward(activation: string, y: Float32Array, gradOut: Float32Array, gradPre: Float32Array): void
+export declare function activationBackward(activation: string, y: Float32Array | Float64Array, gradOut: Float32Array | Float64Array, gradPre: Float32Array | Float64Array): void
 
 /**
  * `out[i] = σ(x[i] + shift)`; activation "identity", "tanh", "sigmoid" or "relu". `x`
- * may be `out`.
+ * may be `out`. Float32Array (σ in f64, rounded once) or Float64Array (σ in f64).
  */
-export declare function activationForward(activation: string, x: Float32Array, shift: number, out: Float32Array): void
+export declare function activationForward(activation: string, x: Float32Array | Float64Array, shift: number, out: Float32Array | Float64Array): void
 
 /**
  * torch.optim.Adam / AdamW on one tensor, in place; returns false when an updated
@@ -119,7 +119,7 @@ export declare function localEnergy(r: Float64Array, primeCount: number, out: Fl
  * `transA`), op(b) is k×n (`b` stored n×k when `transB`), c is m×n. beta = 0
  * overwrites c. `c` must not overlap `a` or `b`.
  */
-export declare function matmul(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, a: Float32Array, b: Float32Array, beta: number, c: Float32Array): void
+export declare function matmul(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, a: Float32Array | Float64Array, b: Float32Array | Float64Array, beta: number, c: Float32Array | Float64Array): void
 
 /** `max |x[i]|` (0 when empty), or NaN when any element is NaN or ±Infinity. */
 export declare function maxAbs(x: Float32Array): number

@@ -130,7 +130,9 @@ export interface Kernels {
   /**
    * GEMM for eq. 9: c ← α·op(a)·op(b) + β·c, row-major; op(a) is m×k (a stored k×m when
    * transA), op(b) is k×n (b stored n×k when transB), c is m×n. β = 0 overwrites c without
-   * reading it. c must not overlap a or b.
+   * reading it. c must not overlap a or b. Float32Array or Float64Array, one dtype per call
+   * (nn layers in f64): f64 matrices take f64 products and sums; the backends agree within a
+   * tolerance, as in f32 (docs/theory.md, "Float64 parameters").
    */
   matmul(
     transA: boolean,
@@ -139,10 +141,10 @@ export interface Kernels {
     n: number,
     k: number,
     alpha: number,
-    a: Float32Array,
-    b: Float32Array,
+    a: Real,
+    b: Real,
     beta: number,
-    c: Float32Array,
+    c: Real,
   ): void;
 
   /** y ← α·x + β·y (f64 arithmetic, one rounding); β = 0 overwrites y. `x` may be `y`. */
@@ -154,14 +156,14 @@ export interface Kernels {
   /** Σ x[i], accumulated in f64. */
   sum(x: Float32Array): number;
 
-  /** Eq. 9's σ: out[i] = σ(x[i] + shift). `x` may be `out`. */
-  activationForward(activation: ActivationName, x: Float32Array, shift: number, out: Float32Array): void;
+  /** Eq. 9's σ: out[i] = σ(x[i] + shift). `x` may be `out`. f32 or f64 arrays (one dtype per call). */
+  activationForward(activation: ActivationName, x: Real, shift: number, out: Real): void;
 
   /**
    * Backward of σ through its output y: gradPre[i] = gradOut[i]·σ'(pre[i]) (tanh 1 − y²,
    * sigmoid y(1 − y), relu [y > 0], identity 1). `y` or `gradOut` may be `gradPre`.
    */
-  activationBackward(activation: ActivationName, y: Float32Array, gradOut: Float32Array, gradPre: Float32Array): void;
+  activationBackward(activation: ActivationName, y: Real, gradOut: Real, gradPre: Real): void;
 
   /**
    * Quantum–classical coupling, design eq. 1, batched over t:

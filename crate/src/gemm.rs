@@ -1,4 +1,5 @@
-//! Dense f32 matrix multiply for the fractal layer (design.md §2 eq. 9), BLAS-style:
+//! Dense f32 (or f64: nn layers in f64, docs/theory.md "Float64 parameters") matrix multiply
+//! for the fractal layer (design.md §2 eq. 9) and the dense layers, BLAS-style:
 //!
 //!   C ← α·op(A)·op(B) + β·C,   op(X) = X or Xᵀ,
 //!
@@ -19,6 +20,7 @@
 use crate::error::KernelError;
 use crate::parallel::thread_count;
 use crate::primes::format_number;
+use crate::real::Real;
 
 /// Products (m·n·k) from which the multiply runs on several threads (≈ 160³; about
 /// 0.1 ms on one core, above the cost of waking the pool).
@@ -26,14 +28,14 @@ const PARALLEL_MIN_WORK: usize = 1 << 22;
 
 /// The shape and scalars of one multiply.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Gemm {
+pub struct Gemm<T = f32> {
     pub trans_a: bool,
     pub trans_b: bool,
     pub m: usize,
     pub n: usize,
     pub k: usize,
-    pub alpha: f32,
-    pub beta: f32,
+    pub alpha: T,
+    pub beta: T,
 }
 
 fn length_error(name: &'static str, rows: usize, cols: usize, got: usize) -> KernelError {
@@ -44,12 +46,16 @@ fn length_error(name: &'static str, rows: usize, cols: usize, got: usize) -> Ker
     )
 }
 
-impl Gemm {
+impl<T: Real> Gemm<T> {
     /// Checks the scalars and that each array holds exactly its matrix.
-    pub fn check(&self, a: &[f32], b: &[f32], c: &[f32]) -> Result<(), KernelError> {
+    pub fn check(&self, a: &[T], b: &[T], c: &[T]) -> Result<(), KernelError> {
         for (name, v) in [("alpha", self.alpha), ("beta", self.beta)] {
             if !v.is_finite() {
-                return Err(KernelError::new(name, "a finite number", format_number(v as f64)));
+                return Err(KernelError::new(
+                    name,
+                    "a finite number",
+                    format_number(v.to_f64()),
+                ));
             }
         }
         let Gemm { m, n, k, .. } = *self;
@@ -77,7 +83,7 @@ impl Gemm {
 }
 
 /// C ← α·op(A)·op(B) + β·C (see the module comment).
-pub fn matmul(g: &Gemm, a: &[f32], b: &[f32], c: &mut [f32]) -> Result<(), KernelError> {
+pub fn matmul<T: Real>(g: &Gemm<T>, a: &[T], b: &[T], c: &mut [T]) -> Result<(), KernelError> {
     g.check(a, b, c)?;
     let Gemm {
         m, n, k, alpha, beta, ..
@@ -85,10 +91,10 @@ pub fn matmul(g: &Gemm, a: &[f32], b: &[f32], c: &mut [f32]) -> Result<(), Kerne
     if m == 0 || n == 0 {
         return Ok(());
     }
-    if k == 0 || alpha == 0.0 {
+    if k == 0 || alpha == T::ZERO {
         // No product to add: C ← β·C (β = 0 clears it).
         for v in c.iter_mut() {
-            *v = if beta == 0.0 { 0.0 } else { beta * *v };
+            *v = if beta == T::ZERO { T::ZERO } else { beta * *v };
         }
         return Ok(());
     }
@@ -119,7 +125,7 @@ pub fn matmul(g: &Gemm, a: &[f32], b: &[f32], c: &mut [f32]) -> Result<(), Kerne
             c.as_mut_ptr(),
             1,
             n as isize,
-            beta != 0.0,
+            beta != T::ZERO,
             a.as_ptr(),
             a_cs,
             a_rs,

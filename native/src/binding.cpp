@@ -761,7 +761,8 @@ Napi::Value ScaleInPlace(const Napi::CallbackInfo& info) {
 // `in` itself, or a copy kept in `keep` when it partially overlaps `out` (or is `out` and
 // `always` is set): a kernel then never reads an element it already overwrote. An input that
 // is exactly `out` is fine as it is (each kernel reads element i before writing it).
-const float* separate(View<float> in, View<float> out, std::vector<float>& keep, bool always = false) {
+template <typename T>
+const T* separate(View<T> in, View<T> out, std::vector<T>& keep, bool always = false) {
   if (!overlap(in, out)) return in.data;
   if (in.data == out.data && in.length == out.length && !always) return in.data;
   keep.assign(in.data, in.data + in.length);
@@ -856,13 +857,16 @@ Napi::Value Sum(const Napi::CallbackInfo& info) {
 Napi::Value ActivationForward(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
     const auto act = activation(env, info[0]);
-    const auto x = float32_array(env, info[1], "x");
-    const double shift = finite(env, info[2], "shift");
-    const auto out = float32_array(env, info[3], "out");
-    same_length_as(env, x, out.length, "out", "x", info[1]);
-    std::vector<float> keep;
-    cimm::activation_forward(act, separate(x, out, keep), shift, out.data, out.length);
-    return env.Undefined();
+    return by_dtype(env, info[3], "out", [&](auto d) -> Napi::Value {
+      using T = typename decltype(d)::type;
+      const auto x = real_array<T>(env, info[1], "x");
+      const double shift = finite(env, info[2], "shift");
+      const auto out = real_array<T>(env, info[3], "out");
+      same_length_as(env, x, out.length, "out", "x", info[1]);
+      std::vector<T> keep;
+      cimm::activation_forward(act, separate(x, out, keep), shift, out.data, out.length);
+      return env.Undefined();
+    });
   });
 }
 
@@ -870,14 +874,17 @@ Napi::Value ActivationForward(const Napi::CallbackInfo& info) {
 Napi::Value ActivationBackward(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
     const auto act = activation(env, info[0]);
-    const auto y = float32_array(env, info[1], "y");
-    const auto g = float32_array(env, info[2], "gradOut");
-    const auto out = float32_array(env, info[3], "gradPre");
-    same_length_as(env, y, out.length, "gradPre", "y", info[1]);
-    same_length_as(env, g, out.length, "gradPre", "gradOut", info[2]);
-    std::vector<float> keep_y, keep_g;
-    cimm::activation_backward(act, separate(y, out, keep_y), separate(g, out, keep_g), out.data, out.length);
-    return env.Undefined();
+    return by_dtype(env, info[3], "gradPre", [&](auto d) -> Napi::Value {
+      using T = typename decltype(d)::type;
+      const auto y = real_array<T>(env, info[1], "y");
+      const auto g = real_array<T>(env, info[2], "gradOut");
+      const auto out = real_array<T>(env, info[3], "gradPre");
+      same_length_as(env, y, out.length, "gradPre", "y", info[1]);
+      same_length_as(env, g, out.length, "gradPre", "gradOut", info[2]);
+      std::vector<T> keep_y, keep_g;
+      cimm::activation_backward(act, separate(y, out, keep_y), separate(g, out, keep_g), out.data, out.length);
+      return env.Undefined();
+    });
   });
 }
 
@@ -888,11 +895,12 @@ std::size_t dimension(Napi::Env env, Napi::Value value, const char* param) {
   return static_cast<std::size_t>(v);
 }
 
-void matrix(Napi::Env env, View<float> v, std::size_t rows, std::size_t cols, const char* param, Napi::Value value) {
+template <typename T>
+void matrix(Napi::Env env, View<T> v, std::size_t rows, std::size_t cols, const char* param, Napi::Value value) {
   if (v.length != rows * cols) {
     fail(env,
-         "a " + std::to_string(rows) + "\xC3\x97" + std::to_string(cols) + " matrix (a Float32Array of length " +
-             std::to_string(rows * cols) + ")",
+         "a " + std::to_string(rows) + "\xC3\x97" + std::to_string(cols) + " matrix (a " + array_name<T>() +
+             " of length " + std::to_string(rows * cols) + ")",
          param, value);
   }
 }
@@ -906,22 +914,24 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
     const std::size_t n = dimension(env, info[3], "n");
     const std::size_t k = dimension(env, info[4], "k");
     const double alpha = finite(env, info[5], "alpha");
-    const auto a = float32_array(env, info[6], "a");
-    const auto b = float32_array(env, info[7], "b");
-    const double beta = finite(env, info[8], "beta");
-    const auto c = float32_array(env, info[9], "c");
-    if (static_cast<double>(m) * static_cast<double>(k) > 4e18 ||
-        static_cast<double>(k) * static_cast<double>(n) > 4e18 ||
-        static_cast<double>(m) * static_cast<double>(n) > 4e18) {
-      fail(env, "dimensions whose products fit in memory", "m", info[2]);
-    }
-    matrix(env, a, trans_a ? k : m, trans_a ? m : k, "a", info[6]);
-    matrix(env, b, trans_b ? n : k, trans_b ? k : n, "b", info[7]);
-    matrix(env, c, m, n, "c", info[9]);
-    if (overlap(a, c) || overlap(b, c)) fail(env, "an array that does not overlap a or b", "c", info[9]);
-    cimm::matmul(trans_a, trans_b, m, n, k, static_cast<float>(alpha), a.data, b.data, static_cast<float>(beta),
-                 c.data);
-    return env.Undefined();
+    return by_dtype(env, info[9], "c", [&](auto d) -> Napi::Value {
+      using T = typename decltype(d)::type;
+      const auto a = real_array<T>(env, info[6], "a");
+      const auto b = real_array<T>(env, info[7], "b");
+      const double beta = finite(env, info[8], "beta");
+      const auto c = real_array<T>(env, info[9], "c");
+      if (static_cast<double>(m) * static_cast<double>(k) > 4e18 ||
+          static_cast<double>(k) * static_cast<double>(n) > 4e18 ||
+          static_cast<double>(m) * static_cast<double>(n) > 4e18) {
+        fail(env, "dimensions whose products fit in memory", "m", info[2]);
+      }
+      matrix(env, a, trans_a ? k : m, trans_a ? m : k, "a", info[6]);
+      matrix(env, b, trans_b ? n : k, trans_b ? k : n, "b", info[7]);
+      matrix(env, c, m, n, "c", info[9]);
+      if (overlap(a, c) || overlap(b, c)) fail(env, "an array that does not overlap a or b", "c", info[9]);
+      cimm::matmul(trans_a, trans_b, m, n, k, static_cast<T>(alpha), a.data, b.data, static_cast<T>(beta), c.data);
+      return env.Undefined();
+    });
   });
 }
 
