@@ -976,6 +976,49 @@ pub(crate) mod tests {
 
     /// Adam's first step moves each parameter by about η·sign(g) (m̂ = g, v̂ = g²).
     #[test]
+    fn f64_steps_are_the_formula_in_f64() {
+        // The generic code in f64: each operation an f64 operation in PyTorch's order, nothing
+        // rounded to f32 (docs/theory.md, "Float64 parameters").
+        let h = adam_variants()[1];
+        let g: Vec<f64> = values(37, 3, 2.0)
+            .iter()
+            .map(|&x| x as f64 * (1.0 + 1e-9))
+            .collect();
+        let p0: Vec<f64> = values(37, 4, 2.0).iter().map(|&x| x as f64 + 1e-10).collect();
+        let mut p = p0.clone();
+        let (mut m, mut v) = (vec![0.0f64; 37], vec![0.0f64; 37]);
+        assert!(adam_step(&mut p, &g, &mut m, &mut v, &mut [], &h).unwrap());
+        for i in 0..37 {
+            let mut pi = p0[i] * h.decay;
+            let mut d = if h.maximize { -g[i] } else { g[i] };
+            d += h.weight_decay * pi;
+            let mi = (1.0 - h.beta1) * d;
+            let vi = (1.0 - h.beta2) * d * d;
+            pi -= h.step_size * mi / (vi.sqrt() / h.bc2_sqrt + h.epsilon);
+            assert_eq!(
+                (p[i].to_bits(), m[i].to_bits(), v[i].to_bits()),
+                (pi.to_bits(), mi.to_bits(), vi.to_bits())
+            );
+        }
+        assert!(p.iter().any(|&x| x as f32 as f64 != x));
+        let s = sgd_variants()[3];
+        let (mut q, mut b) = (p0.clone(), vec![0.0f64; 37]);
+        assert!(sgd_step(&mut q, &g, &mut b, &s).unwrap());
+        let mut unused = 0.0;
+        let sc = SgdScalars::<f64>::new(&s);
+        for i in 0..37 {
+            let mut bi = 0.0;
+            let want = sgd_one(
+                &sc,
+                p0[i],
+                g[i],
+                if s.momentum != 0.0 { &mut bi } else { &mut unused },
+            );
+            assert_eq!(q[i].to_bits(), want.to_bits());
+        }
+    }
+
+    #[test]
     fn adam_first_step_is_lr_times_sign() {
         let h = Adam {
             beta1: 0.9,
