@@ -208,18 +208,77 @@ bool adam_step(float* p, const float* g, float* m, float* v, float* vmax, std::s
   });
 }
 
-// f64: the scalar code on every path (the 8-lane code is f32's).
+namespace {
+
+// f64 on AVX2: the scalar code's per-element functions (sgd_one, adam_one) in loops whose
+// options are template flags (sgd_form, adam_form) and with no per-element branch, compiled
+// for AVX2 so that the compiler vectorizes them (4 lanes of f64); no contraction (this file is
+// built with -ffp-contract=off), so every path gives the scalar path's bits.
+template <bool L2, int MOMENTUM, bool NESTEROV>
+CIMM_TARGET_AVX2 bool sgd_f64_avx2_as(double* __restrict p, const double* __restrict g, double* __restrict b,
+                                      std::size_t begin, std::size_t end,
+                                      const detail::SgdScalarsT<double>& s) noexcept {
+  unsigned bad = 0;
+  double unused = 0;
+  for (std::size_t i = begin; i < end; ++i) {
+    const double next = detail::sgd_one(s, p[i], g[i], MOMENTUM != 0 ? b + i : &unused);
+    p[i] = next;
+    bad |= static_cast<unsigned>(!(std::fabs(next) < std::numeric_limits<double>::infinity()));
+  }
+  return bad == 0;
+}
+
+template <bool DECAY, bool L2, bool AMS>
+CIMM_TARGET_AVX2 bool adam_f64_avx2_as(double* __restrict p, const double* __restrict g, double* __restrict m,
+                                       double* __restrict v, double* __restrict w, std::size_t begin, std::size_t end,
+                                       const detail::AdamScalarsT<double>& s) noexcept {
+  unsigned bad = 0;
+  double unused = 0;
+  double root = 0;
+  for (std::size_t i = begin; i < end; ++i) {
+    const double next = detail::adam_one(s, p[i], g[i], m + i, v + i, AMS ? w + i : &unused, &root);
+    p[i] = next;
+    bad |= static_cast<unsigned>(!(std::fabs(next) < std::numeric_limits<double>::infinity()));
+  }
+  return bad == 0;
+}
+
+}  // namespace
+
+// f64: the AVX2 loops above where the CPU has AVX2, else the scalar code.
 bool sgd_step(double* p, const double* g, double* buf, std::size_t n, const SgdHyper& h) noexcept {
   const detail::SgdScalarsT<double> s(h);
-  return detail::all_ranges(
-      n, [&](std::size_t begin, std::size_t end) { return sgd_scalar_range(p, g, buf, begin, end, s); });
+  const bool simd = has_avx2_fma();
+  return detail::all_ranges(n, [&](std::size_t begin, std::size_t end) {
+#if CIMM_HAVE_X86_DISPATCH
+    if (simd) {
+      return detail::sgd_form(s, [&](auto l2, auto momentum, auto nesterov) {
+        return sgd_f64_avx2_as<decltype(l2)::value, decltype(momentum)::value, decltype(nesterov)::value>(
+            p, g, buf, begin, end, s);
+      });
+    }
+#endif
+    (void)simd;
+    return sgd_scalar_range(p, g, buf, begin, end, s);
+  });
 }
 
 bool adam_step(double* p, const double* g, double* m, double* v, double* vmax, std::size_t n,
                const AdamHyper& h) noexcept {
   const detail::AdamScalarsT<double> s(h);
-  return detail::all_ranges(
-      n, [&](std::size_t begin, std::size_t end) { return adam_scalar_range(p, g, m, v, vmax, begin, end, s); });
+  const bool simd = has_avx2_fma();
+  return detail::all_ranges(n, [&](std::size_t begin, std::size_t end) {
+#if CIMM_HAVE_X86_DISPATCH
+    if (simd) {
+      return detail::adam_form(s, [&](auto decay, auto l2, auto ams) {
+        return adam_f64_avx2_as<decltype(decay)::value, decltype(l2)::value, decltype(ams)::value>(p, g, m, v, vmax,
+                                                                                                   begin, end, s);
+      });
+    }
+#endif
+    (void)simd;
+    return adam_scalar_range(p, g, m, v, vmax, begin, end, s);
+  });
 }
 
 namespace {

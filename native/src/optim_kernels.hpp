@@ -66,23 +66,23 @@ decltype(auto) with_flag(bool b, F&& f) {
 
 // f(L2, MOMENTUM, NESTEROV) as integral constants: the SGD step's options (MOMENTUM 0: none,
 // 1: the first step's b = d, 2: heavy ball), so that the loops of f have no branch on them.
-template <typename F>
-decltype(auto) sgd_form(const SgdScalars& s, F&& f) {
+template <typename T, typename F>
+decltype(auto) sgd_form(const SgdScalarsT<T>& s, F&& f) {
   using M0 = std::integral_constant<int, 0>;
   using M1 = std::integral_constant<int, 1>;
   using M2 = std::integral_constant<int, 2>;
-  return with_flag(s.wd != 0.0f, [&](auto l2) {
-    if (s.mu == 0.0f) return f(l2, M0{}, std::false_type{});
+  return with_flag(s.wd != T(0), [&](auto l2) {
+    if (s.mu == T(0)) return f(l2, M0{}, std::false_type{});
     return with_flag(s.nesterov,
                      [&](auto nesterov) { return s.first ? f(l2, M1{}, nesterov) : f(l2, M2{}, nesterov); });
   });
 }
 
 // f(DECAY, L2, AMS) as integral constants: the Adam step's options.
-template <typename F>
-decltype(auto) adam_form(const AdamScalars& s, F&& f) {
-  return with_flag(s.decay != 1.0f, [&](auto decay) {
-    return with_flag(s.wd != 0.0f,
+template <typename T, typename F>
+decltype(auto) adam_form(const AdamScalarsT<T>& s, F&& f) {
+  return with_flag(s.decay != T(1), [&](auto decay) {
+    return with_flag(s.wd != T(0),
                      [&](auto l2) { return with_flag(s.amsgrad, [&](auto ams) { return f(decay, l2, ams); }); });
   });
 }
