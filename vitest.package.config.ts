@@ -11,20 +11,25 @@ if (!dist) throw new Error('vitest.package.config.ts: set CIMM_PACKAGE_DIST to <
 
 /**
  * Every test runs from the installed package except these, which need the checkout itself:
- * - cli.test.ts runs the checkout's bin/cimm after building it with tsc (test:package runs the
- *   installed command line instead);
+ * - cli.test.ts and cli-data.test.ts run the checkout's command line after building it with tsc
+ *   (test:package runs the installed command line instead);
  * - backend.test.ts and cpp.test.ts reload the library between tests (vi.resetModules), which
  *   an installed package, loaded by Node itself, does not allow;
  * - data.test.ts compares data/ with the vega-datasets devDependency;
  * - compare.test.ts renders plots with vega and vega-lite, optional peers a consumer lacks
- *   (test:package runs `cimm compare` without them).
+ *   (test:package runs `cimm compare` without them);
+ * - queue.test.ts and queue-faults.test.ts need bullmq and ioredis, optional peers a consumer
+ *   lacks, and a redis-server (the faults run the checkout's bin/cimm, like cli.test.ts).
  */
 export const CHECKOUT_ONLY = [
   'test/cli.test.ts',
+  'test/cli-data.test.ts',
   'test/backend.test.ts',
   'test/cpp.test.ts',
   'test/data.test.ts',
   'test/compare.test.ts',
+  'test/queue.test.ts',
+  'test/queue-faults.test.ts',
 ];
 
 export default defineConfig({

@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../lib/atomic-file.js';
 import { availableBackends, backendInfo, getBackend } from '../lib/backend.js';
 import { packageRoot } from '../lib/paths.js';
+import { asyncCases, asyncReport } from './cases/async.js';
 import { balanceCases, balanceReport } from './cases/balance.js';
 import { energyCases } from './cases/energy.js';
 import { flowCases } from './cases/flow.js';
@@ -19,6 +20,7 @@ import { nnCases } from './cases/nn.js';
 import { optimCases, optimReport } from './cases/optim.js';
 import { prodigyCases, prodigyReport } from './cases/prodigy.js';
 import { qdtCases } from './cases/qdt.js';
+import { tfjsCases, tfjsReport } from './cases/tfjs.js';
 import { type BenchCase, type BenchRow, formatTable, runCase } from './harness.js';
 
 const { values } = parseArgs({
@@ -55,6 +57,7 @@ const cases: BenchCase[] = [
   ...prodigyCases(backends),
   ...fractalCases(backends, filter),
   ...nnCases(backends),
+  ...tfjsCases(backends),
 ]
   .filter((c) => !filter || filter.test(`${c.kernel} ${c.size}`))
   // Cases with a `prepare` hook (they load a peer such as TensorFlow.js, which slows plain JS
@@ -70,10 +73,15 @@ for (const c of cases) {
   process.stdout.write(` ${caseRows.map((r) => `${r.backend} ${r.hz.toPrecision(3)}/s`).join(', ')}\n`);
 }
 
+// The async rows are timed outside the harness (awaited calls), interleaved with their sync twin.
+rows.push(...(await asyncCases(backends, { rounds, maxTime, filter })));
+
 console.log(`\n${formatTable(rows)}\n`);
 for (const line of fractalSummary(rows)) console.log(line);
 for (const line of optimReport(rows)) console.log(line);
 for (const line of balanceReport(rows)) console.log(line);
 for (const line of prodigyReport(rows)) console.log(line);
+for (const line of tfjsReport(rows)) console.log(line);
+for (const line of asyncReport(rows)) console.log(line);
 writeFileAtomic(outFile, `${JSON.stringify(rows, null, 2)}\n`);
 console.log(`wrote ${rows.length} rows to ${relative(process.cwd(), outFile) || outFile}`);

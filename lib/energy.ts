@@ -2,6 +2,7 @@
  * The energy distribution of seed 002 §2.1 (design.md §2 eqs. 3–5): validated entry points
  * over the active backend, and EnergySystem, the seed's QDTEnergySystem.
  */
+import { abortSignal, deliver } from './async.js';
 import { kernels } from './backend.js';
 import { QDT } from './constants.js';
 import { argumentError, CimmArgumentError } from './errors.js';
@@ -33,6 +34,28 @@ export function localEnergy(r: Float64Array, opts?: LocalEnergyOptions): Float64
   const out = o.out === undefined ? new Float64Array(r.length) : float64Array('out', o.out, { length: r.length });
   kernels().localEnergy(r, n, out);
   return out;
+}
+
+export interface LocalEnergyAsyncOptions extends LocalEnergyOptions {
+  /** Aborts the call: the promise rejects with an AbortError (DOMException). */
+  signal?: AbortSignal;
+}
+
+/**
+ * localEnergy off the main thread (docs/theory.md, "Async kernels"), for large batches of r:
+ * the same values, bit for bit. `r` is copied during the call (the caller may change,
+ * transfer or detach it right after); the promise resolves to a new array, or to `out` with
+ * the result copied in (`out` must then still have r's length, else the promise rejects
+ * naming it). Bad arguments reject before any work is queued.
+ */
+export async function localEnergyAsync(r: Float64Array, opts?: LocalEnergyAsyncOptions): Promise<Float64Array> {
+  float64Array('r', r, { finite: true });
+  const o = options<LocalEnergyAsyncOptions>('options', opts);
+  const n = integer('primeCount', o.primeCount ?? ENERGY_DEFAULTS.primeCount, { min: 0, max: MAX_PRIME_COUNT });
+  const out = o.out === undefined ? undefined : float64Array('out', o.out, { length: r.length });
+  const signal = abortSignal('signal', o.signal);
+  const result = await kernels().localEnergyAsync(r, n, signal);
+  return out === undefined ? result : deliver('out', result, out);
 }
 
 export interface NonlocalEnergyOptions {

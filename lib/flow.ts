@@ -9,6 +9,7 @@
  * limit. The choices (the sign of the diffusion, the time offset t₀, the upwind drift)
  * are argued in docs/theory.md.
  */
+import { abortSignal, throwIfAborted } from './async.js';
 import { kernels } from './backend.js';
 import { QDT } from './constants.js';
 import { argumentError } from './errors.js';
@@ -33,6 +34,9 @@ export const FLOW_DEFAULTS = Object.freeze({
   stepControl: 'substep' as StepControl,
   maxSubsteps: 10_000,
 });
+
+/** Sub-steps per native call of EnergyFlow.runAsync (κ values, 512 KB): a run of more is several calls. */
+const RUN_BATCH = 1 << 16;
 
 /** Largest grid accepted (cells). */
 const MAX_CELLS = 2 ** 32;
@@ -255,6 +259,7 @@ export class EnergyFlow {
   private lastDt = 0;
   private substepCount = 0;
   private readonly sums = new Float64Array(3);
+  private running = false;
 
   constructor(opts: EnergyFlowOptions) {
     const o = options<EnergyFlowOptions>('options', opts);
@@ -331,12 +336,14 @@ export class EnergyFlow {
 
   /** Replace E (copied). */
   setEnergy(energy: Float64Array): void {
+    this.idle('setEnergy');
     this.current.set(gridArray('energy', energy, this.grid));
     this.lastDt = 0;
   }
 
   /** Replace Ψ (copied; undefined sets 0) and recompute the stable step limit. */
   setPotential(potential?: Float64Array): void {
+    this.idle('setPotential');
     if (potential === undefined) this.psi.fill(0);
     else this.psi.set(gridArray('potential', potential, this.grid));
     const { nx, ny } = this.grid;
@@ -345,6 +352,7 @@ export class EnergyFlow {
 
   /** Set the source S = T_q + F_g from the quantum source and the gradient force (either may be omitted). */
   setSource(quantumSource?: Float64Array, gradientForce?: Float64Array): void {
+    this.idle('setSource');
     const tq = quantumSource === undefined ? undefined : gridArray('quantumSource', quantumSource, this.grid);
     const fg = gradientForce === undefined ? undefined : gridArray('gradientForce', gradientForce, this.grid);
     const s = this.source;
@@ -358,16 +366,8 @@ export class EnergyFlow {
    * within the limit), κ evaluated at each sub-step's start. Returns the sub-steps taken.
    */
   step(dt: number = this.config.dt): number {
-    finiteNumber('dt', dt, { above: 0 });
-    let n = 1;
-    if (dt > this.limit) {
-      if (this.config.stepControl === 'reject') throw stepTooLong(dt, this.limit);
-      n = Math.ceil(dt / this.limit);
-      while (dt / n > this.limit) n++; // the division may round up past the limit
-      if (n > this.config.maxSubsteps) {
-        throw stepTooLong(dt, this.limit * this.config.maxSubsteps, 'maxSubsteps × the stable step limit');
-      }
-    }
+    this.idle('step');
+    const n = this.substepsOf(finiteNumber('dt', dt, { above: 0 }));
     const k = kernels();
     const { nx, ny } = this.grid;
     const sub = dt / n;
@@ -385,12 +385,83 @@ export class EnergyFlow {
     return n;
   }
 
+  /** The sub-steps a step of dt takes (1 within the stable limit); throws as step() does. */
+  private substepsOf(dt: number): number {
+    if (dt <= this.limit) return 1;
+    if (this.config.stepControl === 'reject') throw stepTooLong(dt, this.limit);
+    let n = Math.ceil(dt / this.limit);
+    while (dt / n > this.limit) n++; // the division may round up past the limit
+    if (n > this.config.maxSubsteps) {
+      throw stepTooLong(dt, this.limit * this.config.maxSubsteps, 'maxSubsteps × the stable step limit');
+    }
+    return n;
+  }
+
+  /** Throws while runAsync is in flight: the run would overwrite what `what` does. */
+  private idle(what: string): void {
+    if (this.running) {
+      throw new Error(`cimm: EnergyFlow.${what} was called while runAsync is running; await it (or abort it) first`);
+    }
+  }
+
   /** `steps` steps of config.dt; returns the sub-steps taken. */
   run(steps: number): number {
     integer('steps', steps, { min: 0, max: 2 ** 53 });
+    this.idle('run');
     let total = 0;
     for (let i = 0; i < steps; i++) total += this.step();
     return total;
+  }
+
+  /**
+   * run(steps) off the main thread (docs/theory.md, "Async kernels"): the same sub-steps,
+   * bit for bit (κ of each sub-step is evaluated here, as step() does, and the kernel takes
+   * one explicit step per κ). Ψ and the source are copied when the call starts; the flow's
+   * E, t and sub-step count change only when the promise resolves, and not at all when it
+   * rejects (an abort leaves the flow as it was). While it runs, the methods that change
+   * the flow (step, run, runAsync, setEnergy, setPotential, setSource) throw. Resolves to
+   * the sub-steps taken.
+   */
+  async runAsync(steps: number, opts?: { signal?: AbortSignal }): Promise<number> {
+    integer('steps', steps, { min: 0, max: 2 ** 53 });
+    const signal = abortSignal('signal', options<{ signal?: AbortSignal }>('options', opts).signal);
+    this.idle('runAsync');
+    throwIfAborted(signal, 'EnergyFlow.runAsync');
+    const { dt, timeOffset } = this.config;
+    const n = this.substepsOf(dt);
+    const sub = dt / n;
+    const { nx, ny } = this.grid;
+    const { h, beta, gamma, boundary } = this.config;
+    const params = { h, dt: sub, beta, gamma, boundary };
+    const psi = this.psi.slice();
+    const source = this.source.slice();
+    const stepsPerCall = Math.max(1, Math.floor(RUN_BATCH / n));
+    let grids = { energy: this.current, previous: this.previous };
+    let time = this.time;
+    this.running = true;
+    try {
+      for (let done = 0; done < steps; ) {
+        const count = Math.min(stepsPerCall, steps - done);
+        const kappas = new Float64Array(count * n);
+        for (let i = 0; i < count; i++) {
+          const start = time;
+          for (let s = 0; s < n; s++) kappas[i * n + s] = kappa(start + s * sub, timeOffset);
+          time = start + dt;
+        }
+        grids = await kernels().energyFlowRunAsync(grids.energy, psi, source, nx, ny, params, kappas, signal);
+        done += count;
+      }
+    } finally {
+      this.running = false;
+    }
+    if (steps > 0) {
+      this.current.set(grids.energy);
+      this.previous.set(grids.previous);
+      this.time = time;
+      this.lastDt = sub;
+      this.substepCount += steps * n;
+    }
+    return steps * n;
   }
 
   /** ∫E dΩ = h² Σ E. */

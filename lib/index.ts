@@ -18,6 +18,7 @@ export {
   type ScaleTransitionOptions,
   scaleTransition,
 } from './coupling.js';
+export * from './data/index.js';
 export {
   distance,
   ENERGY_DEFAULTS,
@@ -25,8 +26,10 @@ export {
   type EnergySystemConfig,
   type EnergySystemOptions,
   type EnergyTerms,
+  type LocalEnergyAsyncOptions,
   type LocalEnergyOptions,
   localEnergy,
+  localEnergyAsync,
   type NonlocalEnergyOptions,
   nonlocalEnergy,
 } from './energy.js';
@@ -80,11 +83,15 @@ export {
 } from './fractal.js';
 export type {
   ActivationName,
+  AsyncKernels,
   BackendDescription,
   BackendName,
   EnergyFlowParams,
+  EnergyFlowRunParams,
+  EnergyFlowRunResult,
   FlowBoundary,
   Kernels,
+  MatmulParams,
 } from './kernels.js';
 export {
   AdaptiveLearningRate,
@@ -95,7 +102,14 @@ export {
   type LearningRateComponents,
   type UpdateOptions,
 } from './learning-rate.js';
-export { MAX_DIMENSION, type MatmulOptions, type MatmulShape, matmul } from './linalg.js';
+export {
+  MAX_DIMENSION,
+  type MatmulAsyncOptions,
+  type MatmulOptions,
+  type MatmulShape,
+  matmul,
+  matmulAsync,
+} from './linalg.js';
 export {
   ACTIVATIONS,
   FRACTAL_LAYER_DEFAULTS,

@@ -89,7 +89,78 @@ export interface BackendDescription {
   source?: string;
 }
 
-export interface Kernels {
+/** matmul's shape and scalars, by name: the options object of matmulAsync. */
+export interface MatmulParams {
+  transA: boolean;
+  transB: boolean;
+  m: number;
+  n: number;
+  k: number;
+  alpha: number;
+  beta: number;
+}
+
+/** The coefficients of a flow run: one step's (EnergyFlowParams), less κ, which a run takes per step. */
+export type EnergyFlowRunParams = Omit<EnergyFlowParams, 'kappa'>;
+
+/** What a flow run resolves to: E after its last step and E before it (both the initial E after 0 steps). */
+export interface EnergyFlowRunResult {
+  energy: Float64Array;
+  previous: Float64Array;
+}
+
+/**
+ * The async variants of the long kernels (docs/theory.md, "Async kernels"). Each one copies
+ * its typed-array inputs during the call, before it returns, and computes into memory of
+ * its own that becomes the resolved array: after the call, the caller may detach, transfer,
+ * resize or overwrite its arguments without changing the result. Native backends compute on
+ * libuv's thread pool (the event loop stays free) with the same core function as the sync
+ * kernel, so results are bit-identical to it; the js backend runs the same reference code
+ * on the main thread, in chunks between which it yields to the event loop. A `signal`
+ * already aborted rejects at once with an AbortError; one aborted later rejects the promise
+ * at once, and the computation stops at its next check (between work units). The facade
+ * validates every argument first; like the sync kernels, the js ones trust it, and the
+ * native ones check what memory safety needs and reject before any work is queued.
+ */
+export interface AsyncKernels {
+  /** A new m×n array α·op(a)·op(b) + β·c, as matmul computes it (`c` is read only when β ≠ 0). */
+  matmulAsync(
+    params: MatmulParams,
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array | undefined,
+    signal?: AbortSignal,
+  ): Promise<Float32Array>;
+
+  /** A new array of eq. 3 for every r, as localEnergy computes it. */
+  localEnergyAsync(r: Float64Array, primeCount: number, signal?: AbortSignal): Promise<Float64Array>;
+
+  /**
+   * kappas.length explicit steps of eq. 10 from `energy`: step s is energyFlowStep with
+   * κ = kappas[s] and the run's dt, bit for bit.
+   */
+  energyFlowRunAsync(
+    energy: Float64Array,
+    potential: Float64Array,
+    source: Float64Array,
+    nx: number,
+    ny: number,
+    params: EnergyFlowRunParams,
+    kappas: Float64Array,
+    signal?: AbortSignal,
+  ): Promise<EnergyFlowRunResult>;
+}
+
+/** The async kernel methods, for checking that a native addon provides them all. */
+export const ASYNC_KERNEL_NAMES = [
+  'matmulAsync',
+  'localEnergyAsync',
+  'energyFlowRunAsync',
+] as const satisfies readonly (keyof AsyncKernels)[];
+
+export type AsyncKernelName = (typeof ASYNC_KERNEL_NAMES)[number];
+
+export interface Kernels extends AsyncKernels {
   readonly name: BackendName;
   describe(): BackendDescription;
 
@@ -429,6 +500,6 @@ export const KERNEL_NAMES = [
   'scaleTransition',
   'shannonEntropy',
   'hermitianEigenvalues',
-] as const satisfies readonly Exclude<keyof Kernels, 'name' | 'describe'>[];
+] as const satisfies readonly Exclude<keyof Kernels, 'name' | 'describe' | AsyncKernelName>[];
 
 export type KernelName = (typeof KERNEL_NAMES)[number];

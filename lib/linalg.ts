@@ -2,9 +2,11 @@
  * Dense f32 linear algebra for the fractal layer (design.md §2 eq. 9): a validated GEMM over
  * the active backend (Rust: the `gemm` crate; js: a cache-blocked reference).
  */
+import { abortSignal, deliver } from './async.js';
 import { kernels } from './backend.js';
 import { argumentError, CimmArgumentError } from './errors.js';
 import { finiteNumber, firstNonFinite, float32Array, integer, options } from './is.js';
+import type { MatmulParams } from './kernels.js';
 
 /** Largest matrix dimension accepted. */
 export const MAX_DIMENSION = 2 ** 31 - 1;
@@ -54,11 +56,13 @@ function finiteMatrix(name: string, values: Float32Array): void {
   );
 }
 
-/**
- * C ← α·op(A)·op(B) + β·C for row-major f32 matrices: op(A) is m×k, op(B) is k×n, C is
- * m×n. Returns C (`out`, or a new array).
- */
-export function matmul(a: Float32Array, b: Float32Array, shape: MatmulShape, opts?: MatmulOptions): Float32Array {
+/** matmul's arguments, validated: the kernel's parameters and the `out` given, if any. */
+function matmulArguments(
+  a: Float32Array,
+  b: Float32Array,
+  shape: MatmulShape,
+  opts: MatmulOptions | undefined,
+): { params: MatmulParams; out: Float32Array | undefined } {
   const s = options<MatmulShape>('shape', shape);
   const m = integer('m', s.m, { min: 0, max: MAX_DIMENSION });
   const n = integer('n', s.n, { min: 0, max: MAX_DIMENSION });
@@ -74,10 +78,9 @@ export function matmul(a: Float32Array, b: Float32Array, shape: MatmulShape, opt
   if (a.length !== m * k) throw argumentError('a', `a ${ar}×${ac} matrix (a Float32Array of length ${m * k})`, a);
   float32Array('b', b);
   if (b.length !== k * n) throw argumentError('b', `a ${br}×${bc} matrix (a Float32Array of length ${k * n})`, b);
-  let out: Float32Array;
+  let out: Float32Array | undefined;
   if (o.out === undefined) {
     if (beta !== 0) throw argumentError('beta', '0 when no out matrix is given', beta);
-    out = new Float32Array(m * n);
   } else {
     out = float32Array('out', o.out);
     if (out.length !== m * n) throw argumentError('out', `a ${m}×${n} matrix (a Float32Array of length ${m * n})`, out);
@@ -88,6 +91,42 @@ export function matmul(a: Float32Array, b: Float32Array, shape: MatmulShape, opt
   }
   finiteMatrix('a', a);
   finiteMatrix('b', b);
+  return { params: { transA, transB, m, n, k, alpha, beta }, out };
+}
+
+/**
+ * C ← α·op(A)·op(B) + β·C for row-major f32 matrices: op(A) is m×k, op(B) is k×n, C is
+ * m×n. Returns C (`out`, or a new array).
+ */
+export function matmul(a: Float32Array, b: Float32Array, shape: MatmulShape, opts?: MatmulOptions): Float32Array {
+  const { params, out: given } = matmulArguments(a, b, shape, opts);
+  const { transA, transB, m, n, k, alpha, beta } = params;
+  const out = given ?? new Float32Array(m * n);
   kernels().matmul(transA, transB, m, n, k, alpha, a, b, beta, out);
   return out;
+}
+
+export interface MatmulAsyncOptions extends MatmulOptions {
+  /** Aborts the call: the promise rejects with an AbortError (DOMException). */
+  signal?: AbortSignal;
+}
+
+/**
+ * matmul off the main thread (docs/theory.md, "Async kernels"): the same C, bit for bit.
+ * `a`, `b` (and `out` when β ≠ 0) are copied during the call, so the caller may change,
+ * transfer or detach them right after it; C is computed into a new array, which the promise
+ * resolves to, or is copied into `out` when the promise resolves (`out` must then still be
+ * attached and m×n, else the promise rejects naming it). Bad arguments reject before any
+ * work is queued.
+ */
+export async function matmulAsync(
+  a: Float32Array,
+  b: Float32Array,
+  shape: MatmulShape,
+  opts?: MatmulAsyncOptions,
+): Promise<Float32Array> {
+  const { params, out } = matmulArguments(a, b, shape, opts);
+  const signal = abortSignal('signal', options<MatmulAsyncOptions>('options', opts).signal);
+  const c = await kernels().matmulAsync(params, a, b, params.beta !== 0 ? out : undefined, signal);
+  return out === undefined ? c : deliver('out', c, out);
 }

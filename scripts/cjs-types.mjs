@@ -3,8 +3,8 @@
  * After `tsc -p tsconfig.build.json`: the CommonJS typings. `require('cimm')` loads the ES
  * module itself (cjs/index.cjs, through Node's require(esm)), but TypeScript in `node16` mode
  * calls a CommonJS declaration file that re-exports ES declarations an error (TS1479), so the
- * `require` condition gets its own copy: every dist/lib/**\/*.d.ts reachable from index.d.ts
- * becomes dist/cjs/**\/*.d.cts, its relative `./x.js` specifiers rewritten to `./x.cjs`
+ * `require` condition gets its own copy: every dist/lib/**\/*.d.ts reachable from an entry (index.d.ts,
+ * and tfjs/index.d.ts for `cimm/tfjs`) becomes dist/cjs/**\/*.d.cts, its relative `./x.js` specifiers rewritten to `./x.cjs`
  * (which TypeScript maps to `./x.d.cts`). Types only: at run time there is one module.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,7 +19,7 @@ const SPECIFIER = /(from\s+['"]|import\(['"])(\.{1,2}\/[^'"]+)\.js(['"])/g;
 
 rmSync(to, { recursive: true, force: true });
 const seen = new Set();
-const queue = [join(from, 'index.d.ts')];
+const queue = [join(from, 'index.d.ts'), join(from, 'tfjs', 'index.d.ts')];
 while (queue.length) {
   const file = queue.pop();
   if (seen.has(file)) continue;

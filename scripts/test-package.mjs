@@ -12,6 +12,9 @@
  *    node_modules must stay ≤ 10 MB without vega, vega-lite or cmake-js.
  * 4. In that project, still with only node on PATH: `require('cimm')` (CommonJS) and `import`
  *    (ESM) train a few optimizer steps on the rust backend loaded from the platform package;
+ *    `cimm/tfjs` without TensorFlow.js says what to install, and with it (the checkout's
+ *    copies, linked) trains a tfjs-layers model from CommonJS and ESM and runs the example,
+ *    while `cimm` alone loads no TensorFlow.js;
  *    TypeScript type-checks a .cts and a .mts consumer (strict, skipLibCheck off); below
  *    require(esm) the error says what to do; the CLI (--version, info, train, compare without
  *    the plotting libraries, bench absent, a forced cpp backend's fixes).
@@ -289,6 +292,75 @@ check(
   "without require(esm) (Node < 20.19), require('cimm') explains what to do",
 );
 
+step('cimm/tfjs: a clear error without TensorFlow.js; with it, model.fit from CommonJS and ESM');
+const noTf = run(process.execPath, ['-e', "require('cimm/tfjs')"], { cwd: project, env: bare, expectCode: 1 });
+check(
+  /CimmPeerError/.test(noTf.stderr) &&
+    /npm install @tensorflow\/tfjs-core@4\.22\.0 @tensorflow\/tfjs-layers@4\.22\.0/.test(noTf.stderr),
+  "require('cimm/tfjs') without @tensorflow/tfjs-core: a CimmPeerError saying what to install",
+);
+// The consumer installs the optional peers; the checkout's copies stand in (no download here).
+// Symlinks: Node resolves them to the checkout's files, the same modules the package tests load.
+mkdirSync(join(nm, '@tensorflow'), { recursive: true });
+for (const peer of ['tfjs-core', 'tfjs-layers', 'tfjs-backend-cpu']) {
+  symlinkSync(join(root, 'node_modules', '@tensorflow', peer), join(nm, '@tensorflow', peer), 'dir');
+}
+const loadsNoTf = `if (Object.keys(require.cache).some((k) => k.includes('@tensorflow'))) throw new Error('cimm loaded TensorFlow.js');`;
+run(process.execPath, ['-e', `require('cimm'); ${loadsNoTf}`], { cwd: project, env: bare });
+run(
+  process.execPath,
+  [
+    '--input-type=module',
+    '-e',
+    `import 'cimm'; import { createRequire } from 'node:module'; const require = createRequire(import.meta.url); ${loadsNoTf}`,
+  ],
+  { cwd: project, env: bare },
+);
+console.log("  ok: require('cimm') and import 'cimm' load no TensorFlow.js (it is installed)");
+const fitTf = `
+  require('@tensorflow/tfjs-backend-cpu');
+  const tfl = require('@tensorflow/tfjs-layers');
+  tf.env().set('IS_TEST', true);
+  const { TfEntropyBalanced, TfAdamW } = cimmTfjs;
+  (async () => {
+    await tf.setBackend('cpu');
+    const x = tf.tensor2d([[-1], [-0.5], [0], [0.5], [1]]);
+    const y = tf.tensor2d([[-1], [0], [1], [2], [3]]);
+    const model = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [1], units: 1 })] });
+    const optimizer = new TfEntropyBalanced({ learningRate: 0.05 });
+    model.compile({ optimizer, loss: 'meanSquaredError' });
+    const h = await model.fit(x, y, { epochs: 40, verbose: 0 });
+    const loss = h.history.loss;
+    if (!(loss[loss.length - 1] < 0.5 * loss[0])) throw new Error('did not train: ' + loss[0] + ' -> ' + loss[loss.length - 1]);
+    let saved;
+    await model.save(tf.io.withSaveHandler(async (a) => { saved = a; return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }; }), { includeOptimizer: true });
+    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(saved));
+    if (!(loaded.optimizer instanceof TfEntropyBalanced) || loaded.optimizer.iterations !== 40) throw new Error('optimizer not restored');
+    if (!(new TfAdamW() instanceof tf.Optimizer)) throw new Error('not a tf.Optimizer');
+    console.log(JSON.stringify({ first: loss[0], last: loss[loss.length - 1], backend: cimm.backendInfo().name }));
+  })().catch((e) => { console.error(e); process.exit(1); });
+`;
+writeFileSync(
+  join(project, 'tfjs.cjs'),
+  `'use strict';\nconst tf = require('@tensorflow/tfjs-core');\nconst cimm = require('cimm');\nconst cimmTfjs = require('cimm/tfjs');\n${fitTf}`,
+);
+writeFileSync(
+  join(project, 'tfjs.mjs'),
+  `import * as tf from '@tensorflow/tfjs-core';\nimport * as cimm from 'cimm';\nimport * as cimmTfjs from 'cimm/tfjs';\nimport { createRequire } from 'node:module';\nconst require = createRequire(import.meta.url);\n${fitTf}\n` +
+    "if (require('cimm/tfjs').TfEntropyBalanced !== cimmTfjs.TfEntropyBalanced) throw new Error('require and import gave two copies');\n",
+);
+for (const f of ['tfjs.cjs', 'tfjs.mjs']) {
+  const r = run(process.execPath, [f], { cwd: project, env: rustEnv });
+  check(r.stderr.trim() === '', `${f}: no warning on stderr`);
+  console.log(`  ok: ${f}: model.fit with TfEntropyBalanced, saved and loaded with its state: ${r.stdout.trim()}`);
+}
+cpSync(join(root, 'examples', 'tfjs-entropy-balanced.mjs'), join(project, 'tfjs-entropy-balanced.mjs'));
+const example = run(process.execPath, ['tfjs-entropy-balanced.mjs'], { cwd: project, env: bare });
+check(
+  /test loss \d/.test(example.stdout),
+  `examples/tfjs-entropy-balanced.mjs runs: ${example.stdout.trim().split('\n').pop()}`,
+);
+
 step('TypeScript consumers (.cts and .mts, strict, skipLibCheck off)');
 const tsUse = `
   const params = { w: new Float32Array(4) };
@@ -317,6 +389,42 @@ for (const module of ['nodenext', 'node16']) {
   check(r.status === 0, `tsc --module ${module}: use.cts (require) and use.mts (import) type-check`);
 }
 
+// cimm/tfjs's typings beside TensorFlow.js's, whose declarations use the global Long of
+// @types/long (a dependency of tfjs-core that npm installs for a consumer; linked here).
+mkdirSync(join(nm, '@types'), { recursive: true });
+symlinkSync(join(root, 'node_modules', '@types', 'long'), join(nm, '@types', 'long'), 'dir');
+const tsTfjs = `
+  const optimizer: tf.Optimizer = new cimmTfjs.TfEntropyBalanced({ learningRate: 1e-3 });
+  const eta: number | undefined = new cimmTfjs.TfQDT().cimm.lastReport?.eta;
+  // @ts-expect-error a wrong option type must not type-check
+  new cimmTfjs.TfAdamW({ learningRate: 'fast' });
+  export { optimizer, eta };
+`;
+writeFileSync(
+  join(project, 'use-tfjs.cts'),
+  `import tf = require('@tensorflow/tfjs-core');\nimport cimmTfjs = require('cimm/tfjs');\n${tsTfjs}`,
+);
+writeFileSync(
+  join(project, 'use-tfjs.mts'),
+  `import * as tf from '@tensorflow/tfjs-core';\nimport * as cimmTfjs from 'cimm/tfjs';\n${tsTfjs}`,
+);
+writeFileSync(
+  join(project, 'tsconfig.tfjs.json'),
+  `${JSON.stringify({ compilerOptions: { strict: true, noEmit: true, target: 'es2022', types: ['long'], skipLibCheck: false }, files: ['use-tfjs.cts', 'use-tfjs.mts'] })}\n`,
+);
+for (const module of ['nodenext', 'node16']) {
+  const r = run(process.execPath, [tsc, '-p', 'tsconfig.tfjs.json', '--module', module, '--moduleResolution', module], {
+    cwd: project,
+    env: bare,
+    expectCode: null,
+  });
+  if (r.status !== 0) console.log(r.stdout, r.stderr);
+  check(
+    r.status === 0,
+    `tsc --module ${module}: cimm/tfjs from use-tfjs.cts (require) and use-tfjs.mts (import) type-check`,
+  );
+}
+
 step('the command line from the installed package');
 const cimmBin = join(nm, '.bin', 'cimm');
 const cli = (args, options = {}) => run(cimmBin, args, { cwd: project, env: bare, ...options });
@@ -343,6 +451,32 @@ const ckpt = cli(['train', '--task', 'iris', '--optimizer', 'Adam', '--checkpoin
 check(
   /does not exist/.test(ckpt.stderr) && !existsSync(join(tmp, 'nope')),
   '--checkpoint in a missing directory: exit 2, nothing created',
+);
+// your own CSV: train --data (csv-parse), save, predict (csv-stringify): the runtime dependencies ship
+writeFileSync(join(project, 'mine.csv'), 'x,"kind, of",y\n1,a,2\n2,"b\nc",4\n3,a,6\n4,"b\nc",8\n5,a,10\n');
+const own = JSON.parse(
+  cli([
+    'train',
+    '--data',
+    'mine.csv',
+    '--target',
+    'y',
+    '--task',
+    'regression',
+    '--epochs',
+    '3',
+    '--save',
+    'mine.json',
+    '--json',
+  ]).stdout,
+);
+const predicted = cli(['predict', '--model', 'mine.json', '--data', 'mine.csv']).stdout.trim().split('\n');
+check(
+  own.task === 'regression' &&
+    String(own.saved).endsWith('mine.json') &&
+    predicted[0] === 'prediction' &&
+    predicted.length === 6,
+  'cimm train --data (a quoted header and fields) --save, then cimm predict: one prediction a row',
 );
 const out = join(project, 'report');
 const cmp = cli([

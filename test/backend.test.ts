@@ -101,17 +101,17 @@ describe('backend selection', () => {
 
 describe('kernel registry', () => {
   test('the js backend implements exactly the listed kernels', async () => {
-    const { KERNEL_NAMES } = await import('../lib/kernels.js');
+    const { ASYNC_KERNEL_NAMES, KERNEL_NAMES } = await import('../lib/kernels.js');
     const { jsKernels } = await import('../lib/backends/js/index.js');
     const methods = Object.keys(jsKernels).filter((k) => k !== 'name' && k !== 'describe');
-    expect(methods.sort()).toEqual([...KERNEL_NAMES].sort());
+    expect(methods.sort()).toEqual([...KERNEL_NAMES, ...ASYNC_KERNEL_NAMES].sort());
   });
 
   test('a native addon missing a kernel is refused with the names of what is missing', async () => {
     const { nativeKernels } = await import('../lib/backends/native.js');
-    const { KERNEL_NAMES } = await import('../lib/kernels.js');
+    const { ASYNC_KERNEL_NAMES, KERNEL_NAMES } = await import('../lib/kernels.js');
     const stale = { localEnergy: () => {}, cpuFeatures: () => [], simdPath: () => 'scalar', threadCount: () => 1 };
-    const missing = KERNEL_NAMES.filter((k) => k !== 'localEnergy').join(', ');
+    const missing = [...KERNEL_NAMES.filter((k) => k !== 'localEnergy'), ...ASYNC_KERNEL_NAMES, 'AbortFlag'].join(', ');
     expect(missing.startsWith('nonlocalEnergy, distance')).toBe(true);
     expect(() => nativeKernels('cpp', stale as never, '/tmp/old.node')).toThrow(
       `the cpp addon at /tmp/old.node lacks ${missing}: it is out of date, rebuild it`,
@@ -126,9 +126,9 @@ describe('kernel registry', () => {
         code: 'InvalidArg',
       });
     };
-    const { KERNEL_NAMES } = await import('../lib/kernels.js');
+    const { ASYNC_KERNEL_NAMES, KERNEL_NAMES } = await import('../lib/kernels.js');
     const addon = {
-      ...Object.fromEntries(KERNEL_NAMES.map((k) => [k, fail])),
+      ...Object.fromEntries([...KERNEL_NAMES, ...ASYNC_KERNEL_NAMES, 'AbortFlag'].map((k) => [k, fail])),
       cpuFeatures: () => [],
       simdPath: () => 'scalar',
       threadCount: () => 1,

@@ -193,7 +193,7 @@ describe('f64 layers: config and errors', () => {
         .getConfig()
         .layers.some((l) => 'dtype' in l),
     ).toBe(false);
-    const again = Sequential.fromConfig(config);
+    const again = Sequential.fromConfig<'float64'>(config);
     expect(again.dtype).toBe('float64');
     expect([...again.params['0.weight']]).toEqual([...model.params['0.weight']]);
   });

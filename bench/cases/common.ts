@@ -1,5 +1,6 @@
 /** Inputs and agreement checks shared by the bench cases. */
-import type { Kernels } from '../../lib/kernels.js';
+import { backendInfo, setBackend } from '../../lib/backend.js';
+import type { BackendName, Kernels } from '../../lib/kernels.js';
 import { Random } from '../../lib/random.js';
 
 /** Uniform f32 values in [lo, hi), deterministic for a seed. */
@@ -39,3 +40,14 @@ export function checkArray(tol: number, scale: (i: number) => number = () => 1) 
 }
 
 export type BackendList = Kernels[];
+
+/** Run `body` with cimm's `name` backend active (setBackend is a table lookup), then put the previous one back. */
+export function onBackend<T>(name: BackendName, body: () => T): T {
+  const previous = backendInfo().name;
+  setBackend(name);
+  try {
+    return body();
+  } finally {
+    setBackend(previous);
+  }
+}

@@ -22,6 +22,8 @@ use crate::cpu::{simd_path, SimdPath};
 use crate::error::KernelError;
 use crate::parallel;
 use crate::primes::{check_prime_count, prime_table};
+use crate::stop::{self, Completion, NEVER};
+use std::sync::atomic::AtomicBool;
 
 /// Coefficients c_k = (−1)^k (2π)^{2k+1} / (2k+1)! of sin(2πh) = Σ c_k h^{2k+1},
 /// k = 0..9, correctly rounded (checked against a const-evaluated series in tests).
@@ -46,7 +48,19 @@ const UNIT_TERMS: usize = 1 << 14;
 /// Computes eq. 3 for every r_i into `out` (same length). `prime_count` = 0 gives zeros.
 /// Non-finite r gives NaN in that slot, never a panic.
 pub fn local_energy(r: &[f64], prime_count: usize, out: &mut [f64]) -> Result<(), KernelError> {
-    local_energy_on(simd_path(), r, prime_count, out)
+    local_energy_on(simd_path(), r, prime_count, out, &NEVER).map(|_| ())
+}
+
+/// [`local_energy`], checking `stop` before each parallel work unit (about 2^14 terms;
+/// a call under 2^18 terms is one serial unit): `Stopped` leaves `out` partly written.
+/// Which units run never changes a value, so a completed call is `local_energy`'s result.
+pub fn local_energy_until(
+    r: &[f64],
+    prime_count: usize,
+    out: &mut [f64],
+    stop: &AtomicBool,
+) -> Result<Completion, KernelError> {
+    local_energy_on(simd_path(), r, prime_count, out, stop)
 }
 
 fn local_energy_on(
@@ -54,7 +68,8 @@ fn local_energy_on(
     r: &[f64],
     prime_count: usize,
     out: &mut [f64],
-) -> Result<(), KernelError> {
+    stop: &AtomicBool,
+) -> Result<Completion, KernelError> {
     if out.len() != r.len() {
         return Err(KernelError::new(
             "out",
@@ -65,7 +80,7 @@ fn local_energy_on(
     check_prime_count(prime_count)?;
     if prime_count == 0 {
         out.fill(0.0);
-        return Ok(());
+        return Ok(Completion::Done);
     }
     let table = prime_table(prime_count)?;
     let inv_p = &table.inv_p[..prime_count];
@@ -76,13 +91,22 @@ fn local_energy_on(
         // only the last unit has a partial block.
         let chunk = (UNIT_TERMS / prime_count).div_ceil(BLOCK_MAX).max(1) * BLOCK_MAX;
         parallel::for_each_chunk_mut(out, chunk, |u, oc| {
+            if stop::raised(stop) {
+                return;
+            }
             let start = u * chunk;
             local_energy_serial(path, &r[start..start + oc.len()], inv_p, p_sq, oc);
         });
     } else {
         local_energy_serial(path, r, inv_p, p_sq, out);
     }
-    Ok(())
+    // A flag raised after the last unit also reports Stopped: the caller discards the
+    // output either way, having asked to stop.
+    Ok(if stop::raised(stop) {
+        Completion::Stopped
+    } else {
+        Completion::Done
+    })
 }
 
 /// Widest block of r any path processes at once (AVX2: 4 vectors × 4 lanes).
@@ -334,7 +358,7 @@ mod tests {
         for n in [1, 2, 10, 100, 1000] {
             let r = inputs(200);
             let mut out = vec![0.0; r.len()];
-            local_energy_on(SimdPath::Scalar, &r, n, &mut out).unwrap();
+            local_energy_on(SimdPath::Scalar, &r, n, &mut out, &NEVER).unwrap();
             for (&ri, &o) in r.iter().zip(&out) {
                 let (sum, scale) = reference(ri, n);
                 assert!((o - sum).abs() <= 1e-14 * scale, "r={ri} n={n}: {o} vs {sum}");
@@ -351,8 +375,8 @@ mod tests {
                 let r = inputs(len);
                 let mut a = vec![f64::NAN; len];
                 let mut b = vec![f64::NAN; len];
-                local_energy_on(SimdPath::Scalar, &r, n, &mut a).unwrap();
-                local_energy_on(path, &r, n, &mut b).unwrap();
+                local_energy_on(SimdPath::Scalar, &r, n, &mut a, &NEVER).unwrap();
+                local_energy_on(path, &r, n, &mut b, &NEVER).unwrap();
                 let t = prime_table(n.max(1)).unwrap();
                 for i in 0..len {
                     let abs: f64 = (0..n).map(|k| 1.0 / (r[i] * r[i] + t.p_sq[k])).sum();
@@ -382,6 +406,26 @@ mod tests {
     }
 
     #[test]
+    fn until_is_local_energy_and_a_raised_flag_stops() {
+        let r = inputs(5000);
+        let mut whole = vec![0.0; r.len()];
+        local_energy(&r, 100, &mut whole).unwrap();
+        let mut until = vec![0.0; r.len()];
+        assert_eq!(
+            local_energy_until(&r, 100, &mut until, &NEVER).unwrap(),
+            Completion::Done
+        );
+        assert_eq!(until, whole);
+        let raised = AtomicBool::new(true);
+        let mut stopped = vec![0.0; r.len()];
+        assert_eq!(
+            local_energy_until(&r, 100, &mut stopped, &raised).unwrap(),
+            Completion::Stopped
+        );
+        assert!(stopped.iter().all(|&v| v == 0.0), "no unit ran");
+    }
+
+    #[test]
     fn edge_values() {
         let r = [
             0.0,
@@ -395,7 +439,7 @@ mod tests {
         ];
         for path in [SimdPath::Scalar, best_path()] {
             let mut out = [0.0; 8];
-            local_energy_on(path, &r, 5, &mut out).unwrap();
+            local_energy_on(path, &r, 5, &mut out, &NEVER).unwrap();
             let zero: f64 = [4.0, 9.0, 25.0, 49.0, 121.0].iter().map(|p| 1.0 / p).sum();
             assert!((out[0] - zero).abs() < 1e-15 && (out[1] - zero).abs() < 1e-15);
             assert!((out[2] - out[3]).abs() < 1e-15, "cos is even");

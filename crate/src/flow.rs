@@ -23,6 +23,8 @@ use crate::cpu::{simd_path, SimdPath};
 use crate::error::KernelError;
 use crate::parallel;
 use crate::primes::format_number;
+use crate::stop::{self, Completion};
+use std::sync::atomic::AtomicBool;
 
 /// Cells from which helper threads are used (256 × 256 and up).
 const PARALLEL_MIN_CELLS: usize = 1 << 16;
@@ -218,6 +220,28 @@ pub fn energy_flow_step(
     energy_flow_step_on(simd_path(), energy, potential, source, nx, ny, params, out)
 }
 
+/// The checks of [`energy_flow_step`] less its output's: the grid, the three input
+/// lengths and the coefficients (h > 0, dt ≥ 0, β ≥ 0, γ and κ finite). Returns nx·ny.
+pub fn check_step(
+    energy: &[f64],
+    potential: &[f64],
+    source: &[f64],
+    nx: usize,
+    ny: usize,
+    params: &FlowParams,
+) -> Result<usize, KernelError> {
+    let cells = check_cells(nx, ny)?;
+    check_len("energy", energy.len(), nx, ny)?;
+    check_len("potential", potential.len(), nx, ny)?;
+    check_len("source", source.len(), nx, ny)?;
+    check_positive("h", params.h)?;
+    check_non_negative("dt", params.dt)?;
+    check_non_negative("beta", params.beta)?;
+    check_finite("gamma", params.gamma)?;
+    check_finite("kappa", params.kappa)?;
+    Ok(cells)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn energy_flow_step_on(
     path: SimdPath,
@@ -229,16 +253,16 @@ fn energy_flow_step_on(
     params: &FlowParams,
     out: &mut [f64],
 ) -> Result<(), KernelError> {
-    let cells = check_cells(nx, ny)?;
-    check_len("energy", energy.len(), nx, ny)?;
-    check_len("potential", potential.len(), nx, ny)?;
-    check_len("source", source.len(), nx, ny)?;
+    let cells = check_step(energy, potential, source, nx, ny, params)?;
     check_len("out", out.len(), nx, ny)?;
-    let h = check_positive("h", params.h)?;
-    let dt = check_non_negative("dt", params.dt)?;
-    let beta = check_non_negative("beta", params.beta)?;
-    let gamma = check_finite("gamma", params.gamma)?;
-    let kappa = check_finite("kappa", params.kappa)?;
+    let FlowParams {
+        h,
+        dt,
+        beta,
+        gamma,
+        kappa,
+        ..
+    } = *params;
     let k = Coef {
         b: beta / (h * h),
         g: gamma / (h * h),
@@ -259,6 +283,35 @@ fn energy_flow_step_on(
         band(0, out);
     }
     Ok(())
+}
+
+/// `kappas.len()` steps of [`energy_flow_step`] with `params` (its dt per step) and κ
+/// = kappas[s] at step s, double-buffered: each step reads `current` and writes
+/// `previous`, then the two swap, so at the end `current` holds E after the last step and
+/// `previous` E before it. `stop` is checked before each step; `Stopped` leaves both
+/// grids mid-run. Each step is `energy_flow_step` itself, so a run is bit for bit the
+/// same steps taken one call at a time.
+#[allow(clippy::too_many_arguments)]
+pub fn energy_flow_run(
+    current: &mut Vec<f64>,
+    previous: &mut Vec<f64>,
+    potential: &[f64],
+    source: &[f64],
+    nx: usize,
+    ny: usize,
+    params: &FlowParams,
+    kappas: &[f64],
+    stop: &AtomicBool,
+) -> Result<Completion, KernelError> {
+    for &kappa in kappas {
+        if stop::raised(stop) {
+            return Ok(Completion::Stopped);
+        }
+        let p = FlowParams { kappa, ..*params };
+        energy_flow_step(current, potential, source, nx, ny, &p, previous)?;
+        std::mem::swap(current, previous);
+    }
+    Ok(Completion::Done)
 }
 
 /// Dispatcher: one output row.
@@ -708,5 +761,33 @@ mod tests {
                 .param,
             "beta"
         );
+    }
+
+    #[test]
+    fn a_run_is_its_steps_and_a_raised_flag_stops() {
+        let (nx, ny) = (13, 7);
+        let e0 = grid(nx * ny, 1, 0.0, 1.0);
+        let psi = grid(nx * ny, 2, -1.0, 1.0);
+        let src = grid(nx * ny, 3, -0.5, 0.5);
+        let p = params(Boundary::ZeroFlux, 0.05);
+        let kappas = [0.3, -0.2, 0.9];
+        let (mut cur, mut prev) = (e0.clone(), vec![0.0; nx * ny]);
+        let never = AtomicBool::new(false);
+        let done = energy_flow_run(&mut cur, &mut prev, &psi, &src, nx, ny, &p, &kappas, &never).unwrap();
+        assert_eq!(done, Completion::Done);
+        let mut steps = vec![e0.clone()];
+        for &kappa in &kappas {
+            let mut next = vec![0.0; nx * ny];
+            let last = steps.last().unwrap();
+            energy_flow_step(last, &psi, &src, nx, ny, &FlowParams { kappa, ..p }, &mut next).unwrap();
+            steps.push(next);
+        }
+        assert_eq!(cur, steps[3]);
+        assert_eq!(prev, steps[2]);
+        let raised = AtomicBool::new(true);
+        let (mut cur, mut prev) = (e0.clone(), vec![0.0; nx * ny]);
+        let stopped = energy_flow_run(&mut cur, &mut prev, &psi, &src, nx, ny, &p, &kappas, &raised).unwrap();
+        assert_eq!(stopped, Completion::Stopped);
+        assert_eq!(cur, e0);
     }
 }

@@ -21,10 +21,30 @@ use crate::error::KernelError;
 use crate::parallel::thread_count;
 use crate::primes::format_number;
 use crate::real::Real;
+use crate::stop::{self, Completion, NEVER};
+use std::sync::atomic::AtomicBool;
 
 /// Products (m·n·k) from which the multiply runs on several threads (≈ 160³; about
 /// 0.1 ms on one core, above the cost of waking the pool).
 const PARALLEL_MIN_WORK: usize = 1 << 22;
+
+/// Products (m·n·k) per row panel: a larger multiply runs as row panels of C, one `gemm`
+/// call each, so that a stop flag can be checked between them (about 1–3 ms each here).
+/// One panel for anything up to 512³, so those products are one `gemm` call as before.
+const PANEL_WORK: usize = 1 << 27;
+/// Fewest rows in a panel: each panel packs op(B) again, which costs about k·n loads and
+/// stores against rows·k·n multiply-adds, under 2% of the time from 256 rows on.
+const PANEL_MIN_ROWS: usize = 256;
+
+/// Rows of C per panel for an m×n×k product (m when it is one panel). It depends on the
+/// shape only, so every call of a shape (sync or async) sums each entry in one order.
+fn panel_rows(m: usize, n: usize, k: usize) -> usize {
+    let nk = n.saturating_mul(k).max(1);
+    if m.saturating_mul(nk) <= PANEL_WORK {
+        return m.max(1);
+    }
+    PANEL_WORK.div_ceil(nk).max(PANEL_MIN_ROWS).min(m)
+}
 
 /// The shape and scalars of one multiply.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -49,6 +69,16 @@ fn length_error(name: &'static str, rows: usize, cols: usize, got: usize) -> Ker
 impl<T: Real> Gemm<T> {
     /// Checks the scalars and that each array holds exactly its matrix.
     pub fn check(&self, a: &[T], b: &[T], c: &[T]) -> Result<(), KernelError> {
+        self.check_inputs(a, b)?;
+        if c.len() != self.m * self.n {
+            return Err(length_error("c", self.m, self.n, c.len()));
+        }
+        Ok(())
+    }
+
+    /// [`Gemm::check`] less C: the scalars, that m·n, m·k and k·n elements fit in memory,
+    /// and that `a` and `b` hold their matrices.
+    pub fn check_inputs(&self, a: &[T], b: &[T]) -> Result<(), KernelError> {
         for (name, v) in [("alpha", self.alpha), ("beta", self.beta)] {
             if !v.is_finite() {
                 return Err(KernelError::new(
@@ -75,28 +105,49 @@ impl<T: Real> Gemm<T> {
         if b.len() != k * n {
             return Err(length_error("b", br, bc, b.len()));
         }
-        if c.len() != m * n {
-            return Err(length_error("c", m, n, c.len()));
-        }
         Ok(())
     }
 }
 
 /// C ← α·op(A)·op(B) + β·C (see the module comment).
 pub fn matmul<T: Real>(g: &Gemm<T>, a: &[T], b: &[T], c: &mut [T]) -> Result<(), KernelError> {
+    matmul_until(g, a, b, c, &NEVER).map(|_| ())
+}
+
+/// [`matmul`], checking `stop` before each row panel of C ([`PANEL_WORK`] products):
+/// `Stopped` leaves C partly written. With a flag never raised it is `matmul` itself.
+pub fn matmul_until<T: Real>(
+    g: &Gemm<T>,
+    a: &[T],
+    b: &[T],
+    c: &mut [T],
+    stop: &AtomicBool,
+) -> Result<Completion, KernelError> {
+    matmul_in_panels(g, a, b, c, stop, panel_rows(g.m, g.n, g.k))
+}
+
+/// [`matmul_until`] with `rows` rows of C per panel (tests force small panels).
+fn matmul_in_panels<T: Real>(
+    g: &Gemm<T>,
+    a: &[T],
+    b: &[T],
+    c: &mut [T],
+    stop: &AtomicBool,
+    rows: usize,
+) -> Result<Completion, KernelError> {
     g.check(a, b, c)?;
     let Gemm {
         m, n, k, alpha, beta, ..
     } = *g;
     if m == 0 || n == 0 {
-        return Ok(());
+        return Ok(Completion::Done);
     }
     if k == 0 || alpha == T::ZERO {
         // No product to add: C ← β·C (β = 0 clears it).
         for v in c.iter_mut() {
             *v = if beta == T::ZERO { T::ZERO } else { beta * *v };
         }
-        return Ok(());
+        return Ok(Completion::Done);
     }
     // Strides (in elements) of op(A)(i, p) and op(B)(p, j) in row-major storage.
     let (a_rs, a_cs) = if g.trans_a {
@@ -114,33 +165,45 @@ pub fn matmul<T: Real>(g: &Gemm<T>, a: &[T], b: &[T], c: &mut [T]) -> Result<(),
     } else {
         gemm::Parallelism::None
     };
-    // SAFETY: `check` proved each array holds its matrix under these strides; `c` is
-    // borrowed mutably, so it cannot alias `a` or `b`. The crate's naming is swapped
-    // relative to BLAS: dst ← alpha·dst + beta·lhs·rhs, with dst read only if asked.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            beta != T::ZERO,
-            a.as_ptr(),
-            a_cs,
-            a_rs,
-            b.as_ptr(),
-            b_cs,
-            b_rs,
-            beta,
-            alpha,
-            false,
-            false,
-            false,
-            parallelism,
-        );
+    let rows = rows.max(1);
+    let mut i0 = 0;
+    while i0 < m {
+        if stop::raised(stop) {
+            return Ok(Completion::Stopped);
+        }
+        let mr = rows.min(m - i0);
+        // Row i0 of op(A): element i0·a_rs of `a`; row i0 of C: element i0·n.
+        let a_start = i0 * a_rs as usize;
+        // SAFETY: `check` proved each array holds its matrix under these strides, and rows
+        // i0 .. i0 + mr of op(A) and C lie inside them (i0 + mr ≤ m); `c` is borrowed
+        // mutably, so it cannot alias `a` or `b`. The crate's naming is swapped relative to
+        // BLAS: dst ← alpha·dst + beta·lhs·rhs, with dst read only if asked.
+        unsafe {
+            gemm::gemm(
+                mr,
+                n,
+                k,
+                c.as_mut_ptr().add(i0 * n),
+                1,
+                n as isize,
+                beta != T::ZERO,
+                a.as_ptr().add(a_start),
+                a_cs,
+                a_rs,
+                b.as_ptr(),
+                b_cs,
+                b_rs,
+                beta,
+                alpha,
+                false,
+                false,
+                false,
+                parallelism,
+            );
+        }
+        i0 += mr;
     }
-    Ok(())
+    Ok(Completion::Done)
 }
 
 #[cfg(test)]
@@ -272,5 +335,52 @@ mod tests {
             ..g
         };
         assert_eq!(matmul(&huge, &a, &b, &mut c).unwrap_err().param, "m");
+    }
+
+    #[test]
+    fn panels_agree_with_the_reference_and_a_raised_flag_stops_before_any() {
+        let (m, n, k) = (23, 9, 17);
+        for (trans_a, trans_b) in [(false, false), (true, false), (false, true), (true, true)] {
+            let g = Gemm {
+                trans_a,
+                trans_b,
+                m,
+                n,
+                k,
+                alpha: 0.5,
+                beta: 0.25,
+            };
+            let (a, b, c0) = (data(m * k, 4), data(k * n, 5), data(m * n, 6));
+            let (want, scale) = reference(&g, &a, &b, &c0);
+            let tol = k as f64 * f32::EPSILON as f64;
+            for rows in [1, 5, 7, 23, 40] {
+                let mut c = c0.clone();
+                let done = matmul_in_panels(&g, &a, &b, &mut c, &NEVER, rows).unwrap();
+                assert_eq!(done, Completion::Done);
+                for i in 0..m * n {
+                    assert!(
+                        (c[i] as f64 - want[i]).abs() <= tol * scale[i] + 1e-30,
+                        "{g:?} rows {rows} at {i}"
+                    );
+                }
+            }
+            let raised = AtomicBool::new(true);
+            let mut c = c0.clone();
+            assert_eq!(
+                matmul_until(&g, &a, &b, &mut c, &raised).unwrap(),
+                Completion::Stopped
+            );
+            assert_eq!(c, c0, "no panel ran");
+        }
+    }
+
+    #[test]
+    fn panel_rows_split_only_large_products() {
+        assert_eq!(panel_rows(512, 512, 512), 512);
+        assert_eq!(panel_rows(0, 5, 5), 1);
+        assert_eq!(panel_rows(1024, 1024, 1024), 256);
+        assert_eq!(panel_rows(8192, 512, 512), 512);
+        assert_eq!(panel_rows(300, 1 << 20, 1 << 10), 256);
+        assert_eq!(panel_rows(100, 1 << 20, 1 << 10), 100);
     }
 }

@@ -22,6 +22,8 @@
 //!   on the parameters (bit-identical to the JS reference).
 //! - [`measured`]: the SGD and Adam steps that measure their update in the same pass
 //!   (a snapshot and `update_energy`'s sums, bit-identical to the three-pass path).
+//! - [`stop`]: the stop flag the long kernels (GEMM, local energy, a flow run) check
+//!   between work units, which the binding's async variants raise on abort.
 
 pub mod balance;
 pub mod coupling;
@@ -42,6 +44,7 @@ pub mod primes;
 pub mod prodigy;
 pub mod real;
 pub mod reduce;
+pub mod stop;
 pub mod vmath;
 
 #[cfg(feature = "node")]

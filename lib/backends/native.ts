@@ -1,18 +1,61 @@
 /**
  * Shared plumbing for the native backends (rust, cpp): both addons export the kernel
- * functions under the interface's names plus cpuFeatures/simdPath/threadCount. Loading
- * checks that every kernel is there (a stale build fails loudly, naming what is missing)
- * and turns native argument errors into CimmArgumentError.
+ * functions under the interface's names plus cpuFeatures/simdPath/threadCount, and the
+ * async kernels with an AbortFlag in place of the AbortSignal. Loading checks that every
+ * kernel is there (a stale build fails loudly, naming what is missing) and turns native
+ * argument errors into CimmArgumentError.
  */
+import { abortable } from '../async.js';
 import { CimmArgumentError } from '../errors.js';
-import { KERNEL_NAMES, type Kernels } from '../kernels.js';
+import {
+  ASYNC_KERNEL_NAMES,
+  type AsyncKernelName,
+  type AsyncKernels,
+  type EnergyFlowRunParams,
+  type EnergyFlowRunResult,
+  KERNEL_NAMES,
+  type Kernels,
+  type MatmulParams,
+} from '../kernels.js';
+
+/**
+ * The native side of an async call's abort: the addon's task holds it and checks it between
+ * work units (crate/src/binding/abort.rs, native/src/async_worker.hpp).
+ */
+export interface NativeAbortFlag {
+  raise(): void;
+}
+
+/** The async kernels as an addon exports them: an AbortFlag instead of the AbortSignal. */
+export interface NativeAsyncKernels {
+  AbortFlag: new () => NativeAbortFlag;
+  matmulAsync(
+    params: MatmulParams,
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array | undefined,
+    flag: NativeAbortFlag,
+  ): Promise<Float32Array>;
+  localEnergyAsync(r: Float64Array, primeCount: number, flag: NativeAbortFlag): Promise<Float64Array>;
+  energyFlowRunAsync(
+    energy: Float64Array,
+    potential: Float64Array,
+    source: Float64Array,
+    nx: number,
+    ny: number,
+    params: EnergyFlowRunParams,
+    kappas: Float64Array,
+    flag: NativeAbortFlag,
+  ): Promise<EnergyFlowRunResult>;
+}
 
 /** What a native addon exports. */
-export type NativeAddon = Omit<Kernels, 'name' | 'describe'> & {
-  cpuFeatures(): string[];
-  simdPath(): string;
-  threadCount(): number;
-};
+export type NativeAddon = Omit<Kernels, 'name' | 'describe' | AsyncKernelName> &
+  NativeAsyncKernels & {
+    cpuFeatures(): string[];
+    simdPath(): string;
+    threadCount(): number;
+  };
 
 /**
  * A native addon that cannot load: what failed (the message), each underlying cause, and fixes
@@ -51,9 +94,53 @@ function withNativeErrors<F extends (...args: never[]) => unknown>(fn: F): F {
   }) as F;
 }
 
+/**
+ * An async kernel of the addon behind the AbortSignal interface: the addon copies the inputs
+ * and queues its task during `call` (argument errors are thrown there, before anything is
+ * queued, and become rejections); an abort raises the task's flag and rejects at once.
+ */
+function abortableCall<T>(
+  addon: NativeAsyncKernels,
+  what: AsyncKernelName,
+  signal: AbortSignal | undefined,
+  call: (flag: NativeAbortFlag) => Promise<T>,
+): Promise<T> {
+  const flag = new addon.AbortFlag();
+  return abortable(
+    signal,
+    what,
+    () => {
+      try {
+        return call(flag).catch((error: unknown) => {
+          throw fromNativeError(error);
+        });
+      } catch (error) {
+        throw fromNativeError(error);
+      }
+    },
+    () => flag.raise(),
+  );
+}
+
+/** The async kernels of an addon, each behind an AbortSignal. */
+function nativeAsyncKernels(addon: NativeAsyncKernels): AsyncKernels {
+  return {
+    matmulAsync: (params, a, b, c, signal) =>
+      abortableCall(addon, 'matmulAsync', signal, (flag) => addon.matmulAsync(params, a, b, c, flag)),
+    localEnergyAsync: (r, primeCount, signal) =>
+      abortableCall(addon, 'localEnergyAsync', signal, (flag) => addon.localEnergyAsync(r, primeCount, flag)),
+    energyFlowRunAsync: (energy, potential, source, nx, ny, params, kappas, signal) =>
+      abortableCall(addon, 'energyFlowRunAsync', signal, (flag) =>
+        addon.energyFlowRunAsync(energy, potential, source, nx, ny, params, kappas, flag),
+      ),
+  };
+}
+
 /** The Kernels of a loaded addon; throws if the addon lacks a kernel. */
 export function nativeKernels(name: 'rust' | 'cpp', addon: NativeAddon, path: string): Kernels {
-  const missing = KERNEL_NAMES.filter((k) => typeof addon[k] !== 'function');
+  const missing = [...KERNEL_NAMES, ...ASYNC_KERNEL_NAMES, 'AbortFlag' as const].filter(
+    (k) => typeof addon[k] !== 'function',
+  );
   if (missing.length > 0) {
     throw new Error(`the ${name} addon at ${path} lacks ${missing.join(', ')}: it is out of date, rebuild it`);
   }
@@ -71,5 +158,6 @@ export function nativeKernels(name: 'rust' | 'cpp', addon: NativeAddon, path: st
       source: path,
     }),
     ...kernels,
+    ...nativeAsyncKernels(addon),
   };
 }

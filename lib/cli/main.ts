@@ -1,5 +1,6 @@
 /**
- * The `cimm` command line: info, train, compare, build-native, and bench (in a checkout).
+ * The `cimm` command line: info, train (a task, or your own CSV with --data), predict, compare,
+ * build-native, and bench (in a checkout).
  *
  * Exit codes: 0 success; 1 failure (a run or a bench failed, an I/O error, a backend that
  * cannot load); 2 usage error (unknown command or option, bad value, an unusable --resume
@@ -32,16 +33,18 @@ import {
   type TaskName,
   writeReport,
 } from '../compare/index.js';
-import { TaskRun } from '../compare/run.js';
-import { CimmArgumentError, CimmBackendError } from '../errors.js';
+import { type JobResult, TaskRun } from '../compare/run.js';
+import { CimmArgumentError, CimmBackendError, CimmDataError } from '../errors.js';
 import { optimizerFromConfig } from '../optim/index.js';
 import { packageRoot, packageVersion } from '../paths.js';
+import type { QueueOutcome } from '../queue/coordinator.js';
+import { loadQueue } from '../queue/load.js';
 import { BuildNativeError, buildNative } from './build-native.js';
+import { predictCommand, rejectDataOptions, trainDataCommand } from './data.js';
 import { didYouMean } from './suggest.js';
+import { UsageError } from './usage.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
-
-class UsageError extends Error {}
 
 /** The benchmarks ship with the source checkout only (they need its devDependencies). */
 const benchScript = () => join(packageRoot(), 'dist', 'bench', 'run.js');
@@ -55,8 +58,18 @@ Commands:
            [--checkpoint FILE] [--checkpoint-every N] [--json]
   train    --resume FILE [--steps N] [--checkpoint FILE] [--checkpoint-every N] [--json]
                                           continue a saved run (bit-for-bit; Ctrl-C saves and exits 130)
+  train    --data FILE.csv --target COLUMN [--task regression|classification] [--model mlp:64,64]
+           [--optimizer O] [--lr X] [--epochs N] [--batch-size N] [--seed S] [--validation 0.2]
+           [--categorical a,b] [--ignore a,b] [--checkpoint FILE [--checkpoint-every N]] [--resume [FILE]]
+           [--save model.json] [--json]       train on your own CSV (the task is inferred when not given)
+  predict  --model model.json --data FILE.csv [--out predictions.csv] [--json]
+                                          predict with a model saved by train --data … --save
+  train    --queue URL [--checkpoint-store DIR|redis] <train options>
+                                          one training job on a BullMQ queue; resumed on another worker if one dies
   compare  [--quick] [--tasks a,b] [--optimizers a,b] [--variants] [--learning-rates a,b] [--seeds N] [--out DIR]
-           [--workers N] [--steps N] [--verbose] [--json]
+           [--workers N | --queue URL [--retry-failed]] [--steps N] [--verbose] [--json]
+  worker   --queue URL [--concurrency N] [--lock-duration MS] [--verbose]
+                                          run queued compare runs and training jobs until SIGTERM
   build-native                            build the C++ backend from source (needs cmake and a C++17 compiler)
 ${hasBench() ? '  bench    [--quick] [--filter REGEX]     the kernel benchmarks (npm run bench)\n' : ''}
 Tasks: ${TASK_NAMES.join(', ')}
@@ -246,6 +259,7 @@ function learningRate(v: string | boolean | undefined): number | null {
  * the length).
  */
 async function train(v: Values): Promise<number> {
+  if (v.queue !== undefined) return await trainQueued(v);
   const json = Boolean(v.json);
   const resumePath = v.resume === undefined ? undefined : resolve(String(v.resume));
   let run: TaskRun;
@@ -354,6 +368,79 @@ async function train(v: Values): Promise<number> {
   return result.diverged ? EXIT.failure : EXIT.ok;
 }
 
+/** --queue URL, checked: a bad URL is a usage error. */
+async function queueUrl(v: Values): Promise<string> {
+  const { redisOptions } = await loadQueue();
+  try {
+    redisOptions(String(v.queue), '--queue');
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  return String(v.queue);
+}
+
+/**
+ * `cimm train --queue URL …`: submit the run as one job (lib/queue/train.ts), or find the
+ * one submitted with the same options, and wait for it. Ctrl-C stops waiting; the job stays
+ * queued and the same command waits for it again.
+ */
+async function trainQueued(v: Values): Promise<number> {
+  const json = Boolean(v.json);
+  const url = await queueUrl(v);
+  const { checkpointStore, saveCheckpoint, submitTrain, trainArgs } = await loadQueue();
+  if (v.resume !== undefined)
+    throw new UsageError('--resume does not go with --queue: a queued job resumes from its own checkpoint store');
+  newRun(v); // the same checks as a local run, before anything is queued
+  let store: ReturnType<typeof checkpointStore>;
+  try {
+    store = checkpointStore(v.checkpointStore === undefined ? undefined : String(v.checkpointStore));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const path = v.checkpoint ? resolve(String(v.checkpoint)) : undefined;
+  if (path) checkpointTarget(String(v.checkpoint), path);
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.on('SIGINT', onSigint);
+  const submitted = await submitTrain({ url, args: trainArgs(v), store, signal: controller.signal }).finally(() =>
+    process.off('SIGINT', onSigint),
+  );
+  const result = submitted.result;
+  if (!result) {
+    print(
+      json,
+      { job: submitted.id, interrupted: true },
+      `interrupted: training job ${submitted.id} stays on the queue; the same command waits for it again`,
+    );
+    return EXIT.interrupted;
+  }
+  if (path && submitted.checkpoint) saveCheckpoint(path, submitted.checkpoint);
+  const target = result.target as { metric: string; direction: string; value: number };
+  print(
+    json,
+    { job: submitted.id, ...result, checkpoint: path ?? null },
+    `training job ${submitted.id}${submitted.existed ? ' (submitted before)' : ''}: ${result.task} with ${result.optimizer}, ` +
+      `${result.stepsDone} steps; final ${target.metric} ${result.finalMetric}; ` +
+      `target ${target.direction === 'max' ? '≥' : '≤'} ${target.value} ` +
+      `${result.stepsToTarget === null ? 'not reached' : `reached at step ${result.stepsToTarget}`}${result.diverged ? ' (diverged)' : ''}` +
+      (path ? `\ncheckpoint: ${path}` : ''),
+  );
+  return result.diverged ? EXIT.failure : EXIT.ok;
+}
+
+/** `cimm worker --queue URL`: lib/queue/cli.ts. */
+async function worker(v: Values): Promise<number> {
+  if (v.queue === undefined) throw new UsageError('worker needs --queue redis://HOST:PORT[/DB]');
+  const url = await queueUrl(v);
+  const { workerCommand } = await loadQueue();
+  return await workerCommand({
+    url,
+    concurrency: int('concurrency', v.concurrency, 1, 1),
+    lockDuration: int('lock-duration', v.lockDuration, 30_000, 100),
+    verbose: Boolean(v.verbose),
+  });
+}
+
 /** A file's directory must exist: cimm creates no directory the user did not ask for. */
 function existingDirectory(option: string, given: string, dir: string): void {
   let isDir = false;
@@ -387,6 +474,9 @@ async function compareCommand(v: Values): Promise<number> {
   };
   const { jobs, skipped, grids } = planJobs(options);
   const workers = int('workers', v.workers, Math.min(cpus().length, jobs.length), 0);
+  if (v.queue !== undefined && v.workers !== undefined) throw new UsageError('give --workers or --queue, not both');
+  const url = v.queue === undefined ? undefined : await queueUrl(v);
+  const queue = url ? await loadQueue() : undefined;
   const out = resolve(String(v.out ?? join('reports', v.quick ? 'quick' : 'latest')));
   // --out DIR is created, not its parent (the default reports/<quick|latest> is created as needed)
   if (v.out !== undefined) existingDirectory('out', String(v.out), dirname(out));
@@ -403,21 +493,25 @@ async function compareCommand(v: Values): Promise<number> {
   process.on('SIGINT', onSigint);
   const bar = progressBar(!json && Boolean(process.stderr.isTTY));
   const t0 = Date.now();
-  const outcome = await runJobs(jobs, {
-    workers,
-    signal: controller.signal,
-    onResult: (r, done, total) => {
-      bar.update(done, total, `${r.task} ${r.optimizer}`);
-      if (verbose) {
-        process.stderr.write(
-          `run ${done}/${total}: ${r.task} ${r.optimizer} η=${r.lr ?? 'n/a'} seed=${r.seed} final=${r.finalMetric} (${r.ms} ms)\n`,
-        );
-      }
-    },
-  });
+  const onResult = (r: JobResult, done: number, total: number) => {
+    bar.update(done, total, `${r.task} ${r.optimizer}`);
+    if (verbose) {
+      process.stderr.write(
+        `run ${done}/${total}: ${r.task} ${r.optimizer} η=${r.lr ?? 'n/a'} seed=${r.seed} final=${r.finalMetric} (${r.ms} ms)\n`,
+      );
+    }
+  };
+  const outcome: Pick<QueueOutcome, 'results' | 'aborted'> & Partial<QueueOutcome> =
+    queue && url
+      ? await queue.runOnQueue(jobs, { url, signal: controller.signal, onResult, retryFailed: Boolean(v.retryFailed) })
+      : await runJobs(jobs, { workers, signal: controller.signal, onResult });
   bar.stop();
   const elapsed = (Date.now() - t0) / 1000;
-  const report = buildReport(options, jobs.length, outcome.results, skipped, grids);
+  const failed = outcome.failed ?? [];
+  for (const f of failed)
+    process.stderr.write(`failed: ${f.task} ${f.optimizer} η=${f.lr ?? 'n/a'} seed=${f.seed}: ${f.error}\n`);
+  const built = buildReport(options, jobs.length, outcome.results, skipped, grids);
+  const report = queue ? queue.withFailures(built, failed) : built;
   // still listening while the plots render (~1 s): a second Ctrl-C must not lose the report
   const { files, note } = await writeReport(report, out, elapsed).finally(() => process.off('SIGINT', onSigint));
   if (note) process.stderr.write(`note: ${note}\n`);
@@ -429,12 +523,13 @@ async function compareCommand(v: Values): Promise<number> {
   print(
     json,
     report,
-    `${interrupted ? 'interrupted: ' : ''}${report.jobs.done}/${report.jobs.total} runs in ${elapsed.toFixed(1)} s on ${workers} worker(s)\n` +
+    `${interrupted ? 'interrupted: ' : ''}${report.jobs.done}/${report.jobs.total} runs in ${elapsed.toFixed(1)} s ` +
+      `${url ? `on the queue (${outcome.reused} reused, ${outcome.enqueued} enqueued, ${failed.length} failed)` : `on ${workers} worker(s)`}\n` +
       `best-tuned final metric per task (mean over seeds):\n${summaryLines(report).join('\n')}\n` +
       `self-tuning summary (at defaults):\n${table.join('\n')}\n` +
       `wrote ${files.length} files under ${out} (report.md, report.json, index.html, plots/)`,
   );
-  return interrupted ? EXIT.interrupted : EXIT.ok;
+  return interrupted ? EXIT.interrupted : failed.length ? EXIT.failure : EXIT.ok;
 }
 
 async function bench(v: Values): Promise<number> {
@@ -446,6 +541,20 @@ async function bench(v: Values): Promise<number> {
       done(signal === 'SIGINT' ? EXIT.interrupted : code === 0 ? EXIT.ok : EXIT.failure),
     );
   });
+}
+
+/** What the --data and predict commands (./data.ts) use of this module. */
+const cliContext = { progressBar, print, exit: EXIT };
+
+/** train: on your own CSV with --data, else one task. */
+async function trainAction(v: Values): Promise<number> {
+  if (v.data !== undefined && v.queue !== undefined) {
+    throw new UsageError('--queue takes a task run (--task …), not --data: train a CSV on one machine');
+  }
+  if (v.data !== undefined) return trainDataCommand(v, cliContext);
+  rejectDataOptions(v);
+  if (v.resume === true) throw new UsageError('--resume needs a checkpoint file: --resume FILE');
+  return train(v);
 }
 
 /** The commander program; each action stores its command's exit code. */
@@ -466,7 +575,7 @@ function program(setCode: (code: Promise<number>) => void): Command {
   cli
     .command('train')
     .description('train one task with one optimizer (or step-size rule)')
-    .option('--task <name>', `one of ${TASK_NAMES.join(', ')}`)
+    .option('--task <name>', `one of ${TASK_NAMES.join(', ')}; with --data: regression or classification`)
     .option('--optimizer <name>', 'an optimizer (a step-size rule on cliff-walking)')
     .option('--lr <number>', 'learning rate (default: the optimizer default)')
     .option('--steps <n>', 'steps (episodes on cliff-walking)')
@@ -475,9 +584,30 @@ function program(setCode: (code: Promise<number>) => void): Command {
     .option('--full-batch', 'the whole training set every step')
     .option('--checkpoint <file>', 'save the run (atomically) every --checkpoint-every steps, at the end and on Ctrl-C')
     .option('--checkpoint-every <n>', 'steps between checkpoints (default: a tenth of the run)')
-    .option('--resume <file>', 'continue a saved run bit-for-bit (task, optimizer, lr, seed come from the file)')
+    .option(
+      '--resume [file]',
+      'continue a saved run bit-for-bit (task, optimizer, lr, seed come from the file); with --data, FILE defaults to --checkpoint',
+    )
+    .option('--data <file>', 'train on your own CSV (a header line, then rows)')
+    .option('--target <column>', 'with --data: the column to predict')
+    .option('--model <spec>', 'with --data: linear or mlp:H1,H2[:activation] (default mlp:64,64)')
+    .option('--epochs <n>', 'with --data: passes over the training rows (default 50)')
+    .option('--validation <fraction>', 'with --data: rows held out, a seeded split (default 0.2)')
+    .option('--categorical <list>', 'with --data: columns to one-hot encode even if they hold numbers')
+    .option('--ignore <list>', 'with --data: columns that are not features')
+    .option('--save <file>', 'with --data: write the trained model and its preprocessing (atomically) for predict')
+    .option('--queue <url>', 'submit the run as one job to the BullMQ queue at this Redis URL and wait for it')
+    .option('--checkpoint-store <dir|redis>', 'with --queue: where workers keep the checkpoint (default redis)')
     .addOption(json)
-    .action((v: Values) => setCode(train(v)));
+    .action((v: Values) => setCode(trainAction(v)));
+  cli
+    .command('predict')
+    .description('predict a CSV with a model saved by train --data … --save')
+    .option('--model <file>', 'the model file')
+    .option('--data <file>', 'the CSV to predict (the target column is optional; if present, the score is reported)')
+    .option('--out <file>', 'write the predictions as CSV (atomically) instead of to stdout')
+    .addOption(json)
+    .action((v: Values) => setCode(predictCommand(v, cliContext)));
   cli
     .command('compare')
     .description('every task × optimizer × learning rate × seed, report under --out')
@@ -490,9 +620,19 @@ function program(setCode: (code: Promise<number>) => void): Command {
     .option('--out <dir>', 'report directory (default reports/quick or reports/latest)')
     .option('--workers <n>', 'worker threads (0 = serial; default min(cores, jobs))')
     .option('--steps <n>', 'override the step budget of every task')
+    .option('--queue <url>', 'run on the BullMQ queue at this Redis URL (start `cimm worker`s on it)')
+    .option('--retry-failed', 'with --queue: retry runs that failed in an earlier sweep')
     .option('--verbose', 'one line per finished run on stderr')
     .addOption(json)
     .action((v: Values) => setCode(compareCommand(v)));
+  cli
+    .command('worker')
+    .description('run queued compare runs and training jobs until SIGTERM')
+    .option('--queue <url>', 'the Redis URL of the queue, redis://HOST:PORT[/DB]')
+    .option('--concurrency <n>', 'jobs at once (default 1)')
+    .option('--lock-duration <ms>', "a dead worker's job is retried after about twice this (default 30000)")
+    .option('--verbose', 'one line per job event on stderr')
+    .action((v: Values) => setCode(worker(v)));
   cli
     .command('build-native')
     .description('build the C++ backend from source (needs cmake and a C++17 compiler)')
@@ -523,7 +663,8 @@ function failureText(e: unknown): string {
   if (process.env.CIMM_DEBUG && e instanceof Error && e.stack) return e.stack;
   if (e instanceof CimmBackendError) return e.message.replace(/^cimm: /, '');
   const text = e instanceof Error ? e.message : String(e);
-  return text.split('\n')[0];
+  // many of the library's messages carry their own "cimm: " prefix: print it once
+  return text.split('\n')[0].replace(/^cimm: /, '');
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -555,7 +696,10 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.usage;
     }
     const hint =
-      process.env.CIMM_DEBUG || e instanceof BuildNativeError || e instanceof CimmBackendError
+      process.env.CIMM_DEBUG ||
+      e instanceof BuildNativeError ||
+      e instanceof CimmBackendError ||
+      e instanceof CimmDataError
         ? ''
         : ' (CIMM_DEBUG=1 shows where)';
     process.stderr.write(`cimm: ${failureText(e)}${hint}\n`);

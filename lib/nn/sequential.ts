@@ -108,8 +108,12 @@ export class Sequential<D extends Dtype = 'float32'> {
     for (const l of this.layers) if (l instanceof FractalLayer) l.keepBounded();
   }
 
-  /** Rebuild a model from `getConfig()` (layers Dense, Activation, FractalLayer); `kernels` pins every layer. */
-  static fromConfig(config: { layers: object[] }, kernels?: Kernels): Sequential<Dtype> {
+  /**
+   * Rebuild a model from `getConfig()` (layers Dense, Activation, FractalLayer); `kernels` pins
+   * every layer. The model has the config's dtype (`dtype: 'float64'` in its layers, else f32);
+   * name it as D when the config may be f64 (`Sequential.fromConfig<Dtype>(…)`).
+   */
+  static fromConfig<D extends Dtype = 'float32'>(config: { layers: object[] }, kernels?: Kernels): Sequential<D> {
     const c = options<{ layers: object[] }>('config', config);
     if (!Array.isArray(c.layers)) throw argumentError('config.layers', 'an array of layer configs', c.layers);
     return new Sequential<Dtype>(
@@ -121,7 +125,7 @@ export class Sequential<D extends Dtype = 'float32'> {
         if (type === 'Activation') return new Activation({ ...(rest as unknown as ActivationOptions<Dtype>), kernels });
         return new FractalLayer({ ...(rest as unknown as FractalLayerOptions), kernels }) as Layer<Dtype>;
       }),
-    );
+    ) as unknown as Sequential<D>;
   }
 
   getConfig(): { layers: object[] } {

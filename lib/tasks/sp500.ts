@@ -28,6 +28,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseCsvRecords } from '../data/csv.js';
 import { argumentError, type BadRow, CimmDataError } from '../errors.js';
 import { finiteNumber, float64Array, integer, oneOf, options } from '../is.js';
 import { packageRoot } from '../paths.js';
@@ -71,7 +72,7 @@ function validDate(text: string): boolean {
 
 /**
  * Parse a daily price CSV with the header date,open,high,low,close,adjclose,volume (any
- * column order, any case; BOM, CRLF and blank lines tolerated). Each row is checked: the
+ * column order, any case; RFC 4180 quoting, BOM, CRLF and blank lines tolerated). Each row is checked: the
  * field count, an ISO date that is a real day and later than the previous row's, prices
  * finite and > 0, volume finite and ≥ 0. Bad rows are reported with their line numbers.
  */
@@ -80,14 +81,15 @@ export function parsePriceCsv(text: string, opts?: ParsePriceOptions): { rows: P
   const o = options<ParsePriceOptions>('options', opts);
   const source = o.source ?? 'prices';
   const onBadRow = oneOf('onBadRow', o.onBadRow ?? 'throw', ['throw', 'skip'] as const);
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-  const header = lines[0].split(',').map((h) => h.trim().toLowerCase());
+  // csv-parse (lib/data/csv.ts): quoted fields, CRLF, a BOM, blank lines; each record keeps its line
+  const csv = parseCsvRecords(text, source);
+  const header = csv.header.map((h) => h.toLowerCase());
   const index = {} as Record<(typeof PRICE_COLUMNS)[number], number>;
   for (const col of PRICE_COLUMNS) {
     const i = header.indexOf(col);
     if (i < 0) {
       throw new CimmDataError(
-        `cimm: ${source} line 1: the header lacks the column "${col}" (expected ${PRICE_COLUMNS.join(',')}; got ${lines[0].slice(0, 80)})`,
+        `cimm: ${source} line ${csv.headerLine}: the header lacks the column "${col}" (expected ${PRICE_COLUMNS.join(',')}; got ${csv.header.join(',').slice(0, 80)})`,
       );
     }
     index[col] = i;
@@ -95,11 +97,8 @@ export function parsePriceCsv(text: string, opts?: ParsePriceOptions): { rows: P
   const rows: PriceRow[] = [];
   const bad: BadRow[] = [];
   let lastDate = '';
-  for (let l = 1; l < lines.length; l++) {
-    const raw = lines[l];
-    if (raw.trim() === '') continue;
-    const line = l + 1;
-    const fields = raw.split(',').map((f) => f.trim());
+  for (const [r, fields] of csv.records.entries()) {
+    const line = csv.lines[r];
     if (fields.length !== header.length) {
       bad.push({ line, reason: `expected ${header.length} fields but found ${fields.length}` });
       continue;

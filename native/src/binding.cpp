@@ -13,10 +13,12 @@
 #include <cstdint>
 #include <exception>
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "async_worker.hpp"
 #include "balance.hpp"
 #include "cpu.hpp"
 #include "energy.hpp"
@@ -1018,6 +1020,155 @@ Napi::Value HermitianEigenvalues(const Napi::CallbackInfo& info) {
   });
 }
 
+// ---- async variants of the long kernels (async_worker.hpp: copies, abort) ----
+
+// The AbortFlag argument of an async entry point.
+std::shared_ptr<cimm::StopFlag> abort_flag(Napi::Env env, Napi::Value value) {
+  auto flag = cimm_binding::AbortFlag::Of(env, value);
+  if (!flag) fail(env, "an AbortFlag", "flag", value);
+  return flag;
+}
+
+// A typed array the worker writes and hands to JS in OnOK; until then only the worker holds
+// it, so no JS code can detach or resize it.
+template <typename Array>
+std::shared_ptr<Napi::ObjectReference> owned_result(Array array) {
+  return std::make_shared<Napi::ObjectReference>(Napi::Persistent(static_cast<Napi::Object>(array)));
+}
+
+// matmulAsync(params {transA, transB, m, n, k, alpha, beta}, a, b: Float32Array,
+//             c: Float32Array | undefined (read when beta != 0), flag: AbortFlag): Promise<Float32Array>
+Napi::Value MatmulAsync(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const Napi::Object p = params_object(env, info[0]);
+    const bool trans_a = boolean(env, p.Get("transA"), "transA");
+    const bool trans_b = boolean(env, p.Get("transB"), "transB");
+    const Napi::Value mv = p.Get("m");
+    const std::size_t m = dimension(env, mv, "m");
+    const std::size_t n = dimension(env, p.Get("n"), "n");
+    const std::size_t k = dimension(env, p.Get("k"), "k");
+    const double alpha = finite(env, p.Get("alpha"), "alpha");
+    const double beta = finite(env, p.Get("beta"), "beta");
+    if (static_cast<double>(m) * static_cast<double>(k) > 4e18 ||
+        static_cast<double>(k) * static_cast<double>(n) > 4e18 ||
+        static_cast<double>(m) * static_cast<double>(n) > 1e15) {
+      fail(env, "dimensions whose products fit in memory", "m", mv);
+    }
+    const auto a = float32_array(env, info[1], "a");
+    const auto b = float32_array(env, info[2], "b");
+    matrix(env, a, trans_a ? k : m, trans_a ? m : k, "a", info[1]);
+    matrix(env, b, trans_b ? n : k, trans_b ? k : n, "b", info[2]);
+    const auto flag = abort_flag(env, info[4]);
+    // C is created here (zeros) and, when beta != 0, holds the copy of c.
+    Napi::Float32Array c_out = Napi::Float32Array::New(env, m * n);
+    if (beta != 0) {
+      const auto c = float32_array(env, info[3], "c");
+      matrix(env, c, m, n, "c", info[3]);
+      std::copy(c.data, c.data + c.length, c_out.Data());
+    }
+    auto inputs = std::make_shared<std::pair<std::vector<float>, std::vector<float>>>(
+        std::vector<float>(a.data, a.data + a.length), std::vector<float>(b.data, b.data + b.length));
+    float* c_data = c_out.Data();
+    auto result = owned_result(c_out);
+    auto* worker = new cimm_binding::KernelWorker(
+        env, "matmulAsync", flag,
+        [=]() {
+          return cimm::matmul_until(trans_a, trans_b, m, n, k, static_cast<float>(alpha), inputs->first.data(),
+                                    inputs->second.data(), static_cast<float>(beta), c_data, flag.get());
+        },
+        [result](Napi::Env) -> Napi::Value { return result->Value(); });
+    return cimm_binding::KernelWorker::Start(worker);
+  });
+}
+
+// localEnergyAsync(r: Float64Array, primeCount: number, flag: AbortFlag): Promise<Float64Array>
+Napi::Value LocalEnergyAsync(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto r = float64_array(env, info[0], "r");
+    const double nv = number(env, info[1], "primeCount");
+    if (!(nv >= 0 && nv <= static_cast<double>(cimm::kMaxPrimeCount) && std::floor(nv) == nv)) {
+      fail(env, "an integer >= 0 and <= " + std::to_string(cimm::kMaxPrimeCount), "primeCount", info[1]);
+    }
+    const auto n = static_cast<std::size_t>(nv);
+    const auto flag = abort_flag(env, info[2]);
+    auto r_copy = std::make_shared<std::vector<double>>(r.data, r.data + r.length);
+    Napi::Float64Array out = Napi::Float64Array::New(env, r.length);
+    double* out_data = out.Data();
+    auto result = owned_result(out);
+    auto* worker = new cimm_binding::KernelWorker(
+        env, "localEnergyAsync", flag,
+        [=]() { return cimm::local_energy_until(r_copy->data(), r_copy->size(), n, out_data, *flag); },
+        [result](Napi::Env) -> Napi::Value { return result->Value(); });
+    return cimm_binding::KernelWorker::Start(worker);
+  });
+}
+
+// energyFlowRunAsync(energy, potential, source: Float64Array, nx, ny: number,
+//                    params {h, dt, beta, gamma, boundary}, kappas: Float64Array, flag: AbortFlag):
+//   Promise<{energy, previous}>
+Napi::Value EnergyFlowRunAsync(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const std::size_t nx = grid_dim(env, info[3], "nx");
+    const std::size_t ny = grid_dim(env, info[4], "ny");
+    if (static_cast<double>(nx) * static_cast<double>(ny) > 4294967296.0) {
+      fail(env, "an integer with nx\xC2\xB7ny <= 4294967296", "ny", info[4]);
+    }
+    const std::size_t cells = nx * ny;
+    const double* energy = grid(env, info[0], "energy", cells);
+    const double* potential = grid(env, info[1], "potential", cells);
+    const double* source = grid(env, info[2], "source", cells);
+    const Napi::Object p = params_object(env, info[5]);
+    cimm::FlowParams params{};
+    params.h = field(env, p, "h", Sign::kPositive);
+    params.dt = field(env, p, "dt", Sign::kNonNegative);
+    params.beta = field(env, p, "beta", Sign::kNonNegative);
+    params.gamma = field(env, p, "gamma");
+    params.kappa = 0;
+    params.boundary = boundary_of(env, p.Get("boundary"));
+    const auto kappas = float64_array(env, info[6], "kappas");
+    for (std::size_t i = 0; i < kappas.length; ++i) {
+      if (!std::isfinite(kappas.data[i])) fail(env, "a Float64Array of finite numbers", "kappas", info[6]);
+    }
+    const auto flag = abort_flag(env, info[7]);
+    // Two grids the worker owns: the first starts as the copy of energy, the second as its
+    // copy too (what `previous` is after zero steps).
+    Napi::Float64Array first = Napi::Float64Array::New(env, cells);
+    Napi::Float64Array second = Napi::Float64Array::New(env, cells);
+    std::copy(energy, energy + cells, first.Data());
+    std::copy(energy, energy + cells, second.Data());
+    struct Inputs {
+      std::vector<double> potential, source, kappas;
+      double* grids[2];
+      bool final_in_first = true;
+    };
+    auto in = std::make_shared<Inputs>();
+    in->potential.assign(potential, potential + cells);
+    in->source.assign(source, source + cells);
+    in->kappas.assign(kappas.data, kappas.data + kappas.length);
+    in->grids[0] = first.Data();
+    in->grids[1] = second.Data();
+    auto first_ref = owned_result(first);
+    auto second_ref = owned_result(second);
+    auto* worker = new cimm_binding::KernelWorker(
+        env, "energyFlowRunAsync", flag,
+        [=]() {
+          double* current = in->grids[0];
+          double* previous = in->grids[1];
+          const bool done = cimm::energy_flow_run(current, previous, in->potential.data(), in->source.data(), nx, ny,
+                                                  params, in->kappas.data(), in->kappas.size(), *flag);
+          in->final_in_first = current == in->grids[0];
+          return done;
+        },
+        [=](Napi::Env result_env) -> Napi::Value {
+          Napi::Object result = Napi::Object::New(result_env);
+          result.Set("energy", in->final_in_first ? first_ref->Value() : second_ref->Value());
+          result.Set("previous", in->final_in_first ? second_ref->Value() : first_ref->Value());
+          return result;
+        });
+    return cimm_binding::KernelWorker::Start(worker);
+  });
+}
+
 Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
     const auto features = cimm::cpu_features();
@@ -1071,6 +1222,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("scaleTransition", Napi::Function::New(env, ScaleTransition, "scaleTransition"));
   exports.Set("shannonEntropy", Napi::Function::New(env, ShannonEntropy, "shannonEntropy"));
   exports.Set("hermitianEigenvalues", Napi::Function::New(env, HermitianEigenvalues, "hermitianEigenvalues"));
+  exports.Set("matmulAsync", Napi::Function::New(env, MatmulAsync, "matmulAsync"));
+  exports.Set("localEnergyAsync", Napi::Function::New(env, LocalEnergyAsync, "localEnergyAsync"));
+  exports.Set("energyFlowRunAsync", Napi::Function::New(env, EnergyFlowRunAsync, "energyFlowRunAsync"));
+  exports.Set("AbortFlag", cimm_binding::AbortFlag::Define(env));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures, "cpuFeatures"));
   exports.Set("simdPath", Napi::Function::New(env, SimdPath, "simdPath"));
   exports.Set("threadCount", Napi::Function::New(env, ThreadCount, "threadCount"));

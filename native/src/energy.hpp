@@ -7,11 +7,18 @@
 
 #include <cstddef>
 
+#include "stop.hpp"
+
 namespace cimm {
 
 // Eq. 3, batched: out[i] = Σ_{n=1}^{N} cos(2π r_i / p_n) / (r_i² + p_n²), N = prime_count
 // (at most kMaxPrimeCount). Calls with len·N >= kLocalParallelWork use the thread pool.
 void local_energy(const double* r, std::size_t len, std::size_t prime_count, double* out);
+
+// local_energy, checking `stop` before each unit of about kLocalStopUnitWork terms (slices
+// of r a multiple of 16 long, so every r_i's sum is the one local_energy gives); false when
+// it stopped, `out` then partly written.
+bool local_energy_until(const double* r, std::size_t len, std::size_t prime_count, double* out, const StopFlag& stop);
 
 // Eq. 4: (1/M) Σ_j exp(−‖x − z_j‖/ℓ) / sqrt(‖z_j − y‖² + ε²) over the M rows z_j of the
 // row-major M×d matrix `points`; squared distances accumulate in double. NaN when a
@@ -25,6 +32,7 @@ double nonlocal_energy(const float* x, const float* y, std::size_t d, const floa
 double distance(const float* x, const float* y, std::size_t d);
 
 constexpr std::size_t kLocalParallelWork = std::size_t{1} << 18;
+constexpr std::size_t kLocalStopUnitWork = std::size_t{1} << 20;  // terms (a few ms)
 constexpr std::size_t kNonlocalParallelWork = std::size_t{1} << 17;
 constexpr std::size_t kNonlocalChunk = 32;
 

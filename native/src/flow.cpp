@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <utility>
 
 #include "cpu.hpp"
 #include "parallel.hpp"
@@ -241,6 +242,19 @@ void energy_flow_step(const double* energy, const double* potential, const doubl
   over_bands(nx, ny, [&](std::size_t j0, std::size_t j1) {
     flow_rows(row, energy, potential, source, nx, ny, params, out, j0, j1);
   });
+}
+
+bool energy_flow_run(double*& current, double*& previous, const double* potential, const double* source, std::size_t nx,
+                     std::size_t ny, const FlowParams& params, const double* kappas, std::size_t steps,
+                     const StopFlag& stop) {
+  FlowParams step = params;
+  for (std::size_t s = 0; s < steps; ++s) {
+    if (raised(&stop)) return false;
+    step.kappa = kappas[s];
+    energy_flow_step(current, potential, source, nx, ny, step, previous);
+    std::swap(current, previous);
+  }
+  return true;
 }
 
 void laplacian(const double* energy, std::size_t nx, std::size_t ny, double h, Boundary boundary, double* out) {

@@ -7,6 +7,8 @@
 
 #include <cstddef>
 
+#include "stop.hpp"
+
 namespace cimm {
 
 // Boundary condition of the grid: periodic wraps both axes; zero flux closes every
@@ -30,6 +32,15 @@ struct FlowParams {
 // max(a, 0)·E_n + min(a, 0)·E_i. `out` must not overlap the inputs.
 void energy_flow_step(const double* energy, const double* potential, const double* source, std::size_t nx,
                       std::size_t ny, const FlowParams& params, double* out);
+
+// steps = kappas.size() calls of energy_flow_step with params (its dt) and κ = kappas[s],
+// double-buffered: each step reads `current` and writes `previous`, then the two pointers
+// swap, so at the end `current` points at E after the last step and `previous` at E before it. `stop` is
+// checked before each step; false when it stopped (both grids then mid-run). Each step is
+// energy_flow_step itself, so a run is bit for bit the same steps taken one call at a time.
+bool energy_flow_run(double*& current, double*& previous, const double* potential, const double* source, std::size_t nx,
+                     std::size_t ny, const FlowParams& params, const double* kappas, std::size_t steps,
+                     const StopFlag& stop);
 
 // The largest dt for which the step is monotone: 1 / max_i (4β/h² + Σ_faces max(0, γ(Ψ_i − Ψ_n))/h²),
 // +∞ when that maximum is 0. Scalar, in the js reference's order of operations (same bits).

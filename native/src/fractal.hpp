@@ -17,6 +17,8 @@
 
 #include <cstddef>
 
+#include "stop.hpp"
+
 namespace cimm {
 
 // Eq. 8, one step: out[i] = z[i]² + c with c = (float)offset, computed in double.
@@ -52,6 +54,12 @@ void matmul(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_
 // index order, then α·sum + β·c; a plain loop nest, single-threaded.
 void matmul(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, double alpha, const double* a,
             const double* b, double beta, double* c);
+
+// matmul, checking `stop` (when not null) before each NC×KC slice of the blocking (at most
+// m·1024·256 multiply-adds); false when it stopped, C then partly written. With no flag it is
+// matmul itself.
+bool matmul_until(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
+                  const float* b, float beta, float* c, const StopFlag* stop);
 
 constexpr std::size_t kElementwiseParallel = std::size_t{1} << 18;  // elements
 constexpr std::size_t kElementwiseUnit = std::size_t{1} << 16;      // elements per task

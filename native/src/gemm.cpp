@@ -14,6 +14,7 @@
 #include "fractal.hpp"
 #include "parallel.hpp"
 #include "simd.hpp"
+#include "stop.hpp"
 
 namespace cimm {
 
@@ -130,19 +131,22 @@ CIMM_TARGET_AVX2 void kernel_avx2(std::size_t kc, const float* a, const float* b
 
 #endif
 
-void gemm_blocked(MicroKernel kernel, bool parallel, bool trans_a, bool trans_b, std::size_t m, std::size_t n,
-                  std::size_t k, float alpha, const float* a, const float* b, float beta, float* c) {
+// Returns false when `stop` was raised before one of the NC×KC slices (C partly written).
+bool gemm_blocked(MicroKernel kernel, bool parallel, bool trans_a, bool trans_b, std::size_t m, std::size_t n,
+                  std::size_t k, float alpha, const float* a, const float* b, float beta, float* c,
+                  const StopFlag* stop = nullptr) {
   if (beta == 0) {
     std::fill(c, c + m * n, 0.0f);
   } else if (beta != 1) {
     for (std::size_t i = 0; i < m * n; ++i) c[i] *= beta;
   }
-  if (m == 0 || n == 0 || k == 0 || alpha == 0) return;
+  if (m == 0 || n == 0 || k == 0 || alpha == 0) return true;
   // Packing buffers are kept per thread (per-call heap scratch is dear on these VMs).
   thread_local std::vector<float> packed_b;
   for (std::size_t j0 = 0; j0 < n; j0 += kNC) {
     const std::size_t nc = std::min(kNC, n - j0);
     for (std::size_t p0 = 0; p0 < k; p0 += kKC) {
+      if (raised(stop)) return false;
       const std::size_t kc = std::min(kKC, k - p0);
       packed_b.resize(((nc + kNR - 1) / kNR) * kNR * kc);
       pack_b(trans_b, n, k, b, p0, kc, j0, nc, packed_b.data());
@@ -169,6 +173,7 @@ void gemm_blocked(MicroKernel kernel, bool parallel, bool trans_a, bool trans_b,
       }
     }
   }
+  return true;
 }
 
 }  // namespace
@@ -193,6 +198,11 @@ void matmul_avx2(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::
 
 void matmul(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
             const float* b, float beta, float* c) {
+  matmul_until(trans_a, trans_b, m, n, k, alpha, a, b, beta, c, nullptr);
+}
+
+bool matmul_until(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
+                  const float* b, float beta, float* c, const StopFlag* stop) {
   const bool parallel =
       thread_count() > 1 && static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) >=
                                 static_cast<double>(kGemmParallelWork);
@@ -201,7 +211,7 @@ void matmul(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_
 #else
   const MicroKernel kernel = kernel_scalar;
 #endif
-  gemm_blocked(kernel, parallel, trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
+  return gemm_blocked(kernel, parallel, trans_a, trans_b, m, n, k, alpha, a, b, beta, c, stop);
 }
 
 void matmul(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, double alpha, const double* a,

@@ -158,17 +158,41 @@ void local_energy_avx2(const double* r, std::size_t len, const double* inv, cons
 
 }  // namespace detail
 
+namespace {
+
+// This thread's reference to the shared table of at least `prime_count` primes: no lock
+// unless the table must grow.
+const PrimeTable& table_of(std::size_t prime_count) {
+  thread_local std::shared_ptr<const PrimeTable> table;
+  if (!table || table->count() < prime_count) table = prime_table(prime_count);
+  return *table;
+}
+
+}  // namespace
+
+bool local_energy_until(const double* r, std::size_t len, std::size_t prime_count, double* out, const StopFlag& stop) {
+  if (len == 0 || prime_count == 0) {
+    local_energy(r, len, prime_count, out);
+    return !raised(&stop);
+  }
+  // Units a multiple of 16 long (the widest block), so each r_i's sum is local_energy's.
+  const std::size_t unit = std::max<std::size_t>(16, (kLocalStopUnitWork / prime_count + 15) / 16 * 16);
+  for (std::size_t begin = 0; begin < len; begin += unit) {
+    if (raised(&stop)) return false;
+    local_energy(r + begin, std::min(unit, len - begin), prime_count, out + begin);
+  }
+  return !raised(&stop);
+}
+
 void local_energy(const double* r, std::size_t len, std::size_t prime_count, double* out) {
   if (len == 0) return;
   if (prime_count == 0) {
     std::fill(out, out + len, 0.0);
     return;
   }
-  // This thread's reference to the shared table: no lock unless the table must grow.
-  thread_local std::shared_ptr<const PrimeTable> table;
-  if (!table || table->count() < prime_count) table = prime_table(prime_count);
-  const double* inv = table->inv.data();
-  const double* p2 = table->sq.data();
+  const PrimeTable& table = table_of(prime_count);
+  const double* inv = table.inv.data();
+  const double* p2 = table.sq.data();
   const auto kernel = has_avx2_fma() ? detail::local_energy_avx2 : detail::local_energy_scalar;
 
   const std::size_t threads = thread_count();

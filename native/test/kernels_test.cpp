@@ -256,6 +256,60 @@ void test_matmul() {
   }
 }
 
+// The stoppable variants the async entry points run: with a flag never raised they are the
+// sync kernels bit for bit; with a raised flag they stop before their first unit.
+void test_stoppable() {
+  const cimm::StopFlag never(false);
+  const cimm::StopFlag raised(true);
+  const std::size_t m = 37, n = 29, k = 600;  // three KC slices of k
+  std::vector<float> a(m * k), b(k * n), c0(m * n);
+  for (auto& v : a) v = static_cast<float>(uniform(-1, 1));
+  for (auto& v : b) v = static_cast<float>(uniform(-1, 1));
+  for (auto& v : c0) v = static_cast<float>(uniform(-1, 1));
+  std::vector<float> c1 = c0, c2 = c0, c3 = c0;
+  cimm::matmul(true, false, m, n, k, 0.5f, a.data(), b.data(), 0.25f, c1.data());
+  const bool done = cimm::matmul_until(true, false, m, n, k, 0.5f, a.data(), b.data(), 0.25f, c2.data(), &never);
+  check(done && c1 == c2, "matmul_until: never raised is matmul", done, 1, 0);
+  const bool stopped = !cimm::matmul_until(true, false, m, n, k, 0.5f, a.data(), b.data(), 0.25f, c3.data(), &raised);
+  check(stopped, "matmul_until: a raised flag stops", stopped, 1, 0);
+
+  std::vector<double> r(70001), e1(r.size()), e2(r.size()), e3(r.size(), -1.0);
+  for (auto& v : r) v = uniform(0, 100);
+  cimm::local_energy(r.data(), r.size(), 40, e1.data());
+  const bool le = cimm::local_energy_until(r.data(), r.size(), 40, e2.data(), never);
+  check(le && e1 == e2, "local_energy_until: never raised is local_energy", le, 1, 0);
+  const bool le_stopped = !cimm::local_energy_until(r.data(), r.size(), 40, e3.data(), raised);
+  check(le_stopped && e3[0] == -1.0, "local_energy_until: a raised flag stops before a unit", e3[0], -1, 0);
+
+  const std::size_t nx = 19, ny = 11, cells = nx * ny;
+  std::vector<double> e(cells), psi(cells), src(cells), grid_a(cells), grid_b(cells), step_in(cells), step_out(cells);
+  for (std::size_t i = 0; i < cells; ++i) {
+    e[i] = uniform(0, 1);
+    psi[i] = uniform(-1, 1);
+    src[i] = uniform(-0.5, 0.5);
+  }
+  const double kappas[] = {0.3, -0.7, 0.1, 0.9};
+  cimm::FlowParams params{0.5, 0.05, 0.25, 0.35, 0, cimm::Boundary::kPeriodic};
+  grid_a = e;
+  double* current = grid_a.data();
+  double* previous = grid_b.data();
+  const bool ran = cimm::energy_flow_run(current, previous, psi.data(), src.data(), nx, ny, params, kappas, 4, never);
+  step_in = e;
+  for (const double kappa : kappas) {
+    params.kappa = kappa;
+    cimm::energy_flow_step(step_in.data(), psi.data(), src.data(), nx, ny, params, step_out.data());
+    step_in.swap(step_out);
+  }
+  check(ran && std::equal(step_in.begin(), step_in.end(), current) &&
+            std::equal(step_out.begin(), step_out.end(), previous),
+        "energy_flow_run: its steps, one call at a time", ran, 1, 0);
+  double* again = grid_a.data();
+  double* other = grid_b.data();
+  check(!cimm::energy_flow_run(again, other, psi.data(), src.data(), nx, ny, params, kappas, 4, raised) &&
+            again == grid_a.data(),
+        "energy_flow_run: a raised flag stops before a step", 0, 1, 0);
+}
+
 void test_parallel_for() {
   std::vector<int> hits(1000, 0);
   cimm::parallel_for(hits.size(), [&](std::size_t task) { hits[task] += 1; });
@@ -679,6 +733,7 @@ int main() {
   test_entropy();
   test_eigen();
   test_parallel_for();
+  test_stoppable();
   if (failures) {
     std::printf("%d check(s) failed\n", failures);
     return 1;

@@ -21,6 +21,16 @@ describe('price CSV', () => {
     expect(swapped.rows.map((r) => r.adjclose)).toEqual([5, 6]);
   });
 
+  test('RFC 4180: quoted fields, a quoted comma or line break in an extra column, lines counted from where a record starts', () => {
+    const text = `${HEADER},note\n"2020-01-02","1","1","1","1","10","100","up, a bit"\n${row('2020-01-03', 11)},"two\nlines"\n${row('2020-01-06', 'x')},n`;
+    const { rows, skipped } = parsePriceCsv(text, { onBadRow: 'skip' });
+    expect(rows.map((r) => [r.line, r.date, r.adjclose])).toEqual([
+      [2, '2020-01-02', 10],
+      [3, '2020-01-03', 11],
+    ]);
+    expect(skipped).toEqual([{ line: 5, reason: 'adjclose "x" is not a finite number > 0' }]);
+  });
+
   test('reports every bad row with its line number', () => {
     const text = [
       HEADER,

@@ -5,6 +5,7 @@
 // (clippy --all-targets --all-features) these functions have no caller.
 #![cfg_attr(test, allow(dead_code))]
 
+mod abort;
 mod energy;
 mod flow;
 mod fractal;

@@ -1,5 +1,6 @@
 /** The `js` backend: pure TypeScript, always available, the reference implementation. */
 import type { Kernels } from '../../kernels.js';
+import { jsAsyncKernels } from './async.js';
 import { updateEnergy, updateSlope } from './balance.js';
 import { coupling, scaleTransition } from './coupling.js';
 import { hermitianEigenvalues } from './eigen.js';
@@ -49,4 +50,5 @@ export const jsKernels: Kernels = {
   scaleInPlace,
   updateEnergy,
   updateSlope,
+  ...jsAsyncKernels,
 };

@@ -12,7 +12,8 @@
 
 import { sameDtype } from './dtype.js';
 
-const MB = 32;
+/** Rows of C per tile (exported: the async variant chunks whole tiles). */
+export const MB = 32;
 const NB = 256;
 const KB = 128;
 
