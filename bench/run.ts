@@ -14,6 +14,7 @@ import { packageRoot } from '../lib/paths.js';
 import { asyncCases, asyncReport } from './cases/async.js';
 import { balanceCases, balanceReport } from './cases/balance.js';
 import { energyCases } from './cases/energy.js';
+import { fitReport, fitRows } from './cases/fit.js';
 import { flowCases } from './cases/flow.js';
 import { fractalCases, fractalSummary } from './cases/fractal.js';
 import { nnCases } from './cases/nn.js';
@@ -65,7 +66,16 @@ const cases: BenchCase[] = [
   .sort((a, b) => Number(a.prepare !== undefined) - Number(b.prepare !== undefined));
 
 const rows: BenchRow[] = [];
+// Training (Trainer.fit, sync and async) has its own timer, since benchmark.js cannot time
+// a promise (bench/cases/fit.ts); it runs before any peer loads, like the js baselines.
+let fitRowsDone = false;
+const fitRowsOnce = async () => {
+  if (fitRowsDone) return;
+  fitRowsDone = true;
+  rows.push(...(await fitRows(backends, { rounds, maxTime, filter, log: (s) => process.stdout.write(s) })));
+};
 for (const c of cases) {
+  if (c.prepare) await fitRowsOnce();
   process.stdout.write(`  ${c.kernel} ${c.size} …`);
   await c.prepare?.();
   const caseRows = runCase(c, { rounds, maxTime });
@@ -73,6 +83,7 @@ for (const c of cases) {
   process.stdout.write(` ${caseRows.map((r) => `${r.backend} ${r.hz.toPrecision(3)}/s`).join(', ')}\n`);
 }
 
+await fitRowsOnce();
 // The async rows are timed outside the harness (awaited calls), interleaved with their sync twin.
 rows.push(...(await asyncCases(backends, { rounds, maxTime, filter })));
 
@@ -81,6 +92,7 @@ for (const line of fractalSummary(rows)) console.log(line);
 for (const line of optimReport(rows)) console.log(line);
 for (const line of balanceReport(rows)) console.log(line);
 for (const line of prodigyReport(rows)) console.log(line);
+for (const line of fitReport(rows)) console.log(line);
 for (const line of tfjsReport(rows)) console.log(line);
 for (const line of asyncReport(rows)) console.log(line);
 writeFileAtomic(outFile, `${JSON.stringify(rows, null, 2)}\n`);

@@ -7,10 +7,20 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
+/** Options of writeFileAtomic. */
+export interface AtomicWriteOptions {
+  /**
+   * Create the parent directory (recursively) when it is missing (default true). Writers
+   * that checked their output path before the work started pass false, so nothing is
+   * created that the user did not ask for.
+   */
+  createDirectory?: boolean;
+}
+
 /** Write `text` (or bytes) to `path` atomically, creating the parent directory if needed. */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+export function writeFileAtomic(path: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): void {
   const dir = dirname(path);
-  mkdirSync(dir, { recursive: true });
+  if (opts.createDirectory !== false) mkdirSync(dir, { recursive: true });
   const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   const fd = openSync(tmp, 'w');

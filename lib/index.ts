@@ -20,6 +20,20 @@ export {
 } from './coupling.js';
 export * from './data/index.js';
 export {
+  applyQTranspose,
+  type ComplexMatrix,
+  cholesky,
+  complexMultiply,
+  complexZeros,
+  type HouseholderQR,
+  hermitianEigen,
+  householderQR,
+  inverseSpd,
+  leastSquaresSolve,
+  sqrtPsd,
+  thinQ,
+} from './dense.js';
+export {
   distance,
   ENERGY_DEFAULTS,
   EnergySystem,
@@ -131,6 +145,7 @@ export {
 } from './nn/layers.js';
 export { type Loss, type LossName, loss, MeanSquaredError, SoftmaxCrossEntropy } from './nn/losses.js';
 export { type MlpOptions, mlp, Sequential } from './nn/sequential.js';
+export { Square, type SquareOptions } from './nn/square.js';
 export {
   Adam,
   type AdamConfig,

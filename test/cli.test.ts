@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { checkpointObject } from '../lib/train/checkpoint.js';
 
 const root = resolve(import.meta.dirname, '..');
 const bin = join(root, 'bin', 'cimm');
@@ -207,13 +208,16 @@ describe('cimm train', () => {
     expect(j).toMatchObject({ stepsDone: 30, interrupted: false, resumedFrom: null, checkpoint: ckpt });
     const saved = JSON.parse(readFileSync(ckpt, 'utf8'));
     expect(saved).toMatchObject({
-      format: 'cimm-task-run',
+      format: 'cimm-checkpoint',
       version: 2,
-      step: 30,
-      job: { task: 'iris', lr: 0.01, taskOptions: { batchSize: 16 } },
-      batches: { count: 8 },
+      kind: 'task-run',
+      body: {
+        step: 30,
+        job: { task: 'iris', lr: 0.01, taskOptions: { batchSize: 16 } },
+        batches: { count: 8 },
+      },
     });
-    expect(saved.curve.at(-1).metric).toBe(j.finalMetric);
+    expect(saved.body.curve.at(-1).metric).toBe(j.finalMetric);
     expect(readdirSync(dir)).toEqual(['run.json']);
     // resuming a finished run changes nothing
     const again = cimm('train', '--resume', ckpt, '--json');
@@ -270,10 +274,13 @@ describe('cimm train --resume', () => {
       [['--resume', ckpt, '--lr', '0.1'], /--lr 0.1 does not match/],
       [['--resume', ckpt, '--seed', '2'], /--seed 2 does not match/],
       [['--resume', ckpt, '--steps', '3'], /--steps must be an integer ≥ 5/],
-      [['--resume', bad], /checkpoint\.theta/],
+      [['--resume', bad], /body\.theta/],
     ];
-    const body = JSON.parse(readFileSync(ckpt, 'utf8'));
-    writeFileSync(bad, JSON.stringify({ ...body, theta: 'AAAA' }));
+    const saved = JSON.parse(readFileSync(ckpt, 'utf8'));
+    // an edited body fails its checksum; re-signed, the field itself is refused by name
+    writeFileSync(bad, JSON.stringify({ ...saved, body: { ...saved.body, theta: 'AAAA' } }));
+    expect(cimm('train', '--resume', bad).stderr).toMatch(/does not match its SHA-256/);
+    writeFileSync(bad, JSON.stringify(checkpointObject('task-run', { ...saved.body, theta: 'AAAA' })));
     for (const [args, message] of cases) {
       const r = cimm('train', ...args);
       expect(r.code, args.join(' ')).toBe(2);
@@ -281,7 +288,7 @@ describe('cimm train --resume', () => {
       expect(r.stdout).toBe('');
     }
     writeFileSync(bad, '{"format": "cimm-task-run", "vers');
-    expect(cimm('train', '--resume', bad).stderr).toMatch(/cannot read a JSON checkpoint/);
+    expect(cimm('train', '--resume', bad).stderr).toMatch(/--resume .*bad\.json: not a usable checkpoint: .*not JSON/);
     // options that agree with the checkpoint are fine
     expect(cimm(...base, '--resume', ckpt, '--steps', '8').code).toBe(0);
   });
@@ -309,7 +316,7 @@ describe('cimm train --resume', () => {
     expect(j.stepsDone).toBeLessThan(10_000_000);
     expect(readdirSync(dir)).toEqual(['run.json']);
     const saved = JSON.parse(readFileSync(ckpt, 'utf8'));
-    expect(saved.step).toBe(j.stepsDone);
+    expect(saved.body.step).toBe(j.stepsDone);
     // resume (to a shorter end) and compare with a fresh run of that length
     const end = String(j.stepsDone + 25);
     const resumed = cimm('train', '--resume', ckpt, '--steps', end, '--json');
@@ -323,7 +330,7 @@ describe('cimm train --resume', () => {
     const fresh = JSON.parse(cimm(...base, '--steps', end, '--json').stdout);
     expect(r.finalLoss).toBe(fresh.finalLoss);
     expect(r.finalMetric).toBe(fresh.finalMetric);
-    expect(JSON.parse(readFileSync(ckpt, 'utf8')).step).toBe(Number(end));
+    expect(JSON.parse(readFileSync(ckpt, 'utf8')).body.step).toBe(Number(end));
   }, 120_000);
 });
 

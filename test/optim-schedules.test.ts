@@ -421,7 +421,7 @@ describe('a schedule as the Trainer’s optimizer', () => {
       loss,
       optimizer: withRule(new SGD({ momentum: 0.9 }), schedule),
     });
-    const h = trainer.fit(classes(150), { epochs: 40, batchSize: 150, seed: 1 });
+    const h = trainer.fitSync(classes(150), { epochs: 40, batchSize: 150, seed: 1 });
     expect(h.steps.length).toBe(40);
     h.steps.forEach((s, t) => {
       expect(s.report, `step ${t}`).toEqual({ iteration: t, eta: schedule.at(t) });
@@ -447,11 +447,11 @@ describe('a schedule as the Trainer’s optimizer', () => {
           ),
         });
       const fit = { epochs: 12, batchSize: 25, seed: 3 };
-      const straight = make().fit(classes(100), fit);
+      const straight = make().fitSync(classes(100), fit);
       const path = join(dir, 'ck.json');
       // stopped mid-epoch: the plateau's window holds two of its four losses
-      make().fit(classes(100), { ...fit, maxSteps: 30, checkpoint: { path, every: 15 } });
-      const resumed = make().fit(classes(100), { ...fit, resumeFrom: path });
+      make().fitSync(classes(100), { ...fit, maxSteps: 30, checkpoint: { path, every: 15 } });
+      const resumed = make().fitSync(classes(100), { ...fit, resumeFrom: path });
       expect(JSON.parse(JSON.stringify(resumed))).toEqual(JSON.parse(JSON.stringify(straight)));
       const used = straight.steps.map((s) => s.report!.eta as number);
       // the plateau reduced η over the run (measured: 0.05 → 0.00625), after the checkpoint

@@ -27,7 +27,7 @@ function train(optimizer: ConstructorParameters<typeof Trainer>[0]['optimizer'],
     loss: new SoftmaxCrossEntropy(),
     optimizer,
   });
-  return trainer.fit(classes(150), { epochs, batchSize: 150, seed: 1 });
+  return trainer.fitSync(classes(150), { epochs, batchSize: 150, seed: 1 });
 }
 
 describe('the seed optimizers under the Trainer', () => {
@@ -70,7 +70,7 @@ describe('the seed optimizers under the Trainer', () => {
         ...legacy,
       });
       const trainer = new Trainer({ model: mlp([2, 16, 3], { activation: 'tanh', seed: 4 }), loss, optimizer });
-      const h = trainer.fit(classes(150), { epochs: 30, batchSize: 15, seed: 1, previousBatchLoss });
+      const h = trainer.fitSync(classes(150), { epochs: 30, batchSize: 15, seed: 1, previousBatchLoss });
       const rates = h.steps.map((s) => s.report?.informationRate).filter((v) => typeof v === 'number');
       return { h, negative: rates.filter((r) => r < 0).length, readings: rates.length };
     };
@@ -109,7 +109,7 @@ describe('the seed optimizers under the Trainer', () => {
     test('the default rule (gradient meter) needs no previousBatchLoss: the loss falls and η stays in the working range', () => {
       const optimizer = new EntropyBalancedOptimizer();
       const trainer = new Trainer({ model: mlp([2, 16, 3], { activation: 'tanh', seed: 4 }), loss, optimizer });
-      const h = trainer.fit(classes(150), { epochs: 30, batchSize: 15, seed: 1 });
+      const h = trainer.fitSync(classes(150), { epochs: 30, batchSize: 15, seed: 1 });
       const etas = h.steps.map((s) => s.learningRate);
       console.log(
         `[trainer, entropy-balanced defaults, batches of 15] loss ${h.epochs[0].loss.toFixed(3)} → ` +
@@ -131,10 +131,10 @@ describe('the seed optimizers under the Trainer', () => {
             optimizer: new EntropyBalancedOptimizer({ learningRate: 1e-2, computeMeter: null, ...legacy }), // measured joules are timing
           });
         const fit = { epochs: 3, batchSize: 25, seed: 3 };
-        const straight = make().fit(classes(100), fit);
+        const straight = make().fitSync(classes(100), fit);
         const path = join(dir, 'ck.json');
-        make().fit(classes(100), { ...fit, maxSteps: 6, checkpoint: { path, every: 6 } });
-        const resumed = make().fit(classes(100), { ...fit, resumeFrom: path });
+        make().fitSync(classes(100), { ...fit, maxSteps: 6, checkpoint: { path, every: 6 } });
+        const resumed = make().fitSync(classes(100), { ...fit, resumeFrom: path });
         expect(JSON.parse(JSON.stringify(resumed))).toEqual(JSON.parse(JSON.stringify(straight)));
       } finally {
         rmSync(dir, { recursive: true, force: true });

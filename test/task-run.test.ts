@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { type Job, runJob } from '../lib/compare/index.js';
 import { TaskRun, type TaskRunCheckpoint } from '../lib/compare/run.js';
+import { checkpointObject } from '../lib/train/checkpoint.js';
 
 function job(task: Job['task'], optimizer: string, lr: number | null, steps: number, extra: Partial<Job> = {}): Job {
   return { id: 0, task, optimizer, lr, seed: 3, steps, points: 9, atDefault: false, ...extra };
@@ -41,7 +42,8 @@ function expectSame(a: TaskRun, b: TaskRun) {
  * The entropy-balanced optimizer's compute meter records measured CPU time in its state;
  * the trajectory does not depend on it (θ and the curve match above), the saved bytes do.
  */
-const comparable = (c: TaskRunCheckpoint) => (c.optimizer?.kind === 'EntropyBalanced' ? { ...c, optimizer: null } : c);
+const comparable = (c: TaskRunCheckpoint) =>
+  c.body.optimizer?.kind === 'EntropyBalanced' ? { ...c.body, optimizer: null } : c.body;
 
 describe('TaskRun resumes bit-for-bit', () => {
   it.each([
@@ -121,24 +123,36 @@ describe('TaskRun.fromCheckpoint rejects a bad checkpoint, naming the field', ()
   // biome-ignore lint/suspicious/noExplicitAny: the cases rewrite arbitrary fields of checkpoint JSON
   const cases: [string, (c: Record<string, any>) => unknown, RegExp][] = [
     ['not an object', () => 'hello', /checkpoint/],
-    ['wrong format', (c) => ({ ...c, format: 'cimm-checkpoint' }), /checkpoint\.format/],
-    ['wrong version', (c) => ({ ...c, version: 99 }), /checkpoint\.version/],
-    ['unknown task', (c) => ({ ...c, job: { ...c.job, task: 'chess' } }), /checkpoint\.job\.task/],
-    ['unknown optimizer', (c) => ({ ...c, job: { ...c.job, optimizer: 'Nadam' } }), /checkpoint\.job\.optimizer/],
-    ['other optimizer kind', (c) => ({ ...c, job: { ...c.job, optimizer: 'SGD' } }), /checkpoint\.optimizer\.kind/],
-    ['θ too short', (c) => ({ ...c, theta: c.theta.slice(0, 16) }), /checkpoint\.theta/],
-    ['other task size', (c) => ({ ...c, job: { ...c.job, taskOptions: { rows: 60, columns: 13 } } }), /dimension/],
-    ['garbage optimizer state', (c) => ({ ...c, optimizer: { ...c.optimizer, state: 'AAAA' } }), /optimizer\.state/],
-    ['step past the end', (c) => ({ ...c, step: 11 }), /checkpoint\.step/],
-    ['curve not an array', (c) => ({ ...c, curve: {} }), /checkpoint\.curve/],
-    ['curve loss not a number', (c) => ({ ...c, curve: [{ step: 0, loss: 'x', metric: 1 }] }), /curve\[0\]\.loss/],
+    ['wrong format', (c) => ({ ...c, format: 'cimm-task-run' }), /checkpoint: format/],
+    ['wrong version', (c) => ({ ...c, version: 99 }), /checkpoint: version/],
+    ['wrong kind', (c) => ({ ...c, kind: 'fit' }), /checkpoint: kind/],
   ];
   it.each(cases)('%s', (_name, mutate, message) => {
     expect(() => TaskRun.fromCheckpoint(mutate(structuredClone(good)))).toThrow(message);
   });
+  // the body's fields, each checked after a valid checksum (re-signed: an edited body
+  // without a new checksum is refused before any field is read)
+  // biome-ignore lint/suspicious/noExplicitAny: the cases rewrite arbitrary fields of checkpoint JSON
+  const bodyCases: [string, (c: Record<string, any>) => unknown, RegExp][] = [
+    ['unknown task', (c) => ({ ...c, job: { ...c.job, task: 'chess' } }), /body\.job\.task/],
+    ['unknown optimizer', (c) => ({ ...c, job: { ...c.job, optimizer: 'Nadam' } }), /body\.job\.optimizer/],
+    ['other optimizer kind', (c) => ({ ...c, job: { ...c.job, optimizer: 'SGD' } }), /body\.optimizer\.kind/],
+    ['θ too short', (c) => ({ ...c, theta: c.theta.slice(0, 16) }), /body\.theta/],
+    ['other task size', (c) => ({ ...c, job: { ...c.job, taskOptions: { rows: 60, columns: 13 } } }), /dimension/],
+    ['garbage optimizer state', (c) => ({ ...c, optimizer: { ...c.optimizer, state: 'AAAA' } }), /optimizer\.state/],
+    ['step past the end', (c) => ({ ...c, step: 11 }), /body\.step/],
+    ['curve not an array', (c) => ({ ...c, curve: {} }), /body\.curve/],
+    ['curve loss not a number', (c) => ({ ...c, curve: [{ step: 0, loss: 'x', metric: 1 }] }), /curve\[0\]\.loss/],
+  ];
+  it.each(bodyCases)('%s', (_name, mutate, message) => {
+    const edited = mutate(structuredClone(good.body));
+    expect(() => TaskRun.fromCheckpoint({ ...good, body: edited })).toThrow(/SHA-256.*damaged or edited/);
+    expect(() => TaskRun.fromCheckpoint(checkpointObject('task-run', edited))).toThrow(message);
+  });
 
   it('a broken agent state', () => {
-    expect(() => TaskRun.fromCheckpoint({ ...goodRl, agent: { q: [1, 2] } })).toThrow(/checkpoint\.agent/);
+    const broken = checkpointObject('task-run', { ...goodRl.body, agent: { q: [1, 2] } });
+    expect(() => TaskRun.fromCheckpoint(broken)).toThrow(/body\.agent/);
     expect(TaskRun.fromCheckpoint(goodRl).stepsDone).toBe(4);
   });
 });

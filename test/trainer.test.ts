@@ -41,9 +41,9 @@ function setup(opts: { stability?: boolean; energy?: boolean } = {}) {
 const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
 
 describe('Trainer', () => {
-  test('fit learns a 3-class problem; history has steps and epochs with val loss', () => {
+  test('fit learns a 3-class problem; history has steps and epochs with val loss', async () => {
     const t = setup();
-    const h = t.fit(classes(150), { epochs: 30, batchSize: 16, validationSplit: 0.2, seed: 1 });
+    const h = await t.fit(classes(150), { epochs: 30, batchSize: 16, validationSplit: 0.2, seed: 1 });
     expect(h.epochs).toHaveLength(30);
     expect(h.steps).toHaveLength(30 * Math.ceil(120 / 16));
     expect(h.epochs[29].loss).toBeLessThan(h.epochs[0].loss * 0.3);
@@ -52,9 +52,9 @@ describe('Trainer', () => {
     expect(h.stopReason).toBe('epochs');
   });
 
-  test('energy, entropy and stability are recorded per step', () => {
+  test('energy, entropy and stability are recorded per step', async () => {
     const t = setup({ stability: true, energy: true });
-    const h = t.fit(classes(30), { epochs: 2, batchSize: 10 });
+    const h = await t.fit(classes(30), { epochs: 2, batchSize: 10 });
     for (const s of h.steps) {
       expect(Number.isFinite(s.energy)).toBe(true);
       expect(Number.isFinite(s.entropy)).toBe(true);
@@ -63,17 +63,17 @@ describe('Trainer', () => {
     }
   });
 
-  test('an optimizer report (lastReport) is recorded', () => {
+  test('an optimizer report (lastReport) is recorded', async () => {
     const t = setup();
     (t.optimizer as unknown as { lastReport: () => object }).lastReport = () => ({ qpl: 0.5, dEdt: -1, note: 'x' });
-    const h = t.fit(classes(12), { epochs: 1, batchSize: 6 });
+    const h = await t.fit(classes(12), { epochs: 1, batchSize: 6 });
     expect(h.steps[0].report).toEqual({ qpl: 0.5, dEdt: -1 });
   });
 
-  test('early stopping and callbacks', () => {
+  test('early stopping and callbacks', async () => {
     const t = setup();
     const seen: string[] = [];
-    const h = t.fit(classes(60), {
+    const h = await t.fit(classes(60), {
       epochs: 100,
       batchSize: 60,
       validationSplit: 0.5,
@@ -84,7 +84,7 @@ describe('Trainer', () => {
     expect(h.epochs).toHaveLength(2);
     expect(seen).toEqual(['step', 'epoch', 'step', 'epoch']);
     const t3 = setup();
-    const h3 = t3.fit(classes(60), {
+    const h3 = await t3.fit(classes(60), {
       epochs: 5,
       batchSize: 10,
       callbacks: { onStepEnd: (e) => e.record.step === 2 && e.trainer.stop() },
@@ -94,21 +94,21 @@ describe('Trainer', () => {
   });
 
   for (const k of [5, 8, 13]) {
-    test(`resume after ${k} steps reproduces the uninterrupted run bit-for-bit`, () => {
+    test(`resume after ${k} steps reproduces the uninterrupted run bit-for-bit`, async () => {
       const data = classes(50);
       const fit = { epochs: 3, batchSize: 8, validationSplit: 0.1, seed: 9, earlyStopping: { patience: 5 } };
       const straight = setup({ stability: true, energy: true });
-      const h1 = straight.fit(data, fit);
+      const h1 = await straight.fit(data, fit);
 
       const path = join(dir, `ck-${k}.json`);
       const first = setup({ stability: true, energy: true });
-      first.fit(data, { ...fit, maxSteps: k, checkpoint: { path, every: k } });
+      await first.fit(data, { ...fit, maxSteps: k, checkpoint: { path, every: k } });
       expect(first.history.steps).toHaveLength(k);
 
       const resumed = setup({ stability: true, energy: true });
       // Different starting parameters: the checkpoint must overwrite them.
       resumed.model.params['0.weight'].fill(0.5);
-      const h2 = resumed.fit(data, { ...fit, resumeFrom: path });
+      const h2 = await resumed.fit(data, { ...fit, resumeFrom: path });
       expect(JSON.parse(JSON.stringify(h2))).toEqual(JSON.parse(JSON.stringify(h1)));
       for (const name of Object.keys(straight.model.params)) {
         expect(bits(resumed.model.params[name])).toEqual(bits(straight.model.params[name]));
@@ -117,46 +117,54 @@ describe('Trainer', () => {
     });
   }
 
-  test('checkpoint format', () => {
+  test('checkpoint format', async () => {
     const path = join(dir, 'fmt.json');
     const t = setup();
-    t.fit(classes(20), { epochs: 1, batchSize: 10, checkpoint: { path } });
-    const body = JSON.parse(readFileSync(path, 'utf8'));
-    expect(body.format).toBe('cimm-checkpoint');
+    await t.fit(classes(20), { epochs: 1, batchSize: 10, checkpoint: { path } });
+    const file = JSON.parse(readFileSync(path, 'utf8'));
+    expect(file.format).toBe('cimm-checkpoint');
+    expect(file.version).toBe(2);
+    expect(file.kind).toBe('fit');
+    expect(file.sha256).toMatch(/^[0-9a-f]{64}$/);
+    const body = file.body;
     expect(Object.keys(body.params)).toEqual(['0.weight', '0.bias', '1.weight', '1.bias']);
     expect(body.optimizer.kind).toBe('Adam');
     expect(body.progress.step).toBe(2);
     expect(body.model.layers[0].type).toBe('Dense');
   });
 
-  test('resume rejects a checkpoint of another model or optimizer', () => {
+  test('resume rejects a checkpoint of another model or optimizer', async () => {
     const path = join(dir, 'other.json');
-    setup().fit(classes(20), { epochs: 1, batchSize: 10, checkpoint: { path } });
+    await setup().fit(classes(20), { epochs: 1, batchSize: 10, checkpoint: { path } });
     const t = new Trainer({ model: mlp([2, 8, 3]), loss: new SoftmaxCrossEntropy(), optimizer: new Adam() });
-    expect(() => t.fit(classes(20), { resumeFrom: path })).toThrow(/params\["0.weight"\]/);
+    await expect(t.fit(classes(20), { resumeFrom: path })).rejects.toThrow(/params\["0.weight"\]/);
     const u = new Trainer({
       model: mlp([2, 16, 3], { activation: 'tanh' }),
       loss: new SoftmaxCrossEntropy(),
       optimizer: new SGD({ learningRate: 0.1 }),
     });
-    expect(() => u.fit(classes(20), { resumeFrom: path })).toThrow(/optimizer.kind/);
+    await expect(u.fit(classes(20), { resumeFrom: path })).rejects.toThrow(/optimizer.kind/);
   });
 
-  test('data errors name the row and column', () => {
+  test('data errors name the row and column', async () => {
     const t = setup();
     const { x, y } = classes(30);
     x[17 * 2 + 1] = Number.NaN;
-    expect(() => t.fit({ x, y })).toThrow('Expected finite values for data.x but received NaN at row 17, column 1');
+    await expect(t.fit({ x, y })).rejects.toThrow(
+      'Expected finite values for data.x but received NaN at row 17, column 1',
+    );
     const ok = classes(30);
-    expect(() => t.fit({ x: ok.x, y: ok.y.subarray(0, 29) })).toThrow(
+    await expect(t.fit({ x: ok.x, y: ok.y.subarray(0, 29) })).rejects.toThrow(
       'Expected 30 rows (as many as data.x) for data.y',
     );
     ok.y[4] = 7;
-    expect(() => t.fit(ok)).toThrow(
+    await expect(t.fit(ok)).rejects.toThrow(
       'Expected a class index in [0, 3) for data.y but received 7 at row 4 of type number',
     );
-    expect(() => t.fit({ x: [[1, 2], [3]], y: [0, 1] })).toThrow('Expected a row of 2 numbers (row 1) for data.x[1]');
-    expect(() =>
+    await expect(t.fit({ x: [[1, 2], [3]], y: [0, 1] })).rejects.toThrow(
+      'Expected a row of 2 numbers (row 1) for data.x[1]',
+    );
+    await expect(
       t.fit({
         x: [
           [1, 2],
@@ -164,17 +172,19 @@ describe('Trainer', () => {
         ],
         y: [0, 1],
       }),
-    ).toThrow('Expected a number for data.x but received a at row 1, column 1 of type string');
-    expect(() => t.fit({ x: new Float32Array(5), y: [0] })).toThrow(/rows×2 values for data.x/);
+    ).rejects.toThrow('Expected a number for data.x but received a at row 1, column 1 of type string');
+    await expect(t.fit({ x: new Float32Array(5), y: [0] })).rejects.toThrow(/rows×2 values for data.x/);
     const m = new Trainer({
       model: mlp([2, 2]),
       loss: new MeanSquaredError(),
       optimizer: new SGD({ learningRate: 0.1 }),
     });
-    expect(() => m.fit({ x: [[0, 0]], y: [[1, Number.POSITIVE_INFINITY]] })).toThrow(
+    await expect(m.fit({ x: [[0, 0]], y: [[1, Number.POSITIVE_INFINITY]] })).rejects.toThrow(
       'Expected finite values for data.y but received Infinity at row 0, column 1',
     );
-    expect(() => t.fit(classes(10), { earlyStopping: { monitor: 'valLoss' } })).toThrow(/earlyStopping.monitor/);
+    await expect(t.fit(classes(10), { earlyStopping: { monitor: 'valLoss' } })).rejects.toThrow(
+      /earlyStopping.monitor/,
+    );
   });
 });
 
@@ -186,7 +196,7 @@ describe('Trainer with the entropy-balanced optimizer', () => {
       loss: new SoftmaxCrossEntropy(),
       optimizer: new EntropyBalancedOptimizer({ base: 'adam', learningRate: 0.01 }),
     });
-    const h = t.fit(classes(60), { epochs: 3, batchSize: 60, seed: 1 });
+    const h = await t.fit(classes(60), { epochs: 3, batchSize: 60, seed: 1 });
     expect(h.steps.length).toBe(3);
     for (const s of h.steps) {
       expect(s.report).not.toBeNull();

@@ -11,12 +11,11 @@
  * causes and fixes); CIMM_DEBUG=1 prints the stack as well.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command, CommanderError, Option } from 'commander';
-import { writeFileAtomic } from '../atomic-file.js';
 import { BACKEND_NAMES, backendInfo, kernels } from '../backend.js';
 import { describePlatform, hostPlatform } from '../backends/rust.js';
 import {
@@ -169,16 +168,11 @@ async function info(v: Values): Promise<number> {
 
 /** Load a train checkpoint; any problem with the file is a usage error (exit 2). */
 function loadRun(path: string): TaskRun {
-  let body: unknown;
   try {
-    body = JSON.parse(readFileSync(path, 'utf8'));
+    return TaskRun.load(path);
   } catch (e) {
-    throw new UsageError(`--resume ${path}: cannot read a JSON checkpoint (${(e as Error).message})`);
-  }
-  try {
-    return TaskRun.fromCheckpoint(body);
-  } catch (e) {
-    throw new UsageError(`--resume ${path}: not a usable checkpoint: ${(e as Error).message}`);
+    if (!(e instanceof CimmArgumentError)) throw e;
+    throw new UsageError(`--resume ${path}: not a usable checkpoint: ${e.message}`);
   }
 }
 
@@ -286,40 +280,30 @@ async function train(v: Values): Promise<number> {
   if (v.checkpoint) checkpointTarget(String(v.checkpoint), path as string);
   const every = int('checkpoint-every', v.checkpointEvery, Math.max(1, Math.ceil(run.job.steps / 10)), 1);
   const rl = run.task.kind === 'rl';
-  const save = () => {
-    if (path) writeFileAtomic(path, `${JSON.stringify(run.checkpoint())}\n`);
-  };
 
+  // Ctrl-C aborts the loop after the current step; it writes the checkpoint and stops
+  const abort = new AbortController();
   let interrupted = false;
   const onSigint = () => {
     interrupted = true;
+    abort.abort();
   };
   process.on('SIGINT', onSigint);
   const bar = progressBar(!json && Boolean(process.stderr.isTTY), rl ? 'episodes' : 'steps');
   const t0 = performance.now();
-  let saved = run.stepsDone;
   try {
-    while (!run.done && !interrupted) {
-      // run in slices of ≤ 50 ms so a SIGINT is seen between steps, and stop at each
-      // checkpoint boundary
-      const until = performance.now() + 50;
-      run.runUntil(Math.min(run.job.steps, saved + every), {
-        shouldStop: () => interrupted || performance.now() > until,
-        onProgress: (done, total) => bar.update(done, total, ''),
-      });
-      if (run.stepsDone >= saved + every) {
-        save();
-        saved = run.stepsDone;
-      }
-      await new Promise((next) => setImmediate(next));
-    }
+    // the one training loop (lib/train/loop.ts), giving the event loop a turn every 20 ms
+    // (a task's step can take microseconds); it saves every `every` steps and when it
+    // stops (Ctrl-C included)
+    await run.run(run.job.steps, {
+      signal: abort.signal,
+      sliceMs: 20,
+      onProgress: (done, total) => bar.update(done, total, ''),
+      ...(path ? { checkpoint: { path, every } } : {}),
+    });
   } finally {
     bar.stop();
-  }
-  // still listening: a second Ctrl-C must not kill the process mid-save
-  try {
-    save();
-  } finally {
+    // still listening until here: a second Ctrl-C must not kill the process mid-save
     process.off('SIGINT', onSigint);
   }
   const ms = Math.round(performance.now() - t0);

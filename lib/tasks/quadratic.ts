@@ -15,9 +15,10 @@
  * fixed point, so the measure does not depend on the run's start), the distance
  * ‖x − x*‖/‖x*‖, and f − f*.
  */
+
+import { householderQR, thinQ } from '../dense.js';
 import { finiteNumber, integer, options } from '../is.js';
 import { Random } from '../random.js';
-import { householderQR, thinQ } from './least-squares.js';
 import {
   checkEvaluate,
   fillNormal,

@@ -27,8 +27,10 @@
  * setting by the expected information gain under a Laplace (Gaussian) approximation of
  * the posterior — Bayesian D-optimal design; see its comment.
  */
+import { type ComplexMatrix, cholesky, complexMultiply, complexZeros, inverseSpd, sqrtPsd } from '../dense.js';
 import { argumentError } from '../errors.js';
 import { finiteNumber, float64Array, integer, oneOf, options } from '../is.js';
+import { hermitianEigenvalues, vonNeumannEntropy } from '../quantum.js';
 import { Random } from '../random.js';
 import {
   checkEvaluate,
@@ -40,177 +42,12 @@ import {
   vector,
 } from './task.js';
 
-// ---------------------------------------------------------------------------------------
-// Complex linear algebra on small d × d matrices (row-major, separate re/im arrays).
-
-/** A complex matrix (or vector when rows·cols = length) in split storage. */
-export interface ComplexMatrix {
-  re: Float64Array;
-  im: Float64Array;
-}
-
-function complexZeros(n: number): ComplexMatrix {
-  return { re: new Float64Array(n), im: new Float64Array(n) };
-}
-
-/** out = A B (d × d); out must not alias A or B. */
-function multiply(a: ComplexMatrix, b: ComplexMatrix, d: number, out: ComplexMatrix): ComplexMatrix {
-  for (let i = 0; i < d; i++) {
-    for (let j = 0; j < d; j++) {
-      let sr = 0;
-      let si = 0;
-      for (let k = 0; k < d; k++) {
-        const ar = a.re[i * d + k];
-        const ai = a.im[i * d + k];
-        const br = b.re[k * d + j];
-        const bi = b.im[k * d + j];
-        sr += ar * br - ai * bi;
-        si += ar * bi + ai * br;
-      }
-      out.re[i * d + j] = sr;
-      out.im[i * d + j] = si;
-    }
-  }
-  return out;
-}
-
-/**
- * Eigen-decomposition of a Hermitian matrix by cyclic complex Jacobi rotations: each
- * rotation U = D G (a phase that makes a_pq real, then a real Givens rotation that
- * zeroes it) is applied as A ← U† A U, V ← V U. Returns the eigenvalues (ascending) and
- * the eigenvectors as the columns of V. Only the Hermitian part of the input is used.
- */
-export function hermitianEigen(matrix: ComplexMatrix, d: number): { values: Float64Array; vectors: ComplexMatrix } {
-  integer('d', d, { min: 1, max: 64 });
-  const { re: ar, im: ai } = options<ComplexMatrix>('matrix', matrix);
-  if (!(ar instanceof Float64Array) || ar.length !== d * d)
-    throw argumentError('matrix.re', `a Float64Array of length ${d * d}`, ar);
-  if (!(ai instanceof Float64Array) || ai.length !== d * d)
-    throw argumentError('matrix.im', `a Float64Array of length ${d * d}`, ai);
-  const re = new Float64Array(d * d);
-  const im = new Float64Array(d * d);
-  let scale = 0;
-  for (let i = 0; i < d; i++) {
-    for (let j = 0; j < d; j++) {
-      re[i * d + j] = 0.5 * (ar[i * d + j] + ar[j * d + i]);
-      im[i * d + j] = 0.5 * (ai[i * d + j] - ai[j * d + i]);
-      scale = Math.max(scale, Math.hypot(re[i * d + j], im[i * d + j]));
-    }
-  }
-  if (!Number.isFinite(scale)) throw argumentError('matrix', 'finite values', Number.NaN);
-  const vr = new Float64Array(d * d);
-  const vi = new Float64Array(d * d);
-  for (let i = 0; i < d; i++) vr[i * d + i] = 1;
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0;
-    for (let p = 0; p < d; p++) for (let q = p + 1; q < d; q++) off += re[p * d + q] ** 2 + im[p * d + q] ** 2;
-    if (off <= (1e-15 * scale) ** 2) break;
-    for (let p = 0; p < d - 1; p++) {
-      for (let q = p + 1; q < d; q++) {
-        const mag = Math.hypot(re[p * d + q], im[p * d + q]);
-        if (mag <= 1e-17 * scale) continue;
-        // phase e^{iφ} of a_pq, then the real symmetric 2 × 2 problem [[a_pp, |a_pq|], [|a_pq|, a_qq]]
-        const cph = re[p * d + q] / mag;
-        const sph = im[p * d + q] / mag;
-        const tau = (re[q * d + q] - re[p * d + p]) / (2 * mag);
-        const t = (tau >= 0 ? 1 : -1) / (Math.abs(tau) + Math.sqrt(1 + tau * tau));
-        const c = 1 / Math.sqrt(1 + t * t);
-        const s = t * c;
-        // U block: U_pp = c, U_pq = s, U_qp = −s e^{−iφ}, U_qq = c e^{−iφ}
-        const upp = c;
-        const upq = s;
-        const uqpRe = -s * cph;
-        const uqpIm = s * sph;
-        const uqqRe = c * cph;
-        const uqqIm = -c * sph;
-        // A ← A U (columns p, q), V ← V U
-        for (const [mr, mi] of [
-          [re, im],
-          [vr, vi],
-        ] as const) {
-          for (let k = 0; k < d; k++) {
-            const xr = mr[k * d + p];
-            const xi = mi[k * d + p];
-            const yr = mr[k * d + q];
-            const yi = mi[k * d + q];
-            // new col p = x U_pp + y U_qp ; new col q = x U_pq + y U_qq
-            mr[k * d + p] = xr * upp + (yr * uqpRe - yi * uqpIm);
-            mi[k * d + p] = xi * upp + (yr * uqpIm + yi * uqpRe);
-            mr[k * d + q] = xr * upq + (yr * uqqRe - yi * uqqIm);
-            mi[k * d + q] = xi * upq + (yr * uqqIm + yi * uqqRe);
-          }
-        }
-        // A ← U† A (rows p, q): new row p = conj(U_pp) x + conj(U_qp) y, row q = conj(U_pq) x + conj(U_qq) y
-        for (let k = 0; k < d; k++) {
-          const xr = re[p * d + k];
-          const xi = im[p * d + k];
-          const yr = re[q * d + k];
-          const yi = im[q * d + k];
-          re[p * d + k] = upp * xr + (uqpRe * yr + uqpIm * yi);
-          im[p * d + k] = upp * xi + (uqpRe * yi - uqpIm * yr);
-          re[q * d + k] = upq * xr + (uqqRe * yr + uqqIm * yi);
-          im[q * d + k] = upq * xi + (uqqRe * yi - uqqIm * yr);
-        }
-        re[p * d + q] = 0;
-        im[p * d + q] = 0;
-        re[q * d + p] = 0;
-        im[q * d + p] = 0;
-        im[p * d + p] = 0;
-        im[q * d + q] = 0;
-      }
-    }
-  }
-  // sort ascending
-  const order = Array.from({ length: d }, (_, i) => i).sort((x, y) => re[x * d + x] - re[y * d + y]);
-  const values = new Float64Array(d);
-  const vectors = complexZeros(d * d);
-  order.forEach((src, dst) => {
-    values[dst] = re[src * d + src];
-    for (let k = 0; k < d; k++) {
-      vectors.re[k * d + dst] = vr[k * d + src];
-      vectors.im[k * d + dst] = vi[k * d + src];
-    }
-  });
-  return { values, vectors };
-}
-
-/** S(ρ) = −Σ λ log₂ λ over the eigenvalues of ρ (bits; λ ≤ 0 contribute nothing). */
-export function vonNeumannEntropyBits(rho: ComplexMatrix, d: number): number {
-  const { values } = hermitianEigen(rho, d);
-  let s = 0;
-  for (const l of values) if (l > 0) s -= l * Math.log2(l);
-  return Math.max(0, s);
-}
-
-/** √σ for a positive semi-definite Hermitian σ (negative rounding noise clamped to 0). */
-function sqrtPsd(sigma: ComplexMatrix, d: number): ComplexMatrix {
-  const { values, vectors } = hermitianEigen(sigma, d);
-  const out = complexZeros(d * d);
-  for (let k = 0; k < d; k++) {
-    const w = Math.sqrt(Math.max(0, values[k]));
-    if (w === 0) continue;
-    for (let i = 0; i < d; i++) {
-      const air = vectors.re[i * d + k];
-      const aii = vectors.im[i * d + k];
-      for (let j = 0; j < d; j++) {
-        const bjr = vectors.re[j * d + k];
-        const bji = vectors.im[j * d + k];
-        // w · v_i conj(v_j)
-        out.re[i * d + j] += w * (air * bjr + aii * bji);
-        out.im[i * d + j] += w * (aii * bjr - air * bji);
-      }
-    }
-  }
-  return out;
-}
-
 /** Uhlmann fidelity F(ρ, σ) = (Tr √(√σ ρ √σ))², in [0, 1] for density matrices. */
 export function uhlmannFidelity(rho: ComplexMatrix, sigma: ComplexMatrix, d: number): number {
   const r = sqrtPsd(sigma, d);
-  const m = multiply(multiply(r, rho, d, complexZeros(d * d)), r, d, complexZeros(d * d));
-  const { values } = hermitianEigen(m, d);
+  const m = complexMultiply(complexMultiply(r, rho, d, complexZeros(d * d)), r, d, complexZeros(d * d));
   let s = 0;
-  for (const l of values) s += Math.sqrt(Math.max(0, l));
+  for (const l of hermitianEigenvalues(m.re, m.im)) s += Math.sqrt(Math.max(0, l));
   return Math.min(1, s * s);
 }
 
@@ -463,7 +300,7 @@ export function maximumLikelihoodRrR(
         a.im[i] = (eps * r.im[i]) / (1 + eps);
       }
       for (let i = 0; i < d; i++) a.re[i * d + i] += 1 / (1 + eps);
-      multiply(multiply(a, rho, d, tmp), a, d, next);
+      complexMultiply(complexMultiply(a, rho, d, tmp), a, d, next);
       let trace = 0;
       for (let i = 0; i < d; i++) trace += next.re[i * d + i];
       for (let i = 0; i < d * d; i++) {
@@ -591,7 +428,7 @@ export class QuantumTomographyTask implements ObjectiveTask {
       rho: ref.rho,
       nll: ref.nll,
       fidelity: this.fidelityOf(ref.rho),
-      entropy: vonNeumannEntropyBits(ref.rho, d),
+      entropy: vonNeumannEntropy(ref.rho.re, ref.rho.im, { base: 2 }),
     };
     this.config = { qubits: n, shotsPerSetting: shots, truth: kind, ...(kind === 'mixed' ? { rank } : {}), seed };
     this.target = {
@@ -742,7 +579,7 @@ export class QuantumTomographyTask implements ObjectiveTask {
       loss: nll,
       excessLoss: nll - this.reference.nll,
       fidelity: this.fidelityOf(rho),
-      entropy: vonNeumannEntropyBits(rho, this.d),
+      entropy: vonNeumannEntropy(rho.re, rho.im, { base: 2 }),
       purity,
     };
   }
@@ -755,7 +592,7 @@ export class QuantumTomographyTask implements ObjectiveTask {
       ...this.config,
       dimension: this.dimension,
       settings: 3 ** this.qubits,
-      trueEntropy: vonNeumannEntropyBits(this.truth.rho, this.d),
+      trueEntropy: vonNeumannEntropy(this.truth.rho.re, this.truth.rho.im, { base: 2 }),
       referenceFidelity: this.reference.fidelity,
       referenceEntropy: this.reference.entropy,
     };
@@ -796,44 +633,6 @@ export interface MeasurementRun {
 
 /** Mixing with the maximally mixed state before the Fisher information (keeps 1/p finite). */
 const FISHER_MIXING = 0.01;
-
-/** In-place Cholesky L Lᵀ = A (lower triangle; A symmetric positive definite, m × m). */
-function cholesky(a: Float64Array, m: number): void {
-  for (let j = 0; j < m; j++) {
-    let s = a[j * m + j];
-    for (let k = 0; k < j; k++) s -= a[j * m + k] ** 2;
-    const l = Math.sqrt(Math.max(s, 1e-300));
-    a[j * m + j] = l;
-    for (let i = j + 1; i < m; i++) {
-      let t = a[i * m + j];
-      for (let k = 0; k < j; k++) t -= a[i * m + k] * a[j * m + k];
-      a[i * m + j] = t / l;
-    }
-    for (let k = j + 1; k < m; k++) a[j * m + k] = 0;
-  }
-}
-
-/** The inverse of a symmetric positive-definite matrix (via Cholesky). */
-function inverseSpd(a: Float64Array, m: number): Float64Array {
-  const l = Float64Array.from(a);
-  cholesky(l, m);
-  const inv = new Float64Array(m * m);
-  const y = new Float64Array(m);
-  for (let c = 0; c < m; c++) {
-    // L y = e_c, then Lᵀ x = y
-    for (let i = 0; i < m; i++) {
-      let s = i === c ? 1 : 0;
-      for (let k = 0; k < i; k++) s -= l[i * m + k] * y[k];
-      y[i] = s / l[i * m + i];
-    }
-    for (let i = m - 1; i >= 0; i--) {
-      let s = y[i];
-      for (let k = i + 1; k < m; k++) s -= l[k * m + i] * inv[k * m + c];
-      inv[i * m + c] = s / l[i * m + i];
-    }
-  }
-  return inv;
-}
 
 /**
  * For setting s: the indices (into the d² − 1 non-identity Pauli strings, base-4 digits

@@ -32,9 +32,8 @@ import { parseCsvRecords } from '../data/csv.js';
 import { argumentError, type BadRow, CimmDataError } from '../errors.js';
 import { finiteNumber, float64Array, integer, oneOf, options } from '../is.js';
 import { packageRoot } from '../paths.js';
-import type { Random } from '../random.js';
-import { ACTIVATIONS, type Activation, Mlp, mlpBatchLoss } from './mlp.js';
-import { Batches, describeBatched, type ObjectiveTask, type TaskTarget, type Vector, vector } from './task.js';
+import { ModelTask, TASK_ACTIVATIONS, type TaskActivation } from './model-task.js';
+import { describeBatched, type Vector, vector } from './task.js';
 
 // ---------------------------------------------------------------------------------------
 // Loading and validating the CSV.
@@ -189,7 +188,7 @@ export interface Sp500Options {
   /** Hidden units of the MLP (default 16). */
   hidden?: number;
   /** Hidden activation of the MLP (default 'tanh'). */
-  activation?: Activation;
+  activation?: TaskActivation;
   /** L2 coefficient on the weights (default 1e-4). */
   l2?: number;
   /** I, samples in the first training window (default 1260 ≈ 5 years). */
@@ -210,7 +209,7 @@ export const SP500_DEFAULTS = Object.freeze({
   volatilityFeatures: true,
   model: 'linear' as Sp500Model,
   hidden: 16,
-  activation: 'tanh' as Activation,
+  activation: 'tanh' as TaskActivation,
   l2: 1e-4,
   initialTrain: 1260,
   testBlock: 252,
@@ -254,12 +253,49 @@ function logVol(r: Float64Array, from: number, to: number): number {
   return Math.log(Math.max(Math.sqrt(s / (to - from)), VOL_FLOOR));
 }
 
-export class Sp500Task implements ObjectiveTask {
-  readonly kind = 'objective' as const;
-  readonly name: string;
-  readonly dimension: number;
-  readonly batchCount: number;
-  readonly target: TaskTarget;
+/** What scoring a forecast on the test block needs. */
+interface ScoreContext {
+  testStart: number;
+  testEnd: number;
+  rawTargets: Float64Array;
+  lastValue: Float64Array;
+  targetMean: number;
+  targetKind: Sp500Target;
+}
+
+/**
+ * MSE, out-of-sample R² against the training mean, and directional accuracy of a
+ * forecast over the test block (forecast[i] for sample testStart + i). Direction: for
+ * returns, sign(ŷ) = sign(y); for volatility, whether the forecast moves the same way as
+ * the truth from the last observed value. Days where either side is exactly 0 are
+ * skipped, so a forecast that never calls a direction (zero return, last value) gets NaN.
+ */
+function forecastScores(c: ScoreContext, forecast: ArrayLike<number>): ForecastScores {
+  const { testStart, testEnd, rawTargets: y, lastValue: last } = c;
+  let sse = 0;
+  let sseMean = 0;
+  let hits = 0;
+  let counted = 0;
+  for (let s = testStart; s < testEnd; s++) {
+    const f = forecast[s - testStart];
+    sse += (f - y[s]) ** 2;
+    sseMean += (c.targetMean - y[s]) ** 2;
+    const truth = c.targetKind === 'return' ? y[s] : y[s] - last[s];
+    const guess = c.targetKind === 'return' ? f : f - last[s];
+    if (truth !== 0 && guess !== 0) {
+      counted++;
+      if (Math.sign(guess) === Math.sign(truth)) hits++;
+    }
+  }
+  const n = testEnd - testStart;
+  return { mse: sse / n, r2: 1 - sse / sseMean, directionalAccuracy: counted > 0 ? hits / counted : Number.NaN };
+}
+
+/**
+ * The forecasting task on the library's layers (`ModelTask`: a linear Dense, or Dense → σ
+ * → Dense; f32), mean squared error in standardized target units plus the L2 penalty.
+ */
+export class Sp500Task extends ModelTask {
   readonly split: Readonly<Sp500Split>;
   readonly foldCount: number;
   /** Feature count per sample. */
@@ -273,16 +309,10 @@ export class Sp500Task implements ObjectiveTask {
   readonly featureStd: Float64Array;
   readonly targetMean: number;
   readonly targetStd: number;
-  private readonly horizon: number;
-  private readonly targetKind: Sp500Target;
-  private readonly mlp: Mlp;
-  private readonly data: { x: Float64Array; targets: Float64Array };
-  private readonly batches: Batches;
-  private readonly l2: number;
-  private readonly out = new Float64Array(1);
+  private readonly scoring: ScoreContext;
   private readonly forecast: Float64Array;
   private readonly naive: Record<string, Float64Array>;
-  private readonly config: Record<string, unknown>;
+  private readonly sp500Config: Record<string, unknown>;
 
   constructor(opts?: Sp500Options) {
     const o = options<Sp500Options>('options', opts);
@@ -293,7 +323,7 @@ export class Sp500Task implements ObjectiveTask {
     if (typeof volFeatures !== 'boolean') throw argumentError('volatilityFeatures', 'a boolean', volFeatures);
     const model = oneOf('model', o.model ?? SP500_DEFAULTS.model, ['linear', 'mlp'] as const);
     const hidden = integer('hidden', o.hidden ?? SP500_DEFAULTS.hidden, { min: 1, max: 100_000 });
-    const activation = oneOf('activation', o.activation ?? SP500_DEFAULTS.activation, ACTIVATIONS);
+    const activation = oneOf('activation', o.activation ?? SP500_DEFAULTS.activation, TASK_ACTIVATIONS);
     const l2 = finiteNumber('l2', o.l2 ?? SP500_DEFAULTS.l2, { min: 0 });
     const initialTrain = integer('initialTrain', o.initialTrain ?? SP500_DEFAULTS.initialTrain, { min: 2 });
     const testBlock = integer('testBlock', o.testBlock ?? SP500_DEFAULTS.testBlock, { min: 1 });
@@ -379,55 +409,29 @@ export class Sp500Task implements ObjectiveTask {
     let tv = 0;
     for (let s = 0; s < trainEnd; s++) tv += (rawTargets[s] - targetMean) ** 2;
     const targetStd = Math.sqrt(tv / trainEnd) || 1;
-    const x = new Float64Array(samples * p);
-    const y = new Float64Array(samples);
+    const x = new Float32Array(samples * p);
+    const y = new Float32Array(samples);
     for (let s = 0; s < samples; s++) {
       for (let j = 0; j < p; j++) x[s * p + j] = (rawFeatures[s * p + j] - featureMean[j]) / featureStd[j];
       y[s] = (rawTargets[s] - targetMean) / targetStd;
     }
     naive.trainMean = new Float64Array(samples).fill(targetMean);
 
-    this.name = `sp500-${target}-${model}`;
-    this.targetKind = target;
-    this.horizon = horizon;
-    this.features = p;
-    this.sampleDays = sampleDays;
-    this.rawFeatures = rawFeatures;
-    this.rawTargets = rawTargets;
-    this.featureMean = featureMean;
-    this.featureStd = featureStd;
-    this.targetMean = targetMean;
-    this.targetStd = targetStd;
-    this.foldCount = foldCount;
-    this.naive = naive;
-    this.forecast = new Float64Array(testEnd - testStart);
-    this.data = { x, targets: y };
-    this.l2 = l2;
-    this.mlp = new Mlp({
-      inputs: p,
-      hidden: model === 'mlp' ? hidden : 0,
-      outputs: 1,
-      activation,
-      loss: 'squared-error',
-    });
-    this.dimension = this.mlp.dimension;
-    this.batches = new Batches(
-      Uint32Array.from({ length: trainEnd }, (_, i) => i),
-      o.batchSize,
-    );
-    this.batchCount = this.batches.count;
-    const d = series.dates;
-    this.split = Object.freeze({
-      fold,
-      foldCount,
-      trainEnd,
+    const scoring: ScoreContext = {
       testStart,
       testEnd,
-      trainDates: [d[sampleDays[0]], d[sampleDays[trainEnd - 1]]] as [string, string],
-      testDates: [d[sampleDays[testStart]], d[sampleDays[testEnd - 1]]] as [string, string],
-      lastTrainingPriceDay: sampleDays[trainEnd - 1] + horizon,
-    });
-    this.config = {
+      rawTargets,
+      lastValue: naive.lastValue,
+      targetMean,
+      targetKind: target,
+    };
+    let best = Number.NEGATIVE_INFINITY;
+    let bestName = '';
+    for (const [name, f] of Object.entries(naive)) {
+      const scores = forecastScores(scoring, f.subarray(testStart, testEnd));
+      if (scores.r2 > best) [best, bestName] = [scores.r2, name];
+    }
+    const config = {
       target,
       horizon,
       window: k,
@@ -441,99 +445,85 @@ export class Sp500Task implements ObjectiveTask {
       batchSize: o.batchSize,
       source: o.prices === undefined ? 'data/sp500-2000.csv' : 'caller',
     };
-    let best = Number.NEGATIVE_INFINITY;
-    let bestName = '';
-    for (const [name, scores] of Object.entries(this.baselines())) {
-      if (scores.r2 > best) [best, bestName] = [scores.r2, name];
-    }
-    this.target = {
-      metric: 'r2',
-      value: best,
-      direction: 'max',
-      reason:
-        `beat every naive baseline out of sample: the best on this fold's test block is ` +
-        `${bestName} (R² ${best.toFixed(4)}); a model that cannot beat it has learned nothing useful`,
-    };
-  }
-
-  initialParameters(seed: number): Float32Array {
-    return this.mlp.initialParameters(seed);
-  }
-
-  /** Mean ½ (ŷ − y)² over training samples, in standardized target units, + L2. */
-  evaluate(params: Vector, grad?: Vector, batch?: number): number {
-    return mlpBatchLoss(this.name, this.mlp, this.data, this.batches, this.l2, params, grad, batch);
+    super(
+      {
+        x,
+        inputs: p,
+        y,
+        trainRows: Uint32Array.from({ length: trainEnd }, (_, i) => i),
+        testRows: Uint32Array.from({ length: testEnd - testStart }, (_, i) => testStart + i),
+      },
+      {
+        name: `sp500-${target}-${model}`,
+        kind: 'regression',
+        sizes: model === 'mlp' ? [p, hidden, 1] : [p, 1],
+        activation,
+        l2,
+        batchSize: o.batchSize,
+        config,
+        target: {
+          metric: 'r2',
+          value: best,
+          direction: 'max',
+          reason:
+            `beat every naive baseline out of sample: the best on this fold's test block is ` +
+            `${bestName} (R² ${best.toFixed(4)}); a model that cannot beat it has learned nothing useful`,
+        },
+      },
+    );
+    const d = series.dates;
+    this.split = Object.freeze({
+      fold,
+      foldCount,
+      trainEnd,
+      testStart,
+      testEnd,
+      trainDates: [d[sampleDays[0]], d[sampleDays[trainEnd - 1]]] as [string, string],
+      testDates: [d[sampleDays[testStart]], d[sampleDays[testEnd - 1]]] as [string, string],
+      lastTrainingPriceDay: sampleDays[trainEnd - 1] + horizon,
+    });
+    this.features = p;
+    this.sampleDays = sampleDays;
+    this.rawFeatures = rawFeatures;
+    this.rawTargets = rawTargets;
+    this.featureMean = featureMean;
+    this.featureStd = featureStd;
+    this.targetMean = targetMean;
+    this.targetStd = targetStd;
+    this.foldCount = foldCount;
+    this.naive = naive;
+    this.scoring = scoring;
+    this.forecast = new Float64Array(testEnd - testStart);
+    this.sp500Config = config;
   }
 
   /** The model's forecast (original units) for sample s (0 ≤ s < sample count). */
   predict(params: Vector, s: number): number {
     vector('params', params, this.dimension);
     integer('s', s, { min: 0, max: this.sampleDays.length - 1 });
-    return this.forecastAt(params, s);
+    const out = this.predictRows(params, Uint32Array.of(s), new Float64Array(1));
+    return out[0] * this.targetStd + this.targetMean;
   }
 
-  private forecastAt(params: Vector, s: number): number {
-    this.mlp.predict(params, this.data, s, this.out);
-    return this.out[0] * this.targetStd + this.targetMean;
-  }
-
-  /** Test-block scores of the model, plus its training loss. */
-  metrics(params: Vector): Record<string, number> {
+  /** Test-block scores of the model, plus its training loss (the objective, with the penalty). */
+  override metrics(params: Vector): Record<string, number> {
     vector('params', params, this.dimension);
-    const { testStart, testEnd, trainEnd } = this.split;
-    for (let s = testStart; s < testEnd; s++) this.forecast[s - testStart] = this.forecastAt(params, s);
-    const scores = this.score(this.forecast);
-    const train = this.batches.rows;
-    return {
-      loss: this.mlp.lossAndGradient(params, this.data, train, 0, trainEnd, undefined, this.l2),
-      ...scores,
-    };
+    const f = this.predictRows(params, this.testRows, this.forecast);
+    for (let i = 0; i < f.length; i++) f[i] = f[i] * this.targetStd + this.targetMean;
+    return { loss: this.evaluate(params), ...forecastScores(this.scoring, f) };
   }
 
   /** The naive forecasts' scores on this fold's test block. */
   baselines(): Record<string, ForecastScores> {
     const { testStart, testEnd } = this.split;
     const out: Record<string, ForecastScores> = {};
-    for (const [name, f] of Object.entries(this.naive)) out[name] = this.score(f.subarray(testStart, testEnd));
+    for (const [name, f] of Object.entries(this.naive))
+      out[name] = forecastScores(this.scoring, f.subarray(testStart, testEnd));
     return out;
   }
 
-  /**
-   * MSE, out-of-sample R² against the training mean, and directional accuracy of a
-   * forecast over the test block (forecast[i] for sample testStart + i). Direction: for
-   * returns, sign(ŷ) = sign(y); for volatility, whether the forecast moves the same way as
-   * the truth from the last observed value. Days where either side is exactly 0 are
-   * skipped, so a forecast that never calls a direction (zero return, last value) gets NaN.
-   */
-  private score(forecast: ArrayLike<number>): ForecastScores {
-    const { testStart, testEnd } = this.split;
-    const y = this.rawTargets;
-    const last = this.naive.lastValue;
-    let sse = 0;
-    let sseMean = 0;
-    let hits = 0;
-    let counted = 0;
-    for (let s = testStart; s < testEnd; s++) {
-      const f = forecast[s - testStart];
-      sse += (f - y[s]) ** 2;
-      sseMean += (this.targetMean - y[s]) ** 2;
-      const truth = this.targetKind === 'return' ? y[s] : y[s] - last[s];
-      const guess = this.targetKind === 'return' ? f : f - last[s];
-      if (truth !== 0 && guess !== 0) {
-        counted++;
-        if (Math.sign(guess) === Math.sign(truth)) hits++;
-      }
-    }
-    const n = testEnd - testStart;
-    return { mse: sse / n, r2: 1 - sse / sseMean, directionalAccuracy: counted > 0 ? hits / counted : Number.NaN };
-  }
-
-  shuffleBatches(random: Random): void {
-    this.batches.shuffle(random);
-  }
-
-  describe(): Record<string, unknown> {
-    return describeBatched(this, this.config, {
+  override describe(): Record<string, unknown> {
+    return describeBatched(this, this.sp500Config, {
       features: this.features,
       split: this.split,
       baselines: this.baselines(),

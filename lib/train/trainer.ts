@@ -2,7 +2,10 @@
  * The trainer: seed 002 §5.3's QDTTrainer.train_step (energy → stable gradients →
  * update) around any Sequential model, Loss and Optimizer, with `fit` (epochs, seeded
  * shuffling, validation split, early stopping, callbacks, a metrics history) and atomic
- * checkpoints that resume bit-for-bit. docs/theory.md, "Models and trainer".
+ * checkpoints that resume bit-for-bit. `fit` is a program of the one training loop
+ * (lib/train/loop.ts): async and abortable, with `fitSync` the same loop for scripts; its
+ * checkpoints are the one format (lib/train/checkpoint.ts). docs/theory.md, "Models and
+ * trainer" and "One training stack".
  *
  * One step (`trainStep`):
  *   1. forward, loss L and ∂L/∂pred, backward (every gradient overwritten);
@@ -16,17 +19,26 @@
  * The seed's "energy-modulated update" is left to the optimizer (its report is recorded):
  * the seed does not define _update_parameters.
  */
-import { readFileSync } from 'node:fs';
-import { base64Bytes, writeFileAtomic } from '../atomic-file.js';
+import { base64Bytes } from '../atomic-file.js';
 import type { EnergySystem } from '../energy.js';
 import type { EntropyTracker, EntropyTrackerState } from '../entropy.js';
 import { argumentError, CimmArgumentError } from '../errors.js';
-import { boolean, finiteNumber, float32Array, integer, oneOf, options } from '../is.js';
+import { allFinite, boolean, finiteNumber, float32Array, integer, oneOf, options } from '../is.js';
 import type { Loss } from '../nn/losses.js';
 import type { Sequential } from '../nn/sequential.js';
 import type { Optimizer, OptimizerOptions } from '../optim/optimizer.js';
 import { Random } from '../random.js';
 import type { StabilityController } from '../stability.js';
+import {
+  base64Values,
+  checkOutputPath,
+  field,
+  loadNumber,
+  readCheckpoint,
+  saveCheckpoint,
+  saveNumber,
+} from './checkpoint.js';
+import { type LoopPosition, type LoopProgram, runLoop, runLoopSync, type StopReason, trainingLoop } from './loop.js';
 
 /** A per-step report an optimizer may expose (numbers only are recorded). */
 export type StepReport = Record<string, number | null>;
@@ -60,8 +72,11 @@ export interface EpochRecord {
 export interface History {
   steps: StepRecord[];
   epochs: EpochRecord[];
-  /** Why fit returned: 'epochs', 'earlyStopping', 'maxSteps' or 'stopped'. */
-  stopReason: string | null;
+  /**
+   * Why fit returned: 'epochs', 'earlyStopping', 'maxSteps', 'stopped' (a callback's
+   * trainer.stop()) or 'aborted' (the fit's AbortSignal); null while it runs.
+   */
+  stopReason: StopReason | null;
 }
 
 /** Rows of features and targets: flat row-major Float32Arrays or arrays of rows. */
@@ -102,6 +117,11 @@ export interface FitOptions {
   /** Resume from a checkpoint file written by a fit with the same data and options. */
   resumeFrom?: string;
   /**
+   * Abort the fit after the current step: the checkpoint (when configured) is written
+   * and kept, and the history's stopReason is 'aborted'. Resume with `resumeFrom`.
+   */
+  signal?: AbortSignal;
+  /**
    * Evaluate each batch again after its update and pass that loss to the next step as
    * `previousBatchLoss` (one extra forward pass per step), so a loss-reading optimizer
    * measures one update on one batch rather than the difference between two batches.
@@ -121,9 +141,6 @@ export interface TrainerOptions {
   entropy?: EntropyTracker;
 }
 
-const FORMAT = 'cimm-checkpoint';
-const VERSION = 1;
-
 interface Progress {
   epoch: number;
   /** Step within the epoch. */
@@ -131,14 +148,13 @@ interface Progress {
   step: number;
   /** RNG state at the start of the current epoch (its permutation is redrawn from it). */
   epochRng: number[];
-  rng: number[];
   epochLossSum: number;
   epochSteps: number;
   best: number | null;
   wait: number;
   energyPrev: number | null;
   /** The last batch's loss after its update (what the next step passes as previousBatchLoss). */
-  batchLossAfter?: number | null;
+  batchLossAfter: number | null;
 }
 
 function finiteRows(name: string, data: Float32Array, cols: number): void {
@@ -198,6 +214,8 @@ export class Trainer {
   readonly entropy: EntropyTracker | undefined;
   history: History = { steps: [], epochs: [], stopReason: null };
   private stopRequested = false;
+  /** True while a fit runs (a second concurrent fit would corrupt the model's state). */
+  private running = false;
   private gradOut = new Map<number, Float32Array>();
   private flatScratch: Float32Array | undefined;
   /** The model's parameters in order (views), listed once. */
@@ -320,8 +338,39 @@ export class Trainer {
     return total / rows;
   }
 
-  /** Train on `data`; returns the history (also `trainer.history`). */
-  fit(data: Dataset, opts?: FitOptions): History {
+  /**
+   * Train on `data` without blocking the event loop: the loop (lib/train/loop.ts) gives
+   * it a turn after every batch. Resolves to the history (also `trainer.history`); with
+   * `signal`, an abort stops after the current step, writes the checkpoint (when one is
+   * configured) and resolves with `stopReason: 'aborted'`.
+   */
+  async fit(data: Dataset, opts?: FitOptions): Promise<History> {
+    const loop = this.begin(data, opts);
+    try {
+      return this.finish(await runLoop(loop));
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** `fit` for scripts: the same loop run back to back on this thread; returns the history. */
+  fitSync(data: Dataset, opts?: FitOptions): History {
+    const loop = this.begin(data, opts);
+    try {
+      return this.finish(runLoopSync(loop));
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private finish(reason: StopReason): History {
+    this.history.stopReason = reason;
+    return this.history;
+  }
+
+  /** Validate the arguments, load a checkpoint, and build the loop (lib/train/loop.ts). */
+  private begin(data: Dataset, opts?: FitOptions): Generator<void, StopReason, void> {
+    if (this.running) throw new Error('cimm: this Trainer is already fitting; await the running fit first');
     const o = options<FitOptions>('options', opts);
     const epochs = integer('epochs', o.epochs ?? 1, { min: 1 });
     const batchSize = integer('batchSize', o.batchSize ?? 32, { min: 1 });
@@ -331,6 +380,9 @@ export class Trainer {
       o.previousBatchLoss === undefined ? undefined : boolean('previousBatchLoss', o.previousBatchLoss);
     const seed = integer('seed', o.seed ?? 0, { min: -(2 ** 31), max: 2 ** 32 - 1 });
     const maxSteps = o.maxSteps === undefined ? Number.POSITIVE_INFINITY : integer('maxSteps', o.maxSteps, { min: 1 });
+    const signal = o.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal))
+      throw argumentError('signal', 'an AbortSignal', signal);
     const es =
       o.earlyStopping === undefined
         ? undefined
@@ -349,15 +401,19 @@ export class Trainer {
     for (const [i, c] of callbacks.entries()) {
       if (c === null || typeof c !== 'object') throw argumentError(`callbacks[${i}]`, 'a callbacks object', c);
     }
+    // the output path is checked before any work (its directory must exist; nothing is created)
     const ckpt =
       o.checkpoint === undefined
         ? undefined
         : (() => {
             const c = options<{ path: string; every?: number }>('checkpoint', o.checkpoint);
-            if (typeof c.path !== 'string' || c.path === '')
-              throw argumentError('checkpoint.path', 'a file path', c.path);
-            return { path: c.path, every: integer('checkpoint.every', c.every ?? 0, { min: 0 }) };
+            return {
+              path: checkOutputPath('checkpoint.path', c.path),
+              every: integer('checkpoint.every', c.every ?? 0, { min: 0 }),
+            };
           })();
+    if (o.resumeFrom !== undefined && (typeof o.resumeFrom !== 'string' || o.resumeFrom === ''))
+      throw argumentError('resumeFrom', 'a checkpoint file path', o.resumeFrom);
 
     // Data: shapes, lengths and values checked with the row and column of the first bad entry.
     const inSize = this.model.inputSize;
@@ -386,6 +442,7 @@ export class Trainer {
     const yVal = y.subarray(trainRows * tSize);
     const stepsPerEpoch = Math.ceil(trainRows / batchSize);
     const measureAfter = previousBatchLoss ?? (this.optimizer.readsPreviousBatchLoss && stepsPerEpoch > 1);
+    const plan: FitPlan = { epochs, batchSize, stepsPerEpoch, trainRows, seed, shuffle };
 
     // Batch buffers (at most two sizes: full and last), the permutation.
     const xb = new Float32Array(batchSize * inSize);
@@ -398,36 +455,34 @@ export class Trainer {
       batchIndex: 0,
       step: 0,
       epochRng: rng.state(),
-      rng: rng.state(),
       epochLossSum: 0,
       epochSteps: 0,
       best: null,
       wait: 0,
       energyPrev: null,
+      batchLossAfter: null,
     };
     if (o.resumeFrom !== undefined) {
-      p = this.loadCheckpoint(o.resumeFrom);
+      p = this.loadCheckpoint(o.resumeFrom, plan);
     } else {
       this.history = { steps: [], epochs: [], stopReason: null };
     }
     this.stopRequested = false;
+    this.running = true;
 
-    const save = () => {
-      if (ckpt) this.saveCheckpoint(ckpt.path, { ...p, rng: rng.state() });
-    };
-
-    let stopReason: string | null = null;
-    outer: while (p.epoch < epochs) {
+    const program: LoopProgram = {
+      stepsPerEpoch,
+      epochs,
+      maxSteps,
+      checkpointEvery: ckpt?.every ?? 0,
       // The epoch's permutation, redrawn from the RNG state at its start (so a resume
       // mid-epoch sees the same order).
-      rng = Random.fromState(p.epochRng);
-      for (let i = 0; i < trainRows; i++) perm[i] = i;
-      if (shuffle) rng.shuffle(perm);
-      for (; p.batchIndex < stepsPerEpoch; ) {
-        if (p.step >= maxSteps) {
-          stopReason = 'maxSteps';
-          break outer;
-        }
+      beginEpoch: () => {
+        rng = Random.fromState(p.epochRng);
+        for (let i = 0; i < trainRows; i++) perm[i] = i;
+        if (shuffle) rng.shuffle(perm);
+      },
+      step: () => {
         const start = p.batchIndex * batchSize;
         const n = Math.min(batchSize, trainRows - start);
         for (let r = 0; r < n; r++) {
@@ -441,110 +496,280 @@ export class Trainer {
         }
         const xs = n === batchSize ? xb : xb.subarray(0, n * inSize);
         const ys = n === batchSize ? yb : yb.subarray(0, n * tSize);
-        const record = this.trainStep(
-          xs,
-          ys,
-          n,
-          p.step,
-          p.energyPrev,
-          measureAfter ? (p.batchLossAfter ?? null) : null,
-        );
+        const record = this.trainStep(xs, ys, n, p.step, p.energyPrev, measureAfter ? p.batchLossAfter : null);
         record.epoch = p.epoch;
         p.energyPrev = record.energy;
         if (measureAfter) p.batchLossAfter = this.loss.evaluate(this.model.forward(xs, n), ys, n);
-        p.step++;
-        p.batchIndex++;
         p.epochLossSum += record.loss;
         p.epochSteps++;
         this.history.steps.push(record);
         for (const c of callbacks) c.onStepEnd?.({ trainer: this, record });
-        if (ckpt && ckpt.every > 0 && p.step % ckpt.every === 0) save();
-        if (this.stopRequested) {
-          stopReason = 'stopped';
-          break outer;
+      },
+      endEpoch: () => {
+        const valLoss = valRows > 0 ? this.evaluate(xVal, yVal, valRows, batchSize) : null;
+        const rec: EpochRecord = {
+          epoch: p.epoch,
+          loss: p.epochLossSum / p.epochSteps,
+          valLoss,
+          learningRate: this.optimizer.learningRate,
+        };
+        this.history.epochs.push(rec);
+        p.epochLossSum = 0;
+        p.epochSteps = 0;
+        p.epochRng = rng.state();
+        for (const c of callbacks) c.onEpochEnd?.({ trainer: this, record: rec });
+        if (es) {
+          const v = es.monitor === 'valLoss' ? (valLoss as number) : rec.loss;
+          if (p.best === null || v < p.best - es.minDelta) {
+            p.best = v;
+            p.wait = 0;
+          } else if (++p.wait > es.patience) {
+            return 'earlyStopping';
+          }
         }
-      }
-      const valLoss = valRows > 0 ? this.evaluate(xVal, yVal, valRows, batchSize) : null;
-      const rec: EpochRecord = {
-        epoch: p.epoch,
-        loss: p.epochLossSum / p.epochSteps,
-        valLoss,
-        learningRate: this.optimizer.learningRate,
-      };
-      this.history.epochs.push(rec);
-      p.epoch++;
-      p.batchIndex = 0;
-      p.epochLossSum = 0;
-      p.epochSteps = 0;
-      p.epochRng = rng.state();
-      for (const c of callbacks) c.onEpochEnd?.({ trainer: this, record: rec });
-      if (es) {
-        const v = es.monitor === 'valLoss' ? (valLoss as number) : rec.loss;
-        if (p.best === null || v < p.best - es.minDelta) {
-          p.best = v;
-          p.wait = 0;
-        } else if (++p.wait > es.patience) {
-          stopReason = 'earlyStopping';
-          break;
-        }
-      }
-      if (this.stopRequested) {
-        stopReason = 'stopped';
-        break;
-      }
-    }
-    this.history.stopReason = stopReason ?? 'epochs';
-    save();
-    return this.history;
+        return null;
+      },
+      stopRequested: () => (this.stopRequested ? 'stopped' : null),
+      ...(ckpt
+        ? {
+            save: (_: Readonly<LoopPosition>, reason: StopReason | null) => {
+              // the final checkpoint carries the stop reason; a periodic one has none yet
+              this.history.stopReason = reason;
+              this.saveCheckpoint(ckpt.path, p, plan);
+              this.history.stopReason = null;
+            },
+          }
+        : {}),
+    };
+    return trainingLoop(program, p, signal);
   }
 
-  /** Write a checkpoint atomically (lib/atomic-file.ts). */
-  private saveCheckpoint(path: string, progress: Progress): void {
+  /** Write a checkpoint atomically in the one checkpoint format (lib/train/checkpoint.ts). */
+  private saveCheckpoint(path: string, progress: Progress, plan: FitPlan): void {
     const params: Record<string, string> = {};
     for (const [name, v] of Object.entries(this.model.params)) params[name] = base64Bytes(v);
-    const body = {
-      format: FORMAT,
-      version: VERSION,
+    const body: FitCheckpointBody = {
       model: this.model.getConfig(),
       params,
       optimizer: { kind: this.optimizer.kind, state: base64Bytes(this.optimizer.serializeState()) },
       entropy: this.entropy ? this.entropy.state() : null,
-      progress,
-      history: this.history,
+      plan,
+      progress: {
+        ...progress,
+        epochLossSum: saveNumber(progress.epochLossSum),
+        best: progress.best === null ? null : saveNumber(progress.best),
+        energyPrev: progress.energyPrev === null ? null : saveNumber(progress.energyPrev),
+        batchLossAfter: progress.batchLossAfter === null ? null : saveNumber(progress.batchLossAfter),
+      },
+      history: saveHistory(this.history),
     };
-    writeFileAtomic(path, JSON.stringify(body));
+    saveCheckpoint(path, 'fit', body);
   }
 
-  /** Load params, optimizer state, entropy state and history from a checkpoint; returns the progress. */
-  private loadCheckpoint(path: string): Progress {
-    if (typeof path !== 'string' || path === '') throw argumentError('resumeFrom', 'a checkpoint file path', path);
-    const body = JSON.parse(readFileSync(path, 'utf8'));
-    if (body?.format !== FORMAT || body.version !== VERSION) {
-      throw argumentError('resumeFrom', `a ${FORMAT} version ${VERSION} file`, path);
-    }
+  /**
+   * Load params, optimizer state, entropy state and history from a checkpoint; returns the
+   * progress. Every field is checked (lib/train/checkpoint.ts) before anything changes.
+   */
+  private loadCheckpoint(path: string, plan: FitPlan): Progress {
+    const b = readCheckpoint(path, 'fit') as Record<string, unknown>;
+    const f = <T>(name: string, check: (name: string) => T) => field(path, name, check);
+    const obj = (name: string, v: unknown) =>
+      f(name, (n) => {
+        if (v === null || typeof v !== 'object' || Array.isArray(v)) throw argumentError(n, 'an object', v);
+        return v as Record<string, unknown>;
+      });
     const names = Object.keys(this.model.params);
-    const saved = body.params as Record<string, string>;
-    for (const name of names) {
-      const bytes = saved[name] === undefined ? undefined : Buffer.from(saved[name], 'base64');
-      const v = this.model.params[name];
-      if (!bytes || bytes.length !== v.byteLength) {
-        throw argumentError(`resumeFrom params["${name}"]`, `${v.length} float32 values (the model's)`, path);
+    const saved = obj('params', b.params);
+    f('params', (n) => {
+      const keys = Object.keys(saved);
+      if (keys.length !== names.length || keys.some((k, i) => k !== names[i]))
+        throw argumentError(n, `the parameters ${names.join(', ')}`, keys);
+    });
+    const bytes = names.map((name) =>
+      f(`params["${name}"]`, (n) =>
+        base64Values(n, saved[name], this.model.params[name].length, 4, "float32 values (the model's)"),
+      ),
+    );
+    for (const [i, name] of names.entries()) {
+      const v = new Float32Array(new Uint8Array(bytes[i]).buffer);
+      f(`params["${name}"]`, (n) => allFinite(n, v));
+    }
+    // the model: the same architecture (the initialization seed does not matter: θ is loaded)
+    const mine = JSON.stringify(architecture(this.model.getConfig()));
+    f('model', (n) => {
+      let theirs = '';
+      try {
+        theirs = JSON.stringify(architecture(b.model as { layers: object[] }));
+      } catch {}
+      if (theirs !== mine) throw argumentError(n, `this trainer's model ${mine}`, b.model);
+    });
+    // the optimizer: the same kind
+    const o = obj('optimizer', b.optimizer);
+    f('optimizer.kind', (n) => {
+      if (o.kind !== this.optimizer.kind) throw argumentError(n, JSON.stringify(this.optimizer.kind), o.kind);
+    });
+    // the plan: the same data size, batching and epochs as the fit that wrote it
+    const pl = obj('plan', b.plan);
+    // (a resume may ask for more or fewer epochs: the position is checked against them below)
+    for (const k of Object.keys(plan) as (keyof FitPlan)[]) {
+      if (k === 'epochs') continue;
+      f(`plan.${k}`, (n) => {
+        if (pl[k] !== plan[k]) throw argumentError(n, `${plan[k]} (this fit's ${k})`, pl[k]);
+      });
+    }
+    // the progress: counters within the plan's bounds and consistent with each other
+    const pr = obj('progress', b.progress);
+    const epoch = f('progress.epoch', (n) => integer(n, pr.epoch, { min: 0, max: plan.epochs }));
+    const batchIndex = f('progress.batchIndex', (n) =>
+      integer(n, pr.batchIndex, { min: 0, max: epoch === plan.epochs ? 0 : plan.stepsPerEpoch }),
+    );
+    // every epoch before this one ran all its steps: the step count follows from the position
+    const steps = epoch * plan.stepsPerEpoch + batchIndex;
+    const step = f('progress.step', (n) => integer(n, pr.step, { min: steps, max: steps }));
+    const epochRng = f('progress.epochRng', (n) => {
+      const r = pr.epochRng;
+      if (!Array.isArray(r) || r.length !== 4 || !r.every((v) => Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 32))
+        throw argumentError(n, 'a generator state (4 32-bit integers)', r);
+      return r as number[];
+    });
+    const num = (name: string, v: unknown, nullable: boolean) =>
+      f(name, (n) => (nullable && v === null ? null : loadNumber(n, v)));
+    const p: Progress = {
+      epoch,
+      batchIndex,
+      step,
+      epochRng,
+      epochLossSum: num('progress.epochLossSum', pr.epochLossSum, false) as number,
+      epochSteps: f('progress.epochSteps', (n) => integer(n, pr.epochSteps, { min: batchIndex, max: batchIndex })),
+      best: num('progress.best', pr.best, true),
+      wait: f('progress.wait', (n) => integer(n, pr.wait, { min: 0, max: epoch })),
+      energyPrev: num('progress.energyPrev', pr.energyPrev, true),
+      batchLossAfter: num('progress.batchLossAfter', pr.batchLossAfter, true),
+    };
+    const history = f('history', (n) => loadHistory(n, b.history, step, epoch));
+    // the optimizer's bytes (its own loadState validates them) and the tracker
+    const state = f('optimizer.state', (n) => {
+      if (typeof o.state !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(o.state))
+        throw argumentError(n, 'base64 of a serialized optimizer state', o.state);
+      return new Uint8Array(Buffer.from(o.state, 'base64'));
+    });
+    if (this.entropy && (b.entropy === null || b.entropy === undefined))
+      f('entropy', (n) => {
+        throw argumentError(n, 'an entropy tracker state (this trainer has a tracker)', b.entropy);
+      });
+    // everything read: now change state (the optimizer first; it validates its own bytes)
+    f('optimizer.state', (n) => {
+      try {
+        this.optimizer.loadState(state);
+      } catch (e) {
+        throw argumentError(n, `a saved ${this.optimizer.kind} state (${(e as Error).message})`, '…');
       }
+    });
+    if (this.entropy) {
+      const tracker = this.entropy;
+      f('entropy', (n) => {
+        try {
+          tracker.loadState(b.entropy as EntropyTrackerState);
+        } catch (e) {
+          throw argumentError(n, `an entropy tracker state (${(e as Error).message})`, b.entropy);
+        }
+      });
     }
-    if (Object.keys(saved).length !== names.length) {
-      throw argumentError('resumeFrom', `a checkpoint of a model with parameters ${names.join(', ')}`, path);
-    }
-    if (body.optimizer.kind !== this.optimizer.kind) {
-      throw argumentError('resumeFrom optimizer.kind', JSON.stringify(this.optimizer.kind), body.optimizer.kind);
-    }
-    this.optimizer.loadState(new Uint8Array(Buffer.from(body.optimizer.state, 'base64')));
-    for (const name of names) {
+    for (const [i, name] of names.entries()) {
       const v = this.model.params[name];
-      new Uint8Array(v.buffer, v.byteOffset, v.byteLength).set(Buffer.from(saved[name], 'base64'));
+      new Uint8Array(v.buffer, v.byteOffset, v.byteLength).set(bytes[i]);
     }
-    if (this.entropy && body.entropy) this.entropy.loadState(body.entropy as EntropyTrackerState);
-    this.history = body.history as History;
-    this.history.stopReason = null;
-    return body.progress as Progress;
+    this.history = history;
+    return p;
   }
+}
+
+/** A model config without its initialization (what a resume must match). */
+function architecture(config: { layers: object[] }): object[] {
+  return config.layers.map((l) => Object.fromEntries(Object.entries(l).filter(([k]) => k !== 'seed' && k !== 'init')));
+}
+
+/** What a checkpoint of a fit must agree with to resume it: the data size and the loop's plan. */
+interface FitPlan {
+  epochs: number;
+  batchSize: number;
+  stepsPerEpoch: number;
+  trainRows: number;
+  seed: number;
+  shuffle: boolean;
+}
+
+/** The body of a fit checkpoint (the envelope is lib/train/checkpoint.ts's). */
+interface FitCheckpointBody {
+  model: object;
+  params: Record<string, string>;
+  optimizer: { kind: string; state: string };
+  entropy: EntropyTrackerState | null;
+  plan: FitPlan;
+  progress: Record<string, unknown>;
+  history: unknown;
+}
+
+const STEP_NUMBERS = ['loss', 'learningRate', 'energy', 'entropy', 'stabilityScale'] as const;
+const EPOCH_NUMBERS = ['loss', 'valLoss', 'learningRate'] as const;
+
+/** The history with every number JSON can carry exactly (NaN, ±Infinity, −0 as strings). */
+function saveHistory(h: History): unknown {
+  const n = (v: number | null) => (v === null ? null : saveNumber(v));
+  return {
+    steps: h.steps.map((s) => ({
+      epoch: s.epoch,
+      step: s.step,
+      loss: n(s.loss),
+      learningRate: n(s.learningRate),
+      energy: n(s.energy),
+      entropy: n(s.entropy),
+      stabilityScale: n(s.stabilityScale),
+      report: s.report === null ? null : Object.fromEntries(Object.entries(s.report).map(([k, v]) => [k, n(v)])),
+    })),
+    epochs: h.epochs.map((e) => ({
+      epoch: e.epoch,
+      loss: n(e.loss),
+      valLoss: n(e.valLoss),
+      learningRate: n(e.learningRate),
+    })),
+    stopReason: h.stopReason,
+  };
+}
+
+/** A saved history, validated: `steps` records for steps 0…step−1, `epochs` records for 0…epoch−1. */
+function loadHistory(name: string, v: unknown, steps: number, epochs: number): History {
+  const h = options<{ steps: unknown; epochs: unknown }>(name, v);
+  if (!Array.isArray(h.steps) || h.steps.length !== steps)
+    throw argumentError(`${name}.steps`, `an array of ${steps} step records`, h.steps);
+  if (!Array.isArray(h.epochs) || h.epochs.length !== epochs)
+    throw argumentError(`${name}.epochs`, `an array of ${epochs} epoch records`, h.epochs);
+  const num = (at: string, x: unknown) => (x === null ? null : loadNumber(at, x));
+  const out: History = { steps: [], epochs: [], stopReason: null };
+  for (const [i, raw] of h.steps.entries()) {
+    const at = `${name}.steps[${i}]`;
+    const s = options<Record<string, unknown>>(at, raw);
+    const rec = {
+      epoch: integer(`${at}.epoch`, s.epoch, { min: 0, max: epochs }),
+      step: integer(`${at}.step`, s.step, { min: i, max: i }),
+    } as StepRecord;
+    for (const k of STEP_NUMBERS) (rec as unknown as Record<string, number | null>)[k] = num(`${at}.${k}`, s[k]);
+    if (rec.loss === null) throw argumentError(`${at}.loss`, 'a number', null);
+    if (rec.learningRate === null) throw argumentError(`${at}.learningRate`, 'a number', null);
+    if (s.report === null) rec.report = null;
+    else {
+      const r = options<Record<string, unknown>>(`${at}.report`, s.report);
+      rec.report = Object.fromEntries(Object.entries(r).map(([k, x]) => [k, num(`${at}.report.${k}`, x)]));
+    }
+    out.steps.push(rec);
+  }
+  for (const [i, raw] of h.epochs.entries()) {
+    const at = `${name}.epochs[${i}]`;
+    const e = options<Record<string, unknown>>(at, raw);
+    const rec = { epoch: integer(`${at}.epoch`, e.epoch, { min: i, max: i }) } as EpochRecord;
+    for (const k of EPOCH_NUMBERS) (rec as unknown as Record<string, number | null>)[k] = num(`${at}.${k}`, e[k]);
+    if (rec.loss === null) throw argumentError(`${at}.loss`, 'a number', null);
+    out.epochs.push(rec);
+  }
+  return out;
 }

@@ -1,7 +1,7 @@
 /** Iris: the package's data, the stratified split, train-only standardization, gradients. */
 import { describe, expect, test } from 'vitest';
 import { IrisTask, irisData } from '../../lib/index.js';
-import { descend, gradientError } from './helpers.js';
+import { descend, sampledGradientError } from './helpers.js';
 
 describe('iris', () => {
   test('the dataset: 150 flowers, 50 per species, 4 positive measurements', () => {
@@ -35,9 +35,11 @@ describe('iris', () => {
   test('analytic gradient matches finite differences (MLP and logistic regression)', () => {
     for (const hidden of [8, 0]) {
       const task = new IrisTask({ hidden, batchSize: 16 });
+      // lib/nn computes in f32: finite differences on the largest-|g| coordinates of each
+      // tensor (test/tasks/helpers.ts, the model tasks' check and tolerance)
       const x = Float64Array.from(task.initialParameters(4));
-      expect(gradientError(task, x)).toBeLessThan(1e-7);
-      expect(gradientError(task, x, 2)).toBeLessThan(1e-7);
+      expect(sampledGradientError(task, x, undefined)).toBeLessThan(2e-2);
+      expect(sampledGradientError(task, x, 2)).toBeLessThan(2e-2);
     }
   });
 

@@ -11,6 +11,7 @@ import { budget, type Job, REGIME, TASK_NAMES, taskOptionsIn } from '../../lib/c
 import { batchOrderSeed, TaskRun, type TaskRunCheckpoint } from '../../lib/compare/run.js';
 import type { ObjectiveTask } from '../../lib/index.js';
 import { Random } from '../../lib/random.js';
+import { checkpointObject } from '../../lib/train/checkpoint.js';
 
 const SMALL_MNIST = { perClass: 20, hidden: 8, batchSize: 32 };
 
@@ -136,7 +137,7 @@ describe('TaskRun in mini-batches', () => {
         run.runUntil(stop);
         const saved = throughJson(run.checkpoint());
         expect(saved.version).toBe(2);
-        expect(saved.batches.count).toBe(run.batchCount);
+        expect(saved.body.batches?.count).toBe(run.batchCount);
         run = TaskRun.fromCheckpoint(saved);
       }
       run.runUntil();
@@ -149,21 +150,26 @@ describe('TaskRun in mini-batches', () => {
     },
   );
 
-  it('refuses a version-1 checkpoint with a clear error, and a batch-order state that does not match', () => {
+  it('refuses an old-format or version-1 checkpoint with a clear error, and a batch-order state that does not match', () => {
     const run = new TaskRun(job('iris', 'Adam', 0.01, 20, { batchSize: 16 }));
     run.runUntil(10);
     const good = throughJson(run.checkpoint());
     expect(() => TaskRun.fromCheckpoint({ ...good, version: 1 })).toThrow(
-      /version 1 was written by a full-batch run.*start the run again\) for checkpoint\.version/,
+      /checkpoint: version: expected 2 but found 1 .*no checksum.*start the run again/,
     );
-    const state = [...good.batches.random];
+    expect(() => TaskRun.fromCheckpoint({ ...good.body, format: 'cimm-task-run', version: 2 })).toThrow(
+      /checkpoint: format: .*comparison runner's old format.*start the run again/,
+    );
+    const b = good.body;
+    const resign = (body: object) => checkpointObject('task-run', body);
+    const state = [...b.batches.random];
     state[0] ^= 1;
-    expect(() => TaskRun.fromCheckpoint({ ...good, batches: { ...good.batches, random: state } })).toThrow(
-      /checkpoint\.batches\.random/,
+    expect(() => TaskRun.fromCheckpoint(resign({ ...b, batches: { ...b.batches, random: state } }))).toThrow(
+      /body\.batches\.random/,
     );
-    expect(() => TaskRun.fromCheckpoint({ ...good, batches: undefined })).toThrow(/checkpoint\.batches/);
-    expect(() => TaskRun.fromCheckpoint({ ...good, batches: { ...good.batches, count: 3 } })).toThrow(
-      /checkpoint\.batches\.count/,
+    expect(() => TaskRun.fromCheckpoint(resign({ ...b, batches: undefined }))).toThrow(/body\.batches/);
+    expect(() => TaskRun.fromCheckpoint(resign({ ...b, batches: { ...b.batches, count: 3 } }))).toThrow(
+      /body\.batches\.count/,
     );
     expect(TaskRun.fromCheckpoint(good).stepsDone).toBe(10);
   });

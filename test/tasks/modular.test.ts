@@ -2,7 +2,7 @@
 import { describe, expect, test } from 'vitest';
 import { ModularAdditionTask } from '../../lib/index.js';
 import { Random } from '../../lib/random.js';
-import { descend, gradientError } from './helpers.js';
+import { descend, sampledGradientError } from './helpers.js';
 
 describe('modular addition', () => {
   test('every pair once, a disjoint seeded split of the requested size', () => {
@@ -24,9 +24,11 @@ describe('modular addition', () => {
   for (const activation of ['square', 'tanh', 'relu'] as const) {
     test(`analytic gradient matches finite differences (${activation}, full batch and a mini-batch)`, () => {
       const task = new ModularAdditionTask({ modulus: 5, hidden: 6, activation, l2: 0.01, batchSize: 7 });
+      // lib/nn computes in f32: finite differences on the largest-|g| coordinates of each
+      // tensor (test/tasks/helpers.ts, the model tasks' check and tolerance)
       const params = Float64Array.from(task.initialParameters(1));
-      expect(gradientError(task, params)).toBeLessThan(1e-7);
-      expect(gradientError(task, params, task.batchCount - 1)).toBeLessThan(1e-7);
+      expect(sampledGradientError(task, params, undefined)).toBeLessThan(2e-2);
+      expect(sampledGradientError(task, params, task.batchCount - 1)).toBeLessThan(2e-2);
     });
   }
 
@@ -45,8 +47,10 @@ describe('modular addition', () => {
       lossSum += (size / n) * task.evaluate(params, part, b);
       for (let i = 0; i < sum.length; i++) sum[i] += (size / n) * part[i];
     }
-    expect(lossSum).toBeCloseTo(fullLoss, 12);
-    for (let i = 0; i < sum.length; i++) expect(sum[i]).toBeCloseTo(full[i], 12);
+    // f32 network, f64 sums: equal to f32 rounding of the loss and the gradient's scale
+    expect(Math.abs(lossSum - fullLoss)).toBeLessThan(1e-6 * fullLoss);
+    const scale = Math.max(...full.map(Math.abs));
+    for (let i = 0; i < sum.length; i++) expect(Math.abs(sum[i] - full[i])).toBeLessThan(1e-6 * scale);
   });
 
   test('plain gradient descent lowers the loss', () => {

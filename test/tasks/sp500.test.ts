@@ -1,7 +1,7 @@
 /** S&P 500 forecasting: CSV validation, returns, the walk-forward split without look-ahead, baselines, gradients. */
 import { describe, expect, test } from 'vitest';
 import { CimmDataError, loadSp500, logReturns, parsePriceCsv, Sp500Task } from '../../lib/index.js';
-import { descend, gradientError } from './helpers.js';
+import { descend, sampledGradientError } from './helpers.js';
 
 const HEADER = 'date,open,high,low,close,adjclose,volume';
 const row = (date: string, adj: string | number, volume: string | number = 100) => `${date},1,1,1,1,${adj},${volume}`;
@@ -178,9 +178,11 @@ describe('forecasting task', () => {
   test('analytic gradients match finite differences (linear and MLP, full and mini-batch)', () => {
     for (const model of ['linear', 'mlp'] as const) {
       const task = new Sp500Task({ model, hidden: 4, initialTrain: 200, testBlock: 50, batchSize: 64, l2: 0.01 });
+      // lib/nn computes in f32: finite differences on the largest-|g| coordinates of each
+      // tensor (test/tasks/helpers.ts, the model tasks' check and tolerance)
       const x = Float64Array.from(task.initialParameters(1));
-      expect(gradientError(task, x)).toBeLessThan(1e-7);
-      expect(gradientError(task, x, 1)).toBeLessThan(1e-7);
+      expect(sampledGradientError(task, x, undefined)).toBeLessThan(2e-2);
+      expect(sampledGradientError(task, x, 1)).toBeLessThan(2e-2);
     }
   });
 
