@@ -10,15 +10,15 @@ export declare class AbortFlag {
 
 /**
  * `gradPre[i] = gradOut[i]·σ'(pre[i])`, σ' written through the output `y` = σ(pre).
- * `y` or `gradOut` may be `gradPre`.
+ * `y` or `gradOut` may be `gradPre`. Float32Array or Float64Array (one dtype per call).
  */
-export declare function activationBackward(activation: string, y: Float32Array, gradOut: Float32Array, gradPre: Float32Array): void
+export declare function activationBackward(activation: string, y: Float32Array | Float64Array, gradOut: Float32Array | Float64Array, gradPre: Float32Array | Float64Array): void
 
 /**
  * `out[i] = σ(x[i] + shift)`; activation "identity", "tanh", "sigmoid" or "relu". `x`
- * may be `out`.
+ * may be `out`. Float32Array (σ in f64, rounded once) or Float64Array (σ in f64).
  */
-export declare function activationForward(activation: string, x: Float32Array, shift: number, out: Float32Array): void
+export declare function activationForward(activation: string, x: Float32Array | Float64Array, shift: number, out: Float32Array | Float64Array): void
 
 /**
  * torch.optim.Adam / AdamW on one tensor, in place; returns false when an updated
@@ -33,7 +33,7 @@ export declare function adamStep(params: unknown, grads: unknown, m: unknown, v:
  * w = f32 √s · metricScale + metricEpsilon, s the second moment the step used (as
  * updateEnergy with that metric); returns false when an updated parameter is NaN or ±∞.
  */
-export declare function adamStepMeasured(params: Float32Array, grads: Float32Array, m: Float32Array, v: Float32Array, vMax: Float32Array, before: Float32Array, options: { beta1: number; beta2: number; stepSize: number; bc2Sqrt: number; epsilon: number; weightDecay: number; decay: number; amsgrad: boolean; maximize: boolean; metricScale: number; metricEpsilon: number }, out: Float64Array): boolean
+export declare function adamStepMeasured(params: Float32Array | Float64Array, grads: Float32Array | Float64Array, m: Float32Array | Float64Array, v: Float32Array | Float64Array, vMax: Float32Array | Float64Array, before: Float32Array | Float64Array, options: { beta1: number; beta2: number; stepSize: number; bc2Sqrt: number; epsilon: number; weightDecay: number; decay: number; amsgrad: boolean; maximize: boolean; metricScale: number; metricEpsilon: number }, out: Float64Array): boolean
 
 /** `y ← alpha·x + beta·y` in f64, rounded once; beta = 0 overwrites y. `x` may be `y`. */
 export declare function axpby(alpha: number, x: Float32Array, beta: number, y: Float32Array): void
@@ -136,8 +136,8 @@ export declare function gridSums(x: Float64Array, out: Float64Array): void
  */
 export declare function hermitianEigenvalues(re: Float64Array, im: Float64Array, d: number, out: Float64Array): void
 
-/** ‖x‖₂ of an f32 vector, accumulated in f64. */
-export declare function l2Norm(x: Float32Array): number
+/** ‖x‖₂ of an f32 or f64 vector, accumulated in f64. */
+export declare function l2Norm(x: Float32Array | Float64Array): number
 
 /** The 5-point Laplacian of an nx × ny grid into `out`. */
 export declare function laplacian(energy: Float64Array, nx: number, ny: number, h: number, boundary: string, out: Float64Array): void
@@ -159,7 +159,7 @@ export declare function localEnergyAsync(r: Float64Array, primeCount: number, fl
  * `transA`), op(b) is k×n (`b` stored n×k when `transB`), c is m×n. beta = 0
  * overwrites c. `c` must not overlap `a` or `b`.
  */
-export declare function matmul(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, a: Float32Array, b: Float32Array, beta: number, c: Float32Array): void
+export declare function matmul(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, a: Float32Array | Float64Array, b: Float32Array | Float64Array, beta: number, c: Float32Array | Float64Array): void
 
 /**
  * `matmul` off the main thread: resolves to a new m×n array, C = α·op(a)·op(b) + β·c
@@ -204,8 +204,8 @@ export declare function prodigyAccumulate(params: unknown, grads: unknown, p0: u
  */
 export declare function prodigyUpdate(params: unknown, m: unknown, v: unknown, stepSize: number, epsilon: number, decay: number): boolean
 
-/** x_i ← fround(x_i · s) in place. */
-export declare function scaleInPlace(x: Float32Array, s: number): void
+/** x_i ← x_i · s in place, the product in f64 rounded once to x's dtype. */
+export declare function scaleInPlace(x: Float32Array | Float64Array, s: number): void
 
 /**
  * Eq. 2 for every t: `out[i] = 1 / (1 + e^{−λ(t_i − t_c)})`, evaluated through
@@ -225,7 +225,7 @@ export declare function sgdStep(params: unknown, grads: unknown, momentumBuffer:
  * before the step and out[0..3] the update's Σ Δ², Σ gΔ, Σ |gΔ| (as updateEnergy without a
  * metric); returns false when an updated parameter is NaN or ±∞.
  */
-export declare function sgdStepMeasured(params: Float32Array, grads: Float32Array, momentumBuffer: Float32Array, before: Float32Array, options: { learningRate: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; maximize: boolean; firstStep: boolean }, out: Float64Array): boolean
+export declare function sgdStepMeasured(params: Float32Array | Float64Array, grads: Float32Array | Float64Array, momentumBuffer: Float32Array | Float64Array, before: Float32Array | Float64Array, options: { learningRate: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; maximize: boolean; firstStep: boolean }, out: Float64Array): boolean
 
 /**
  * Eq. 6's first term: the Shannon entropy in bits of `p` normalized by its total;
@@ -254,5 +254,5 @@ export declare function updateEnergy(before: unknown, after: unknown, grads: unk
  */
 export declare function updateSlope(before: unknown, after: unknown, grads: unknown): number
 
-/** Sets NaN and ±∞ entries of x to 0; returns how many there were. */
-export declare function zeroNonFinite(x: Float32Array): number
+/** Sets NaN and ±∞ entries of x (f32 or f64) to 0; returns how many there were. */
+export declare function zeroNonFinite(x: Float32Array | Float64Array): number

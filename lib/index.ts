@@ -215,6 +215,7 @@ export {
   QDTOptimizer,
   type QDTOptions,
   type QDTReport,
+  type RealTensorMap,
   ReduceOnPlateau,
   type RuleDrivenArgs,
   type RuleDrivenConfig,

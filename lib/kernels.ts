@@ -64,6 +64,18 @@ export interface AdamStepOptions {
   metricEpsilon: number;
 }
 
+/**
+ * The parameter dtype of the optimizer kernels (sgdStep … updateSlope, l2Norm, zeroNonFinite,
+ * scaleInPlace, firstNonFinite): Float32Array parameters take IEEE f32 arithmetic, as
+ * PyTorch on f32 tensors; Float64Array parameters take the same operations in f64, as
+ * PyTorch on f64 tensors (docs/theory.md, "Float64 parameters"). Every array of one call
+ * has the dtype of `params` (an empty, unused array may have either); a mix is an error
+ * naming the array. Hyperparameters are rounded to the dtype, so "f32 operation" in the
+ * comments below reads "f64 operation" for Float64Array parameters. Sums (`out`, the
+ * returned numbers) are f64 in both dtypes, in the same canonical order.
+ */
+export type Real = Float32Array | Float64Array;
+
 /** What a backend says about itself for `backendInfo()`. */
 export interface BackendDescription {
   name: BackendName;
@@ -195,7 +207,9 @@ export interface Kernels extends AsyncKernels {
   /**
    * GEMM for eq. 9: c ← α·op(a)·op(b) + β·c, row-major; op(a) is m×k (a stored k×m when
    * transA), op(b) is k×n (b stored n×k when transB), c is m×n. β = 0 overwrites c without
-   * reading it. c must not overlap a or b.
+   * reading it. c must not overlap a or b. Float32Array or Float64Array, one dtype per call
+   * (nn layers in f64): f64 matrices take f64 products and sums; the backends agree within a
+   * tolerance, as in f32 (docs/theory.md, "Float64 parameters").
    */
   matmul(
     transA: boolean,
@@ -204,10 +218,10 @@ export interface Kernels extends AsyncKernels {
     n: number,
     k: number,
     alpha: number,
-    a: Float32Array,
-    b: Float32Array,
+    a: Real,
+    b: Real,
     beta: number,
-    c: Float32Array,
+    c: Real,
   ): void;
 
   /** y ← α·x + β·y (f64 arithmetic, one rounding); β = 0 overwrites y. `x` may be `y`. */
@@ -219,14 +233,14 @@ export interface Kernels extends AsyncKernels {
   /** Σ x[i], accumulated in f64. */
   sum(x: Float32Array): number;
 
-  /** Eq. 9's σ: out[i] = σ(x[i] + shift). `x` may be `out`. */
-  activationForward(activation: ActivationName, x: Float32Array, shift: number, out: Float32Array): void;
+  /** Eq. 9's σ: out[i] = σ(x[i] + shift). `x` may be `out`. f32 or f64 arrays (one dtype per call). */
+  activationForward(activation: ActivationName, x: Real, shift: number, out: Real): void;
 
   /**
    * Backward of σ through its output y: gradPre[i] = gradOut[i]·σ'(pre[i]) (tanh 1 − y²,
    * sigmoid y(1 − y), relu [y > 0], identity 1). `y` or `gradOut` may be `gradPre`.
    */
-  activationBackward(activation: ActivationName, y: Float32Array, gradOut: Float32Array, gradPre: Float32Array): void;
+  activationBackward(activation: ActivationName, y: Real, gradOut: Real, gradPre: Real): void;
 
   /**
    * Quantum–classical coupling, design eq. 1, batched over t:
@@ -265,9 +279,9 @@ export interface Kernels extends AsyncKernels {
    * parameter is NaN or ±∞ (the update is complete either way).
    */
   sgdStep(
-    params: Float32Array,
-    grads: Float32Array,
-    momentumBuffer: Float32Array,
+    params: Real,
+    grads: Real,
+    momentumBuffer: Real,
     learningRate: number,
     momentum: number,
     dampening: number,
@@ -289,11 +303,11 @@ export interface Kernels extends AsyncKernels {
    * updated parameter is NaN or ±∞.
    */
   adamStep(
-    params: Float32Array,
-    grads: Float32Array,
-    m: Float32Array,
-    v: Float32Array,
-    vMax: Float32Array,
+    params: Real,
+    grads: Real,
+    m: Real,
+    v: Real,
+    vMax: Real,
     beta1: number,
     beta2: number,
     stepSize: number,
@@ -313,10 +327,10 @@ export interface Kernels extends AsyncKernels {
    * Returns false when an updated parameter is NaN or ±∞ (the update is complete either way).
    */
   sgdStepMeasured(
-    params: Float32Array,
-    grads: Float32Array,
-    momentumBuffer: Float32Array,
-    before: Float32Array,
+    params: Real,
+    grads: Real,
+    momentumBuffer: Real,
+    before: Real,
     options: SgdStepOptions,
     out: Float64Array,
   ): boolean;
@@ -330,12 +344,12 @@ export interface Kernels extends AsyncKernels {
    * parameter is NaN or ±∞.
    */
   adamStepMeasured(
-    params: Float32Array,
-    grads: Float32Array,
-    m: Float32Array,
-    v: Float32Array,
-    vMax: Float32Array,
-    before: Float32Array,
+    params: Real,
+    grads: Real,
+    m: Real,
+    v: Real,
+    vMax: Real,
+    before: Real,
     options: AdamStepOptions,
     out: Float64Array,
   ): boolean;
@@ -352,12 +366,12 @@ export interface Kernels extends AsyncKernels {
    * backend and thread count. No array may overlap another.
    */
   prodigyAccumulate(
-    params: Float32Array,
-    grads: Float32Array,
-    p0: Float32Array,
-    m: Float32Array,
-    v: Float32Array,
-    s: Float32Array,
+    params: Real,
+    grads: Real,
+    p0: Real,
+    m: Real,
+    v: Real,
+    s: Real,
     beta1: number,
     beta2: number,
     beta3: number,
@@ -373,17 +387,10 @@ export interface Kernels extends AsyncKernels {
    * (stepSize = dlr, epsilon = d·ε, decay = a) rounded to f32. Returns false when an
    * updated parameter is NaN or ±∞.
    */
-  prodigyUpdate(
-    params: Float32Array,
-    m: Float32Array,
-    v: Float32Array,
-    stepSize: number,
-    epsilon: number,
-    decay: number,
-  ): boolean;
+  prodigyUpdate(params: Real, m: Real, v: Real, stepSize: number, epsilon: number, decay: number): boolean;
 
   /** The index of the first NaN or ±∞ in `values`, or −1 (the optimizers' gradient check). */
-  firstNonFinite(values: Float32Array): number;
+  firstNonFinite(values: Real): number;
 
   /**
    * dst ← src (same length), on the threads the kernels use: the benchmark's copy
@@ -428,18 +435,18 @@ export interface Kernels extends AsyncKernels {
   gridSums(x: Float64Array, out: Float64Array): void;
 
   /** ‖x‖₂ of an f32 vector (the gradient norm ‖∇L‖ of design eq. 11), accumulated in f64; NaN or ∞ when x holds one. */
-  l2Norm(x: Float32Array): number;
+  l2Norm(x: Real): number;
 
   /** Replace every NaN and ±∞ in x by 0; returns how many were replaced. */
-  zeroNonFinite(x: Float32Array): number;
+  zeroNonFinite(x: Real): number;
 
-  /** x_i ← fround(x_i · s) in place. */
-  scaleInPlace(x: Float32Array, s: number): void;
+  /** x_i ← x_i · s in place, the product in f64 rounded once to the dtype. */
+  scaleInPlace(x: Real, s: number): void;
 
   /**
    * The energy terms of one optimizer update Δ = after − before (design eq. 13's energy
    * meters; docs/theory.md, "Entropy-balanced learning rate"), in f64:
-   * out[0] = Σ w_i Δ_i² with w_i = √metric_i · metricScale + ε, the square root in f32
+   * out[0] = Σ w_i Δ_i² with w_i = √metric_i · metricScale + ε, the square root in the dtype
    * (w_i = 1 when `metric` is empty), out[1] = Σ g_i Δ_i, out[2] = Σ |g_i Δ_i|. Unfused, in
    * the canonical order of
    * lib/backends/js/balance.ts, so the sums are bit-identical on every backend and thread
@@ -447,10 +454,10 @@ export interface Kernels extends AsyncKernels {
    * has length 3.
    */
   updateEnergy(
-    before: Float32Array,
-    after: Float32Array,
-    grads: Float32Array,
-    metric: Float32Array,
+    before: Real,
+    after: Real,
+    grads: Real,
+    metric: Real,
     metricScale: number,
     epsilon: number,
     out: Float64Array,
@@ -461,7 +468,7 @@ export interface Kernels extends AsyncKernels {
    * same canonical order), cheaper (one sum instead of three). The learning-rate rules' end
    * slope. `after` and `grads` have the length of `before`.
    */
-  updateSlope(before: Float32Array, after: Float32Array, grads: Float32Array): number;
+  updateSlope(before: Real, after: Real, grads: Real): number;
 }
 
 /** The kernel methods of `Kernels`, for checking that a native addon provides them all. */

@@ -18,10 +18,16 @@ every backend and requires agreement to 1e-6 relative (docs/theory.md, "Optimize
 Numbers are written with Python's repr of the f32 value widened to f64, which parses back
 to the same f32 exactly.
 
+With `--dtype float64` the same problem runs on f64 parameters (initial values, gradients and
+trajectories in f64, written with Python's repr, which round-trips every double) for the
+configurations in F64_CONFIGS, into test/fixtures/torch-f64/; the test requires agreement to
+1e-14 relative there (docs/theory.md, "Float64 parameters").
+
 Not run in CI. To regenerate (the fixtures are committed):
 
     apt-get install -y python3-torch     # Debian 12: PyTorch 1.13, CPU build
     /usr/bin/python3 scripts/torch-reference.py [--out test/fixtures/torch]
+    /usr/bin/python3 scripts/torch-reference.py --dtype float64 [--out test/fixtures/torch-f64]
 
 The issue asks for PyTorch "from PyPI"; its wheel pulls gigabytes of CUDA packages, so
 Debian's CPU build of the same library is used instead. The optimizer code that matters
@@ -70,6 +76,21 @@ CONFIGS = [
     ("adamw-amsgrad", "AdamW", {"lr": 0.01, "weight_decay": 0.05, "amsgrad": True}, []),
 ]
 
+# The configurations the float64 fixtures cover: SGD with momentum, Nesterov and weight decay,
+# Adam (with L2 weight decay and AMSGrad), AdamW.
+F64_CONFIGS = [
+    "sgd-plain",
+    "sgd-momentum",
+    "sgd-nesterov",
+    "sgd-weight-decay",
+    "sgd-dampening",
+    "adam",
+    "adam-weight-decay",
+    "adam-amsgrad",
+    "adamw",
+    "adamw-amsgrad",
+]
+
 # torch keyword → cimm option
 NAMES = {
     "lr": "learningRate",
@@ -95,12 +116,12 @@ def cimm_options(kwargs, names=NAMES):
 
 
 def values(t):
-    """The f32 values of a tensor as Python floats (exact: f32 ⊂ f64)."""
+    """The values of an f32 or f64 tensor as Python floats (exact: f32 ⊂ f64)."""
     return [float(x) for x in t.detach().reshape(-1).tolist()]
 
 
-def problem():
-    """Fixed initial parameters, targets t and curvatures a (seeded)."""
+def problem(dtype):
+    """Fixed initial parameters (of `dtype`), targets t and curvatures a (seeded)."""
     gen = torch.Generator().manual_seed(20240611)
     out = {}
     for name, shape in SHAPES.items():
@@ -109,11 +130,11 @@ def problem():
         p0 = sign * (0.5 + torch.rand(n, generator=gen, dtype=torch.float64))
         target = sign * (0.5 + torch.rand(n, generator=gen, dtype=torch.float64))
         curvature = 0.2 + 1.8 * torch.rand(n, generator=gen, dtype=torch.float64)
-        out[name] = (p0.float().reshape(shape), target.reshape(shape), curvature.reshape(shape))
+        out[name] = (p0.to(dtype).reshape(shape), target.reshape(shape), curvature.reshape(shape))
     return out
 
 
-def run(name, kind, kwargs, groups, fixed):
+def run(name, kind, kwargs, groups, fixed, dtype):
     params = {k: torch.nn.Parameter(p0.clone()) for k, (p0, _, _) in fixed.items()}
     grouped = {n for names, _ in groups for n in names}
     param_groups = [{"params": [params[k] for k in params if k not in grouped]}]
@@ -128,7 +149,7 @@ def run(name, kind, kwargs, groups, fixed):
         for k, p in params.items():
             _, target, curvature = fixed[k]
             x = p.detach().double()
-            g = (curvature * (x - target) + 0.1 * torch.sin(3 * x + step)).float()
+            g = (curvature * (x - target) + 0.1 * torch.sin(3 * x + step)).to(dtype)
             p.grad = g
             g_step[k] = values(g)
         opt.step()
@@ -142,6 +163,7 @@ def run(name, kind, kwargs, groups, fixed):
         "torch": torch.__version__,
         "name": name,
         "optimizer": kind,
+        "dtype": "float64" if dtype == torch.float64 else "float32",
         "torchOptions": {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()},
         "torchGroups": [{"params": names, **overrides} for names, overrides in groups],
         "config": config,
@@ -155,14 +177,20 @@ def run(name, kind, kwargs, groups, fixed):
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", default=os.path.join(here, "..", "test", "fixtures", "torch"))
+    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    parser.add_argument("--out")
     args = parser.parse_args()
+    f64 = args.dtype == "float64"
+    out = args.out or os.path.join(here, "..", "test", "fixtures", "torch-f64" if f64 else "torch")
+    dtype = torch.float64 if f64 else torch.float32
     torch.set_num_threads(1)
-    os.makedirs(args.out, exist_ok=True)
-    fixed = problem()
+    os.makedirs(out, exist_ok=True)
+    fixed = problem(dtype)
     for name, kind, kwargs, groups in CONFIGS:
-        data = run(name, kind, kwargs, groups, fixed)
-        path = os.path.join(args.out, f"{name}.json")
+        if f64 and name not in F64_CONFIGS:
+            continue
+        data = run(name, kind, kwargs, groups, fixed, dtype)
+        path = os.path.join(out, f"{name}.json")
         with open(path, "w") as f:
             json.dump(data, f, separators=(",", ":"))
             f.write("\n")

@@ -30,7 +30,7 @@ function problem() {
   return { params, grads };
 }
 
-const bits = (a: Float32Array) => [...new Uint32Array(a.buffer, a.byteOffset, a.length)];
+const bits = (a: Float32Array | Float64Array) => [...new Uint32Array(a.buffer, a.byteOffset, a.byteLength / 4)];
 const copy = (m: TensorMap): TensorMap => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v.slice()]));
 
 function expectError(call: () => unknown, parameter: string, message: string): void {
@@ -223,17 +223,17 @@ describe('step', () => {
       [
         () => sgd.step(null as never, g),
         'params',
-        'Expected an object of Float32Arrays by parameter name for params but received null of type null',
+        'Expected an object of Float32Arrays or Float64Arrays by parameter name for params but received null of type null',
       ],
       [
         () => sgd.step(params, [] as never),
         'grads',
-        'Expected an object of Float32Arrays by parameter name for grads but received Array(0) of type Array',
+        'Expected an object of Float32Arrays or Float64Arrays by parameter name for grads but received Array(0) of type Array',
       ],
       [
         () => sgd.step({ ...params, weight: [1, 2] as never }, g),
         'params["weight"]',
-        'Expected a Float32Array for params["weight"] but received Array(2) of type Array',
+        'Expected a Float32Array or Float64Array for params["weight"] but received Array(2) of type Array',
       ],
       [
         () => sgd.step(params, { weight: g.weight }),
@@ -413,7 +413,7 @@ describe('state', () => {
       [
         new Uint8Array([1, 2, 3]),
         'state',
-        'Expected an encoded cimm optimizer state (it does not start with "CIMMOPT1") for state but received Uint8Array(3) of type Uint8Array',
+        'Expected an encoded cimm optimizer state (it does not start with "CIMMOPT1" or "CIMMOPT2") for state but received Uint8Array(3) of type Uint8Array',
       ],
       [
         before.subarray(0, before.length - 4),

@@ -34,7 +34,7 @@ import { atOffset, backends, describeEachBackend, expectError, reference, values
 // Helpers.
 
 const EMPTY = new Float32Array(0);
-const bits = (a: Float32Array) => [...new Uint32Array(a.buffer, a.byteOffset, a.length)];
+const bits = (a: Float32Array | Float64Array) => [...new Uint32Array(a.buffer, a.byteOffset, a.byteLength / 4)];
 const sumBits = (a: Float64Array) => [...a].map((x) => (Object.is(x, -0) ? '-0' : x.toString()));
 const squares = (n: number, seed: number) => values(n, seed, 2).map((x) => x * x);
 

@@ -4,6 +4,10 @@
  * memory-bandwidth fraction is measured against, and TensorFlow.js's WASM Adam as a peer
  * row when `@tensorflow/tfjs-backend-wasm` is installed.
  *
+ * `adamStepF64` is the same Adam step on Float64Array parameters, gradients and state (f64
+ * arithmetic; docs/theory.md, "Float64 parameters"), beside the f32 row: 56 bytes per
+ * parameter, twice f32's, so at memory speed it takes about twice as long.
+ *
  * Bytes moved per parameter: Adam reads p, g, m, v and writes p, m, v (28 bytes); SGD with
  * momentum reads p, g, b and writes p, b (20 bytes); the copy reads 4 and writes 4 (8 bytes;
  * large copies use non-temporal stores, so no extra read of the destination). The
@@ -22,7 +26,7 @@ const SIZES: [label: string, n: number][] = [
   ['n=1e7', 10_000_000],
 ];
 
-const BYTES = { adamStep: 28, sgdStep: 20, memoryCopy: 8 } as const;
+const BYTES = { adamStep: 28, adamStepF64: 56, sgdStep: 20, memoryCopy: 8 } as const;
 
 // Step 1 of Adam (m = v = 0 at the start, so a peer that counts its own steps agrees on the
 // checked first step); lr 1e-3 keeps repeated steps finite.
@@ -178,6 +182,28 @@ export async function optimCases(backends: BackendList): Promise<BenchCase[]> {
     });
   }
 
+  // The same Adam step on f64 arrays: bit-identical across backends, as the f32 step.
+  for (const [size, n] of SIZES) {
+    const p0 = lazy(() => Float64Array.from(uniformF32(n, 31), (x, i) => x + 1e-9 * Math.sin(i)));
+    const g = lazy(() => Float64Array.from(uniformF32(n, 32)));
+    cases.push({
+      kernel: 'adamStepF64',
+      size,
+      check: checkArray(0),
+      contenders: backends.map((k) => {
+        const state = lazy(() => ({ p: p0().slice(), m: new Float64Array(n), v: new Float64Array(n) }));
+        return {
+          backend: k.name,
+          run: () => {
+            const { p, m, v } = state();
+            k.adamStep(p, g(), m, v, EMPTY, BETA1, BETA2, STEP_SIZE, BC2_SQRT, EPS, 0, 1, false, false);
+            return p;
+          },
+        };
+      }),
+    });
+  }
+
   for (const [size, n] of SIZES) {
     const p0 = lazy(() => uniformF32(n, 33));
     const g = lazy(() => uniformF32(n, 34));
@@ -225,6 +251,14 @@ export function optimReport(rows: BenchRow[]): string[] {
       `  ${r.kernel.padEnd(10)} ${r.backend.padEnd(9)} ${(1000 / r.hz).toFixed(2).padStart(8)} ms  ` +
         `${gbps(r).toFixed(1).padStart(5)} GB/s  ${((100 * gbps(r)) / limit).toFixed(0).padStart(3)}% of the limit`,
     );
+  }
+  for (const backend of ['rust', 'cpp', 'js']) {
+    const [f32, f64] = [at('adamStep', 'n=1e7', backend), at('adamStepF64', 'n=1e7', backend)];
+    if (f32 && f64) {
+      lines.push(
+        `  Adam f64/f32 time, ${backend}: ${(f32.hz / f64.hz).toFixed(2)}× (2× at memory speed: twice the bytes)`,
+      );
+    }
   }
   const rust = at('adamStep', 'n=1e7', 'rust');
   const js = at('adamStep', 'n=1e7', 'js');

@@ -18,42 +18,46 @@
 
 use crate::cpu::{simd_path, SimdPath};
 use crate::error::KernelError;
+use crate::real::Real;
 use crate::reduce::split_sum;
 
 /// The update's arrays: `metric` is empty (w = 1) or has the length of `after`.
 #[derive(Clone, Copy)]
-pub struct Update<'a> {
-    pub before: &'a [f32],
-    pub after: &'a [f32],
-    pub grads: &'a [f32],
-    pub metric: &'a [f32],
-    /// w_i = f32 √metric_i · metric_scale + epsilon.
+pub struct Update<'a, T = f32> {
+    pub before: &'a [T],
+    pub after: &'a [T],
+    pub grads: &'a [T],
+    pub metric: &'a [T],
+    /// w_i = √metric_i (in the dtype) · metric_scale + epsilon.
     pub metric_scale: f64,
     pub epsilon: f64,
 }
 
-fn length(param: &'static str, want: usize, got: usize) -> Result<(), KernelError> {
+fn length<T: Real>(param: &'static str, want: usize, got: usize) -> Result<(), KernelError> {
     if want == got {
         return Ok(());
     }
     Err(KernelError::new(
         param,
-        format!("a Float32Array of length {want} (the length of before)"),
+        format!("a {} of length {want} (the length of before)", T::ARRAY),
         format!("an array of length {got}"),
     ))
 }
 
 /// [Σ w Δ², Σ g Δ, Σ |g Δ|] of the update (see the module comment).
-pub fn update_energy(u: &Update<'_>) -> Result<[f64; 3], KernelError> {
+pub fn update_energy<T: BalanceReal>(u: &Update<'_, T>) -> Result<[f64; 3], KernelError> {
     update_energy_on(simd_path(), u)
 }
 
-pub(crate) fn update_energy_on(path: SimdPath, u: &Update<'_>) -> Result<[f64; 3], KernelError> {
+pub(crate) fn update_energy_on<T: BalanceReal>(
+    path: SimdPath,
+    u: &Update<'_, T>,
+) -> Result<[f64; 3], KernelError> {
     let n = u.before.len();
-    length("after", n, u.after.len())?;
-    length("grads", n, u.grads.len())?;
+    length::<T>("after", n, u.after.len())?;
+    length::<T>("grads", n, u.grads.len())?;
     if !u.metric.is_empty() {
-        length("metric", n, u.metric.len())?;
+        length::<T>("metric", n, u.metric.len())?;
     }
     Ok(split_sum(n, |r| {
         let part = Update {
@@ -67,35 +71,64 @@ pub(crate) fn update_energy_on(path: SimdPath, u: &Update<'_>) -> Result<[f64; 3
             },
             ..*u
         };
+        T::range_sums(path, &part)
+    }))
+}
+
+/// The paths a dtype's update sums take over one range: f32 has AVX2 loops (4 registers ×
+/// 4 lanes in the canonical order); f64 runs the scalar code on every path.
+pub trait BalanceReal: Real {
+    #[doc(hidden)]
+    fn range_sums(path: SimdPath, u: &Update<'_, Self>) -> [f64; 3];
+    #[doc(hidden)]
+    fn range_slope(path: SimdPath, b: &[Self], a: &[Self], g: &[Self]) -> f64;
+}
+
+impl BalanceReal for f32 {
+    fn range_sums(path: SimdPath, u: &Update<'_>) -> [f64; 3] {
         match path {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: the Avx2Fma path is only chosen when the CPU reports avx2 and fma.
-            SimdPath::Avx2Fma => unsafe { avx2::range_sums(&part) },
-            _ => scalar::range_sums(&part),
+            SimdPath::Avx2Fma => unsafe { avx2::range_sums(u) },
+            _ => scalar::range_sums(u),
         }
-    }))
+    }
+
+    fn range_slope(path: SimdPath, b: &[f32], a: &[f32], g: &[f32]) -> f64 {
+        match path {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the Avx2Fma path is only chosen when the CPU reports avx2 and fma.
+            SimdPath::Avx2Fma => unsafe { avx2::range_slope(b, a, g) },
+            _ => scalar::range_slope(b, a, g),
+        }
+    }
+}
+
+impl BalanceReal for f64 {
+    fn range_sums(_: SimdPath, u: &Update<'_, f64>) -> [f64; 3] {
+        scalar::range_sums(u)
+    }
+
+    fn range_slope(_: SimdPath, b: &[f64], a: &[f64], g: &[f64]) -> f64 {
+        scalar::range_slope(b, a, g)
+    }
 }
 
 /// Σ g Δ alone, over Δ = after − before: [`update_energy`]'s second sum bit for bit (the same
 /// terms in the same canonical order), at about two thirds of its cost. The learning-rate
 /// rules' end slope (lib/optim/rule.ts) reads only this sum. `metric`, `metric_scale` and
 /// `epsilon` are not used.
-pub fn update_slope(u: &Update<'_>) -> Result<f64, KernelError> {
+pub fn update_slope<T: BalanceReal>(u: &Update<'_, T>) -> Result<f64, KernelError> {
     update_slope_on(simd_path(), u)
 }
 
-pub(crate) fn update_slope_on(path: SimdPath, u: &Update<'_>) -> Result<f64, KernelError> {
+pub(crate) fn update_slope_on<T: BalanceReal>(path: SimdPath, u: &Update<'_, T>) -> Result<f64, KernelError> {
     let n = u.before.len();
-    length("after", n, u.after.len())?;
-    length("grads", n, u.grads.len())?;
+    length::<T>("after", n, u.after.len())?;
+    length::<T>("grads", n, u.grads.len())?;
     let [sum] = split_sum(n, |r| {
         let (b, a, g) = (&u.before[r.clone()], &u.after[r.clone()], &u.grads[r]);
-        [match path {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: the Avx2Fma path is only chosen when the CPU reports avx2 and fma.
-            SimdPath::Avx2Fma => unsafe { avx2::range_slope(b, a, g) },
-            _ => scalar::range_slope(b, a, g),
-        }]
+        [T::range_slope(path, b, a, g)]
     });
     Ok(sum)
 }
@@ -105,16 +138,17 @@ pub(crate) fn update_slope_on(path: SimdPath, u: &Update<'_>) -> Result<f64, Ker
 
 /// One element's terms [w Δ², g Δ, |g Δ|], Δ = after − before in f64.
 #[inline]
-pub(crate) fn element_terms(before: f32, after: f32, grad: f32, w: f64) -> [f64; 3] {
-    let d = after as f64 - before as f64;
-    let p = grad as f64 * d;
+pub(crate) fn element_terms<T: Real>(before: T, after: T, grad: T, w: f64) -> [f64; 3] {
+    let d = after.to_f64() - before.to_f64();
+    let p = grad.to_f64() * d;
     [w * (d * d), p, p.abs()]
 }
 
-/// The metric weight w = root · scale + ε of an element whose f32 √ of the metric is `root`.
+/// The metric weight w = root · scale + ε of an element whose √ of the metric (in the dtype)
+/// is `root`.
 #[inline]
-pub(crate) fn weight(root: f32, scale: f64, epsilon: f64) -> f64 {
-    root as f64 * scale + epsilon
+pub(crate) fn weight<T: Real>(root: T, scale: f64, epsilon: f64) -> f64 {
+    root.to_f64() * scale + epsilon
 }
 
 /// The 16 accumulators per sum of one range's full blocks (element j of a block into j).
@@ -148,10 +182,11 @@ pub(crate) fn add_terms(out: &mut [f64], t: [f64; 3]) {
 
 mod scalar {
     use super::{add_terms, element_terms, weight, Acc16, Update};
+    use crate::real::Real;
 
     /// One element's terms [w Δ², g Δ, |g Δ|].
     #[inline]
-    pub fn terms(u: &Update<'_>, i: usize) -> [f64; 3] {
+    pub fn terms<T: Real>(u: &Update<'_, T>, i: usize) -> [f64; 3] {
         let w = if u.metric.is_empty() {
             1.0
         } else {
@@ -167,27 +202,27 @@ mod scalar {
     }
 
     /// The tail after the full blocks, in index order, onto `out`.
-    pub fn tail(u: &Update<'_>, from: usize, out: &mut [f64; 3]) {
+    pub fn tail<T: Real>(u: &Update<'_, T>, from: usize, out: &mut [f64; 3]) {
         for i in from..u.before.len() {
             add_terms(out, terms(u, i));
         }
     }
 
     /// One range's Σ g Δ in the canonical order (the second of range_sums' sums).
-    pub fn range_slope(b: &[f32], a: &[f32], g: &[f32]) -> f64 {
+    pub fn range_slope<T: Real>(b: &[T], a: &[T], g: &[T]) -> f64 {
         let mut acc = [0.0f64; 16];
         let full = b.len() / 16 * 16;
         for i in 0..full {
-            acc[i % 16] += g[i] as f64 * (a[i] as f64 - b[i] as f64);
+            acc[i % 16] += g[i].to_f64() * (a[i].to_f64() - b[i].to_f64());
         }
         let mut out = combine(&acc);
         for i in full..b.len() {
-            out += g[i] as f64 * (a[i] as f64 - b[i] as f64);
+            out += g[i].to_f64() * (a[i].to_f64() - b[i].to_f64());
         }
         out
     }
 
-    pub fn range_sums(u: &Update<'_>) -> [f64; 3] {
+    pub fn range_sums<T: Real>(u: &Update<'_, T>) -> [f64; 3] {
         let mut acc = Acc16::new();
         let full = u.before.len() / 16 * 16;
         for b in (0..full).step_by(16) {

@@ -328,6 +328,54 @@ pub fn activation_backward(
     Ok(())
 }
 
+/// activation_forward on f64 arrays (nn layers in f64, docs/theory.md "Float64 parameters"):
+/// out_i = σ(x_i + shift) with the f32 path's σ in f64, not rounded. `x` is None when it is
+/// `out` itself (in place). Scalar and single-threaded.
+pub fn activation_forward_f64(
+    activation: Activation,
+    x: Option<&[f64]>,
+    shift: f64,
+    out: &mut [f64],
+) -> Result<(), KernelError> {
+    match x {
+        Some(x) => {
+            check_len("x", "out", out.len(), x.len())?;
+            for (o, &v) in out.iter_mut().zip(x) {
+                *o = sigma(activation, v + shift);
+            }
+        }
+        None => {
+            for o in out.iter_mut() {
+                *o = sigma(activation, *o + shift);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// activation_backward on f64 arrays: gradPre_i = gradOut_i · σ'(pre_i) through y, the f32
+/// path's formula in f64. An input is None when it is `grad_pre` itself.
+pub fn activation_backward_f64(
+    activation: Activation,
+    y: Option<&[f64]>,
+    grad_out: Option<&[f64]>,
+    grad_pre: &mut [f64],
+) -> Result<(), KernelError> {
+    let n = grad_pre.len();
+    if let Some(y) = y {
+        check_len("y", "gradPre", n, y.len())?;
+    }
+    if let Some(g) = grad_out {
+        check_len("gradOut", "gradPre", n, g.len())?;
+    }
+    for i in 0..n {
+        let yi = y.map_or(grad_pre[i], |y| y[i]);
+        let gi = grad_out.map_or(grad_pre[i], |g| g[i]);
+        grad_pre[i] = sigma_prime_times(activation, yi, gi);
+    }
+    Ok(())
+}
+
 #[inline(always)]
 fn sigma_prime_times(activation: Activation, y: f64, g: f64) -> f64 {
     match activation {

@@ -1,4 +1,5 @@
-//! Dense f32 matrix multiply for the fractal layer (design.md §2 eq. 9), BLAS-style:
+//! Dense f32 (or f64: nn layers in f64, docs/theory.md "Float64 parameters") matrix multiply
+//! for the fractal layer (design.md §2 eq. 9) and the dense layers, BLAS-style:
 //!
 //!   C ← α·op(A)·op(B) + β·C,   op(X) = X or Xᵀ,
 //!
@@ -19,6 +20,7 @@
 use crate::error::KernelError;
 use crate::parallel::thread_count;
 use crate::primes::format_number;
+use crate::real::Real;
 use crate::stop::{self, Completion, NEVER};
 use std::sync::atomic::AtomicBool;
 
@@ -46,14 +48,14 @@ fn panel_rows(m: usize, n: usize, k: usize) -> usize {
 
 /// The shape and scalars of one multiply.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Gemm {
+pub struct Gemm<T = f32> {
     pub trans_a: bool,
     pub trans_b: bool,
     pub m: usize,
     pub n: usize,
     pub k: usize,
-    pub alpha: f32,
-    pub beta: f32,
+    pub alpha: T,
+    pub beta: T,
 }
 
 fn length_error(name: &'static str, rows: usize, cols: usize, got: usize) -> KernelError {
@@ -64,9 +66,9 @@ fn length_error(name: &'static str, rows: usize, cols: usize, got: usize) -> Ker
     )
 }
 
-impl Gemm {
+impl<T: Real> Gemm<T> {
     /// Checks the scalars and that each array holds exactly its matrix.
-    pub fn check(&self, a: &[f32], b: &[f32], c: &[f32]) -> Result<(), KernelError> {
+    pub fn check(&self, a: &[T], b: &[T], c: &[T]) -> Result<(), KernelError> {
         self.check_inputs(a, b)?;
         if c.len() != self.m * self.n {
             return Err(length_error("c", self.m, self.n, c.len()));
@@ -76,10 +78,14 @@ impl Gemm {
 
     /// [`Gemm::check`] less C: the scalars, that m·n, m·k and k·n elements fit in memory,
     /// and that `a` and `b` hold their matrices.
-    pub fn check_inputs(&self, a: &[f32], b: &[f32]) -> Result<(), KernelError> {
+    pub fn check_inputs(&self, a: &[T], b: &[T]) -> Result<(), KernelError> {
         for (name, v) in [("alpha", self.alpha), ("beta", self.beta)] {
             if !v.is_finite() {
-                return Err(KernelError::new(name, "a finite number", format_number(v as f64)));
+                return Err(KernelError::new(
+                    name,
+                    "a finite number",
+                    format_number(v.to_f64()),
+                ));
             }
         }
         let Gemm { m, n, k, .. } = *self;
@@ -104,28 +110,28 @@ impl Gemm {
 }
 
 /// C ← α·op(A)·op(B) + β·C (see the module comment).
-pub fn matmul(g: &Gemm, a: &[f32], b: &[f32], c: &mut [f32]) -> Result<(), KernelError> {
+pub fn matmul<T: Real>(g: &Gemm<T>, a: &[T], b: &[T], c: &mut [T]) -> Result<(), KernelError> {
     matmul_until(g, a, b, c, &NEVER).map(|_| ())
 }
 
 /// [`matmul`], checking `stop` before each row panel of C ([`PANEL_WORK`] products):
 /// `Stopped` leaves C partly written. With a flag never raised it is `matmul` itself.
-pub fn matmul_until(
-    g: &Gemm,
-    a: &[f32],
-    b: &[f32],
-    c: &mut [f32],
+pub fn matmul_until<T: Real>(
+    g: &Gemm<T>,
+    a: &[T],
+    b: &[T],
+    c: &mut [T],
     stop: &AtomicBool,
 ) -> Result<Completion, KernelError> {
     matmul_in_panels(g, a, b, c, stop, panel_rows(g.m, g.n, g.k))
 }
 
 /// [`matmul_until`] with `rows` rows of C per panel (tests force small panels).
-fn matmul_in_panels(
-    g: &Gemm,
-    a: &[f32],
-    b: &[f32],
-    c: &mut [f32],
+fn matmul_in_panels<T: Real>(
+    g: &Gemm<T>,
+    a: &[T],
+    b: &[T],
+    c: &mut [T],
     stop: &AtomicBool,
     rows: usize,
 ) -> Result<Completion, KernelError> {
@@ -136,10 +142,10 @@ fn matmul_in_panels(
     if m == 0 || n == 0 {
         return Ok(Completion::Done);
     }
-    if k == 0 || alpha == 0.0 {
+    if k == 0 || alpha == T::ZERO {
         // No product to add: C ← β·C (β = 0 clears it).
         for v in c.iter_mut() {
-            *v = if beta == 0.0 { 0.0 } else { beta * *v };
+            *v = if beta == T::ZERO { T::ZERO } else { beta * *v };
         }
         return Ok(Completion::Done);
     }
@@ -180,7 +186,7 @@ fn matmul_in_panels(
                 c.as_mut_ptr().add(i0 * n),
                 1,
                 n as isize,
-                beta != 0.0,
+                beta != T::ZERO,
                 a.as_ptr().add(a_start),
                 a_cs,
                 a_rs,

@@ -42,6 +42,7 @@ pub mod optim;
 pub mod parallel;
 pub mod primes;
 pub mod prodigy;
+pub mod real;
 pub mod reduce;
 pub mod stop;
 pub mod vmath;

@@ -7,16 +7,20 @@
 //! The result equals the generic path bit for bit: the parameters and state are the plain
 //! step's (the same per-element code, [`crate::optim::adam_one`] and its 8-lane form), and
 //! the sums are `update_energy(before, params, grads, metric, scale, ε)` over the stored
-//! f32 values, with the metric the second moment the step used (v, or v̂ with amsgrad) and
+//! values, with the metric the second moment the step used (v, or v̂ with amsgrad) and
 //! its f32 √ the one the step computed, added in `update_energy`'s canonical order: the
 //! fixed split of [`crate::reduce::split`] (which is also the threads' split here), 16
 //! accumulators per sum over each range's full blocks (4 registers × 4 lanes on AVX2),
 //! the tail in index order, the ranges in index order. SGD's sums have no metric (w = 1).
+//!
+//! Generic over the dtype ([`Real`]): f64 parameters take the same code in f64 (the metric's
+//! √ in f64); the AVX2 tiles are f32's, f64 runs the scalar code ([`MeasuredReal`]).
 
 use crate::balance::{add_terms, element_terms, weight, Acc16};
 use crate::cpu::{simd_path, SimdPath};
 use crate::error::KernelError;
 use crate::optim::{adam_one, check_len, sgd_one, Adam, AdamScalars, Base, Sgd, SgdScalars};
+use crate::real::Real;
 use crate::reduce::split_sum;
 
 /// The metric of Adam's reading: w_i = f32 √s_i · `scale` + `epsilon`, s the second moment
@@ -55,28 +59,28 @@ fn measured(total: Part) -> Measured {
 /// One torch.optim.SGD step over one tensor, in place (as [`crate::optim::sgd_step`]),
 /// writing each parameter's value before the step into `before` and summing the update's
 /// terms without a metric (w = 1). `before` has the params' length.
-pub fn sgd_step_measured(
-    params: &mut [f32],
-    grads: &[f32],
-    momentum_buffer: &mut [f32],
-    before: &mut [f32],
+pub fn sgd_step_measured<T: MeasuredReal>(
+    params: &mut [T],
+    grads: &[T],
+    momentum_buffer: &mut [T],
+    before: &mut [T],
     h: &Sgd,
 ) -> Result<Measured, KernelError> {
     sgd_step_measured_on(simd_path(), params, grads, momentum_buffer, before, h)
 }
 
-pub(crate) fn sgd_step_measured_on(
+pub(crate) fn sgd_step_measured_on<T: MeasuredReal>(
     path: SimdPath,
-    params: &mut [f32],
-    grads: &[f32],
-    momentum_buffer: &mut [f32],
-    before: &mut [f32],
+    params: &mut [T],
+    grads: &[T],
+    momentum_buffer: &mut [T],
+    before: &mut [T],
     h: &Sgd,
 ) -> Result<Measured, KernelError> {
     let n = params.len();
     check_len("grads", n, grads.len())?;
-    let s = SgdScalars::new(h);
-    if s.mu != 0.0 {
+    let s = SgdScalars::<T>::new(h);
+    if s.mu != T::ZERO {
         check_len("momentumBuffer", n, momentum_buffer.len())?;
     }
     check_len("before", n, before.len())?;
@@ -85,35 +89,99 @@ pub(crate) fn sgd_step_measured_on(
         // SAFETY: the ranges of the split are disjoint and inside the arrays (b only when
         // μ ≠ 0, where its length was checked).
         let (p, b, q) = unsafe {
-            let b = if s.mu != 0.0 {
+            let b = if s.mu != T::ZERO {
                 b.range(r.start, r.end)
             } else {
                 &mut [][..]
             };
             (p.range(r.start, r.end), b, q.range(r.start, r.end))
         };
-        let g = &grads[r];
+        T::sgd_measured_range(path, p, &grads[r], b, q, &s)
+    })))
+}
+
+/// The paths a dtype's measured steps take over one range: f32 has AVX2 tiles; f64 runs the
+/// scalar code on every path.
+pub trait MeasuredReal: Real {
+    #[doc(hidden)]
+    fn sgd_measured_range(
+        path: SimdPath,
+        p: &mut [Self],
+        g: &[Self],
+        b: &mut [Self],
+        q: &mut [Self],
+        s: &SgdScalars<Self>,
+    ) -> [f64; 4];
+    #[doc(hidden)]
+    fn adam_measured_range(
+        path: SimdPath,
+        a: AdamArrays<'_, Self>,
+        s: &AdamScalars<Self>,
+        metric: &Metric,
+    ) -> [f64; 4];
+}
+
+impl MeasuredReal for f32 {
+    fn sgd_measured_range(
+        path: SimdPath,
+        p: &mut [f32],
+        g: &[f32],
+        b: &mut [f32],
+        q: &mut [f32],
+        s: &SgdScalars,
+    ) -> Part {
         match path {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: the Avx2Fma path is only chosen when the CPU reports avx2 and fma.
-            SimdPath::Avx2Fma => unsafe { avx2::sgd(p, g, b, q, &s) },
-            _ => sgd_scalar(p, g, b, q, &s),
+            SimdPath::Avx2Fma => unsafe { avx2::sgd(p, g, b, q, s) },
+            _ => sgd_scalar(p, g, b, q, s),
         }
-    })))
+    }
+
+    fn adam_measured_range(path: SimdPath, a: AdamArrays<'_>, s: &AdamScalars, metric: &Metric) -> Part {
+        match path {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the Avx2Fma path is only chosen when the CPU reports avx2 and fma.
+            SimdPath::Avx2Fma => unsafe { avx2::adam(a, s, metric) },
+            _ => adam_scalar(a, s, metric),
+        }
+    }
+}
+
+impl MeasuredReal for f64 {
+    fn sgd_measured_range(
+        _: SimdPath,
+        p: &mut [f64],
+        g: &[f64],
+        b: &mut [f64],
+        q: &mut [f64],
+        s: &SgdScalars<f64>,
+    ) -> Part {
+        sgd_scalar(p, g, b, q, s)
+    }
+
+    fn adam_measured_range(
+        _: SimdPath,
+        a: AdamArrays<'_, f64>,
+        s: &AdamScalars<f64>,
+        metric: &Metric,
+    ) -> Part {
+        adam_scalar(a, s, metric)
+    }
 }
 
 /// One element: the step, the snapshot, the terms.
 #[inline]
-fn sgd_element(
-    p: &mut [f32],
-    g: &[f32],
-    b: &mut [f32],
-    q: &mut [f32],
-    s: &SgdScalars,
+fn sgd_element<T: Real>(
+    p: &mut [T],
+    g: &[T],
+    b: &mut [T],
+    q: &mut [T],
+    s: &SgdScalars<T>,
     i: usize,
-) -> (f32, [f64; 3]) {
-    let mut unused = 0.0f32;
-    let bi = if s.mu != 0.0 { &mut b[i] } else { &mut unused };
+) -> (T, [f64; 3]) {
+    let mut unused = T::ZERO;
+    let bi = if s.mu != T::ZERO { &mut b[i] } else { &mut unused };
     let old = p[i];
     let next = sgd_one(s, old, g[i], bi);
     q[i] = old;
@@ -122,7 +190,7 @@ fn sgd_element(
 }
 
 /// Scalar reference of one range: the canonical order written out.
-fn sgd_scalar(p: &mut [f32], g: &[f32], b: &mut [f32], q: &mut [f32], s: &SgdScalars) -> Part {
+fn sgd_scalar<T: Real>(p: &mut [T], g: &[T], b: &mut [T], q: &mut [T], s: &SgdScalars<T>) -> Part {
     let n = p.len();
     let full = n / 16 * 16;
     let mut acc = Acc16::new();
@@ -140,12 +208,12 @@ fn sgd_scalar(p: &mut [f32], g: &[f32], b: &mut [f32], q: &mut [f32], s: &SgdSca
 }
 
 #[allow(clippy::too_many_arguments)]
-fn sgd_tail(
-    p: &mut [f32],
-    g: &[f32],
-    b: &mut [f32],
-    q: &mut [f32],
-    s: &SgdScalars,
+fn sgd_tail<T: Real>(
+    p: &mut [T],
+    g: &[T],
+    b: &mut [T],
+    q: &mut [T],
+    s: &SgdScalars<T>,
     from: usize,
     out: &mut [f64; 3],
     finite: &mut bool,
@@ -165,13 +233,13 @@ fn sgd_tail(
 /// `before` and summing the update's terms in the metric w = f32 √s · scale + ε (s the
 /// second moment the step used). `before` has the params' length.
 #[allow(clippy::too_many_arguments)]
-pub fn adam_step_measured(
-    params: &mut [f32],
-    grads: &[f32],
-    m: &mut [f32],
-    v: &mut [f32],
-    v_max: &mut [f32],
-    before: &mut [f32],
+pub fn adam_step_measured<T: MeasuredReal>(
+    params: &mut [T],
+    grads: &[T],
+    m: &mut [T],
+    v: &mut [T],
+    v_max: &mut [T],
+    before: &mut [T],
     h: &Adam,
     metric: &Metric,
 ) -> Result<Measured, KernelError> {
@@ -179,14 +247,14 @@ pub fn adam_step_measured(
 }
 
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn adam_step_measured_on(
+pub(crate) fn adam_step_measured_on<T: MeasuredReal>(
     path: SimdPath,
-    params: &mut [f32],
-    grads: &[f32],
-    m: &mut [f32],
-    v: &mut [f32],
-    v_max: &mut [f32],
-    before: &mut [f32],
+    params: &mut [T],
+    grads: &[T],
+    m: &mut [T],
+    v: &mut [T],
+    v_max: &mut [T],
+    before: &mut [T],
     h: &Adam,
     metric: &Metric,
 ) -> Result<Measured, KernelError> {
@@ -198,7 +266,7 @@ pub(crate) fn adam_step_measured_on(
         check_len("vMax", n, v_max.len())?;
     }
     check_len("before", n, before.len())?;
-    let s = AdamScalars::new(h);
+    let s = AdamScalars::<T>::new(h);
     let (p, mb, vb, wb, q) = (
         Base::of(params),
         Base::of(m),
@@ -232,30 +300,25 @@ pub(crate) fn adam_step_measured_on(
             w,
             q,
         };
-        match path {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: the Avx2Fma path is only chosen when the CPU reports avx2 and fma.
-            SimdPath::Avx2Fma => unsafe { avx2::adam(a, &s, &metric) },
-            _ => adam_scalar(a, &s, &metric),
-        }
+        T::adam_measured_range(path, a, &s, &metric)
     })))
 }
 
 /// One range's arrays (w empty without amsgrad; q the snapshot).
-struct AdamArrays<'a> {
-    p: &'a mut [f32],
-    g: &'a [f32],
-    m: &'a mut [f32],
-    v: &'a mut [f32],
-    w: &'a mut [f32],
-    q: &'a mut [f32],
+pub struct AdamArrays<'a, T = f32> {
+    p: &'a mut [T],
+    g: &'a [T],
+    m: &'a mut [T],
+    v: &'a mut [T],
+    w: &'a mut [T],
+    q: &'a mut [T],
 }
 
-impl AdamArrays<'_> {
+impl<T: Real> AdamArrays<'_, T> {
     /// One element: the step, the snapshot, the terms.
     #[inline]
-    fn element(&mut self, s: &AdamScalars, metric: &Metric, i: usize) -> (f32, [f64; 3]) {
-        let mut unused = 0.0f32;
+    fn element(&mut self, s: &AdamScalars<T>, metric: &Metric, i: usize) -> (T, [f64; 3]) {
+        let mut unused = T::ZERO;
         let wi = if s.amsgrad { &mut self.w[i] } else { &mut unused };
         let old = self.p[i];
         let (next, root) = adam_one(s, old, self.g[i], &mut self.m[i], &mut self.v[i], wi);
@@ -266,7 +329,7 @@ impl AdamArrays<'_> {
     }
 
     /// Elements from..len in index order onto `out`.
-    fn tail(&mut self, s: &AdamScalars, metric: &Metric, from: usize, out: &mut [f64; 3]) -> bool {
+    fn tail(&mut self, s: &AdamScalars<T>, metric: &Metric, from: usize, out: &mut [f64; 3]) -> bool {
         let mut finite = true;
         for i in from..self.p.len() {
             let (next, t) = self.element(s, metric, i);
@@ -278,7 +341,7 @@ impl AdamArrays<'_> {
 }
 
 /// Scalar reference of one range: the canonical order written out.
-fn adam_scalar(mut a: AdamArrays<'_>, s: &AdamScalars, metric: &Metric) -> Part {
+fn adam_scalar<T: Real>(mut a: AdamArrays<'_, T>, s: &AdamScalars<T>, metric: &Metric) -> Part {
     let full = a.p.len() / 16 * 16;
     let mut acc = Acc16::new();
     let mut finite = true;

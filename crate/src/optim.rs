@@ -1,4 +1,4 @@
-//! Fused optimizer updates (docs/theory.md, "Optimizers"): one pass over flat f32
+//! Fused optimizer updates (docs/theory.md, "Optimizers"): one pass over flat f32 or f64
 //! buffers per parameter tensor and step, in place, no allocation.
 //!
 //! - [`sgd_step`]: torch.optim.SGD (momentum, dampening, Nesterov, weight decay, maximize).
@@ -17,12 +17,18 @@
 //! addcmul steps on AVX2 builds, so it differs from these by about an ulp per fused
 //! operation; the fixtures test that agreement to 1e-6 relative.
 //!
+//! f64 (docs/theory.md, "Float64 parameters"): the same code, generic over [`Real`], does
+//! the same operations in f64 (the scalars rounded to f64, i.e. kept), bit-identical to the
+//! JS reference on Float64Arrays. The AVX2 paths are f32's; f64 runs the scalar code
+//! ([`OptimReal`] says which path a dtype has).
+//!
 //! Every element's update reads and writes only that element, so splitting the arrays
 //! over threads never changes a result.
 
 use crate::cpu::{simd_path, SimdPath};
 use crate::error::KernelError;
 use crate::parallel;
+use crate::real::Real;
 
 /// Elements from which helper threads are used (1 MB per f32 array: over 0.1 ms at
 /// memory speed, well above the cost of waking a helper).
@@ -62,37 +68,37 @@ pub struct Adam {
     pub maximize: bool,
 }
 
-/// The f32 scalars of an SGD step, rounded once from the f64 hyperparameters.
+/// The scalars of an SGD step in the dtype T, rounded once from the f64 hyperparameters.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct SgdScalars {
-    lr: f32,
-    pub(crate) mu: f32,
-    damp: f32,
-    wd: f32,
+pub struct SgdScalars<T: Real = f32> {
+    lr: T,
+    pub(crate) mu: T,
+    damp: T,
+    wd: T,
     nesterov: bool,
     maximize: bool,
     first: bool,
 }
 
-impl SgdScalars {
+impl<T: Real> SgdScalars<T> {
     /// Which optional parts run: (L2 term, momentum: 0 none, 1 the first step's b = d, 2
     /// heavy ball; Nesterov).
     pub(crate) fn form(&self) -> (bool, u8, bool) {
-        let momentum = match (self.mu != 0.0, self.first) {
+        let momentum = match (self.mu != T::ZERO, self.first) {
             (false, _) => 0,
             (true, true) => 1,
             (true, false) => 2,
         };
-        (self.wd != 0.0, momentum, momentum != 0 && self.nesterov)
+        (self.wd != T::ZERO, momentum, momentum != 0 && self.nesterov)
     }
 
     pub(crate) fn new(h: &Sgd) -> Self {
         Self {
-            lr: h.learning_rate as f32,
-            mu: h.momentum as f32,
-            // PyTorch passes alpha = 1 − dampening, a Python (f64) float, rounded to f32.
-            damp: (1.0 - h.dampening) as f32,
-            wd: h.weight_decay as f32,
+            lr: T::from_f64(h.learning_rate),
+            mu: T::from_f64(h.momentum),
+            // PyTorch passes alpha = 1 − dampening, a Python (f64) float, rounded to the dtype.
+            damp: T::from_f64(1.0 - h.dampening),
+            wd: T::from_f64(h.weight_decay),
             nesterov: h.nesterov,
             maximize: h.maximize,
             first: h.first_step,
@@ -100,39 +106,39 @@ impl SgdScalars {
     }
 }
 
-/// The f32 scalars of an Adam step, rounded once from the f64 hyperparameters.
+/// The scalars of an Adam step in the dtype T, rounded once from the f64 hyperparameters.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct AdamScalars {
-    b1: f32,
-    b2: f32,
-    c1: f32,
-    c2: f32,
-    step: f32,
-    bc2: f32,
-    eps: f32,
-    wd: f32,
-    decay: f32,
+pub struct AdamScalars<T: Real = f32> {
+    b1: T,
+    b2: T,
+    c1: T,
+    c2: T,
+    step: T,
+    bc2: T,
+    eps: T,
+    wd: T,
+    decay: T,
     pub(crate) amsgrad: bool,
     maximize: bool,
 }
 
-impl AdamScalars {
+impl<T: Real> AdamScalars<T> {
     /// Which optional parts run: (decoupled decay, L2 term, AMSGrad).
     pub(crate) fn form(&self) -> (bool, bool, bool) {
-        (self.decay != 1.0, self.wd != 0.0, self.amsgrad)
+        (self.decay != T::ONE, self.wd != T::ZERO, self.amsgrad)
     }
 
     pub(crate) fn new(h: &Adam) -> Self {
         Self {
-            b1: h.beta1 as f32,
-            b2: h.beta2 as f32,
-            c1: (1.0 - h.beta1) as f32,
-            c2: (1.0 - h.beta2) as f32,
-            step: h.step_size as f32,
-            bc2: h.bc2_sqrt as f32,
-            eps: h.epsilon as f32,
-            wd: h.weight_decay as f32,
-            decay: h.decay as f32,
+            b1: T::from_f64(h.beta1),
+            b2: T::from_f64(h.beta2),
+            c1: T::from_f64(1.0 - h.beta1),
+            c2: T::from_f64(1.0 - h.beta2),
+            step: T::from_f64(h.step_size),
+            bc2: T::from_f64(h.bc2_sqrt),
+            eps: T::from_f64(h.epsilon),
+            wd: T::from_f64(h.weight_decay),
+            decay: T::from_f64(h.decay),
             amsgrad: h.amsgrad,
             maximize: h.maximize,
         }
@@ -156,20 +162,20 @@ pub(crate) fn check_len(name: &'static str, n: usize, got: usize) -> Result<(), 
 /// A raw base pointer shared by the threads of one call; each thread only makes a
 /// slice of its own disjoint range.
 #[derive(Clone, Copy)]
-pub(crate) struct Base(*mut f32);
+pub(crate) struct Base<T = f32>(*mut T);
 // SAFETY: only used to hand disjoint ranges of arrays that outlive the call to threads.
-unsafe impl Send for Base {}
-unsafe impl Sync for Base {}
+unsafe impl<T> Send for Base<T> {}
+unsafe impl<T> Sync for Base<T> {}
 
-impl Base {
-    pub(crate) fn of(s: &mut [f32]) -> Self {
+impl<T> Base<T> {
+    pub(crate) fn of(s: &mut [T]) -> Self {
         Base(s.as_mut_ptr())
     }
 
     /// # Safety
     /// [start, end) must be inside the array and no other live slice may overlap it.
     #[allow(clippy::mut_from_ref)]
-    pub(crate) unsafe fn range<'a>(self, start: usize, end: usize) -> &'a mut [f32] {
+    pub(crate) unsafe fn range<'a>(self, start: usize, end: usize) -> &'a mut [T] {
         std::slice::from_raw_parts_mut(self.0.add(start), end - start)
     }
 }
@@ -197,26 +203,26 @@ pub(crate) fn all_ranges(n: usize, body: impl Fn(usize, usize) -> bool + Sync) -
 /// One torch.optim.SGD step over one tensor, in place. `momentum_buffer` must have the
 /// params' length when the momentum is not 0 (it is not touched otherwise). Returns
 /// whether every updated parameter is finite.
-pub fn sgd_step(
-    params: &mut [f32],
-    grads: &[f32],
-    momentum_buffer: &mut [f32],
+pub fn sgd_step<T: OptimReal>(
+    params: &mut [T],
+    grads: &[T],
+    momentum_buffer: &mut [T],
     h: &Sgd,
 ) -> Result<bool, KernelError> {
     sgd_step_on(simd_path(), params, grads, momentum_buffer, h)
 }
 
-fn sgd_step_on(
+fn sgd_step_on<T: OptimReal>(
     path: SimdPath,
-    params: &mut [f32],
-    grads: &[f32],
-    momentum_buffer: &mut [f32],
+    params: &mut [T],
+    grads: &[T],
+    momentum_buffer: &mut [T],
     h: &Sgd,
 ) -> Result<bool, KernelError> {
     let n = params.len();
     check_len("grads", n, grads.len())?;
-    let s = SgdScalars::new(h);
-    if s.mu != 0.0 {
+    let s = SgdScalars::<T>::new(h);
+    if s.mu != T::ZERO {
         check_len("momentumBuffer", n, momentum_buffer.len())?;
     }
     let (p, b) = (Base::of(params), Base::of(momentum_buffer));
@@ -224,35 +230,115 @@ fn sgd_step_on(
         // SAFETY: the ranges of one call are disjoint and inside the arrays (b only when
         // μ ≠ 0, where its length was checked).
         let (p, b) = unsafe {
-            let b = if s.mu != 0.0 {
+            let b = if s.mu != T::ZERO {
                 b.range(start, end)
             } else {
                 &mut [][..]
             };
             (p.range(start, end), b)
         };
-        sgd_serial(path, p, &grads[start..end], b, &s)
+        T::sgd_range(path, p, &grads[start..end], b, &s)
     }))
 }
 
-fn sgd_serial(path: SimdPath, p: &mut [f32], g: &[f32], b: &mut [f32], s: &SgdScalars) -> bool {
-    match path {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the Avx2Fma path is only chosen when the CPU reports avx2 and fma.
-        SimdPath::Avx2Fma => unsafe { avx2::sgd(p, g, b, s) },
-        _ => sgd_scalar(p, g, b, s),
+/// The paths a dtype's optimizer kernels take over one range: f32 has AVX2 loops (8 lanes,
+/// the scalar code's operations); f64 runs the scalar code on every path.
+pub trait OptimReal: Real {
+    #[doc(hidden)]
+    fn sgd_range(path: SimdPath, p: &mut [Self], g: &[Self], b: &mut [Self], s: &SgdScalars<Self>) -> bool;
+    #[doc(hidden)]
+    #[allow(clippy::too_many_arguments)]
+    fn adam_range(
+        path: SimdPath,
+        p: &mut [Self],
+        g: &[Self],
+        m: &mut [Self],
+        v: &mut [Self],
+        w: &mut [Self],
+        s: &AdamScalars<Self>,
+    ) -> bool;
+    #[doc(hidden)]
+    fn first_non_finite_range(path: SimdPath, x: &[Self]) -> Option<usize>;
+}
+
+impl OptimReal for f32 {
+    fn sgd_range(path: SimdPath, p: &mut [f32], g: &[f32], b: &mut [f32], s: &SgdScalars) -> bool {
+        match path {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the Avx2Fma path is only chosen when the CPU reports avx2 and fma.
+            SimdPath::Avx2Fma => unsafe { avx2::sgd(p, g, b, s) },
+            _ => sgd_scalar(p, g, b, s),
+        }
+    }
+
+    fn adam_range(
+        path: SimdPath,
+        p: &mut [f32],
+        g: &[f32],
+        m: &mut [f32],
+        v: &mut [f32],
+        w: &mut [f32],
+        s: &AdamScalars,
+    ) -> bool {
+        match path {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the Avx2Fma path is only chosen when the CPU reports avx2 and fma.
+            SimdPath::Avx2Fma => unsafe { avx2::adam(p, g, m, v, w, s) },
+            _ => adam_scalar(p, g, m, v, w, s),
+        }
+    }
+
+    fn first_non_finite_range(path: SimdPath, x: &[f32]) -> Option<usize> {
+        match path {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the Avx2Fma path is only chosen when the CPU reports avx2 and fma.
+            SimdPath::Avx2Fma => unsafe { avx2::first_non_finite(x) },
+            _ => x.iter().position(|v| !v.is_finite()),
+        }
+    }
+}
+
+impl OptimReal for f64 {
+    fn sgd_range(path: SimdPath, p: &mut [f64], g: &[f64], b: &mut [f64], s: &SgdScalars<f64>) -> bool {
+        match path {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the Avx2Fma path is only chosen when the CPU reports avx2 and fma.
+            SimdPath::Avx2Fma => unsafe { avx2_f64::sgd(p, g, b, s) },
+            _ => sgd_scalar(p, g, b, s),
+        }
+    }
+
+    fn adam_range(
+        path: SimdPath,
+        p: &mut [f64],
+        g: &[f64],
+        m: &mut [f64],
+        v: &mut [f64],
+        w: &mut [f64],
+        s: &AdamScalars<f64>,
+    ) -> bool {
+        match path {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the Avx2Fma path is only chosen when the CPU reports avx2 and fma.
+            SimdPath::Avx2Fma => unsafe { avx2_f64::adam(p, g, m, v, w, s) },
+            _ => adam_scalar(p, g, m, v, w, s),
+        }
+    }
+
+    fn first_non_finite_range(_: SimdPath, x: &[f64]) -> Option<usize> {
+        x.iter().position(|v| !v.is_finite())
     }
 }
 
 /// One element of the SGD step (the formula of the module comment): p's new value; `b`
 /// (the element's momentum buffer) is written when μ ≠ 0.
 #[inline]
-pub(crate) fn sgd_one(s: &SgdScalars, p: f32, g: f32, b: &mut f32) -> f32 {
+pub(crate) fn sgd_one<T: Real>(s: &SgdScalars<T>, p: T, g: T, b: &mut T) -> T {
     let mut d = if s.maximize { -g } else { g };
-    if s.wd != 0.0 {
+    if s.wd != T::ZERO {
         d += s.wd * p;
     }
-    if s.mu != 0.0 {
+    if s.mu != T::ZERO {
         let bi = if s.first { d } else { *b * s.mu + s.damp * d };
         *b = bi;
         d = if s.nesterov { d + s.mu * bi } else { bi };
@@ -261,11 +347,11 @@ pub(crate) fn sgd_one(s: &SgdScalars, p: f32, g: f32, b: &mut f32) -> f32 {
 }
 
 /// Scalar reference: the formula of the module comment, element by element.
-pub(crate) fn sgd_scalar(p: &mut [f32], g: &[f32], b: &mut [f32], s: &SgdScalars) -> bool {
+pub(crate) fn sgd_scalar<T: Real>(p: &mut [T], g: &[T], b: &mut [T], s: &SgdScalars<T>) -> bool {
     let mut finite = true;
-    let mut unused = 0.0f32;
+    let mut unused = T::ZERO;
     for i in 0..p.len() {
-        let bi = if s.mu != 0.0 { &mut b[i] } else { &mut unused };
+        let bi = if s.mu != T::ZERO { &mut b[i] } else { &mut unused };
         let next = sgd_one(s, p[i], g[i], bi);
         p[i] = next;
         finite &= next.is_finite();
@@ -279,24 +365,24 @@ pub(crate) fn sgd_scalar(p: &mut [f32], g: &[f32], b: &mut [f32], s: &SgdScalars
 /// One torch.optim.Adam / AdamW step over one tensor, in place. `m` and `v` must have
 /// the params' length, and `v_max` too with amsgrad (it is not touched otherwise).
 /// Returns whether every updated parameter is finite.
-pub fn adam_step(
-    params: &mut [f32],
-    grads: &[f32],
-    m: &mut [f32],
-    v: &mut [f32],
-    v_max: &mut [f32],
+pub fn adam_step<T: OptimReal>(
+    params: &mut [T],
+    grads: &[T],
+    m: &mut [T],
+    v: &mut [T],
+    v_max: &mut [T],
     h: &Adam,
 ) -> Result<bool, KernelError> {
     adam_step_on(simd_path(), params, grads, m, v, v_max, h)
 }
 
-fn adam_step_on(
+fn adam_step_on<T: OptimReal>(
     path: SimdPath,
-    params: &mut [f32],
-    grads: &[f32],
-    m: &mut [f32],
-    v: &mut [f32],
-    v_max: &mut [f32],
+    params: &mut [T],
+    grads: &[T],
+    m: &mut [T],
+    v: &mut [T],
+    v_max: &mut [T],
     h: &Adam,
 ) -> Result<bool, KernelError> {
     let n = params.len();
@@ -306,7 +392,7 @@ fn adam_step_on(
     if h.amsgrad {
         check_len("vMax", n, v_max.len())?;
     }
-    let s = AdamScalars::new(h);
+    let s = AdamScalars::<T>::new(h);
     let (p, m, v, w) = (Base::of(params), Base::of(m), Base::of(v), Base::of(v_max));
     Ok(all_ranges(n, |start, end| {
         // SAFETY: disjoint ranges inside the arrays (v_max only with amsgrad, where its
@@ -319,38 +405,21 @@ fn adam_step_on(
             };
             (p.range(start, end), m.range(start, end), v.range(start, end), w)
         };
-        adam_serial(path, p, &grads[start..end], m, v, w, &s)
+        T::adam_range(path, p, &grads[start..end], m, v, w, &s)
     }))
-}
-
-fn adam_serial(
-    path: SimdPath,
-    p: &mut [f32],
-    g: &[f32],
-    m: &mut [f32],
-    v: &mut [f32],
-    w: &mut [f32],
-    s: &AdamScalars,
-) -> bool {
-    match path {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the Avx2Fma path is only chosen when the CPU reports avx2 and fma.
-        SimdPath::Avx2Fma => unsafe { avx2::adam(p, g, m, v, w, s) },
-        _ => adam_scalar(p, g, m, v, w, s),
-    }
 }
 
 /// One element of the Adam step (the formula of the module comment): p's new value and the
 /// f32 √ of the second moment it used (v, or v̂ with amsgrad); m, v and `w` (v̂, used only
 /// with amsgrad) are written.
 #[inline]
-pub(crate) fn adam_one(s: &AdamScalars, p: f32, g: f32, m: &mut f32, v: &mut f32, w: &mut f32) -> (f32, f32) {
+pub(crate) fn adam_one<T: Real>(s: &AdamScalars<T>, p: T, g: T, m: &mut T, v: &mut T, w: &mut T) -> (T, T) {
     let mut pi = p;
-    if s.decay != 1.0 {
+    if s.decay != T::ONE {
         pi *= s.decay;
     }
     let mut d = if s.maximize { -g } else { g };
-    if s.wd != 0.0 {
+    if s.wd != T::ZERO {
         d += s.wd * pi;
     }
     let mi = *m * s.b1 + s.c1 * d;
@@ -368,16 +437,16 @@ pub(crate) fn adam_one(s: &AdamScalars, p: f32, g: f32, m: &mut f32, v: &mut f32
 }
 
 /// Scalar reference: the formula of the module comment, element by element.
-pub(crate) fn adam_scalar(
-    p: &mut [f32],
-    g: &[f32],
-    m: &mut [f32],
-    v: &mut [f32],
-    w: &mut [f32],
-    s: &AdamScalars,
+pub(crate) fn adam_scalar<T: Real>(
+    p: &mut [T],
+    g: &[T],
+    m: &mut [T],
+    v: &mut [T],
+    w: &mut [T],
+    s: &AdamScalars<T>,
 ) -> bool {
     let mut finite = true;
-    let mut unused = 0.0f32;
+    let mut unused = T::ZERO;
     for i in 0..p.len() {
         let wi = if s.amsgrad { &mut w[i] } else { &mut unused };
         let (next, _) = adam_one(s, p[i], g[i], &mut m[i], &mut v[i], wi);
@@ -391,17 +460,12 @@ pub(crate) fn adam_scalar(
 // The gradient check and the copy probe.
 
 /// The index of the first NaN or ±∞ in `x`, if any.
-pub fn first_non_finite(x: &[f32]) -> Option<usize> {
+pub fn first_non_finite<T: OptimReal>(x: &[T]) -> Option<usize> {
     first_non_finite_on(simd_path(), x)
 }
 
-fn first_non_finite_on(path: SimdPath, x: &[f32]) -> Option<usize> {
-    let scan = |s: &[f32]| match path {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the Avx2Fma path is only chosen when the CPU reports avx2 and fma.
-        SimdPath::Avx2Fma => unsafe { avx2::first_non_finite(s) },
-        _ => s.iter().position(|v| !v.is_finite()),
-    };
+fn first_non_finite_on<T: OptimReal>(path: SimdPath, x: &[T]) -> Option<usize> {
+    let scan = |s: &[T]| T::first_non_finite_range(path, s);
     let n = x.len();
     if n < PARALLEL_MIN {
         return scan(x);
@@ -484,6 +548,95 @@ macro_rules! adam_as {
 }
 #[cfg(target_arch = "x86_64")]
 pub(crate) use {adam_as, sgd_as};
+
+/// The f64 steps on AVX2: the scalar code's per-element functions ([`sgd_one`],
+/// [`adam_one`]) in loops whose options are compile-time flags (sgd_as!/adam_as!) and that
+/// carry no per-element branch, compiled for AVX2 so that LLVM vectorizes them (4 lanes of
+/// f64). Separate multiplies and adds (Rust never contracts to FMA), the same IEEE operations
+/// in the same order: bit-identical to the scalar path (tests/optim-f64 and the unit tests).
+#[cfg(target_arch = "x86_64")]
+mod avx2_f64 {
+    use super::{adam_one, sgd_one, AdamScalars, SgdScalars};
+
+    /// # Safety
+    /// The CPU must support AVX2; `g` has p's length, and `b` too when s.mu ≠ 0.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn sgd(p: &mut [f64], g: &[f64], b: &mut [f64], s: &SgdScalars<f64>) -> bool {
+        super::sgd_as!(s.form(), sgd_as(p, g, b, s))
+    }
+
+    #[inline(always)]
+    fn sgd_as<const L2: bool, const MOMENTUM: u8, const NESTEROV: bool>(
+        p: &mut [f64],
+        g: &[f64],
+        b: &mut [f64],
+        s: &SgdScalars<f64>,
+    ) -> bool {
+        let n = p.len();
+        let g = &g[..n];
+        let mut bad = 0u64;
+        if MOMENTUM == 0 {
+            let mut unused = 0.0;
+            for i in 0..n {
+                let next = sgd_one(s, p[i], g[i], &mut unused);
+                p[i] = next;
+                bad |= u64::from(!next.is_finite());
+            }
+        } else {
+            let b = &mut b[..n];
+            for i in 0..n {
+                let next = sgd_one(s, p[i], g[i], &mut b[i]);
+                p[i] = next;
+                bad |= u64::from(!next.is_finite());
+            }
+        }
+        bad == 0
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2; g, m, v have p's length, and w too with amsgrad.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn adam(
+        p: &mut [f64],
+        g: &[f64],
+        m: &mut [f64],
+        v: &mut [f64],
+        w: &mut [f64],
+        s: &AdamScalars<f64>,
+    ) -> bool {
+        super::adam_as!(s.form(), adam_as(p, g, m, v, w, s))
+    }
+
+    #[inline(always)]
+    fn adam_as<const DECAY: bool, const L2: bool, const AMS: bool>(
+        p: &mut [f64],
+        g: &[f64],
+        m: &mut [f64],
+        v: &mut [f64],
+        w: &mut [f64],
+        s: &AdamScalars<f64>,
+    ) -> bool {
+        let n = p.len();
+        let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
+        let mut bad = 0u64;
+        if AMS {
+            let w = &mut w[..n];
+            for i in 0..n {
+                let (next, _) = adam_one(s, p[i], g[i], &mut m[i], &mut v[i], &mut w[i]);
+                p[i] = next;
+                bad |= u64::from(!next.is_finite());
+            }
+        } else {
+            let mut unused = 0.0;
+            for i in 0..n {
+                let (next, _) = adam_one(s, p[i], g[i], &mut m[i], &mut v[i], &mut unused);
+                p[i] = next;
+                bad |= u64::from(!next.is_finite());
+            }
+        }
+        bad == 0
+    }
+}
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx2 {
@@ -922,6 +1075,49 @@ pub(crate) mod tests {
 
     /// Adam's first step moves each parameter by about η·sign(g) (m̂ = g, v̂ = g²).
     #[test]
+    fn f64_steps_are_the_formula_in_f64() {
+        // The generic code in f64: each operation an f64 operation in PyTorch's order, nothing
+        // rounded to f32 (docs/theory.md, "Float64 parameters").
+        let h = adam_variants()[1];
+        let g: Vec<f64> = values(37, 3, 2.0)
+            .iter()
+            .map(|&x| x as f64 * (1.0 + 1e-9))
+            .collect();
+        let p0: Vec<f64> = values(37, 4, 2.0).iter().map(|&x| x as f64 + 1e-10).collect();
+        let mut p = p0.clone();
+        let (mut m, mut v) = (vec![0.0f64; 37], vec![0.0f64; 37]);
+        assert!(adam_step(&mut p, &g, &mut m, &mut v, &mut [], &h).unwrap());
+        for i in 0..37 {
+            let mut pi = p0[i] * h.decay;
+            let mut d = if h.maximize { -g[i] } else { g[i] };
+            d += h.weight_decay * pi;
+            let mi = (1.0 - h.beta1) * d;
+            let vi = (1.0 - h.beta2) * d * d;
+            pi -= h.step_size * mi / (vi.sqrt() / h.bc2_sqrt + h.epsilon);
+            assert_eq!(
+                (p[i].to_bits(), m[i].to_bits(), v[i].to_bits()),
+                (pi.to_bits(), mi.to_bits(), vi.to_bits())
+            );
+        }
+        assert!(p.iter().any(|&x| x as f32 as f64 != x));
+        let s = sgd_variants()[3];
+        let (mut q, mut b) = (p0.clone(), vec![0.0f64; 37]);
+        assert!(sgd_step(&mut q, &g, &mut b, &s).unwrap());
+        let mut unused = 0.0;
+        let sc = SgdScalars::<f64>::new(&s);
+        for i in 0..37 {
+            let mut bi = 0.0;
+            let want = sgd_one(
+                &sc,
+                p0[i],
+                g[i],
+                if s.momentum != 0.0 { &mut bi } else { &mut unused },
+            );
+            assert_eq!(q[i].to_bits(), want.to_bits());
+        }
+    }
+
+    #[test]
     fn adam_first_step_is_lr_times_sign() {
         let h = Adam {
             beta1: 0.9,
@@ -988,7 +1184,7 @@ pub(crate) mod tests {
         let (mut p1, mut m1, mut v1, mut w1) = (values(n, 2, 2.0), vec![0.0; n], vec![0.0; n], vec![0.0; n]);
         let (mut p2, mut m2, mut v2, mut w2) = (p1.clone(), m1.clone(), v1.clone(), w1.clone());
         adam_step(&mut p1, &g, &mut m1, &mut v1, &mut w1, &h).unwrap();
-        adam_serial(
+        f32::adam_range(
             simd_path(),
             &mut p2,
             &g,
@@ -1005,7 +1201,7 @@ pub(crate) mod tests {
         let (mut q1, mut b1) = (values(n, 3, 2.0), values(n, 4, 1.0));
         let (mut q2, mut b2) = (q1.clone(), b1.clone());
         sgd_step(&mut q1, &g, &mut b1, &s).unwrap();
-        sgd_serial(simd_path(), &mut q2, &g, &mut b2, &SgdScalars::new(&s));
+        f32::sgd_range(simd_path(), &mut q2, &g, &mut b2, &SgdScalars::new(&s));
         assert_eq!((bits(&q1), bits(&b1)), (bits(&q2), bits(&b2)));
     }
 

@@ -10,7 +10,8 @@
 //! 44 bytes per element per step in all, against Adam's 28 (one pass): the reductions must
 //! be complete before any parameter moves, so p is read twice and written once.
 //!
-//! Precision: f32 element operations, unfused, in prodigyopt's order (as crate::optim);
+//! Precision: element operations in the parameters' dtype (f32 or f64, [`Real`]), unfused, in
+//! prodigyopt's order (as crate::optim); both dtypes take the same code, autovectorized on AVX2;
 //! the sums are f64 (the products g·(p0 − p) of two f32 values are exact in f64) in one
 //! fixed order that does not depend on the thread count: units of [`prodigy_unit`]`(n)`
 //! elements, 8 lanes per unit (element i of a unit adds to lane i mod 8), lanes combined
@@ -25,6 +26,7 @@ use crate::cpu::{simd_path, SimdPath};
 use crate::error::KernelError;
 use crate::optim::{all_ranges, check_len, Base, PARALLEL_MIN};
 use crate::parallel;
+use crate::real::Real;
 
 /// Reduction block: units are multiples of it.
 pub const PRODIGY_BLOCK: usize = 8192;
@@ -36,7 +38,7 @@ pub fn prodigy_unit(n: usize) -> usize {
     PRODIGY_BLOCK * n.div_ceil(PRODIGY_BLOCK * PRODIGY_MAX_UNITS).max(1)
 }
 
-/// Scalars of pass 1, as the caller forms them in f64 (rounded to f32 here).
+/// Scalars of pass 1, as the caller forms them in f64 (rounded to the dtype here).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ProdigyAccumulate {
     pub beta1: f64,
@@ -64,14 +66,14 @@ pub struct ProdigyUpdate {
 }
 
 #[derive(Clone, Copy)]
-struct AccScalars {
-    b1: f32,
-    b2: f32,
-    b3: f32,
-    c1: f32,
-    c2: f32,
-    cs: f32,
-    wd: f32,
+struct AccScalars<T> {
+    b1: T,
+    b2: T,
+    b3: T,
+    c1: T,
+    c2: T,
+    cs: T,
+    wd: T,
 }
 
 #[inline(always)]
@@ -82,37 +84,37 @@ fn lanes(a: &[f64; 8]) -> f64 {
 /// One element of pass 1 (lane j of its group of 8).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn accumulate_one<const WD: bool>(
-    pi: f32,
-    g: f32,
-    p0: f32,
-    m: &mut f32,
-    v: &mut f32,
-    s: &mut f32,
-    k: &AccScalars,
+fn accumulate_one<T: Real, const WD: bool>(
+    pi: T,
+    g: T,
+    p0: T,
+    m: &mut T,
+    v: &mut T,
+    s: &mut T,
+    k: &AccScalars<T>,
     dot: &mut f64,
     l1: &mut f64,
 ) {
     let gi = if WD { g + k.wd * pi } else { g };
-    *dot += gi as f64 * (p0 - pi) as f64;
+    *dot += gi.to_f64() * (p0 - pi).to_f64();
     *m = *m * k.b1 + k.c1 * gi;
     *v = *v * k.b2 + k.c2 * gi * gi;
     let si = *s * k.b3 + k.cs * gi;
     *s = si;
-    *l1 += si.abs() as f64;
+    *l1 += si.abs().to_f64();
 }
 
 /// One unit of pass 1: updates m, v, s and returns the unit's two sums. Groups of 8 with a
 /// fixed-length inner loop (the compiler turns each into vector operations), then the tail.
 #[inline(always)]
-fn accumulate_lanes<const WD: bool>(
-    p: &[f32],
-    g: &[f32],
-    p0: &[f32],
-    m: &mut [f32],
-    v: &mut [f32],
-    s: &mut [f32],
-    k: &AccScalars,
+fn accumulate_lanes<T: Real, const WD: bool>(
+    p: &[T],
+    g: &[T],
+    p0: &[T],
+    m: &mut [T],
+    v: &mut [T],
+    s: &mut [T],
+    k: &AccScalars<T>,
 ) -> (f64, f64) {
     let mut dot = [0.0f64; 8];
     let mut l1 = [0.0f64; 8];
@@ -121,14 +123,14 @@ fn accumulate_lanes<const WD: bool>(
     let (g, p0, m, v, s) = (&g[..n], &p0[..n], &mut m[..n], &mut v[..n], &mut s[..n]);
     let mut start = 0;
     while start < full {
-        let pc: &[f32; 8] = p[start..start + 8].try_into().unwrap();
-        let gc: &[f32; 8] = g[start..start + 8].try_into().unwrap();
-        let qc: &[f32; 8] = p0[start..start + 8].try_into().unwrap();
-        let mc: &mut [f32; 8] = (&mut m[start..start + 8]).try_into().unwrap();
-        let vc: &mut [f32; 8] = (&mut v[start..start + 8]).try_into().unwrap();
-        let sc: &mut [f32; 8] = (&mut s[start..start + 8]).try_into().unwrap();
+        let pc: &[T; 8] = p[start..start + 8].try_into().unwrap();
+        let gc: &[T; 8] = g[start..start + 8].try_into().unwrap();
+        let qc: &[T; 8] = p0[start..start + 8].try_into().unwrap();
+        let mc: &mut [T; 8] = (&mut m[start..start + 8]).try_into().unwrap();
+        let vc: &mut [T; 8] = (&mut v[start..start + 8]).try_into().unwrap();
+        let sc: &mut [T; 8] = (&mut s[start..start + 8]).try_into().unwrap();
         for j in 0..8 {
-            accumulate_one::<WD>(
+            accumulate_one::<T, WD>(
                 pc[j],
                 gc[j],
                 qc[j],
@@ -144,7 +146,7 @@ fn accumulate_lanes<const WD: bool>(
     }
     for j in 0..n - full {
         let i = full + j;
-        accumulate_one::<WD>(
+        accumulate_one::<T, WD>(
             p[i],
             g[i],
             p0[i],
@@ -160,19 +162,19 @@ fn accumulate_lanes<const WD: bool>(
 }
 
 #[inline(always)]
-fn accumulate_body(
-    p: &[f32],
-    g: &[f32],
-    p0: &[f32],
-    m: &mut [f32],
-    v: &mut [f32],
-    s: &mut [f32],
-    k: &AccScalars,
+fn accumulate_body<T: Real>(
+    p: &[T],
+    g: &[T],
+    p0: &[T],
+    m: &mut [T],
+    v: &mut [T],
+    s: &mut [T],
+    k: &AccScalars<T>,
 ) -> (f64, f64) {
-    if k.wd != 0.0 {
-        accumulate_lanes::<true>(p, g, p0, m, v, s, k)
+    if k.wd != T::ZERO {
+        accumulate_lanes::<T, true>(p, g, p0, m, v, s, k)
     } else {
-        accumulate_lanes::<false>(p, g, p0, m, v, s, k)
+        accumulate_lanes::<T, false>(p, g, p0, m, v, s, k)
     }
 }
 
@@ -180,14 +182,14 @@ fn accumulate_body(
 // as parameters they tell LLVM that m, v and s overlap none of the other arrays (noalias),
 // which vectorizing the 8-lane groups needs. Bundled in one struct, both paths lost their
 // vector code (seen in the emitted assembly), so the parameter lists stay repeated.
-fn accumulate_scalar(
-    p: &[f32],
-    g: &[f32],
-    p0: &[f32],
-    m: &mut [f32],
-    v: &mut [f32],
-    s: &mut [f32],
-    k: &AccScalars,
+fn accumulate_scalar<T: Real>(
+    p: &[T],
+    g: &[T],
+    p0: &[T],
+    m: &mut [T],
+    v: &mut [T],
+    s: &mut [T],
+    k: &AccScalars<T>,
 ) -> (f64, f64) {
     accumulate_body(p, g, p0, m, v, s, k)
 }
@@ -196,28 +198,28 @@ fn accumulate_scalar(
 /// The CPU must support AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn accumulate_avx2(
-    p: &[f32],
-    g: &[f32],
-    p0: &[f32],
-    m: &mut [f32],
-    v: &mut [f32],
-    s: &mut [f32],
-    k: &AccScalars,
+unsafe fn accumulate_avx2<T: Real>(
+    p: &[T],
+    g: &[T],
+    p0: &[T],
+    m: &mut [T],
+    v: &mut [T],
+    s: &mut [T],
+    k: &AccScalars<T>,
 ) -> (f64, f64) {
     accumulate_body(p, g, p0, m, v, s, k)
 }
 
 #[allow(clippy::too_many_arguments)]
-fn accumulate_unit(
+fn accumulate_unit<T: Real>(
     path: SimdPath,
-    p: &[f32],
-    g: &[f32],
-    p0: &[f32],
-    m: &mut [f32],
-    v: &mut [f32],
-    s: &mut [f32],
-    k: &AccScalars,
+    p: &[T],
+    g: &[T],
+    p0: &[T],
+    m: &mut [T],
+    v: &mut [T],
+    s: &mut [T],
+    k: &AccScalars<T>,
 ) -> (f64, f64) {
     match path {
         #[cfg(target_arch = "x86_64")]
@@ -228,27 +230,27 @@ fn accumulate_unit(
 }
 
 /// Pass 1 over one tensor: m, v, s updated in place; returns (Σ g·(p0 − p), Σ |s|).
-pub fn prodigy_accumulate(
-    params: &[f32],
-    grads: &[f32],
-    p0: &[f32],
-    m: &mut [f32],
-    v: &mut [f32],
-    s: &mut [f32],
+pub fn prodigy_accumulate<T: Real>(
+    params: &[T],
+    grads: &[T],
+    p0: &[T],
+    m: &mut [T],
+    v: &mut [T],
+    s: &mut [T],
     h: &ProdigyAccumulate,
 ) -> Result<(f64, f64), KernelError> {
     prodigy_accumulate_on(simd_path(), params, grads, p0, m, v, s, h)
 }
 
 #[allow(clippy::too_many_arguments)]
-fn prodigy_accumulate_on(
+fn prodigy_accumulate_on<T: Real>(
     path: SimdPath,
-    params: &[f32],
-    grads: &[f32],
-    p0: &[f32],
-    m: &mut [f32],
-    v: &mut [f32],
-    s: &mut [f32],
+    params: &[T],
+    grads: &[T],
+    p0: &[T],
+    m: &mut [T],
+    v: &mut [T],
+    s: &mut [T],
     h: &ProdigyAccumulate,
 ) -> Result<(f64, f64), KernelError> {
     let n = params.len();
@@ -258,13 +260,13 @@ fn prodigy_accumulate_on(
     check_len("v", n, v.len())?;
     check_len("s", n, s.len())?;
     let k = AccScalars {
-        b1: h.beta1 as f32,
-        b2: h.beta2 as f32,
-        b3: h.beta3 as f32,
-        c1: h.moment_scale as f32,
-        c2: h.variance_scale as f32,
-        cs: h.s_scale as f32,
-        wd: h.weight_decay as f32,
+        b1: T::from_f64(h.beta1),
+        b2: T::from_f64(h.beta2),
+        b3: T::from_f64(h.beta3),
+        c1: T::from_f64(h.moment_scale),
+        c2: T::from_f64(h.variance_scale),
+        cs: T::from_f64(h.s_scale),
+        wd: T::from_f64(h.weight_decay),
     };
     let unit = prodigy_unit(n);
     let units = n.div_ceil(unit);
@@ -295,18 +297,18 @@ fn prodigy_accumulate_on(
 }
 
 #[derive(Clone, Copy)]
-struct UpdScalars {
-    step: f32,
-    eps: f32,
-    decay: f32,
+struct UpdScalars<T> {
+    step: T,
+    eps: T,
+    decay: T,
 }
 
 #[inline(always)]
-fn update_body(p: &mut [f32], m: &[f32], v: &[f32], k: &UpdScalars) -> bool {
+fn update_body<T: Real>(p: &mut [T], m: &[T], v: &[T], k: &UpdScalars<T>) -> bool {
     let mut finite = true;
     for i in 0..p.len() {
         let mut pi = p[i];
-        if k.decay != 0.0 {
+        if k.decay != T::ZERO {
             pi += k.decay * pi;
         }
         let denom = v[i].sqrt() + k.eps;
@@ -321,11 +323,11 @@ fn update_body(p: &mut [f32], m: &[f32], v: &[f32], k: &UpdScalars) -> bool {
 /// The CPU must support AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn update_avx2(p: &mut [f32], m: &[f32], v: &[f32], k: &UpdScalars) -> bool {
+unsafe fn update_avx2<T: Real>(p: &mut [T], m: &[T], v: &[T], k: &UpdScalars<T>) -> bool {
     update_body(p, m, v, k)
 }
 
-fn update_range(path: SimdPath, p: &mut [f32], m: &[f32], v: &[f32], k: &UpdScalars) -> bool {
+fn update_range<T: Real>(path: SimdPath, p: &mut [T], m: &[T], v: &[T], k: &UpdScalars<T>) -> bool {
     match path {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the Avx2Fma path is only chosen when the CPU reports avx2 and fma.
@@ -336,29 +338,29 @@ fn update_range(path: SimdPath, p: &mut [f32], m: &[f32], v: &[f32], k: &UpdScal
 
 /// Pass 2 over one tensor: p ← p + a·p (a = decay ≠ 0); p ← p + (−dlr·m) / (√v + d·ε).
 /// Returns whether every updated parameter is finite.
-pub fn prodigy_update(
-    params: &mut [f32],
-    m: &[f32],
-    v: &[f32],
+pub fn prodigy_update<T: Real>(
+    params: &mut [T],
+    m: &[T],
+    v: &[T],
     h: &ProdigyUpdate,
 ) -> Result<bool, KernelError> {
     prodigy_update_on(simd_path(), params, m, v, h)
 }
 
-fn prodigy_update_on(
+fn prodigy_update_on<T: Real>(
     path: SimdPath,
-    params: &mut [f32],
-    m: &[f32],
-    v: &[f32],
+    params: &mut [T],
+    m: &[T],
+    v: &[T],
     h: &ProdigyUpdate,
 ) -> Result<bool, KernelError> {
     let n = params.len();
     check_len("m", n, m.len())?;
     check_len("v", n, v.len())?;
     let k = UpdScalars {
-        step: (-h.step_size) as f32,
-        eps: h.epsilon as f32,
-        decay: h.decay as f32,
+        step: T::from_f64(-h.step_size),
+        eps: T::from_f64(h.epsilon),
+        decay: T::from_f64(h.decay),
     };
     let p = Base::of(params);
     Ok(all_ranges(n, |start, end| {

@@ -8,9 +8,14 @@
 //! order, so the value does not depend on the number of threads (only on the SIMD path,
 //! through the order inside a range). An f32 squared in f64 is exact, so l2 norms differ
 //! from the JS reference only by the order of the additions.
+//!
+//! The gradient functions also take f64 gradients (Float64Array parameters, docs/theory.md
+//! "Float64 parameters"): the same code generic over [`Real`]; the AVX2 loops are f32's, f64
+//! runs the scalar code ([`ReduceReal`]).
 
 use crate::cpu::{simd_path, SimdPath};
 use crate::parallel;
+use crate::real::Real;
 
 /// Elements from which helper threads are used.
 const PARALLEL_MIN: usize = 1 << 18;
@@ -68,33 +73,77 @@ fn grid_sums_on(path: SimdPath, x: &[f64]) -> [f64; 3] {
 }
 
 /// ‖x‖₂ accumulated in f64; NaN or +∞ when x holds a non-finite value.
-pub fn l2_norm(x: &[f32]) -> f64 {
+pub fn l2_norm<T: ReduceReal>(x: &[T]) -> f64 {
     l2_norm_on(simd_path(), x)
 }
 
-fn l2_norm_on(path: SimdPath, x: &[f32]) -> f64 {
-    let [s] = split_sum(x.len(), |r| match path {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the Avx2Fma path is only chosen when the CPU reports avx2 and fma.
-        SimdPath::Avx2Fma => [unsafe { avx2::sum_squares(&x[r]) }],
-        _ => [scalar::sum_squares(&x[r])],
-    });
+fn l2_norm_on<T: ReduceReal>(path: SimdPath, x: &[T]) -> f64 {
+    let [s] = split_sum(x.len(), |r| [T::sum_squares(path, &x[r])]);
     s.sqrt()
+}
+
+/// The paths a dtype's gradient reductions take: f32 has AVX2 loops; f64 runs the scalar
+/// code on every path.
+pub trait ReduceReal: Real {
+    #[doc(hidden)]
+    fn sum_squares(path: SimdPath, x: &[Self]) -> f64;
+    #[doc(hidden)]
+    fn zero_non_finite_range(path: SimdPath, x: &mut [Self]) -> usize;
+    #[doc(hidden)]
+    fn scale_range(path: SimdPath, x: &mut [Self], s: f64);
+}
+
+impl ReduceReal for f32 {
+    fn sum_squares(path: SimdPath, x: &[f32]) -> f64 {
+        match path {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the Avx2Fma path is only chosen when the CPU reports avx2 and fma.
+            SimdPath::Avx2Fma => unsafe { avx2::sum_squares(x) },
+            _ => scalar::sum_squares(x),
+        }
+    }
+
+    fn zero_non_finite_range(path: SimdPath, x: &mut [f32]) -> usize {
+        match path {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the Avx2Fma path is only chosen when the CPU reports avx2 and fma.
+            SimdPath::Avx2Fma => unsafe { avx2::zero_non_finite(x) },
+            _ => scalar::zero_non_finite(x),
+        }
+    }
+
+    fn scale_range(path: SimdPath, x: &mut [f32], s: f64) {
+        match path {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the Avx2Fma path is only chosen when the CPU reports avx2 and fma.
+            SimdPath::Avx2Fma => unsafe { avx2::scale(x, s) },
+            _ => scalar::scale(x, s),
+        }
+    }
+}
+
+impl ReduceReal for f64 {
+    fn sum_squares(_: SimdPath, x: &[f64]) -> f64 {
+        scalar::sum_squares(x)
+    }
+
+    fn zero_non_finite_range(_: SimdPath, x: &mut [f64]) -> usize {
+        scalar::zero_non_finite(x)
+    }
+
+    fn scale_range(_: SimdPath, x: &mut [f64], s: f64) {
+        scalar::scale(x, s)
+    }
 }
 
 /// Sets every NaN and ±∞ to 0; returns how many were set. Finite values are not written,
 /// so the usual (all finite) call only reads.
-pub fn zero_non_finite(x: &mut [f32]) -> usize {
+pub fn zero_non_finite<T: ReduceReal>(x: &mut [T]) -> usize {
     zero_non_finite_on(simd_path(), x)
 }
 
-fn zero_non_finite_on(path: SimdPath, x: &mut [f32]) -> usize {
-    let run = |c: &mut [f32]| match path {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the Avx2Fma path is only chosen when the CPU reports avx2 and fma.
-        SimdPath::Avx2Fma => unsafe { avx2::zero_non_finite(c) },
-        _ => scalar::zero_non_finite(c),
-    };
+fn zero_non_finite_on<T: ReduceReal>(path: SimdPath, x: &mut [T]) -> usize {
+    let run = |c: &mut [T]| T::zero_non_finite_range(path, c);
     if x.len() < PARALLEL_MIN {
         return run(x);
     }
@@ -113,27 +162,22 @@ fn zero_non_finite_on(path: SimdPath, x: &mut [f32]) -> usize {
     counts[..units].iter().sum()
 }
 
-struct SyncPtr(*mut f32);
-// SAFETY: only used to hand disjoint ranges of a `&mut [f32]` to other threads.
-unsafe impl Sync for SyncPtr {}
-impl SyncPtr {
-    fn get(&self) -> *mut f32 {
+struct SyncPtr<T>(*mut T);
+// SAFETY: only used to hand disjoint ranges of a `&mut [T]` to other threads.
+unsafe impl<T> Sync for SyncPtr<T> {}
+impl<T> SyncPtr<T> {
+    fn get(&self) -> *mut T {
         self.0
     }
 }
 
-/// x_i ← (x_i · s) rounded to f32 (the product in f64, as JS computes it).
-pub fn scale_in_place(x: &mut [f32], s: f64) {
+/// x_i ← (x_i · s) rounded to x's dtype (the product in f64, as JS computes it).
+pub fn scale_in_place<T: ReduceReal>(x: &mut [T], s: f64) {
     scale_in_place_on(simd_path(), x, s)
 }
 
-fn scale_in_place_on(path: SimdPath, x: &mut [f32], s: f64) {
-    let run = |c: &mut [f32]| match path {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the Avx2Fma path is only chosen when the CPU reports avx2 and fma.
-        SimdPath::Avx2Fma => unsafe { avx2::scale(c, s) },
-        _ => scalar::scale(c, s),
-    };
+fn scale_in_place_on<T: ReduceReal>(path: SimdPath, x: &mut [T], s: f64) {
+    let run = |c: &mut [T]| T::scale_range(path, c, s);
     if x.len() >= PARALLEL_MIN {
         parallel::for_each_chunk_mut(x, MIN_UNIT, |_, c| run(c));
     } else {
@@ -155,22 +199,24 @@ mod scalar {
         [s, a, q]
     }
 
-    pub fn sum_squares(x: &[f32]) -> f64 {
-        x.iter().map(|&v| v as f64 * v as f64).sum()
+    use crate::real::Real;
+
+    pub fn sum_squares<T: Real>(x: &[T]) -> f64 {
+        x.iter().map(|&v| v.to_f64() * v.to_f64()).sum()
     }
 
-    pub fn zero_non_finite(x: &mut [f32]) -> usize {
+    pub fn zero_non_finite<T: Real>(x: &mut [T]) -> usize {
         let mut count = 0;
         for v in x.iter_mut().filter(|v| !v.is_finite()) {
-            *v = 0.0;
+            *v = T::ZERO;
             count += 1;
         }
         count
     }
 
-    pub fn scale(x: &mut [f32], s: f64) {
+    pub fn scale<T: Real>(x: &mut [T], s: f64) {
         for v in x {
-            *v = (*v as f64 * s) as f32;
+            *v = T::from_f64(v.to_f64() * s);
         }
     }
 }

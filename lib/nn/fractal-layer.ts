@@ -68,11 +68,20 @@ export interface FractalLayerConfig {
 }
 
 /** A trainable array with its gradient (same length), in the style of a small NN library. */
-export interface LayerParameter {
+/** A layer's numeric dtype: 'float32' (the default) or 'float64' (Dense, Activation; docs/theory.md, "Float64 parameters"). */
+export type Dtype = 'float32' | 'float64';
+
+/** The typed array of each dtype. */
+export interface DtypeArrays {
+  float32: Float32Array;
+  float64: Float64Array;
+}
+
+export interface LayerParameter<D extends Dtype = 'float32'> {
   name: string;
   shape: number[];
-  value: Float32Array;
-  grad: Float32Array;
+  value: DtypeArrays[D];
+  grad: DtypeArrays[D];
 }
 
 /** Buffers that depend on the batch size, allocated once per size. */

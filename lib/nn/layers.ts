@@ -14,32 +14,54 @@
  *
  * All arithmetic runs through the kernels interface (matmul, activationForward/Backward),
  * so a model runs on every backend.
+ *
+ * dtype: `Dense` and `Activation` run in f32 (the default) or f64 (`dtype: 'float64'`:
+ * weights, gradients, inputs and outputs are Float64Arrays and the kernels compute in f64;
+ * docs/theory.md, "Float64 parameters"). A model is of one dtype; its config records
+ * `dtype` only when it is 'float64', so f32 configs are unchanged.
  */
 import { kernels } from '../backend.js';
 import { argumentError } from '../errors.js';
-import { float32Array, integer, oneOf, options } from '../is.js';
+import { integer, oneOf, options } from '../is.js';
 import type { ActivationName, Kernels } from '../kernels.js';
 import { Random } from '../random.js';
-import { ACTIVATIONS, type LayerParameter } from './fractal-layer.js';
+import { ACTIVATIONS, type Dtype, type DtypeArrays, type LayerParameter } from './fractal-layer.js';
 
-export type { LayerParameter };
+export type { Dtype, DtypeArrays, LayerParameter };
 
-/** What Sequential needs from a layer. */
-export interface Layer {
+export const DTYPES: readonly Dtype[] = ['float32', 'float64'];
+
+/** What Sequential needs from a layer (of dtype D: its inputs, outputs and parameters). */
+export interface Layer<D extends Dtype = 'float32'> {
   readonly inputSize: number;
   readonly outputSize: number;
-  forward(input: Float32Array, batch: number): Float32Array;
-  backward(gradOutput: Float32Array, needInputGrad?: boolean): Float32Array;
-  parameters(): LayerParameter[];
+  forward(input: DtypeArrays[D], batch: number): DtypeArrays[D];
+  backward(gradOutput: DtypeArrays[D], needInputGrad?: boolean): DtypeArrays[D];
+  parameters(): LayerParameter<D>[];
   zeroGrad(): void;
   getConfig(): object;
+}
+
+/** A zeroed array of `dtype`. */
+function zeros<D extends Dtype>(dtype: D, n: number): DtypeArrays[D] {
+  return (dtype === 'float64' ? new Float64Array(n) : new Float32Array(n)) as DtypeArrays[D];
+}
+
+/** An array of the layer's dtype (and length), else an error naming `name`. */
+function layerArray<D extends Dtype>(name: string, value: unknown, dtype: D, length: number): DtypeArrays[D] {
+  const ctor = dtype === 'float64' ? Float64Array : Float32Array;
+  if (!(value instanceof ctor) || value.length !== length) {
+    const note = dtype === 'float64' ? " (the layer's dtype, float64)" : '';
+    throw argumentError(name, `a ${ctor.name} of length ${length}${note}`, value);
+  }
+  return value as DtypeArrays[D];
 }
 
 /** Weight initializations: Glorot (Xavier) uniform, He (Kaiming) normal. */
 export type InitName = 'glorot' | 'he';
 export const INITS: readonly InitName[] = ['glorot', 'he'];
 
-export interface DenseOptions {
+export interface DenseOptions<D extends Dtype = 'float32'> {
   inputSize: number;
   outputSize: number;
   /** σ applied to xWᵀ + b (default 'identity'). */
@@ -48,6 +70,8 @@ export interface DenseOptions {
   init?: InitName;
   /** Seed of the initialization (default 0). */
   seed?: number;
+  /** 'float32' (default) or 'float64'. */
+  dtype?: D;
   /** Kernels to run on (default: the active backend at each call). Not serialized. */
   kernels?: Kernels;
 }
@@ -63,12 +87,12 @@ export interface DenseConfig {
 /** Batch sizes whose buffers are kept (a training loop uses one or two: full and last). */
 const KEPT_BATCH_SIZES = 4;
 
-interface DenseBuffers {
-  out: Float32Array;
-  gradPre: Float32Array;
-  gradIn: Float32Array;
+interface DenseBuffers<D extends Dtype> {
+  out: DtypeArrays[D];
+  gradPre: DtypeArrays[D];
+  gradIn: DtypeArrays[D];
   /** A column of ones (batch×1): the bias enters as a rank-1 GEMM, its gradient as 1ᵀG. */
-  ones: Float32Array;
+  ones: DtypeArrays[D];
 }
 
 function pinnedKernels(value: unknown): Kernels | undefined {
@@ -84,31 +108,34 @@ function pinnedKernels(value: unknown): Kernels | undefined {
  * layout, so a row of W is one unit's weights), b has outputSize entries. Three GEMMs and
  * two rank-1 GEMMs per training step; no allocation after the first call with a batch size.
  */
-export class Dense implements Layer {
+export class Dense<D extends Dtype = 'float32'> implements Layer<D> {
   readonly config: Readonly<DenseConfig>;
-  readonly weight: Float32Array;
-  readonly bias: Float32Array;
-  readonly gradWeight: Float32Array;
-  readonly gradBias: Float32Array;
+  readonly dtype: D;
+  readonly weight: DtypeArrays[D];
+  readonly bias: DtypeArrays[D];
+  readonly gradWeight: DtypeArrays[D];
+  readonly gradBias: DtypeArrays[D];
   private readonly pinned: Kernels | undefined;
-  private readonly buffers = new Map<number, DenseBuffers>();
-  private current: DenseBuffers | undefined;
-  private input: Float32Array | undefined;
+  private readonly buffers = new Map<number, DenseBuffers<D>>();
+  private current: DenseBuffers<D> | undefined;
+  private input: DtypeArrays[D] | undefined;
   private batch = 0;
 
-  constructor(opts: DenseOptions) {
-    const o = options<DenseOptions>('options', opts);
+  constructor(opts: DenseOptions<D>) {
+    const o = options<DenseOptions<D>>('options', opts);
     const inputSize = integer('inputSize', o.inputSize, { min: 1, max: 1 << 20 });
     const outputSize = integer('outputSize', o.outputSize, { min: 1, max: 1 << 20 });
     const activation = oneOf('activation', o.activation ?? 'identity', ACTIVATIONS);
     const init = oneOf('init', o.init ?? (activation === 'relu' ? 'he' : 'glorot'), INITS);
     const seed = integer('seed', o.seed ?? 0, { min: -(2 ** 31), max: 2 ** 32 - 1 });
+    const dtype = oneOf('dtype', o.dtype ?? 'float32', DTYPES) as D;
     this.config = Object.freeze({ inputSize, outputSize, activation, init, seed });
+    this.dtype = dtype;
     this.pinned = pinnedKernels(o.kernels);
-    this.weight = new Float32Array(inputSize * outputSize);
-    this.gradWeight = new Float32Array(inputSize * outputSize);
-    this.bias = new Float32Array(outputSize);
-    this.gradBias = new Float32Array(outputSize);
+    this.weight = zeros(dtype, inputSize * outputSize);
+    this.gradWeight = zeros(dtype, inputSize * outputSize);
+    this.bias = zeros(dtype, outputSize);
+    this.gradBias = zeros(dtype, outputSize);
     const rng = new Random(seed);
     if (init === 'glorot') {
       const a = Math.sqrt(6 / (inputSize + outputSize));
@@ -119,12 +146,14 @@ export class Dense implements Layer {
     }
   }
 
-  static fromConfig(config: DenseConfig): Dense {
-    return new Dense(config);
+  static fromConfig<D extends Dtype = 'float32'>(config: DenseConfig & { dtype?: D }): Dense<D> {
+    return new Dense<D>(config);
   }
 
-  getConfig(): DenseConfig & { type: 'Dense' } {
-    return { type: 'Dense', ...this.config };
+  getConfig(): DenseConfig & { type: 'Dense'; dtype?: 'float64' } {
+    return this.dtype === 'float64'
+      ? { type: 'Dense', ...this.config, dtype: 'float64' }
+      : { type: 'Dense', ...this.config };
   }
 
   get inputSize(): number {
@@ -139,7 +168,7 @@ export class Dense implements Layer {
     return this.pinned ?? kernels();
   }
 
-  parameters(): LayerParameter[] {
+  parameters(): LayerParameter<D>[] {
     const { inputSize, outputSize } = this.config;
     return [
       { name: 'weight', shape: [outputSize, inputSize], value: this.weight, grad: this.gradWeight },
@@ -152,26 +181,27 @@ export class Dense implements Layer {
     this.gradBias.fill(0);
   }
 
-  private buffersFor(batch: number): DenseBuffers {
+  private buffersFor(batch: number): DenseBuffers<D> {
     let b = this.buffers.get(batch);
     if (!b) {
       if (this.buffers.size >= KEPT_BATCH_SIZES) this.buffers.delete(this.buffers.keys().next().value as number);
       const { inputSize, outputSize } = this.config;
+      const d = this.dtype;
       b = {
-        out: new Float32Array(batch * outputSize),
-        gradPre: new Float32Array(batch * outputSize),
-        gradIn: new Float32Array(batch * inputSize),
-        ones: new Float32Array(batch).fill(1),
+        out: zeros(d, batch * outputSize),
+        gradPre: zeros(d, batch * outputSize),
+        gradIn: zeros(d, batch * inputSize),
+        ones: zeros(d, batch).fill(1) as DtypeArrays[D],
       };
       this.buffers.set(batch, b);
     }
     return b;
   }
 
-  forward(input: Float32Array, batch: number): Float32Array {
+  forward(input: DtypeArrays[D], batch: number): DtypeArrays[D] {
     const { inputSize, outputSize, activation } = this.config;
     const n = integer('batch', batch, { min: 1, max: 2 ** 31 - 1 });
-    float32Array('input', input, { length: n * inputSize });
+    layerArray('input', input, this.dtype, n * inputSize);
     const k = this.kernels();
     const buf = this.buffersFor(n);
     k.matmul(false, true, n, outputSize, inputSize, 1, input, this.weight, 0, buf.out);
@@ -183,15 +213,15 @@ export class Dense implements Layer {
     return buf.out;
   }
 
-  backward(gradOutput: Float32Array, needInputGrad = true): Float32Array {
+  backward(gradOutput: DtypeArrays[D], needInputGrad = true): DtypeArrays[D] {
     const buf = this.current;
     const input = this.input;
     if (!buf || !input) throw new Error('cimm: Dense.backward called before forward');
     const { inputSize, outputSize, activation } = this.config;
     const n = this.batch;
-    float32Array('gradOutput', gradOutput, { length: n * outputSize });
+    layerArray('gradOutput', gradOutput, this.dtype, n * outputSize);
     const k = this.kernels();
-    let g = gradOutput;
+    let g: DtypeArrays[D] = gradOutput;
     if (activation !== 'identity') {
       k.activationBackward(activation, buf.out, gradOutput, buf.gradPre);
       g = buf.gradPre;
@@ -204,29 +234,35 @@ export class Dense implements Layer {
   }
 }
 
-export interface ActivationOptions {
+export interface ActivationOptions<D extends Dtype = 'float32'> {
   size: number;
   activation: ActivationName;
+  /** 'float32' (default) or 'float64'. */
+  dtype?: D;
   kernels?: Kernels;
 }
 
 /** y = σ(x) elementwise, no parameters. */
-export class Activation implements Layer {
+export class Activation<D extends Dtype = 'float32'> implements Layer<D> {
   readonly config: Readonly<{ size: number; activation: ActivationName }>;
+  readonly dtype: D;
   private readonly pinned: Kernels | undefined;
-  private readonly outs = new Map<number, { out: Float32Array; gradIn: Float32Array }>();
-  private current: { out: Float32Array; gradIn: Float32Array } | undefined;
+  private readonly outs = new Map<number, { out: DtypeArrays[D]; gradIn: DtypeArrays[D] }>();
+  private current: { out: DtypeArrays[D]; gradIn: DtypeArrays[D] } | undefined;
 
-  constructor(opts: ActivationOptions) {
-    const o = options<ActivationOptions>('options', opts);
+  constructor(opts: ActivationOptions<D>) {
+    const o = options<ActivationOptions<D>>('options', opts);
     const size = integer('size', o.size, { min: 1, max: 1 << 24 });
     const activation = oneOf('activation', o.activation, ACTIVATIONS);
+    this.dtype = oneOf('dtype', o.dtype ?? 'float32', DTYPES) as D;
     this.config = Object.freeze({ size, activation });
     this.pinned = pinnedKernels(o.kernels);
   }
 
-  getConfig(): { type: 'Activation'; size: number; activation: ActivationName } {
-    return { type: 'Activation', ...this.config };
+  getConfig(): { type: 'Activation'; size: number; activation: ActivationName; dtype?: 'float64' } {
+    return this.dtype === 'float64'
+      ? { type: 'Activation', ...this.config, dtype: 'float64' }
+      : { type: 'Activation', ...this.config };
   }
 
   get inputSize(): number {
@@ -237,19 +273,19 @@ export class Activation implements Layer {
     return this.config.size;
   }
 
-  parameters(): LayerParameter[] {
+  parameters(): LayerParameter<D>[] {
     return [];
   }
 
   zeroGrad(): void {}
 
-  forward(input: Float32Array, batch: number): Float32Array {
+  forward(input: DtypeArrays[D], batch: number): DtypeArrays[D] {
     const n = integer('batch', batch, { min: 1, max: 2 ** 31 - 1 });
-    float32Array('input', input, { length: n * this.config.size });
+    layerArray('input', input, this.dtype, n * this.config.size);
     let b = this.outs.get(n);
     if (!b) {
       if (this.outs.size >= KEPT_BATCH_SIZES) this.outs.delete(this.outs.keys().next().value as number);
-      b = { out: new Float32Array(input.length), gradIn: new Float32Array(input.length) };
+      b = { out: zeros(this.dtype, input.length), gradIn: zeros(this.dtype, input.length) };
       this.outs.set(n, b);
     }
     (this.pinned ?? kernels()).activationForward(this.config.activation, input, 0, b.out);
@@ -257,10 +293,10 @@ export class Activation implements Layer {
     return b.out;
   }
 
-  backward(gradOutput: Float32Array): Float32Array {
+  backward(gradOutput: DtypeArrays[D]): DtypeArrays[D] {
     const b = this.current;
     if (!b) throw new Error('cimm: Activation.backward called before forward');
-    float32Array('gradOutput', gradOutput, { length: b.out.length });
+    layerArray('gradOutput', gradOutput, this.dtype, b.out.length);
     (this.pinned ?? kernels()).activationBackward(this.config.activation, b.out, gradOutput, b.gradIn);
     return b.gradIn;
   }

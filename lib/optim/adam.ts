@@ -8,7 +8,7 @@
  *   AMSGrad: v̂ ← max(v̂, v), used in place of v
  *   p ← p − (η / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)
  */
-import type { AdamStepOptions, Kernels } from '../kernels.js';
+import type { AdamStepOptions, Kernels, Real } from '../kernels.js';
 import {
   checks,
   IDENTITY_METRIC,
@@ -18,9 +18,9 @@ import {
   type OptimizerConfig,
   type OptimizerOptions,
   type OptionSpec,
+  type RealTensorMap,
   registerOptimizer,
   type StepMetric,
-  type TensorMap,
 } from './optimizer.js';
 
 export interface AdamOptions extends OptimizerOptions {
@@ -121,13 +121,13 @@ export class Adam extends Optimizer<AdamOptions> {
   /** update() and its measurement in one pass (adamStepMeasured), in stepMetric()'s metric. */
   protected override updateMeasured(
     k: Kernels,
-    params: Float32Array,
-    grads: Float32Array,
-    slots: TensorMap,
+    params: Real,
+    grads: Real,
+    slots: RealTensorMap,
     o: AdamOptions,
     step: number,
     _fresh: boolean,
-    before: Float32Array,
+    before: Real,
     out: Float64Array,
   ): boolean {
     const options: AdamStepOptions = {
@@ -155,14 +155,7 @@ export class Adam extends Optimizer<AdamOptions> {
     );
   }
 
-  protected update(
-    k: Kernels,
-    params: Float32Array,
-    grads: Float32Array,
-    slots: TensorMap,
-    o: AdamOptions,
-    step: number,
-  ): boolean {
+  protected update(k: Kernels, params: Real, grads: Real, slots: RealTensorMap, o: AdamOptions, step: number): boolean {
     return k.adamStep(
       params,
       grads,

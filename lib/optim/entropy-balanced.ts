@@ -50,9 +50,9 @@ import {
   type OptimizerConfig,
   type OptimizerOptions,
   type OptionSpec,
+  type RealTensorMap,
   registerOptimizer,
   type StepObservation,
-  type TensorMap,
 } from './optimizer.js';
 import {
   FlatRuleOptimizer,
@@ -557,7 +557,7 @@ export class EntropyBalancedOptimizer extends FlatRuleOptimizer<EntropyBalancedO
     return super.learningRate;
   }
 
-  override step(params: TensorMap, grads: TensorMap, observation?: StepObservation): BalanceReport {
+  override step(params: RealTensorMap, grads: RealTensorMap, observation?: StepObservation): BalanceReport {
     return super.step(params, grads, observation) as BalanceReport;
   }
 

@@ -56,6 +56,8 @@ export {
   type OptimizerOptions,
   optimizerFromConfig,
   type ParameterGroup,
+  type Real,
+  type RealTensorMap,
   registerOptimizer,
   restoreOptimizer,
   type StepMetric,

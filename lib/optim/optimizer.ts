@@ -4,8 +4,10 @@
  * parameter, JSON config and exact state round trips. docs/theory.md, "Optimizers".
  *
  * - `step(params, grads)` takes the parameters and their gradients by name (two objects
- *   with the same keys, Float32Array values of matching lengths) and updates every
- *   parameter in place: one native kernel call per parameter tensor.
+ *   with the same keys, Float32Array or Float64Array values of matching lengths, a
+ *   gradient of its parameter's dtype) and updates every parameter in place: one native
+ *   kernel call per parameter tensor, in the parameter's arithmetic (f32 or f64;
+ *   docs/theory.md, "Float64 parameters"). A parameter's state tensors have its dtype.
  * - Options apply to every parameter unless a group names it: `groups: [{ params: ["bias"],
  *   weightDecay: 0 }]` (PyTorch's param_groups, by name so that the config is JSON).
  * - State (moment buffers) is created on a parameter's first step and kept per name; a
@@ -18,12 +20,51 @@
  */
 import { kernels } from '../backend.js';
 import { argumentError, CimmArgumentError, CimmDivergenceError, describeValue, typeOf } from '../errors.js';
-import { boolean, finiteNumber, float32Array, float64Array, integer } from '../is.js';
-import type { Kernels } from '../kernels.js';
+import { boolean, finiteNumber, float64Array, integer } from '../is.js';
+import type { Kernels, Real } from '../kernels.js';
 import { decodeOptimizerState, encodeOptimizerState, type OptimizerState, setOwn } from './state.js';
+
+export type { Real };
 
 /** Float32Arrays by parameter name. */
 export type TensorMap = Record<string, Float32Array>;
+
+/**
+ * Parameters, gradients or state tensors by name, each a Float32Array or a Float64Array
+ * (the optimizers' argument type: a TensorMap is one).
+ */
+export type RealTensorMap = Record<string, Real>;
+
+/** The typed-array constructor of `a`'s dtype. */
+export function dtypeOf(a: Real): Float32ArrayConstructor | Float64ArrayConstructor {
+  return a instanceof Float64Array ? Float64Array : Float32Array;
+}
+
+/** A Float32Array or Float64Array (of `length`, when given), else an error naming `name`. */
+export function realArray(name: string, value: unknown, length?: number): Real {
+  if (
+    !(value instanceof Float32Array || value instanceof Float64Array) ||
+    (length !== undefined && value.length !== length)
+  ) {
+    const what = `a Float32Array or Float64Array${length === undefined ? '' : ` of length ${length}`}`;
+    throw argumentError(name, what, value);
+  }
+  return value;
+}
+
+/**
+ * An array of `like`'s dtype (and length, when given), else an error naming `name`; when the
+ * value is a float array of the other dtype, the message says whose dtype it must have.
+ */
+export function sameDtypeArray(name: string, value: unknown, like: Real, whose: string, length?: number): Real {
+  const ctor = dtypeOf(like);
+  if (!(value instanceof ctor) || (length !== undefined && value.length !== length)) {
+    const sized = length === undefined ? '' : ` of length ${length}`;
+    const mixed = value instanceof Float32Array || value instanceof Float64Array ? ` (the dtype of ${whose})` : '';
+    throw argumentError(name, `a ${ctor.name}${sized}${value instanceof ctor ? '' : mixed}`, value);
+  }
+  return value;
+}
 
 /**
  * What a training loop knows about the step besides the gradients, passed as step()'s
@@ -53,7 +94,7 @@ export interface StepObservation {
 export interface StepMetric {
   weight: number;
   /** A live state tensor (not a copy; read it before the next step), or undefined for M = weight·I. */
-  tensor?: Float32Array;
+  tensor?: Real;
   scale: number;
   epsilon: number;
 }
@@ -91,16 +132,16 @@ const SUMS = new Float64Array(3);
 
 /** What a measured step writes: the snapshot and the sums (measuredStep()). */
 interface Measure {
-  before: TensorMap;
+  before: RealTensorMap;
   sums: Float64Array;
 }
 
 /** One parameter's part of a step (Optimizer.updateAll). */
 export interface UpdateEntry<O> {
   name: string;
-  params: Float32Array;
-  grads: Float32Array;
-  slots: TensorMap;
+  params: Real;
+  grads: Real;
+  slots: RealTensorMap;
   options: O;
   /** This parameter's step number (1 on its first update). */
   step: number;
@@ -128,7 +169,7 @@ export abstract class Optimizer<O extends OptimizerOptions> {
   private baseOverrides!: Partial<O>;
   private groupList: ResolvedGroup<O>[] = [];
   private groupOf = new Map<string, number>();
-  private slotMap = new Map<string, TensorMap>();
+  private slotMap = new Map<string, RealTensorMap>();
   private stepMap = new Map<string, number>();
   private count = 0;
 
@@ -158,9 +199,9 @@ export abstract class Optimizer<O extends OptimizerOptions> {
    */
   protected abstract update(
     k: Kernels,
-    params: Float32Array,
-    grads: Float32Array,
-    slots: TensorMap,
+    params: Real,
+    grads: Real,
+    slots: RealTensorMap,
     options: O,
     step: number,
     fresh: boolean,
@@ -181,13 +222,13 @@ export abstract class Optimizer<O extends OptimizerOptions> {
    */
   protected updateMeasured(
     _k: Kernels,
-    _params: Float32Array,
-    _grads: Float32Array,
-    _slots: TensorMap,
+    _params: Real,
+    _grads: Real,
+    _slots: RealTensorMap,
     _options: O,
     _step: number,
     _fresh: boolean,
-    _before: Float32Array,
+    _before: Real,
     _out: Float64Array,
   ): boolean {
     throw new Error(`cimm: ${this.kind} has no measured update`);
@@ -270,7 +311,7 @@ export abstract class Optimizer<O extends OptimizerOptions> {
    * a parameter. Non-finite gradients are rejected before anything changes. The
    * observation (the loss, …) is for optimizers that use it; this one ignores it.
    */
-  step(params: TensorMap, grads: TensorMap, _observation?: StepObservation): void {
+  step(params: RealTensorMap, grads: RealTensorMap, _observation?: StepObservation): void {
     this.run(this.checkStep(params, grads), params, grads, undefined);
   }
 
@@ -279,8 +320,8 @@ export abstract class Optimizer<O extends OptimizerOptions> {
    * read, lib/optim/rule.ts): `before[name]` receives the parameter's values before the
    * update, and sums[3i … 3i + 3) — i the parameter's position in `params` — what
    * `updateEnergy(before, params, grads, M.tensor, M.scale, M.epsilon)` gives after it, with
-   * M = stepMetric(name) (its weight is not applied): Σ wΔ², Σ gΔ, Σ |gΔ|. `before` has a
-   * Float32Array of each parameter's length; `sums` is a Float64Array of at least 3 values per
+   * M = stepMetric(name) (its weight is not applied): Σ wΔ², Σ gΔ, Σ |gΔ|. `before` has an
+   * array of each parameter's length and dtype; `sums` is a Float64Array of at least 3 values per
    * parameter; neither may share memory with a parameter, a gradient, this optimizer's state
    * or each other. Errors as step(): a bad argument changes no parameter and no state (on
    * the generic path below `before` may already hold the copy: it is the caller's scratch);
@@ -292,9 +333,9 @@ export abstract class Optimizer<O extends OptimizerOptions> {
    * updateEnergy. The results are the same bit for bit.
    */
   measuredStep(
-    params: TensorMap,
-    grads: TensorMap,
-    before: TensorMap,
+    params: RealTensorMap,
+    grads: RealTensorMap,
+    before: RealTensorMap,
     sums: Float64Array,
     observation?: StepObservation,
   ): void {
@@ -324,8 +365,8 @@ export abstract class Optimizer<O extends OptimizerOptions> {
    * @internal The live state tensors, named as state() names them (a wrapper's include its
    * inner optimizer's): measuredStep's snapshots must not share memory with them.
    */
-  stateTensors(): [string, Float32Array][] {
-    const out: [string, Float32Array][] = [];
+  stateTensors(): [string, Real][] {
+    const out: [string, Real][] = [];
     for (const [name, slots] of this.slotMap) {
       for (const [slot, t] of Object.entries(slots)) out.push([`${name}/${slot}`, t]);
     }
@@ -333,7 +374,7 @@ export abstract class Optimizer<O extends OptimizerOptions> {
   }
 
   /** One step over validated `names`, measured when `measure` is given. */
-  private run(names: string[], params: TensorMap, grads: TensorMap, measure: Measure | undefined): void {
+  private run(names: string[], params: RealTensorMap, grads: RealTensorMap, measure: Measure | undefined): void {
     const k = kernels();
     for (const name of names) {
       const g = grads[name];
@@ -350,7 +391,7 @@ export abstract class Optimizer<O extends OptimizerOptions> {
     const entries: UpdateEntry<O>[] = names.map((name) => {
       const params_ = params[name];
       const options = this.optionsFor(name);
-      const [slots, fresh] = this.slotsFor(name, params_.length, options);
+      const [slots, fresh] = this.slotsFor(name, params_, options);
       const step = (this.stepMap.get(name) ?? 0) + 1;
       return { name, params: params_, grads: grads[name], slots, options, step, fresh };
     });
@@ -402,8 +443,8 @@ export abstract class Optimizer<O extends OptimizerOptions> {
     )) {
       steps.set(name, integer(`state.scalars.steps[${key(name)}]`, n, { min: 0 }));
     }
-    const tensors = plainObject('state.tensors', state.tensors, 'an object of Float32Arrays');
-    const slots = new Map<string, TensorMap>();
+    const tensors = plainObject('state.tensors', state.tensors, 'an object of Float32Arrays or Float64Arrays');
+    const slots = new Map<string, RealTensorMap>();
     const known = this.knownSlots();
     for (const [full, value] of Object.entries(tensors)) {
       const at = `state.tensors[${key(full)}]`;
@@ -416,8 +457,12 @@ export abstract class Optimizer<O extends OptimizerOptions> {
         throw argumentError(at, `a tensor of a parameter with a step count (state.scalars.steps[${key(name)}])`, value);
       }
       const own = slots.get(name) ?? {};
-      const length = Object.values(own)[0]?.length;
-      setOwn(own, slot, float32Array(at, value, { length }).slice());
+      const first = Object.values(own)[0];
+      // one dtype per parameter: its state follows it
+      const t = first
+        ? sameDtypeArray(at, value, first, "the parameter's other state tensors", first.length)
+        : realArray(at, value);
+      setOwn(own, slot, t.slice());
       slots.set(name, own);
     }
     const installGlobal = this.loadGlobalScalars(scalars.global, 'state.scalars.global');
@@ -435,7 +480,7 @@ export abstract class Optimizer<O extends OptimizerOptions> {
    * @internal A parameter's live state tensors and step count (undefined before its first
    * step): Adam's stepMetric reads its second moment here without copying it.
    */
-  slotView(name: string): { slots: Readonly<TensorMap>; step: number } | undefined {
+  slotView(name: string): { slots: Readonly<RealTensorMap>; step: number } | undefined {
     const slots = this.slotMap.get(name);
     return slots && { slots, step: this.stepMap.get(name) ?? 0 };
   }
@@ -509,8 +554,8 @@ export abstract class Optimizer<O extends OptimizerOptions> {
     return this.groupList.map((g) => ({ params: [...g.params], ...g.overrides }) as ParameterGroup<O>);
   }
 
-  /** The parameter's state tensors, created (zero) where missing; fresh when any was created. */
-  private slotsFor(name: string, length: number, options: O): [TensorMap, boolean] {
+  /** The parameter's state tensors, created (zero, of its dtype) where missing; fresh when any was created. */
+  private slotsFor(name: string, params: Real, options: O): [RealTensorMap, boolean] {
     let slots = this.slotMap.get(name);
     if (!slots) {
       slots = {};
@@ -519,7 +564,7 @@ export abstract class Optimizer<O extends OptimizerOptions> {
     let fresh = false;
     for (const slot of this.slotNames(options)) {
       if (!Object.hasOwn(slots, slot)) {
-        setOwn(slots, slot, new Float32Array(length));
+        setOwn(slots, slot, new (dtypeOf(params))(params.length));
         fresh = true;
       }
     }
@@ -539,9 +584,14 @@ export abstract class Optimizer<O extends OptimizerOptions> {
   }
 
   /** Validate a measured step's arguments (step()'s, the snapshots, the sums); returns the names. */
-  private checkMeasured(params: TensorMap, grads: TensorMap, before: TensorMap, sums: Float64Array): string[] {
+  private checkMeasured(
+    params: RealTensorMap,
+    grads: RealTensorMap,
+    before: RealTensorMap,
+    sums: Float64Array,
+  ): string[] {
     const names = this.checkStep(params, grads);
-    plainObject('before', before, 'an object of Float32Arrays by parameter name');
+    plainObject('before', before, 'an object of Float32Arrays or Float64Arrays by parameter name');
     const s = float64Array('sums', sums);
     if (s.length < 3 * names.length) {
       throw argumentError('sums', `a Float64Array of length >= ${3 * names.length} (3 per parameter)`, s);
@@ -550,7 +600,13 @@ export abstract class Optimizer<O extends OptimizerOptions> {
     for (const name of names) {
       const p = params[name];
       const at = `before[${key(name)}]`;
-      const b = float32Array(at, Object.hasOwn(before, name) ? before[name] : undefined, { length: p.length });
+      const b = sameDtypeArray(
+        at,
+        Object.hasOwn(before, name) ? before[name] : undefined,
+        p,
+        `params[${key(name)}]`,
+        p.length,
+      );
       arrays.push(
         { at: `params[${key(name)}]`, a: p, param: true },
         { at: `grads[${key(name)}]`, a: grads[name], param: false },
@@ -566,28 +622,35 @@ export abstract class Optimizer<O extends OptimizerOptions> {
   }
 
   /** Validate one step's arguments; returns the parameter names in order. */
-  private checkStep(params: TensorMap, grads: TensorMap): string[] {
-    plainObject('params', params, 'an object of Float32Arrays by parameter name');
-    plainObject('grads', grads, 'an object of Float32Arrays by parameter name');
+  private checkStep(params: RealTensorMap, grads: RealTensorMap): string[] {
+    plainObject('params', params, 'an object of Float32Arrays or Float64Arrays by parameter name');
+    plainObject('grads', grads, 'an object of Float32Arrays or Float64Arrays by parameter name');
     const names = Object.keys(params);
     const arrays: DisjointEntry[] = [];
     for (const name of names) {
       const at = `params[${key(name)}]`;
-      const p = float32Array(at, params[name]);
+      const p = realArray(at, params[name]);
       const slots = this.slotMap.get(name);
-      const stateLength = slots && Object.values(slots)[0]?.length;
-      if (stateLength !== undefined && stateLength !== p.length) {
-        throw argumentError(at, `a Float32Array of length ${stateLength} (the length of its optimizer state)`, p);
+      const state = slots && Object.values(slots)[0];
+      if (state !== undefined && (state.length !== p.length || dtypeOf(state) !== dtypeOf(p))) {
+        const whose = dtypeOf(state) === dtypeOf(p) ? 'length' : 'dtype';
+        const what = `a ${dtypeOf(state).name} of length ${state.length} (the ${whose} of its optimizer state)`;
+        throw argumentError(at, what, p);
       }
-      const g = float32Array(`grads[${key(name)}]`, Object.hasOwn(grads, name) ? grads[name] : undefined, {
-        length: p.length,
-      });
+      const g = sameDtypeArray(
+        `grads[${key(name)}]`,
+        Object.hasOwn(grads, name) ? grads[name] : undefined,
+        p,
+        at,
+        p.length,
+      );
       arrays.push({ at, a: p, param: true }, { at: `grads[${key(name)}]`, a: g, param: false });
     }
     for (const name of Object.keys(grads)) {
       if (!Object.hasOwn(params, name)) {
         const g = grads[name];
-        const what = `a Float32Array${g instanceof Float32Array ? ` of length ${g.length}` : ''} (grads has ${key(name)})`;
+        const real = g instanceof Float32Array || g instanceof Float64Array;
+        const what = `a ${real ? `${g.constructor.name} of length ${g.length}` : 'Float32Array or Float64Array'} (grads has ${key(name)})`;
         throw argumentError(`params[${key(name)}]`, what, undefined);
       }
     }
@@ -596,7 +659,7 @@ export abstract class Optimizer<O extends OptimizerOptions> {
   }
 
   private snapshot(copy: boolean): OptimizerState<OptimizerConfig<O>> {
-    const tensors: TensorMap = {};
+    const tensors: RealTensorMap = {};
     for (const [name, slots] of this.slotMap) {
       for (const [slot, t] of Object.entries(slots)) setOwn(tensors, `${name}/${slot}`, copy ? t.slice() : t);
     }

@@ -20,6 +20,9 @@
  *   coordinates, low when a few dominate. When the probe's gradient is all zero, the last
  *   P is kept.
  * - t: the step count (0, 1, 2, …), for S(t) and 𝒮(t).
+ * - Float64Array parameters: the inner optimizer updates them in f64; the rule reads its
+ *   probe in f32 (the dtype of the energy kernels E(x, y) is computed with), so η is the
+ *   same function of the parameters rounded to f32.
  */
 import { kernels } from '../backend.js';
 import { EnergySystem, type EnergySystemConfig, type EnergySystemOptions } from '../energy.js';
@@ -40,9 +43,10 @@ import {
   type OptimizerConfig,
   type OptimizerOptions,
   type OptionSpec,
+  type RealTensorMap,
   registerOptimizer,
   type StepObservation,
-  type TensorMap,
+  sameDtypeArray,
 } from './optimizer.js';
 import {
   FlatRuleOptimizer,
@@ -353,13 +357,16 @@ export class QDTRule implements LearningRateRule<QDTState> {
 registerRule('QDT', QDTRule.fromConfig as (config: never) => LearningRateRule<JsonObject>);
 
 /** A gradient the probe reads is missing or not finite: name it as the inner step would. */
-function badGradient(params: Readonly<TensorMap>, grads: Readonly<TensorMap>, name: string): never {
-  const g = Object.hasOwn(grads, name) ? grads[name] : undefined;
+function badGradient(params: Readonly<RealTensorMap>, grads: Readonly<RealTensorMap>, name: string): never {
   const at = `grads[${JSON.stringify(name)}]`;
-  const length = params[name].length;
-  if (!(g instanceof Float32Array) || g.length !== length) {
-    throw argumentError(at, `a Float32Array of length ${length}`, g);
-  }
+  const p = params[name];
+  const g = sameDtypeArray(
+    at,
+    Object.hasOwn(grads, name) ? grads[name] : undefined,
+    p,
+    `params[${JSON.stringify(name)}]`,
+    p.length,
+  );
   const i = kernels().firstNonFinite(g);
   throw new CimmArgumentError(
     at,
@@ -384,7 +391,7 @@ export class QDTOptimizer extends FlatRuleOptimizer<QDTOptions> {
     return 'QDT';
   }
 
-  override step(params: TensorMap, grads: TensorMap, observation?: StepObservation): QDTReport {
+  override step(params: RealTensorMap, grads: RealTensorMap, observation?: StepObservation): QDTReport {
     return super.step(params, grads, observation) as QDTReport;
   }
 

@@ -21,18 +21,22 @@
  */
 import { kernels } from '../backend.js';
 import { argumentError, CimmDivergenceError, prefixError } from '../errors.js';
-import { finiteNumber, float32Array, options } from '../is.js';
+import { finiteNumber, options } from '../is.js';
 import type { Kernels } from '../kernels.js';
 import {
+  dtypeOf,
   Optimizer,
   type OptimizerArgs,
   type OptimizerConfig,
   type OptimizerOptions,
   type OptionSpec,
   optimizerFromConfig,
+  type Real,
+  type RealTensorMap,
+  realArray,
   registerOptimizer,
   type StepObservation,
-  type TensorMap,
+  sameDtypeArray,
 } from './optimizer.js';
 import { setOwn } from './state.js';
 import { type AnyOptimizer, type JsonObject, OptimizerWrapper, stepNames, withoutGroups } from './wrapper.js';
@@ -64,8 +68,8 @@ export interface RuleInput {
   /** The last update's readings (null on the first step, and for rules that do not measure). */
   readings: UpdateReadings | null;
   /** The parameters before this step's update and their gradients (read them; never write). */
-  params: Readonly<TensorMap>;
-  grads: Readonly<TensorMap>;
+  params: Readonly<RealTensorMap>;
+  grads: Readonly<RealTensorMap>;
 }
 
 /** A report: numbers, strings, null (what a training history records) or detail objects. */
@@ -133,22 +137,27 @@ export function ruleKinds(): string[] {
  */
 export class UpdateProbe {
   /** θ before the last committed update, per parameter. */
-  private committed = new Map<string, Float32Array>();
+  private committed = new Map<string, Real>();
   /** θ before the update in progress. */
-  private pending = new Map<string, Float32Array>();
+  private pending = new Map<string, Real>();
   /** The update's sums, 3 per parameter (measuredStep's). */
   private sums = new Float64Array(0);
 
   /** Whether a committed snapshot exists for every name with the right length. */
-  has(params: TensorMap, names: string[]): boolean {
-    return names.every((n) => this.committed.get(n)?.length === params[n].length) && names.length > 0;
+  has(params: RealTensorMap, names: string[]): boolean {
+    return (
+      names.every((n) => {
+        const c = this.committed.get(n);
+        return c?.length === params[n].length && dtypeOf(c) === dtypeOf(params[n]);
+      }) && names.length > 0
+    );
   }
 
   /**
    * −Σ g·(θ − θ_before): the slope of the last update at its end point, with this step's
    * gradients (updateSlope: updateEnergy's second sum alone, the same bits).
    */
-  endDecrease(k: Kernels, params: TensorMap, grads: TensorMap, names: string[]): number {
+  endDecrease(k: Kernels, params: RealTensorMap, grads: RealTensorMap, names: string[]): number {
     let s = 0;
     for (const name of names) s += k.updateSlope(this.committed.get(name)!, params[name], grads[name]);
     return -s;
@@ -162,17 +171,17 @@ export class UpdateProbe {
    */
   step(
     inner: AnyOptimizer,
-    params: TensorMap,
-    grads: TensorMap,
+    params: RealTensorMap,
+    grads: RealTensorMap,
     names: string[],
     observation: StepObservation | undefined,
   ): void {
-    const before: TensorMap = {};
+    const before: RealTensorMap = {};
     for (const name of names) {
-      const n = params[name].length;
+      const p = params[name];
       let s = this.pending.get(name);
-      if (!s || s.length !== n) {
-        s = new Float32Array(n);
+      if (!s || s.length !== p.length || dtypeOf(s) !== dtypeOf(p)) {
+        s = new (dtypeOf(p))(p.length); // the snapshot has the parameter's dtype
         this.pending.set(name, s);
       }
       setOwn(before, name, s);
@@ -200,7 +209,7 @@ export class UpdateProbe {
       const p = this.pending.get(name)!;
       const c = this.committed.get(name);
       this.committed.set(name, p);
-      if (c && c.length === p.length) this.pending.set(name, c);
+      if (c && c.length === p.length && dtypeOf(c) === dtypeOf(p)) this.pending.set(name, c);
       else this.pending.delete(name);
     }
   }
@@ -210,13 +219,13 @@ export class UpdateProbe {
     this.pending.clear();
   }
 
-  tensors(): TensorMap {
-    const out: TensorMap = {};
+  tensors(): RealTensorMap {
+    const out: RealTensorMap = {};
     for (const [name, t] of this.committed) setOwn(out, name, t);
     return out;
   }
 
-  load(tensors: TensorMap): void {
+  load(tensors: RealTensorMap): void {
     this.committed = new Map(Object.entries(tensors).map(([n, t]) => [n, t.slice()]));
     this.pending = new Map();
   }
@@ -401,14 +410,16 @@ export class RuleDrivenOptimizer<O extends OptimizerOptions = RuleDrivenOptions>
    * One step: measure the last update's end point, let the rule set η, update `params` in
    * place with the inner optimizer, measure the update. Returns the report.
    */
-  override step(params: TensorMap, grads: TensorMap, observation?: StepObservation): RuleDrivenReport {
+  override step(params: RealTensorMap, grads: RealTensorMap, observation?: StepObservation): RuleDrivenReport {
     const names = stepNames(params, grads);
     const k = kernels();
     const measures = this.rule.measuresUpdates;
     let readings = this.readings;
     if (measures && readings !== null && this.probe.has(params, names)) {
-      for (const name of names)
-        float32Array(`grads[${JSON.stringify(name)}]`, grads[name], { length: params[name].length });
+      for (const name of names) {
+        const p = params[name];
+        sameDtypeArray(`grads[${JSON.stringify(name)}]`, grads[name], p, `params[${JSON.stringify(name)}]`, p.length);
+      }
       const end = this.probe.endDecrease(k, params, grads, names);
       readings = { ...readings, endDecrease: Number.isFinite(end) ? end : null };
     }
@@ -467,12 +478,12 @@ export class RuleDrivenOptimizer<O extends OptimizerOptions = RuleDrivenOptions>
     this.readings = readings;
   }
 
-  protected override ownTensors(): TensorMap {
+  protected override ownTensors(): RealTensorMap {
     return this.probe.tensors();
   }
 
-  protected override loadOwnTensors(tensors: TensorMap): void {
-    for (const [name, t] of Object.entries(tensors)) float32Array(`state.tensors["self/${name}"]`, t);
+  protected override loadOwnTensors(tensors: RealTensorMap): void {
+    for (const [name, t] of Object.entries(tensors)) realArray(`state.tensors["self/${name}"]`, t);
     this.probe.load(tensors);
   }
 }

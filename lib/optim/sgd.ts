@@ -9,7 +9,7 @@
  */
 
 import { argumentError } from '../errors.js';
-import type { Kernels, SgdStepOptions } from '../kernels.js';
+import type { Kernels, Real, SgdStepOptions } from '../kernels.js';
 import {
   checks,
   IDENTITY_METRIC,
@@ -19,9 +19,9 @@ import {
   type OptimizerConfig,
   type OptimizerOptions,
   type OptionSpec,
+  type RealTensorMap,
   registerOptimizer,
   type StepMetric,
-  type TensorMap,
 } from './optimizer.js';
 
 export interface SGDOptions extends OptimizerOptions {
@@ -101,13 +101,13 @@ export class SGD extends Optimizer<SGDOptions> {
   /** update() and its measurement in one pass (sgdStepMeasured); the metric's weight stays outside. */
   protected override updateMeasured(
     k: Kernels,
-    params: Float32Array,
-    grads: Float32Array,
-    slots: TensorMap,
+    params: Real,
+    grads: Real,
+    slots: RealTensorMap,
     o: SGDOptions,
     _step: number,
     fresh: boolean,
-    before: Float32Array,
+    before: Real,
     out: Float64Array,
   ): boolean {
     const options: SgdStepOptions = {
@@ -124,9 +124,9 @@ export class SGD extends Optimizer<SGDOptions> {
 
   protected update(
     k: Kernels,
-    params: Float32Array,
-    grads: Float32Array,
-    slots: TensorMap,
+    params: Real,
+    grads: Real,
+    slots: RealTensorMap,
     o: SGDOptions,
     _step: number,
     fresh: boolean,

@@ -16,7 +16,7 @@
  */
 import { kernels } from '../backend.js';
 import { argumentError, CimmDivergenceError, prefixError } from '../errors.js';
-import { finiteNumber, float32Array, integer, options } from '../is.js';
+import { finiteNumber, integer, options } from '../is.js';
 import type { Kernels } from '../kernels.js';
 import {
   type StabilityConfig,
@@ -35,9 +35,11 @@ import {
   type OptimizerOptions,
   type OptionSpec,
   optimizerFromConfig,
+  type RealTensorMap,
+  realArray,
   registerOptimizer,
   type StepObservation,
-  type TensorMap,
+  sameDtypeArray,
 } from './optimizer.js';
 import { readingsOf, UpdateProbe, type UpdateReadings } from './rule.js';
 import { type AnyOptimizer, type JsonObject, OptimizerWrapper, stepNames, withoutGroups } from './wrapper.js';
@@ -125,12 +127,12 @@ const SPECS: Record<keyof StabilizedOptions, OptionSpec> = {
  * `optimizer.step`; StabilizedOptimizer applies it every step.
  */
 export class StabilityTransform {
-  apply(controller: StabilityController, grads: TensorMap, context: StabilityContext, k: Kernels = kernels()) {
+  apply(controller: StabilityController, grads: RealTensorMap, context: StabilityContext, k: Kernels = kernels()) {
     let squares = 0;
     let nonFinite = 0;
     const names = Object.keys(grads);
     for (const name of names) {
-      const g = float32Array(`grads[${JSON.stringify(name)}]`, grads[name]);
+      const g = realArray(`grads[${JSON.stringify(name)}]`, grads[name]);
       let norm = k.l2Norm(g);
       if (!Number.isFinite(norm)) {
         nonFinite += k.zeroNonFinite(g);
@@ -222,9 +224,12 @@ export class StabilizedOptimizer extends OptimizerWrapper<StabilizedOptions> {
    * Evaluate eq. 11, stabilize `grads` in place if needed, and let the inner optimizer
    * update `params`. Returns the controller's report.
    */
-  override step(params: TensorMap, grads: TensorMap, observation?: StabilizedObservation): StabilizedReport {
+  override step(params: RealTensorMap, grads: RealTensorMap, observation?: StabilizedObservation): StabilizedReport {
     const names = stepNames(params, grads);
-    for (const name of names) float32Array(`grads[${JSON.stringify(name)}]`, grads[name]);
+    for (const name of names) {
+      const at = `grads[${JSON.stringify(name)}]`;
+      sameDtypeArray(at, grads[name], params[name], `params[${JSON.stringify(name)}]`);
+    }
     const obs = options<StabilizedObservation>('observation', observation);
     const loss = obs.loss === undefined ? undefined : finiteNumber('observation.loss', obs.loss);
     const extra = options<StabilityContext>('observation.stability', obs.stability);

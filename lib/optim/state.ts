@@ -7,11 +7,17 @@
  *
  * Binary form (`encodeOptimizerState`), little-endian:
  *
- *   bytes 0–7    magic "CIMMOPT1" (ASCII; the digit is the format version)
+ *   bytes 0–7    magic "CIMMOPT1" (ASCII; the digit is the format version), or "CIMMOPT2"
+ *                when a tensor is f64
  *   bytes 8–11   H, the byte length of the header (uint32)
  *   bytes 12…    the header: UTF-8 JSON {kind, config, scalars, tensors: [[name, length], …]},
- *                padded with spaces so that the data starts at a multiple of 8
- *   then         each tensor's f32 values in header order, raw IEEE bits
+ *                padded with spaces so that the data starts at a multiple of 8; version 2
+ *                writes [name, length, dtype], dtype "float32" or "float64"
+ *   then         each tensor's values in header order, raw IEEE bits (4 bytes per f32, 8 per f64)
+ *
+ * A state with only f32 tensors is written as version 1, byte for byte as before Float64
+ * parameters existed; one with an f64 tensor is version 2, which a reader of version 1
+ * rejects by its magic instead of misreading (docs/theory.md, "Float64 parameters").
  *
  * The tensors are copied byte for byte (byte-swapped on a big-endian host), never through
  * a JS number, so every bit, NaN payloads included, round-trips; the JSON numbers
@@ -36,52 +42,56 @@ export interface OptimizerState<C = unknown> {
   /** Its JSON configuration (getConfig()). */
   config: C;
   scalars: OptimizerScalars;
-  /** State tensors by `<parameter>/<slot>`. */
-  tensors: Record<string, Float32Array>;
+  /** State tensors by `<parameter>/<slot>`, each of its parameter's dtype. */
+  tensors: Record<string, Float32Array | Float64Array>;
 }
 
 const MAGIC = 'CIMMOPT1';
+/** The magic of a state holding an f64 tensor (its header records each tensor's dtype). */
+const MAGIC_F64 = 'CIMMOPT2';
 const PREFIX = 12;
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-/** Copy n f32 values' bytes from `src` (at byte `from`) to `dst` (at byte `to`), as little-endian. */
-function copyF32Bytes(src: Uint8Array, from: number, dst: Uint8Array, to: number, n: number): void {
+/** Copy n values of `size` bytes (4 or 8) from `src` (at byte `from`) to `dst` (at byte `to`), as little-endian. */
+function copyValueBytes(src: Uint8Array, from: number, dst: Uint8Array, to: number, n: number, size: number): void {
   if (LITTLE_ENDIAN) {
-    dst.set(src.subarray(from, from + 4 * n), to);
+    dst.set(src.subarray(from, from + size * n), to);
     return;
   }
-  for (let i = 0; i < 4 * n; i += 4) {
-    dst[to + i] = src[from + i + 3];
-    dst[to + i + 1] = src[from + i + 2];
-    dst[to + i + 2] = src[from + i + 1];
-    dst[to + i + 3] = src[from + i];
+  for (let i = 0; i < size * n; i += size) {
+    for (let b = 0; b < size; b++) dst[to + i + b] = src[from + i + size - 1 - b];
   }
 }
 
-const bytesOf = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+const bytesOf = (a: Float32Array | Float64Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+const dtypeName = (a: Float32Array | Float64Array) => (a instanceof Float64Array ? 'float64' : 'float32');
 
 /** The binary form of an optimizer state (see the module comment). */
 export function encodeOptimizerState(state: OptimizerState): Uint8Array {
   const names = Object.keys(state.tensors);
+  const f64 = names.some((name) => state.tensors[name] instanceof Float64Array);
   const header = JSON.stringify({
     kind: state.kind,
     config: state.config,
     scalars: state.scalars,
-    tensors: names.map((name) => [name, state.tensors[name].length]),
+    tensors: names.map((name) => {
+      const t = state.tensors[name];
+      return f64 ? [name, t.length, dtypeName(t)] : [name, t.length];
+    }),
   });
   let text = new TextEncoder().encode(header);
   const padded = Math.ceil((PREFIX + text.length) / 8) * 8 - PREFIX;
   if (padded !== text.length) text = new TextEncoder().encode(header + ' '.repeat(padded - text.length));
-  const values = names.reduce((sum, name) => sum + state.tensors[name].length, 0);
-  const out = new Uint8Array(PREFIX + text.length + 4 * values);
-  out.set(new TextEncoder().encode(MAGIC), 0);
+  const bytes = names.reduce((sum, name) => sum + state.tensors[name].byteLength, 0);
+  const out = new Uint8Array(PREFIX + text.length + bytes);
+  out.set(new TextEncoder().encode(f64 ? MAGIC_F64 : MAGIC), 0);
   new DataView(out.buffer).setUint32(8, text.length, true);
   out.set(text, PREFIX);
   let at = PREFIX + text.length;
   for (const name of names) {
     const t = state.tensors[name];
-    copyF32Bytes(bytesOf(t), 0, out, at, t.length);
-    at += 4 * t.length;
+    copyValueBytes(bytesOf(t), 0, out, at, t.length, t.BYTES_PER_ELEMENT);
+    at += t.byteLength;
   }
   return out;
 }
@@ -104,9 +114,11 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
  */
 export function decodeOptimizerState(bytes: Uint8Array): OptimizerState {
   if (!(bytes instanceof Uint8Array)) throw argumentError('state', 'a Uint8Array', bytes);
-  if (bytes.length < PREFIX || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) {
-    throw corrupt(bytes, `it does not start with "${MAGIC}"`);
+  const magic = bytes.length < PREFIX ? '' : new TextDecoder().decode(bytes.subarray(0, 8));
+  if (magic !== MAGIC && magic !== MAGIC_F64) {
+    throw corrupt(bytes, `it does not start with "${MAGIC}" or "${MAGIC_F64}"`);
   }
+  const version2 = magic === MAGIC_F64;
   const headerLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(8, true);
   if (PREFIX + headerLength > bytes.length) throw corrupt(bytes, 'its header is cut short');
   let header: unknown;
@@ -123,24 +135,38 @@ export function decodeOptimizerState(bytes: Uint8Array): OptimizerState {
     !isRecord(header.scalars) ||
     !Array.isArray(header.tensors) ||
     !header.tensors.every(
-      (t) => Array.isArray(t) && t.length === 2 && typeof t[0] === 'string' && Number.isSafeInteger(t[1]) && t[1] >= 0,
+      (t) =>
+        Array.isArray(t) &&
+        t.length === (version2 ? 3 : 2) &&
+        typeof t[0] === 'string' &&
+        Number.isSafeInteger(t[1]) &&
+        t[1] >= 0 &&
+        (!version2 || t[2] === 'float32' || t[2] === 'float64'),
     )
   ) {
-    throw corrupt(bytes, 'its header lacks kind, scalars or tensors');
+    throw corrupt(bytes, `its header lacks kind, scalars or tensors${version2 ? ' (with their dtypes)' : ''}`);
   }
-  const entries = header.tensors as [string, number][];
-  const values = entries.reduce((sum, [, n]) => sum + n, 0);
-  if (PREFIX + headerLength + 4 * values !== bytes.length) {
-    throw corrupt(bytes, `${values} values announced, ${(bytes.length - PREFIX - headerLength) / 4} present`);
+  const entries = (header.tensors as [string, number, string?][]).map(
+    ([name, n, dtype]) => [name, n, dtype === 'float64' ? 8 : 4] as const,
+  );
+  const announced = entries.reduce((sum, [, n, size]) => sum + n * size, 0);
+  if (PREFIX + headerLength + announced !== bytes.length) {
+    const present = bytes.length - PREFIX - headerLength;
+    throw corrupt(
+      bytes,
+      version2
+        ? `${announced} bytes of values announced, ${present} present`
+        : `${announced / 4} values announced, ${present / 4} present`,
+    );
   }
-  const tensors: Record<string, Float32Array> = {};
+  const tensors: Record<string, Float32Array | Float64Array> = {};
   let at = PREFIX + headerLength;
-  for (const [name, n] of entries) {
+  for (const [name, n, size] of entries) {
     if (Object.hasOwn(tensors, name)) throw corrupt(bytes, `tensor ${JSON.stringify(name)} appears twice`);
-    const t = new Float32Array(n);
-    copyF32Bytes(bytes, at, bytesOf(t), 0, n);
+    const t = size === 8 ? new Float64Array(n) : new Float32Array(n);
+    copyValueBytes(bytes, at, bytesOf(t), 0, n, size);
     setOwn(tensors, name, t);
-    at += 4 * n;
+    at += size * n;
   }
   return { kind: header.kind, config: header.config, scalars: header.scalars as unknown as OptimizerScalars, tensors };
 }

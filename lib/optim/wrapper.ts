@@ -11,13 +11,15 @@
  * options may have them).
  */
 import { argumentError } from '../errors.js';
-import { float32Array, integer } from '../is.js';
+import { integer } from '../is.js';
 import {
   Optimizer,
   type OptimizerArgs,
   type OptimizerConfig,
   type OptimizerOptions,
-  type TensorMap,
+  type Real,
+  type RealTensorMap,
+  realArray,
 } from './optimizer.js';
 import {
   decodeOptimizerState,
@@ -46,12 +48,12 @@ function record(name: string, value: unknown, what: string): JsonObject {
   return value;
 }
 
-/** The parameter names of a step, each checked to be a Float32Array (the inner step checks the rest). */
-export function stepNames(params: TensorMap, grads: TensorMap): string[] {
-  record('params', params, 'an object of Float32Arrays by parameter name');
-  record('grads', grads, 'an object of Float32Arrays by parameter name');
+/** The parameter names of a step, each checked to be a Float32Array or Float64Array (the inner step checks the rest). */
+export function stepNames(params: RealTensorMap, grads: RealTensorMap): string[] {
+  record('params', params, 'an object of Float32Arrays or Float64Arrays by parameter name');
+  record('grads', grads, 'an object of Float32Arrays or Float64Arrays by parameter name');
   const names = Object.keys(params);
-  for (const name of names) float32Array(`params[${JSON.stringify(name)}]`, params[name]);
+  for (const name of names) realArray(`params[${JSON.stringify(name)}]`, params[name]);
   return names;
 }
 
@@ -79,11 +81,11 @@ export abstract class OptimizerWrapper<O extends OptimizerOptions> extends Optim
   protected abstract loadOwnState(state: JsonObject): void;
 
   /** Own state tensors (stored under "self/"). */
-  protected ownTensors(): TensorMap {
+  protected ownTensors(): RealTensorMap {
     return {};
   }
 
-  protected loadOwnTensors(tensors: TensorMap): void {
+  protected loadOwnTensors(tensors: RealTensorMap): void {
     const names = Object.keys(tensors);
     if (names.length > 0)
       throw argumentError(`state.tensors["self/${names[0]}"]`, 'no tensor (none is kept)', tensors[names[0]]);
@@ -108,9 +110,9 @@ export abstract class OptimizerWrapper<O extends OptimizerOptions> extends Optim
   }
 
   /** @internal The inner optimizer's live state tensors ("inner/…") and the wrapper's own ("self/…"). */
-  override stateTensors(): [string, Float32Array][] {
-    const own = Object.entries(this.ownTensors()).map(([name, t]): [string, Float32Array] => [`self/${name}`, t]);
-    return [...this.inner.stateTensors().map(([name, t]): [string, Float32Array] => [`inner/${name}`, t]), ...own];
+  override stateTensors(): [string, Real][] {
+    const own = Object.entries(this.ownTensors()).map(([name, t]): [string, Real] => [`self/${name}`, t]);
+    return [...this.inner.stateTensors().map(([name, t]): [string, Real] => [`inner/${name}`, t]), ...own];
   }
 
   /** A wrapper passes the observation on: it reads what its inner optimizer reads. */
@@ -129,7 +131,7 @@ export abstract class OptimizerWrapper<O extends OptimizerOptions> extends Optim
 
   override state(): OptimizerState<OptimizerConfig<O>> {
     const inner = this.inner.state();
-    const tensors: TensorMap = {};
+    const tensors: RealTensorMap = {};
     for (const [name, t] of Object.entries(inner.tensors)) setOwn(tensors, `inner/${name}`, t);
     for (const [name, t] of Object.entries(this.ownTensors())) setOwn(tensors, `self/${name}`, t.slice());
     const scalars: WrapperScalars = {
@@ -158,12 +160,12 @@ export abstract class OptimizerWrapper<O extends OptimizerOptions> extends Optim
     const iterations = integer('state.scalars.iterations', scalars.iterations, { min: 0 });
     const own = record('state.scalars.wrapper', scalars.wrapper, "the wrapper's state object");
     const inner = record('state.scalars.inner', scalars.inner, 'an object {kind, config, scalars}');
-    const tensors = record('state.tensors', state.tensors, 'an object of Float32Arrays');
-    const innerTensors: TensorMap = {};
-    const ownTensors: TensorMap = {};
+    const tensors = record('state.tensors', state.tensors, 'an object of Float32Arrays or Float64Arrays');
+    const innerTensors: RealTensorMap = {};
+    const ownTensors: RealTensorMap = {};
     for (const [name, t] of Object.entries(tensors)) {
-      if (name.startsWith('inner/')) setOwn(innerTensors, name.slice(6), t as Float32Array);
-      else if (name.startsWith('self/')) setOwn(ownTensors, name.slice(5), t as Float32Array);
+      if (name.startsWith('inner/')) setOwn(innerTensors, name.slice(6), t as Real);
+      else if (name.startsWith('self/')) setOwn(ownTensors, name.slice(5), t as Real);
       else throw argumentError(`state.tensors[${JSON.stringify(name)}]`, 'a tensor named "inner/…" or "self/…"', t);
     }
     const backup = this.state();

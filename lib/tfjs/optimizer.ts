@@ -227,7 +227,11 @@ export abstract class CimmTfOptimizer<C extends AnyOptimizer = AnyOptimizer> ext
     return [
       await this.saveIterations(),
       { name: `${prefix}/state`, tensor: tf.scalar(JSON.stringify(header), 'string') },
-      ...names.map((name) => ({ name: `${prefix}/${name}`, tensor: tf.tensor1d(state.tensors[name], 'float32') })),
+      // TF.js variables are f32, so the state tensors are Float32Arrays (their parameters' dtype)
+      ...names.map((name) => ({
+        name: `${prefix}/${name}`,
+        tensor: tf.tensor1d(state.tensors[name] as Float32Array, 'float32'),
+      })),
     ];
   }
 

@@ -17,13 +17,15 @@ namespace detail {
 namespace {
 
 // One element's terms w Δ², g Δ, |g Δ|.
-inline void terms(const UpdateArrays& u, std::size_t i, double* t) noexcept {
+template <typename T>
+inline void terms(const UpdateArraysT<T>& u, std::size_t i, double* t) noexcept {
   const double w = u.metric ? metric_weight(std::sqrt(u.metric[i]), u.metric_scale, u.epsilon) : 1.0;
   element_terms(u.before[i], u.after[i], u.grads[i], w, t);
 }
 
 // The tail from `from` to n in index order, onto out.
-inline void tail(const UpdateArrays& u, std::size_t from, std::size_t n, double* out) noexcept {
+template <typename T>
+inline void tail(const UpdateArraysT<T>& u, std::size_t from, std::size_t n, double* out) noexcept {
   double t[3];
   for (std::size_t i = from; i < n; ++i) {
     terms(u, i, t);
@@ -31,9 +33,8 @@ inline void tail(const UpdateArrays& u, std::size_t from, std::size_t n, double*
   }
 }
 
-}  // namespace
-
-double update_slope_scalar(const UpdateArrays& u, std::size_t n) noexcept {
+template <typename T>
+double slope_scalar(const UpdateArraysT<T>& u, std::size_t n) noexcept {
   double acc[16] = {};
   const std::size_t full = n / 16 * 16;
   for (std::size_t i = 0; i < full; ++i) {
@@ -49,7 +50,8 @@ double update_slope_scalar(const UpdateArrays& u, std::size_t n) noexcept {
   return out;
 }
 
-void update_energy_scalar(const UpdateArrays& u, std::size_t n, double* out) noexcept {
+template <typename T>
+void energy_scalar(const UpdateArraysT<T>& u, std::size_t n, double* out) noexcept {
   Acc16 acc;
   const std::size_t full = n / 16 * 16;
   double t[3];
@@ -62,6 +64,12 @@ void update_energy_scalar(const UpdateArrays& u, std::size_t n, double* out) noe
   acc.combine(out);
   tail(u, full, n, out);
 }
+
+}  // namespace
+
+double update_slope_scalar(const UpdateArrays& u, std::size_t n) noexcept { return slope_scalar(u, n); }
+
+void update_energy_scalar(const UpdateArrays& u, std::size_t n, double* out) noexcept { energy_scalar(u, n, out); }
 
 #if CIMM_HAVE_X86_DISPATCH
 
@@ -113,8 +121,12 @@ double update_slope_avx2(const UpdateArrays& u, std::size_t n) noexcept { return
 
 }  // namespace detail
 
-void update_energy(const UpdateArrays& u, std::size_t n, double* out) {
-  const bool v = has_avx2_fma();
+namespace {
+
+// The sums over the fixed split of n (on the pool from kReduceParallel), each range by
+// range(part, length, out), added in index order.
+template <typename T, typename Range>
+void energy_split(const UpdateArraysT<T>& u, std::size_t n, double* out, Range&& range) {
   std::size_t chunk = 0;
   std::size_t units = 0;
   detail::sum_split(n, &chunk, &units);
@@ -122,10 +134,10 @@ void update_energy(const UpdateArrays& u, std::size_t n, double* out) {
   auto fill = [&](std::size_t r) {
     const std::size_t begin = r * chunk < n ? r * chunk : n;
     const std::size_t end = begin + chunk < n ? begin + chunk : n;
-    const UpdateArrays part{u.before + begin, u.after + begin, u.grads + begin, u.metric ? u.metric + begin : nullptr,
-                            u.metric_scale,   u.epsilon};
-    v ? detail::update_energy_avx2(part, end - begin, partial[r])
-      : detail::update_energy_scalar(part, end - begin, partial[r]);
+    const UpdateArraysT<T> part{u.before + begin, u.after + begin,
+                                u.grads + begin,  u.metric ? u.metric + begin : nullptr,
+                                u.metric_scale,   u.epsilon};
+    range(part, end - begin, partial[r]);
   };
   if (n >= kReduceParallel) {
     parallel_for(units, fill);
@@ -138,8 +150,8 @@ void update_energy(const UpdateArrays& u, std::size_t n, double* out) {
   }
 }
 
-double update_slope(const UpdateArrays& u, std::size_t n) {
-  const bool v = has_avx2_fma();
+template <typename T, typename Range>
+double slope_split(const UpdateArraysT<T>& u, std::size_t n, Range&& range) {
   std::size_t chunk = 0;
   std::size_t units = 0;
   detail::sum_split(n, &chunk, &units);
@@ -147,8 +159,8 @@ double update_slope(const UpdateArrays& u, std::size_t n) {
   auto fill = [&](std::size_t r) {
     const std::size_t begin = r * chunk < n ? r * chunk : n;
     const std::size_t end = begin + chunk < n ? begin + chunk : n;
-    const UpdateArrays part{u.before + begin, u.after + begin, u.grads + begin, nullptr, 1, 0};
-    partial[r] = v ? detail::update_slope_avx2(part, end - begin) : detail::update_slope_scalar(part, end - begin);
+    const UpdateArraysT<T> part{u.before + begin, u.after + begin, u.grads + begin, nullptr, 1, 0};
+    partial[r] = range(part, end - begin);
   };
   if (n >= kReduceParallel) {
     parallel_for(units, fill);
@@ -158,6 +170,33 @@ double update_slope(const UpdateArrays& u, std::size_t n) {
   double out = 0;
   for (std::size_t r = 0; r < units; ++r) out += partial[r];
   return out;
+}
+
+}  // namespace
+
+void update_energy(const UpdateArrays& u, std::size_t n, double* out) {
+  const bool v = has_avx2_fma();
+  energy_split(u, n, out, [&](const UpdateArrays& part, std::size_t len, double* o) {
+    v ? detail::update_energy_avx2(part, len, o) : detail::update_energy_scalar(part, len, o);
+  });
+}
+
+void update_energy(const UpdateArraysT<double>& u, std::size_t n, double* out) {
+  energy_split(u, n, out, [](const UpdateArraysT<double>& part, std::size_t len, double* o) {
+    detail::energy_scalar(part, len, o);
+  });
+}
+
+double update_slope(const UpdateArrays& u, std::size_t n) {
+  const bool v = has_avx2_fma();
+  return slope_split(u, n, [&](const UpdateArrays& part, std::size_t len) {
+    return v ? detail::update_slope_avx2(part, len) : detail::update_slope_scalar(part, len);
+  });
+}
+
+double update_slope(const UpdateArraysT<double>& u, std::size_t n) {
+  return slope_split(
+      u, n, [](const UpdateArraysT<double>& part, std::size_t len) { return detail::slope_scalar(part, len); });
 }
 
 }  // namespace cimm

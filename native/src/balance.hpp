@@ -16,21 +16,27 @@
 
 namespace cimm {
 
-struct UpdateArrays {
-  const float* before;
-  const float* after;
-  const float* grads;
-  const float* metric;  // nullptr: w = 1
-  double metric_scale;  // w_i = √metric_i (in float) · metric_scale + epsilon
+// The arrays of one update, f32 or f64 (T, the parameters' dtype).
+template <typename T>
+struct UpdateArraysT {
+  const T* before;
+  const T* after;
+  const T* grads;
+  const T* metric;      // nullptr: w = 1
+  double metric_scale;  // w_i = √metric_i (in T) · metric_scale + epsilon
   double epsilon;
 };
+using UpdateArrays = UpdateArraysT<float>;
 
 // out[0] = Σ w Δ², out[1] = Σ g Δ, out[2] = Σ |g Δ| over n elements.
 void update_energy(const UpdateArrays& u, std::size_t n, double* out);
+// The same on f64 arrays (the scalar code on every path, in the same canonical order).
+void update_energy(const UpdateArraysT<double>& u, std::size_t n, double* out);
 
 // Σ g Δ alone over n elements: update_energy's out[1] bit for bit (the same terms in the same
 // canonical order), at about two thirds of its cost; u.metric is not read.
 double update_slope(const UpdateArrays& u, std::size_t n);
+double update_slope(const UpdateArraysT<double>& u, std::size_t n);
 
 namespace detail {
 

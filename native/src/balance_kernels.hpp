@@ -20,12 +20,14 @@ namespace cimm {
 namespace detail {
 
 // w = root · scale + ε for an element whose f32 √ of the metric is `root`.
-inline double metric_weight(float root, double scale, double epsilon) noexcept {
+template <typename T>
+inline double metric_weight(T root, double scale, double epsilon) noexcept {
   return static_cast<double>(root) * scale + epsilon;
 }
 
 // One element's terms t = [w Δ², g Δ, |g Δ|], Δ = after − before in double.
-inline void element_terms(float before, float after, float grad, double w, double* t) noexcept {
+template <typename T>
+inline void element_terms(T before, T after, T grad, double w, double* t) noexcept {
   const double d = static_cast<double>(after) - static_cast<double>(before);
   const double p = static_cast<double>(grad) * d;
   t[0] = w * (d * d);

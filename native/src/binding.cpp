@@ -128,6 +128,51 @@ View<float> float32_array(Napi::Env env, Napi::Value value, const char* param) {
   return typed_array<float>(env, value, napi_float32_array, "Float32Array", param);
 }
 
+// ---- the optimizer kernels' dtype: Float32Array or Float64Array parameters ----
+
+template <typename T>
+constexpr const char* array_name() {
+  return sizeof(T) == sizeof(double) ? "Float64Array" : "Float32Array";
+}
+
+template <typename T>
+struct Dtype {
+  using type = T;
+};
+
+// f(Dtype<float>{}) or f(Dtype<double>{}) by the dtype of `params`: one entry point, the
+// kernel's f32 or f64 instance (lib/kernels.ts, Real).
+template <typename F>
+Napi::Value by_dtype(Napi::Env env, Napi::Value params, const char* param, F&& f) {
+  napi_typedarray_type got;
+  std::size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, params, &got, &length, &data, nullptr, nullptr) != napi_ok ||
+      (got != napi_float32_array && got != napi_float64_array)) {
+    if (env.IsExceptionPending()) env.GetAndClearPendingException();
+    fail(env, "a Float32Array or Float64Array", param, params);
+  }
+  return got == napi_float64_array ? f(Dtype<double>{}) : f(Dtype<float>{});
+}
+
+// An array of the call's dtype T (the dtype of `params`); an empty Float32Array or
+// Float64Array (an unused array) is taken as empty whatever its dtype.
+template <typename T>
+View<T> real_array(Napi::Env env, Napi::Value value, const char* param) {
+  napi_typedarray_type got;
+  std::size_t length = 0;
+  void* data = nullptr;
+  const napi_typedarray_type want = sizeof(T) == sizeof(double) ? napi_float64_array : napi_float32_array;
+  const bool ok = napi_get_typedarray_info(env, value, &got, &length, &data, nullptr, nullptr) == napi_ok;
+  if (!ok && env.IsExceptionPending()) env.GetAndClearPendingException();
+  if (ok && got == want) return {static_cast<T*>(data), length};
+  if (ok && length == 0 && (got == napi_float32_array || got == napi_float64_array)) return {nullptr, 0};
+  if (ok && (got == napi_float32_array || got == napi_float64_array)) {
+    fail(env, std::string("a ") + array_name<T>() + " (the dtype of params)", param, value);
+  }
+  fail(env, std::string("a ") + array_name<T>(), param, value);
+}
+
 double number(Napi::Env env, Napi::Value value, const char* param) {
   double out = 0;
   if (napi_get_value_double(env, value, &out) != napi_ok) fail(env, "a number", param, value);
@@ -141,39 +186,47 @@ bool boolean(Napi::Env env, Napi::Value value, const char* param) {
 }
 
 // Whether two non-empty arrays share memory.
-bool overlap(View<float> x, View<float> y) {
+template <typename T>
+bool overlap(View<T> x, View<T> y) {
   // addresses as integers: < between pointers into different arrays is unspecified
   const auto a = reinterpret_cast<std::uintptr_t>(x.data);
   const auto b = reinterpret_cast<std::uintptr_t>(y.data);
-  return x.length > 0 && y.length > 0 && a < b + y.length * sizeof(float) && b < a + x.length * sizeof(float);
+  return x.length > 0 && y.length > 0 && a < b + y.length * sizeof(T) && b < a + x.length * sizeof(T);
 }
 
 // Rejects two non-empty arrays that share memory (the optimizer kernels read and write them as
 // separate arrays).
+template <typename T>
 void disjoint(Napi::Env env, const Napi::CallbackInfo& info, std::initializer_list<std::pair<int, const char*>> args,
-              std::initializer_list<View<float>> views) {
+              std::initializer_list<View<T>> views) {
   const auto* a = views.begin();
   const auto* an = args.begin();
   for (; a != views.end(); ++a, ++an) {
     const auto* bn = an + 1;
     for (const auto* b = a + 1; b != views.end(); ++b, ++bn) {
       if (overlap(*a, *b)) {
-        fail(env, std::string("a Float32Array that does not overlap ") + an->second, bn->second, info[bn->first]);
+        fail(env, std::string("a ") + array_name<T>() + " that does not overlap " + an->second, bn->second,
+             info[bn->first]);
       }
     }
   }
 }
 
 // Rejects `v` unless it has `length` elements, the length of the argument named `other`.
-void same_length_as(Napi::Env env, View<float> v, std::size_t length, const char* other, const char* param,
+template <typename T>
+void same_length_as(Napi::Env env, View<T> v, std::size_t length, const char* other, const char* param,
                     Napi::Value value) {
   if (v.length != length) {
-    fail(env, "a Float32Array of length " + std::to_string(length) + " (the length of " + other + ")", param, value);
+    fail(
+        env,
+        std::string("a ") + array_name<T>() + " of length " + std::to_string(length) + " (the length of " + other + ")",
+        param, value);
   }
 }
 
 // The optimizer entry points: every array has the length of params.
-void same_length(Napi::Env env, const View<float>& view, std::size_t n, const char* param, Napi::Value value) {
+template <typename T>
+void same_length(Napi::Env env, const View<T>& view, std::size_t n, const char* param, Napi::Value value) {
   same_length_as(env, view, n, "params", param, value);
 }
 
@@ -237,108 +290,136 @@ Napi::Value Distance(const Napi::CallbackInfo& info) {
 
 // sgdStep(params, grads, momentumBuffer: Float32Array, learningRate, momentum, dampening,
 //         weightDecay: number, nesterov, maximize, firstStep: boolean): boolean
+template <typename T>
+Napi::Value SgdStepAs(Napi::Env env, const Napi::CallbackInfo& info) {
+  const auto p = real_array<T>(env, info[0], "params");
+  const auto g = real_array<T>(env, info[1], "grads");
+  const auto b = real_array<T>(env, info[2], "momentumBuffer");
+  cimm::SgdHyper h{};
+  h.learning_rate = number(env, info[3], "learningRate");
+  h.momentum = number(env, info[4], "momentum");
+  h.dampening = number(env, info[5], "dampening");
+  h.weight_decay = number(env, info[6], "weightDecay");
+  h.nesterov = boolean(env, info[7], "nesterov");
+  h.maximize = boolean(env, info[8], "maximize");
+  h.first_step = boolean(env, info[9], "firstStep");
+  same_length(env, g, p.length, "grads", info[1]);
+  if (static_cast<T>(h.momentum) != T(0)) same_length(env, b, p.length, "momentumBuffer", info[2]);
+  disjoint(env, info, {{0, "params"}, {1, "grads"}, {2, "momentumBuffer"}}, {p, g, b});
+  return Napi::Boolean::New(env, cimm::sgd_step(p.data, g.data, b.data, p.length, h));
+}
+
 Napi::Value SgdStep(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
-    const auto p = float32_array(env, info[0], "params");
-    const auto g = float32_array(env, info[1], "grads");
-    const auto b = float32_array(env, info[2], "momentumBuffer");
-    cimm::SgdHyper h{};
-    h.learning_rate = number(env, info[3], "learningRate");
-    h.momentum = number(env, info[4], "momentum");
-    h.dampening = number(env, info[5], "dampening");
-    h.weight_decay = number(env, info[6], "weightDecay");
-    h.nesterov = boolean(env, info[7], "nesterov");
-    h.maximize = boolean(env, info[8], "maximize");
-    h.first_step = boolean(env, info[9], "firstStep");
-    same_length(env, g, p.length, "grads", info[1]);
-    if (static_cast<float>(h.momentum) != 0.0f) same_length(env, b, p.length, "momentumBuffer", info[2]);
-    disjoint(env, info, {{0, "params"}, {1, "grads"}, {2, "momentumBuffer"}}, {p, g, b});
-    return Napi::Boolean::New(env, cimm::sgd_step(p.data, g.data, b.data, p.length, h));
+    return by_dtype(env, info[0], "params", [&](auto d) { return SgdStepAs<typename decltype(d)::type>(env, info); });
   });
 }
 
 // adamStep(params, grads, m, v, vMax: Float32Array, beta1, beta2, stepSize, bc2Sqrt, epsilon,
 //          weightDecay, decay: number, amsgrad, maximize: boolean): boolean
+template <typename T>
+Napi::Value AdamStepAs(Napi::Env env, const Napi::CallbackInfo& info) {
+  const auto p = real_array<T>(env, info[0], "params");
+  const auto g = real_array<T>(env, info[1], "grads");
+  const auto m = real_array<T>(env, info[2], "m");
+  const auto v = real_array<T>(env, info[3], "v");
+  const auto w = real_array<T>(env, info[4], "vMax");
+  cimm::AdamHyper h{};
+  h.beta1 = number(env, info[5], "beta1");
+  h.beta2 = number(env, info[6], "beta2");
+  h.step_size = number(env, info[7], "stepSize");
+  h.bc2_sqrt = number(env, info[8], "bc2Sqrt");
+  h.epsilon = number(env, info[9], "epsilon");
+  h.weight_decay = number(env, info[10], "weightDecay");
+  h.decay = number(env, info[11], "decay");
+  h.amsgrad = boolean(env, info[12], "amsgrad");
+  h.maximize = boolean(env, info[13], "maximize");
+  same_length(env, g, p.length, "grads", info[1]);
+  same_length(env, m, p.length, "m", info[2]);
+  same_length(env, v, p.length, "v", info[3]);
+  if (h.amsgrad) same_length(env, w, p.length, "vMax", info[4]);
+  disjoint(env, info, {{0, "params"}, {1, "grads"}, {2, "m"}, {3, "v"}, {4, "vMax"}}, {p, g, m, v, w});
+  return Napi::Boolean::New(env, cimm::adam_step(p.data, g.data, m.data, v.data, w.data, p.length, h));
+}
+
 Napi::Value AdamStep(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
-    const auto p = float32_array(env, info[0], "params");
-    const auto g = float32_array(env, info[1], "grads");
-    const auto m = float32_array(env, info[2], "m");
-    const auto v = float32_array(env, info[3], "v");
-    const auto w = float32_array(env, info[4], "vMax");
-    cimm::AdamHyper h{};
-    h.beta1 = number(env, info[5], "beta1");
-    h.beta2 = number(env, info[6], "beta2");
-    h.step_size = number(env, info[7], "stepSize");
-    h.bc2_sqrt = number(env, info[8], "bc2Sqrt");
-    h.epsilon = number(env, info[9], "epsilon");
-    h.weight_decay = number(env, info[10], "weightDecay");
-    h.decay = number(env, info[11], "decay");
-    h.amsgrad = boolean(env, info[12], "amsgrad");
-    h.maximize = boolean(env, info[13], "maximize");
-    same_length(env, g, p.length, "grads", info[1]);
-    same_length(env, m, p.length, "m", info[2]);
-    same_length(env, v, p.length, "v", info[3]);
-    if (h.amsgrad) same_length(env, w, p.length, "vMax", info[4]);
-    disjoint(env, info, {{0, "params"}, {1, "grads"}, {2, "m"}, {3, "v"}, {4, "vMax"}}, {p, g, m, v, w});
-    return Napi::Boolean::New(env, cimm::adam_step(p.data, g.data, m.data, v.data, w.data, p.length, h));
+    return by_dtype(env, info[0], "params", [&](auto d) { return AdamStepAs<typename decltype(d)::type>(env, info); });
   });
 }
 
 // prodigyAccumulate(params, grads, p0, m, v, s: Float32Array, beta1, beta2, beta3, momentScale,
 //                   varianceScale, sScale, weightDecay: number): [dot, l1]
+template <typename T>
+Napi::Value ProdigyAccumulateAs(Napi::Env env, const Napi::CallbackInfo& info) {
+  const auto p = real_array<T>(env, info[0], "params");
+  const auto g = real_array<T>(env, info[1], "grads");
+  const auto q = real_array<T>(env, info[2], "p0");
+  const auto m = real_array<T>(env, info[3], "m");
+  const auto v = real_array<T>(env, info[4], "v");
+  const auto s = real_array<T>(env, info[5], "s");
+  cimm::ProdigyAccumulateHyper h{};
+  h.beta1 = number(env, info[6], "beta1");
+  h.beta2 = number(env, info[7], "beta2");
+  h.beta3 = number(env, info[8], "beta3");
+  h.moment_scale = number(env, info[9], "momentScale");
+  h.variance_scale = number(env, info[10], "varianceScale");
+  h.s_scale = number(env, info[11], "sScale");
+  h.weight_decay = number(env, info[12], "weightDecay");
+  same_length(env, g, p.length, "grads", info[1]);
+  same_length(env, q, p.length, "p0", info[2]);
+  same_length(env, m, p.length, "m", info[3]);
+  same_length(env, v, p.length, "v", info[4]);
+  same_length(env, s, p.length, "s", info[5]);
+  disjoint(env, info, {{0, "params"}, {1, "grads"}, {2, "p0"}, {3, "m"}, {4, "v"}, {5, "s"}}, {p, g, q, m, v, s});
+  const cimm::ProdigySums r = cimm::prodigy_accumulate(p.data, g.data, q.data, m.data, v.data, s.data, p.length, h);
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(uint32_t{0}, Napi::Number::New(env, r.dot));
+  out.Set(uint32_t{1}, Napi::Number::New(env, r.l1));
+  return out;
+}
+
 Napi::Value ProdigyAccumulate(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
-    const auto p = float32_array(env, info[0], "params");
-    const auto g = float32_array(env, info[1], "grads");
-    const auto q = float32_array(env, info[2], "p0");
-    const auto m = float32_array(env, info[3], "m");
-    const auto v = float32_array(env, info[4], "v");
-    const auto s = float32_array(env, info[5], "s");
-    cimm::ProdigyAccumulateHyper h{};
-    h.beta1 = number(env, info[6], "beta1");
-    h.beta2 = number(env, info[7], "beta2");
-    h.beta3 = number(env, info[8], "beta3");
-    h.moment_scale = number(env, info[9], "momentScale");
-    h.variance_scale = number(env, info[10], "varianceScale");
-    h.s_scale = number(env, info[11], "sScale");
-    h.weight_decay = number(env, info[12], "weightDecay");
-    same_length(env, g, p.length, "grads", info[1]);
-    same_length(env, q, p.length, "p0", info[2]);
-    same_length(env, m, p.length, "m", info[3]);
-    same_length(env, v, p.length, "v", info[4]);
-    same_length(env, s, p.length, "s", info[5]);
-    disjoint(env, info, {{0, "params"}, {1, "grads"}, {2, "p0"}, {3, "m"}, {4, "v"}, {5, "s"}}, {p, g, q, m, v, s});
-    const cimm::ProdigySums r = cimm::prodigy_accumulate(p.data, g.data, q.data, m.data, v.data, s.data, p.length, h);
-    Napi::Array out = Napi::Array::New(env, 2);
-    out.Set(uint32_t{0}, Napi::Number::New(env, r.dot));
-    out.Set(uint32_t{1}, Napi::Number::New(env, r.l1));
-    return out;
+    return by_dtype(env, info[0], "params",
+                    [&](auto d) { return ProdigyAccumulateAs<typename decltype(d)::type>(env, info); });
   });
 }
 
 // prodigyUpdate(params, m, v: Float32Array, stepSize, epsilon, decay: number): boolean
+template <typename T>
+Napi::Value ProdigyUpdateAs(Napi::Env env, const Napi::CallbackInfo& info) {
+  const auto p = real_array<T>(env, info[0], "params");
+  const auto m = real_array<T>(env, info[1], "m");
+  const auto v = real_array<T>(env, info[2], "v");
+  cimm::ProdigyUpdateHyper h{};
+  h.step_size = number(env, info[3], "stepSize");
+  h.epsilon = number(env, info[4], "epsilon");
+  h.decay = number(env, info[5], "decay");
+  same_length(env, m, p.length, "m", info[1]);
+  same_length(env, v, p.length, "v", info[2]);
+  disjoint(env, info, {{0, "params"}, {1, "m"}, {2, "v"}}, {p, m, v});
+  return Napi::Boolean::New(env, cimm::prodigy_update(p.data, m.data, v.data, p.length, h));
+}
+
 Napi::Value ProdigyUpdate(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
-    const auto p = float32_array(env, info[0], "params");
-    const auto m = float32_array(env, info[1], "m");
-    const auto v = float32_array(env, info[2], "v");
-    cimm::ProdigyUpdateHyper h{};
-    h.step_size = number(env, info[3], "stepSize");
-    h.epsilon = number(env, info[4], "epsilon");
-    h.decay = number(env, info[5], "decay");
-    same_length(env, m, p.length, "m", info[1]);
-    same_length(env, v, p.length, "v", info[2]);
-    disjoint(env, info, {{0, "params"}, {1, "m"}, {2, "v"}}, {p, m, v});
-    return Napi::Boolean::New(env, cimm::prodigy_update(p.data, m.data, v.data, p.length, h));
+    return by_dtype(env, info[0], "params",
+                    [&](auto d) { return ProdigyUpdateAs<typename decltype(d)::type>(env, info); });
   });
 }
 
 // firstNonFinite(values: Float32Array): number (-1 when all are finite)
+template <typename T>
+Napi::Value FirstNonFiniteAs(Napi::Env env, const Napi::CallbackInfo& info) {
+  const auto x = real_array<T>(env, info[0], "values");
+  return Napi::Number::New(env, static_cast<double>(cimm::first_non_finite(x.data, x.length)));
+}
+
 Napi::Value FirstNonFinite(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
-    const auto x = float32_array(env, info[0], "values");
-    return Napi::Number::New(env, static_cast<double>(cimm::first_non_finite(x.data, x.length)));
+    return by_dtype(env, info[0], "values",
+                    [&](auto d) { return FirstNonFiniteAs<typename decltype(d)::type>(env, info); });
   });
 }
 
@@ -356,41 +437,55 @@ Napi::Value MemoryCopy(const Napi::CallbackInfo& info) {
 
 // updateEnergy(before, after, grads, metric: Float32Array, metricScale, epsilon: number,
 //              out: Float64Array(3)): void — the energy terms of an update (balance.hpp)
+template <typename T>
+Napi::Value UpdateEnergyAs(Napi::Env env, const Napi::CallbackInfo& info) {
+  const auto before = real_array<T>(env, info[0], "before");
+  const auto after = real_array<T>(env, info[1], "after");
+  const auto grads = real_array<T>(env, info[2], "grads");
+  const auto metric = real_array<T>(env, info[3], "metric");
+  const double scale = number(env, info[4], "metricScale");
+  const double epsilon = number(env, info[5], "epsilon");
+  const auto out = float64_array(env, info[6], "out");
+  const std::string want =
+      std::string("a ") + array_name<T>() + " of length " + std::to_string(before.length) + " (the length of before)";
+  if (after.length != before.length) fail(env, want, "after", info[1]);
+  if (grads.length != before.length) fail(env, want, "grads", info[2]);
+  if (metric.length != 0 && metric.length != before.length) fail(env, want, "metric", info[3]);
+  if (out.length != 3) fail(env, "a Float64Array of length 3", "out", info[6]);
+  double sums[3];
+  const cimm::UpdateArraysT<T> u{before.data, after.data, grads.data, metric.length ? metric.data : nullptr,
+                                 scale,       epsilon};
+  cimm::update_energy(u, before.length, sums);
+  std::copy(sums, sums + 3, out.data);
+  return env.Undefined();
+}
+
 Napi::Value UpdateEnergy(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
-    const auto before = float32_array(env, info[0], "before");
-    const auto after = float32_array(env, info[1], "after");
-    const auto grads = float32_array(env, info[2], "grads");
-    const auto metric = float32_array(env, info[3], "metric");
-    const double scale = number(env, info[4], "metricScale");
-    const double epsilon = number(env, info[5], "epsilon");
-    const auto out = float64_array(env, info[6], "out");
-    const std::string want = "a Float32Array of length " + std::to_string(before.length) + " (the length of before)";
-    if (after.length != before.length) fail(env, want, "after", info[1]);
-    if (grads.length != before.length) fail(env, want, "grads", info[2]);
-    if (metric.length != 0 && metric.length != before.length) fail(env, want, "metric", info[3]);
-    if (out.length != 3) fail(env, "a Float64Array of length 3", "out", info[6]);
-    double sums[3];
-    const cimm::UpdateArrays u{before.data, after.data, grads.data, metric.length ? metric.data : nullptr,
-                               scale,       epsilon};
-    cimm::update_energy(u, before.length, sums);
-    std::copy(sums, sums + 3, out.data);
-    return env.Undefined();
+    return by_dtype(env, info[0], "before",
+                    [&](auto d) { return UpdateEnergyAs<typename decltype(d)::type>(env, info); });
   });
 }
 
 // updateSlope(before, after, grads: Float32Array): number — Σ g·(after − before), updateEnergy's
 // out[1] bit for bit (balance.hpp)
+template <typename T>
+Napi::Value UpdateSlopeAs(Napi::Env env, const Napi::CallbackInfo& info) {
+  const auto before = real_array<T>(env, info[0], "before");
+  const auto after = real_array<T>(env, info[1], "after");
+  const auto grads = real_array<T>(env, info[2], "grads");
+  const std::string want =
+      std::string("a ") + array_name<T>() + " of length " + std::to_string(before.length) + " (the length of before)";
+  if (after.length != before.length) fail(env, want, "after", info[1]);
+  if (grads.length != before.length) fail(env, want, "grads", info[2]);
+  const cimm::UpdateArraysT<T> u{before.data, after.data, grads.data, nullptr, 1, 0};
+  return Napi::Number::New(env, cimm::update_slope(u, before.length));
+}
+
 Napi::Value UpdateSlope(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
-    const auto before = float32_array(env, info[0], "before");
-    const auto after = float32_array(env, info[1], "after");
-    const auto grads = float32_array(env, info[2], "grads");
-    const std::string want = "a Float32Array of length " + std::to_string(before.length) + " (the length of before)";
-    if (after.length != before.length) fail(env, want, "after", info[1]);
-    if (grads.length != before.length) fail(env, want, "grads", info[2]);
-    const cimm::UpdateArrays u{before.data, after.data, grads.data, nullptr, 1, 0};
-    return Napi::Number::New(env, cimm::update_slope(u, before.length));
+    return by_dtype(env, info[0], "before",
+                    [&](auto d) { return UpdateSlopeAs<typename decltype(d)::type>(env, info); });
   });
 }
 
@@ -414,13 +509,14 @@ bool option_boolean(Napi::Env env, Napi::Object options, const char* key, const 
 }
 
 // `out`: a Float64Array of length 3 sharing no memory with the float arrays of the call.
-double* sums_out(Napi::Env env, Napi::Value value, std::initializer_list<std::pair<const char*, View<float>>> arrays) {
+template <typename T>
+double* sums_out(Napi::Env env, Napi::Value value, std::initializer_list<std::pair<const char*, View<T>>> arrays) {
   const auto out = float64_array(env, value, "out");
   if (out.length != 3) fail(env, "a Float64Array of length 3", "out", value);
   const auto o = reinterpret_cast<std::uintptr_t>(out.data);
   for (const auto& [name, a] : arrays) {
     const auto b = reinterpret_cast<std::uintptr_t>(a.data);
-    if (a.length > 0 && o < b + a.length * sizeof(float) && b < o + 3 * sizeof(double)) {
+    if (a.length > 0 && o < b + a.length * sizeof(T) && b < o + 3 * sizeof(double)) {
       fail(env, std::string("a Float64Array that does not overlap ") + name, "out", value);
     }
   }
@@ -435,65 +531,78 @@ Napi::Value measured_result(Napi::Env env, const cimm::Measured& r, double* out)
 // sgdStepMeasured(params, grads, momentumBuffer, before: Float32Array, options {learningRate,
 //                 momentum, dampening, weightDecay, nesterov, maximize, firstStep},
 //                 out: Float64Array(3)): boolean
+template <typename T>
+Napi::Value SgdStepMeasuredAs(Napi::Env env, const Napi::CallbackInfo& info) {
+  const Napi::Object o = options_object(env, info[4]);
+  cimm::SgdHyper h{};
+  h.learning_rate = option_number(env, o, "learningRate", "options.learningRate");
+  h.momentum = option_number(env, o, "momentum", "options.momentum");
+  h.dampening = option_number(env, o, "dampening", "options.dampening");
+  h.weight_decay = option_number(env, o, "weightDecay", "options.weightDecay");
+  h.nesterov = option_boolean(env, o, "nesterov", "options.nesterov");
+  h.maximize = option_boolean(env, o, "maximize", "options.maximize");
+  h.first_step = option_boolean(env, o, "firstStep", "options.firstStep");
+  const auto p = real_array<T>(env, info[0], "params");
+  const auto g = real_array<T>(env, info[1], "grads");
+  const auto b = real_array<T>(env, info[2], "momentumBuffer");
+  const auto q = real_array<T>(env, info[3], "before");
+  same_length(env, g, p.length, "grads", info[1]);
+  if (static_cast<T>(h.momentum) != T(0)) same_length(env, b, p.length, "momentumBuffer", info[2]);
+  same_length(env, q, p.length, "before", info[3]);
+  disjoint(env, info, {{0, "params"}, {1, "grads"}, {2, "momentumBuffer"}, {3, "before"}}, {p, g, b, q});
+  double* out = sums_out<T>(env, info[5], {{"params", p}, {"grads", g}, {"momentumBuffer", b}, {"before", q}});
+  return measured_result(env, cimm::sgd_step_measured(p.data, g.data, b.data, q.data, p.length, h), out);
+}
+
 Napi::Value SgdStepMeasured(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
-    const Napi::Object o = options_object(env, info[4]);
-    cimm::SgdHyper h{};
-    h.learning_rate = option_number(env, o, "learningRate", "options.learningRate");
-    h.momentum = option_number(env, o, "momentum", "options.momentum");
-    h.dampening = option_number(env, o, "dampening", "options.dampening");
-    h.weight_decay = option_number(env, o, "weightDecay", "options.weightDecay");
-    h.nesterov = option_boolean(env, o, "nesterov", "options.nesterov");
-    h.maximize = option_boolean(env, o, "maximize", "options.maximize");
-    h.first_step = option_boolean(env, o, "firstStep", "options.firstStep");
-    const auto p = float32_array(env, info[0], "params");
-    const auto g = float32_array(env, info[1], "grads");
-    const auto b = float32_array(env, info[2], "momentumBuffer");
-    const auto q = float32_array(env, info[3], "before");
-    same_length(env, g, p.length, "grads", info[1]);
-    if (static_cast<float>(h.momentum) != 0.0f) same_length(env, b, p.length, "momentumBuffer", info[2]);
-    same_length(env, q, p.length, "before", info[3]);
-    disjoint(env, info, {{0, "params"}, {1, "grads"}, {2, "momentumBuffer"}, {3, "before"}}, {p, g, b, q});
-    double* out = sums_out(env, info[5], {{"params", p}, {"grads", g}, {"momentumBuffer", b}, {"before", q}});
-    return measured_result(env, cimm::sgd_step_measured(p.data, g.data, b.data, q.data, p.length, h), out);
+    return by_dtype(env, info[0], "params",
+                    [&](auto d) { return SgdStepMeasuredAs<typename decltype(d)::type>(env, info); });
   });
 }
 
 // adamStepMeasured(params, grads, m, v, vMax, before: Float32Array, options {beta1, beta2,
 //                  stepSize, bc2Sqrt, epsilon, weightDecay, decay, amsgrad, maximize,
 //                  metricScale, metricEpsilon}, out: Float64Array(3)): boolean
+template <typename T>
+Napi::Value AdamStepMeasuredAs(Napi::Env env, const Napi::CallbackInfo& info) {
+  const Napi::Object o = options_object(env, info[6]);
+  cimm::AdamHyper h{};
+  h.beta1 = option_number(env, o, "beta1", "options.beta1");
+  h.beta2 = option_number(env, o, "beta2", "options.beta2");
+  h.step_size = option_number(env, o, "stepSize", "options.stepSize");
+  h.bc2_sqrt = option_number(env, o, "bc2Sqrt", "options.bc2Sqrt");
+  h.epsilon = option_number(env, o, "epsilon", "options.epsilon");
+  h.weight_decay = option_number(env, o, "weightDecay", "options.weightDecay");
+  h.decay = option_number(env, o, "decay", "options.decay");
+  h.amsgrad = option_boolean(env, o, "amsgrad", "options.amsgrad");
+  h.maximize = option_boolean(env, o, "maximize", "options.maximize");
+  cimm::AdamMetric metric{};
+  metric.scale = option_number(env, o, "metricScale", "options.metricScale");
+  metric.epsilon = option_number(env, o, "metricEpsilon", "options.metricEpsilon");
+  const auto p = real_array<T>(env, info[0], "params");
+  const auto g = real_array<T>(env, info[1], "grads");
+  const auto m = real_array<T>(env, info[2], "m");
+  const auto v = real_array<T>(env, info[3], "v");
+  const auto w = real_array<T>(env, info[4], "vMax");
+  const auto q = real_array<T>(env, info[5], "before");
+  same_length(env, g, p.length, "grads", info[1]);
+  same_length(env, m, p.length, "m", info[2]);
+  same_length(env, v, p.length, "v", info[3]);
+  if (h.amsgrad) same_length(env, w, p.length, "vMax", info[4]);
+  same_length(env, q, p.length, "before", info[5]);
+  disjoint(env, info, {{0, "params"}, {1, "grads"}, {2, "m"}, {3, "v"}, {4, "vMax"}, {5, "before"}},
+           {p, g, m, v, w, q});
+  double* out =
+      sums_out<T>(env, info[7], {{"params", p}, {"grads", g}, {"m", m}, {"v", v}, {"vMax", w}, {"before", q}});
+  return measured_result(
+      env, cimm::adam_step_measured(p.data, g.data, m.data, v.data, w.data, q.data, p.length, h, metric), out);
+}
+
 Napi::Value AdamStepMeasured(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
-    const Napi::Object o = options_object(env, info[6]);
-    cimm::AdamHyper h{};
-    h.beta1 = option_number(env, o, "beta1", "options.beta1");
-    h.beta2 = option_number(env, o, "beta2", "options.beta2");
-    h.step_size = option_number(env, o, "stepSize", "options.stepSize");
-    h.bc2_sqrt = option_number(env, o, "bc2Sqrt", "options.bc2Sqrt");
-    h.epsilon = option_number(env, o, "epsilon", "options.epsilon");
-    h.weight_decay = option_number(env, o, "weightDecay", "options.weightDecay");
-    h.decay = option_number(env, o, "decay", "options.decay");
-    h.amsgrad = option_boolean(env, o, "amsgrad", "options.amsgrad");
-    h.maximize = option_boolean(env, o, "maximize", "options.maximize");
-    cimm::AdamMetric metric{};
-    metric.scale = option_number(env, o, "metricScale", "options.metricScale");
-    metric.epsilon = option_number(env, o, "metricEpsilon", "options.metricEpsilon");
-    const auto p = float32_array(env, info[0], "params");
-    const auto g = float32_array(env, info[1], "grads");
-    const auto m = float32_array(env, info[2], "m");
-    const auto v = float32_array(env, info[3], "v");
-    const auto w = float32_array(env, info[4], "vMax");
-    const auto q = float32_array(env, info[5], "before");
-    same_length(env, g, p.length, "grads", info[1]);
-    same_length(env, m, p.length, "m", info[2]);
-    same_length(env, v, p.length, "v", info[3]);
-    if (h.amsgrad) same_length(env, w, p.length, "vMax", info[4]);
-    same_length(env, q, p.length, "before", info[5]);
-    disjoint(env, info, {{0, "params"}, {1, "grads"}, {2, "m"}, {3, "v"}, {4, "vMax"}, {5, "before"}},
-             {p, g, m, v, w, q});
-    double* out = sums_out(env, info[7], {{"params", p}, {"grads", g}, {"m", m}, {"v", v}, {"vMax", w}, {"before", q}});
-    return measured_result(
-        env, cimm::adam_step_measured(p.data, g.data, m.data, v.data, w.data, q.data, p.length, h, metric), out);
+    return by_dtype(env, info[0], "params",
+                    [&](auto d) { return AdamStepMeasuredAs<typename decltype(d)::type>(env, info); });
   });
 }
 
@@ -618,28 +727,34 @@ Napi::Value GridSums(const Napi::CallbackInfo& info) {
   });
 }
 
-// l2Norm(x: Float32Array): number
+// l2Norm(x: Float32Array | Float64Array): number
 Napi::Value L2Norm(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
-    const auto x = float32_array(env, info[0], "x");
-    return Napi::Number::New(env, cimm::l2_norm(x.data, x.length));
+    return by_dtype(env, info[0], "x", [&](auto d) {
+      const auto x = real_array<typename decltype(d)::type>(env, info[0], "x");
+      return Napi::Number::New(env, cimm::l2_norm(x.data, x.length));
+    });
   });
 }
 
-// zeroNonFinite(x: Float32Array): number
+// zeroNonFinite(x: Float32Array | Float64Array): number
 Napi::Value ZeroNonFinite(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
-    const auto x = float32_array(env, info[0], "x");
-    return Napi::Number::New(env, static_cast<double>(cimm::zero_non_finite(x.data, x.length)));
+    return by_dtype(env, info[0], "x", [&](auto d) {
+      const auto x = real_array<typename decltype(d)::type>(env, info[0], "x");
+      return Napi::Number::New(env, static_cast<double>(cimm::zero_non_finite(x.data, x.length)));
+    });
   });
 }
 
-// scaleInPlace(x: Float32Array, s: number): void
+// scaleInPlace(x: Float32Array | Float64Array, s: number): void
 Napi::Value ScaleInPlace(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
-    const auto x = float32_array(env, info[0], "x");
-    cimm::scale_in_place(x.data, x.length, number(env, info[1], "s"));
-    return env.Undefined();
+    return by_dtype(env, info[0], "x", [&](auto d) -> Napi::Value {
+      const auto x = real_array<typename decltype(d)::type>(env, info[0], "x");
+      cimm::scale_in_place(x.data, x.length, number(env, info[1], "s"));
+      return env.Undefined();
+    });
   });
 }
 
@@ -648,7 +763,8 @@ Napi::Value ScaleInPlace(const Napi::CallbackInfo& info) {
 // `in` itself, or a copy kept in `keep` when it partially overlaps `out` (or is `out` and
 // `always` is set): a kernel then never reads an element it already overwrote. An input that
 // is exactly `out` is fine as it is (each kernel reads element i before writing it).
-const float* separate(View<float> in, View<float> out, std::vector<float>& keep, bool always = false) {
+template <typename T>
+const T* separate(View<T> in, View<T> out, std::vector<T>& keep, bool always = false) {
   if (!overlap(in, out)) return in.data;
   if (in.data == out.data && in.length == out.length && !always) return in.data;
   keep.assign(in.data, in.data + in.length);
@@ -743,13 +859,16 @@ Napi::Value Sum(const Napi::CallbackInfo& info) {
 Napi::Value ActivationForward(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
     const auto act = activation(env, info[0]);
-    const auto x = float32_array(env, info[1], "x");
-    const double shift = finite(env, info[2], "shift");
-    const auto out = float32_array(env, info[3], "out");
-    same_length_as(env, x, out.length, "out", "x", info[1]);
-    std::vector<float> keep;
-    cimm::activation_forward(act, separate(x, out, keep), shift, out.data, out.length);
-    return env.Undefined();
+    return by_dtype(env, info[3], "out", [&](auto d) -> Napi::Value {
+      using T = typename decltype(d)::type;
+      const auto x = real_array<T>(env, info[1], "x");
+      const double shift = finite(env, info[2], "shift");
+      const auto out = real_array<T>(env, info[3], "out");
+      same_length_as(env, x, out.length, "out", "x", info[1]);
+      std::vector<T> keep;
+      cimm::activation_forward(act, separate(x, out, keep), shift, out.data, out.length);
+      return env.Undefined();
+    });
   });
 }
 
@@ -757,14 +876,17 @@ Napi::Value ActivationForward(const Napi::CallbackInfo& info) {
 Napi::Value ActivationBackward(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
     const auto act = activation(env, info[0]);
-    const auto y = float32_array(env, info[1], "y");
-    const auto g = float32_array(env, info[2], "gradOut");
-    const auto out = float32_array(env, info[3], "gradPre");
-    same_length_as(env, y, out.length, "gradPre", "y", info[1]);
-    same_length_as(env, g, out.length, "gradPre", "gradOut", info[2]);
-    std::vector<float> keep_y, keep_g;
-    cimm::activation_backward(act, separate(y, out, keep_y), separate(g, out, keep_g), out.data, out.length);
-    return env.Undefined();
+    return by_dtype(env, info[3], "gradPre", [&](auto d) -> Napi::Value {
+      using T = typename decltype(d)::type;
+      const auto y = real_array<T>(env, info[1], "y");
+      const auto g = real_array<T>(env, info[2], "gradOut");
+      const auto out = real_array<T>(env, info[3], "gradPre");
+      same_length_as(env, y, out.length, "gradPre", "y", info[1]);
+      same_length_as(env, g, out.length, "gradPre", "gradOut", info[2]);
+      std::vector<T> keep_y, keep_g;
+      cimm::activation_backward(act, separate(y, out, keep_y), separate(g, out, keep_g), out.data, out.length);
+      return env.Undefined();
+    });
   });
 }
 
@@ -775,11 +897,12 @@ std::size_t dimension(Napi::Env env, Napi::Value value, const char* param) {
   return static_cast<std::size_t>(v);
 }
 
-void matrix(Napi::Env env, View<float> v, std::size_t rows, std::size_t cols, const char* param, Napi::Value value) {
+template <typename T>
+void matrix(Napi::Env env, View<T> v, std::size_t rows, std::size_t cols, const char* param, Napi::Value value) {
   if (v.length != rows * cols) {
     fail(env,
-         "a " + std::to_string(rows) + "\xC3\x97" + std::to_string(cols) + " matrix (a Float32Array of length " +
-             std::to_string(rows * cols) + ")",
+         "a " + std::to_string(rows) + "\xC3\x97" + std::to_string(cols) + " matrix (a " + array_name<T>() +
+             " of length " + std::to_string(rows * cols) + ")",
          param, value);
   }
 }
@@ -793,22 +916,24 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
     const std::size_t n = dimension(env, info[3], "n");
     const std::size_t k = dimension(env, info[4], "k");
     const double alpha = finite(env, info[5], "alpha");
-    const auto a = float32_array(env, info[6], "a");
-    const auto b = float32_array(env, info[7], "b");
-    const double beta = finite(env, info[8], "beta");
-    const auto c = float32_array(env, info[9], "c");
-    if (static_cast<double>(m) * static_cast<double>(k) > 4e18 ||
-        static_cast<double>(k) * static_cast<double>(n) > 4e18 ||
-        static_cast<double>(m) * static_cast<double>(n) > 4e18) {
-      fail(env, "dimensions whose products fit in memory", "m", info[2]);
-    }
-    matrix(env, a, trans_a ? k : m, trans_a ? m : k, "a", info[6]);
-    matrix(env, b, trans_b ? n : k, trans_b ? k : n, "b", info[7]);
-    matrix(env, c, m, n, "c", info[9]);
-    if (overlap(a, c) || overlap(b, c)) fail(env, "an array that does not overlap a or b", "c", info[9]);
-    cimm::matmul(trans_a, trans_b, m, n, k, static_cast<float>(alpha), a.data, b.data, static_cast<float>(beta),
-                 c.data);
-    return env.Undefined();
+    return by_dtype(env, info[9], "c", [&](auto d) -> Napi::Value {
+      using T = typename decltype(d)::type;
+      const auto a = real_array<T>(env, info[6], "a");
+      const auto b = real_array<T>(env, info[7], "b");
+      const double beta = finite(env, info[8], "beta");
+      const auto c = real_array<T>(env, info[9], "c");
+      if (static_cast<double>(m) * static_cast<double>(k) > 4e18 ||
+          static_cast<double>(k) * static_cast<double>(n) > 4e18 ||
+          static_cast<double>(m) * static_cast<double>(n) > 4e18) {
+        fail(env, "dimensions whose products fit in memory", "m", info[2]);
+      }
+      matrix(env, a, trans_a ? k : m, trans_a ? m : k, "a", info[6]);
+      matrix(env, b, trans_b ? n : k, trans_b ? k : n, "b", info[7]);
+      matrix(env, c, m, n, "c", info[9]);
+      if (overlap(a, c) || overlap(b, c)) fail(env, "an array that does not overlap a or b", "c", info[9]);
+      cimm::matmul(trans_a, trans_b, m, n, k, static_cast<T>(alpha), a.data, b.data, static_cast<T>(beta), c.data);
+      return env.Undefined();
+    });
   });
 }
 

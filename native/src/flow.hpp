@@ -63,6 +63,12 @@ std::size_t zero_non_finite(float* x, std::size_t n);
 // x_i ← (float)(x_i · s), the product in double (as JS computes it).
 void scale_in_place(float* x, std::size_t n, double s);
 
+// The same on f64 gradients (Float64Array parameters): scalar loops, the norm's sum over the
+// same fixed split.
+double l2_norm(const double* x, std::size_t n);
+std::size_t zero_non_finite(double* x, std::size_t n);
+void scale_in_place(double* x, std::size_t n, double s);
+
 constexpr std::size_t kFlowParallelCells = std::size_t{1} << 16;
 constexpr std::size_t kFlowUnitCells = std::size_t{1} << 15;
 constexpr std::size_t kReduceParallel = std::size_t{1} << 18;

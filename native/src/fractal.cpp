@@ -452,4 +452,12 @@ void activation_backward(Activation a, const float* y, const float* grad_out, fl
   for_units(n, [&](std::size_t b, std::size_t e) { kernel(a, y + b, grad_out + b, grad_pre + b, e - b); });
 }
 
+void activation_forward(Activation a, const double* x, double shift, double* out, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) out[i] = sigma(a, x[i] + shift);
+}
+
+void activation_backward(Activation a, const double* y, const double* grad_out, double* grad_pre, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) grad_pre[i] = sigma_prime_times(a, y[i], grad_out[i]);
+}
+
 }  // namespace cimm

@@ -40,6 +40,9 @@ void activation_forward(Activation a, const float* x, double shift, float* out, 
 // grad_pre[i] = grad_out[i]·σ'(pre[i]) through y = σ(pre): tanh 1 − y², sigmoid y(1 − y),
 // relu [y > 0], identity 1.
 void activation_backward(Activation a, const float* y, const float* grad_out, float* grad_pre, std::size_t n);
+// The same on f64 arrays (nn layers in f64): σ and σ' as above in double, not rounded; scalar.
+void activation_forward(Activation a, const double* x, double shift, double* out, std::size_t n);
+void activation_backward(Activation a, const double* y, const double* grad_out, double* grad_pre, std::size_t n);
 
 // C ← α·op(A)·op(B) + β·C, row-major and dense: op(A) m×k (A stored k×m when trans_a),
 // op(B) k×n (B stored n×k when trans_b), C m×n. β = 0 overwrites C. C must not overlap A or
@@ -47,6 +50,10 @@ void activation_backward(Activation a, const float* y, const float* grad_out, fl
 // on the thread pool from kGemmParallelWork multiply-adds.
 void matmul(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
             const float* b, float beta, float* c);
+// The same on f64 matrices (nn layers in f64): each entry's products summed in double in
+// index order, then α·sum + β·c; a plain loop nest, single-threaded.
+void matmul(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, double alpha, const double* a,
+            const double* b, double beta, double* c);
 
 // matmul, checking `stop` (when not null) before each NC×KC slice of the blocking (at most
 // m·1024·256 multiply-adds); false when it stopped, C then partly written. With no flag it is

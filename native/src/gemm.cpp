@@ -266,4 +266,20 @@ bool matmul_until(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std:
   return gemm_blocked(kernel, parallel, trans_a, trans_b, m, n, k, alpha, a, b, beta, c, stop);
 }
 
+void matmul(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, double alpha, const double* a,
+            const double* b, double beta, double* c) {
+  for (std::size_t i = 0; i < m; ++i) {
+    for (std::size_t j = 0; j < n; ++j) {
+      double sum = 0;
+      for (std::size_t p = 0; p < k; ++p) {
+        const double x = trans_a ? a[p * m + i] : a[i * k + p];
+        const double y = trans_b ? b[j * k + p] : b[p * n + j];
+        sum += x * y;
+      }
+      double& out = c[i * n + j];
+      out = beta == 0 ? alpha * sum : alpha * sum + beta * out;
+    }
+  }
+}
+
 }  // namespace cimm

@@ -25,39 +25,44 @@ using detail::AdamScalars;
 using detail::SgdScalars;
 
 // The arrays of one call (buf empty without momentum, vmax without amsgrad, q = before).
+// (f32 or f64: T, the parameters' dtype.)
+template <typename T = float>
 struct SgdArrays {
-  float* p;
-  const float* g;
-  float* b;
-  float* q;
+  T* p;
+  const T* g;
+  T* b;
+  T* q;
 };
 
+template <typename T = float>
 struct AdamArrays {
-  float* p;
-  const float* g;
-  float* m;
-  float* v;
-  float* w;
-  float* q;
+  T* p;
+  const T* g;
+  T* m;
+  T* v;
+  T* w;
+  T* q;
 };
 
 // Element i of the SGD step: the update, the snapshot, the terms into t; false if not finite.
-inline bool sgd_element(const SgdArrays& a, const SgdScalars& s, std::size_t i, double* t) noexcept {
-  float unused = 0.0f;
-  const float old = a.p[i];
-  const float next = detail::sgd_one(s, old, a.g[i], s.mu != 0.0f ? a.b + i : &unused);
+template <typename T>
+inline bool sgd_element(const SgdArrays<T>& a, const detail::SgdScalarsT<T>& s, std::size_t i, double* t) noexcept {
+  T unused = 0;
+  const T old = a.p[i];
+  const T next = detail::sgd_one(s, old, a.g[i], s.mu != T(0) ? a.b + i : &unused);
   a.q[i] = old;
   a.p[i] = next;
   detail::element_terms(old, next, a.g[i], 1.0, t);
   return detail::finite(next);
 }
 
-inline bool adam_element(const AdamArrays& a, const AdamScalars& s, const AdamMetric& metric, std::size_t i,
-                         double* t) noexcept {
-  float unused = 0.0f;
-  float root = 0.0f;
-  const float old = a.p[i];
-  const float next = detail::adam_one(s, old, a.g[i], a.m + i, a.v + i, s.amsgrad ? a.w + i : &unused, &root);
+template <typename T>
+inline bool adam_element(const AdamArrays<T>& a, const detail::AdamScalarsT<T>& s, const AdamMetric& metric,
+                         std::size_t i, double* t) noexcept {
+  T unused = 0;
+  T root = 0;
+  const T old = a.p[i];
+  const T next = detail::adam_one(s, old, a.g[i], a.m + i, a.v + i, s.amsgrad ? a.w + i : &unused, &root);
   a.q[i] = old;
   a.p[i] = next;
   detail::element_terms(old, next, a.g[i], detail::metric_weight(root, metric.scale, metric.epsilon), t);
@@ -86,11 +91,13 @@ Measured range_scalar(std::size_t n, Element&& element) noexcept {
   return r;
 }
 
-Measured sgd_range_scalar(const SgdArrays& a, std::size_t n, const SgdScalars& s) noexcept {
+template <typename T>
+Measured sgd_range_scalar(const SgdArrays<T>& a, std::size_t n, const detail::SgdScalarsT<T>& s) noexcept {
   return range_scalar(n, [&](std::size_t i, double* t) { return sgd_element(a, s, i, t); });
 }
 
-Measured adam_range_scalar(const AdamArrays& a, std::size_t n, const AdamScalars& s,
+template <typename T>
+Measured adam_range_scalar(const AdamArrays<T>& a, std::size_t n, const detail::AdamScalarsT<T>& s,
                            const AdamMetric& metric) noexcept {
   return range_scalar(n, [&](std::size_t i, double* t) { return adam_element(a, s, metric, i, t); });
 }
@@ -124,7 +131,7 @@ CIMM_TARGET_AVX2 inline void tile_sums(detail::Sums4& sums, const float* q, cons
 }
 
 template <bool L2, int MOMENTUM, bool NESTEROV>
-CIMM_TARGET_AVX2 Measured sgd_range_avx2_as(const SgdArrays& a, std::size_t n, const SgdScalars& s) noexcept {
+CIMM_TARGET_AVX2 Measured sgd_range_avx2_as(const SgdArrays<>& a, std::size_t n, const SgdScalars& s) noexcept {
   const detail::SgdLanes lanes(s);
   detail::Sums4 sums(1.0, 0.0);
   __m256 bad = _mm256_setzero_ps();
@@ -151,14 +158,14 @@ CIMM_TARGET_AVX2 Measured sgd_range_avx2_as(const SgdArrays& a, std::size_t n, c
   return r;
 }
 
-Measured sgd_range_avx2(const SgdArrays& a, std::size_t n, const SgdScalars& s) noexcept {
+Measured sgd_range_avx2(const SgdArrays<>& a, std::size_t n, const SgdScalars& s) noexcept {
   return detail::sgd_form(s, [&](auto l2, auto momentum, auto nesterov) {
     return sgd_range_avx2_as<decltype(l2)::value, decltype(momentum)::value, decltype(nesterov)::value>(a, n, s);
   });
 }
 
 template <bool DECAY, bool L2, bool AMS>
-CIMM_TARGET_AVX2 Measured adam_range_avx2_as(const AdamArrays& a, std::size_t n, const AdamScalars& s,
+CIMM_TARGET_AVX2 Measured adam_range_avx2_as(const AdamArrays<>& a, std::size_t n, const AdamScalars& s,
                                              const AdamMetric& metric) noexcept {
   const detail::AdamLanes lanes(s);
   detail::Sums4 sums(metric.scale, metric.epsilon);
@@ -189,7 +196,8 @@ CIMM_TARGET_AVX2 Measured adam_range_avx2_as(const AdamArrays& a, std::size_t n,
   return r;
 }
 
-Measured adam_range_avx2(const AdamArrays& a, std::size_t n, const AdamScalars& s, const AdamMetric& metric) noexcept {
+Measured adam_range_avx2(const AdamArrays<>& a, std::size_t n, const AdamScalars& s,
+                         const AdamMetric& metric) noexcept {
   return detail::adam_form(s, [&](auto decay, auto l2, auto ams) {
     return adam_range_avx2_as<decltype(decay)::value, decltype(l2)::value, decltype(ams)::value>(a, n, s, metric);
   });
@@ -223,13 +231,14 @@ Measured over_split(std::size_t n, Range&& range) noexcept {
   return out;
 }
 
-SgdArrays sgd_arrays(float* p, const float* g, float* buf, float* before, const SgdScalars& s,
-                     std::size_t at) noexcept {
-  return {p + at, g + at, s.mu != 0.0f ? buf + at : buf, before + at};
+template <typename T>
+SgdArrays<T> sgd_arrays(T* p, const T* g, T* buf, T* before, const detail::SgdScalarsT<T>& s, std::size_t at) noexcept {
+  return {p + at, g + at, s.mu != T(0) ? buf + at : buf, before + at};
 }
 
-AdamArrays adam_arrays(float* p, const float* g, float* m, float* v, float* vmax, float* before, const AdamScalars& s,
-                       std::size_t at) noexcept {
+template <typename T>
+AdamArrays<T> adam_arrays(T* p, const T* g, T* m, T* v, T* vmax, T* before, const detail::AdamScalarsT<T>& s,
+                          std::size_t at) noexcept {
   return {p + at, g + at, m + at, v + at, s.amsgrad ? vmax + at : vmax, before + at};
 }
 
@@ -284,7 +293,7 @@ Measured sgd_step_measured(float* p, const float* g, float* buf, float* before, 
   const SgdScalars s(h);
   const bool simd = has_avx2_fma();
   return over_split(n, [&](std::size_t begin, std::size_t end) {
-    const SgdArrays a = sgd_arrays(p, g, buf, before, s, begin);
+    const SgdArrays<> a = sgd_arrays(p, g, buf, before, s, begin);
 #if CIMM_HAVE_X86_DISPATCH
     if (simd) return sgd_range_avx2(a, end - begin, s);
 #endif
@@ -298,12 +307,29 @@ Measured adam_step_measured(float* p, const float* g, float* m, float* v, float*
   const AdamScalars s(h);
   const bool simd = has_avx2_fma();
   return over_split(n, [&](std::size_t begin, std::size_t end) {
-    const AdamArrays a = adam_arrays(p, g, m, v, vmax, before, s, begin);
+    const AdamArrays<> a = adam_arrays(p, g, m, v, vmax, before, s, begin);
 #if CIMM_HAVE_X86_DISPATCH
     if (simd) return adam_range_avx2(a, end - begin, s, metric);
 #endif
     (void)simd;
     return adam_range_scalar(a, end - begin, s, metric);
+  });
+}
+
+// f64: the scalar code on every path (the AVX2 tiles are f32's), in the same canonical order.
+Measured sgd_step_measured(double* p, const double* g, double* buf, double* before, std::size_t n,
+                           const SgdHyper& h) noexcept {
+  const detail::SgdScalarsT<double> s(h);
+  return over_split(n, [&](std::size_t begin, std::size_t end) {
+    return sgd_range_scalar(sgd_arrays(p, g, buf, before, s, begin), end - begin, s);
+  });
+}
+
+Measured adam_step_measured(double* p, const double* g, double* m, double* v, double* vmax, double* before,
+                            std::size_t n, const AdamHyper& h, const AdamMetric& metric) noexcept {
+  const detail::AdamScalarsT<double> s(h);
+  return over_split(n, [&](std::size_t begin, std::size_t end) {
+    return adam_range_scalar(adam_arrays(p, g, m, v, vmax, before, s, begin), end - begin, s, metric);
   });
 }
 

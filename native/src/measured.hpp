@@ -40,6 +40,12 @@ Measured sgd_step_measured(float* p, const float* g, float* buf, float* before, 
 Measured adam_step_measured(float* p, const float* g, float* m, float* v, float* vmax, float* before, std::size_t n,
                             const AdamHyper& h, const AdamMetric& metric) noexcept;
 
+// The same on f64 tensors (the same template code in f64; the metric's √ in f64).
+Measured sgd_step_measured(double* p, const double* g, double* buf, double* before, std::size_t n,
+                           const SgdHyper& h) noexcept;
+Measured adam_step_measured(double* p, const double* g, double* m, double* v, double* vmax, double* before,
+                            std::size_t n, const AdamHyper& h, const AdamMetric& metric) noexcept;
+
 namespace detail {
 
 // One range of the split, single-threaded, exposed for the native tests (AVX2 = scalar bit for

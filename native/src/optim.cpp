@@ -1,4 +1,4 @@
-// Fused optimizer updates: torch.optim.SGD and Adam/AdamW, f32, unfused (see optim.hpp).
+// Fused optimizer updates: torch.optim.SGD and Adam/AdamW, f32 or f64, unfused (see optim.hpp).
 // Each element's update touches only that element, so the pool splits the arrays into
 // ranges without changing any result.
 #include "optim.hpp"
@@ -27,25 +27,27 @@ using detail::AdamScalars;
 using detail::finite;
 using detail::SgdScalars;
 
-bool sgd_scalar_range(float* p, const float* g, float* b, std::size_t begin, std::size_t end,
-                      const SgdScalars& s) noexcept {
+template <typename T>
+bool sgd_scalar_range(T* p, const T* g, T* b, std::size_t begin, std::size_t end,
+                      const detail::SgdScalarsT<T>& s) noexcept {
   bool ok = true;
-  float unused = 0.0f;
+  T unused = 0;
   for (std::size_t i = begin; i < end; ++i) {
-    const float next = detail::sgd_one(s, p[i], g[i], s.mu != 0.0f ? b + i : &unused);
+    const T next = detail::sgd_one(s, p[i], g[i], s.mu != T(0) ? b + i : &unused);
     p[i] = next;
     ok = ok && finite(next);
   }
   return ok;
 }
 
-bool adam_scalar_range(float* p, const float* g, float* m, float* v, float* w, std::size_t begin, std::size_t end,
-                       const AdamScalars& s) noexcept {
+template <typename T>
+bool adam_scalar_range(T* p, const T* g, T* m, T* v, T* w, std::size_t begin, std::size_t end,
+                       const detail::AdamScalarsT<T>& s) noexcept {
   bool ok = true;
-  float unused = 0.0f;
-  float root = 0.0f;
+  T unused = 0;
+  T root = 0;
   for (std::size_t i = begin; i < end; ++i) {
-    const float next = detail::adam_one(s, p[i], g[i], m + i, v + i, s.amsgrad ? w + i : &unused, &root);
+    const T next = detail::adam_one(s, p[i], g[i], m + i, v + i, s.amsgrad ? w + i : &unused, &root);
     p[i] = next;
     ok = ok && finite(next);
   }
@@ -129,7 +131,8 @@ CIMM_TARGET_AVX2 void stream_copy_avx2(const float* src, float* dst, std::size_t
 
 #endif
 
-long long first_non_finite_scalar_range(const float* x, std::size_t begin, std::size_t end) noexcept {
+template <typename T>
+long long first_non_finite_scalar_range(const T* x, std::size_t begin, std::size_t end) noexcept {
   for (std::size_t i = begin; i < end; ++i) {
     if (!finite(x[i])) return static_cast<long long>(i);
   }
@@ -205,8 +208,84 @@ bool adam_step(float* p, const float* g, float* m, float* v, float* vmax, std::s
   });
 }
 
-long long first_non_finite(const float* x, std::size_t n) noexcept {
-  const auto scan = has_avx2_fma() ? detail::first_non_finite_avx2 : detail::first_non_finite_scalar;
+namespace {
+
+// f64 on AVX2: the scalar code's per-element functions (sgd_one, adam_one) in loops whose
+// options are template flags (sgd_form, adam_form) and with no per-element branch, compiled
+// for AVX2 so that the compiler vectorizes them (4 lanes of f64); no contraction (this file is
+// built with -ffp-contract=off), so every path gives the scalar path's bits.
+template <bool L2, int MOMENTUM, bool NESTEROV>
+CIMM_TARGET_AVX2 bool sgd_f64_avx2_as(double* __restrict p, const double* __restrict g, double* __restrict b,
+                                      std::size_t begin, std::size_t end,
+                                      const detail::SgdScalarsT<double>& s) noexcept {
+  unsigned bad = 0;
+  double unused = 0;
+  for (std::size_t i = begin; i < end; ++i) {
+    const double next = detail::sgd_one(s, p[i], g[i], MOMENTUM != 0 ? b + i : &unused);
+    p[i] = next;
+    bad |= static_cast<unsigned>(!(std::fabs(next) < std::numeric_limits<double>::infinity()));
+  }
+  return bad == 0;
+}
+
+template <bool DECAY, bool L2, bool AMS>
+CIMM_TARGET_AVX2 bool adam_f64_avx2_as(double* __restrict p, const double* __restrict g, double* __restrict m,
+                                       double* __restrict v, double* __restrict w, std::size_t begin, std::size_t end,
+                                       const detail::AdamScalarsT<double>& s) noexcept {
+  unsigned bad = 0;
+  double unused = 0;
+  double root = 0;
+  for (std::size_t i = begin; i < end; ++i) {
+    const double next = detail::adam_one(s, p[i], g[i], m + i, v + i, AMS ? w + i : &unused, &root);
+    p[i] = next;
+    bad |= static_cast<unsigned>(!(std::fabs(next) < std::numeric_limits<double>::infinity()));
+  }
+  return bad == 0;
+}
+
+}  // namespace
+
+// f64: the AVX2 loops above where the CPU has AVX2, else the scalar code.
+bool sgd_step(double* p, const double* g, double* buf, std::size_t n, const SgdHyper& h) noexcept {
+  const detail::SgdScalarsT<double> s(h);
+  const bool simd = has_avx2_fma();
+  return detail::all_ranges(n, [&](std::size_t begin, std::size_t end) {
+#if CIMM_HAVE_X86_DISPATCH
+    if (simd) {
+      return detail::sgd_form(s, [&](auto l2, auto momentum, auto nesterov) {
+        return sgd_f64_avx2_as<decltype(l2)::value, decltype(momentum)::value, decltype(nesterov)::value>(
+            p, g, buf, begin, end, s);
+      });
+    }
+#endif
+    (void)simd;
+    return sgd_scalar_range(p, g, buf, begin, end, s);
+  });
+}
+
+bool adam_step(double* p, const double* g, double* m, double* v, double* vmax, std::size_t n,
+               const AdamHyper& h) noexcept {
+  const detail::AdamScalarsT<double> s(h);
+  const bool simd = has_avx2_fma();
+  return detail::all_ranges(n, [&](std::size_t begin, std::size_t end) {
+#if CIMM_HAVE_X86_DISPATCH
+    if (simd) {
+      return detail::adam_form(s, [&](auto decay, auto l2, auto ams) {
+        return adam_f64_avx2_as<decltype(decay)::value, decltype(l2)::value, decltype(ams)::value>(p, g, m, v, vmax,
+                                                                                                   begin, end, s);
+      });
+    }
+#endif
+    (void)simd;
+    return adam_scalar_range(p, g, m, v, vmax, begin, end, s);
+  });
+}
+
+namespace {
+
+// The first non-finite index of x[0 … n), the ranges scanned by `scan` on the pool.
+template <typename T, typename Scan>
+long long first_non_finite_on(const T* x, std::size_t n, Scan scan) noexcept {
   if (n < kOptimParallelMin || thread_count() == 1) return scan(x, n);
   const std::size_t unit = detail::optim_unit(n);
   const std::size_t units = (n + unit - 1) / unit;
@@ -221,6 +300,17 @@ long long first_non_finite(const float* x, std::size_t n) noexcept {
     if (found[u] >= 0) return found[u];
   }
   return -1;
+}
+
+}  // namespace
+
+long long first_non_finite(const float* x, std::size_t n) noexcept {
+  return first_non_finite_on(x, n, has_avx2_fma() ? detail::first_non_finite_avx2 : detail::first_non_finite_scalar);
+}
+
+long long first_non_finite(const double* x, std::size_t n) noexcept {
+  return first_non_finite_on(
+      x, n, [](const double* y, std::size_t m) { return first_non_finite_scalar_range(y, std::size_t{0}, m); });
 }
 
 void memory_copy(const float* src, float* dst, std::size_t n) noexcept {

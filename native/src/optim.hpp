@@ -1,8 +1,9 @@
 // Fused optimizer updates (docs/theory.md, "Optimizers"): torch.optim.SGD and Adam/AdamW on
-// one f32 tensor per call, in place, no allocation. Plain C++, no Node types; the callers
+// one f32 or f64 tensor per call, in place, no allocation. Plain C++, no Node types; the callers
 // check lengths and that no two arrays overlap.
 //
-// Precision: f32 arithmetic, one IEEE operation at a time in PyTorch's order, never fused
+// Precision: the tensor's arithmetic (f32, or f64 for the double overloads: the same template
+// code, "Float64 parameters" in docs/theory.md), one IEEE operation at a time in PyTorch's order, never fused
 // (optim.cpp is built with FP contraction off), so the scalar path, the AVX2 path, the Rust
 // kernels and the js reference agree bit for bit.
 #pragma once
@@ -39,14 +40,18 @@ struct AdamHyper {
 // p −= ηd. `buf` (n floats) is used only when μ ≠ 0. Returns false when an updated p is NaN
 // or ±∞. Calls with n >= kOptimParallelMin use the thread pool (same results).
 bool sgd_step(float* p, const float* g, float* buf, std::size_t n, const SgdHyper& h) noexcept;
+bool sgd_step(double* p, const double* g, double* buf, std::size_t n, const SgdHyper& h) noexcept;
 
 // p *= decay; d = ±g; d += λp if λ ≠ 0; m = mβ₁ + (1 − β₁)d; v = vβ₂ + ((1 − β₂)d)d;
 // s = amsgrad ? (vmax = max(vmax, v)) : v; p −= (stepSize·m) / (√s / bc2Sqrt + ε).
 // `vmax` (n floats) is used only with amsgrad. Returns false when an updated p is NaN or ±∞.
 bool adam_step(float* p, const float* g, float* m, float* v, float* vmax, std::size_t n, const AdamHyper& h) noexcept;
+bool adam_step(double* p, const double* g, double* m, double* v, double* vmax, std::size_t n,
+               const AdamHyper& h) noexcept;
 
 // The index of the first NaN or ±∞ among x[0 … n), or -1.
 long long first_non_finite(const float* x, std::size_t n) noexcept;
+long long first_non_finite(const double* x, std::size_t n) noexcept;
 
 // dst ← src on the pool's threads: the benchmark's copy-bandwidth probe (kept minimal). With
 // AVX2 it uses streaming stores, so the destination is not read first.

@@ -1,8 +1,9 @@
 // The per-element compute of the SGD and Adam/AdamW steps, shared by optim.cpp (the plain
 // steps) and measured.cpp (the steps that also measure their update): the f32 scalars, one
-// element, and (with x86 dispatch) 8 lanes. f32 operations one at a time in PyTorch's order,
-// never fused (the including files are built with FP contraction off), so every path gives
-// the same bits. Internal: not part of the kernels' interface.
+// element, and (with x86 dispatch) 8 lanes. Operations of the parameters' dtype (float or
+// double: the scalar code is one template for both; the 8-lane code is f32's) one at a time
+// in PyTorch's order, never fused (the including files are built with FP contraction off),
+// so every path gives the same bits. Internal: not part of the kernels' interface.
 #pragma once
 
 #include <cmath>
@@ -20,37 +21,42 @@
 namespace cimm {
 namespace detail {
 
-// f32 scalars, rounded once from the double hyperparameters (PyTorch converts its Python
-// floats the same way; 1 − τ and 1 − β are formed in double first).
-struct SgdScalars {
-  float lr, mu, damp, wd;
+// Scalars in the dtype T, rounded once from the double hyperparameters (PyTorch converts its
+// Python floats the same way; 1 − τ and 1 − β are formed in double first).
+template <typename T>
+struct SgdScalarsT {
+  T lr, mu, damp, wd;
   bool nesterov, maximize, first;
-  explicit SgdScalars(const SgdHyper& h)
-      : lr(static_cast<float>(h.learning_rate)),
-        mu(static_cast<float>(h.momentum)),
-        damp(static_cast<float>(1.0 - h.dampening)),
-        wd(static_cast<float>(h.weight_decay)),
+  explicit SgdScalarsT(const SgdHyper& h)
+      : lr(static_cast<T>(h.learning_rate)),
+        mu(static_cast<T>(h.momentum)),
+        damp(static_cast<T>(1.0 - h.dampening)),
+        wd(static_cast<T>(h.weight_decay)),
         nesterov(h.nesterov),
         maximize(h.maximize),
         first(h.first_step) {}
 };
 
-struct AdamScalars {
-  float b1, b2, c1, c2, step, bc2, eps, wd, decay;
+template <typename T>
+struct AdamScalarsT {
+  T b1, b2, c1, c2, step, bc2, eps, wd, decay;
   bool amsgrad, maximize;
-  explicit AdamScalars(const AdamHyper& h)
-      : b1(static_cast<float>(h.beta1)),
-        b2(static_cast<float>(h.beta2)),
-        c1(static_cast<float>(1.0 - h.beta1)),
-        c2(static_cast<float>(1.0 - h.beta2)),
-        step(static_cast<float>(h.step_size)),
-        bc2(static_cast<float>(h.bc2_sqrt)),
-        eps(static_cast<float>(h.epsilon)),
-        wd(static_cast<float>(h.weight_decay)),
-        decay(static_cast<float>(h.decay)),
+  explicit AdamScalarsT(const AdamHyper& h)
+      : b1(static_cast<T>(h.beta1)),
+        b2(static_cast<T>(h.beta2)),
+        c1(static_cast<T>(1.0 - h.beta1)),
+        c2(static_cast<T>(1.0 - h.beta2)),
+        step(static_cast<T>(h.step_size)),
+        bc2(static_cast<T>(h.bc2_sqrt)),
+        eps(static_cast<T>(h.epsilon)),
+        wd(static_cast<T>(h.weight_decay)),
+        decay(static_cast<T>(h.decay)),
         amsgrad(h.amsgrad),
         maximize(h.maximize) {}
 };
+
+using SgdScalars = SgdScalarsT<float>;
+using AdamScalars = AdamScalarsT<float>;
 
 // f(std::bool_constant<b>{}): a run-time flag as a compile-time one.
 template <typename F>
@@ -60,86 +66,91 @@ decltype(auto) with_flag(bool b, F&& f) {
 
 // f(L2, MOMENTUM, NESTEROV) as integral constants: the SGD step's options (MOMENTUM 0: none,
 // 1: the first step's b = d, 2: heavy ball), so that the loops of f have no branch on them.
-template <typename F>
-decltype(auto) sgd_form(const SgdScalars& s, F&& f) {
+template <typename T, typename F>
+decltype(auto) sgd_form(const SgdScalarsT<T>& s, F&& f) {
   using M0 = std::integral_constant<int, 0>;
   using M1 = std::integral_constant<int, 1>;
   using M2 = std::integral_constant<int, 2>;
-  return with_flag(s.wd != 0.0f, [&](auto l2) {
-    if (s.mu == 0.0f) return f(l2, M0{}, std::false_type{});
+  return with_flag(s.wd != T(0), [&](auto l2) {
+    if (s.mu == T(0)) return f(l2, M0{}, std::false_type{});
     return with_flag(s.nesterov,
                      [&](auto nesterov) { return s.first ? f(l2, M1{}, nesterov) : f(l2, M2{}, nesterov); });
   });
 }
 
 // f(DECAY, L2, AMS) as integral constants: the Adam step's options.
-template <typename F>
-decltype(auto) adam_form(const AdamScalars& s, F&& f) {
-  return with_flag(s.decay != 1.0f, [&](auto decay) {
-    return with_flag(s.wd != 0.0f,
+template <typename T, typename F>
+decltype(auto) adam_form(const AdamScalarsT<T>& s, F&& f) {
+  return with_flag(s.decay != T(1), [&](auto decay) {
+    return with_flag(s.wd != T(0),
                      [&](auto l2) { return with_flag(s.amsgrad, [&](auto ams) { return f(decay, l2, ams); }); });
   });
 }
 
-inline bool finite(float x) noexcept { return std::fabs(x) < std::numeric_limits<float>::infinity(); }
+template <typename T>
+inline bool finite(T x) noexcept {
+  return std::fabs(x) < std::numeric_limits<T>::infinity();
+}
 
 // One element of the SGD step: p's new value; *b (the element's momentum buffer) is read and
 // written only when μ ≠ 0.
-inline float sgd_one(const SgdScalars& s, float p, float g, float* b) noexcept {
-  float d = s.maximize ? -g : g;
-  if (s.wd != 0.0f) {
-    const float l2 = s.wd * p;
+template <typename T>
+inline T sgd_one(const SgdScalarsT<T>& s, T p, T g, T* b) noexcept {
+  T d = s.maximize ? -g : g;
+  if (s.wd != T(0)) {
+    const T l2 = s.wd * p;
     d = d + l2;
   }
-  if (s.mu != 0.0f) {
-    float bi = d;
+  if (s.mu != T(0)) {
+    T bi = d;
     if (!s.first) {
-      const float kept = *b * s.mu;
-      const float added = s.damp * d;
+      const T kept = *b * s.mu;
+      const T added = s.damp * d;
       bi = kept + added;
     }
     *b = bi;
     if (s.nesterov) {
-      const float look = s.mu * bi;
+      const T look = s.mu * bi;
       d = d + look;
     } else {
       d = bi;
     }
   }
-  const float delta = s.lr * d;
+  const T delta = s.lr * d;
   return p - delta;
 }
 
 // One element of the Adam step: p's new value; *root receives the f32 √ of the second moment
 // used (v, or v̂ with amsgrad). m, v and, with amsgrad, *w (v̂) are written.
-inline float adam_one(const AdamScalars& s, float p, float g, float* m, float* v, float* w, float* root) noexcept {
-  float pi = p;
-  if (s.decay != 1.0f) pi = pi * s.decay;
-  float d = s.maximize ? -g : g;
-  if (s.wd != 0.0f) {
-    const float l2 = s.wd * pi;
+template <typename T>
+inline T adam_one(const AdamScalarsT<T>& s, T p, T g, T* m, T* v, T* w, T* root) noexcept {
+  T pi = p;
+  if (s.decay != T(1)) pi = pi * s.decay;
+  T d = s.maximize ? -g : g;
+  if (s.wd != T(0)) {
+    const T l2 = s.wd * pi;
     d = d + l2;
   }
-  const float m_kept = *m * s.b1;
-  const float m_added = s.c1 * d;
-  const float mi = m_kept + m_added;
-  const float v_kept = *v * s.b2;
-  const float cd = s.c2 * d;
-  const float v_added = cd * d;
-  const float vi = v_kept + v_added;
+  const T m_kept = *m * s.b1;
+  const T m_added = s.c1 * d;
+  const T mi = m_kept + m_added;
+  const T v_kept = *v * s.b2;
+  const T cd = s.c2 * d;
+  const T v_added = cd * d;
+  const T vi = v_kept + v_added;
   *m = mi;
   *v = vi;
-  float second = vi;
+  T second = vi;
   if (s.amsgrad) {
     second = vi > *w ? vi : *w;
     *w = second;
   }
-  const float r = std::sqrt(second);
+  const T r = std::sqrt(second);
   *root = r;
-  const float scaled = r / s.bc2;
-  const float denom = scaled + s.eps;
-  const float num = s.step * mi;
-  const float delta = num / denom;
+  const T scaled = r / s.bc2;
+  const T denom = scaled + s.eps;
+  const T num = s.step * mi;
+  const T delta = num / denom;
   return pi - delta;
 }
 

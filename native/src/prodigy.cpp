@@ -1,4 +1,5 @@
-// Prodigy's two passes, f32 element operations unfused in prodigyopt's order, f64 sums in
+// Prodigy's two passes, element operations of the parameters' dtype (one template for f32
+// and f64) in prodigyopt's order, f64 sums in
 // the fixed order of prodigy.hpp (bit-identical to the Rust kernels and the js reference).
 // The loops are written lane-wise so that the compiler vectorizes them; on AVX2 machines a
 // second copy compiled for AVX2 runs (built with FP contraction off: no FMA either way).
@@ -20,133 +21,139 @@ namespace cimm {
 
 namespace {
 
+template <typename T>
 struct AccScalars {
-  float b1, b2, b3, c1, c2, cs, wd;
+  T b1, b2, b3, c1, c2, cs, wd;
   explicit AccScalars(const ProdigyAccumulateHyper& h)
-      : b1(static_cast<float>(h.beta1)),
-        b2(static_cast<float>(h.beta2)),
-        b3(static_cast<float>(h.beta3)),
-        c1(static_cast<float>(h.moment_scale)),
-        c2(static_cast<float>(h.variance_scale)),
-        cs(static_cast<float>(h.s_scale)),
-        wd(static_cast<float>(h.weight_decay)) {}
+      : b1(static_cast<T>(h.beta1)),
+        b2(static_cast<T>(h.beta2)),
+        b3(static_cast<T>(h.beta3)),
+        c1(static_cast<T>(h.moment_scale)),
+        c2(static_cast<T>(h.variance_scale)),
+        cs(static_cast<T>(h.s_scale)),
+        wd(static_cast<T>(h.weight_decay)) {}
 };
 
 inline double lanes(const double* a) noexcept {
   return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
 }
 
-template <bool WD>
-inline __attribute__((always_inline)) void accumulate_one(float pi, float g, float p0, float& m, float& v, float& s,
-                                                          const AccScalars& k, double& dot, double& l1) noexcept {
-  float gi = g;
+template <typename T, bool WD>
+inline __attribute__((always_inline)) void accumulate_one(T pi, T g, T p0, T& m, T& v, T& s, const AccScalars<T>& k,
+                                                          double& dot, double& l1) noexcept {
+  T gi = g;
   if (WD) {
-    const float l2 = k.wd * pi;
+    const T l2 = k.wd * pi;
     gi = gi + l2;
   }
-  const float diff = p0 - pi;
+  const T diff = p0 - pi;
   dot += static_cast<double>(gi) * static_cast<double>(diff);
-  const float m_kept = m * k.b1;
-  const float m_added = k.c1 * gi;
+  const T m_kept = m * k.b1;
+  const T m_added = k.c1 * gi;
   m = m_kept + m_added;
-  const float v_kept = v * k.b2;
-  const float cg = k.c2 * gi;
-  const float v_added = cg * gi;
+  const T v_kept = v * k.b2;
+  const T cg = k.c2 * gi;
+  const T v_added = cg * gi;
   v = v_kept + v_added;
-  const float s_kept = s * k.b3;
-  const float s_added = k.cs * gi;
-  const float si = s_kept + s_added;
+  const T s_kept = s * k.b3;
+  const T s_added = k.cs * gi;
+  const T si = s_kept + s_added;
   s = si;
   l1 += static_cast<double>(std::fabs(si));
 }
 
 // Groups of 8 with a fixed-length inner loop (vectorized by the compiler), then the tail.
-template <bool WD>
-inline __attribute__((always_inline)) ProdigySums accumulate_lanes(const float* __restrict p, const float* __restrict g,
-                                                                   const float* __restrict p0, float* __restrict m,
-                                                                   float* __restrict v, float* __restrict s,
-                                                                   std::size_t begin, std::size_t end,
-                                                                   const AccScalars& k) noexcept {
+template <typename T, bool WD>
+inline __attribute__((always_inline)) ProdigySums accumulate_lanes(const T* __restrict p, const T* __restrict g,
+                                                                   const T* __restrict p0, T* __restrict m,
+                                                                   T* __restrict v, T* __restrict s, std::size_t begin,
+                                                                   std::size_t end, const AccScalars<T>& k) noexcept {
   double dot[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   double l1[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   const std::size_t full = begin + (end - begin) / 8 * 8;
   for (std::size_t start = begin; start < full; start += 8) {
     for (std::size_t j = 0; j < 8; ++j) {
       const std::size_t i = start + j;
-      accumulate_one<WD>(p[i], g[i], p0[i], m[i], v[i], s[i], k, dot[j], l1[j]);
+      accumulate_one<T, WD>(p[i], g[i], p0[i], m[i], v[i], s[i], k, dot[j], l1[j]);
     }
   }
   for (std::size_t i = full; i < end; ++i)
-    accumulate_one<WD>(p[i], g[i], p0[i], m[i], v[i], s[i], k, dot[i - full], l1[i - full]);
+    accumulate_one<T, WD>(p[i], g[i], p0[i], m[i], v[i], s[i], k, dot[i - full], l1[i - full]);
   return {lanes(dot), lanes(l1)};
 }
 
-inline __attribute__((always_inline)) ProdigySums accumulate_body(const float* p, const float* g, const float* p0,
-                                                                  float* m, float* v, float* s, std::size_t begin,
-                                                                  std::size_t end, const AccScalars& k) noexcept {
-  if (k.wd != 0.0f) return accumulate_lanes<true>(p, g, p0, m, v, s, begin, end, k);
-  return accumulate_lanes<false>(p, g, p0, m, v, s, begin, end, k);
+template <typename T>
+inline __attribute__((always_inline)) ProdigySums accumulate_body(const T* p, const T* g, const T* p0, T* m, T* v, T* s,
+                                                                  std::size_t begin, std::size_t end,
+                                                                  const AccScalars<T>& k) noexcept {
+  if (k.wd != T(0)) return accumulate_lanes<T, true>(p, g, p0, m, v, s, begin, end, k);
+  return accumulate_lanes<T, false>(p, g, p0, m, v, s, begin, end, k);
 }
 
-ProdigySums accumulate_scalar(const float* p, const float* g, const float* p0, float* m, float* v, float* s,
-                              std::size_t begin, std::size_t end, const AccScalars& k) noexcept {
+template <typename T>
+ProdigySums accumulate_scalar(const T* p, const T* g, const T* p0, T* m, T* v, T* s, std::size_t begin, std::size_t end,
+                              const AccScalars<T>& k) noexcept {
   return accumulate_body(p, g, p0, m, v, s, begin, end, k);
 }
 
 #if CIMM_HAVE_X86_DISPATCH
-CIMM_TARGET_AVX2 ProdigySums accumulate_avx2(const float* p, const float* g, const float* p0, float* m, float* v,
-                                             float* s, std::size_t begin, std::size_t end,
-                                             const AccScalars& k) noexcept {
+template <typename T>
+CIMM_TARGET_AVX2 ProdigySums accumulate_avx2(const T* p, const T* g, const T* p0, T* m, T* v, T* s, std::size_t begin,
+                                             std::size_t end, const AccScalars<T>& k) noexcept {
   return accumulate_body(p, g, p0, m, v, s, begin, end, k);
 }
 #endif
 
+template <typename T>
 struct UpdScalars {
-  float step, eps, decay;
+  T step, eps, decay;
   explicit UpdScalars(const ProdigyUpdateHyper& h)
-      : step(static_cast<float>(-h.step_size)),
-        eps(static_cast<float>(h.epsilon)),
-        decay(static_cast<float>(h.decay)) {}
+      : step(static_cast<T>(-h.step_size)), eps(static_cast<T>(h.epsilon)), decay(static_cast<T>(h.decay)) {}
 };
 
-inline bool finite(float x) noexcept { return std::fabs(x) < std::numeric_limits<float>::infinity(); }
+template <typename T>
+inline bool finite(T x) noexcept {
+  return std::fabs(x) < std::numeric_limits<T>::infinity();
+}
 
-template <bool DECAY>
-inline __attribute__((always_inline)) bool update_lanes(float* __restrict p, const float* __restrict m,
-                                                        const float* __restrict v, std::size_t begin, std::size_t end,
-                                                        const UpdScalars& k) noexcept {
+template <typename T, bool DECAY>
+inline __attribute__((always_inline)) bool update_lanes(T* __restrict p, const T* __restrict m, const T* __restrict v,
+                                                        std::size_t begin, std::size_t end,
+                                                        const UpdScalars<T>& k) noexcept {
   int ok = 1;
   for (std::size_t i = begin; i < end; ++i) {
-    float pi = p[i];
+    T pi = p[i];
     if (DECAY) {
-      const float shrink = k.decay * pi;
+      const T shrink = k.decay * pi;
       pi = pi + shrink;
     }
-    const float root = std::sqrt(v[i]);
-    const float denom = root + k.eps;
-    const float num = k.step * m[i];
-    const float delta = num / denom;
-    const float next = pi + delta;
+    const T root = std::sqrt(v[i]);
+    const T denom = root + k.eps;
+    const T num = k.step * m[i];
+    const T delta = num / denom;
+    const T next = pi + delta;
     p[i] = next;
     ok &= static_cast<int>(finite(next));
   }
   return ok != 0;
 }
 
-inline __attribute__((always_inline)) bool update_body(float* p, const float* m, const float* v, std::size_t begin,
-                                                       std::size_t end, const UpdScalars& k) noexcept {
-  if (k.decay != 0.0f) return update_lanes<true>(p, m, v, begin, end, k);
-  return update_lanes<false>(p, m, v, begin, end, k);
+template <typename T>
+inline __attribute__((always_inline)) bool update_body(T* p, const T* m, const T* v, std::size_t begin, std::size_t end,
+                                                       const UpdScalars<T>& k) noexcept {
+  if (k.decay != T(0)) return update_lanes<T, true>(p, m, v, begin, end, k);
+  return update_lanes<T, false>(p, m, v, begin, end, k);
 }
 
-bool update_scalar(float* p, const float* m, const float* v, std::size_t begin, std::size_t end,
-                   const UpdScalars& k) noexcept {
+template <typename T>
+bool update_scalar(T* p, const T* m, const T* v, std::size_t begin, std::size_t end, const UpdScalars<T>& k) noexcept {
   return update_body(p, m, v, begin, end, k);
 }
 
 #if CIMM_HAVE_X86_DISPATCH
-CIMM_TARGET_AVX2 bool update_avx2(float* p, const float* m, const float* v, std::size_t begin, std::size_t end,
-                                  const UpdScalars& k) noexcept {
+template <typename T>
+CIMM_TARGET_AVX2 bool update_avx2(T* p, const T* m, const T* v, std::size_t begin, std::size_t end,
+                                  const UpdScalars<T>& k) noexcept {
   return update_body(p, m, v, begin, end, k);
 }
 #endif
@@ -160,11 +167,10 @@ bool use_avx2() noexcept {
 #endif
 }
 
-}  // namespace
-
-ProdigySums prodigy_accumulate(const float* p, const float* g, const float* p0, float* m, float* v, float* s,
-                               std::size_t n, const ProdigyAccumulateHyper& h) noexcept {
-  const AccScalars k(h);
+template <typename T>
+ProdigySums accumulate_t(const T* p, const T* g, const T* p0, T* m, T* v, T* s, std::size_t n,
+                         const ProdigyAccumulateHyper& h) noexcept {
+  const AccScalars<T> k(h);
   const std::size_t unit = prodigy_unit(n);
   const std::size_t units = (n + unit - 1) / unit;
   ProdigySums sums[kProdigyMaxUnits];
@@ -195,8 +201,9 @@ ProdigySums prodigy_accumulate(const float* p, const float* g, const float* p0, 
   return total;
 }
 
-bool prodigy_update(float* p, const float* m, const float* v, std::size_t n, const ProdigyUpdateHyper& h) noexcept {
-  const UpdScalars k(h);
+template <typename T>
+bool update_t(T* p, const T* m, const T* v, std::size_t n, const ProdigyUpdateHyper& h) noexcept {
+  const UpdScalars<T> k(h);
   const bool avx2 = use_avx2();
   auto range = [&](std::size_t begin, std::size_t end) {
 #if CIMM_HAVE_X86_DISPATCH
@@ -206,6 +213,26 @@ bool prodigy_update(float* p, const float* m, const float* v, std::size_t n, con
     return update_scalar(p, m, v, begin, end, k);
   };
   return detail::all_ranges(n, range);
+}
+
+}  // namespace
+
+ProdigySums prodigy_accumulate(const float* p, const float* g, const float* p0, float* m, float* v, float* s,
+                               std::size_t n, const ProdigyAccumulateHyper& h) noexcept {
+  return accumulate_t(p, g, p0, m, v, s, n, h);
+}
+
+ProdigySums prodigy_accumulate(const double* p, const double* g, const double* p0, double* m, double* v, double* s,
+                               std::size_t n, const ProdigyAccumulateHyper& h) noexcept {
+  return accumulate_t(p, g, p0, m, v, s, n, h);
+}
+
+bool prodigy_update(float* p, const float* m, const float* v, std::size_t n, const ProdigyUpdateHyper& h) noexcept {
+  return update_t(p, m, v, n, h);
+}
+
+bool prodigy_update(double* p, const double* m, const double* v, std::size_t n, const ProdigyUpdateHyper& h) noexcept {
+  return update_t(p, m, v, n, h);
 }
 
 }  // namespace cimm

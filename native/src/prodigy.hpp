@@ -36,10 +36,14 @@ struct ProdigySums {
   double l1;   // Σ |s|
 };
 
+// f32 and f64 tensors: the same template code in the tensor's dtype.
 ProdigySums prodigy_accumulate(const float* p, const float* g, const float* p0, float* m, float* v, float* s,
+                               std::size_t n, const ProdigyAccumulateHyper& h) noexcept;
+ProdigySums prodigy_accumulate(const double* p, const double* g, const double* p0, double* m, double* v, double* s,
                                std::size_t n, const ProdigyAccumulateHyper& h) noexcept;
 
 // Returns false when an updated parameter is NaN or ±∞.
 bool prodigy_update(float* p, const float* m, const float* v, std::size_t n, const ProdigyUpdateHyper& h) noexcept;
+bool prodigy_update(double* p, const double* m, const double* v, std::size_t n, const ProdigyUpdateHyper& h) noexcept;
 
 }  // namespace cimm

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 
 #include "cpu.hpp"
 #include "flow.hpp"
@@ -235,6 +236,34 @@ void scale_in_place(float* x, std::size_t n, double s) {
     const std::size_t begin = u * kReduceMinUnit;
     run(x + begin, (begin + kReduceMinUnit < n ? begin + kReduceMinUnit : n) - begin);
   });
+}
+
+double l2_norm(const double* x, std::size_t n) {
+  double total = 0;
+  split_sum<1>(
+      n,
+      [&](std::size_t b, std::size_t e, double* slot) {
+        double sum = 0;
+        for (std::size_t i = b; i < e; ++i) sum += x[i] * x[i];
+        slot[0] = sum;
+      },
+      &total);
+  return std::sqrt(total);
+}
+
+std::size_t zero_non_finite(double* x, std::size_t n) {
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!(std::fabs(x[i]) < std::numeric_limits<double>::infinity())) {
+      x[i] = 0;
+      ++count;
+    }
+  }
+  return count;
+}
+
+void scale_in_place(double* x, std::size_t n, double s) {
+  for (std::size_t i = 0; i < n; ++i) x[i] = x[i] * s;
 }
 
 }  // namespace cimm

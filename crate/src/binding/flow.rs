@@ -5,12 +5,13 @@
 //! copies its inputs instead (see `abort.rs`).
 
 use super::abort::{aborted, finished, AbortFlag};
+use super::optim::{by_dtype, real_view, Dtype};
 use super::{guard, invalid_arg};
 use crate::error::KernelError;
 use crate::flow::{self, Boundary, FlowParams};
 use crate::reduce;
-use napi::bindgen_prelude::{AsyncTask, Float32Array, Float64Array};
-use napi::{Env, Result, Task};
+use napi::bindgen_prelude::{AsyncTask, Float64Array};
+use napi::{Env, Result, Task, Unknown};
 use napi_derive::napi;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -149,27 +150,36 @@ pub fn grid_sums(x: &[f64], mut out: Float64Array) -> Result<()> {
     })
 }
 
-/// ‖x‖₂ of an f32 vector, accumulated in f64.
+/// ‖x‖₂ of an f32 or f64 vector, accumulated in f64.
 #[napi]
-pub fn l2_norm(x: &[f32]) -> Result<f64> {
-    guard("l2Norm", || Ok(reduce::l2_norm(x)))
-}
-
-/// Sets NaN and ±∞ entries of x to 0; returns how many there were.
-#[napi]
-pub fn zero_non_finite(mut x: Float32Array) -> Result<f64> {
-    guard("zeroNonFinite", || {
-        // SAFETY: JS is blocked for this synchronous call; no other slice of x exists.
-        Ok(reduce::zero_non_finite(unsafe { x.as_mut() }) as f64)
+pub fn l2_norm(#[napi(ts_arg_type = "Float32Array | Float64Array")] x: Unknown<'_>) -> Result<f64> {
+    guard("l2Norm", || {
+        let x = real_view(x, "x")?;
+        // SAFETY: read only, of the view's dtype, and JS waits for this synchronous call.
+        Ok(by_dtype!(x.dtype(), T => reduce::l2_norm(unsafe { x.slice::<T>() })))
     })
 }
 
-/// x_i ← fround(x_i · s) in place.
+/// Sets NaN and ±∞ entries of x (f32 or f64) to 0; returns how many there were.
 #[napi]
-pub fn scale_in_place(mut x: Float32Array, s: f64) -> Result<()> {
-    guard("scaleInPlace", || {
+pub fn zero_non_finite(#[napi(ts_arg_type = "Float32Array | Float64Array")] x: Unknown<'_>) -> Result<f64> {
+    guard("zeroNonFinite", || {
+        let x = real_view(x, "x")?;
         // SAFETY: JS is blocked for this synchronous call; no other slice of x exists.
-        reduce::scale_in_place(unsafe { x.as_mut() }, s);
+        Ok(by_dtype!(x.dtype(), T => reduce::zero_non_finite(unsafe { x.slice_mut::<T>() })) as f64)
+    })
+}
+
+/// x_i ← x_i · s in place, the product in f64 rounded once to x's dtype.
+#[napi]
+pub fn scale_in_place(
+    #[napi(ts_arg_type = "Float32Array | Float64Array")] x: Unknown<'_>,
+    s: f64,
+) -> Result<()> {
+    guard("scaleInPlace", || {
+        let x = real_view(x, "x")?;
+        // SAFETY: JS is blocked for this synchronous call; no other slice of x exists.
+        by_dtype!(x.dtype(), T => reduce::scale_in_place(unsafe { x.slice_mut::<T>() }, s));
         Ok(())
     })
 }

@@ -4,12 +4,13 @@
 //! (the kernel then runs in place); an input that partially overlaps the output is
 //! copied first, so no call can read a value it already overwrote.
 
+use super::optim::{real_view, same_dtype, Dtype, View};
 use super::{guard, invalid_arg};
 use crate::elementwise::{self, Activation, Input};
 use crate::error::KernelError;
 use crate::fractal;
-use napi::bindgen_prelude::Float32ArraySlice;
-use napi::Result;
+use napi::bindgen_prelude::{Float32ArraySlice, FromNapiValue};
+use napi::{JsValue, Result, Unknown};
 use napi_derive::napi;
 
 /// Byte range of a typed array's view.
@@ -129,14 +130,37 @@ pub fn sum(x: &[f32]) -> Result<f64> {
     guard("sum", || Ok(elementwise::sum(x)))
 }
 
+/// An f64 input of an f64 activation call: None when it is the output itself; a copy when it
+/// partially overlaps the output (as the f32 path's Operand).
+fn input64<'a>(x: View, out: View) -> Option<std::borrow::Cow<'a, [f64]>> {
+    let (i, o) = (x.range(), out.range());
+    if i == o && i.0 < i.1 {
+        return None;
+    }
+    // SAFETY: read only, of dtype f64 (checked by same_dtype); JS waits for this call.
+    let v: &'a [f64] = unsafe { x.slice::<f64>() };
+    if i.0 < i.1 && o.0 < o.1 && i.0 < o.1 && o.0 < i.1 {
+        Some(std::borrow::Cow::Owned(v.to_vec()))
+    } else {
+        Some(std::borrow::Cow::Borrowed(v))
+    }
+}
+
+/// A Float32Array argument as napi-rs's slice (the f32 path of a call taking either dtype).
+fn f32_slice(value: Unknown<'_>) -> Result<Float32ArraySlice<'_>> {
+    let raw = value.value();
+    // SAFETY: a value of this call's env; from_napi_value checks that it is a Float32Array.
+    unsafe { Float32ArraySlice::from_napi_value(raw.env, raw.value) }
+}
+
 /// `out[i] = σ(x[i] + shift)`; activation "identity", "tanh", "sigmoid" or "relu". `x`
-/// may be `out`.
+/// may be `out`. Float32Array (σ in f64, rounded once) or Float64Array (σ in f64).
 #[napi]
 pub fn activation_forward(
     activation: String,
-    x: Float32ArraySlice,
+    #[napi(ts_arg_type = "Float32Array | Float64Array")] x: Unknown<'_>,
     shift: f64,
-    mut out: Float32ArraySlice,
+    #[napi(ts_arg_type = "Float32Array | Float64Array")] out: Unknown<'_>,
 ) -> Result<()> {
     guard("activationForward", || {
         let act = Activation::from_name(&activation).map_err(invalid_arg)?;
@@ -147,6 +171,14 @@ pub fn activation_forward(
                 crate::primes::format_number(shift),
             )));
         }
+        let (xv, ov) = (real_view(x, "x")?, real_view(out, "out")?);
+        if same_dtype(&[ov, xv])? == Dtype::F64 {
+            let xi = input64(xv, ov);
+            // SAFETY: out has dtype f64; the input is out itself (None) or separate/copied memory.
+            let o = unsafe { ov.slice_mut::<f64>() };
+            return elementwise::activation_forward_f64(act, xi.as_deref(), shift, o).map_err(invalid_arg);
+        }
+        let (x, mut out) = (f32_slice(x)?, f32_slice(out)?);
         let xo = operand(&x, &out);
         let o = unsafe { out_slice(&mut out) };
         elementwise::activation_forward(act, xo.input(&x), shift, o).map_err(invalid_arg)
@@ -154,16 +186,29 @@ pub fn activation_forward(
 }
 
 /// `gradPre[i] = gradOut[i]·σ'(pre[i])`, σ' written through the output `y` = σ(pre).
-/// `y` or `gradOut` may be `gradPre`.
+/// `y` or `gradOut` may be `gradPre`. Float32Array or Float64Array (one dtype per call).
 #[napi]
 pub fn activation_backward(
     activation: String,
-    y: Float32ArraySlice,
-    grad_out: Float32ArraySlice,
-    mut grad_pre: Float32ArraySlice,
+    #[napi(ts_arg_type = "Float32Array | Float64Array")] y: Unknown<'_>,
+    #[napi(ts_arg_type = "Float32Array | Float64Array")] grad_out: Unknown<'_>,
+    #[napi(ts_arg_type = "Float32Array | Float64Array")] grad_pre: Unknown<'_>,
 ) -> Result<()> {
     guard("activationBackward", || {
         let act = Activation::from_name(&activation).map_err(invalid_arg)?;
+        let (yv, gv, pv) = (
+            real_view(y, "y")?,
+            real_view(grad_out, "gradOut")?,
+            real_view(grad_pre, "gradPre")?,
+        );
+        if same_dtype(&[pv, yv, gv])? == Dtype::F64 {
+            let (yi, gi) = (input64(yv, pv), input64(gv, pv));
+            // SAFETY: gradPre has dtype f64; each input is gradPre itself (None) or separate/copied memory.
+            let o = unsafe { pv.slice_mut::<f64>() };
+            return elementwise::activation_backward_f64(act, yi.as_deref(), gi.as_deref(), o)
+                .map_err(invalid_arg);
+        }
+        let (y, grad_out, mut grad_pre) = (f32_slice(y)?, f32_slice(grad_out)?, f32_slice(grad_pre)?);
         let yo = operand(&y, &grad_pre);
         let go = operand(&grad_out, &grad_pre);
         let o = unsafe { out_slice(&mut grad_pre) };

@@ -2,12 +2,14 @@
 //! `matmul` in place on the JS thread, `matmulAsync` on owned copies off it.
 
 use super::abort::{aborted, finished, AbortFlag};
+use super::optim::{by_dtype, real_view, same_dtype, Dtype};
 use super::{guard, invalid_arg};
 use crate::error::KernelError;
 use crate::gemm::{self, Gemm};
 use crate::primes::format_number;
+use crate::real::Real;
 use napi::bindgen_prelude::{AsyncTask, Float32Array, Float32ArraySlice};
-use napi::{Env, Error, Result, Status, Task};
+use napi::{Env, Error, Result, Status, Task, Unknown};
 use napi_derive::napi;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -25,9 +27,10 @@ fn dim(name: &'static str, v: f64) -> Result<usize> {
     }
 }
 
-fn scalar(name: &'static str, v: f64) -> Result<f32> {
-    if v.is_finite() && (v as f32).is_finite() {
-        Ok(v as f32)
+/// A finite scalar, finite in the arrays' dtype T too.
+fn scalar<T: Real>(name: &'static str, v: f64) -> Result<T> {
+    if v.is_finite() && T::from_f64(v).is_finite() {
+        Ok(T::from_f64(v))
     } else {
         Err(invalid_arg(KernelError::new(
             name,
@@ -35,11 +38,6 @@ fn scalar(name: &'static str, v: f64) -> Result<f32> {
             format_number(v),
         )))
     }
-}
-
-fn overlaps(a: &[f32], c: &[f32]) -> bool {
-    let (a, c) = (a.as_ptr_range(), c.as_ptr_range());
-    !a.is_empty() && !c.is_empty() && a.start < c.end && c.start < a.end
 }
 
 /// `c ← alpha·op(a)·op(b) + beta·c`, row-major: op(a) is m×k (`a` stored k×m when
@@ -54,32 +52,40 @@ pub fn matmul(
     n: f64,
     k: f64,
     alpha: f64,
-    a: Float32ArraySlice,
-    b: Float32ArraySlice,
+    #[napi(ts_arg_type = "Float32Array | Float64Array")] a: Unknown<'_>,
+    #[napi(ts_arg_type = "Float32Array | Float64Array")] b: Unknown<'_>,
     beta: f64,
-    mut c: Float32ArraySlice,
+    #[napi(ts_arg_type = "Float32Array | Float64Array")] c: Unknown<'_>,
 ) -> Result<()> {
     guard("matmul", || {
-        let g = Gemm {
-            trans_a,
-            trans_b,
-            m: dim("m", m)?,
-            n: dim("n", n)?,
-            k: dim("k", k)?,
-            alpha: scalar("alpha", alpha)?,
-            beta: scalar("beta", beta)?,
-        };
-        let (a, b): (&[f32], &[f32]) = (a.as_ref(), b.as_ref());
-        if overlaps(a, c.as_ref()) || overlaps(b, c.as_ref()) {
+        let (m, n, k) = (dim("m", m)?, dim("n", n)?, dim("k", k)?);
+        let (a, b, c) = (real_view(a, "a")?, real_view(b, "b")?, real_view(c, "c")?);
+        // one dtype per call: c's (the layer's), a and b must have it
+        let dtype = same_dtype(&[c, a, b])?;
+        let overlaps =
+            |x: (usize, usize), y: (usize, usize)| x.0 < x.1 && y.0 < y.1 && x.0 < y.1 && y.0 < x.1;
+        if overlaps(a.range(), c.range()) || overlaps(b.range(), c.range()) {
             return Err(invalid_arg(KernelError::new(
                 "c",
                 "an array that does not overlap a or b",
                 "an overlapping view",
             )));
         }
-        // SAFETY: JS is blocked during this synchronous call and c overlaps neither input.
-        let c = unsafe { c.as_mut() };
-        gemm::matmul(&g, a, b, c).map_err(invalid_arg)
+        by_dtype!(dtype, T => {
+            let g = Gemm::<T> {
+                trans_a,
+                trans_b,
+                m,
+                n,
+                k,
+                alpha: scalar("alpha", alpha)?,
+                beta: scalar("beta", beta)?,
+            };
+            // SAFETY: the views have dtype T, JS is blocked during this synchronous call and
+            // c overlaps neither input.
+            let (a, b, c) = unsafe { (a.slice::<T>(), b.slice::<T>(), c.slice_mut::<T>()) };
+            gemm::matmul(&g, a, b, c).map_err(invalid_arg)
+        })
     })
 }
 

@@ -3,7 +3,7 @@
 //! typed arrays are viewed in place (one napi_get_typedarray_info each) and checked not to
 //! overlap each other or `out`; only then are slices made of them.
 
-use super::optim::{describe, disjoint, f32_view, View};
+use super::optim::{by_dtype, describe, disjoint, real_view, same_dtype, Dtype, View};
 use super::{guard, invalid_arg};
 use crate::error::KernelError;
 use crate::measured::{self, Measured, Metric};
@@ -155,10 +155,10 @@ fn finish(out: NonNull<f64>, r: Measured) -> bool {
 /// metric); returns false when an updated parameter is NaN or ±∞.
 #[napi]
 pub fn sgd_step_measured(
-    #[napi(ts_arg_type = "Float32Array")] params: Unknown<'_>,
-    #[napi(ts_arg_type = "Float32Array")] grads: Unknown<'_>,
-    #[napi(ts_arg_type = "Float32Array")] momentum_buffer: Unknown<'_>,
-    #[napi(ts_arg_type = "Float32Array")] before: Unknown<'_>,
+    #[napi(ts_arg_type = "Float32Array | Float64Array")] params: Unknown<'_>,
+    #[napi(ts_arg_type = "Float32Array | Float64Array")] grads: Unknown<'_>,
+    #[napi(ts_arg_type = "Float32Array | Float64Array")] momentum_buffer: Unknown<'_>,
+    #[napi(ts_arg_type = "Float32Array | Float64Array")] before: Unknown<'_>,
     #[napi(
         ts_arg_type = "{ learningRate: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; maximize: boolean; firstStep: boolean }"
     )]
@@ -176,15 +176,18 @@ pub fn sgd_step_measured(
             maximize: o.boolean("maximize", "options.maximize")?,
             first_step: o.boolean("firstStep", "options.firstStep")?,
         };
-        let p = f32_view(params, "params")?;
-        let g = f32_view(grads, "grads")?;
-        let b = f32_view(momentum_buffer, "momentumBuffer")?;
-        let q = f32_view(before, "before")?;
+        let p = real_view(params, "params")?;
+        let g = real_view(grads, "grads")?;
+        let b = real_view(momentum_buffer, "momentumBuffer")?;
+        let q = real_view(before, "before")?;
+        let dtype = same_dtype(&[p, g, b, q])?;
         disjoint(&[p, g, b, q])?;
         let out = sums_out(out, &[p, g, b, q])?;
-        // SAFETY: the views do not overlap, and JS waits for this synchronous call.
-        let (p, g, b, q) = unsafe { (p.slice_mut(), g.slice(), b.slice_mut(), q.slice_mut()) };
-        let r = measured::sgd_step_measured(p, g, b, q, &h).map_err(invalid_arg)?;
+        let r = by_dtype!(dtype, T => {
+            // SAFETY: the views have dtype T and do not overlap, and JS waits for this call.
+            let (p, g, b, q) = unsafe { (p.slice_mut::<T>(), g.slice::<T>(), b.slice_mut::<T>(), q.slice_mut::<T>()) };
+            measured::sgd_step_measured(p, g, b, q, &h).map_err(invalid_arg)?
+        });
         Ok(finish(out, r))
     })
 }
@@ -196,12 +199,12 @@ pub fn sgd_step_measured(
 #[napi]
 #[allow(clippy::too_many_arguments)]
 pub fn adam_step_measured(
-    #[napi(ts_arg_type = "Float32Array")] params: Unknown<'_>,
-    #[napi(ts_arg_type = "Float32Array")] grads: Unknown<'_>,
-    #[napi(ts_arg_type = "Float32Array")] m: Unknown<'_>,
-    #[napi(ts_arg_type = "Float32Array")] v: Unknown<'_>,
-    #[napi(ts_arg_type = "Float32Array")] v_max: Unknown<'_>,
-    #[napi(ts_arg_type = "Float32Array")] before: Unknown<'_>,
+    #[napi(ts_arg_type = "Float32Array | Float64Array")] params: Unknown<'_>,
+    #[napi(ts_arg_type = "Float32Array | Float64Array")] grads: Unknown<'_>,
+    #[napi(ts_arg_type = "Float32Array | Float64Array")] m: Unknown<'_>,
+    #[napi(ts_arg_type = "Float32Array | Float64Array")] v: Unknown<'_>,
+    #[napi(ts_arg_type = "Float32Array | Float64Array")] v_max: Unknown<'_>,
+    #[napi(ts_arg_type = "Float32Array | Float64Array")] before: Unknown<'_>,
     #[napi(
         ts_arg_type = "{ beta1: number; beta2: number; stepSize: number; bc2Sqrt: number; epsilon: number; weightDecay: number; decay: number; amsgrad: boolean; maximize: boolean; metricScale: number; metricEpsilon: number }"
     )]
@@ -225,26 +228,29 @@ pub fn adam_step_measured(
             scale: o.number("metricScale", "options.metricScale")?,
             epsilon: o.number("metricEpsilon", "options.metricEpsilon")?,
         };
-        let p = f32_view(params, "params")?;
-        let g = f32_view(grads, "grads")?;
-        let mv = f32_view(m, "m")?;
-        let vv = f32_view(v, "v")?;
-        let w = f32_view(v_max, "vMax")?;
-        let q = f32_view(before, "before")?;
+        let p = real_view(params, "params")?;
+        let g = real_view(grads, "grads")?;
+        let mv = real_view(m, "m")?;
+        let vv = real_view(v, "v")?;
+        let w = real_view(v_max, "vMax")?;
+        let q = real_view(before, "before")?;
+        let dtype = same_dtype(&[p, g, mv, vv, w, q])?;
         disjoint(&[p, g, mv, vv, w, q])?;
         let out = sums_out(out, &[p, g, mv, vv, w, q])?;
-        // SAFETY: the views do not overlap, and JS waits for this synchronous call.
-        let (p, g, mv, vv, w, q) = unsafe {
-            (
-                p.slice_mut(),
-                g.slice(),
-                mv.slice_mut(),
-                vv.slice_mut(),
-                w.slice_mut(),
-                q.slice_mut(),
-            )
-        };
-        let r = measured::adam_step_measured(p, g, mv, vv, w, q, &h, &metric).map_err(invalid_arg)?;
+        let r = by_dtype!(dtype, T => {
+            // SAFETY: the views have dtype T and do not overlap, and JS waits for this call.
+            let (p, g, mv, vv, w, q) = unsafe {
+                (
+                    p.slice_mut::<T>(),
+                    g.slice::<T>(),
+                    mv.slice_mut::<T>(),
+                    vv.slice_mut::<T>(),
+                    w.slice_mut::<T>(),
+                    q.slice_mut::<T>(),
+                )
+            };
+            measured::adam_step_measured(p, g, mv, vv, w, q, &h, &metric).map_err(invalid_arg)?
+        });
         Ok(finish(out, r))
     })
 }

@@ -2,44 +2,109 @@
 //! with one napi_get_typedarray_info (its pointer includes the view's byte offset; no
 //! reference, no copy), the arrays are checked not to overlap, and only then are
 //! slices made of them: the updated arrays are written in place.
+//!
+//! The kernels take Float32Array or Float64Array parameters (lib/kernels.ts, `Real`): every
+//! array of a call must have the dtype of `params` (an empty one, unused, may have either);
+//! the call then runs the kernel's f32 or f64 instance.
 
 use super::{guard, invalid_arg};
 use crate::error::KernelError;
 use crate::optim;
+use crate::real::Real;
 use napi::{sys, JsValue, Result, Unknown, ValueType};
 use napi_derive::napi;
 use std::ptr::{self, NonNull};
 
-/// The memory of one Float32Array argument.
+/// The dtype of a Float32Array or Float64Array argument.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Dtype {
+    F32,
+    F64,
+}
+
+impl Dtype {
+    fn of<T: Real>() -> Self {
+        if size_of::<T>() == size_of::<f64>() {
+            Dtype::F64
+        } else {
+            Dtype::F32
+        }
+    }
+
+    fn array(self) -> &'static str {
+        match self {
+            Dtype::F32 => "Float32Array",
+            Dtype::F64 => "Float64Array",
+        }
+    }
+}
+
+/// The memory of one Float32Array or Float64Array argument.
 #[derive(Clone, Copy)]
 pub(super) struct View {
-    ptr: NonNull<f32>,
+    ptr: NonNull<u8>,
     len: usize,
+    dtype: Dtype,
     name: &'static str,
 }
 
 impl View {
+    /// The elements as T. An empty view gives an empty slice of either dtype.
+    ///
     /// # Safety
-    /// No mutable slice of overlapping memory may be alive, and JS must not run.
-    pub(super) unsafe fn slice<'a>(self) -> &'a [f32] {
-        std::slice::from_raw_parts(self.ptr.as_ptr(), self.len)
+    /// T must be the view's dtype when it is not empty ([`same_dtype`]); no mutable slice of
+    /// overlapping memory may be alive, and JS must not run.
+    pub(super) unsafe fn slice<'a, T: Real>(self) -> &'a [T] {
+        if self.len == 0 {
+            return &[];
+        }
+        debug_assert_eq!(self.dtype, Dtype::of::<T>());
+        std::slice::from_raw_parts(self.ptr.as_ptr().cast::<T>(), self.len)
     }
 
     /// # Safety
-    /// No other slice of overlapping memory may be alive, and JS must not run.
-    pub(super) unsafe fn slice_mut<'a>(self) -> &'a mut [f32] {
-        std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len)
+    /// As [`View::slice`], and no other slice of overlapping memory may be alive.
+    pub(super) unsafe fn slice_mut<'a, T: Real>(self) -> &'a mut [T] {
+        if self.len == 0 {
+            return &mut [];
+        }
+        debug_assert_eq!(self.dtype, Dtype::of::<T>());
+        std::slice::from_raw_parts_mut(self.ptr.as_ptr().cast::<T>(), self.len)
     }
 
     pub(super) fn name(&self) -> &'static str {
         self.name
     }
 
+    pub(super) fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+
     /// The view's bytes [start, end) as addresses.
     pub(super) fn range(&self) -> (usize, usize) {
         let start = self.ptr.as_ptr() as usize;
-        (start, start + self.len * size_of::<f32>())
+        let size = match self.dtype {
+            Dtype::F32 => size_of::<f32>(),
+            Dtype::F64 => size_of::<f64>(),
+        };
+        (start, start + self.len * size)
     }
+}
+
+/// The dtype of `views[0]` (params), after checking that every other non-empty view has it
+/// (the state follows the parameters; an empty array is an unused one).
+pub(super) fn same_dtype(views: &[View]) -> Result<Dtype> {
+    let dtype = views[0].dtype;
+    for v in &views[1..] {
+        if v.len > 0 && v.dtype != dtype {
+            return Err(invalid_arg(KernelError::new(
+                v.name,
+                format!("a {} (the dtype of {})", dtype.array(), views[0].name),
+                format!("a {}", v.dtype.array()),
+            )));
+        }
+    }
+    Ok(dtype)
 }
 
 /// "<what it is>" for an argument that is not a Float32Array.
@@ -68,7 +133,21 @@ pub(super) fn describe(value: &Unknown<'_>, typed_array_type: Option<i32>) -> St
     }
 }
 
+/// A Float32Array argument (memoryCopy's).
 pub(super) fn f32_view(value: Unknown<'_>, name: &'static str) -> Result<View> {
+    let v = real_view(value, name)?;
+    if v.dtype != Dtype::F32 {
+        return Err(invalid_arg(KernelError::new(
+            name,
+            "a Float32Array",
+            "a Float64Array",
+        )));
+    }
+    Ok(v)
+}
+
+/// A Float32Array or Float64Array argument.
+pub(super) fn real_view(value: Unknown<'_>, name: &'static str) -> Result<View> {
     let raw = value.value();
     let (mut ty, mut len, mut data) = (0, 0usize, ptr::null_mut());
     // SAFETY: plain N-API call on this call's env and value; the optional outputs are null.
@@ -83,21 +162,48 @@ pub(super) fn f32_view(value: Unknown<'_>, name: &'static str) -> Result<View> {
             ptr::null_mut(),
         )
     };
-    if status != sys::Status::napi_ok || ty != sys::TypedarrayType::float32_array {
-        let ty = (status == sys::Status::napi_ok).then_some(ty);
-        return Err(invalid_arg(KernelError::new(
-            name,
-            "a Float32Array",
-            describe(&value, ty),
-        )));
-    }
+    let dtype = match ty {
+        sys::TypedarrayType::float32_array if status == sys::Status::napi_ok => Dtype::F32,
+        sys::TypedarrayType::float64_array if status == sys::Status::napi_ok => Dtype::F64,
+        _ => {
+            let ty = (status == sys::Status::napi_ok).then_some(ty);
+            return Err(invalid_arg(KernelError::new(
+                name,
+                "a Float32Array or Float64Array",
+                describe(&value, ty),
+            )));
+        }
+    };
     let ptr = if len == 0 {
         NonNull::dangling()
     } else {
-        NonNull::new(data.cast::<f32>()).unwrap_or(NonNull::dangling())
+        NonNull::new(data.cast::<u8>()).unwrap_or(NonNull::dangling())
     };
-    Ok(View { ptr, len, name })
+    Ok(View {
+        ptr,
+        len: if ptr == NonNull::dangling() { 0 } else { len },
+        dtype,
+        name,
+    })
 }
+
+/// `$body` with `$t` the element type of `$dtype` (f32 or f64): one kernel call, two
+/// monomorphic instances.
+macro_rules! by_dtype {
+    ($dtype:expr, $t:ident => $body:expr) => {
+        match $dtype {
+            Dtype::F32 => {
+                type $t = f32;
+                $body
+            }
+            Dtype::F64 => {
+                type $t = f64;
+                $body
+            }
+        }
+    };
+}
+pub(super) use by_dtype;
 
 /// Rejects any two non-empty arrays that share memory (the kernels read and write them
 /// as separate arrays).
@@ -108,7 +214,7 @@ pub(super) fn disjoint(views: &[View]) -> Result<()> {
             if a.len > 0 && b.len > 0 && a0 < b1 && b0 < a1 {
                 return Err(invalid_arg(KernelError::new(
                     b.name,
-                    format!("a Float32Array that does not overlap {}", a.name),
+                    format!("a {} that does not overlap {}", b.dtype.array(), a.name),
                     "one that shares memory with it",
                 )));
             }
@@ -135,9 +241,10 @@ pub fn sgd_step(
     first_step: bool,
 ) -> Result<bool> {
     guard("sgdStep", || {
-        let p = f32_view(params, "params")?;
-        let g = f32_view(grads, "grads")?;
-        let b = f32_view(momentum_buffer, "momentumBuffer")?;
+        let p = real_view(params, "params")?;
+        let g = real_view(grads, "grads")?;
+        let b = real_view(momentum_buffer, "momentumBuffer")?;
+        let dtype = same_dtype(&[p, g, b])?;
         disjoint(&[p, g, b])?;
         let h = optim::Sgd {
             learning_rate,
@@ -148,9 +255,11 @@ pub fn sgd_step(
             maximize,
             first_step,
         };
-        // SAFETY: the views do not overlap, and JS waits for this synchronous call.
-        let (p, g, b) = unsafe { (p.slice_mut(), g.slice(), b.slice_mut()) };
-        optim::sgd_step(p, g, b, &h).map_err(invalid_arg)
+        by_dtype!(dtype, T => {
+            // SAFETY: the views have dtype T and do not overlap, and JS waits for this call.
+            let (p, g, b) = unsafe { (p.slice_mut::<T>(), g.slice::<T>(), b.slice_mut::<T>()) };
+            optim::sgd_step(p, g, b, &h).map_err(invalid_arg)
+        })
     })
 }
 
@@ -176,11 +285,12 @@ pub fn adam_step(
     maximize: bool,
 ) -> Result<bool> {
     guard("adamStep", || {
-        let p = f32_view(params, "params")?;
-        let g = f32_view(grads, "grads")?;
-        let mv = f32_view(m, "m")?;
-        let vv = f32_view(v, "v")?;
-        let w = f32_view(v_max, "vMax")?;
+        let p = real_view(params, "params")?;
+        let g = real_view(grads, "grads")?;
+        let mv = real_view(m, "m")?;
+        let vv = real_view(v, "v")?;
+        let w = real_view(v_max, "vMax")?;
+        let dtype = same_dtype(&[p, g, mv, vv, w])?;
         disjoint(&[p, g, mv, vv, w])?;
         let h = optim::Adam {
             beta1,
@@ -193,17 +303,19 @@ pub fn adam_step(
             amsgrad,
             maximize,
         };
-        // SAFETY: the views do not overlap, and JS waits for this synchronous call.
-        let (p, g, mv, vv, w) = unsafe {
-            (
-                p.slice_mut(),
-                g.slice(),
-                mv.slice_mut(),
-                vv.slice_mut(),
-                w.slice_mut(),
-            )
-        };
-        optim::adam_step(p, g, mv, vv, w, &h).map_err(invalid_arg)
+        by_dtype!(dtype, T => {
+            // SAFETY: the views have dtype T and do not overlap, and JS waits for this call.
+            let (p, g, mv, vv, w) = unsafe {
+                (
+                    p.slice_mut::<T>(),
+                    g.slice::<T>(),
+                    mv.slice_mut::<T>(),
+                    vv.slice_mut::<T>(),
+                    w.slice_mut::<T>(),
+                )
+            };
+            optim::adam_step(p, g, mv, vv, w, &h).map_err(invalid_arg)
+        })
     })
 }
 
@@ -211,10 +323,12 @@ pub fn adam_step(
 #[napi]
 pub fn first_non_finite(values: Unknown<'_>) -> Result<f64> {
     guard("firstNonFinite", || {
-        let x = f32_view(values, "values")?;
-        // SAFETY: read only, and JS waits for this synchronous call.
-        let x = unsafe { x.slice() };
-        Ok(optim::first_non_finite(x).map_or(-1.0, |i| i as f64))
+        let x = real_view(values, "values")?;
+        let found = by_dtype!(x.dtype(), T => {
+            // SAFETY: read only, of the view's dtype, and JS waits for this synchronous call.
+            optim::first_non_finite(unsafe { x.slice::<T>() })
+        });
+        Ok(found.map_or(-1.0, |i| i as f64))
     })
 }
 
@@ -226,7 +340,7 @@ pub fn memory_copy(src: Unknown<'_>, dst: Unknown<'_>) -> Result<()> {
         let d = f32_view(dst, "dst")?;
         disjoint(&[s, d])?;
         // SAFETY: the views do not overlap, and JS waits for this synchronous call.
-        let (s, d) = unsafe { (s.slice(), d.slice_mut()) };
+        let (s, d) = unsafe { (s.slice::<f32>(), d.slice_mut::<f32>()) };
         optim::memory_copy(s, d).map_err(invalid_arg)
     })
 }
@@ -245,10 +359,11 @@ pub fn update_energy(
     mut out: napi::bindgen_prelude::Float64Array,
 ) -> Result<()> {
     guard("updateEnergy", || {
-        let b = f32_view(before, "before")?;
-        let a = f32_view(after, "after")?;
-        let g = f32_view(grads, "grads")?;
-        let m = f32_view(metric, "metric")?;
+        let b = real_view(before, "before")?;
+        let a = real_view(after, "after")?;
+        let g = real_view(grads, "grads")?;
+        let m = real_view(metric, "metric")?;
+        let dtype = same_dtype(&[b, a, g, m])?;
         if out.len() != 3 {
             return Err(invalid_arg(KernelError::new(
                 "out",
@@ -256,18 +371,21 @@ pub fn update_energy(
                 format!("a Float64Array of length {}", out.len()),
             )));
         }
-        // SAFETY: read only (sharing memory is harmless), and JS waits for this call.
-        let u = unsafe {
-            crate::balance::Update {
-                before: b.slice(),
-                after: a.slice(),
-                grads: g.slice(),
-                metric: m.slice(),
-                metric_scale,
-                epsilon,
-            }
-        };
-        let sums = crate::balance::update_energy(&u).map_err(invalid_arg)?;
+        let sums = by_dtype!(dtype, T => {
+            // SAFETY: read only (sharing memory is harmless), of dtype T, and JS waits for
+            // this call.
+            let u = unsafe {
+                crate::balance::Update {
+                    before: b.slice::<T>(),
+                    after: a.slice::<T>(),
+                    grads: g.slice::<T>(),
+                    metric: m.slice::<T>(),
+                    metric_scale,
+                    epsilon,
+                }
+            };
+            crate::balance::update_energy(&u).map_err(invalid_arg)?
+        });
         // SAFETY: JS is blocked for this synchronous call; `out` is a separate Float64Array.
         unsafe { out.as_mut() }.copy_from_slice(&sums);
         Ok(())
@@ -279,21 +397,25 @@ pub fn update_energy(
 #[napi]
 pub fn update_slope(before: Unknown<'_>, after: Unknown<'_>, grads: Unknown<'_>) -> Result<f64> {
     guard("updateSlope", || {
-        let b = f32_view(before, "before")?;
-        let a = f32_view(after, "after")?;
-        let g = f32_view(grads, "grads")?;
-        // SAFETY: read only (sharing memory is harmless), and JS waits for this call.
-        let u = unsafe {
-            crate::balance::Update {
-                before: b.slice(),
-                after: a.slice(),
-                grads: g.slice(),
-                metric: &[],
-                metric_scale: 1.0,
-                epsilon: 0.0,
-            }
-        };
-        crate::balance::update_slope(&u).map_err(invalid_arg)
+        let b = real_view(before, "before")?;
+        let a = real_view(after, "after")?;
+        let g = real_view(grads, "grads")?;
+        let dtype = same_dtype(&[b, a, g])?;
+        by_dtype!(dtype, T => {
+            // SAFETY: read only (sharing memory is harmless), of dtype T, and JS waits for
+            // this call.
+            let u = unsafe {
+                crate::balance::Update {
+                    before: b.slice::<T>(),
+                    after: a.slice::<T>(),
+                    grads: g.slice::<T>(),
+                    metric: &[],
+                    metric_scale: 1.0,
+                    epsilon: 0.0,
+                }
+            };
+            crate::balance::update_slope(&u).map_err(invalid_arg)
+        })
     })
 }
 
@@ -317,12 +439,13 @@ pub fn prodigy_accumulate(
     weight_decay: f64,
 ) -> Result<Vec<f64>> {
     guard("prodigyAccumulate", || {
-        let p = f32_view(params, "params")?;
-        let g = f32_view(grads, "grads")?;
-        let q = f32_view(p0, "p0")?;
-        let mv = f32_view(m, "m")?;
-        let vv = f32_view(v, "v")?;
-        let sv = f32_view(s, "s")?;
+        let p = real_view(params, "params")?;
+        let g = real_view(grads, "grads")?;
+        let q = real_view(p0, "p0")?;
+        let mv = real_view(m, "m")?;
+        let vv = real_view(v, "v")?;
+        let sv = real_view(s, "s")?;
+        let dtype = same_dtype(&[p, g, q, mv, vv, sv])?;
         disjoint(&[p, g, q, mv, vv, sv])?;
         let h = crate::prodigy::ProdigyAccumulate {
             beta1,
@@ -333,18 +456,20 @@ pub fn prodigy_accumulate(
             s_scale,
             weight_decay,
         };
-        // SAFETY: the views do not overlap, and JS waits for this synchronous call.
-        let (p, g, q, mv, vv, sv) = unsafe {
-            (
-                p.slice(),
-                g.slice(),
-                q.slice(),
-                mv.slice_mut(),
-                vv.slice_mut(),
-                sv.slice_mut(),
-            )
-        };
-        let (dot, l1) = crate::prodigy::prodigy_accumulate(p, g, q, mv, vv, sv, &h).map_err(invalid_arg)?;
+        let (dot, l1) = by_dtype!(dtype, T => {
+            // SAFETY: the views have dtype T and do not overlap, and JS waits for this call.
+            let (p, g, q, mv, vv, sv) = unsafe {
+                (
+                    p.slice::<T>(),
+                    g.slice::<T>(),
+                    q.slice::<T>(),
+                    mv.slice_mut::<T>(),
+                    vv.slice_mut::<T>(),
+                    sv.slice_mut::<T>(),
+                )
+            };
+            crate::prodigy::prodigy_accumulate(p, g, q, mv, vv, sv, &h).map_err(invalid_arg)?
+        });
         Ok(vec![dot, l1])
     })
 }
@@ -361,17 +486,20 @@ pub fn prodigy_update(
     decay: f64,
 ) -> Result<bool> {
     guard("prodigyUpdate", || {
-        let p = f32_view(params, "params")?;
-        let mv = f32_view(m, "m")?;
-        let vv = f32_view(v, "v")?;
+        let p = real_view(params, "params")?;
+        let mv = real_view(m, "m")?;
+        let vv = real_view(v, "v")?;
+        let dtype = same_dtype(&[p, mv, vv])?;
         disjoint(&[p, mv, vv])?;
         let h = crate::prodigy::ProdigyUpdate {
             step_size,
             epsilon,
             decay,
         };
-        // SAFETY: the views do not overlap, and JS waits for this synchronous call.
-        let (p, mv, vv) = unsafe { (p.slice_mut(), mv.slice(), vv.slice()) };
-        crate::prodigy::prodigy_update(p, mv, vv, &h).map_err(invalid_arg)
+        by_dtype!(dtype, T => {
+            // SAFETY: the views have dtype T and do not overlap, and JS waits for this call.
+            let (p, mv, vv) = unsafe { (p.slice_mut::<T>(), mv.slice::<T>(), vv.slice::<T>()) };
+            crate::prodigy::prodigy_update(p, mv, vv, &h).map_err(invalid_arg)
+        })
     })
 }

@@ -3,12 +3,13 @@
  * "Entropy-balanced learning rate"): for Δ = after − before,
  *
  *   out[0] = Σ w_i Δ_i²    the kinetic energy ×2 in the metric w (w_i = √s_i·scale + ε, or 1;
- *                          the square root in f32, as Adam's own denominator)
+ *                          the square root in the dtype, as Adam's own denominator)
  *   out[1] = Σ g_i Δ_i     the work of the gradient (−out[1] is the first-order loss decrease)
  *   out[2] = Σ |g_i Δ_i|   the work done on the parameters, every coordinate's counted
  *
- * Apart from that f32 square root (correctly rounded everywhere: √ of an f32 in f64, then
- * rounded to f32, is the correctly rounded f32 √), every term and sum is an f64 operation, unfused, in one canonical order that every
+ * Apart from that square root (in the arrays' dtype, correctly rounded everywhere: √ of an
+ * f32 in f64, then rounded to f32, is the correctly rounded f32 √; on Float64Array inputs
+ * it is the f64 √ and Δ_i is an f64 subtraction, rounded once), every term and sum is an f64 operation, unfused, in one canonical order that every
  * backend follows, so the three sums are bit-identical across backends (and with any
  * number of threads): the vector is cut into the fixed ranges of `sumSplit` (they depend
  * only on its length); inside a range, element j of each full block of 16 goes to
@@ -16,6 +17,8 @@
  * are, t_l = (a_l + a_{4+l}) + (a_{8+l} + a_{12+l}) then (t_0 + t_2) + (t_1 + t_3); the
  * range's tail is added in index order; the ranges' sums are added in index order.
  */
+
+import { type Real, type Round, roundingOf, sameDtype } from './dtype.js';
 
 /** Elements per range of a split sum, at least. */
 const MIN_UNIT = 1 << 15;
@@ -47,10 +50,11 @@ export function combine16(acc: Float64Array, part: Float64Array): void {
 
 /** The three sums over [start, end) in the canonical order, into part[0..3]. */
 function rangeSums(
-  before: Float32Array,
-  after: Float32Array,
-  grads: Float32Array,
-  metric: Float32Array,
+  r: Round,
+  before: Real,
+  after: Real,
+  grads: Real,
+  metric: Real,
   scale: number,
   epsilon: number,
   start: number,
@@ -63,7 +67,7 @@ function rangeSums(
   for (let i = start; i < full; i += 16) {
     for (let j = 0; j < 16; j++) {
       const d = after[i + j] - before[i + j];
-      const w = weighted ? Math.fround(Math.sqrt(metric[i + j])) * scale + epsilon : 1;
+      const w = weighted ? r(Math.sqrt(metric[i + j])) * scale + epsilon : 1;
       const p = grads[i + j] * d;
       acc[j] += w * (d * d);
       acc[16 + j] += p;
@@ -73,7 +77,7 @@ function rangeSums(
   combine16(acc, part);
   for (let i = full; i < end; i++) {
     const d = after[i] - before[i];
-    const w = weighted ? Math.fround(Math.sqrt(metric[i])) * scale + epsilon : 1;
+    const w = weighted ? r(Math.sqrt(metric[i])) * scale + epsilon : 1;
     const p = grads[i] * d;
     part[0] += w * (d * d);
     part[1] += p;
@@ -85,14 +89,16 @@ const part = new Float64Array(3);
 
 /** The energy terms of an update (lib/kernels.ts documents the arguments). */
 export function updateEnergy(
-  before: Float32Array,
-  after: Float32Array,
-  grads: Float32Array,
-  metric: Float32Array,
+  before: Real,
+  after: Real,
+  grads: Real,
+  metric: Real,
   metricScale: number,
   epsilon: number,
   out: Float64Array,
 ): void {
+  sameDtype(before, { after, grads, metric });
+  const r = roundingOf(before);
   const n = after.length;
   const [chunk, units] = sumSplit(n);
   let q = 0;
@@ -100,7 +106,7 @@ export function updateEnergy(
   let a = 0;
   for (let u = 0; u < units; u++) {
     const start = Math.min(n, u * chunk);
-    rangeSums(before, after, grads, metric, metricScale, epsilon, start, Math.min(n, start + chunk), part);
+    rangeSums(r, before, after, grads, metric, metricScale, epsilon, start, Math.min(n, start + chunk), part);
     q += part[0];
     p += part[1];
     a += part[2];
@@ -117,7 +123,8 @@ const slopeAcc = new Float64Array(16);
  * same canonical order), at about two thirds of its cost natively. The learning-rate rules'
  * end slope reads only this sum.
  */
-export function updateSlope(before: Float32Array, after: Float32Array, grads: Float32Array): number {
+export function updateSlope(before: Real, after: Real, grads: Real): number {
+  sameDtype(before, { after, grads });
   const n = after.length;
   const [chunk, units] = sumSplit(n);
   let total = 0;

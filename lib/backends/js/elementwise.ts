@@ -1,21 +1,27 @@
 /**
  * Pure-TS elementwise kernels that the fractal layer (design.md §2 eq. 9) composes.
- * Arithmetic is f64 with one rounding on each Float32Array store;
+ * Arithmetic is f64 with one rounding on each Float32Array store (none on a Float64Array:
+ * the activations also take f64 arrays, for nn layers in f64);
  * reductions accumulate in f64.
  */
 import type { ActivationName } from '../../kernels.js';
+import { sameDtype } from './dtype.js';
 
 /**
  * `input`, or a private copy when it partially overlaps `out` (or is `out` itself and
  * `always` is set), so a kernel never reads an element it already overwrote. An input that
  * is exactly `out` is returned as is: each kernel reads element i before writing it.
  */
-export function separateFrom(input: Float32Array, out: Float32Array, always = false): Float32Array {
+export function separateFrom<T extends Float32Array | Float64Array>(
+  input: T,
+  out: Float32Array | Float64Array,
+  always = false,
+): T {
   if (input.buffer !== out.buffer || input.length === 0 || out.length === 0) return input;
   const [a, b] = [input.byteOffset, out.byteOffset];
   const overlap = a < b + out.byteLength && b < a + input.byteLength;
   if (!overlap || (a === b && input.length === out.length && !always)) return input;
-  return input.slice();
+  return input.slice() as T;
 }
 
 /** max |x[i]| (0 when empty); NaN when any element is NaN or ±Infinity. */
@@ -55,7 +61,13 @@ export function sum(x: Float32Array): number {
 }
 
 /** out[i] = σ(x[i] + shift). `x` may be `out`. */
-export function activationForward(activation: ActivationName, x: Float32Array, shift: number, out: Float32Array): void {
+export function activationForward(
+  activation: ActivationName,
+  x: Float32Array | Float64Array,
+  shift: number,
+  out: Float32Array | Float64Array,
+): void {
+  sameDtype(out, { x });
   x = separateFrom(x, out);
   const n = out.length;
   switch (activation) {
@@ -84,10 +96,11 @@ export function activationForward(activation: ActivationName, x: Float32Array, s
  */
 export function activationBackward(
   activation: ActivationName,
-  y: Float32Array,
-  gradOut: Float32Array,
-  gradPre: Float32Array,
+  y: Float32Array | Float64Array,
+  gradOut: Float32Array | Float64Array,
+  gradPre: Float32Array | Float64Array,
 ): void {
+  sameDtype(gradPre, { y, gradOut });
   y = separateFrom(y, gradPre);
   const g = separateFrom(gradOut, gradPre);
   const n = gradPre.length;

@@ -10,6 +10,8 @@
  * reference is at least as accurate as the native f32 kernels it checks.
  */
 
+import { sameDtype } from './dtype.js';
+
 /** Rows of C per tile (exported: the async variant chunks whole tiles). */
 export const MB = 32;
 const NB = 256;
@@ -17,12 +19,20 @@ const KB = 128;
 
 const acc = new Float64Array(MB * NB);
 let packed = new Float32Array(0);
+let packed64 = new Float64Array(0);
 
 /** op(B) as a row-major k×n array: B itself, or Bᵀ (B stored n×k) transposed into scratch. */
-function rowsOfOpB(transB: boolean, n: number, k: number, b: Float32Array): Float32Array {
+function rowsOfOpB(transB: boolean, n: number, k: number, b: Float32Array | Float64Array): Float32Array | Float64Array {
   if (!transB) return b;
-  if (packed.length < k * n) packed = new Float32Array(k * n);
-  const bt = packed;
+  // op(B) packed in b's dtype (an f64 B must not be rounded through an f32 buffer)
+  let bt: Float32Array | Float64Array;
+  if (b instanceof Float64Array) {
+    if (packed64.length < k * n) packed64 = new Float64Array(k * n);
+    bt = packed64;
+  } else {
+    if (packed.length < k * n) packed = new Float32Array(k * n);
+    bt = packed;
+  }
   const T = 32;
   for (let j0 = 0; j0 < n; j0 += T) {
     for (let p0 = 0; p0 < k; p0 += T) {
@@ -41,11 +51,12 @@ export function matmul(
   n: number,
   k: number,
   alpha: number,
-  a: Float32Array,
-  b: Float32Array,
+  a: Float32Array | Float64Array,
+  b: Float32Array | Float64Array,
   beta: number,
-  c: Float32Array,
+  c: Float32Array | Float64Array,
 ): void {
+  sameDtype(c, { a, b });
   const bk = rowsOfOpB(transB, n, k, b);
   for (let j0 = 0; j0 < n; j0 += NB) {
     const nb = Math.min(NB, n - j0);

@@ -15,6 +15,7 @@
  */
 import type { AdamStepOptions, SgdStepOptions } from '../../kernels.js';
 import { combine16, sumSplit } from './balance.js';
+import { type Real, roundingOf, sameDtype } from './dtype.js';
 import { adamElement, adamScalars, sgdElement, sgdScalars } from './optim.js';
 
 const acc = new Float64Array(48);
@@ -27,9 +28,9 @@ const part = new Float64Array(3);
  * a parameter became non-finite.
  */
 function measuredPass(
-  params: Float32Array,
-  grads: Float32Array,
-  before: Float32Array,
+  params: Real,
+  grads: Real,
+  before: Real,
   out: Float64Array,
   update: (i: number) => number,
 ): boolean {
@@ -76,14 +77,24 @@ function measuredPass(
 
 /** torch.optim.SGD on one tensor, measured (lib/kernels.ts documents the arguments); w_i = 1. */
 export function sgdStepMeasured(
-  params: Float32Array,
-  grads: Float32Array,
-  momentumBuffer: Float32Array,
-  before: Float32Array,
+  params: Real,
+  grads: Real,
+  momentumBuffer: Real,
+  before: Real,
   o: SgdStepOptions,
   out: Float64Array,
 ): boolean {
-  const s = sgdScalars(o.learningRate, o.momentum, o.dampening, o.weightDecay, o.nesterov, o.maximize, o.firstStep);
+  sameDtype(params, { grads, momentumBuffer, before });
+  const s = sgdScalars(
+    roundingOf(params),
+    o.learningRate,
+    o.momentum,
+    o.dampening,
+    o.weightDecay,
+    o.nesterov,
+    o.maximize,
+    o.firstStep,
+  );
   return measuredPass(params, grads, before, out, (i) => {
     sgdElement(s, i, params, grads, momentumBuffer);
     return 1;
@@ -92,19 +103,31 @@ export function sgdStepMeasured(
 
 /** torch.optim.Adam / AdamW on one tensor, measured (lib/kernels.ts documents the arguments). */
 export function adamStepMeasured(
-  params: Float32Array,
-  grads: Float32Array,
-  m: Float32Array,
-  v: Float32Array,
-  vMax: Float32Array,
-  before: Float32Array,
+  params: Real,
+  grads: Real,
+  m: Real,
+  v: Real,
+  vMax: Real,
+  before: Real,
   o: AdamStepOptions,
   out: Float64Array,
 ): boolean {
+  sameDtype(params, { grads, m, v, vMax, before });
   const { beta1, beta2, stepSize, bc2Sqrt, epsilon, weightDecay, decay, amsgrad, maximize } = o;
   const { metricScale, metricEpsilon } = o;
-  const s = adamScalars(beta1, beta2, stepSize, bc2Sqrt, epsilon, weightDecay, decay, amsgrad, maximize);
-  // the metric from the f32 √ of the second moment the step itself computed
+  const s = adamScalars(
+    roundingOf(params),
+    beta1,
+    beta2,
+    stepSize,
+    bc2Sqrt,
+    epsilon,
+    weightDecay,
+    decay,
+    amsgrad,
+    maximize,
+  );
+  // the metric from the √ (in the dtype) of the second moment the step itself computed
   return measuredPass(
     params,
     grads,

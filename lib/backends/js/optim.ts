@@ -2,20 +2,23 @@
  * Pure-TS optimizer update kernels: the readable reference of torch.optim.SGD, Adam and
  * AdamW (docs/theory.md, "Optimizers").
  *
- * Precision: every operation is an IEEE f32 operation, as in PyTorch on f32 tensors. JS
- * computes in f64, so each product, sum, quotient and square root is rounded to f32 with
- * `f` (Math.fround) before it is used: for +, −, ×, ÷ and √ of f32 operands, rounding the
- * f64 result to f32 gives exactly the correctly rounded f32 result (f64 has more than
- * 2·24 + 2 significand bits, so the double rounding is harmless). No operation is fused,
- * so the native kernels (which do the same operations in the same order, without FMA)
- * give bit-identical results.
+ * Precision: every operation is an IEEE operation of the parameters' dtype, as in PyTorch
+ * on tensors of that dtype. On Float32Array parameters JS computes in f64, so each product,
+ * sum, quotient and square root is rounded to f32 with `r` = Math.fround before it is used:
+ * for +, −, ×, ÷ and √ of f32 operands, rounding the f64 result to f32 gives exactly the
+ * correctly rounded f32 result (f64 has more than 2·24 + 2 significand bits, so the double
+ * rounding is harmless). On Float64Array parameters every operation already is the f64
+ * operation and `r` is the identity. No operation is fused, so the native kernels (which do
+ * the same operations in the same order, without FMA) give bit-identical results in both
+ * dtypes.
  */
 import { firstNonFinite as firstNonFiniteScan } from '../../is.js';
+import { type Real, type Round, roundingOf, sameDtype } from './dtype.js';
 
-const f = Math.fround;
-
-/** An SGD step's f32 scalars, rounded once from its hyperparameters. */
+/** An SGD step's scalars in the parameters' dtype, rounded once from its hyperparameters. */
 export interface SgdScalars {
+  /** The dtype's rounding (Math.fround for f32, the identity for f64). */
+  r: Round;
   lr: number;
   mu: number;
   /** 1 − τ: PyTorch's alpha, formed in f64 then rounded. */
@@ -27,6 +30,7 @@ export interface SgdScalars {
 }
 
 export function sgdScalars(
+  r: Round,
   learningRate: number,
   momentum: number,
   dampening: number,
@@ -36,10 +40,11 @@ export function sgdScalars(
   firstStep: boolean,
 ): SgdScalars {
   return {
-    lr: f(learningRate),
-    mu: f(momentum),
-    damp: f(1 - dampening), // PyTorch: alpha = 1 − dampening in f64, then f32
-    wd: f(weightDecay),
+    r,
+    lr: r(learningRate),
+    mu: r(momentum),
+    damp: r(1 - dampening), // PyTorch: alpha = 1 − dampening in f64, then the dtype
+    wd: r(weightDecay),
     nesterov,
     maximize,
     first: firstStep,
@@ -47,7 +52,8 @@ export function sgdScalars(
 }
 
 /** Element i of the SGD step: params[i] ← its new value (b[i] too when μ ≠ 0). */
-export function sgdElement(s: SgdScalars, i: number, params: Float32Array, grads: Float32Array, b: Float32Array): void {
+export function sgdElement(s: SgdScalars, i: number, params: Real, grads: Real, b: Real): void {
+  const f = s.r;
   const p = params[i];
   let d = s.maximize ? -grads[i] : grads[i];
   if (s.wd !== 0) d = f(d + f(s.wd * p));
@@ -60,9 +66,9 @@ export function sgdElement(s: SgdScalars, i: number, params: Float32Array, grads
 
 /** torch.optim.SGD, one tensor (lib/kernels.ts documents the formula). */
 export function sgdStep(
-  params: Float32Array,
-  grads: Float32Array,
-  momentumBuffer: Float32Array,
+  params: Real,
+  grads: Real,
+  momentumBuffer: Real,
   learningRate: number,
   momentum: number,
   dampening: number,
@@ -71,7 +77,9 @@ export function sgdStep(
   maximize: boolean,
   firstStep: boolean,
 ): boolean {
-  const s = sgdScalars(learningRate, momentum, dampening, weightDecay, nesterov, maximize, firstStep);
+  sameDtype(params, { grads, momentumBuffer });
+  const r = roundingOf(params);
+  const s = sgdScalars(r, learningRate, momentum, dampening, weightDecay, nesterov, maximize, firstStep);
   let finite = true;
   for (let i = 0; i < params.length; i++) {
     sgdElement(s, i, params, grads, momentumBuffer);
@@ -81,8 +89,10 @@ export function sgdStep(
   return finite;
 }
 
-/** An Adam step's f32 scalars, rounded once from its hyperparameters. */
+/** An Adam step's scalars in the parameters' dtype, rounded once from its hyperparameters. */
 export interface AdamScalars {
+  /** The dtype's rounding (Math.fround for f32, the identity for f64). */
+  r: Round;
   b1: number;
   b2: number;
   /** 1 − β₁ and 1 − β₂, formed in f64 then rounded. */
@@ -98,6 +108,7 @@ export interface AdamScalars {
 }
 
 export function adamScalars(
+  r: Round,
   beta1: number,
   beta2: number,
   stepSize: number,
@@ -109,15 +120,16 @@ export function adamScalars(
   maximize: boolean,
 ): AdamScalars {
   return {
-    b1: f(beta1),
-    b2: f(beta2),
-    c1: f(1 - beta1),
-    c2: f(1 - beta2),
-    step: f(stepSize),
-    bc2: f(bc2Sqrt),
-    eps: f(epsilon),
-    wd: f(weightDecay),
-    decay: f(decay),
+    r,
+    b1: r(beta1),
+    b2: r(beta2),
+    c1: r(1 - beta1),
+    c2: r(1 - beta2),
+    step: r(stepSize),
+    bc2: r(bc2Sqrt),
+    eps: r(epsilon),
+    wd: r(weightDecay),
+    decay: r(decay),
     amsgrad,
     maximize,
   };
@@ -125,17 +137,18 @@ export function adamScalars(
 
 /**
  * Element i of the Adam step: params[i], m[i], v[i] (and vMax[i] with amsgrad) ← their new
- * values. Returns the f32 √ of the second moment the step used (v, or vMax).
+ * values. Returns the √ (in the dtype) of the second moment the step used (v, or vMax).
  */
 export function adamElement(
   s: AdamScalars,
   i: number,
-  params: Float32Array,
-  grads: Float32Array,
-  m: Float32Array,
-  v: Float32Array,
-  vMax: Float32Array,
+  params: Real,
+  grads: Real,
+  m: Real,
+  v: Real,
+  vMax: Real,
 ): number {
+  const f = s.r;
   let p = params[i];
   if (s.decay !== 1) p = f(p * s.decay); // AdamW: p ← p·(1 − ηλ) before the Adam step
   let d = s.maximize ? -grads[i] : grads[i];
@@ -158,11 +171,11 @@ export function adamElement(
 
 /** torch.optim.Adam and AdamW, one tensor (lib/kernels.ts documents the formula). */
 export function adamStep(
-  params: Float32Array,
-  grads: Float32Array,
-  m: Float32Array,
-  v: Float32Array,
-  vMax: Float32Array,
+  params: Real,
+  grads: Real,
+  m: Real,
+  v: Real,
+  vMax: Real,
   beta1: number,
   beta2: number,
   stepSize: number,
@@ -173,7 +186,9 @@ export function adamStep(
   amsgrad: boolean,
   maximize: boolean,
 ): boolean {
-  const s = adamScalars(beta1, beta2, stepSize, bc2Sqrt, epsilon, weightDecay, decay, amsgrad, maximize);
+  sameDtype(params, { grads, m, v, vMax });
+  const r = roundingOf(params);
+  const s = adamScalars(r, beta1, beta2, stepSize, bc2Sqrt, epsilon, weightDecay, decay, amsgrad, maximize);
   let finite = true;
   for (let i = 0; i < params.length; i++) {
     adamElement(s, i, params, grads, m, v, vMax);
@@ -184,7 +199,7 @@ export function adamStep(
 }
 
 /** The index of the first NaN or ±∞, or −1. */
-export function firstNonFinite(values: Float32Array): number {
+export function firstNonFinite(values: Real): number {
   return firstNonFiniteScan(values);
 }
 
@@ -214,12 +229,12 @@ const lanes = (a: Float64Array) => a[0] + a[1] + (a[2] + a[3]) + (a[4] + a[5] + 
 
 /** Prodigy's first pass, one tensor (lib/kernels.ts documents the formula). */
 export function prodigyAccumulate(
-  params: Float32Array,
-  grads: Float32Array,
-  p0: Float32Array,
-  m: Float32Array,
-  v: Float32Array,
-  s: Float32Array,
+  params: Real,
+  grads: Real,
+  p0: Real,
+  m: Real,
+  v: Real,
+  s: Real,
   beta1: number,
   beta2: number,
   beta3: number,
@@ -228,6 +243,8 @@ export function prodigyAccumulate(
   sScale: number,
   weightDecay: number,
 ): [number, number] {
+  sameDtype(params, { grads, p0, m, v, s });
+  const f = roundingOf(params);
   const b1 = f(beta1);
   const b2 = f(beta2);
   const b3 = f(beta3);
@@ -250,7 +267,7 @@ export function prodigyAccumulate(
       let g = grads[i];
       if (wd !== 0) g = f(g + f(wd * p)); // prodigyopt's coupled decay: grad.add_(p, alpha=λ)
       const lane = (i - start) & 7;
-      dotLanes[lane] += g * f(p0[i] - p); // f32·f32 is exact in f64
+      dotLanes[lane] += g * f(p0[i] - p); // f32·f32 is exact in f64; f64·f64 rounds once
       m[i] = f(f(m[i] * b1) + f(c1 * g));
       v[i] = f(f(v[i] * b2) + f(f(c2 * g) * g));
       const si = f(f(s[i] * b3) + f(cs * g));
@@ -265,13 +282,15 @@ export function prodigyAccumulate(
 
 /** Prodigy's second pass, one tensor (lib/kernels.ts documents the formula). */
 export function prodigyUpdate(
-  params: Float32Array,
-  m: Float32Array,
-  v: Float32Array,
+  params: Real,
+  m: Real,
+  v: Real,
   stepSize: number,
   epsilon: number,
   decay: number,
 ): boolean {
+  sameDtype(params, { m, v });
+  const f = roundingOf(params);
   const step = f(-stepSize);
   const eps = f(epsilon);
   const dec = f(decay);

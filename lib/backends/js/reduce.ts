@@ -19,15 +19,15 @@ export function gridSums(x: Float64Array, out: Float64Array): void {
   out[2] = sumSquares;
 }
 
-/** ‖x‖₂, each f32 squared exactly in f64 and summed in index order. */
-export function l2Norm(x: Float32Array): number {
+/** ‖x‖₂, each element squared in f64 (exactly, for f32) and summed in index order. */
+export function l2Norm(x: Float32Array | Float64Array): number {
   let s = 0;
   for (let i = 0; i < x.length; i++) s += x[i] * x[i];
   return Math.sqrt(s);
 }
 
 /** Set NaN and ±∞ entries to 0; returns how many there were. */
-export function zeroNonFinite(x: Float32Array): number {
+export function zeroNonFinite(x: Float32Array | Float64Array): number {
   let count = 0;
   for (let i = 0; i < x.length; i++) {
     const v = x[i];
@@ -40,7 +40,7 @@ export function zeroNonFinite(x: Float32Array): number {
   return count;
 }
 
-/** x_i ← x_i·s, the product formed in f64 and rounded once to f32. */
-export function scaleInPlace(x: Float32Array, s: number): void {
+/** x_i ← x_i·s, the product formed in f64 and rounded once to x's dtype. */
+export function scaleInPlace(x: Float32Array | Float64Array, s: number): void {
   for (let i = 0; i < x.length; i++) x[i] *= s;
 }
