@@ -208,6 +208,7 @@ bool adam_step(float* p, const float* g, float* m, float* v, float* vmax, std::s
   });
 }
 
+#if CIMM_HAVE_X86_DISPATCH
 namespace {
 
 // f64 on AVX2: the scalar code's per-element functions (sgd_one, adam_one) in loops whose
@@ -244,6 +245,7 @@ CIMM_TARGET_AVX2 bool adam_f64_avx2_as(double* __restrict p, const double* __res
 }
 
 }  // namespace
+#endif
 
 // f64: the AVX2 loops above where the CPU has AVX2, else the scalar code.
 bool sgd_step(double* p, const double* g, double* buf, std::size_t n, const SgdHyper& h) noexcept {
