@@ -92,6 +92,28 @@ export function values(n: number, seed: number, scale: number): Float32Array {
   return out;
 }
 
+/**
+ * Deterministic f64 values with 53-bit mantissas (two xorshift draws), in (−scale/2, scale/2);
+ * `mixed` scales every 7th by 10⁻³ as `values` does.
+ */
+export function values64(n: number, seed: number, scale = 2, mixed = false): Float64Array {
+  let x = (seed * 2654435761 + 1) >>> 0;
+  const next = () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x;
+  };
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const u = (next() * 2 ** 21 + (next() >>> 11)) / 2 ** 53; // 53 random bits in [0, 1)
+    out[i] = (u - 0.5) * scale * (mixed && i % 7 === 0 ? 1e-3 : 1);
+  }
+  return out;
+}
+
 /** Deterministic uniform f32 values in [−scale, scale) (an LCG). */
 export function randomF32(n: number, seed: number, scale = 1): Float32Array {
   let s = seed >>> 0;

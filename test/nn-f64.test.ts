@@ -12,20 +12,7 @@
 import { describe, expect, test } from 'vitest';
 import { Adam, Dense, mlp, Sequential } from '../lib/index.js';
 import type { Kernels } from '../lib/kernels.js';
-import { describeEachBackend, expectError, reference } from './helpers.js';
-
-function values64(n: number, seed: number): Float64Array {
-  let x = seed >>> 0 || 1;
-  const next = () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-  return Float64Array.from({ length: n }, () => ((next() * 2 ** 21 + (next() >>> 11)) / 2 ** 53) * 2 - 1);
-}
+import { describeEachBackend, expectError, reference, values64 } from './helpers.js';
 
 /** L = ½ Σ (y − t)² of a model's output, and ∂L/∂y into `grad`. */
 function halfSquares(y: Float64Array, t: Float64Array, grad?: Float64Array): number {

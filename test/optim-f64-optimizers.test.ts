@@ -26,24 +26,10 @@ import {
 } from '../lib/index.js';
 import type { BackendName } from '../lib/kernels.js';
 import type { AnyOptimizer } from '../lib/optim/wrapper.js';
-import { backends, expectError } from './helpers.js';
+import { backends, expectError, values64 } from './helpers.js';
 
 const initial = backendInfo().name;
 afterEach(() => setBackend(initial));
-
-/** Deterministic f64 values in [−1, 1) with 53-bit mantissas. */
-function values64(n: number, seed: number): Float64Array {
-  let x = seed >>> 0 || 1;
-  const next = () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-  return Float64Array.from({ length: n }, () => ((next() * 2 ** 21 + (next() >>> 11)) / 2 ** 53) * 2 - 1);
-}
 
 /** L = ½ Σ s_i (p_i − t_i)² over two tensors (lengths off the SIMD widths), in f64; gradients in place. */
 function quadratic() {

@@ -16,30 +16,14 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import type { AdamStepOptions, Kernels, SgdStepOptions } from '../lib/kernels.js';
-import { atOffset, backends, describeEachBackend, expectError, reference } from './helpers.js';
+import { atOffset, backends, describeEachBackend, expectError, reference, values64 } from './helpers.js';
+
+/** The suite's inputs: mixed magnitudes, as the f32 suites' `values`. */
+const mixed64 = (n: number, seed: number, scale: number) => values64(n, seed, scale, true);
 
 const bits = (a: Float64Array) => [...a].map((x) => (Object.is(x, -0) ? '-0' : x.toString()));
 
-/** Deterministic f64 values with 53-bit mantissas and mixed magnitudes (a 2×32-bit xorshift), in (−scale/2, scale/2). */
-function values64(n: number, seed: number, scale: number): Float64Array {
-  let x = (seed * 2654435761 + 1) >>> 0;
-  const next = () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const u = (next() * 2 ** 21 + (next() >>> 11)) / 2 ** 53; // 53 random bits in [0, 1)
-    out[i] = (u - 0.5) * scale * (i % 7 === 0 ? 1e-3 : 1);
-  }
-  return out;
-}
-
-const squares = (n: number, seed: number) => values64(n, seed, 2).map((x) => x * x);
+const squares = (n: number, seed: number) => mixed64(n, seed, 2).map((x) => x * x);
 const EMPTY = new Float64Array(0);
 
 const LENGTHS = [0, 1, 7, 8, 9, 15, 16, 17, 33, 257, 1003, 32_768 + 5];
@@ -86,14 +70,14 @@ interface State {
 function state(n: number, seed: number, offset = 0): State {
   const at = (a: Float64Array) => (offset === 0 ? a : atOffset(a, offset));
   return {
-    p: at(values64(n, seed, 2)),
-    b: at(values64(n, seed + 1, 1)),
-    m: at(values64(n, seed + 2, 0.1)),
+    p: at(mixed64(n, seed, 2)),
+    b: at(mixed64(n, seed + 1, 1)),
+    m: at(mixed64(n, seed + 2, 0.1)),
     v: at(squares(n, seed + 3)),
     w: at(squares(n, seed + 4)),
     q: at(new Float64Array(n)),
-    s: at(values64(n, seed + 5, 0.1)),
-    p0: at(values64(n, seed + 6, 2)),
+    s: at(mixed64(n, seed + 5, 0.1)),
+    p0: at(mixed64(n, seed + 6, 2)),
     out: new Float64Array(3),
     results: [],
   };
@@ -114,7 +98,7 @@ const snapshot = (s: State) => ({
 function run(k: Kernels, s: State, gradSeed: number, steps = 3): void {
   const n = s.p.length;
   for (let t = 1; t <= steps; t++) {
-    const g = values64(n, gradSeed + t, 2);
+    const g = mixed64(n, gradSeed + t, 2);
     for (const o of SGD) {
       s.results.push(k.sgdStep(s.p, g, o.momentum !== 0 ? s.b : EMPTY, ...sgdArgs(o, t === 1)));
       s.results.push(
@@ -153,7 +137,7 @@ describe('the js reference computes in f64 on Float64Arrays', () => {
   test('an Adam step on f64 leaves values that are not f32 values, and agrees with the same step on f32 to f32 precision', () => {
     const s64 = state(257, 3);
     const p32 = Float32Array.from(s64.p);
-    const g = values64(257, 9, 2);
+    const g = mixed64(257, 9, 2);
     const a = adamOptions({}, 1);
     reference.adamStep(s64.p, g, s64.m.fill(0), s64.v.fill(0), EMPTY, ...adamArgs(a));
     reference.adamStep(
@@ -209,7 +193,7 @@ describeEachBackend('f64 kernels equal the js reference bit for bit', ({ name, k
         fc.boolean(),
         (n, seed, lr, momentum, weightDecay, nesterov, amsgrad) => {
           const [a, b] = [state(n, seed), state(n, seed)];
-          const g = values64(n, seed + 11, 4);
+          const g = mixed64(n, seed + 11, 4);
           const sgd = [lr, momentum, 0, weightDecay, nesterov && momentum > 0, false, false] as const;
           for (const [k, s] of [
             [reference, a],
@@ -237,7 +221,7 @@ describeEachBackend('f64 kernels equal the js reference bit for bit', ({ name, k
 
   test('l2Norm of an f64 vector within 1e-14 relative of the js reference', () => {
     for (const n of [0, 1, 17, 1003, 2 ** 18 + 5]) {
-      const x = values64(n, n + 3, 3);
+      const x = mixed64(n, n + 3, 3);
       const [want, got] = [reference.l2Norm(x), kernels.l2Norm(x)];
       expect(Math.abs(got - want)).toBeLessThanOrEqual(1e-14 * want);
     }
@@ -256,7 +240,7 @@ describeEachBackend('f64 kernels equal the js reference bit for bit', ({ name, k
   });
 
   test('mixing Float32Array and Float64Array in one call is an error naming the array', () => {
-    const [p64, g64] = [values64(8, 1, 1), values64(8, 2, 1)];
+    const [p64, g64] = [mixed64(8, 1, 1), mixed64(8, 2, 1)];
     const [p32, g32] = [new Float32Array(8), new Float32Array(8)];
     expectError(() => kernels.sgdStep(p64, g32, EMPTY, 0.1, 0, 0, 0, false, false, true), 'grads', /Float64Array/);
     expectError(
