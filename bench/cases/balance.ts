@@ -18,12 +18,10 @@
  * (balanceReport). Agreement: every backend's parameters after the first step are
  * bit-identical to js's (the kernels and the meter sums are).
  */
-import { backendInfo, setBackend } from '../../lib/backend.js';
-import type { BackendName } from '../../lib/kernels.js';
 import { Adam } from '../../lib/optim/adam.js';
 import { EntropyBalancedOptimizer } from '../../lib/optim/entropy-balanced.js';
 import type { BenchCase, BenchRow } from '../harness.js';
-import { type BackendList, checkArray, uniformF32 } from './common.js';
+import { type BackendList, checkArray, onBackend, uniformF32 } from './common.js';
 
 const N = 1_000_000;
 const SIZE = 'n=1e6';
@@ -35,17 +33,6 @@ function lazy<T>(make: () => T): () => T {
     value ??= make();
     return value;
   };
-}
-
-/** Run `body` with `name` as the active backend, then put the previous one back. */
-function on<T>(name: BackendName, body: () => T): T {
-  const previous = backendInfo().name;
-  setBackend(name);
-  try {
-    return body();
-  } finally {
-    setBackend(previous);
-  }
 }
 
 export function balanceCases(backends: BackendList): BenchCase[] {
@@ -114,7 +101,7 @@ function stepCases(
       return {
         backend: k.name,
         run: () =>
-          on(k.name, () => {
+          onBackend(k.name, () => {
             const { x, opt } = state();
             opt.step({ x }, { x: g() });
             return x;
@@ -136,7 +123,7 @@ function stepCases(
       return {
         backend: k.name,
         run: () =>
-          on(k.name, () => {
+          onBackend(k.name, () => {
             const s = state();
             s.opt.measuredStep({ x: s.x }, { x: g() }, s.before, s.sums);
             return s.x;
@@ -175,7 +162,7 @@ function balancedCase(
       return {
         backend: k.name,
         run: () =>
-          on(k.name, () => {
+          onBackend(k.name, () => {
             const s = state();
             // a loss that keeps falling: the loop turns every step (the first only records)
             s.opt.step({ x: s.x }, { x: g() }, { loss: 1 / (1 + s.t++) });
