@@ -45,7 +45,6 @@ export function wasmModulePath(): string {
 }
 
 type Pointer = number;
-type FloatArray = Float32Array | Float64Array;
 /** The dtype of a kernel call on Real arrays: the constructor of its deciding array. */
 type Dtype = Float32ArrayConstructor | Float64ArrayConstructor;
 
@@ -294,23 +293,23 @@ function bool(name: string, value: unknown): boolean {
 }
 
 /** Rejects `a` unless it has `length` elements (`what` says why). */
-function lengthIs(name: string, a: FloatArray, length: number, what: string): void {
+function lengthIs(name: string, a: Real, length: number, what: string): void {
   if (a.length !== length) throw argumentError(name, what, a);
 }
 
 /** `<name>` must have the length of `<other>`, as the binding's same_length_as words it (in the call's dtype). */
-function sameLength(name: string, a: FloatArray, length: number, other: string, dtype: Dtype = Float32Array): void {
+function sameLength(name: string, a: Real, length: number, other: string, dtype: Dtype = Float32Array): void {
   lengthIs(name, a, length, `a ${dtype.name} of length ${length} (the length of ${other})`);
 }
 
 /** Whether two non-empty arrays share memory. */
-function overlap(a: FloatArray, b: FloatArray): boolean {
+function overlap(a: Real, b: Real): boolean {
   if (a.length === 0 || b.length === 0 || a.buffer !== b.buffer) return false;
   return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 /** Rejects the later of any two arrays that share memory, naming the earlier (the call's dtype in the message). */
-function disjoint(arrays: readonly [string, FloatArray][], dtype: Dtype = Float32Array): void {
+function disjoint(arrays: readonly [string, Real][], dtype: Dtype = Float32Array): void {
   for (let i = 0; i < arrays.length; i++) {
     for (let j = i + 1; j < arrays.length; j++) {
       if (overlap(arrays[i][1], arrays[j][1])) {
@@ -321,7 +320,7 @@ function disjoint(arrays: readonly [string, FloatArray][], dtype: Dtype = Float3
 }
 
 /** A Float64Array(3) of sums sharing no memory with the call's float arrays. */
-function sumsOut(value: unknown, arrays: readonly [string, FloatArray][]): Float64Array {
+function sumsOut(value: unknown, arrays: readonly [string, Real][]): Float64Array {
   const out = f64('out', value);
   lengthIs('out', out, 3, 'a Float64Array of length 3');
   for (const [name, a] of arrays) {
@@ -463,7 +462,7 @@ class WasmCore {
    * Places `arrays` in the arena, one after another (16-byte aligned), copies in those whose role
    * includes IN, and returns their addresses.
    */
-  stage(arrays: readonly FloatArray[], roles: readonly Role[]): Pointer[] {
+  stage(arrays: readonly Real[], roles: readonly Role[]): Pointer[] {
     let total = 0;
     for (const a of arrays) total += aligned(a.byteLength);
     const ex = this.exports();
@@ -497,7 +496,7 @@ class WasmCore {
   }
 
   /** Copies the arrays whose role includes OUT back from their staged addresses. */
-  unstage(arrays: readonly FloatArray[], roles: readonly Role[], pointers: readonly Pointer[]): void {
+  unstage(arrays: readonly Real[], roles: readonly Role[], pointers: readonly Pointer[]): void {
     this.views();
     for (let i = 0; i < arrays.length; i++) {
       const a = arrays[i];
@@ -508,12 +507,7 @@ class WasmCore {
   }
 
   /** Stage, run, copy back; a trap drops the instance (the next call starts a fresh one). */
-  run<R>(
-    kernel: string,
-    arrays: readonly FloatArray[],
-    roles: readonly Role[],
-    body: (e: Exports, p: Pointer[]) => R,
-  ): R {
+  run<R>(kernel: string, arrays: readonly Real[], roles: readonly Role[], body: (e: Exports, p: Pointer[]) => R): R {
     const pointers = this.stage(arrays, roles);
     let result: R;
     try {
@@ -1178,7 +1172,7 @@ function wasmKernels(core: WasmCore, path: string): Kernels {
 }
 
 /** `v` must hold a rows × cols matrix (the binding's wording, in the call's dtype). */
-function matrixOf(name: string, v: FloatArray, rows: number, cols: number, dtype: Dtype = Float32Array): void {
+function matrixOf(name: string, v: Real, rows: number, cols: number, dtype: Dtype = Float32Array): void {
   lengthIs(name, v, rows * cols, `a ${rows}×${cols} matrix (a ${dtype.name} of length ${rows * cols})`);
 }
 
