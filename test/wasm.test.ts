@@ -1,16 +1,19 @@
 /**
  * What only the wasm backend has: the module file and its load errors, the scratch arena
  * (regrown between calls of different sizes, never leaking one call's data into another),
- * copy semantics for overlapping arrays, and the description backendInfo() reports. The
- * kernels' agreement with the js reference is checked by the backend-parametrized suites.
+ * copy semantics for overlapping arrays, f64 arrays staged beside f32 ones, the argument checks
+ * of the f64 entry points (the cpp binding's messages, word for word), and the description
+ * backendInfo() reports. The kernels' agreement with the js reference, f32 and f64, is checked by
+ * the backend-parametrized suites (optim-f64, nn-f64, …).
  */
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, test } from 'vitest';
 import { NativeLoadError } from '../lib/backends/native.js';
 import { loadWasmKernels, wasmModulePath } from '../lib/backends/wasm.js';
-import { atOffset, backends, expectSameBits, randomF32, reference } from './helpers.js';
+import { atOffset, backends, expectError, expectSameBits, randomF32, reference } from './helpers.js';
 
 const wasm = backends.find((b) => b.name === 'wasm')?.kernels;
+const cpp = backends.find((b) => b.name === 'cpp')?.kernels;
 
 describe('wasm module loading', () => {
   const saved = process.env.CIMM_WASM_MODULE;
@@ -99,5 +102,97 @@ describe.skipIf(!wasm)('wasm backend', () => {
     reference.fractalStep(z, 0.25, want);
     k.fractalStep(buffer.subarray(0, 8), 0.25, buffer.subarray(4, 12));
     expectSameBits(buffer.subarray(4, 12), want, 'out');
+  });
+
+  test('f64 calls and f32 calls share the arena; an f64 view at an offset reads and writes only its elements', () => {
+    const n = 29;
+    const p = atOffset(Float64Array.from(randomF32(n, 4)), 3);
+    const g = atOffset(Float64Array.from(randomF32(n, 5)), 1);
+    const whole = new Float64Array(p.buffer);
+    const outside = [...whole.subarray(0, 3), ...whole.subarray(3 + n)];
+    const want = p.slice();
+    const empty = new Float64Array(0);
+    for (let step = 0; step < 3; step++) {
+      // an f32 call in between: the arena holds one call's arrays at a time, of either dtype
+      expect(k.sum(randomF32(7, step))).toBe(reference.sum(randomF32(7, step)));
+      expect(k.sgdStep(p, g, empty, 0.1, 0, 0, 1e-2, false, false, step === 0)).toBe(true);
+      expect(reference.sgdStep(want, g, empty, 0.1, 0, 0, 1e-2, false, false, step === 0)).toBe(true);
+    }
+    expect([...p]).toEqual([...want]);
+    expect([...whole.subarray(0, 3), ...whole.subarray(3 + n)]).toEqual(outside);
+  });
+
+  test('bad f64 calls are rejected with the cpp binding’s messages, word for word', () => {
+    const [a, b] = [new Float64Array(4), new Float64Array(4)];
+    const short = new Float64Array(3);
+    const f32 = new Float32Array(4);
+    const out = new Float64Array(3);
+    const o = { learningRate: 0.1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false };
+    const cases: [string, string, (kernels: typeof k) => unknown][] = [
+      [
+        'params',
+        'Expected a Float32Array or Float64Array for params but received Array(0) of type Array',
+        (x) => x.sgdStep([] as unknown as Float64Array, b, b, 0.1, 0, 0, 0, false, false, true),
+      ],
+      [
+        'grads',
+        'Expected a Float64Array (the dtype of params) for grads but received Float32Array(4) of type Float32Array',
+        (x) => x.sgdStep(a, f32, new Float64Array(0), 0.1, 0, 0, 0, false, false, true),
+      ],
+      [
+        'grads',
+        'Expected a Float64Array of length 4 (the length of params) for grads but received Float64Array(3) of type Float64Array',
+        (x) => x.adamStep(a, short, b, b.slice(), a.slice(0, 0), 0.9, 0.999, 1e-3, 1, 1e-8, 0, 1, false, false),
+      ],
+      [
+        'momentumBuffer',
+        'Expected a Float64Array that does not overlap params for momentumBuffer but received Float64Array(4) of type Float64Array',
+        (x) => x.sgdStep(a, b, a, 0.1, 0.9, 0, 0, false, false, true),
+      ],
+      [
+        'before',
+        'Expected a Float64Array (the dtype of params) for before but received Float32Array(4) of type Float32Array',
+        (x) => x.sgdStepMeasured(a, b, new Float64Array(0), f32, { ...o, firstStep: true }, out),
+      ],
+      [
+        'out',
+        'Expected a Float64Array that does not overlap params for out but received Float64Array(3) of type Float64Array',
+        (x) => x.sgdStepMeasured(a, b, new Float64Array(0), a.slice(), { ...o, firstStep: true }, a.subarray(0, 3)),
+      ],
+      [
+        'v',
+        'Expected a Float64Array (the dtype of params) for v but received Float32Array(4) of type Float32Array',
+        (x) => x.prodigyUpdate(a, b, f32, 0.1, 1e-8, 0),
+      ],
+      [
+        'metric',
+        'Expected a Float64Array of length 4 (the length of before) for metric but received Float64Array(3) of type Float64Array',
+        (x) => x.updateEnergy(a, b, a.slice(), short, 1, 0, out),
+      ],
+      [
+        'x',
+        'Expected a Float32Array or Float64Array for x but received Int32Array(2) of type Int32Array',
+        (x) => x.l2Norm(new Int32Array(2) as unknown as Float64Array),
+      ],
+      [
+        'b',
+        'Expected a Float64Array (the dtype of params) for b but received Float32Array(4) of type Float32Array',
+        (x) => x.matmul(false, false, 2, 2, 2, 1, a, f32, 0, b),
+      ],
+      [
+        'c',
+        'Expected a 2×2 matrix (a Float64Array of length 4) for c but received Float64Array(3) of type Float64Array',
+        (x) => x.matmul(false, false, 2, 2, 2, 1, a, b, 0, short),
+      ],
+      [
+        'gradOut',
+        'Expected a Float64Array of length 3 (the length of gradPre) for gradOut but received Float64Array(4) of type Float64Array',
+        (x) => x.activationBackward('tanh', short.slice(), a, short),
+      ],
+    ];
+    for (const [parameter, message, call] of cases) {
+      expectError(() => call(k), parameter, message);
+      if (cpp) expectError(() => call(cpp), parameter, message);
+    }
   });
 });

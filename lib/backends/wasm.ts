@@ -12,6 +12,10 @@
  * an overlap; where they reject one (the optimizer steps, matmul's c, the stencils' out),
  * this glue rejects it the same way. README "WebAssembly backend" has the copy cost measured.
  *
+ * The kernels on Real arrays (lib/kernels.ts) have one definition each here: the dtype of the
+ * call's deciding array (as the binding's by_dtype picks it) chooses the module's f32 entry
+ * point or its `_f64` twin (`entry`), and the same checks run in that dtype (`real`).
+ *
  * The module is built without threads (one thread per instance) and without exceptions: an
  * allocation failure inside a kernel traps; the trap becomes an Error and the next call gets a
  * fresh instance, the caller's arrays untouched (outputs are copied out only after a call
@@ -28,6 +32,7 @@ import type {
   FlowBoundary,
   Kernels,
   MatmulParams,
+  Real,
   SgdStepOptions,
 } from '../kernels.js';
 import { isCheckout, packageRoot } from '../paths.js';
@@ -40,10 +45,11 @@ export function wasmModulePath(): string {
 }
 
 type Pointer = number;
-type FloatArray = Float32Array | Float64Array;
+/** The dtype of a kernel call on Real arrays: the constructor of its deciding array. */
+type Dtype = Float32ArrayConstructor | Float64ArrayConstructor;
 
 /** The module's exports (native/wasm/exports.cpp); lengths and pointers are wasm32 size_t. */
-interface Exports {
+interface CoreExports {
   memory: WebAssembly.Memory;
   /** The WASI reactor's initializer: the C++ static constructors. */
   _initialize(): void;
@@ -210,6 +216,31 @@ interface Exports {
   cimm_hermitian_eigenvalues(re: Pointer, im: Pointer, d: number, out: Pointer): void;
 }
 
+/** The kernels on Real arrays: each has an f64 twin, `<name>_f64`, of the same signature on f64 arrays. */
+type RealExport =
+  | 'cimm_matmul'
+  | 'cimm_activation_forward'
+  | 'cimm_activation_backward'
+  | 'cimm_sgd_step'
+  | 'cimm_adam_step'
+  | 'cimm_sgd_step_measured'
+  | 'cimm_adam_step_measured'
+  | 'cimm_prodigy_accumulate'
+  | 'cimm_prodigy_update'
+  | 'cimm_first_non_finite'
+  | 'cimm_l2_norm'
+  | 'cimm_zero_non_finite'
+  | 'cimm_scale_in_place'
+  | 'cimm_update_energy'
+  | 'cimm_update_slope';
+
+type Exports = CoreExports & { [K in RealExport as `${K}_f64`]: CoreExports[K] };
+
+/** The entry point of `name` for arrays of `dtype`: the f32 one, or its `_f64` twin. */
+function entry<K extends RealExport>(e: Exports, name: K, dtype: Dtype): CoreExports[K] {
+  return dtype === Float64Array ? (e[`${name}_f64`] as CoreExports[K]) : e[name];
+}
+
 // ---------------------------------------------------------------------------------------
 // Argument checks: the Node-API binding's (native/src/binding.cpp), message for message.
 
@@ -222,6 +253,29 @@ function f64(name: string, value: unknown): Float64Array {
   if (!(value instanceof Float64Array)) throw argumentError(name, 'a Float64Array', value);
   return value;
 }
+
+/** The dtype of a call's deciding array (the binding's by_dtype): Float32Array or Float64Array. */
+function dtypeOf(name: string, value: unknown): Dtype {
+  if (value instanceof Float64Array) return Float64Array;
+  if (value instanceof Float32Array) return Float32Array;
+  throw argumentError(name, 'a Float32Array or Float64Array', value);
+}
+
+/**
+ * An array of the call's dtype (the binding's real_array): an empty Float32Array or
+ * Float64Array stands for an unused array and is taken whatever its dtype.
+ */
+function real(name: string, value: unknown, dtype: Dtype): Real {
+  if (value instanceof dtype) return value;
+  if (value instanceof Float32Array || value instanceof Float64Array) {
+    if (value.length === 0) return value;
+    throw argumentError(name, `a ${dtype.name} (the dtype of params)`, value);
+  }
+  throw argumentError(name, `a ${dtype.name}`, value);
+}
+
+/** A number as the dtype's scalar: Math.fround for f32, itself for f64 (the binding's static_cast<T>). */
+const inDtype = (dtype: Dtype, x: number) => (dtype === Float64Array ? x : Math.fround(x));
 
 function num(name: string, value: unknown): number {
   if (typeof value !== 'number') throw argumentError(name, 'a number', value);
@@ -239,34 +293,34 @@ function bool(name: string, value: unknown): boolean {
 }
 
 /** Rejects `a` unless it has `length` elements (`what` says why). */
-function lengthIs(name: string, a: FloatArray, length: number, what: string): void {
+function lengthIs(name: string, a: Real, length: number, what: string): void {
   if (a.length !== length) throw argumentError(name, what, a);
 }
 
-/** `<name>` must have the length of `<other>`, as the binding's same_length_as words it. */
-function sameLength(name: string, a: Float32Array, length: number, other: string): void {
-  lengthIs(name, a, length, `a Float32Array of length ${length} (the length of ${other})`);
+/** `<name>` must have the length of `<other>`, as the binding's same_length_as words it (in the call's dtype). */
+function sameLength(name: string, a: Real, length: number, other: string, dtype: Dtype = Float32Array): void {
+  lengthIs(name, a, length, `a ${dtype.name} of length ${length} (the length of ${other})`);
 }
 
 /** Whether two non-empty arrays share memory. */
-function overlap(a: FloatArray, b: FloatArray): boolean {
+function overlap(a: Real, b: Real): boolean {
   if (a.length === 0 || b.length === 0 || a.buffer !== b.buffer) return false;
   return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
-/** Rejects the later of any two arrays that share memory, naming the earlier. */
-function disjoint(arrays: readonly [string, Float32Array][]): void {
+/** Rejects the later of any two arrays that share memory, naming the earlier (the call's dtype in the message). */
+function disjoint(arrays: readonly [string, Real][], dtype: Dtype = Float32Array): void {
   for (let i = 0; i < arrays.length; i++) {
     for (let j = i + 1; j < arrays.length; j++) {
       if (overlap(arrays[i][1], arrays[j][1])) {
-        throw argumentError(arrays[j][0], `a Float32Array that does not overlap ${arrays[i][0]}`, arrays[j][1]);
+        throw argumentError(arrays[j][0], `a ${dtype.name} that does not overlap ${arrays[i][0]}`, arrays[j][1]);
       }
     }
   }
 }
 
 /** A Float64Array(3) of sums sharing no memory with the call's float arrays. */
-function sumsOut(value: unknown, arrays: readonly [string, Float32Array][]): Float64Array {
+function sumsOut(value: unknown, arrays: readonly [string, Real][]): Float64Array {
   const out = f64('out', value);
   lengthIs('out', out, 3, 'a Float64Array of length 3');
   for (const [name, a] of arrays) {
@@ -408,7 +462,7 @@ class WasmCore {
    * Places `arrays` in the arena, one after another (16-byte aligned), copies in those whose role
    * includes IN, and returns their addresses.
    */
-  stage(arrays: readonly FloatArray[], roles: readonly Role[]): Pointer[] {
+  stage(arrays: readonly Real[], roles: readonly Role[]): Pointer[] {
     let total = 0;
     for (const a of arrays) total += aligned(a.byteLength);
     const ex = this.exports();
@@ -442,7 +496,7 @@ class WasmCore {
   }
 
   /** Copies the arrays whose role includes OUT back from their staged addresses. */
-  unstage(arrays: readonly FloatArray[], roles: readonly Role[], pointers: readonly Pointer[]): void {
+  unstage(arrays: readonly Real[], roles: readonly Role[], pointers: readonly Pointer[]): void {
     this.views();
     for (let i = 0; i < arrays.length; i++) {
       const a = arrays[i];
@@ -453,12 +507,7 @@ class WasmCore {
   }
 
   /** Stage, run, copy back; a trap drops the instance (the next call starts a fresh one). */
-  run<R>(
-    kernel: string,
-    arrays: readonly FloatArray[],
-    roles: readonly Role[],
-    body: (e: Exports, p: Pointer[]) => R,
-  ): R {
+  run<R>(kernel: string, arrays: readonly Real[], roles: readonly Role[], body: (e: Exports, p: Pointer[]) => R): R {
     const pointers = this.stage(arrays, roles);
     let result: R;
     try {
@@ -556,17 +605,18 @@ function wasmKernels(core: WasmCore, path: string): Kernels {
       const nn = dimension('n', n);
       const kk = dimension('k', k);
       const al = finite('alpha', alpha);
-      f32('a', a);
-      f32('b', b);
+      const dtype = dtypeOf('c', c);
+      real('a', a, dtype);
+      real('b', b, dtype);
       const be = finite('beta', beta);
-      f32('c', c);
-      matrixOf('a', a, ta ? kk : mm, ta ? mm : kk);
-      matrixOf('b', b, tb ? nn : kk, tb ? kk : nn);
-      matrixOf('c', c, mm, nn);
+      real('c', c, dtype);
+      matrixOf('a', a, ta ? kk : mm, ta ? mm : kk, dtype);
+      matrixOf('b', b, tb ? nn : kk, tb ? kk : nn, dtype);
+      matrixOf('c', c, mm, nn, dtype);
       if (overlap(a, c) || overlap(b, c)) throw argumentError('c', 'an array that does not overlap a or b', c);
       // β = 0 overwrites c without reading it: c need not be copied in.
       core.run('matmul', [a, b, c], [IN, IN, be === 0 ? OUT : INOUT], (e, [pa, pb, pc]) =>
-        e.cimm_matmul(ta ? 1 : 0, tb ? 1 : 0, mm, nn, kk, al, pa, pb, be, pc),
+        entry(e, 'cimm_matmul', dtype)(ta ? 1 : 0, tb ? 1 : 0, mm, nn, kk, al, pa, pb, be, pc),
       );
     },
 
@@ -593,24 +643,24 @@ function wasmKernels(core: WasmCore, path: string): Kernels {
 
     activationForward(activation, x, shift, out) {
       const act = code('activation', activation, ACTIVATIONS);
-      f32('x', x);
+      const dtype = dtypeOf('out', out);
+      real('x', x, dtype);
       const s = finite('shift', shift);
-      f32('out', out);
-      sameLength('x', x, out.length, 'out');
+      sameLength('x', x, out.length, 'out', dtype);
       core.run('activationForward', [x, out], [IN, OUT], (e, [px, po]) =>
-        e.cimm_activation_forward(act, px, s, po, out.length),
+        entry(e, 'cimm_activation_forward', dtype)(act, px, s, po, out.length),
       );
     },
 
     activationBackward(activation, y, gradOut, gradPre) {
       const act = code('activation', activation, ACTIVATIONS);
-      f32('y', y);
-      f32('gradOut', gradOut);
-      f32('gradPre', gradPre);
-      sameLength('y', y, gradPre.length, 'gradPre');
-      sameLength('gradOut', gradOut, gradPre.length, 'gradPre');
+      const dtype = dtypeOf('gradPre', gradPre);
+      real('y', y, dtype);
+      real('gradOut', gradOut, dtype);
+      sameLength('y', y, gradPre.length, 'gradPre', dtype);
+      sameLength('gradOut', gradOut, gradPre.length, 'gradPre', dtype);
       core.run('activationBackward', [y, gradOut, gradPre], [IN, IN, OUT], (e, [py, pg, po]) =>
-        e.cimm_activation_backward(act, py, pg, po, gradPre.length),
+        entry(e, 'cimm_activation_backward', dtype)(act, py, pg, po, gradPre.length),
       );
     },
 
@@ -626,9 +676,9 @@ function wasmKernels(core: WasmCore, path: string): Kernels {
       maximize,
       firstStep,
     ) {
-      f32('params', params);
-      f32('grads', grads);
-      f32('momentumBuffer', momentumBuffer);
+      const dtype = dtypeOf('params', params);
+      real('grads', grads, dtype);
+      real('momentumBuffer', momentumBuffer, dtype);
       const h = [
         num('learningRate', learningRate),
         num('momentum', momentum),
@@ -637,18 +687,21 @@ function wasmKernels(core: WasmCore, path: string): Kernels {
       ] as const;
       const flags = [bool('nesterov', nesterov), bool('maximize', maximize), bool('firstStep', firstStep)] as const;
       const n = params.length;
-      sameLength('grads', grads, n, 'params');
-      const buffered = Math.fround(h[1]) !== 0;
-      if (buffered) sameLength('momentumBuffer', momentumBuffer, n, 'params');
-      disjoint([
-        ['params', params],
-        ['grads', grads],
-        ['momentumBuffer', momentumBuffer],
-      ]);
+      sameLength('grads', grads, n, 'params', dtype);
+      const buffered = inDtype(dtype, h[1]) !== 0;
+      if (buffered) sameLength('momentumBuffer', momentumBuffer, n, 'params', dtype);
+      disjoint(
+        [
+          ['params', params],
+          ['grads', grads],
+          ['momentumBuffer', momentumBuffer],
+        ],
+        dtype,
+      );
       const buf = buffered ? momentumBuffer : EMPTY32;
       return (
         core.run('sgdStep', [params, grads, buf], [INOUT, IN, INOUT], (e, [pp, pg, pb]) =>
-          e.cimm_sgd_step(pp, pg, pb, n, ...h, ...bits(flags)),
+          entry(e, 'cimm_sgd_step', dtype)(pp, pg, pb, n, ...h, ...bits(flags)),
         ) === 1
       );
     },
@@ -669,11 +722,11 @@ function wasmKernels(core: WasmCore, path: string): Kernels {
       amsgrad,
       maximize,
     ) {
-      f32('params', params);
-      f32('grads', grads);
-      f32('m', m);
-      f32('v', v);
-      f32('vMax', vMax);
+      const dtype = dtypeOf('params', params);
+      real('grads', grads, dtype);
+      real('m', m, dtype);
+      real('v', v, dtype);
+      real('vMax', vMax, dtype);
       const h = [
         num('beta1', beta1),
         num('beta2', beta2),
@@ -685,27 +738,32 @@ function wasmKernels(core: WasmCore, path: string): Kernels {
       ] as const;
       const flags = [bool('amsgrad', amsgrad), bool('maximize', maximize)] as const;
       const n = params.length;
-      sameLength('grads', grads, n, 'params');
-      sameLength('m', m, n, 'params');
-      sameLength('v', v, n, 'params');
-      if (flags[0]) sameLength('vMax', vMax, n, 'params');
-      disjoint([
-        ['params', params],
-        ['grads', grads],
-        ['m', m],
-        ['v', v],
-        ['vMax', vMax],
-      ]);
+      sameLength('grads', grads, n, 'params', dtype);
+      sameLength('m', m, n, 'params', dtype);
+      sameLength('v', v, n, 'params', dtype);
+      if (flags[0]) sameLength('vMax', vMax, n, 'params', dtype);
+      disjoint(
+        [
+          ['params', params],
+          ['grads', grads],
+          ['m', m],
+          ['v', v],
+          ['vMax', vMax],
+        ],
+        dtype,
+      );
       const w = flags[0] ? vMax : EMPTY32;
       return (
         core.run('adamStep', [params, grads, m, v, w], [INOUT, IN, INOUT, INOUT, INOUT], (e, [pp, pg, pm, pv, pw]) =>
-          e.cimm_adam_step(pp, pg, pm, pv, pw, n, ...h, ...bits(flags)),
+          entry(e, 'cimm_adam_step', dtype)(pp, pg, pm, pv, pw, n, ...h, ...bits(flags)),
         ) === 1
       );
     },
 
     sgdStepMeasured(params, grads, momentumBuffer, before, options, out) {
-      // the options' fields are read once each, before any array is looked at (the binding's order)
+      // the dtype first, then the options' fields, read once each, before any other array is
+      // looked at (the binding's order)
+      const dtype = dtypeOf('params', params);
       const o = optionsObject('options', options) as Partial<Record<keyof SgdStepOptions, unknown>>;
       const h = [
         num('options.learningRate', o.learningRate),
@@ -718,35 +776,36 @@ function wasmKernels(core: WasmCore, path: string): Kernels {
         bool('options.maximize', o.maximize),
         bool('options.firstStep', o.firstStep),
       ] as const;
-      f32('params', params);
-      f32('grads', grads);
-      f32('momentumBuffer', momentumBuffer);
-      f32('before', before);
+      real('grads', grads, dtype);
+      real('momentumBuffer', momentumBuffer, dtype);
+      real('before', before, dtype);
       const n = params.length;
-      sameLength('grads', grads, n, 'params');
-      const buffered = Math.fround(h[1]) !== 0;
-      if (buffered) sameLength('momentumBuffer', momentumBuffer, n, 'params');
-      sameLength('before', before, n, 'params');
-      const named: [string, Float32Array][] = [
+      sameLength('grads', grads, n, 'params', dtype);
+      const buffered = inDtype(dtype, h[1]) !== 0;
+      if (buffered) sameLength('momentumBuffer', momentumBuffer, n, 'params', dtype);
+      sameLength('before', before, n, 'params', dtype);
+      const named: [string, Real][] = [
         ['params', params],
         ['grads', grads],
         ['momentumBuffer', momentumBuffer],
         ['before', before],
       ];
-      disjoint(named);
+      disjoint(named, dtype);
       sumsOut(out, named);
       const buf = buffered ? momentumBuffer : EMPTY32;
       const finiteStep = core.run(
         'sgdStepMeasured',
         [params, grads, buf, before, scratch3],
         [INOUT, IN, INOUT, OUT, OUT],
-        (e, [pp, pg, pb, pq, po]) => e.cimm_sgd_step_measured(pp, pg, pb, pq, n, ...h, ...bits(flags), po),
+        (e, [pp, pg, pb, pq, po]) =>
+          entry(e, 'cimm_sgd_step_measured', dtype)(pp, pg, pb, pq, n, ...h, ...bits(flags), po),
       );
       out.set(scratch3);
       return finiteStep === 1;
     },
 
     adamStepMeasured(params, grads, m, v, vMax, before, options, out) {
+      const dtype = dtypeOf('params', params);
       const o = optionsObject('options', options) as Partial<Record<keyof AdamStepOptions, unknown>>;
       const h = [
         num('options.beta1', o.beta1),
@@ -762,19 +821,18 @@ function wasmKernels(core: WasmCore, path: string): Kernels {
         num('options.metricScale', o.metricScale),
         num('options.metricEpsilon', o.metricEpsilon),
       ] as const;
-      f32('params', params);
-      f32('grads', grads);
-      f32('m', m);
-      f32('v', v);
-      f32('vMax', vMax);
-      f32('before', before);
+      real('grads', grads, dtype);
+      real('m', m, dtype);
+      real('v', v, dtype);
+      real('vMax', vMax, dtype);
+      real('before', before, dtype);
       const n = params.length;
-      sameLength('grads', grads, n, 'params');
-      sameLength('m', m, n, 'params');
-      sameLength('v', v, n, 'params');
-      if (flags[0]) sameLength('vMax', vMax, n, 'params');
-      sameLength('before', before, n, 'params');
-      const named: [string, Float32Array][] = [
+      sameLength('grads', grads, n, 'params', dtype);
+      sameLength('m', m, n, 'params', dtype);
+      sameLength('v', v, n, 'params', dtype);
+      if (flags[0]) sameLength('vMax', vMax, n, 'params', dtype);
+      sameLength('before', before, n, 'params', dtype);
+      const named: [string, Real][] = [
         ['params', params],
         ['grads', grads],
         ['m', m],
@@ -782,7 +840,7 @@ function wasmKernels(core: WasmCore, path: string): Kernels {
         ['vMax', vMax],
         ['before', before],
       ];
-      disjoint(named);
+      disjoint(named, dtype);
       sumsOut(out, named);
       const w = flags[0] ? vMax : EMPTY32;
       const finiteStep = core.run(
@@ -790,7 +848,7 @@ function wasmKernels(core: WasmCore, path: string): Kernels {
         [params, grads, m, v, w, before, scratch3],
         [INOUT, IN, INOUT, INOUT, INOUT, OUT, OUT],
         (e, [pp, pg, pm, pv, pw, pq, po]) =>
-          e.cimm_adam_step_measured(pp, pg, pm, pv, pw, pq, n, ...h, ...bits(flags), ...metric, po),
+          entry(e, 'cimm_adam_step_measured', dtype)(pp, pg, pm, pv, pw, pq, n, ...h, ...bits(flags), ...metric, po),
       );
       out.set(scratch3);
       return finiteStep === 1;
@@ -811,12 +869,12 @@ function wasmKernels(core: WasmCore, path: string): Kernels {
       sScale,
       weightDecay,
     ) {
-      f32('params', params);
-      f32('grads', grads);
-      f32('p0', p0);
-      f32('m', m);
-      f32('v', v);
-      f32('s', s);
+      const dtype = dtypeOf('params', params);
+      real('grads', grads, dtype);
+      real('p0', p0, dtype);
+      real('m', m, dtype);
+      real('v', v, dtype);
+      real('s', s, dtype);
       const h = [
         num('beta1', beta1),
         num('beta2', beta2),
@@ -827,51 +885,60 @@ function wasmKernels(core: WasmCore, path: string): Kernels {
         num('weightDecay', weightDecay),
       ] as const;
       const n = params.length;
-      sameLength('grads', grads, n, 'params');
-      sameLength('p0', p0, n, 'params');
-      sameLength('m', m, n, 'params');
-      sameLength('v', v, n, 'params');
-      sameLength('s', s, n, 'params');
-      disjoint([
-        ['params', params],
-        ['grads', grads],
-        ['p0', p0],
-        ['m', m],
-        ['v', v],
-        ['s', s],
-      ]);
+      sameLength('grads', grads, n, 'params', dtype);
+      sameLength('p0', p0, n, 'params', dtype);
+      sameLength('m', m, n, 'params', dtype);
+      sameLength('v', v, n, 'params', dtype);
+      sameLength('s', s, n, 'params', dtype);
+      disjoint(
+        [
+          ['params', params],
+          ['grads', grads],
+          ['p0', p0],
+          ['m', m],
+          ['v', v],
+          ['s', s],
+        ],
+        dtype,
+      );
       core.run(
         'prodigyAccumulate',
         [params, grads, p0, m, v, s, scratch3],
         [IN, IN, IN, INOUT, INOUT, INOUT, OUT],
-        (e, [pp, pg, pq, pm, pv, ps, po]) => e.cimm_prodigy_accumulate(pp, pg, pq, pm, pv, ps, n, ...h, po),
+        (e, [pp, pg, pq, pm, pv, ps, po]) =>
+          entry(e, 'cimm_prodigy_accumulate', dtype)(pp, pg, pq, pm, pv, ps, n, ...h, po),
       );
       return [scratch3[0], scratch3[1]];
     },
 
     prodigyUpdate(params, m, v, stepSize, epsilon, decay) {
-      f32('params', params);
-      f32('m', m);
-      f32('v', v);
+      const dtype = dtypeOf('params', params);
+      real('m', m, dtype);
+      real('v', v, dtype);
       const h = [num('stepSize', stepSize), num('epsilon', epsilon), num('decay', decay)] as const;
       const n = params.length;
-      sameLength('m', m, n, 'params');
-      sameLength('v', v, n, 'params');
-      disjoint([
-        ['params', params],
-        ['m', m],
-        ['v', v],
-      ]);
+      sameLength('m', m, n, 'params', dtype);
+      sameLength('v', v, n, 'params', dtype);
+      disjoint(
+        [
+          ['params', params],
+          ['m', m],
+          ['v', v],
+        ],
+        dtype,
+      );
       return (
         core.run('prodigyUpdate', [params, m, v], [INOUT, IN, IN], (e, [pp, pm, pv]) =>
-          e.cimm_prodigy_update(pp, pm, pv, n, ...h),
+          entry(e, 'cimm_prodigy_update', dtype)(pp, pm, pv, n, ...h),
         ) === 1
       );
     },
 
     firstNonFinite(values) {
-      f32('values', values);
-      return core.run('firstNonFinite', [values], [IN], (e, [px]) => e.cimm_first_non_finite(px, values.length));
+      const dtype = dtypeOf('values', values);
+      return core.run('firstNonFinite', [values], [IN], (e, [px]) =>
+        entry(e, 'cimm_first_non_finite', dtype)(px, values.length),
+      );
     },
 
     memoryCopy(src, dst) {
@@ -945,53 +1012,56 @@ function wasmKernels(core: WasmCore, path: string): Kernels {
     },
 
     l2Norm(x) {
-      f32('x', x);
-      return core.run('l2Norm', [x], [IN], (e, [px]) => e.cimm_l2_norm(px, x.length));
+      const dtype = dtypeOf('x', x);
+      return core.run('l2Norm', [x], [IN], (e, [px]) => entry(e, 'cimm_l2_norm', dtype)(px, x.length));
     },
 
     zeroNonFinite(x) {
-      f32('x', x);
-      return core.run('zeroNonFinite', [x], [INOUT], (e, [px]) => e.cimm_zero_non_finite(px, x.length));
+      const dtype = dtypeOf('x', x);
+      return core.run('zeroNonFinite', [x], [INOUT], (e, [px]) =>
+        entry(e, 'cimm_zero_non_finite', dtype)(px, x.length),
+      );
     },
 
     scaleInPlace(x, s) {
-      f32('x', x);
+      const dtype = dtypeOf('x', x);
       const factor = num('s', s);
-      core.run('scaleInPlace', [x], [INOUT], (e, [px]) => e.cimm_scale_in_place(px, x.length, factor));
+      core.run('scaleInPlace', [x], [INOUT], (e, [px]) => entry(e, 'cimm_scale_in_place', dtype)(px, x.length, factor));
     },
 
     updateEnergy(before, after, grads, metric, metricScale, epsilon, out) {
-      f32('before', before);
-      f32('after', after);
-      f32('grads', grads);
-      f32('metric', metric);
+      const dtype = dtypeOf('before', before);
+      real('after', after, dtype);
+      real('grads', grads, dtype);
+      real('metric', metric, dtype);
       const scale = num('metricScale', metricScale);
       const eps = num('epsilon', epsilon);
       f64('out', out);
       const n = before.length;
-      sameLength('after', after, n, 'before');
-      sameLength('grads', grads, n, 'before');
-      if (metric.length !== 0) sameLength('metric', metric, n, 'before');
+      sameLength('after', after, n, 'before', dtype);
+      sameLength('grads', grads, n, 'before', dtype);
+      if (metric.length !== 0) sameLength('metric', metric, n, 'before', dtype);
       lengthIs('out', out, 3, 'a Float64Array of length 3');
       // an empty metric is w = 1: the kernel takes a null pointer for it
       core.run(
         'updateEnergy',
         [before, after, grads, metric, scratch3],
         [IN, IN, IN, IN, OUT],
-        (e, [pb, pa, pg, pm, po]) => e.cimm_update_energy(pb, pa, pg, metric.length > 0 ? pm : 0, n, scale, eps, po),
+        (e, [pb, pa, pg, pm, po]) =>
+          entry(e, 'cimm_update_energy', dtype)(pb, pa, pg, metric.length > 0 ? pm : 0, n, scale, eps, po),
       );
       out.set(scratch3);
     },
 
     updateSlope(before, after, grads) {
-      f32('before', before);
-      f32('after', after);
-      f32('grads', grads);
+      const dtype = dtypeOf('before', before);
+      real('after', after, dtype);
+      real('grads', grads, dtype);
       const n = before.length;
-      sameLength('after', after, n, 'before');
-      sameLength('grads', grads, n, 'before');
+      sameLength('after', after, n, 'before', dtype);
+      sameLength('grads', grads, n, 'before', dtype);
       return core.run('updateSlope', [before, after, grads], [IN, IN, IN], (e, [pb, pa, pg]) =>
-        e.cimm_update_slope(pb, pa, pg, n),
+        entry(e, 'cimm_update_slope', dtype)(pb, pa, pg, n),
       );
     },
 
@@ -1101,9 +1171,9 @@ function wasmKernels(core: WasmCore, path: string): Kernels {
   return { ...sync, ...async };
 }
 
-/** `v` must hold a rows × cols matrix (the binding's wording). */
-function matrixOf(name: string, v: Float32Array, rows: number, cols: number): void {
-  lengthIs(name, v, rows * cols, `a ${rows}×${cols} matrix (a Float32Array of length ${rows * cols})`);
+/** `v` must hold a rows × cols matrix (the binding's wording, in the call's dtype). */
+function matrixOf(name: string, v: Real, rows: number, cols: number, dtype: Dtype = Float32Array): void {
+  lengthIs(name, v, rows * cols, `a ${rows}×${cols} matrix (a ${dtype.name} of length ${rows * cols})`);
 }
 
 /** localEnergy's prime count: an integer in [0, MAX_PRIME_COUNT]. */

@@ -3,7 +3,10 @@
 // The JS glue checks every argument (types, lengths, overlaps, the same messages as the
 // Node-API binding) and copies the typed arrays into a scratch arena in linear memory before
 // the call, so nothing here validates again; a call here never reads or writes outside the
-// arena regions the glue handed it. Compiled without exceptions: an allocation failure
+// arena regions the glue handed it. The kernels whose tensors are f32 or f64 (lib/kernels.ts,
+// Real) have a second entry point with the suffix _f64 on the core's double overloads; the glue
+// picks one by the dtype of the call's deciding array, as the binding's by_dtype does.
+// Compiled without exceptions: an allocation failure
 // traps (abort), which the glue turns into an Error and answers by starting a new instance.
 #include <cstddef>
 #include <cstdint>
@@ -90,6 +93,12 @@ void cimm_matmul(int trans_a, int trans_b, size_t m, size_t n, size_t k, double 
   cimm::matmul(trans_a != 0, trans_b != 0, m, n, k, static_cast<float>(alpha), a, b, static_cast<float>(beta), c);
 }
 
+CIMM_EXPORT(cimm_matmul_f64)
+void cimm_matmul_f64(int trans_a, int trans_b, size_t m, size_t n, size_t k, double alpha, const double* a,
+                     const double* b, double beta, double* c) {
+  cimm::matmul(trans_a != 0, trans_b != 0, m, n, k, alpha, a, b, beta, c);
+}
+
 CIMM_EXPORT(cimm_axpby) void cimm_axpby(double alpha, const float* x, double beta, float* y, size_t n) {
   cimm::axpby(alpha, x, beta, y, n);
 }
@@ -103,8 +112,18 @@ void cimm_activation_forward(int activation, const float* x, double shift, float
   cimm::activation_forward(activation_of(activation), x, shift, out, n);
 }
 
+CIMM_EXPORT(cimm_activation_forward_f64)
+void cimm_activation_forward_f64(int activation, const double* x, double shift, double* out, size_t n) {
+  cimm::activation_forward(activation_of(activation), x, shift, out, n);
+}
+
 CIMM_EXPORT(cimm_activation_backward)
 void cimm_activation_backward(int activation, const float* y, const float* grad_out, float* grad_pre, size_t n) {
+  cimm::activation_backward(activation_of(activation), y, grad_out, grad_pre, n);
+}
+
+CIMM_EXPORT(cimm_activation_backward_f64)
+void cimm_activation_backward_f64(int activation, const double* y, const double* grad_out, double* grad_pre, size_t n) {
   cimm::activation_backward(activation_of(activation), y, grad_out, grad_pre, n);
 }
 
@@ -118,6 +137,15 @@ int cimm_sgd_step(float* p, const float* g, float* buf, size_t n, double learnin
   return cimm::wasm::sgd_step(p, g, buf, n, h) ? 1 : 0;
 }
 
+// f64 tensors: the core's scalar f64 code (the f32x4 paths of optim_simd.cpp are f32 only)
+CIMM_EXPORT(cimm_sgd_step_f64)
+int cimm_sgd_step_f64(double* p, const double* g, double* buf, size_t n, double learning_rate, double momentum,
+                      double dampening, double weight_decay, int nesterov, int maximize, int first_step) {
+  const cimm::SgdHyper h{learning_rate, momentum,      dampening,      weight_decay,
+                         nesterov != 0, maximize != 0, first_step != 0};
+  return cimm::sgd_step(p, g, buf, n, h) ? 1 : 0;
+}
+
 CIMM_EXPORT(cimm_adam_step)
 int cimm_adam_step(float* p, const float* g, float* m, float* v, float* vmax, size_t n, double beta1, double beta2,
                    double step_size, double bc2_sqrt, double epsilon, double weight_decay, double decay, int amsgrad,
@@ -126,15 +154,59 @@ int cimm_adam_step(float* p, const float* g, float* m, float* v, float* vmax, si
   return cimm::wasm::adam_step(p, g, m, v, vmax, n, h) ? 1 : 0;
 }
 
+CIMM_EXPORT(cimm_adam_step_f64)
+int cimm_adam_step_f64(double* p, const double* g, double* m, double* v, double* vmax, size_t n, double beta1,
+                       double beta2, double step_size, double bc2_sqrt, double epsilon, double weight_decay,
+                       double decay, int amsgrad, int maximize) {
+  const cimm::AdamHyper h{beta1, beta2, step_size, bc2_sqrt, epsilon, weight_decay, decay, amsgrad != 0, maximize != 0};
+  return cimm::adam_step(p, g, m, v, vmax, n, h) ? 1 : 0;
+}
+
+namespace {
+
+// The bodies shared by the f32 and f64 entry points below (T: the tensors' dtype).
+
+template <typename T>
+int sgd_step_measured(T* p, const T* g, T* buf, T* before, size_t n, const cimm::SgdHyper& h, double* out) {
+  const cimm::Measured r = cimm::sgd_step_measured(p, g, buf, before, n, h);
+  write_measured(r, out);
+  return r.finite ? 1 : 0;
+}
+
+template <typename T>
+int adam_step_measured(T* p, const T* g, T* m, T* v, T* vmax, T* before, size_t n, const cimm::AdamHyper& h,
+                       const cimm::AdamMetric& metric, double* out) {
+  const cimm::Measured r = cimm::adam_step_measured(p, g, m, v, vmax, before, n, h, metric);
+  write_measured(r, out);
+  return r.finite ? 1 : 0;
+}
+
+template <typename T>
+void prodigy_accumulate(const T* p, const T* g, const T* p0, T* m, T* v, T* s, size_t n,
+                        const cimm::ProdigyAccumulateHyper& h, double* out) {
+  const cimm::ProdigySums r = cimm::prodigy_accumulate(p, g, p0, m, v, s, n, h);
+  out[0] = r.dot;
+  out[1] = r.l1;
+}
+
+}  // namespace
+
 CIMM_EXPORT(cimm_sgd_step_measured)
 int cimm_sgd_step_measured(float* p, const float* g, float* buf, float* before, size_t n, double learning_rate,
                            double momentum, double dampening, double weight_decay, int nesterov, int maximize,
                            int first_step, double* out) {
   const cimm::SgdHyper h{learning_rate, momentum,      dampening,      weight_decay,
                          nesterov != 0, maximize != 0, first_step != 0};
-  const cimm::Measured r = cimm::sgd_step_measured(p, g, buf, before, n, h);
-  write_measured(r, out);
-  return r.finite ? 1 : 0;
+  return sgd_step_measured(p, g, buf, before, n, h, out);
+}
+
+CIMM_EXPORT(cimm_sgd_step_measured_f64)
+int cimm_sgd_step_measured_f64(double* p, const double* g, double* buf, double* before, size_t n, double learning_rate,
+                               double momentum, double dampening, double weight_decay, int nesterov, int maximize,
+                               int first_step, double* out) {
+  const cimm::SgdHyper h{learning_rate, momentum,      dampening,      weight_decay,
+                         nesterov != 0, maximize != 0, first_step != 0};
+  return sgd_step_measured(p, g, buf, before, n, h, out);
 }
 
 CIMM_EXPORT(cimm_adam_step_measured)
@@ -143,10 +215,16 @@ int cimm_adam_step_measured(float* p, const float* g, float* m, float* v, float*
                             double weight_decay, double decay, int amsgrad, int maximize, double metric_scale,
                             double metric_epsilon, double* out) {
   const cimm::AdamHyper h{beta1, beta2, step_size, bc2_sqrt, epsilon, weight_decay, decay, amsgrad != 0, maximize != 0};
-  const cimm::AdamMetric metric{metric_scale, metric_epsilon};
-  const cimm::Measured r = cimm::adam_step_measured(p, g, m, v, vmax, before, n, h, metric);
-  write_measured(r, out);
-  return r.finite ? 1 : 0;
+  return adam_step_measured(p, g, m, v, vmax, before, n, h, cimm::AdamMetric{metric_scale, metric_epsilon}, out);
+}
+
+CIMM_EXPORT(cimm_adam_step_measured_f64)
+int cimm_adam_step_measured_f64(double* p, const double* g, double* m, double* v, double* vmax, double* before,
+                                size_t n, double beta1, double beta2, double step_size, double bc2_sqrt, double epsilon,
+                                double weight_decay, double decay, int amsgrad, int maximize, double metric_scale,
+                                double metric_epsilon, double* out) {
+  const cimm::AdamHyper h{beta1, beta2, step_size, bc2_sqrt, epsilon, weight_decay, decay, amsgrad != 0, maximize != 0};
+  return adam_step_measured(p, g, m, v, vmax, before, n, h, cimm::AdamMetric{metric_scale, metric_epsilon}, out);
 }
 
 CIMM_EXPORT(cimm_prodigy_accumulate)
@@ -154,33 +232,57 @@ void cimm_prodigy_accumulate(const float* p, const float* g, const float* p0, fl
                              double beta1, double beta2, double beta3, double moment_scale, double variance_scale,
                              double s_scale, double weight_decay, double* out) {
   const cimm::ProdigyAccumulateHyper h{beta1, beta2, beta3, moment_scale, variance_scale, s_scale, weight_decay};
-  const cimm::ProdigySums r = cimm::prodigy_accumulate(p, g, p0, m, v, s, n, h);
-  out[0] = r.dot;
-  out[1] = r.l1;
+  prodigy_accumulate(p, g, p0, m, v, s, n, h, out);
+}
+
+CIMM_EXPORT(cimm_prodigy_accumulate_f64)
+void cimm_prodigy_accumulate_f64(const double* p, const double* g, const double* p0, double* m, double* v, double* s,
+                                 size_t n, double beta1, double beta2, double beta3, double moment_scale,
+                                 double variance_scale, double s_scale, double weight_decay, double* out) {
+  const cimm::ProdigyAccumulateHyper h{beta1, beta2, beta3, moment_scale, variance_scale, s_scale, weight_decay};
+  prodigy_accumulate(p, g, p0, m, v, s, n, h, out);
 }
 
 CIMM_EXPORT(cimm_prodigy_update)
 int cimm_prodigy_update(float* p, const float* m, const float* v, size_t n, double step_size, double epsilon,
                         double decay) {
-  const cimm::ProdigyUpdateHyper h{step_size, epsilon, decay};
-  return cimm::prodigy_update(p, m, v, n, h) ? 1 : 0;
+  return cimm::prodigy_update(p, m, v, n, cimm::ProdigyUpdateHyper{step_size, epsilon, decay}) ? 1 : 0;
+}
+
+CIMM_EXPORT(cimm_prodigy_update_f64)
+int cimm_prodigy_update_f64(double* p, const double* m, const double* v, size_t n, double step_size, double epsilon,
+                            double decay) {
+  return cimm::prodigy_update(p, m, v, n, cimm::ProdigyUpdateHyper{step_size, epsilon, decay}) ? 1 : 0;
 }
 
 CIMM_EXPORT(cimm_first_non_finite) double cimm_first_non_finite(const float* x, size_t n) {
   return static_cast<double>(cimm::first_non_finite(x, n));
 }
 
+CIMM_EXPORT(cimm_first_non_finite_f64) double cimm_first_non_finite_f64(const double* x, size_t n) {
+  return static_cast<double>(cimm::first_non_finite(x, n));
+}
+
 CIMM_EXPORT(cimm_update_energy)
 void cimm_update_energy(const float* before, const float* after, const float* grads, const float* metric, size_t n,
                         double metric_scale, double epsilon, double* out) {
-  const cimm::UpdateArrays u{before, after, grads, metric, metric_scale, epsilon};
-  cimm::update_energy(u, n, out);
+  cimm::update_energy(cimm::UpdateArraysT<float>{before, after, grads, metric, metric_scale, epsilon}, n, out);
+}
+
+CIMM_EXPORT(cimm_update_energy_f64)
+void cimm_update_energy_f64(const double* before, const double* after, const double* grads, const double* metric,
+                            size_t n, double metric_scale, double epsilon, double* out) {
+  cimm::update_energy(cimm::UpdateArraysT<double>{before, after, grads, metric, metric_scale, epsilon}, n, out);
 }
 
 CIMM_EXPORT(cimm_update_slope)
 double cimm_update_slope(const float* before, const float* after, const float* grads, size_t n) {
-  const cimm::UpdateArrays u{before, after, grads, nullptr, 1, 0};
-  return cimm::update_slope(u, n);
+  return cimm::update_slope(cimm::UpdateArraysT<float>{before, after, grads, nullptr, 1, 0}, n);
+}
+
+CIMM_EXPORT(cimm_update_slope_f64)
+double cimm_update_slope_f64(const double* before, const double* after, const double* grads, size_t n) {
+  return cimm::update_slope(cimm::UpdateArraysT<double>{before, after, grads, nullptr, 1, 0}, n);
 }
 
 // ---- eqs. 10–11: energy flow and the stability reductions ----
@@ -207,11 +309,21 @@ CIMM_EXPORT(cimm_grid_sums) void cimm_grid_sums(const double* x, size_t n, doubl
 
 CIMM_EXPORT(cimm_l2_norm) double cimm_l2_norm(const float* x, size_t n) { return cimm::l2_norm(x, n); }
 
+CIMM_EXPORT(cimm_l2_norm_f64) double cimm_l2_norm_f64(const double* x, size_t n) { return cimm::l2_norm(x, n); }
+
 CIMM_EXPORT(cimm_zero_non_finite) double cimm_zero_non_finite(float* x, size_t n) {
   return static_cast<double>(cimm::zero_non_finite(x, n));
 }
 
+CIMM_EXPORT(cimm_zero_non_finite_f64) double cimm_zero_non_finite_f64(double* x, size_t n) {
+  return static_cast<double>(cimm::zero_non_finite(x, n));
+}
+
 CIMM_EXPORT(cimm_scale_in_place) void cimm_scale_in_place(float* x, size_t n, double s) {
+  cimm::scale_in_place(x, n, s);
+}
+
+CIMM_EXPORT(cimm_scale_in_place_f64) void cimm_scale_in_place_f64(double* x, size_t n, double s) {
   cimm::scale_in_place(x, n, s);
 }
 
