@@ -323,6 +323,7 @@ describe('usage: checked before any work', () => {
     [['--target', 'price', '--resume'], /--resume needs a checkpoint/],
     [['--target', 'price', '--steps', '5'], /--steps is not an option of train --data/],
     [[], /train --data needs --target COLUMN/],
+    [['--target', 'price', '--queue', 'redis://127.0.0.1:1'], /--queue takes a task run \(--task …\), not --data/],
   ])('train --data houses.csv %j', (args, message) => {
     const r = cimm('train', '--data', houses, ...args);
     expect(r.code).toBe(2);
