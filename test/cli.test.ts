@@ -1,6 +1,7 @@
 /**
- * The cimm command line, run as a child process on the built dist (built once here with
- * tsc -p tsconfig.build.json): exit codes, --json shapes, usage errors, parallel == serial,
+ * The cimm command line, run as a child process on a build of its own (tsc -p
+ * tsconfig.build.json into build/cli-test, so it never rewrites dist/ while other suites
+ * spawn bin/cimm from it): exit codes, --json shapes, usage errors, parallel == serial,
  * and SIGINT (exit 130 with a partial report).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -12,12 +13,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { checkpointObject } from '../lib/train/checkpoint.js';
 
 const root = resolve(import.meta.dirname, '..');
-const bin = join(root, 'bin', 'cimm');
+const out = join(root, 'build', 'cli-test');
+const bin = join(out, 'lib', 'cli', 'main.js');
 
 beforeAll(() => {
   execFileSync(
     process.execPath,
-    [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+    [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', out],
     {
       cwd: root,
       stdio: 'inherit',
