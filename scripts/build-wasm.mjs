@@ -49,7 +49,10 @@ function compiler() {
   if (!cxx) return { missing: `no clang++ found (tried ${candidates.join(', ')})` };
   const dir = mkdtempSync(join(tmpdir(), 'cimm-wasm-probe-'));
   try {
-    writeFileSync(join(dir, 'probe.cpp'), '#include <cmath>\n#include <vector>\nextern "C" double probe(double x) { return std::exp(x); }\n');
+    writeFileSync(
+      join(dir, 'probe.cpp'),
+      '#include <cmath>\n#include <vector>\nextern "C" double probe(double x) { return std::exp(x); }\n',
+    );
     const sysroot = process.env.WASI_SYSROOT ? [`--sysroot=${process.env.WASI_SYSROOT}`] : [];
     const args = ['--target=wasm32-wasi', '-O1', ...sysroot, '-mexec-model=reactor', '-Wl,--export=probe'];
     const probe = spawnSync(cxx, [...args, 'probe.cpp', '-o', 'probe.wasm'], { cwd: dir, encoding: 'utf8' });
