@@ -19,7 +19,7 @@ if (!dist) throw new Error('vitest.package.config.ts: set CIMM_PACKAGE_DIST to <
  * - compare.test.ts renders plots with vega and vega-lite, optional peers a consumer lacks
  *   (test:package runs `cimm compare` without them);
  * - queue.test.ts and queue-faults.test.ts need bullmq and ioredis, optional peers a consumer
- *   lacks, and a redis-server (the faults run the checkout's bin/cimm, like cli.test.ts).
+ *   lacks, and a redis-server (the faults run the checkout's bin/cimm).
  */
 export const CHECKOUT_ONLY = [
   'test/cli.test.ts',
