@@ -6,30 +6,33 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'csv-parse/sync';
+import { parseCsvRecords } from '../data/csv.js';
 import { type BadRow, CimmDataError } from '../errors.js';
 import { packageRoot } from '../paths.js';
 
-/** One parsed file: its records (header → text) and each record's first line number. */
+/** One parsed file: its records (header → text, fields trimmed) and the line each starts on. */
 export interface CsvTable {
   source: string;
   records: Record<string, string>[];
   lines: number[];
 }
 
-/** Parse CSV text whose header must name every column in `required`. */
+/**
+ * Parse CSV text whose header must name every column in `required`: lib/data's reader (one
+ * csv-parse configuration for the library; each record keeps the line it starts on), with
+ * every row as long as the header.
+ */
 export function parseCsv(text: string, source: string, required: readonly string[]): CsvTable {
-  let parsed: { record: Record<string, string>; info: { lines: number } }[];
-  try {
-    parsed = parse(text, { columns: true, bom: true, skip_empty_lines: true, info: true });
-  } catch (e) {
-    throw new CimmDataError(`cimm: ${source} is not valid CSV: ${(e as Error).message}`, []);
-  }
-  const header = parsed.length ? Object.keys(parsed[0].record) : [];
+  const { header, records, lines } = parseCsvRecords(text, source);
   const missing = required.filter((c) => !header.includes(c));
   if (missing.length)
     throw new CimmDataError(`cimm: ${source} lacks the column(s) ${missing.join(', ')} (has ${header.join(', ')})`, []);
-  return { source, records: parsed.map((p) => p.record), lines: parsed.map((p) => p.info.lines) };
+  const ragged = records.findIndex((r) => r.length !== header.length);
+  if (ragged >= 0) {
+    const reason = `${records[ragged].length} fields where the header has ${header.length}`;
+    throw new CimmDataError(`cimm: ${source} line ${lines[ragged]}: ${reason}`, [{ line: lines[ragged], reason }]);
+  }
+  return { source, records: records.map((r) => Object.fromEntries(header.map((c, n) => [c, r[n]]))), lines };
 }
 
 /** Read and parse data/<file> from the package root. */
