@@ -60,6 +60,7 @@ export {
   type RealTensorMap,
   registerOptimizer,
   restoreOptimizer,
+  restoreOptimizerFile,
   type StepMetric,
   type StepObservation,
   type TensorMap,
@@ -110,5 +111,15 @@ export {
   type StabilizedOptions,
   type StabilizedReport,
 } from './stabilized.js';
-export { decodeOptimizerState, encodeOptimizerState, type OptimizerScalars, type OptimizerState } from './state.js';
+export {
+  CimmStateError,
+  decodeOptimizerState,
+  type EncodeStateOptions,
+  encodeOptimizerState,
+  OPTIMIZER_STATE_VERSION,
+  type OptimizerScalars,
+  type OptimizerState,
+  optimizerStateVersion,
+  type StateSource,
+} from './state.js';
 export { type AnyOptimizer, type JsonObject, OptimizerWrapper, type WrapperScalars } from './wrapper.js';

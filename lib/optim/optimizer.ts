@@ -22,7 +22,16 @@ import { kernels } from '../backend.js';
 import { argumentError, CimmArgumentError, CimmDivergenceError, describeValue, typeOf } from '../errors.js';
 import { boolean, finiteNumber, float64Array, integer } from '../is.js';
 import type { Kernels, Real } from '../kernels.js';
-import { decodeOptimizerState, encodeOptimizerState, type OptimizerState, setOwn } from './state.js';
+import {
+  decodeOptimizerState,
+  encodeOptimizerState,
+  type OptimizerState,
+  readOptimizerStateFile,
+  type StateSource,
+  setOwn,
+  stateError,
+  writeOptimizerStateFile,
+} from './state.js';
 
 export type { Real };
 
@@ -164,6 +173,28 @@ function plainObject(name: string, value: unknown, what: string): Record<string,
 
 const key = (name: string) => JSON.stringify(name);
 
+/**
+ * The largest step count a saved state may hold: 2^53 − 1 (Number.MAX_SAFE_INTEGER), where
+ * counting by one stops being exact. Nothing loops over a count.
+ */
+export const MAX_STEP_COUNT = Number.MAX_SAFE_INTEGER;
+
+/** Every value of a loaded tensor finite and ≥ range.min (when given), else an error naming the index. */
+export function checkValues(at: string, t: Real, range: { min?: number }): void {
+  const min = range.min ?? Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < t.length; i++) {
+    const v = t[i];
+    if (!(Number.isFinite(v) && v >= min)) {
+      const what = range.min === undefined ? 'finite values' : `finite values >= ${range.min}`;
+      throw new CimmArgumentError(
+        at,
+        what,
+        `Expected ${what} for ${at} but received ${v} at index ${i} of ${describeValue(t)} of type ${typeOf(t)}`,
+      );
+    }
+  }
+}
+
 export abstract class Optimizer<O extends OptimizerOptions> {
   private base!: O;
   private baseOverrides!: Partial<O>;
@@ -255,9 +286,10 @@ export abstract class Optimizer<O extends OptimizerOptions> {
 
   /**
    * Validate saved global scalars (state.scalars.global, possibly undefined) and return a
-   * function that installs them; called by loadState before anything changes.
+   * function that installs them; called by loadState before anything changes, with the
+   * saved step() count (a bound on counts among them).
    */
-  protected loadGlobalScalars(_saved: unknown, _where: string): () => void {
+  protected loadGlobalScalars(_saved: unknown, _where: string, _iterations: number): () => void {
     return () => {};
   }
 
@@ -426,22 +458,56 @@ export abstract class Optimizer<O extends OptimizerOptions> {
   }
 
   /**
-   * Replace config, step counts and state tensors with a saved state (from state() or
-   * serializeState()) of an optimizer of the same kind. Everything is validated before
-   * anything changes; the tensors are copied.
+   * Write serializeState()'s bytes to `path` atomically (lib/atomic-file.ts); the
+   * directory must exist.
    */
-  loadState(saved: OptimizerState | Uint8Array): void {
-    const state = saved instanceof Uint8Array ? decodeOptimizerState(saved) : saved;
+  saveState(path: string): void {
+    writeOptimizerStateFile(path, this.serializeState());
+  }
+
+  /** loadState() from a file written by saveState(); errors name the file and the field. */
+  loadStateFile(path: string): void {
+    this.loadState(readOptimizerStateFile(path), { source: path });
+  }
+
+  /**
+   * Replace config, step counts and state tensors with a saved state (from state() or
+   * serializeState()) of an optimizer of the same kind. Everything is validated like user
+   * input before anything changes (docs/notes-state.md): the config by the constructor's
+   * checks, step counts integral with each parameter's ≤ the optimizer's, every tensor
+   * finite and in its slot's range (second moments ≥ 0), a parameter's tensors of one
+   * length and dtype and exactly the slots its options need. The tensors are copied.
+   * `opts.source` (a file's path) is named in errors.
+   */
+  loadState(saved: OptimizerState | Uint8Array, opts: StateSource = {}): void {
+    const source = opts.source ?? 'state';
+    try {
+      this.loadStateChecked(saved instanceof Uint8Array ? decodeOptimizerState(saved, opts) : saved);
+    } catch (error) {
+      throw stateError(error, source);
+    }
+  }
+
+  /**
+   * The range of a slot's values beyond finiteness (e.g. Adam's v ≥ 0); none by default.
+   * loadState checks every loaded tensor against it.
+   */
+  protected slotRange(_slot: string): { min?: number } {
+    return {};
+  }
+
+  private loadStateChecked(state: OptimizerState): void {
     plainObject('state', state, 'an optimizer state {kind, config, scalars, tensors}');
     if (state.kind !== this.kind) throw argumentError('state.kind', key(this.kind), state.kind);
     const config = plainObject('state.config', state.config, 'an optimizer config object');
     const scalars = plainObject('state.scalars', state.scalars, 'an object {iterations, steps}');
-    const iterations = integer('state.scalars.iterations', scalars.iterations, { min: 0 });
+    const iterations = integer('state.scalars.iterations', scalars.iterations, { min: 0, max: MAX_STEP_COUNT });
     const steps = new Map<string, number>();
     for (const [name, n] of Object.entries(
       plainObject('state.scalars.steps', scalars.steps, 'an object of step counts by parameter'),
     )) {
-      steps.set(name, integer(`state.scalars.steps[${key(name)}]`, n, { min: 0 }));
+      // a parameter is updated at most once per step() call
+      steps.set(name, integer(`state.scalars.steps[${key(name)}]`, n, { min: 0, max: iterations }));
     }
     const tensors = plainObject('state.tensors', state.tensors, 'an object of Float32Arrays or Float64Arrays');
     const slots = new Map<string, RealTensorMap>();
@@ -456,18 +522,49 @@ export abstract class Optimizer<O extends OptimizerOptions> {
       if (!steps.has(name)) {
         throw argumentError(at, `a tensor of a parameter with a step count (state.scalars.steps[${key(name)}])`, value);
       }
+      if ((steps.get(name) as number) < 1) {
+        throw argumentError(
+          `state.scalars.steps[${key(name)}]`,
+          'an integer >= 1 (the parameter has state tensors: it was updated)',
+          steps.get(name),
+        );
+      }
       const own = slots.get(name) ?? {};
       const first = Object.values(own)[0];
       // one dtype per parameter: its state follows it
       const t = first
         ? sameDtypeArray(at, value, first, "the parameter's other state tensors", first.length)
         : realArray(at, value);
+      checkValues(at, t, this.slotRange(slot));
       setOwn(own, slot, t.slice());
       slots.set(name, own);
     }
-    const installGlobal = this.loadGlobalScalars(scalars.global, 'state.scalars.global');
-    // All checked except the config: configure() validates it and commits it, then the rest.
+    const installGlobal = this.loadGlobalScalars(scalars.global, 'state.scalars.global', iterations);
+    // All checked except the config: configure() validates it and commits it; the slots a
+    // parameter's options need are checked against it, and the old config put back on error.
+    const previous = { ...this.baseOverrides, groups: this.groupConfigs() } as OptimizerArgs<O>;
     this.configure(config as OptimizerArgs<O>, 'state.config.');
+    try {
+      for (const [name, own] of slots) {
+        const need = this.slotNames(this.optionsFor(name));
+        const have = Object.keys(own);
+        const missing = need.find((s) => !have.includes(s));
+        const extra = have.find((s) => !need.includes(s));
+        if (missing !== undefined || extra !== undefined) {
+          const at = `state.tensors[${key(`${name}/${missing ?? extra}`)}]`;
+          throw argumentError(
+            at,
+            missing !== undefined
+              ? `a tensor (the options of ${key(name)} need the slots ${need.join(', ')})`
+              : `no tensor (the options of ${key(name)} need ${need.length === 0 ? 'no slots' : `the slots ${need.join(', ')}`})`,
+            missing !== undefined ? undefined : own[extra as string],
+          );
+        }
+      }
+    } catch (error) {
+      this.configure(previous, '');
+      throw error;
+    }
     installGlobal();
     this.count = iterations;
     this.stepMap = steps;
@@ -752,9 +849,18 @@ export function optimizerFromConfig(kind: string, config: unknown): AnyOptimizer
 }
 
 /** An optimizer rebuilt from a saved state (state() or serializeState()), state loaded. */
-export function restoreOptimizer(saved: OptimizerState | Uint8Array): AnyOptimizer {
-  const state = saved instanceof Uint8Array ? decodeOptimizerState(saved) : saved;
-  const optimizer = optimizerFromConfig(state.kind, state.config);
-  optimizer.loadState(state);
-  return optimizer;
+export function restoreOptimizer(saved: OptimizerState | Uint8Array, opts: StateSource = {}): AnyOptimizer {
+  try {
+    const state = saved instanceof Uint8Array ? decodeOptimizerState(saved, opts) : saved;
+    const optimizer = optimizerFromConfig(state.kind, state.config);
+    optimizer.loadState(state);
+    return optimizer;
+  } catch (error) {
+    throw stateError(error, opts.source ?? 'state');
+  }
+}
+
+/** restoreOptimizer() from a file written by Optimizer.saveState(); errors name the file and the field. */
+export function restoreOptimizerFile(path: string): AnyOptimizer {
+  return restoreOptimizer(readOptimizerStateFile(path), { source: path });
 }

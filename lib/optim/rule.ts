@@ -24,6 +24,7 @@ import { argumentError, CimmDivergenceError, prefixError } from '../errors.js';
 import { finiteNumber, options } from '../is.js';
 import type { Kernels } from '../kernels.js';
 import {
+  checkValues,
   dtypeOf,
   Optimizer,
   type OptimizerArgs,
@@ -482,8 +483,17 @@ export class RuleDrivenOptimizer<O extends OptimizerOptions = RuleDrivenOptions>
     return this.probe.tensors();
   }
 
+  /** The probe's snapshots: θ before the last update, finite, one per parameter the inner optimizer has state for (when it keeps any). */
   protected override loadOwnTensors(tensors: RealTensorMap): void {
-    for (const [name, t] of Object.entries(tensors)) realArray(`state.tensors["self/${name}"]`, t);
+    const inner = new Map<string, Real>();
+    for (const [full, t] of this.innerOptimizer.stateTensors()) inner.set(full.slice(0, full.lastIndexOf('/')), t);
+    for (const [name, t] of Object.entries(tensors)) {
+      const at = `state.tensors["self/${name}"]`;
+      const like = inner.get(name);
+      if (like) sameDtypeArray(at, t, like, `the inner optimizer's state of ${JSON.stringify(name)}`, like.length);
+      else realArray(at, t);
+      checkValues(at, t, {});
+    }
     this.probe.load(tensors);
   }
 }
