@@ -32,6 +32,7 @@ import {
   field,
   loadNumber,
   openCheckpoint,
+  parseCheckpoint,
   readCheckpoint,
   type SavedNumber,
   saveCheckpoint,
@@ -408,6 +409,11 @@ export class TaskRun {
   /** A run restored from a checkpoint file; a problem with it names the file and the field. */
   static load(path: string): TaskRun {
     return TaskRun.fromBody(readCheckpoint(path, 'task-run'), path);
+  }
+
+  /** load() of a file's text, already read from `source` (errors name it). */
+  static fromFileText(text: string, source: string): TaskRun {
+    return TaskRun.fromBody(parseCheckpoint(text, 'task-run', source), source);
   }
 
   /**

@@ -545,8 +545,22 @@ export abstract class Optimizer<O extends OptimizerOptions> {
     const previous = { ...this.baseOverrides, groups: this.groupConfigs() } as OptimizerArgs<O>;
     this.configure(config as OptimizerArgs<O>, 'state.config.');
     try {
-      for (const [name, own] of slots) {
+      for (const [name, n] of steps) {
         const need = this.slotNames(this.optionsFor(name));
+        const own = slots.get(name);
+        // an updated parameter has every slot its options need (a missing one would restart
+        // from zero under a step count that says otherwise)
+        if (own === undefined) {
+          if (n > 0 && need.length > 0) {
+            const at = `state.tensors[${key(`${name}/${need[0]}`)}]`;
+            throw argumentError(
+              at,
+              `a tensor (${key(name)} was updated ${n} times; its options need the slots ${need.join(', ')})`,
+              undefined,
+            );
+          }
+          continue;
+        }
         const have = Object.keys(own);
         const missing = need.find((s) => !have.includes(s));
         const extra = have.find((s) => !need.includes(s));

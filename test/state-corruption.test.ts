@@ -1,0 +1,235 @@
+/**
+ * Corrupted saved state (issue 15, "Corrupted state"): every single-bit flip and every
+ * truncation of an optimizer state of each kind lib/optim/state.ts handles, and of a
+ * `cimm train` checkpoint, is refused with a CimmArgumentError — none loads, none hangs
+ * (each load is timed; the slowest is reported), none throws a raw error.
+ *
+ * The full set runs here (it takes a few seconds). `CIMM_STATE_CORRUPTION_REPORT=1` also
+ * runs the legacy formats (version 1 and 2 optimizer states: no checksum, so some flips
+ * load with another meaning — that is what the checksum is for) and prints the table of
+ * docs/notes-state.md.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import type { Job } from '../lib/compare/index.js';
+import { TaskRun } from '../lib/compare/run.js';
+import {
+  Adam,
+  AdamW,
+  CimmArgumentError,
+  CosineDecay,
+  EntropyBalancedOptimizer,
+  encodeOptimizerState,
+  Prodigy,
+  QDTOptimizer,
+  type RealTensorMap,
+  restoreOptimizer,
+  SGD,
+  StabilizedOptimizer,
+  withRule,
+} from '../lib/index.js';
+import type { AnyOptimizer } from '../lib/optim/wrapper.js';
+import { values64 } from './helpers.js';
+
+const REPORT = process.env.CIMM_STATE_CORRUPTION_REPORT === '1';
+
+/** ½ Σ (p − t)² over an f32 and an f64 tensor (one state holds both dtypes); gradients in place. */
+function problem(f64 = true) {
+  const B = f64 ? Float64Array : Float32Array;
+  const params: RealTensorMap = { w: Float32Array.from(values64(5, 1)), b: B.from(values64(3, 2)) };
+  const target = { w: values64(5, 3), b: values64(3, 4) };
+  const grads: RealTensorMap = { w: new Float32Array(5), b: new B(3) };
+  const evaluate = () => {
+    let loss = 0;
+    for (const k of ['w', 'b'] as const) {
+      for (let i = 0; i < params[k].length; i++) {
+        const d = params[k][i] - target[k][i];
+        grads[k][i] = d;
+        loss += 0.5 * d * d;
+      }
+    }
+    return loss;
+  };
+  return { params, grads, evaluate };
+}
+
+/** Every kind of optimizer state: the plain optimizers' slots and every wrapper's own state. */
+export const KINDS: [string, () => AnyOptimizer][] = [
+  ['SGD', () => new SGD({ learningRate: 0.1 })],
+  ['SGD+momentum', () => new SGD({ learningRate: 0.1, momentum: 0.9 })],
+  ['SGD+Nesterov', () => new SGD({ learningRate: 0.1, momentum: 0.9, nesterov: true })],
+  ['Adam', () => new Adam({ learningRate: 0.01 })],
+  ['Adam+AMSGrad', () => new Adam({ learningRate: 0.01, amsgrad: true })],
+  ['AdamW', () => new AdamW({ learningRate: 0.01 })],
+  ['Prodigy', () => new Prodigy()],
+  ['EntropyBalanced', () => new EntropyBalancedOptimizer()],
+  ['EntropyBalanced(sgd)', () => new EntropyBalancedOptimizer({ base: 'sgd' })],
+  ['QDT', () => new QDTOptimizer({ base: 'adam', learningRate: 0.05 })],
+  ['Stabilized(SGD)', () => new StabilizedOptimizer({ optimizer: new SGD({ learningRate: 0.3, momentum: 0.5 }) })],
+  [
+    'RuleDriven(Adam, CosineDecay)',
+    () => withRule(new Adam(), new CosineDecay({ learningRate: 0.01, totalSteps: 100 })),
+  ],
+];
+
+/** An optimizer of `make` after a few steps (every slot and counter in use). */
+function trained(make: () => AnyOptimizer, f64 = true): AnyOptimizer {
+  const { params, grads, evaluate } = problem(f64);
+  const opt = make();
+  for (let t = 0; t < 4; t++) opt.step(params, grads, { loss: evaluate() });
+  return opt;
+}
+
+/** What one file kind's corruptions gave. */
+export interface CorruptionRow {
+  kind: string;
+  bytes: number;
+  variants: number;
+  loadedSilently: number;
+  rejected: number;
+  /** Threw something other than a CimmArgumentError (a raw TypeError, a SyntaxError). */
+  rawErrors: number;
+  /** Loads that took longer than a second (a hang would stop the run here). */
+  slow: number;
+  slowestMs: number;
+  /** The first few bits or lengths that loaded, for the report. */
+  examples: string[];
+}
+
+/** Flip every bit of `bytes`, then cut it at every length; `load` must throw a CimmArgumentError. */
+export function corruptAll(kind: string, bytes: Uint8Array, load: (b: Uint8Array) => void): CorruptionRow {
+  const row: CorruptionRow = {
+    kind,
+    bytes: bytes.length,
+    variants: 0,
+    loadedSilently: 0,
+    rejected: 0,
+    rawErrors: 0,
+    slow: 0,
+    slowestMs: 0,
+    examples: [],
+  };
+  const attempt = (variant: Uint8Array, label: string) => {
+    row.variants++;
+    const t0 = performance.now();
+    try {
+      load(variant);
+      row.loadedSilently++;
+      if (row.examples.length < 5) row.examples.push(label);
+    } catch (e) {
+      if (e instanceof CimmArgumentError) row.rejected++;
+      else {
+        row.rawErrors++;
+        if (row.examples.length < 5) row.examples.push(`${label}: ${(e as Error).name}: ${(e as Error).message}`);
+      }
+    }
+    const ms = performance.now() - t0;
+    row.slowestMs = Math.max(row.slowestMs, ms);
+    if (ms > 1000) row.slow++;
+  };
+  const copy = bytes.slice();
+  for (let i = 0; i < bytes.length; i++) {
+    for (let b = 0; b < 8; b++) {
+      copy[i] ^= 1 << b;
+      attempt(copy, `bit ${8 * i + b}`);
+      copy[i] ^= 1 << b;
+    }
+  }
+  for (let n = 0; n < bytes.length; n++) attempt(bytes.subarray(0, n), `cut at ${n}`);
+  return row;
+}
+
+const rows: CorruptionRow[] = [];
+
+describe('every bit flip and truncation of an optimizer state (format version 3) is refused', () => {
+  test.each(KINDS)('%s', (name, make) => {
+    const opt = trained(make);
+    const bytes = opt.serializeState();
+    // the intact bytes load (the test would pass vacuously otherwise)
+    expect(restoreOptimizer(bytes).serializeState()).toEqual(bytes);
+    const target = trained(make);
+    const before = target.serializeState();
+    const row = corruptAll(`${name} (v3)`, bytes, (b) => {
+      restoreOptimizer(b);
+    });
+    // loadState into a live optimizer: refused, and the optimizer unchanged
+    const live = corruptAll(`${name} (v3, loadState)`, bytes.subarray(0, Math.min(bytes.length, 256)), (b) =>
+      target.loadState(b),
+    );
+    expect(target.serializeState()).toEqual(before);
+    rows.push(row);
+    expect(row.examples).toEqual([]);
+    expect(row.loadedSilently).toBe(0);
+    expect(row.rawErrors).toBe(0);
+    expect(row.slow).toBe(0);
+    expect(row.variants).toBe(9 * bytes.length);
+    expect(live.loadedSilently + live.rawErrors).toBe(0);
+  });
+});
+
+describe('a cimm train checkpoint: every bit flip and truncation of the file is refused', () => {
+  const job: Job = {
+    id: 0,
+    task: 'least-squares',
+    optimizer: 'Adam',
+    lr: 0.01,
+    seed: 3,
+    steps: 10,
+    points: 3,
+    atDefault: false,
+    taskOptions: { rows: 12, columns: 3 },
+  };
+  test('TaskRun checkpoint (kind task-run, with an Adam state inside)', () => {
+    const run = new TaskRun(job);
+    run.runUntil(4);
+    const dir = mkdtempSync(join(tmpdir(), 'cimm-corrupt-'));
+    const path = join(dir, 'run.json');
+    run.save(path);
+    const bytes = new Uint8Array(readFileSync(path));
+    // each variant as TaskRun.load reads a file (utf8 text, then parse, checksum, bytes,
+    // fields); every 61st also through a real file and TaskRun.load itself
+    const variant = join(dir, 'variant.json');
+    let n = 0;
+    const load = (b: Uint8Array) => {
+      if (n++ % 61 === 0) {
+        writeFileSync(variant, b);
+        TaskRun.load(variant);
+      } else TaskRun.fromFileText(Buffer.from(b).toString('utf8'), variant);
+    };
+    load(bytes);
+    const row = corruptAll('cimm train checkpoint', bytes, load);
+    rmSync(dir, { recursive: true, force: true });
+    rows.push(row);
+    expect(row.examples).toEqual([]);
+    expect(row.loadedSilently).toBe(0);
+    expect(row.rawErrors).toBe(0);
+    expect(row.slow).toBe(0);
+  });
+});
+
+describe.runIf(REPORT)('legacy optimizer states (versions 1 and 2: no checksum), measured', () => {
+  test.each(KINDS)('%s', (name, make) => {
+    for (const version of [1, 2] as const) {
+      // version 1 holds f32 tensors only
+      const bytes = encodeOptimizerState(trained(make, version === 2).state(), { version });
+      restoreOptimizer(bytes);
+      rows.push(corruptAll(`${name} (v${version})`, bytes, (b) => restoreOptimizer(b)));
+    }
+  });
+});
+
+if (REPORT) {
+  test('report', () => {
+    const line = (r: CorruptionRow) =>
+      `| ${r.kind} | ${r.bytes} | ${r.variants} | ${r.loadedSilently} | ${r.rejected} | ${r.rawErrors} | ${r.slow} | ${r.slowestMs.toFixed(1)} |`;
+    console.log(
+      [
+        '| file kind | bytes | variants tried | loaded silently | rejected | raw errors | hangs (> 1 s) | slowest load (ms) |',
+        '|---|---|---|---|---|---|---|---|',
+        ...rows.map(line),
+      ].join('\n'),
+    );
+  });
+}
