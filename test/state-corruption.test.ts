@@ -56,7 +56,7 @@ function problem(f64 = true) {
 }
 
 /** Every kind of optimizer state: the plain optimizers' slots and every wrapper's own state. */
-export const KINDS: [string, () => AnyOptimizer][] = [
+const KINDS: [string, () => AnyOptimizer][] = [
   ['SGD', () => new SGD({ learningRate: 0.1 })],
   ['SGD+momentum', () => new SGD({ learningRate: 0.1, momentum: 0.9 })],
   ['SGD+Nesterov', () => new SGD({ learningRate: 0.1, momentum: 0.9, nesterov: true })],
@@ -83,7 +83,7 @@ function trained(make: () => AnyOptimizer, f64 = true): AnyOptimizer {
 }
 
 /** What one file kind's corruptions gave. */
-export interface CorruptionRow {
+interface CorruptionRow {
   kind: string;
   bytes: number;
   variants: number;
@@ -99,7 +99,7 @@ export interface CorruptionRow {
 }
 
 /** Flip every bit of `bytes`, then cut it at every length; `load` must throw a CimmArgumentError. */
-export function corruptAll(kind: string, bytes: Uint8Array, load: (b: Uint8Array) => void): CorruptionRow {
+function corruptAll(kind: string, bytes: Uint8Array, load: (b: Uint8Array) => void): CorruptionRow {
   const row: CorruptionRow = {
     kind,
     bytes: bytes.length,

@@ -11,7 +11,7 @@
  */
 import { base64Bytes } from '../atomic-file.js';
 import { kernels } from '../backend.js';
-import { argumentError, CimmDivergenceError } from '../errors.js';
+import { argumentError, CimmArgumentError, CimmDivergenceError, prefixError } from '../errors.js';
 import { finiteNumber, integer, oneOf, options } from '../is.js';
 import { type AnyOptimizer, optimizerFromConfig } from '../optim/index.js';
 import { Random } from '../random.js';
@@ -80,6 +80,22 @@ export interface JobResult {
   error?: string;
   /** Wall time of the run (not part of determinism checks). */
   ms: number;
+}
+
+/**
+ * The longest run a job may ask for: 10⁷ steps (episodes). The comparison's longest is
+ * 3,000; the bound keeps every loop a saved job drives (the batch-order replay of a
+ * resume, ceil(step / batchCount) shuffles) within about a second, so a checkpoint that
+ * says `steps: 1e15` is refused at once instead of hanging the loader.
+ */
+export const MAX_RUN_STEPS = 10_000_000;
+
+/** The most curve points a job may ask for (samplePoints loops over them). */
+export const MAX_CURVE_POINTS = 10_000;
+
+/** A job's step count, checked: an integer in [min, MAX_RUN_STEPS]. */
+export function runSteps(name: string, value: unknown, min = 1): number {
+  return integer(name, value, { min, max: MAX_RUN_STEPS });
 }
 
 /** Steps at which the curve is sampled: 0, then `points` evenly spaced up to `steps`. */
@@ -191,6 +207,9 @@ export class TaskRun {
 
   constructor(private spec: Job) {
     const job = spec;
+    // what a checkpoint of this run must satisfy to load again
+    runSteps('job.steps', job.steps);
+    integer('job.points', job.points, { min: 1, max: MAX_CURVE_POINTS });
     const shared = taskFor(job.task, job.taskOptions);
     // a mini-batched task keeps its batch order: this run gets an instance of its own
     this.task =
@@ -244,7 +263,7 @@ export class TaskRun {
    * the rest are sampled on the new length's grid.
    */
   setSteps(steps: number): void {
-    integer('steps', steps, { min: Math.max(1, this.count) });
+    runSteps('steps', steps, Math.max(1, this.count));
     if (this.failure !== undefined) return;
     this.spec = { ...this.spec, steps };
     this.at = samplePoints(steps, this.job.points);
@@ -442,7 +461,7 @@ export class TaskRun {
       rl ? STEP_SIZE_ENTRIES : OPTIMIZER_ENTRIES.map((e) => e.name),
     );
     const lr = j.lr === null ? null : finiteNumber('job.lr', j.lr, { above: 0 });
-    const steps = integer('job.steps', j.steps, { min: 1 });
+    const steps = runSteps('job.steps', j.steps);
     const job: Job = {
       id: integer('job.id', j.id ?? 0, { min: 0 }),
       task,
@@ -450,7 +469,7 @@ export class TaskRun {
       lr,
       seed: integer('job.seed', j.seed, { min: 0, max: 2 ** 32 - 1 }),
       steps,
-      points: integer('job.points', j.points, { min: 1 }),
+      points: integer('job.points', j.points, { min: 1, max: MAX_CURVE_POINTS }),
       atDefault: j.atDefault === true,
       ...(j.taskOptions === undefined ? {} : { taskOptions: options('job.taskOptions', j.taskOptions) }),
     };
@@ -469,7 +488,14 @@ export class TaskRun {
     const initialLoss = loadNumber('initialLoss', c.initialLoss);
     if (c.error !== undefined && typeof c.error !== 'string') throw argumentError('error', 'a string', c.error);
 
-    const run = new TaskRun(job);
+    let run: TaskRun;
+    try {
+      run = new TaskRun(job);
+    } catch (e) {
+      // the task's own checks name their option (rows, batchSize); anything else is the job's
+      if (e instanceof CimmArgumentError) throw prefixError(e, 'job.taskOptions.');
+      throw argumentError('job', `a job this version of cimm can run (${(e as Error).message})`, c.job);
+    }
     if (run.agent) {
       try {
         run.agent.setState(options('agent', c.agent));

@@ -29,7 +29,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { writeFileAtomic } from '../atomic-file.js';
+import { probeWritable, writeFileAtomic } from '../atomic-file.js';
 import { CimmArgumentError, describeValue, typeOf } from '../errors.js';
 
 export const CHECKPOINT_FORMAT = 'cimm-checkpoint';
@@ -209,8 +209,8 @@ function alive(pid: number): boolean {
 }
 
 /**
- * `path` can take a checkpoint: its directory exists and is a directory, and `path` is
- * not one. Call before the work starts; `option` names the parameter in the error.
+ * `path` can take a checkpoint: its directory exists and is a directory, `path` is not
+ * one, and a file can be created beside it (probeWritable). Call before the work starts; `option` names the parameter in the error.
  */
 export function checkOutputPath(option: string, path: unknown): string {
   if (typeof path !== 'string' || path === '')
@@ -239,6 +239,13 @@ export function checkOutputPath(option: string, path: unknown): string {
       option,
       'a file path',
       `Expected a file path for ${option} but ${path} is a directory; name a file in it`,
+    );
+  const unwritable = probeWritable(path);
+  if (unwritable)
+    throw new CimmArgumentError(
+      option,
+      'a writable file path',
+      `Expected a writable file path for ${option} but a file cannot be created in ${dir} (${unwritable.code ?? unwritable.message})`,
     );
   return path;
 }
