@@ -453,9 +453,17 @@ describe('state', () => {
         `Expected an integer >= 0 and <= ${good.scalars.iterations} for state.scalars.steps["weight"] but received ${good.scalars.iterations + 1} of type number`,
       ],
       [
-        { ...good, tensors: { ...good.tensors, 'weight/vMax': new Float32Array(21) } },
+        { ...good, config: { ...good.config, amsgrad: false } },
         'state.tensors["weight/vMax"]',
         'Expected no tensor (the options of "weight" need the slots m, v) for state.tensors["weight/vMax"] but received Float32Array(21) of type Float32Array',
+      ],
+      [
+        {
+          ...good,
+          tensors: Object.fromEntries(Object.entries(good.tensors).filter(([name]) => name !== 'weight/vMax')),
+        },
+        'state.tensors["weight/vMax"]',
+        'Expected a tensor (the options of "weight" need the slots m, v, vMax) for state.tensors["weight/vMax"] but received undefined of type undefined',
       ],
     ];
     for (const [state, parameter, message] of cases)

@@ -49,10 +49,15 @@ export function dtypeOf(a: Real): Float32ArrayConstructor | Float64ArrayConstruc
   return a instanceof Float64Array ? Float64Array : Float32Array;
 }
 
-/** A Float32Array or Float64Array (of `length`, when given), else an error naming `name`. */
+/**
+ * A Float32Array or Float64Array (of `length`, when given), else an error naming `name`.
+ * A Proxy of one passes `instanceof` but not ArrayBuffer.isView: it is refused, since its
+ * elements could read one way for the check and another for the update.
+ */
 export function realArray(name: string, value: unknown, length?: number): Real {
   if (
     !(value instanceof Float32Array || value instanceof Float64Array) ||
+    !ArrayBuffer.isView(value) ||
     (length !== undefined && value.length !== length)
   ) {
     const what = `a Float32Array or Float64Array${length === undefined ? '' : ` of length ${length}`}`;
@@ -67,7 +72,7 @@ export function realArray(name: string, value: unknown, length?: number): Real {
  */
 export function sameDtypeArray(name: string, value: unknown, like: Real, whose: string, length?: number): Real {
   const ctor = dtypeOf(like);
-  if (!(value instanceof ctor) || (length !== undefined && value.length !== length)) {
+  if (!(value instanceof ctor) || !ArrayBuffer.isView(value) || (length !== undefined && value.length !== length)) {
     const sized = length === undefined ? '' : ` of length ${length}`;
     const mixed = value instanceof Float32Array || value instanceof Float64Array ? ` (the dtype of ${whose})` : '';
     throw argumentError(name, `a ${ctor.name}${sized}${value instanceof ctor ? '' : mixed}`, value);
@@ -172,6 +177,25 @@ function plainObject(name: string, value: unknown, what: string): Record<string,
 }
 
 const key = (name: string) => JSON.stringify(name);
+
+/**
+ * A plain copy of one of a step's maps (params, grads, before), each property read once: a
+ * getter or a Proxy cannot show the checks one array and the update another, since
+ * everything after this reads the copy (issue 15, "arguments read once").
+ */
+export function readOnce(name: string, value: unknown): RealTensorMap {
+  const map = plainObject(name, value, 'an object of Float32Arrays or Float64Arrays by parameter name');
+  const out: RealTensorMap = {};
+  for (const k of Object.keys(map)) setOwn(out, k, map[k] as Real);
+  return out;
+}
+
+/** A step's observation with each field read once (a shallow copy); anything else as given, for the checks to refuse. */
+export function observationOnce<T>(observation: T): T {
+  return observation !== null && typeof observation === 'object' && !Array.isArray(observation)
+    ? ({ ...observation } as T)
+    : observation;
+}
 
 /**
  * The largest step count a saved state may hold: 2^53 − 1 (Number.MAX_SAFE_INTEGER), where
@@ -344,7 +368,9 @@ export abstract class Optimizer<O extends OptimizerOptions> {
    * observation (the loss, …) is for optimizers that use it; this one ignores it.
    */
   step(params: RealTensorMap, grads: RealTensorMap, _observation?: StepObservation): void {
-    this.run(this.checkStep(params, grads), params, grads, undefined);
+    const p = readOnce('params', params);
+    const g = readOnce('grads', grads);
+    this.run(this.checkStep(p, g), p, g, undefined);
   }
 
   /**
@@ -371,6 +397,10 @@ export abstract class Optimizer<O extends OptimizerOptions> {
     sums: Float64Array,
     observation?: StepObservation,
   ): void {
+    // each map read once (readOnce); the copies are what every check and the update see
+    params = readOnce('params', params);
+    grads = readOnce('grads', grads);
+    before = readOnce('before', before);
     const names = this.checkMeasured(params, grads, before, sums);
     if (this.fusesMeasurement) {
       this.run(names, params, grads, { before, sums });

@@ -31,9 +31,11 @@ import {
   type OptimizerConfig,
   type OptimizerOptions,
   type OptionSpec,
+  observationOnce,
   optimizerFromConfig,
   type Real,
   type RealTensorMap,
+  readOnce,
   realArray,
   registerOptimizer,
   type StepObservation,
@@ -412,6 +414,10 @@ export class RuleDrivenOptimizer<O extends OptimizerOptions = RuleDrivenOptions>
    * place with the inner optimizer, measure the update. Returns the report.
    */
   override step(params: RealTensorMap, grads: RealTensorMap, observation?: StepObservation): RuleDrivenReport {
+    // each argument read once: the rule, the checks and the inner update see the same arrays
+    params = readOnce('params', params);
+    grads = readOnce('grads', grads);
+    observation = observationOnce(observation);
     const names = stepNames(params, grads);
     const k = kernels();
     const measures = this.rule.measuresUpdates;

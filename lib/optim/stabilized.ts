@@ -34,8 +34,10 @@ import {
   type OptimizerConfig,
   type OptimizerOptions,
   type OptionSpec,
+  observationOnce,
   optimizerFromConfig,
   type RealTensorMap,
+  readOnce,
   realArray,
   registerOptimizer,
   type StepObservation,
@@ -225,6 +227,10 @@ export class StabilizedOptimizer extends OptimizerWrapper<StabilizedOptions> {
    * update `params`. Returns the controller's report.
    */
   override step(params: RealTensorMap, grads: RealTensorMap, observation?: StabilizedObservation): StabilizedReport {
+    // each argument read once: the checks, the transform and the inner update see the same arrays
+    params = readOnce('params', params);
+    grads = readOnce('grads', grads);
+    observation = observationOnce(observation);
     const names = stepNames(params, grads);
     for (const name of names) {
       const at = `grads[${JSON.stringify(name)}]`;
