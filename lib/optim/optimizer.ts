@@ -762,6 +762,16 @@ export abstract class Optimizer<O extends OptimizerOptions> {
     return names;
   }
 
+  /**
+   * @internal step()'s argument checks (maps, dtypes, lengths against the arguments and this
+   * optimizer's state, names, shared memory) without the step: a wrapper that transforms
+   * the gradients in place runs them first, so that a step the inner optimizer would refuse
+   * changes nothing, the caller's gradients included. Returns the parameter names.
+   */
+  checkStepArguments(params: RealTensorMap, grads: RealTensorMap): string[] {
+    return this.checkStep(params, grads);
+  }
+
   /** Validate one step's arguments; returns the parameter names in order. */
   private checkStep(params: RealTensorMap, grads: RealTensorMap): string[] {
     plainObject('params', params, 'an object of Float32Arrays or Float64Arrays by parameter name');

@@ -41,7 +41,6 @@ import {
   realArray,
   registerOptimizer,
   type StepObservation,
-  sameDtypeArray,
 } from './optimizer.js';
 import { readingsOf, UpdateProbe, type UpdateReadings } from './rule.js';
 import { type AnyOptimizer, type JsonObject, OptimizerWrapper, stepNames, withoutGroups } from './wrapper.js';
@@ -232,10 +231,9 @@ export class StabilizedOptimizer extends OptimizerWrapper<StabilizedOptions> {
     grads = readOnce('grads', grads);
     observation = observationOnce(observation);
     const names = stepNames(params, grads);
-    for (const name of names) {
-      const at = `grads[${JSON.stringify(name)}]`;
-      sameDtypeArray(at, grads[name], params[name], `params[${JSON.stringify(name)}]`);
-    }
+    // everything the inner step would refuse, refused before the transform scales the
+    // gradients in place (a rejected step changes nothing, the caller's gradients included)
+    this.innerOptimizer.checkStepArguments(params, grads);
     const obs = options<StabilizedObservation>('observation', observation);
     const loss = obs.loss === undefined ? undefined : finiteNumber('observation.loss', obs.loss);
     const extra = options<StabilityContext>('observation.stability', obs.stability);
