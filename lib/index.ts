@@ -192,6 +192,7 @@ export {
   type KindConfig,
   type LearningRateRule,
   LinearWarmup,
+  type LoadStateOptions,
   type LossMeterOptions,
   type MeterRuntime,
   type MeterState,

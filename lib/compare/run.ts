@@ -514,7 +514,7 @@ export class TaskRun {
       if (o.kind !== own.kind) throw argumentError('optimizer.kind', JSON.stringify(own.kind), o.kind);
       if (typeof o.state !== 'string') throw argumentError('optimizer.state', 'a base64 string', o.state);
       try {
-        own.loadState(new Uint8Array(Buffer.from(o.state, 'base64')));
+        own.loadState(new Uint8Array(Buffer.from(o.state, 'base64')), { params: { theta } });
       } catch (e) {
         throw argumentError('optimizer.state', `a saved ${own.kind} state (${(e as Error).message})`, o.state);
       }

@@ -50,6 +50,7 @@ export {
   registerInformationMeter,
 } from './meters.js';
 export {
+  type LoadStateOptions,
   Optimizer,
   type OptimizerArgs,
   type OptimizerConfig,

@@ -116,6 +116,12 @@ export interface StepMetric {
 /** M = I. */
 export const IDENTITY_METRIC: Readonly<StepMetric> = Object.freeze({ weight: 1, scale: 1, epsilon: 0 });
 
+/** Options of loadState: where the state came from, and the parameters it must fit. */
+export interface LoadStateOptions extends StateSource {
+  /** The model's parameters: the state's parameters must be among them, of their lengths and dtypes. */
+  params?: RealTensorMap;
+}
+
 /** Options every optimizer has. */
 export interface OptimizerOptions {
   /** η, the learning rate (≥ 0). */
@@ -507,12 +513,14 @@ export abstract class Optimizer<O extends OptimizerOptions> {
    * checks, step counts integral with each parameter's ≤ the optimizer's, every tensor
    * finite and in its slot's range (second moments ≥ 0), a parameter's tensors of one
    * length and dtype and exactly the slots its options need. The tensors are copied.
-   * `opts.source` (a file's path) is named in errors.
+   * `opts.source` (a file's path) is named in errors; with `opts.params` (the model's
+   * parameters) every parameter of the state must be one of them, its tensors of its length
+   * and dtype, so a state of another model is refused here rather than at the next step.
    */
-  loadState(saved: OptimizerState | Uint8Array, opts: StateSource = {}): void {
+  loadState(saved: OptimizerState | Uint8Array, opts: LoadStateOptions = {}): void {
     const source = opts.source ?? 'state';
     try {
-      this.loadStateChecked(saved instanceof Uint8Array ? decodeOptimizerState(saved, opts) : saved);
+      this.loadStateChecked(saved instanceof Uint8Array ? decodeOptimizerState(saved, opts) : saved, opts.params);
     } catch (error) {
       throw stateError(error, source);
     }
@@ -526,7 +534,8 @@ export abstract class Optimizer<O extends OptimizerOptions> {
     return {};
   }
 
-  private loadStateChecked(state: OptimizerState): void {
+  private loadStateChecked(state: OptimizerState, params: RealTensorMap | undefined): void {
+    const model = params === undefined ? undefined : readOnce('params', params);
     plainObject('state', state, 'an optimizer state {kind, config, scalars, tensors}');
     if (state.kind !== this.kind) throw argumentError('state.kind', key(this.kind), state.kind);
     const config = plainObject('state.config', state.config, 'an optimizer config object');
@@ -538,6 +547,15 @@ export abstract class Optimizer<O extends OptimizerOptions> {
     )) {
       // a parameter is updated at most once per step() call
       steps.set(name, integer(`state.scalars.steps[${key(name)}]`, n, { min: 0, max: iterations }));
+      if (model && !Object.hasOwn(model, name)) {
+        const names = Object.keys(model);
+        const listed = names.length > 8 ? `${names.slice(0, 8).join(', ')}, …` : names.join(', ');
+        throw argumentError(
+          `state.scalars.steps[${key(name)}]`,
+          `a step count of a parameter of the model (${listed})`,
+          n,
+        );
+      }
     }
     const tensors = plainObject('state.tensors', state.tensors, 'an object of Float32Arrays or Float64Arrays');
     const slots = new Map<string, RealTensorMap>();
@@ -562,9 +580,12 @@ export abstract class Optimizer<O extends OptimizerOptions> {
       const own = slots.get(name) ?? {};
       const first = Object.values(own)[0];
       // one dtype per parameter: its state follows it
-      const t = first
-        ? sameDtypeArray(at, value, first, "the parameter's other state tensors", first.length)
-        : realArray(at, value);
+      const p = model?.[name];
+      const t = p
+        ? sameDtypeArray(at, value, realArray(`params[${key(name)}]`, p), `params[${key(name)}]`, p.length)
+        : first
+          ? sameDtypeArray(at, value, first, "the parameter's other state tensors", first.length)
+          : realArray(at, value);
       checkValues(at, t, this.slotRange(slot));
       setOwn(own, slot, t.slice());
       slots.set(name, own);

@@ -13,6 +13,7 @@
 import { argumentError, CimmArgumentError } from '../errors.js';
 import { integer } from '../is.js';
 import {
+  type LoadStateOptions,
   MAX_STEP_COUNT,
   Optimizer,
   type OptimizerArgs,
@@ -27,7 +28,6 @@ import {
   encodeOptimizerState,
   type OptimizerScalars,
   type OptimizerState,
-  type StateSource,
   setOwn,
   stateError,
 } from './state.js';
@@ -175,15 +175,15 @@ export abstract class OptimizerWrapper<O extends OptimizerOptions> extends Optim
    * Replace config and state with a saved state of a wrapper of the same kind. Everything
    * is validated while loading; on any error the previous state is put back.
    */
-  override loadState(saved: OptimizerState | Uint8Array, opts: StateSource = {}): void {
+  override loadState(saved: OptimizerState | Uint8Array, opts: LoadStateOptions = {}): void {
     try {
-      this.loadWrapped(saved instanceof Uint8Array ? decodeOptimizerState(saved, opts) : saved);
+      this.loadWrapped(saved instanceof Uint8Array ? decodeOptimizerState(saved, opts) : saved, opts.params);
     } catch (error) {
       throw stateError(error, opts.source ?? 'state');
     }
   }
 
-  private loadWrapped(state: OptimizerState): void {
+  private loadWrapped(state: OptimizerState, params: RealTensorMap | undefined): void {
     record('state', state, 'an optimizer state {kind, config, scalars, tensors}');
     if (state.kind !== this.kind) throw argumentError('state.kind', JSON.stringify(this.kind), state.kind);
     const config = record('state.config', state.config, 'an optimizer config object');
@@ -204,12 +204,15 @@ export abstract class OptimizerWrapper<O extends OptimizerOptions> extends Optim
       this.configure(config as OptimizerArgs<O>, 'state.config.');
       this.rebuild();
       try {
-        this.inner.loadState({
-          kind: inner.kind as string,
-          config: inner.config,
-          scalars: inner.scalars as unknown as OptimizerScalars,
-          tensors: innerTensors,
-        });
+        this.inner.loadState(
+          {
+            kind: inner.kind as string,
+            config: inner.config,
+            scalars: inner.scalars as unknown as OptimizerScalars,
+            tensors: innerTensors,
+          },
+          params === undefined ? {} : { params },
+        );
       } catch (error) {
         throw innerField(error);
       }
