@@ -488,13 +488,21 @@ export class TaskRun {
     const initialLoss = loadNumber('initialLoss', c.initialLoss);
     if (c.error !== undefined && typeof c.error !== 'string') throw argumentError('error', 'a string', c.error);
 
+    // the task first: its own checks name their option (rows, batchSize) under job.taskOptions
+    const failed = (e: unknown, prefix: string) =>
+      e instanceof CimmArgumentError
+        ? prefixError(e, prefix)
+        : argumentError('job', `a job this version of cimm can run (${(e as Error).message})`, c.job);
+    try {
+      taskFor(task, job.taskOptions);
+    } catch (e) {
+      throw failed(e, 'job.taskOptions.');
+    }
     let run: TaskRun;
     try {
       run = new TaskRun(job);
     } catch (e) {
-      // the task's own checks name their option (rows, batchSize); anything else is the job's
-      if (e instanceof CimmArgumentError) throw prefixError(e, 'job.taskOptions.');
-      throw argumentError('job', `a job this version of cimm can run (${(e as Error).message})`, c.job);
+      throw failed(e, 'job.'); // the optimizer or step-size rule refusing job.lr
     }
     if (run.agent) {
       try {
