@@ -2,6 +2,7 @@
  * Dense f32 linear algebra for the fractal layer (design.md §2 eq. 9): a validated GEMM over
  * the active backend (Rust: the `gemm` crate; js: a cache-blocked reference).
  */
+import { separate } from './aliasing.js';
 import { abortSignal, deliver } from './async.js';
 import { kernels } from './backend.js';
 import { argumentError, CimmArgumentError } from './errors.js';
@@ -37,12 +38,6 @@ function boolOption(name: string, value: unknown): boolean {
   if (value === undefined) return false;
   if (typeof value !== 'boolean') throw argumentError(name, 'a boolean', value);
   return value;
-}
-
-/** True when two typed arrays share memory. */
-export function overlapping(x: ArrayBufferView, y: ArrayBufferView): boolean {
-  if (x.buffer !== y.buffer || x.byteLength === 0 || y.byteLength === 0) return false;
-  return x.byteOffset < y.byteOffset + y.byteLength && y.byteOffset < x.byteOffset + x.byteLength;
 }
 
 /** Reject NaN/±Infinity in a matrix with one native scan (maxAbs is NaN then). */
@@ -84,9 +79,8 @@ function matmulArguments(
   } else {
     out = float32Array('out', o.out);
     if (out.length !== m * n) throw argumentError('out', `a ${m}×${n} matrix (a Float32Array of length ${m * n})`, out);
-    if (overlapping(out, a) || overlapping(out, b)) {
-      throw argumentError('out', 'an array that does not share memory with a or b', out);
-    }
+    // C is written block by block while a and b are read: no overlap (lib/aliasing.ts).
+    separate('matmul', { a, b, c: out }, { c: 'out' });
     if (beta !== 0) finiteMatrix('out', out);
   }
   finiteMatrix('a', a);
