@@ -270,17 +270,21 @@ export function separate<K extends AliasedKernel, A extends CallArrays<K>>(
     if (a === undefined || b === undefined) continue;
     const how = overlapOf(a, b);
     if (how === 'disjoint' || (how === 'same' && rule === 'inPlace')) continue;
-    // A read-only first array can always be copied: a possible (unprovable) overlap is
-    // resolved that way even under `reject`, so that no call is refused for what may not be.
-    const copyFirst = rule !== 'reject' || (how === 'possible' && !entry.writes.includes(first));
-    if (!copyFirst) {
+    let copied = rule === 'reject' ? undefined : first;
+    // A possible (unprovable) overlap is resolved by copying a read-only array of the pair
+    // even under `reject`, so that no call is refused for what may not be an overlap.
+    if (copied === undefined && how === 'possible') {
+      if (!entry.writes.includes(first)) copied = first;
+      else if (!entry.writes.includes(second)) copied = second;
+    }
+    if (copied === undefined) {
       const label = (p: string) => (names as Record<string, string> | undefined)?.[p] ?? p;
       const type = b.constructor.name;
       const why = how === 'possible' ? ' (another SharedArrayBuffer object of its length, maybe the same memory)' : '';
       throw argumentError(label(second), `${article(type)} ${type} that does not overlap ${label(first)}${why}`, b);
     }
     if (result === (arrays as object)) result = { ...result };
-    result[first] = copyOf(a);
+    result[copied] = copyOf(result[copied] as ArrayBufferView);
   }
   return result as A;
 }

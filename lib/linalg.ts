@@ -57,7 +57,7 @@ function matmulArguments(
   b: Float32Array,
   shape: MatmulShape,
   opts: MatmulOptions | undefined,
-): { params: MatmulParams; out: Float32Array | undefined } {
+): { params: MatmulParams; a: Float32Array; b: Float32Array; out: Float32Array | undefined } {
   const s = options<MatmulShape>('shape', shape);
   const m = integer('m', s.m, { min: 0, max: MAX_DIMENSION });
   const n = integer('n', s.n, { min: 0, max: MAX_DIMENSION });
@@ -79,13 +79,14 @@ function matmulArguments(
   } else {
     out = float32Array('out', o.out);
     if (out.length !== m * n) throw argumentError('out', `a ${m}×${n} matrix (a Float32Array of length ${m * n})`, out);
-    // C is written block by block while a and b are read: no overlap (lib/aliasing.ts).
-    separate('matmul', { a, b, c: out }, { c: 'out' });
     if (beta !== 0) finiteMatrix('out', out);
   }
   finiteMatrix('a', a);
   finiteMatrix('b', b);
-  return { params: { transA, transB, m, n, k, alpha, beta }, out };
+  // C is written block by block while a and b are read: an out overlapping either is
+  // rejected (lib/aliasing.ts; an input that may only be copied is).
+  const inputs = separate('matmul', { a, b, c: out }, { c: 'out' });
+  return { params: { transA, transB, m, n, k, alpha, beta }, a: inputs.a, b: inputs.b, out };
 }
 
 /**
@@ -93,10 +94,10 @@ function matmulArguments(
  * m×n. Returns C (`out`, or a new array).
  */
 export function matmul(a: Float32Array, b: Float32Array, shape: MatmulShape, opts?: MatmulOptions): Float32Array {
-  const { params, out: given } = matmulArguments(a, b, shape, opts);
+  const { params, a: left, b: right, out: given } = matmulArguments(a, b, shape, opts);
   const { transA, transB, m, n, k, alpha, beta } = params;
   const out = given ?? new Float32Array(m * n);
-  kernels().matmul(transA, transB, m, n, k, alpha, a, b, beta, out);
+  kernels().matmul(transA, transB, m, n, k, alpha, left, right, beta, out);
   return out;
 }
 
