@@ -248,19 +248,31 @@ function article(word: string): string {
   return /^[aeiouAEIOU]/.test(word) ? 'an' : 'a';
 }
 
+/** How `separate` names a call's arrays in its errors. */
+export interface SeparateOptions<P extends string> {
+  /**
+   * The caller's names for the kernel's parameters where they differ (the facade's `out` is
+   * matmul's `c`), so the error names what the user passed.
+   */
+  names?: { readonly [Q in P]?: string };
+  /**
+   * Arrays the caller owns (a layer's buffers): a rejected pair with one of them names the
+   * other, the user's, as the parameter.
+   */
+  internal?: readonly P[];
+}
+
 /**
  * A call's arrays as the table allows them for `kernel`: the same object when nothing
  * overlaps (or only an exact in-place alias), else a new one in which each input to be
  * copied is a copy taken now (before the call). Throws a CimmArgumentError for a rejected
- * pair, naming the second parameter and, in the message, the first.
- *
- * `names` gives the caller's names for the kernel's parameters where they differ (the
- * facade's `out` is matmul's `c`), so the error names what the user passed.
+ * pair, naming the second parameter (the first when the second is internal) and, in the
+ * message, the other.
  */
 export function separate<K extends AliasedKernel, A extends CallArrays<K>>(
   kernel: K,
   arrays: A,
-  names?: { readonly [P in ArrayParameter<K>]?: string },
+  how: SeparateOptions<ArrayParameter<K>> = {},
 ): A {
   const entry: KernelAliasing = KERNEL_ALIASING[kernel];
   let result = arrays as Record<string, ArrayBufferView | undefined>;
@@ -268,23 +280,33 @@ export function separate<K extends AliasedKernel, A extends CallArrays<K>>(
     const a = result[first];
     const b = result[second];
     if (a === undefined || b === undefined) continue;
-    const how = overlapOf(a, b);
-    if (how === 'disjoint' || (how === 'same' && rule === 'inPlace')) continue;
+    const overlap = overlapOf(a, b);
+    if (overlap === 'disjoint' || (overlap === 'same' && rule === 'inPlace')) continue;
     let copied = rule === 'reject' ? undefined : first;
     // A possible (unprovable) overlap is resolved by copying a read-only array of the pair
     // even under `reject`, so that no call is refused for what may not be an overlap.
-    if (copied === undefined && how === 'possible') {
+    if (copied === undefined && overlap === 'possible') {
       if (!entry.writes.includes(first)) copied = first;
       else if (!entry.writes.includes(second)) copied = second;
     }
-    if (copied === undefined) {
-      const label = (p: string) => (names as Record<string, string> | undefined)?.[p] ?? p;
-      const type = b.constructor.name;
-      const why = how === 'possible' ? ' (another SharedArrayBuffer object of its length, maybe the same memory)' : '';
-      throw argumentError(label(second), `${article(type)} ${type} that does not overlap ${label(first)}${why}`, b);
-    }
+    if (copied === undefined) throw overlapError(first, second, result, overlap, how);
     if (result === (arrays as object)) result = { ...result };
     result[copied] = copyOf(result[copied] as ArrayBufferView);
   }
   return result as A;
+}
+
+function overlapError(
+  first: string,
+  second: string,
+  arrays: Record<string, ArrayBufferView | undefined>,
+  overlap: Overlap,
+  how: SeparateOptions<string>,
+): Error {
+  const label = (p: string) => how.names?.[p] ?? p;
+  const [named, other] = how.internal?.includes(second) ? [first, second] : [second, first];
+  const value = arrays[named] as ArrayBufferView;
+  const type = value.constructor.name;
+  const why = overlap === 'possible' ? ' (another SharedArrayBuffer object of its length, maybe the same memory)' : '';
+  return argumentError(label(named), `${article(type)} ${type} that does not overlap ${label(other)}${why}`, value);
 }

@@ -180,7 +180,7 @@ export function fractalTransformInfo(z: Float32Array, opts?: FractalTransformOpt
       );
     }
     scale = bound / m;
-    k.axpby(scale, separate('axpby', { x: z, y: out }, { x: 'z', y: 'out' }).x, 0, out);
+    k.axpby(scale, separate('axpby', { x: z, y: out }, { names: { x: 'z', y: 'out' } }).x, 0, out);
     src = out;
   }
   const offsets = new Float64Array(steps);

@@ -85,7 +85,7 @@ function matmulArguments(
   finiteMatrix('b', b);
   // C is written block by block while a and b are read: an out overlapping either is
   // rejected (lib/aliasing.ts; an input that may only be copied is).
-  const inputs = separate('matmul', { a, b, c: out }, { c: 'out' });
+  const inputs = separate('matmul', { a, b, c: out }, { names: { c: 'out' } });
   return { params: { transA, transB, m, n, k, alpha, beta }, a: inputs.a, b: inputs.b, out };
 }
 

@@ -24,6 +24,8 @@ import { energyFlowStep, laplacian } from '../lib/flow.js';
 import { fractalStep, fractalTransform } from '../lib/fractal.js';
 import { ASYNC_KERNEL_NAMES, KERNEL_NAMES, type Kernels } from '../lib/kernels.js';
 import { matmul } from '../lib/linalg.js';
+import { FractalLayer } from '../lib/nn/fractal-layer.js';
+import { Activation, Dense } from '../lib/nn/layers.js';
 import { hermitianEigenvalues } from '../lib/quantum.js';
 import { backends, reference } from './helpers.js';
 
@@ -34,6 +36,15 @@ afterAll(() => {
 
 // ---------------------------------------------------------------------------------------
 // overlapOf
+
+/** A resizable ArrayBuffer (ES2024; Node 20 has it, the TS lib this project targets does not). */
+interface Resizable extends ArrayBuffer {
+  resize(byteLength: number): void;
+}
+const ResizableArrayBuffer = ArrayBuffer as unknown as new (
+  byteLength: number,
+  options: { maxByteLength: number },
+) => Resizable;
 
 describe('overlapOf', () => {
   test('views of one buffer: disjoint, partial, the same view; byte ranges across dtypes', () => {
@@ -71,7 +82,7 @@ describe('overlapOf', () => {
     structuredClone(buffer, { transfer: [buffer] }); // detaches
     expect(overlapOf(a, b)).toBe('disjoint');
 
-    const rab = new ArrayBuffer(32, { maxByteLength: 64 });
+    const rab = new ResizableArrayBuffer(32, { maxByteLength: 64 });
     const tracking = new Float64Array(rab); // follows the buffer's length
     const later = new Float64Array(rab, 16, 2);
     expect(overlapOf(tracking, later)).toBe('partial');
@@ -405,9 +416,10 @@ function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, tolerance:
   expect(got.length, what).toBe(want.length);
   for (let i = 0; i < want.length; i++) {
     if (tolerance === 0) {
-      expect(Object.is(got[i], want[i]) || (got[i] === 0 && want[i] === 0), `${what}[${i}]: ${got[i]} vs ${want[i]}`).toBe(
-        true,
-      );
+      expect(
+        Object.is(got[i], want[i]) || (got[i] === 0 && want[i] === 0),
+        `${what}[${i}]: ${got[i]} vs ${want[i]}`,
+      ).toBe(true);
     } else {
       const error = Math.abs(got[i] - want[i]) / Math.max(1, Math.abs(want[i]));
       expect(error, `${what}[${i}]: ${got[i]} vs ${want[i]}`).toBeLessThanOrEqual(tolerance);
@@ -480,7 +492,8 @@ describe.each(backends.map((b) => [b.name, b.kernels] as const))('every kernel a
         expectClose(arrays[w], referenceCopies[w], c.tolerance, w);
       }
       // an input that is not written keeps its values, except where a written array covers it
-      if (!written.includes(first) && placement === 'disjoint') expect(bits(arrays[first])).toEqual(bits(inputs[first]));
+      if (!written.includes(first) && placement === 'disjoint')
+        expect(bits(arrays[first])).toEqual(bits(inputs[first]));
     },
   );
 });
@@ -624,11 +637,65 @@ describe.each(backends.map((b) => [b.name] as const))('the facade [%s]', (backen
   });
 });
 
+describe.each(backends.map((b) => [b.name, b.kernels] as const))('the nn layers [%s]', (_backend, k) => {
+  test('Dense: its own output as its input is rejected naming input; gradients from its own buffer work', () => {
+    for (const activation of ['tanh', 'identity'] as const) {
+      const layer = new Dense({ inputSize: 4, outputSize: 4, activation, seed: 1, kernels: k });
+      const x = Float32Array.from({ length: 8 }, (_, i) => (i - 4) / 5);
+      const y = layer.forward(x, 2);
+      const before = y.slice();
+      expect(() => layer.forward(y, 2)).toThrow(
+        expect.objectContaining({
+          parameter: 'input',
+          message: expect.stringMatching(/does not overlap the layer output/),
+        }),
+      );
+      expect([...y]).toEqual([...before]);
+      // backward with a gradient that lives in the layer's own input-gradient buffer
+      const twin = new Dense({ inputSize: 4, outputSize: 4, activation, seed: 1, kernels: k });
+      twin.forward(x, 2);
+      const g = Float32Array.from({ length: 8 }, (_, i) => (i % 3) - 1);
+      const want = twin.backward(g).slice();
+      const wantWeight = twin.gradWeight.slice();
+      const first = layer.backward(g); // the layer's gradIn buffer
+      first.set(g);
+      if (activation === 'identity') {
+        expect(() => layer.backward(first)).toThrow(expect.objectContaining({ parameter: 'gradOutput' }));
+      } else {
+        // read through gradPre first: no matmul reads it, so it is allowed, and gives the plain result
+        const got = layer.backward(first);
+        expect([...got]).toEqual([...want]);
+        expect([...layer.gradWeight]).toEqual([...wantWeight]);
+      }
+    }
+  });
+
+  test('Activation: in place on its own output, a partial overlap reads a copy', () => {
+    const layer = new Activation({ size: 6, activation: 'tanh', kernels: k });
+    const x = Float32Array.from({ length: 6 }, (_, i) => i / 3 - 1);
+    const once = layer.forward(x, 1).slice();
+    const twice = new Activation({ size: 6, activation: 'tanh', kernels: k }).forward(once, 1).slice();
+    const out = layer.forward(x, 1);
+    expect([...layer.forward(out, 1)]).toEqual([...twice]); // its own output, in place
+    const buffer = new Float32Array(12);
+    buffer.set(x, 3);
+    const partial = new Activation({ size: 6, activation: 'tanh', kernels: k });
+    expect([...partial.forward(buffer.subarray(3, 9), 1)]).toEqual([...once]);
+  });
+
+  test('FractalLayer: its own output as its input is rejected naming input', () => {
+    const layer = new FractalLayer({ inputSize: 4, outputSize: 4, seed: 2, kernels: k });
+    const x = Float32Array.from({ length: 8 }, (_, i) => (i - 4) / 5);
+    const y = layer.forward(x, 2);
+    expect(() => layer.forward(y, 2)).toThrow(expect.objectContaining({ parameter: 'input' }));
+  });
+});
+
 describe('separate', () => {
   test('names the caller’s parameters, returns the same object when nothing is copied', () => {
     const buffer = new Float32Array(8);
     const arrays = { a: buffer.subarray(0, 4), b: new Float32Array(4), c: buffer.subarray(2, 6) };
-    expect(() => separate('matmul', arrays, { c: 'out' })).toThrow(
+    expect(() => separate('matmul', arrays, { names: { c: 'out' } })).toThrow(
       'Expected a Float32Array that does not overlap a for out but received Float32Array(4)',
     );
     const apart = { a: buffer.subarray(0, 4), b: new Float32Array(4), c: buffer.subarray(4, 8) };
