@@ -36,11 +36,10 @@ export type Overlap =
   | 'possible';
 
 function isSharedArrayBuffer(buffer: ArrayBufferLike): boolean {
-  // instanceof first (the common, cheap case); the tag also recognizes another realm's.
-  return (
-    typeof SharedArrayBuffer !== 'undefined' &&
-    (buffer instanceof SharedArrayBuffer || Object.prototype.toString.call(buffer) === '[object SharedArrayBuffer]')
-  );
+  // instanceof first (the common, cheap cases); the tag also recognizes another realm's.
+  if (buffer instanceof ArrayBuffer) return false;
+  if (typeof SharedArrayBuffer === 'undefined') return false;
+  return buffer instanceof SharedArrayBuffer || Object.prototype.toString.call(buffer) === '[object SharedArrayBuffer]';
 }
 
 function isGrowable(buffer: ArrayBufferLike): boolean {
@@ -55,21 +54,25 @@ function isGrowable(buffer: ArrayBufferLike): boolean {
  * of a resizable buffer counts with its current length.
  */
 export function overlapOf(a: ArrayBufferView, b: ArrayBufferView): Overlap {
+  const aBuffer = a.buffer;
+  const bBuffer = b.buffer;
+  // The common case first, and cheaply: two buffers, one of them not shared.
+  if (aBuffer !== bBuffer && (aBuffer instanceof ArrayBuffer || bBuffer instanceof ArrayBuffer)) return 'disjoint';
   const aLength = a.byteLength;
   const bLength = b.byteLength;
   if (aLength === 0 || bLength === 0) return 'disjoint';
   const aStart = a.byteOffset;
   const bStart = b.byteOffset;
   const apart = aStart >= bStart + bLength || bStart >= aStart + aLength;
-  if (a.buffer === b.buffer) {
+  if (aBuffer === bBuffer) {
     if (apart) return 'disjoint';
     return aStart === bStart && aLength === bLength && a.constructor === b.constructor ? 'same' : 'partial';
   }
-  if (apart || !isSharedArrayBuffer(a.buffer) || !isSharedArrayBuffer(b.buffer)) return 'disjoint';
+  if (apart || !isSharedArrayBuffer(aBuffer) || !isSharedArrayBuffer(bBuffer)) return 'disjoint';
   // Two SharedArrayBuffer objects of one memory have one byteLength (a growable one may be
   // seen at two lengths while another thread grows it, so it is not ruled out that way).
-  const sameLength = a.buffer.byteLength === b.buffer.byteLength;
-  return sameLength || isGrowable(a.buffer) || isGrowable(b.buffer) ? 'possible' : 'disjoint';
+  const sameLength = aBuffer.byteLength === bBuffer.byteLength;
+  return sameLength || isGrowable(aBuffer) || isGrowable(bBuffer) ? 'possible' : 'disjoint';
 }
 
 /** Whether two views may share memory ('same', 'partial' or 'possible'). */
