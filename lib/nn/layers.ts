@@ -228,13 +228,14 @@ export class Dense<D extends Dtype = 'float32'> implements Layer<D> {
     // write (lib/aliasing.ts): gradOutput may be the gradient buffer itself (elementwise), and
     // neither it (read by the matmuls when the activation is the identity) nor the input may
     // overlap a matmul's output.
-    const { gradOut } = separate(
-      'activationBackward',
-      { gradOut: gradOutput, gradPre: buf.gradPre },
-      { names: { gradOut: 'gradOutput', gradPre: 'the layer gradient buffer' }, internal: ['gradPre'] },
-    );
     let g: DtypeArrays[D] = gradOutput;
-    if (activation === 'identity') {
+    if (activation !== 'identity') {
+      ({ gradOut: g } = separate(
+        'activationBackward',
+        { gradOut: gradOutput, gradPre: buf.gradPre },
+        { names: { gradOut: 'gradOutput', gradPre: 'the layer gradient buffer' }, internal: ['gradPre'] },
+      ));
+    } else {
       const names = { a: 'gradOutput', b: 'gradOutput', c: 'a layer gradient' };
       separate('matmul', { a: g, c: this.gradWeight }, { names, internal: ['c'] });
       separate('matmul', { b: g, c: this.gradBias }, { names, internal: ['c'] });
@@ -242,7 +243,7 @@ export class Dense<D extends Dtype = 'float32'> implements Layer<D> {
     }
     separate('matmul', { b: input, c: this.gradWeight }, { names: { b: 'input', c: 'gradWeight' }, internal: ['c'] });
     if (activation !== 'identity') {
-      k.activationBackward(activation, buf.out, gradOut, buf.gradPre);
+      k.activationBackward(activation, buf.out, g, buf.gradPre);
       g = buf.gradPre;
     }
     // ∂L/∂W = Gᵀ X (outputSize×inputSize), ∂L/∂b = 1ᵀ G, ∂L/∂X = G W.
