@@ -178,7 +178,7 @@ export function laplacian(energy: Float64Array, opts: LaplacianOptions): Float64
   gridArray('energy', energy, g);
   const out = o.out === undefined ? new Float64Array(g.cells) : outputGrid(o.out, g);
   separate('laplacian', { energy, out });
-  kernels().laplacian(energy, g.nx, g.ny, g.h, g.boundary, out);
+  kernels().laplacian(energy, g.nx, g.ny, { h: g.h, boundary: g.boundary }, out);
   return out;
 }
 

@@ -97,7 +97,7 @@ export function matmul(a: Float32Array, b: Float32Array, shape: MatmulShape, opt
   const { params, a: left, b: right, out: given } = matmulArguments(a, b, shape, opts);
   const { transA, transB, m, n, k, alpha, beta } = params;
   const out = given ?? new Float32Array(m * n);
-  kernels().matmul(transA, transB, m, n, k, alpha, left, right, beta, out);
+  kernels().matmul({ transA, transB, m, n, k, alpha, beta }, left, right, out);
   return out;
 }
 

@@ -306,7 +306,12 @@ export class FractalLayer {
     const buf = this.buffersFor(n);
     // The input is read while the layer's output is written (lib/aliasing.ts: matmul's a and c).
     separate('matmul', { a: input, c: buf.out }, { names: { a: 'input', c: 'the layer output' }, internal: ['c'] });
-    k.matmul(false, false, n, outputSize, inputSize, 1, input, mixed, 0, buf.out);
+    k.matmul(
+      { transA: false, transB: false, m: n, n: outputSize, k: inputSize, alpha: 1, beta: 0 },
+      input,
+      mixed,
+      buf.out,
+    );
     k.activationForward(activation, buf.out, shift, buf.out);
     this.input = input;
     this.batch = n;
@@ -339,8 +344,13 @@ export class FractalLayer {
     );
     separate('matmul', { a: input, c: p }, { names: { a: 'input', c: 'the layer gradient buffer' }, internal: ['c'] });
     k.activationBackward(activation, buf.out, gradOut, g);
-    k.matmul(true, false, inputSize, outputSize, n, 1, input, g, 0, p);
-    k.matmul(false, true, n, inputSize, outputSize, 1, g, mixed, 0, buf.gradIn);
+    k.matmul({ transA: true, transB: false, m: inputSize, n: outputSize, k: n, alpha: 1, beta: 0 }, input, g, p);
+    k.matmul(
+      { transA: false, transB: true, m: n, n: inputSize, k: outputSize, alpha: 1, beta: 0 },
+      g,
+      mixed,
+      buf.gradIn,
+    );
 
     // φ: ∂L/∂H_i = ⟨P, Z_i⟩ + ΣG/p_i, then the softmax Jacobian H_j(∂_j − Σ_i H_i ∂_i).
     const sumG = k.sum(g);
