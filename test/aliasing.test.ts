@@ -7,7 +7,7 @@
  * against the js reference within the kernel's tolerance, 0 where it is bit-identical) —
  * and the facade functions themselves, the coupling case of issue 15 on js too.
  */
-import { afterAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import {
   type AliasedKernel,
   type AliasRule,
@@ -16,7 +16,8 @@ import {
   overlapOf,
   separate,
 } from '../lib/aliasing.js';
-import { kernels as activeKernels, setBackend } from '../lib/backend.js';
+import { kernels as activeKernels, registerBackend, setBackend } from '../lib/backend.js';
+import { jsKernels } from '../lib/backends/js/index.js';
 import { coupling, scaleTransition } from '../lib/coupling.js';
 import { localEnergy } from '../lib/energy.js';
 import { CimmArgumentError } from '../lib/errors.js';
@@ -26,6 +27,9 @@ import { ASYNC_KERNEL_NAMES, KERNEL_NAMES, type Kernels } from '../lib/kernels.j
 import { matmul } from '../lib/linalg.js';
 import { FractalLayer } from '../lib/nn/fractal-layer.js';
 import { Activation, Dense } from '../lib/nn/layers.js';
+import { MeanSquaredError } from '../lib/nn/losses.js';
+import { Sequential } from '../lib/nn/sequential.js';
+import { Adam, Prodigy, SGD } from '../lib/optim/index.js';
 import { hermitianEigenvalues } from '../lib/quantum.js';
 import { backends, reference } from './helpers.js';
 
@@ -186,7 +190,7 @@ const f32 = (length: number, more: Partial<ArraySpec> = {}): ArraySpec => ({ dty
 const f64 = (length: number, more: Partial<ArraySpec> = {}): ArraySpec => ({ dtype: Float64Array, length, ...more });
 
 const N = 16;
-const SGD = {
+const SGD_OPTIONS = {
   learningRate: 0.1,
   momentum: 0.9,
   dampening: 0,
@@ -267,7 +271,7 @@ const CASES: Partial<Record<AliasedKernel, KernelCase>> = {
   gridSums: { arrays: { x: f64(12), out: f64(3) }, scalars: {}, tolerance: 0 },
   sgdStep: {
     arrays: { params: f32(N), grads: f32(N), momentumBuffer: f32(N) },
-    scalars: { options: SGD },
+    scalars: { options: SGD_OPTIONS },
     tolerance: 0,
   },
   adamStep: {
@@ -283,7 +287,7 @@ const CASES: Partial<Record<AliasedKernel, KernelCase>> = {
   },
   sgdStepMeasured: {
     arrays: { params: f32(N), grads: f32(N), momentumBuffer: f32(N), before: f32(N), out: f64(3) },
-    scalars: { o: SGD },
+    scalars: { o: SGD_OPTIONS },
     tolerance: 0,
   },
   adamStepMeasured: {
@@ -696,5 +700,129 @@ describe('separate', () => {
     const r = separate('sgdStep', { params, grads, momentumBuffer: new Float32Array(8) });
     expect(r.grads).not.toBe(grads);
     expect(r.grads!.buffer).toBeInstanceOf(ArrayBuffer);
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// What a backend sees
+
+describe('a backend sees only what the table allows', () => {
+  const violations: string[] = [];
+  /** The js kernels, each call checked against the table before it runs. */
+  const watched = Object.fromEntries(
+    Object.entries(jsKernels).map(([name, f]) => {
+      if (typeof f !== 'function' || !(name in KERNEL_ALIASING)) return [name, f];
+      const parameters = parameterNames(f);
+      const pairs = KERNEL_ALIASING[name as AliasedKernel].pairs as readonly (readonly [string, string, AliasRule])[];
+      return [
+        name,
+        (...args: unknown[]) => {
+          for (const [first, second, rule] of pairs) {
+            const a = args[parameters.indexOf(first)];
+            const b = args[parameters.indexOf(second)];
+            if (!ArrayBuffer.isView(a) || !ArrayBuffer.isView(b)) continue;
+            const how = overlapOf(a, b);
+            if (how !== 'disjoint' && !(how === 'same' && rule === 'inPlace')) {
+              violations.push(`${name}: ${first} and ${second} (${how})`);
+            }
+          }
+          return (f as (...a: unknown[]) => unknown)(...args);
+        },
+      ];
+    }),
+  ) as unknown as Kernels;
+
+  beforeAll(() => {
+    registerBackend({ name: 'js', priority: 1, load: () => watched, remedy: '' });
+    setBackend('js');
+  });
+  beforeEach(() => {
+    violations.length = 0;
+  });
+  afterAll(() => {
+    registerBackend({ name: 'js', priority: 1, load: () => jsKernels, remedy: '' });
+    setBackend(initialBackend);
+  });
+
+  test('the watcher sees a forbidden call', () => {
+    const buffer = new Float64Array(9);
+    activeKernels().coupling(
+      buffer.subarray(0, 6),
+      { alpha: 1, beta: 0, gamma: 1, lambdaCosmo: 0 },
+      buffer.subarray(3, 9),
+    );
+    expect(violations).toEqual(['coupling: t and out (partial)']);
+  });
+
+  test('the facade functions, with every overlap of their arrays', () => {
+    expect(activeKernels()).toBe(watched);
+    const attempt = (f: () => unknown) => {
+      try {
+        f();
+      } catch (error) {
+        if (!(error instanceof CimmArgumentError)) throw error;
+      }
+    };
+    for (const shift of [-3, 0, 3, 12]) {
+      const f64 = new Float64Array(40).map((_, i) => 0.5 + i * 0.1);
+      const f32 = new Float32Array(40).map((_, i) => (i - 20) / 50);
+      const at = 12;
+      const t = f64.subarray(at, at + 9);
+      const out64 = f64.subarray(at + shift, at + shift + 9);
+      attempt(() => coupling(t, { out: out64 }));
+      attempt(() => scaleTransition(t, { out: out64 }));
+      attempt(() => localEnergy(t, { out: out64 }));
+      attempt(() => laplacian(t, { nx: 3, ny: 3, out: out64 }));
+      attempt(() => energyFlowStep(t, t, t, { nx: 3, ny: 3, dt: 0.01, out: out64 }));
+      attempt(() =>
+        energyFlowStep(new Float64Array(9), t, new Float64Array(9), { nx: 3, ny: 3, dt: 0.01, out: out64 }),
+      );
+      const re = Float64Array.of(2, 0.5, 0.5, 1, 0, 0, 0, 0, 0);
+      const sym = f64.subarray(at, at + 4);
+      sym.set(re.subarray(0, 4));
+      attempt(() => hermitianEigenvalues(sym, null, { out: f64.subarray(at + shift, at + shift + 2) }));
+      const z = f32.subarray(at, at + 9);
+      const out32 = f32.subarray(at + shift, at + shift + 9);
+      attempt(() => fractalStep(z, 0.2, { out: out32 }));
+      attempt(() => fractalTransform(z, { steps: 2, out: out32 }));
+      z.set(new Float32Array(9).fill(3)); // rescaled first
+      attempt(() => fractalTransform(z, { steps: 2, out: out32 }));
+      attempt(() => matmul(z, z, { m: 3, n: 3, k: 3 }, { out: out32 }));
+    }
+    expect(violations).toEqual([]);
+  });
+
+  test('nn layers and optimizers over a few training steps, and layers fed their own buffers', () => {
+    const model = new Sequential([
+      new Dense({ inputSize: 4, outputSize: 6, activation: 'tanh', seed: 1 }),
+      new Activation({ size: 6, activation: 'relu' }),
+      new FractalLayer({ inputSize: 6, outputSize: 5, seed: 2 }),
+      new Dense({ inputSize: 5, outputSize: 2, seed: 3 }),
+    ]);
+    const x = Float32Array.from({ length: 32 }, (_, i) => Math.sin(i));
+    const target = Float32Array.from({ length: 16 }, (_, i) => Math.cos(i) / 2);
+    const mse = new MeanSquaredError();
+    const g = new Float32Array(16);
+    for (const opt of [
+      new Adam({ learningRate: 0.01, amsgrad: true }),
+      new SGD({ learningRate: 0.01, momentum: 0.9 }),
+      new Prodigy(),
+    ]) {
+      for (let i = 0; i < 3; i++) {
+        mse.evaluate(model.forward(x, 8), target, 8, g);
+        model.backward(g);
+        opt.step(model.params, model.grads);
+        model.afterUpdate();
+      }
+    }
+    const square = new Dense({ inputSize: 4, outputSize: 4, activation: 'sigmoid', seed: 4 });
+    const y = square.forward(x.subarray(0, 8), 2);
+    expect(() => square.forward(y, 2)).toThrow(CimmArgumentError);
+    square.backward(square.backward(y));
+    const act = new Activation({ size: 8, activation: 'tanh' });
+    const out = act.forward(x.subarray(0, 8), 1);
+    act.forward(out, 1);
+    act.backward(act.backward(out));
+    expect(violations).toEqual([]);
   });
 });
