@@ -9,7 +9,7 @@
  * For every kind of optimizer (test/optimizer-kinds.ts).
  */
 import { describe, expect, test } from 'vitest';
-import { CimmArgumentError, type RealTensorMap } from '../lib/index.js';
+import { CimmArgumentError, type RealTensorMap, SGD } from '../lib/index.js';
 import { deterministic, OPTIMIZER_KINDS, trainedWith } from './optimizer-kinds.js';
 
 const bits = (a: Float32Array | Float64Array) =>
@@ -106,4 +106,19 @@ describe.each(OPTIMIZER_KINDS)('%s', (name, make) => {
     expect(snapshot(a.params)).toEqual(snapshot(b.params));
     if (same) expect(a.opt.serializeState()).toEqual(b.opt.serializeState());
   });
+});
+
+test('the copies keep a parameter named "__proto__" as an own entry', () => {
+  const p = new Float32Array([1, 2]);
+  const params = JSON.parse('{"__proto__": 0, "w": 0}') as RealTensorMap;
+  const grads = JSON.parse('{"__proto__": 0, "w": 0}') as RealTensorMap;
+  for (const m of [params, grads]) Object.defineProperty(m, '__proto__', { enumerable: true, writable: true });
+  Object.defineProperty(params, '__proto__', { value: p });
+  Object.defineProperty(grads, '__proto__', { value: new Float32Array([1, 1]) });
+  params.w = new Float32Array([3]);
+  grads.w = new Float32Array([1]);
+  const opt = new SGD({ learningRate: 0.5 });
+  opt.step(params, grads);
+  expect([...p]).toEqual([0.5, 1.5]);
+  expect(Object.keys(opt.state().scalars.steps)).toEqual(['__proto__', 'w']);
 });
