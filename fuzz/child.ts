@@ -6,8 +6,9 @@
  *
  * node --import ./fuzz/register.mjs fuzz/child.ts <set> <backend> <seed> <from> <to>
  */
-import { writeSync } from 'node:fs';
+
 import * as nodeFs from 'node:fs';
+import { writeSync } from 'node:fs';
 import * as nodeOs from 'node:os';
 import * as nodePath from 'node:path';
 import { getBackend, setBackend } from '../lib/backend.js';
@@ -16,7 +17,7 @@ import type { BackendName, Kernels } from '../lib/kernels.js';
 import { fuzzBuildArgs, fuzzCheckGuards } from './build.js';
 import { allFinite, changed, classifyError, hasNaN, type OutcomeClass, snapshot } from './classify.js';
 import type { CallRecord } from './plan.js';
-import { SCENARIOS } from './scenarios.js';
+import { scenarioOf } from './scenarios.js';
 import { makeCall, TARGET_SETS, type TargetSetName } from './targets.js';
 
 /** One call's line: the index and class, with the details when it is not a plain result. */
@@ -39,11 +40,14 @@ function emit(line: string): void {
 }
 
 function errorText(e: unknown): string {
-  if (e instanceof Error) return `${e.constructor.name}${(e as { code?: unknown }).code ? `[${String((e as { code?: unknown }).code)}]` : ''}: ${e.message.split('\n')[0].slice(0, 300)}`;
+  if (e instanceof Error)
+    return `${e.constructor.name}${(e as { code?: unknown }).code ? `[${String((e as { code?: unknown }).code)}]` : ''}: ${e.message.split('\n')[0].slice(0, 300)}`;
   return `non-Error ${typeof e}: ${String(e).slice(0, 200)}`;
 }
 
-process.on('uncaughtException', (e) => emit(JSON.stringify({ i: current, target: '?', cls: 'uncaught', detail: errorText(e) })));
+process.on('uncaughtException', (e) =>
+  emit(JSON.stringify({ i: current, target: '?', cls: 'uncaught', detail: errorText(e) })),
+);
 process.on('unhandledRejection', (e) =>
   emit(JSON.stringify({ i: current, target: '?', cls: 'uncaught', detail: `unhandled rejection: ${errorText(e)}` })),
 );
@@ -57,7 +61,7 @@ async function invoke(call: CallRecord, args: unknown[]): Promise<unknown> {
     const fn = (kernels as unknown as Record<string, (...a: unknown[]) => unknown>)[call.target];
     return await fn.apply(kernels, args);
   }
-  const scenario = (SCENARIOS as Record<string, (...a: unknown[]) => unknown>)[call.target];
+  const scenario = scenarioOf(call.target) as ((...a: unknown[]) => Promise<unknown>) | undefined;
   if (scenario) return await scenario(lib, ...args);
   return await (lib[call.target] as (...a: unknown[]) => unknown)(...args);
 }
@@ -66,7 +70,8 @@ async function runOne(call: CallRecord): Promise<OutcomeLine> {
   const { args, guards } = fuzzBuildArgs(call.plans);
   const spec = TARGET_SETS[set as TargetSetName][call.target];
   const finiteIn = call.moderate && !call.hostile && allFinite(args);
-  const inputs = call.aliased || call.hostile ? [] : args.map((a, i) => (call.roles[i] === 'in' ? snapshot(a) : undefined));
+  const inputs =
+    call.aliased || call.hostile ? [] : args.map((a, i) => (call.roles[i] === 'in' ? snapshot(a) : undefined));
   let result: unknown;
   let error: unknown;
   let threw = false;
@@ -76,7 +81,12 @@ async function runOne(call: CallRecord): Promise<OutcomeLine> {
     error = e;
     threw = true;
   }
-  const line = (cls: OutcomeClass, detail?: string): OutcomeLine => ({ i: call.index, target: call.target, cls, detail });
+  const line = (cls: OutcomeClass, detail?: string): OutcomeLine => ({
+    i: call.index,
+    target: call.target,
+    cls,
+    detail,
+  });
   const oob = fuzzCheckGuards(guards);
   if (oob) return line('oob', oob);
   for (let i = 0; i < inputs.length; i++) {
@@ -91,7 +101,11 @@ async function runOne(call: CallRecord): Promise<OutcomeLine> {
   const applies = typeof contract === 'function' ? contract(call, args) : contract;
   if (applies && finiteIn) {
     const written = args.filter((_, i) => call.roles[i] !== 'in');
-    if (hasNaN(result) || written.some((a) => hasNaN(a)) || args.some((a, i) => call.plans[i].t === 'object' && hasNaN(a))) {
+    if (
+      hasNaN(result) ||
+      written.some((a) => hasNaN(a)) ||
+      args.some((a, i) => call.plans[i].t === 'object' && hasNaN(a))
+    ) {
       return line('silentNaN', `NaN in ${hasNaN(result) ? 'the result' : 'a written array'}`);
     }
   }

@@ -47,7 +47,7 @@ export const FAILURE_CLASSES: readonly OutcomeClass[] = [
   'hang',
 ];
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
  * Whether an error message names a parameter: the name as a whole word, but a name of one or
@@ -59,7 +59,7 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 export function namesParameter(message: string, names: readonly string[]): boolean {
   if (message.includes('$name')) return false;
   for (const name of names) {
-    const n = escape(name);
+    const n = escapeRegExp(name);
     const pattern =
       name.length > 2
         ? new RegExp(`(^|[^A-Za-z0-9_$])${n}([^A-Za-z0-9_]|$)`)
@@ -79,7 +79,8 @@ export function classifyError(error: unknown, call: CallRecord): OutcomeClass {
   const e = error as Error & { code?: unknown };
   if (e.message === 'fuzz: a getter that throws') return 'propagated';
   if (e.name === 'AbortError' || e.code === 'ERR_CIMM_DIVERGENCE') return 'result';
-  if (namesParameter(e.message, call.citable)) return call.valid && call.mutations.length === 0 && call.set === 'kernels' ? 'rejectedValid' : 'named';
+  if (namesParameter(e.message, call.citable))
+    return call.valid && call.mutations.length === 0 && call.set === 'kernels' ? 'rejectedValid' : 'named';
   if (ENGINE_ERRORS.has(e.constructor.name) && e.code === undefined) return 'jsException';
   return 'unnamed';
 }

@@ -9,8 +9,13 @@ import type { Ctx, Param, Plan, Rng, TargetSpec } from './plan.js';
 type ArrayParam = Extract<Param, { kind: 'array' }>;
 type Len = (c: Ctx) => number;
 const n: Len = (c) => c.dims.n;
-const arr = (name: string, el: ArrayParam['el'], len: Len, role: ArrayParam['role'] = 'in', fill?: ArrayParam['fill']) =>
-  ({ kind: 'array', name, el, len, role, fill }) as Param;
+const arr = (
+  name: string,
+  el: ArrayParam['el'],
+  len: Len,
+  role: ArrayParam['role'] = 'in',
+  fill?: ArrayParam['fill'],
+) => ({ kind: 'array', name, el, len, role, fill }) as Param;
 const outOpt = (name: string, el: ArrayParam['el'], len: Len): Param => ({
   kind: 'array',
   name,
@@ -19,8 +24,18 @@ const outOpt = (name: string, el: ArrayParam['el'], len: Len): Param => ({
   role: 'out',
   optional: true,
 });
-const num = (name: string, valid: (c: Ctx) => number, optional = true): Param => ({ kind: 'number', name, valid, optional });
-const int = (name: string, valid: (c: Ctx) => number, optional = true): Param => ({ kind: 'int', name, valid, optional });
+const num = (name: string, valid: (c: Ctx) => number, optional = true): Param => ({
+  kind: 'number',
+  name,
+  valid,
+  optional,
+});
+const int = (name: string, valid: (c: Ctx) => number, optional = true): Param => ({
+  kind: 'int',
+  name,
+  valid,
+  optional,
+});
 const bool = (name: string): Param => ({ kind: 'bool', name, optional: true });
 const oneOf = (name: string, choices: readonly string[]): Param => ({ kind: 'enum', name, choices, optional: true });
 const opts = (name: string, fields: Param[], optional = true): Param => ({ kind: 'options', name, fields, optional });
@@ -57,19 +72,30 @@ export const FACADE_TARGETS: Record<string, TargetSpec> = {
     dims: oneDim,
     params: [
       arr('t', 'f64', n),
-      opts('options', [num('scaleCoupling', between(-3, 3)), num('criticalTime', between(-2, 2)), outOpt('out', 'f64', n)]),
+      opts('options', [
+        num('scaleCoupling', between(-3, 3)),
+        num('criticalTime', between(-2, 2)),
+        outOpt('out', 'f64', n),
+      ]),
     ],
   },
   localEnergy: {
     dims: oneDim,
-    params: [arr('r', 'f64', n), opts('options', [int('primeCount', (c) => c.rng.range(0, 30)), outOpt('out', 'f64', n)])],
+    params: [
+      arr('r', 'f64', n),
+      opts('options', [int('primeCount', (c) => c.rng.range(0, 30)), outOpt('out', 'f64', n)]),
+    ],
   },
   localEnergyAsync: {
     dims: oneDim,
     weight: 0.5,
     params: [
       arr('r', 'f64', n),
-      opts('options', [int('primeCount', (c) => c.rng.range(0, 30)), outOpt('out', 'f64', n), { kind: 'signal', name: 'signal', optional: true }]),
+      opts('options', [
+        int('primeCount', (c) => c.rng.range(0, 30)),
+        outOpt('out', 'f64', n),
+        { kind: 'signal', name: 'signal', optional: true },
+      ]),
     ],
   },
   nonlocalEnergy: {
@@ -88,7 +114,11 @@ export const FACADE_TARGETS: Record<string, TargetSpec> = {
   },
   fractalStep: {
     dims: oneDim,
-    params: [arr('z', 'f32', n, 'in', 'unit'), num('offset', between(-0.5, 0.5), false), opts('options', [outOpt('out', 'f32', n)])],
+    params: [
+      arr('z', 'f32', n, 'in', 'unit'),
+      num('offset', between(-0.5, 0.5), false),
+      opts('options', [outOpt('out', 'f32', n)]),
+    ],
   },
   fractalTransform: {
     dims: oneDim,
@@ -105,7 +135,10 @@ export const FACADE_TARGETS: Record<string, TargetSpec> = {
   },
   energyFlowMaxStep: {
     dims: grid,
-    params: [arr('potential', 'f64', cells), opts('options', gridFields([num('beta', between(0, 1)), num('gamma', between(-1, 1))], false), false)],
+    params: [
+      arr('potential', 'f64', cells),
+      opts('options', gridFields([num('beta', between(0, 1)), num('gamma', between(-1, 1))], false), false),
+    ],
   },
   energyFlowStep: {
     dims: grid,
@@ -116,7 +149,12 @@ export const FACADE_TARGETS: Record<string, TargetSpec> = {
       opts(
         'options',
         gridFields(
-          [num('beta', between(0, 1)), num('gamma', between(-1, 1)), num('dt', between(0.001, 0.02), false), num('kappa', between(-1, 1))],
+          [
+            num('beta', between(0, 1)),
+            num('gamma', between(-1, 1)),
+            num('dt', between(0.001, 0.02), false),
+            num('kappa', between(-1, 1)),
+          ],
           true,
         ),
         false,
@@ -129,8 +167,16 @@ export const FACADE_TARGETS: Record<string, TargetSpec> = {
     params: [
       arr('a', 'f32', (c) => c.dims.m * c.dims.k),
       arr('b', 'f32', (c) => c.dims.k * c.dims.n),
-      opts('shape', [int('m', (c) => c.dims.m, false), int('n', (c) => c.dims.n, false), int('k', (c) => c.dims.k, false)], false),
-      opts('options', [num('alpha', between(-2, 2)), num('beta', between(-2, 2)), outOpt('out', 'f32', (c) => c.dims.m * c.dims.n)]),
+      opts(
+        'shape',
+        [int('m', (c) => c.dims.m, false), int('n', (c) => c.dims.n, false), int('k', (c) => c.dims.k, false)],
+        false,
+      ),
+      opts('options', [
+        num('alpha', between(-2, 2)),
+        num('beta', between(-2, 2)),
+        outOpt('out', 'f32', (c) => c.dims.m * c.dims.n),
+      ]),
     ],
   },
   matmulAsync: {
@@ -139,7 +185,11 @@ export const FACADE_TARGETS: Record<string, TargetSpec> = {
     params: [
       arr('a', 'f32', (c) => c.dims.m * c.dims.k),
       arr('b', 'f32', (c) => c.dims.k * c.dims.n),
-      opts('shape', [int('m', (c) => c.dims.m, false), int('n', (c) => c.dims.n, false), int('k', (c) => c.dims.k, false)], false),
+      opts(
+        'shape',
+        [int('m', (c) => c.dims.m, false), int('n', (c) => c.dims.n, false), int('k', (c) => c.dims.k, false)],
+        false,
+      ),
       opts('options', [num('alpha', between(-2, 2)), { kind: 'signal', name: 'signal', optional: true }]),
     ],
   },
@@ -161,7 +211,10 @@ export const FACADE_TARGETS: Record<string, TargetSpec> = {
       opts('options', [num('base', between(1.5, 10)), num('tolerance', between(1e-12, 1e-3))]),
     ],
   },
-  landauerBound: { dims: () => ({}), params: [num('temperatureKelvin', between(1, 500), false), num('bits', between(0, 10))] },
+  landauerBound: {
+    dims: () => ({}),
+    params: [num('temperatureKelvin', between(1, 500), false), num('bits', between(0, 10))],
+  },
   informationRate: {
     dims: () => ({}),
     params: [num('energy', between(0, 10), false), num('temperatureKelvin', between(1, 500), false)],
@@ -199,7 +252,10 @@ export const FACADE_TARGETS: Record<string, TargetSpec> = {
     weight: 0.3,
     params: [
       fixed('sizes', { t: 'value', v: [2, 3, 1] }),
-      opts('options', [oneOf('activation', ['identity', 'tanh', 'sigmoid', 'relu']), int('seed', (c) => c.rng.range(0, 9))]),
+      opts('options', [
+        oneOf('activation', ['identity', 'tanh', 'sigmoid', 'relu']),
+        int('seed', (c) => c.rng.range(0, 9)),
+      ]),
       arr('x', 'f32', (c) => c.dims.rows * 2),
       arr('y', 'f32', (c) => c.dims.rows),
       opts('fit', [
@@ -235,7 +291,15 @@ function flipList(c: Ctx): Plan {
 /** A checkpoint field replaced by a hostile value (the issue's `job.points = 1e15`, string epochs, …). */
 function replacement(c: Ctx): Plan {
   if (c.rng.chance(0.4)) return { t: 'value', v: [] };
-  const field = c.rng.pick(['body.progress.epoch', 'body.progress.step', 'body.history', 'body.model', 'format', 'version', 'body']);
+  const field = c.rng.pick([
+    'body.progress.epoch',
+    'body.progress.step',
+    'body.history',
+    'body.model',
+    'format',
+    'version',
+    'body',
+  ]);
   const v = c.rng.pick<unknown>(['1', -1, 1e15, null, {}, [], 1.5, 'NaN']);
   return { t: 'value', v: [field, v] as unknown[] };
 }

@@ -143,7 +143,12 @@ export const KERNEL_TARGETS: Record<string, TargetSpec> = {
   sum: { dims: oneDim, params: [inp('x', 'f32', n)] },
   activationForward: {
     dims: oneDim,
-    params: [oneOf('activation', ACTIVATIONS), inp('x', 'real', n), num('shift', between(-2, 2)), out('out', 'real', n)],
+    params: [
+      oneOf('activation', ACTIVATIONS),
+      inp('x', 'real', n),
+      num('shift', between(-2, 2)),
+      out('out', 'real', n),
+    ],
   },
   activationBackward: {
     dims: oneDim,
@@ -157,7 +162,12 @@ export const KERNEL_TARGETS: Record<string, TargetSpec> = {
   sgdStep: {
     dims: oneDim,
     prepare: prepareSgd,
-    params: [inout('params', 'real', n), inp('grads', 'real', n), inout('momentumBuffer', 'real', momentumLength), ...sgdFields],
+    params: [
+      inout('params', 'real', n),
+      inp('grads', 'real', n),
+      inout('momentumBuffer', 'real', momentumLength),
+      ...sgdFields,
+    ],
   },
   adamStep: {
     dims: oneDim,
@@ -290,7 +300,12 @@ export const KERNEL_TARGETS: Record<string, TargetSpec> = {
   },
   scaleTransition: {
     dims: oneDim,
-    params: [inp('t', 'f64', n), num('scaleCoupling', between(-3, 3)), num('criticalTime', between(-2, 2)), out('out', 'f64', n)],
+    params: [
+      inp('t', 'f64', n),
+      num('scaleCoupling', between(-3, 3)),
+      num('criticalTime', between(-2, 2)),
+      out('out', 'f64', n),
+    ],
   },
   shannonEntropy: { dims: oneDim, params: [inp('p', 'f64', n, 'nonneg')], finite: shannonDefined },
   hermitianEigenvalues: {

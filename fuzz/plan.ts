@@ -140,7 +140,6 @@ export type Param =
   | { kind: 'signal'; name: string; optional?: boolean }
   | { kind: 'bytes'; name: string; make: (c: Ctx) => Plan; optional?: boolean };
 
-
 export interface TargetSpec {
   params: Param[];
   /** Random valid sizes. */
@@ -197,7 +196,16 @@ export interface CallRecord {
 const FLOAT_CTOR = { f32: 'Float32Array', f64: 'Float64Array' } as const;
 
 export function arrayPlan(r: Rng, ctor: string, length: number, fill: Fill = 'moderate'): ArrayPlan {
-  return { t: 'array', ctor, length, before: r.range(1, 4), after: r.range(1, 4), backing: 'plain', fill, seed: r.seed32() };
+  return {
+    t: 'array',
+    ctor,
+    length,
+    before: r.range(1, 4),
+    after: r.range(1, 4),
+    backing: 'plain',
+    fill,
+    seed: r.seed32(),
+  };
 }
 
 export function numPlan(v: number): Plan {
@@ -416,7 +424,8 @@ function mutateOptions(
   }
   if ((u === 3 || u === 4) && names.length > 0) {
     const f = r.pick(p.fields);
-    const inner = f.kind === 'options' ? undefined : mutateParam(r, f, plan.fields[f.name] ?? validPlan(f, c), -1, [], c);
+    const inner =
+      f.kind === 'options' ? undefined : mutateParam(r, f, plan.fields[f.name] ?? validPlan(f, c), -1, [], c);
     if (inner) {
       return {
         ...inner,
@@ -443,7 +452,11 @@ function mutateParam(r: Rng, p: Param, plan: Plan, index: number, arrays: number
   if (p.kind === 'array' && plan.t === 'array') return mutateArray(r, plan, index, arrays);
   if (p.kind === 'options' && plan.t === 'object') return mutateOptions(r, p, plan, arrays, c);
   if (p.kind === 'signal') {
-    const v = r.pick<Plan>([{ t: 'value', v: { aborted: false } }, { t: 'value', v: 'signal' }, { t: 'signal', aborted: true }]);
+    const v = r.pick<Plan>([
+      { t: 'value', v: { aborted: false } },
+      { t: 'value', v: 'signal' },
+      { t: 'signal', aborted: true },
+    ]);
     return { plan: v, what: `${JSON.stringify(v)} for ${p.name}`, moderate: v.t === 'signal', valid: v.t === 'signal' };
   }
   if (p.kind === 'bytes') return { plan: { t: 'value', v: null }, what: `null for ${p.name}` };
@@ -534,9 +547,14 @@ export function generateCall(targets: Record<string, TargetSpec>, o: GenerateOpt
     if (mu.aliased) record.aliased = true;
     if (mu.hostile) record.hostile = true;
     // A getter that shrinks or grows needs a resizable target.
-    for (const h of mu.plan.t === 'object' ? (mu.plan.hostile ?? []) : mu.plan.t === 'valueOf' ? [mu.plan.hostile] : []) {
+    for (const h of mu.plan.t === 'object'
+      ? (mu.plan.hostile ?? [])
+      : mu.plan.t === 'valueOf'
+        ? [mu.plan.hostile]
+        : []) {
       const t = plans[h.target];
-      if ((h.action === 'shrink' || h.action === 'grow') && t?.t === 'array') plans[h.target] = { ...t, backing: 'resizable' };
+      if ((h.action === 'shrink' || h.action === 'grow') && t?.t === 'array')
+        plans[h.target] = { ...t, backing: 'resizable' };
     }
   }
   // All-size wraparound: every int parameter 2^16 or 2^32 at once (nx·ny wraps in u32 or u64·8).

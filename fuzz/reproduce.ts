@@ -6,17 +6,19 @@
  */
 import { BUILDER_FUNCTIONS } from './build.js';
 import type { CallRecord } from './plan.js';
-import { SCENARIOS } from './scenarios.js';
+import { scenarioOf } from './scenarios.js';
 
 export function reproducer(call: CallRecord): string {
-  const scenario = (SCENARIOS as Record<string, (...a: unknown[]) => unknown>)[call.target];
+  const scenario = scenarioOf(call.target) as ((...a: unknown[]) => Promise<unknown>) | undefined;
   const head = [
     `// cimm fuzz reproducer: ${call.set} ${call.target} on ${call.backend}, seed ${call.seed}, call ${call.index}`,
     `// ${call.mutations.length ? call.mutations.join('; ') : 'a valid call'}`,
-    `// run from the repository root after npm run build: node --input-type=module < this-file`,
+    `// save as repro.mjs in the repository root and run \`node repro.mjs\` after npm run build`,
     `// (or: npm run fuzz -- --replay ${call.set}:${call.backend}:${call.seed}:${call.index})`,
     "import * as cimm from 'cimm';",
-    ...(call.set === 'facade' ? ["import * as fs from 'node:fs'; import * as os from 'node:os'; import * as path from 'node:path';"] : []),
+    ...(call.set === 'facade'
+      ? ["import * as fs from 'node:fs'; import * as os from 'node:os'; import * as path from 'node:path';"]
+      : []),
     ...BUILDER_FUNCTIONS.map((f) => f.toString()),
     ...(scenario ? [scenario.toString()] : []),
     `const plans = ${JSON.stringify(call.plans)};`,

@@ -80,6 +80,12 @@ interface Batch {
   to: number;
 }
 
+function tally(row: FuzzRow, target: string, cls: OutcomeClass): void {
+  const t = row.targets[target] ?? {};
+  t[cls] = (t[cls] ?? 0) + 1;
+  row.targets[target] = t;
+}
+
 /** Run one batch to its end, restarting the child after a crash or hang. */
 async function runBatch(b: Batch, o: Required<FuzzOptions>, row: FuzzRow, findings: Finding[]): Promise<void> {
   let from = b.from;
@@ -87,7 +93,16 @@ async function runBatch(b: Batch, o: Required<FuzzOptions>, row: FuzzRow, findin
     from = await new Promise<number>((resolve) => {
       const child: ChildProcess = spawn(
         process.execPath,
-        ['--import', pathToFileURL(join(here, 'register.mjs')).href, join(here, 'child.ts'), b.set, b.backend, String(o.seed), String(from), String(b.to)],
+        [
+          '--import',
+          pathToFileURL(join(here, 'register.mjs')).href,
+          join(here, 'child.ts'),
+          b.set,
+          b.backend,
+          String(o.seed),
+          String(from),
+          String(b.to),
+        ],
         { cwd: root, stdio: ['ignore', 'ignore', 'pipe', 'pipe'], env: { ...process.env, CIMM_BACKEND: '' } },
       );
       let started = -1;
@@ -124,15 +139,23 @@ async function runBatch(b: Batch, o: Required<FuzzOptions>, row: FuzzRow, findin
             if (cls !== 'uncaught') row.calls++;
             row.counts[cls]++;
             const target = out.target === '?' ? makeCall(b.set, b.backend, o.seed, out.i).target : out.target;
-            const t = (row.targets[target] ??= {});
-            t[cls] = (t[cls] ?? 0) + 1;
+            tally(row, target, cls);
             if (FAILURE_CLASSES.includes(cls)) record(out.i, cls, out.detail ?? '');
           }
         }
       });
       const record = (index: number, cls: OutcomeClass, detail: string) => {
         const call = makeCall(b.set, b.backend, o.seed, index);
-        findings.push({ set: b.set, backend: b.backend, seed: o.seed, index, target: call.target, cls, detail, mutations: call.mutations });
+        findings.push({
+          set: b.set,
+          backend: b.backend,
+          seed: o.seed,
+          index,
+          target: call.target,
+          cls,
+          detail,
+          mutations: call.mutations,
+        });
       };
       child.on('close', (code, signal) => {
         clearTimeout(timer);
@@ -144,9 +167,12 @@ async function runBatch(b: Batch, o: Required<FuzzOptions>, row: FuzzRow, findin
         row.calls++;
         row.counts[cls]++;
         const target = makeCall(b.set, b.backend, o.seed, at).target;
-        const t = (row.targets[target] ??= {});
-        t[cls] = (t[cls] ?? 0) + 1;
-        record(at, cls, hung ? `no answer in ${o.timeout} s` : `${signal ?? `exit code ${code}`}${tail ? `: ${tail}` : ''}`);
+        tally(row, target, cls);
+        record(
+          at,
+          cls,
+          hung ? `no answer in ${o.timeout} s` : `${signal ?? `exit code ${code}`}${tail ? `: ${tail}` : ''}`,
+        );
         resolve(at + 1);
       });
     });
@@ -184,7 +210,9 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     while (next < batches.length) {
       const { batch, row } = batches[next++];
       await runBatch(batch, o, row, findings);
-      o.log(`${batch.set} ${batch.backend} [${batch.from}, ${batch.to}) done (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+      o.log(
+        `${batch.set} ${batch.backend} [${batch.from}, ${batch.to}) done (${((Date.now() - started) / 1000).toFixed(0)} s)`,
+      );
     }
   };
   await Promise.all(Array.from({ length: Math.min(o.jobs, batches.length) }, worker));
@@ -270,17 +298,24 @@ async function main(): Promise<void> {
     ...(values.timeout ? { timeout: int('timeout', values.timeout, 1) } : {}),
     log: (line) => console.error(line),
   });
-  console.log(`cimm fuzz: seed ${report.seed}, ${report.calls} calls per backend and set, ${report.seconds.toFixed(0)} s\n`);
+  console.log(
+    `cimm fuzz: seed ${report.seed}, ${report.calls} calls per backend and set, ${report.seconds.toFixed(0)} s\n`,
+  );
   console.log(formatTable(report));
   const distinct = distinctFindings(report.findings);
   const perCause = int('reproducers', values.reproducers, 0);
   if (distinct.length > 0) console.log(`\n${distinct.length} distinct failure causes:`);
   for (const [i, d] of distinct.entries()) {
-    console.log(`\n${d.count}× ${d.key}\n   first: --replay ${d.first.set}:${d.first.backend}:${d.first.seed}:${d.first.index} (${d.first.mutations.join('; ') || 'valid call'})`);
+    console.log(
+      `\n${d.count}× ${d.key}\n   first: --replay ${d.first.set}:${d.first.backend}:${d.first.seed}:${d.first.index} (${d.first.mutations.join('; ') || 'valid call'})`,
+    );
     if (i < perCause) console.log(reproducer(callOf(d.first)));
   }
   if (values.json) {
-    writeFileSync(values.json, `${JSON.stringify({ ...report, distinct: distinct.map((d) => ({ key: d.key, count: d.count, first: d.first })) }, null, 1)}\n`);
+    writeFileSync(
+      values.json,
+      `${JSON.stringify({ ...report, distinct: distinct.map((d) => ({ key: d.key, count: d.count, first: d.first })) }, null, 1)}\n`,
+    );
   }
   process.exitCode = report.findings.length > 0 ? 1 : 0;
 }

@@ -64,12 +64,7 @@ export async function fuzzTrainerFit(
 }
 
 /** Fit with a checkpoint, mutate the file (bit flips, truncation, a field replaced), resume from it. */
-export async function fuzzResume(
-  cimm: Lib,
-  flips: number[],
-  truncate: number,
-  replace: unknown[],
-): Promise<unknown> {
+export async function fuzzResume(cimm: Lib, flips: number[], truncate: number, replace: unknown[]): Promise<unknown> {
   const { mkdtempSync, readFileSync, writeFileSync, rmSync } = cimm.__node.fs;
   const dir = mkdtempSync(cimm.__node.path.join(cimm.__node.os.tmpdir(), 'cimm-fuzz-'));
   try {
@@ -78,7 +73,11 @@ export async function fuzzResume(
     const x = new Float32Array(rows * 2).map((_, i) => Math.sin(i));
     const y = new Float32Array(rows).map((_, i) => Math.cos(i));
     const make = () =>
-      new cimm.Trainer({ model: cimm.mlp([2, 3, 1], { seed: 1 }), loss: new cimm.MeanSquaredError(), optimizer: new cimm.Adam() });
+      new cimm.Trainer({
+        model: cimm.mlp([2, 3, 1], { seed: 1 }),
+        loss: new cimm.MeanSquaredError(),
+        optimizer: new cimm.Adam(),
+      });
     await make().fit({ x, y }, { epochs: 1, batchSize: 4, checkpoint: { path } });
     let text: string = readFileSync(path, 'utf8');
     if (replace.length === 2) {
@@ -103,3 +102,8 @@ export async function fuzzResume(
 }
 
 export const SCENARIOS = { fuzzOptimizerStep, fuzzStateBytes, fuzzTrainerFit, fuzzResume } as const;
+
+/** The scenario called `name`, if there is one. */
+export function scenarioOf(name: string): ((cimm: Lib, ...args: never[]) => Promise<unknown>) | undefined {
+  return Object.hasOwn(SCENARIOS, name) ? SCENARIOS[name as keyof typeof SCENARIOS] : undefined;
+}

@@ -14,7 +14,11 @@ const cacheDir = join(root, 'node_modules', '.cache', 'cimm-fuzz');
 let ts;
 
 export async function resolve(specifier, context, next) {
-  if (specifier.endsWith('.js') && (specifier.startsWith('.') || specifier.startsWith('/') || specifier.startsWith('file:')) && context.parentURL) {
+  if (
+    specifier.endsWith('.js') &&
+    (specifier.startsWith('.') || specifier.startsWith('/') || specifier.startsWith('file:')) &&
+    context.parentURL
+  ) {
     const url = new URL(specifier, context.parentURL);
     if (url.protocol === 'file:' && !existsSync(url)) {
       const tsUrl = new URL(url.href.replace(/\.js$/, '.ts'));
