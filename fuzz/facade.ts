@@ -83,7 +83,10 @@ export const FACADE_TARGETS: Record<string, TargetSpec> = {
     dims: oneDim,
     params: [
       arr('r', 'f64', n),
-      opts('options', [int('primeCount', (c) => c.rng.range(0, 30)), outOpt('out', 'f64', n)]),
+      opts('options', [
+        { kind: 'int', name: 'primeCount', valid: (c) => c.rng.range(0, 30), optional: true, costlyAbove: 4096 },
+        outOpt('out', 'f64', n),
+      ]),
     ],
   },
   localEnergyAsync: {
@@ -92,7 +95,7 @@ export const FACADE_TARGETS: Record<string, TargetSpec> = {
     params: [
       arr('r', 'f64', n),
       opts('options', [
-        int('primeCount', (c) => c.rng.range(0, 30)),
+        { kind: 'int', name: 'primeCount', valid: (c) => c.rng.range(0, 30), optional: true, costlyAbove: 4096 },
         outOpt('out', 'f64', n),
         { kind: 'signal', name: 'signal', optional: true },
       ]),

@@ -30,6 +30,8 @@ const inout = (name: string, el: ArrayParam['el'], len: Len, fill?: Fill): Param
 });
 const num = (name: string, valid: (c: Ctx) => number): Param => ({ kind: 'number', name, valid });
 const int = (name: string, valid: (c: Ctx) => number): Param => ({ kind: 'int', name, valid });
+/** primeCount: valid up to 10⁶ primes, but n·10⁶ terms take seconds (a slow valid call, not a hang). */
+const primeCount: Param = { kind: 'int', name: 'primeCount', valid: (c) => c.rng.range(0, 40), costlyAbove: 4096 };
 const bool = (name: string, valid?: (c: Ctx) => boolean): Param => ({ kind: 'bool', name, valid });
 const oneOf = (name: string, choices: readonly string[]): Param => ({ kind: 'enum', name, choices });
 const opts = (name: string, fields: Param[]): Param => ({ kind: 'options', name, fields });
@@ -101,7 +103,7 @@ const shannonDefined = (_c: CallRecord, args: unknown[]): boolean => {
 export const KERNEL_TARGETS: Record<string, TargetSpec> = {
   localEnergy: {
     dims: oneDim,
-    params: [inp('r', 'f64', n), int('primeCount', (c) => c.rng.range(0, 40)), out('out', 'f64', n)],
+    params: [inp('r', 'f64', n), primeCount, out('out', 'f64', n)],
   },
   nonlocalEnergy: {
     dims: (r) => ({ d: r.range(1, 8), m: r.range(1, 30) }),
@@ -339,7 +341,7 @@ export const KERNEL_TARGETS: Record<string, TargetSpec> = {
   },
   localEnergyAsync: {
     dims: oneDim,
-    params: [inp('r', 'f64', n), int('primeCount', (c) => c.rng.range(0, 40)), signal],
+    params: [inp('r', 'f64', n), primeCount, signal],
     weight: 0.5,
   },
   energyFlowRunAsync: {

@@ -133,7 +133,14 @@ export type Param =
       optional?: boolean;
     }
   | { kind: 'number'; name: string; valid: (c: Ctx) => number; optional?: boolean }
-  | { kind: 'int'; name: string; valid: (c: Ctx) => number; optional?: boolean }
+  | {
+      kind: 'int';
+      name: string;
+      valid: (c: Ctx) => number;
+      optional?: boolean;
+      /** Valid values above this cost seconds (primeCount ≤ 10⁶): mutations then use invalid sizes only. */
+      costlyAbove?: number;
+    }
   | { kind: 'bool'; name: string; valid?: (c: Ctx) => boolean; optional?: boolean }
   | { kind: 'enum'; name: string; choices: readonly string[]; valid?: (c: Ctx) => string; optional?: boolean }
   | { kind: 'options'; name: string; fields: Param[]; optional?: boolean }
@@ -388,7 +395,10 @@ function mutateScalar(r: Rng, p: Param, plan: Plan, arrays: number[]): Mutated {
   }
   if (p.kind === 'int') {
     const valid = plan.t === 'num' && typeof plan.v === 'number' ? plan.v : 1;
-    const v = r.chance(0.3) ? r.pick([valid + 1, valid - 1, valid * 2, valid + 0.5]) : r.pick(BAD_SIZES);
+    const cap = p.costlyAbove;
+    const sizes =
+      cap === undefined ? BAD_SIZES : BAD_SIZES.filter((s) => typeof s !== 'number' || s <= cap || s > 2 ** 31);
+    const v = r.chance(0.3) ? r.pick([valid + 1, valid - 1, valid * 2, valid + 0.5]) : r.pick(sizes);
     return { plan: { t: 'num', v }, what: `${v} for ${p.name}` };
   }
   const v = r.pick(BAD_NUMBERS);
@@ -430,7 +440,7 @@ function mutateOptions(
       return {
         ...inner,
         plan: { ...plan, fields: { ...plan.fields, [f.name]: inner.plan } },
-        what: `${p.name}.${inner.what}`,
+        what: `in ${p.name}, ${inner.what}`,
       };
     }
   }

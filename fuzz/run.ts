@@ -249,7 +249,12 @@ export function formatTable(report: FuzzReport): string {
 export function distinctFindings(findings: readonly Finding[]): { key: string; first: Finding; count: number }[] {
   const groups = new Map<string, { key: string; first: Finding; count: number }>();
   for (const f of findings) {
-    const shape = f.detail.replace(/-?\d+(\.\d+)?(e[+-]?\d+)?/g, 'N').replace(/"[^"]*"/g, '"…"');
+    // Numbers, strings, paths and the name after "for" (a bit flip garbles it) do not make a new cause.
+    const shape = f.detail
+      .replace(/-?\d+(\.\d+)?(e[+-]?\d+)?/g, 'N')
+      .replace(/"[^"]*"/g, '"…"')
+      .replace(/\/tmp\/\S+/g, '/tmp/…')
+      .replace(/ for \S+ but/, ' for … but');
     const key = `${f.backend} ${f.set} ${f.target} ${f.cls}: ${shape}`;
     const g = groups.get(key);
     if (g) g.count++;
