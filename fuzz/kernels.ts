@@ -40,6 +40,17 @@ const value = (key: string) => (c: Ctx) => c.values[key] as number;
 const flag = (key: string) => (c: Ctx) => c.values[key] as boolean;
 const between = (lo: number, hi: number) => (c: Ctx) => c.rng.uniform(lo, hi);
 
+/** MatmulParams (matmul and matmulAsync). */
+const matmulFields: Param[] = [
+  bool('transA'),
+  bool('transB'),
+  int('m', (c) => c.dims.m),
+  int('n', (c) => c.dims.n),
+  int('k', (c) => c.dims.k),
+  num('alpha', between(-2, 2)),
+  num('beta', between(-2, 2)),
+];
+
 const ACTIVATIONS = ['identity', 'tanh', 'sigmoid', 'relu'] as const;
 const BOUNDARIES = ['periodic', 'zeroFlux'] as const;
 
@@ -111,8 +122,7 @@ export const KERNEL_TARGETS: Record<string, TargetSpec> = {
       inp('x', 'f32', (c) => c.dims.d),
       inp('y', 'f32', (c) => c.dims.d),
       inp('points', 'f32', (c) => c.dims.d * c.dims.m),
-      num('lengthScale', between(0.1, 3)),
-      num('softening', between(1e-3, 1)),
+      opts('params', [num('lengthScale', between(0.1, 3)), num('softening', between(1e-3, 1))]),
     ],
   },
   distance: { dims: oneDim, params: [inp('x', 'f32', n), inp('y', 'f32', n)] },
@@ -125,15 +135,9 @@ export const KERNEL_TARGETS: Record<string, TargetSpec> = {
   matmul: {
     dims: (r) => ({ m: r.range(0, 12), n: r.range(0, 12), k: r.range(0, 12) }),
     params: [
-      bool('transA'),
-      bool('transB'),
-      int('m', (c) => c.dims.m),
-      int('n', (c) => c.dims.n),
-      int('k', (c) => c.dims.k),
-      num('alpha', between(-2, 2)),
+      opts('params', matmulFields),
       inp('a', 'real', (c) => c.dims.m * c.dims.k),
       inp('b', 'real', (c) => c.dims.k * c.dims.n),
-      num('beta', between(-2, 2)),
       inout('c', 'real', (c) => c.dims.m * c.dims.n),
     ],
   },
@@ -168,7 +172,7 @@ export const KERNEL_TARGETS: Record<string, TargetSpec> = {
       inout('params', 'real', n),
       inp('grads', 'real', n),
       inout('momentumBuffer', 'real', momentumLength),
-      ...sgdFields,
+      opts('options', sgdFields),
     ],
   },
   adamStep: {
@@ -180,7 +184,7 @@ export const KERNEL_TARGETS: Record<string, TargetSpec> = {
       inout('m', 'real', n),
       inout('v', 'real', n, 'nonneg'),
       inout('vMax', 'real', vMaxLength, 'nonneg'),
-      ...adamScalars,
+      opts('options', adamScalars),
     ],
   },
   sgdStepMeasured: {
@@ -218,13 +222,15 @@ export const KERNEL_TARGETS: Record<string, TargetSpec> = {
       inout('m', 'real', n),
       inout('v', 'real', n, 'nonneg'),
       inout('s', 'real', n),
-      num('beta1', between(0, 0.99)),
-      num('beta2', between(0.5, 0.999)),
-      num('beta3', between(0.5, 0.999)),
-      num('momentScale', between(0, 1)),
-      num('varianceScale', between(0, 1)),
-      num('sScale', between(0, 1)),
-      num('weightDecay', between(0, 0.1)),
+      opts('options', [
+        num('beta1', between(0, 0.99)),
+        num('beta2', between(0.5, 0.999)),
+        num('beta3', between(0.5, 0.999)),
+        num('momentScale', between(0, 1)),
+        num('varianceScale', between(0, 1)),
+        num('sScale', between(0, 1)),
+        num('weightDecay', between(0, 0.1)),
+      ]),
     ],
   },
   prodigyUpdate: {
@@ -233,9 +239,11 @@ export const KERNEL_TARGETS: Record<string, TargetSpec> = {
       inout('params', 'real', n),
       inp('m', 'real', n),
       inp('v', 'real', n, 'nonneg'),
-      num('stepSize', between(0, 0.1)),
-      num('epsilon', between(1e-8, 1e-3)),
-      num('decay', between(-0.01, 0)),
+      opts('options', [
+        num('stepSize', between(0, 0.1)),
+        num('epsilon', between(1e-8, 1e-3)),
+        num('decay', between(-0.01, 0)),
+      ]),
     ],
   },
   firstNonFinite: { dims: oneDim, params: [inp('values', 'real', n)] },
@@ -267,8 +275,7 @@ export const KERNEL_TARGETS: Record<string, TargetSpec> = {
       inp('energy', 'f64', cells),
       int('nx', (c) => c.dims.nx),
       int('ny', (c) => c.dims.ny),
-      num('h', between(0.5, 2)),
-      oneOf('boundary', BOUNDARIES),
+      opts('params', [num('h', between(0.5, 2)), oneOf('boundary', BOUNDARIES)]),
       out('out', 'f64', cells),
     ],
   },
@@ -283,8 +290,7 @@ export const KERNEL_TARGETS: Record<string, TargetSpec> = {
       inp('after', 'real', n),
       inp('grads', 'real', n),
       inp('metric', 'real', (c) => (c.rng.chance(0.3) ? 0 : c.dims.n), 'nonneg'),
-      num('metricScale', between(0, 2)),
-      num('epsilon', between(1e-8, 1e-3)),
+      opts('params', [num('metricScale', between(0, 2)), num('epsilon', between(1e-8, 1e-3))]),
       out('out', 'f64', () => 3),
     ],
   },
@@ -293,10 +299,12 @@ export const KERNEL_TARGETS: Record<string, TargetSpec> = {
     dims: oneDim,
     params: [
       inp('t', 'f64', n),
-      num('alpha', between(-2, 2)),
-      num('beta', between(0, 2)),
-      num('gamma', between(-3, 3)),
-      num('lambdaCosmo', between(-2, 2)),
+      opts('params', [
+        num('alpha', between(-2, 2)),
+        num('beta', between(0, 2)),
+        num('gamma', between(-3, 3)),
+        num('lambdaCosmo', between(-2, 2)),
+      ]),
       out('out', 'f64', n),
     ],
   },
@@ -304,8 +312,7 @@ export const KERNEL_TARGETS: Record<string, TargetSpec> = {
     dims: oneDim,
     params: [
       inp('t', 'f64', n),
-      num('scaleCoupling', between(-3, 3)),
-      num('criticalTime', between(-2, 2)),
+      opts('params', [num('scaleCoupling', between(-3, 3)), num('criticalTime', between(-2, 2))]),
       out('out', 'f64', n),
     ],
   },
@@ -323,15 +330,7 @@ export const KERNEL_TARGETS: Record<string, TargetSpec> = {
     dims: (r) => ({ m: r.range(0, 10), n: r.range(0, 10), k: r.range(0, 10) }),
     dtypes: ['f32'],
     params: [
-      opts('params', [
-        bool('transA'),
-        bool('transB'),
-        int('m', (c) => c.dims.m),
-        int('n', (c) => c.dims.n),
-        int('k', (c) => c.dims.k),
-        num('alpha', between(-2, 2)),
-        num('beta', between(-2, 2)),
-      ]),
+      opts('params', matmulFields),
       inp('a', 'f32', (c) => c.dims.m * c.dims.k),
       inp('b', 'f32', (c) => c.dims.k * c.dims.n),
       inp('c', 'f32', (c) => c.dims.m * c.dims.n),

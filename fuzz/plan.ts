@@ -571,7 +571,8 @@ export function generateCall(targets: Record<string, TargetSpec>, o: GenerateOpt
   if (o.mutate && record.mutations.length > 0 && r.chance(0.05)) {
     const big = r.pick([2 ** 16, 2 ** 32, 2 ** 31, 2 ** 21]);
     spec.params.forEach((p, i) => {
-      if (p.kind === 'int' && p.costlyAbove === undefined && !spec.fixed?.includes(p.name)) plans[i] = { t: 'num', v: big };
+      if (p.kind === 'int' && p.costlyAbove === undefined && !spec.fixed?.includes(p.name))
+        plans[i] = { t: 'num', v: big };
     });
     record.mutations.push(`every size ${big}`);
     record.valid = false;
