@@ -22,6 +22,8 @@ export interface KnownFailure {
   mutation?: RegExp;
   /** The cause, in one line, and who fixes it. */
   reason: string;
+  /** Found by the long runs only: the short CI run need not meet it (exempt from the stale-entry check). */
+  rare?: boolean;
 }
 
 const NATIVE = ['rust', 'cpp', 'wasm'] as const;
@@ -69,6 +71,24 @@ export const KNOWN_FAILURES: readonly KnownFailure[] = [
     detail: /Invalid typed array length/,
     reason:
       'the wasm glue reads params twice: a getter changes m/n/k between the check and the allocation (read once; wasm helper)',
+    rare: true,
+  },
+  {
+    backends: NATIVE,
+    set: 'kernels',
+    cls: 'uncaught',
+    detail: /unhandled rejection: CimmArgumentError/,
+    reason:
+      "lib/async.ts abortable starts the work, then signal.addEventListener throws for a signal that is not an AbortSignal: the work's own rejection is left unhandled (reported at a later call; lead)",
+  },
+  {
+    backends: NATIVE,
+    set: 'kernels',
+    cls: 'jsException',
+    targets: ['matmulAsync', 'localEnergyAsync', 'energyFlowRunAsync'],
+    detail: /addEventListener is not a function/,
+    reason:
+      'lib/async.ts abortable calls signal.addEventListener on a signal that is not an AbortSignal: a TypeError naming nothing (lead)',
   },
   {
     backends: NATIVE,
@@ -116,6 +136,7 @@ export const KNOWN_FAILURES: readonly KnownFailure[] = [
     detail: /for grads\[/,
     reason:
       'Trainer.fit does not check that x and y are finite: ±∞ in the data surfaces as the optimizer\'s error about grads["0.weight"], naming neither x nor y (lead: lib/train/trainer.ts)',
+    rare: true,
   },
   {
     backends: ALL,
@@ -123,6 +144,7 @@ export const KNOWN_FAILURES: readonly KnownFailure[] = [
     cls: 'jsException',
     detail: /DataView\.prototype\.byteLength on a detached ArrayBuffer/,
     reason: 'describeValue (lib/errors.ts) reads byteLength of a detached DataView while writing the error (lead)',
+    rare: true,
   },
   {
     backends: ALL,
@@ -140,6 +162,7 @@ export const KNOWN_FAILURES: readonly KnownFailure[] = [
     mutation: /getter on options\.\w+ that does shrink/,
     reason:
       'nonlocalEnergy reads its options after checking x and y: a getter shrinks x to length 0 and the js kernel loops forever with d = 0 (alias helper: read options first; lead: js reference)',
+    rare: true,
   },
   {
     backends: ['js'],

@@ -14,7 +14,11 @@ export const CLASSES = [
   'propagated',
   /** Threw an error naming no parameter: a Cimm error, or a native error with a code, without a name in it. */
   'unnamed',
-  /** Threw a JS engine error (TypeError, RangeError, …) without a code and without a parameter's name, or a non-Error. */
+  /**
+   * Threw a JS engine error (TypeError, RangeError, … without a code) in the engine's own wording
+   * ("Cannot read properties of null", "… is not a function", "… on a detached ArrayBuffer"),
+   * or any such error naming no parameter, or a non-Error.
+   */
   'jsException',
   /** A valid kernel call (no mutation at all) rejected with a named error. */
   'rejectedValid',
@@ -71,6 +75,10 @@ export function namesParameter(message: string, names: readonly string[]): boole
   return false;
 }
 
+/** The engine's own wording (V8): property reads of null, calls of non-functions, detached or resized buffers, bad lengths. */
+const ENGINE_MESSAGE =
+  /Cannot read properties of|Cannot set properties of|is not a function|is not a constructor|is not iterable|Cannot convert|Cannot perform|Invalid typed array length|Invalid array length|out of bounds|Array buffer allocation failed|is not defined|Maximum call stack/;
+
 const ENGINE_ERRORS = new Set(['TypeError', 'RangeError', 'ReferenceError', 'SyntaxError', 'EvalError', 'URIError']);
 
 /** The error's class, or undefined when it is a fine outcome (abort, divergence, a getter's own throw). */
@@ -79,6 +87,9 @@ export function classifyError(error: unknown, call: CallRecord): OutcomeClass {
   const e = error as Error & { code?: unknown };
   if (e.message === 'fuzz: a getter that throws') return 'propagated';
   if (e.name === 'AbortError' || e.code === 'ERR_CIMM_DIVERGENCE') return 'result';
+  // An engine error stays one even when its text happens to hold a name ("Cannot read properties of null (reading 'alpha')").
+  if (ENGINE_ERRORS.has(e.constructor.name) && e.code === undefined && ENGINE_MESSAGE.test(e.message))
+    return 'jsException';
   if (namesParameter(e.message, call.citable))
     return call.valid && call.mutations.length === 0 && call.set === 'kernels' ? 'rejectedValid' : 'named';
   if (ENGINE_ERRORS.has(e.constructor.name) && e.code === undefined) return 'jsException';

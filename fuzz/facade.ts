@@ -223,7 +223,7 @@ export const FACADE_TARGETS: Record<string, TargetSpec> = {
     params: [num('energy', between(0, 10), false), num('temperatureKelvin', between(1, 500), false)],
   },
   fuzzOptimizerStep: {
-    fixed: ['steps'],
+    fixed: ['kind', 'steps'],
     dims: (r) => ({ n: r.range(0, 40), b: r.range(1, 6) }),
     dtypes: ['f32', 'f64'],
     weight: 2,
