@@ -74,6 +74,16 @@ export const KNOWN_FAILURES: readonly KnownFailure[] = [
     rare: true,
   },
   {
+    backends: ['wasm'],
+    set: 'kernels',
+    cls: 'hang',
+    targets: ['matmulAsync'],
+    mutation: /getter on params\.(m|n|k) that does flip/,
+    reason:
+      'the wasm glue reads params twice: a getter turns n into 2³² after the check and the call runs past the timeout (read once; wasm helper)',
+    rare: true,
+  },
+  {
     backends: NATIVE,
     set: 'kernels',
     cls: 'uncaught',
