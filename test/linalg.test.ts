@@ -273,7 +273,7 @@ describe('matmul facade', () => {
     const shared = new Float32Array(10);
     expect(() => matmul(shared.subarray(0, 6), b, { m: 2, n: 2, k: 3 }, { out: shared.subarray(6, 10) })).not.toThrow();
     expect(() => matmul(shared.subarray(0, 6), b, { m: 2, n: 2, k: 3 }, { out: shared.subarray(5, 9) })).toThrow(
-      'Expected an array that does not share memory with a or b for out but received Float32Array(4) of type Float32Array',
+      'Expected a Float32Array that does not overlap a for out but received Float32Array(4) of type Float32Array',
     );
     const nan = new Float32Array(6);
     nan[4] = Number.POSITIVE_INFINITY;
