@@ -149,7 +149,7 @@ export declare function nonlocalEnergy(x: Float32Array, y: Float32Array, points:
  * Prodigy's first pass on one tensor: m, v, s updated in place; returns
  * [Σ g·(p0 − p), Σ |s|], summed in f64 in the fixed order of every backend.
  */
-export declare function prodigyAccumulate(params: Float32Array | Float64Array, grads: Float32Array | Float64Array, p0: Float32Array | Float64Array, m: Float32Array | Float64Array, v: Float32Array | Float64Array, s: Float32Array | Float64Array, beta1: number, beta2: number, beta3: number, momentScale: number, varianceScale: number, sScale: number, weightDecay: number): Array<number>
+export declare function prodigyAccumulate(params: Float32Array | Float64Array, grads: Float32Array | Float64Array, p0: Float32Array | Float64Array, m: Float32Array | Float64Array, v: Float32Array | Float64Array, s: Float32Array | Float64Array, beta1: number, beta2: number, beta3: number, momentScale: number, varianceScale: number, sScale: number, weightDecay: number): [number, number]
 
 /**
  * Prodigy's second pass on one tensor, in place; returns false when an updated parameter

@@ -18,9 +18,9 @@
 //! values, never bounds).
 
 use super::invalid_arg;
-use crate::elementwise::Activation;
 use crate::error::KernelError;
 use crate::flow::Boundary;
+use crate::linalg::Activation;
 use crate::primes::format_number;
 use crate::real::Real;
 use napi::{sys, Error, JsValue, Result, Status, Unknown, ValueType};
@@ -53,8 +53,17 @@ pub(super) fn describe(value: &Unknown<'_>, typed_array_type: Option<i32>) -> St
     let raw = value.value();
     let mut ty = 0;
     // SAFETY: plain N-API calls on this call's env and value; they run no JS.
-    if unsafe { sys::napi_get_typedarray_info(raw.env, raw.value, &mut ty, ptr::null_mut(), ptr::null_mut(), ptr::null_mut(), ptr::null_mut()) }
-        == sys::Status::napi_ok
+    if unsafe {
+        sys::napi_get_typedarray_info(
+            raw.env,
+            raw.value,
+            &mut ty,
+            ptr::null_mut(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    } == sys::Status::napi_ok
     {
         if let Some(name) = NAMES.get(usize::try_from(ty).unwrap_or(usize::MAX)) {
             return (*name).to_string();
@@ -99,7 +108,11 @@ pub(super) fn number(value: &Unknown<'_>, name: &'static str) -> Result<f64> {
 pub(super) fn finite(value: &Unknown<'_>, name: &'static str) -> Result<f64> {
     let v = number(value, name)?;
     if !v.is_finite() {
-        return Err(invalid_arg(KernelError::new(name, "a finite number", format_number(v))));
+        return Err(invalid_arg(KernelError::new(
+            name,
+            "a finite number",
+            format_number(v),
+        )));
     }
     Ok(v)
 }
@@ -132,23 +145,19 @@ fn short_string(value: &Unknown<'_>, name: &'static str, expected: &str) -> Resu
     Ok(String::from_utf8_lossy(&buf[..len.min(buf.len() - 1)]).into_owned())
 }
 
-/// Renames a core error to the argument's name (the core names "activation", "boundary").
-fn named(name: &'static str) -> impl Fn(KernelError) -> Error {
-    move |mut e| {
-        e.param = name;
-        invalid_arg(e)
-    }
-}
-
-/// An activation name argument ("identity", "tanh", "sigmoid", "relu").
+/// An activation name argument ("identity", "tanh", "sigmoid", "relu"). A value that is no
+/// string is named `name`; a string that is no activation is named as the core names it,
+/// `activation` (as the value errors of every options field: `params.h` is a type error,
+/// `h` a range error, the name of the positional form).
 pub(super) fn activation(value: &Unknown<'_>, name: &'static str) -> Result<Activation> {
     const NAMES: &str = r#"one of "identity", "tanh", "sigmoid", "relu""#;
-    Activation::from_name(&short_string(value, name, NAMES)?).map_err(named(name))
+    Activation::from_name(&short_string(value, name, NAMES)?).map_err(invalid_arg)
 }
 
-/// A grid boundary argument ("periodic" or "zeroFlux").
+/// A grid boundary argument ("periodic" or "zeroFlux"); a string that is neither is named
+/// `boundary`, as the core names it.
 pub(super) fn boundary(value: &Unknown<'_>, name: &'static str) -> Result<Boundary> {
-    Boundary::parse(&short_string(value, name, r#"one of "periodic", "zeroFlux""#)?).map_err(named(name))
+    Boundary::parse(&short_string(value, name, r#"one of "periodic", "zeroFlux""#)?).map_err(invalid_arg)
 }
 
 /// An options object (`options`, `params`): its fields are read once each, by name, with
@@ -179,7 +188,8 @@ impl<'a> Options<'a> {
         let raw = self.value.value();
         let mut out = ptr::null_mut();
         // SAFETY: plain N-API call on this call's env and object; `key` is NUL-terminated.
-        let status = unsafe { sys::napi_get_named_property(raw.env, raw.value, key.as_ptr().cast(), &mut out) };
+        let status =
+            unsafe { sys::napi_get_named_property(raw.env, raw.value, key.as_ptr().cast(), &mut out) };
         if status == sys::Status::napi_pending_exception {
             return Err(Error::new(Status::PendingException, "an options getter threw"));
         }

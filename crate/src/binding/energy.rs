@@ -7,7 +7,8 @@
 use super::abort::{aborted, finished, AbortFlag};
 use super::args::{self, f32_view, f64_view};
 use super::{guard, invalid_arg};
-use crate::{energy, nonlocal, primes};
+use crate::energy;
+use crate::primes;
 use napi::bindgen_prelude::{AsyncTask, Float64Array};
 use napi::{Env, Result, Task, Unknown};
 use napi_derive::napi;
@@ -23,7 +24,8 @@ pub fn local_energy(
     #[napi(ts_arg_type = "Float64Array")] out: Unknown<'_>,
 ) -> Result<()> {
     guard("localEnergy", || {
-        let n = primes::prime_count_from_f64(args::number(&prime_count, "primeCount")?).map_err(invalid_arg)?;
+        let n =
+            primes::prime_count_from_f64(args::number(&prime_count, "primeCount")?).map_err(invalid_arg)?;
         let (r, out) = (f64_view(&r, "r")?, f64_view(&out, "out")?);
         // `r` and `out` may view the same memory (e.g. an in-place call). A shared and a
         // mutable slice must not alias, so overlapping input is copied first.
@@ -53,10 +55,14 @@ pub fn nonlocal_energy(
     guard("nonlocalEnergy", || {
         let length_scale = args::number(&length_scale, "lengthScale")?;
         let softening = args::number(&softening, "softening")?;
-        let (x, y, points) = (f32_view(&x, "x")?, f32_view(&y, "y")?, f32_view(&points, "points")?);
+        let (x, y, points) = (
+            f32_view(&x, "x")?,
+            f32_view(&y, "y")?,
+            f32_view(&points, "points")?,
+        );
         // SAFETY: read only, of dtype f32, and no JS runs until return.
         let (x, y, points) = unsafe { (x.slice::<f32>(), y.slice::<f32>(), points.slice::<f32>()) };
-        nonlocal::nonlocal_energy(x, y, points, length_scale, softening).map_err(invalid_arg)
+        energy::nonlocal_energy(x, y, points, length_scale, softening).map_err(invalid_arg)
     })
 }
 
@@ -69,7 +75,7 @@ pub fn distance(
     guard("distance", || {
         let (x, y) = (f32_view(&x, "x")?, f32_view(&y, "y")?);
         // SAFETY: read only, of dtype f32, and no JS runs until return.
-        nonlocal::distance(unsafe { x.slice::<f32>() }, unsafe { y.slice::<f32>() }).map_err(invalid_arg)
+        energy::distance(unsafe { x.slice::<f32>() }, unsafe { y.slice::<f32>() }).map_err(invalid_arg)
     })
 }
 

@@ -46,10 +46,18 @@ fn flow_params(value: Unknown<'_>, dt: bool, kappa: bool) -> Result<FlowParams> 
     let o = Options::of(value, "params")?;
     Ok(FlowParams {
         h: field!(o, number, "params", "h")?,
-        dt: if dt { field!(o, number, "params", "dt")? } else { 0.0 },
+        dt: if dt {
+            field!(o, number, "params", "dt")?
+        } else {
+            0.0
+        },
         beta: field!(o, number, "params", "beta")?,
         gamma: field!(o, number, "params", "gamma")?,
-        kappa: if kappa { field!(o, number, "params", "kappa")? } else { 0.0 },
+        kappa: if kappa {
+            field!(o, number, "params", "kappa")?
+        } else {
+            0.0
+        },
         boundary: field!(o, boundary, "params", "boundary")?,
     })
 }
@@ -207,7 +215,9 @@ pub fn energy_flow_run_async(
     #[napi(ts_arg_type = "Float64Array")] source: Unknown<'_>,
     #[napi(ts_arg_type = "number")] nx: Unknown<'_>,
     #[napi(ts_arg_type = "number")] ny: Unknown<'_>,
-    #[napi(ts_arg_type = "{ h: number; dt: number; beta: number; gamma: number; boundary: 'periodic' | 'zeroFlux' }")]
+    #[napi(
+        ts_arg_type = "{ h: number; dt: number; beta: number; gamma: number; boundary: 'periodic' | 'zeroFlux' }"
+    )]
     params: Unknown<'_>,
     #[napi(ts_arg_type = "Float64Array")] kappas: Unknown<'_>,
     flag: &AbortFlag,
@@ -222,7 +232,14 @@ pub fn energy_flow_run_async(
         );
         let kappas = f64_view(&kappas, "kappas")?;
         // SAFETY: read only, of dtype f64, copied below before any JS runs.
-        let (e, psi, src, kappas) = unsafe { (e.slice::<f64>(), psi.slice::<f64>(), src.slice::<f64>(), kappas.slice::<f64>()) };
+        let (e, psi, src, kappas) = unsafe {
+            (
+                e.slice::<f64>(),
+                psi.slice::<f64>(),
+                src.slice::<f64>(),
+                kappas.slice::<f64>(),
+            )
+        };
         flow::check_step(e, psi, src, nx, ny, &p).map_err(invalid_arg)?;
         if let Some(i) = kappas.iter().position(|k| !k.is_finite()) {
             return Err(invalid_arg(KernelError::new(

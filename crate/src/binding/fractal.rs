@@ -6,8 +6,8 @@
 
 use super::args::{self, f32_view, View};
 use super::{guard, invalid_arg};
-use crate::elementwise::{self, Input};
 use crate::fractal;
+use crate::linalg::Input;
 use napi::{Result, Unknown};
 use napi_derive::napi;
 
@@ -73,7 +73,11 @@ pub fn fractal_step_backward(
     #[napi(ts_arg_type = "Float32Array")] grad_z: Unknown<'_>,
 ) -> Result<()> {
     guard("fractalStepBackward", || {
-        let (z, grad_out, grad_z) = (f32_view(&z, "z")?, f32_view(&grad_out, "gradOut")?, f32_view(&grad_z, "gradZ")?);
+        let (z, grad_out, grad_z) = (
+            f32_view(&z, "z")?,
+            f32_view(&grad_out, "gradOut")?,
+            f32_view(&grad_z, "gradZ")?,
+        );
         // SAFETY: f32 views taken with no JS run since. z is read at every element: if it is
         // gradZ itself (or overlaps it), a copy is read.
         unsafe {
@@ -96,6 +100,6 @@ pub fn max_abs(#[napi(ts_arg_type = "Float32Array")] x: Unknown<'_>) -> Result<f
     guard("maxAbs", || {
         let x = f32_view(&x, "x")?;
         // SAFETY: read only, of dtype f32, and no JS runs until return.
-        Ok(elementwise::max_abs(unsafe { x.slice::<f32>() }))
+        Ok(fractal::max_abs(unsafe { x.slice::<f32>() }))
     })
 }

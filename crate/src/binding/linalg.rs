@@ -9,9 +9,9 @@ use super::abort::{aborted, finished, AbortFlag};
 use super::args::{self, by_dtype, f32_view, field, real_view, same_dtype, Dtype, Options, View};
 use super::fractal::Operand;
 use super::{guard, invalid_arg};
-use crate::elementwise::{self, Activation};
 use crate::error::KernelError;
 use crate::gemm::{self, Gemm};
+use crate::linalg::{self, Activation};
 use crate::primes::format_number;
 use napi::bindgen_prelude::{AsyncTask, Float32Array};
 use napi::{Env, Error, Result, Status, Task, Unknown};
@@ -24,7 +24,11 @@ fn dim(v: f64, name: &'static str) -> Result<usize> {
     if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v < 2_147_483_648.0 {
         Ok(v as usize)
     } else {
-        Err(invalid_arg(KernelError::new(name, "an integer in [0, 2147483647]", format_number(v))))
+        Err(invalid_arg(KernelError::new(
+            name,
+            "an integer in [0, 2147483647]",
+            format_number(v),
+        )))
     }
 }
 
@@ -46,7 +50,11 @@ impl Shape {
             if v.is_finite() && T::from_f64(v).is_finite() {
                 Ok(T::from_f64(v))
             } else {
-                Err(invalid_arg(KernelError::new(name, "a finite number", format_number(v))))
+                Err(invalid_arg(KernelError::new(
+                    name,
+                    "a finite number",
+                    format_number(v),
+                )))
             }
         };
         Ok(Gemm {
@@ -167,8 +175,12 @@ impl Task for MatmulTask {
 /// `len` zeros, or an error (not an abort of the process) when memory runs out.
 fn zeros(len: usize) -> Result<Vec<f32>> {
     let mut v = Vec::new();
-    v.try_reserve_exact(len)
-        .map_err(|_| Error::new(Status::GenericFailure, format!("cimm: out of memory for {len} f32 results")))?;
+    v.try_reserve_exact(len).map_err(|_| {
+        Error::new(
+            Status::GenericFailure,
+            format!("cimm: out of memory for {len} f32 results"),
+        )
+    })?;
     v.resize(len, 0.0);
     Ok(v)
 }
@@ -192,7 +204,11 @@ pub fn matmul_async(
         let g = matmul_params(params)?.gemm::<f32>()?;
         let (a, b) = (f32_view(&a, "a")?, f32_view(&b, "b")?);
         // `c` is read only when β ≠ 0 (then it must be a Float32Array)
-        let c = if g.beta == 0.0 { None } else { Some(f32_view(&c, "c")?) };
+        let c = if g.beta == 0.0 {
+            None
+        } else {
+            Some(f32_view(&c, "c")?)
+        };
         // SAFETY: read only, of dtype f32, copied before any JS runs.
         let (a, b): (&[f32], &[f32]) = unsafe { (a.slice::<f32>(), b.slice::<f32>()) };
         g.check_inputs(a, b).map_err(invalid_arg)?;
@@ -230,7 +246,7 @@ pub fn axpby(
         // SAFETY: f32 views taken with no JS run since; `x` is separate, y itself or copied.
         unsafe {
             let xo = Operand::of(x, &y);
-            elementwise::axpby(alpha, xo.input(), beta, y.slice_mut::<f32>()).map_err(invalid_arg)
+            linalg::axpby(alpha, xo.input(), beta, y.slice_mut::<f32>()).map_err(invalid_arg)
         }
     })
 }
@@ -244,7 +260,7 @@ pub fn dot(
     guard("dot", || {
         let (x, y) = (f32_view(&x, "x")?, f32_view(&y, "y")?);
         // SAFETY: read only, of dtype f32, and no JS runs until return.
-        elementwise::dot(unsafe { x.slice::<f32>() }, unsafe { y.slice::<f32>() }).map_err(invalid_arg)
+        linalg::dot(unsafe { x.slice::<f32>() }, unsafe { y.slice::<f32>() }).map_err(invalid_arg)
     })
 }
 
@@ -254,7 +270,7 @@ pub fn sum(#[napi(ts_arg_type = "Float32Array")] x: Unknown<'_>) -> Result<f64> 
     guard("sum", || {
         let x = f32_view(&x, "x")?;
         // SAFETY: read only, of dtype f32, and no JS runs until return.
-        Ok(elementwise::sum(unsafe { x.slice::<f32>() }))
+        Ok(linalg::sum(unsafe { x.slice::<f32>() }))
     })
 }
 
@@ -290,13 +306,13 @@ pub fn activation_forward(
             let xi = input64(xv, ov);
             // SAFETY: out has dtype f64; the input is out itself (None) or separate/copied memory.
             let o = unsafe { ov.slice_mut::<f64>() };
-            return elementwise::activation_forward_f64(act, xi.as_deref(), shift, o).map_err(invalid_arg);
+            return linalg::activation_forward_f64(act, xi.as_deref(), shift, o).map_err(invalid_arg);
         }
         // SAFETY: f32 views (same_dtype; an empty one reads as an empty slice of either dtype)
         // taken with no JS run since; `x` is separate, out itself or copied.
         unsafe {
             let xo = Operand::of(xv, &ov);
-            elementwise::activation_forward(act, xo.input(), shift, ov.slice_mut::<f32>()).map_err(invalid_arg)
+            linalg::activation_forward(act, xo.input(), shift, ov.slice_mut::<f32>()).map_err(invalid_arg)
         }
     })
 }
@@ -321,13 +337,13 @@ pub fn activation_backward(
             let (yi, gi) = (input64(yv, pv), input64(gv, pv));
             // SAFETY: gradPre has dtype f64; each input is gradPre itself (None) or separate/copied memory.
             let o = unsafe { pv.slice_mut::<f64>() };
-            return elementwise::activation_backward_f64(act, yi.as_deref(), gi.as_deref(), o)
+            return linalg::activation_backward_f64(act, yi.as_deref(), gi.as_deref(), o)
                 .map_err(invalid_arg);
         }
         // SAFETY: as in activation_forward.
         unsafe {
             let (yo, go) = (Operand::of(yv, &pv), Operand::of(gv, &pv));
-            elementwise::activation_backward(act, yo.input(), go.input(), pv.slice_mut::<f32>())
+            linalg::activation_backward(act, yo.input(), go.input(), pv.slice_mut::<f32>())
                 .map_err(invalid_arg)
         }
     })

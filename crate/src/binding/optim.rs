@@ -11,8 +11,7 @@
 
 use super::args::{self, by_dtype, disjoint, field, real_view, same_dtype, sums_out, Options};
 use super::{guard, invalid_arg};
-use crate::measured::{self, Measured, Metric};
-use crate::optim::{self, Adam, Sgd};
+use crate::optim::{self, Adam, Measured, Metric, Sgd};
 use crate::reduce;
 use napi::{Result, Unknown};
 use napi_derive::napi;
@@ -52,7 +51,10 @@ pub(super) fn adam_options(value: Unknown<'_>, metric: bool) -> Result<(Adam, Me
             epsilon: field!(o, number, "options", "metricEpsilon")?,
         }
     } else {
-        Metric { scale: 1.0, epsilon: 0.0 }
+        Metric {
+            scale: 1.0,
+            epsilon: 0.0,
+        }
     };
     Ok((h, m))
 }
@@ -194,7 +196,7 @@ pub fn sgd_step_measured(
         let r = by_dtype!(dtype, T => {
             // SAFETY: the views have dtype T and do not overlap, and no JS runs until return.
             let (p, g, b, q) = unsafe { (p.slice_mut::<T>(), g.slice::<T>(), b.slice_mut::<T>(), q.slice_mut::<T>()) };
-            measured::sgd_step_measured(p, g, b, q, &h).map_err(invalid_arg)?
+            optim::sgd_step_measured(p, g, b, q, &h).map_err(invalid_arg)?
         });
         Ok(finish(out, r))
     })
@@ -242,7 +244,7 @@ pub fn adam_step_measured(
                     q.slice_mut::<T>(),
                 )
             };
-            measured::adam_step_measured(p, g, mv, vv, w, q, &h, &metric).map_err(invalid_arg)?
+            optim::adam_step_measured(p, g, mv, vv, w, q, &h, &metric).map_err(invalid_arg)?
         });
         Ok(finish(out, r))
     })
@@ -250,7 +252,9 @@ pub fn adam_step_measured(
 
 /// The index of the first NaN or ±∞ in `values`, or −1.
 #[napi]
-pub fn first_non_finite(#[napi(ts_arg_type = "Float32Array | Float64Array")] values: Unknown<'_>) -> Result<f64> {
+pub fn first_non_finite(
+    #[napi(ts_arg_type = "Float32Array | Float64Array")] values: Unknown<'_>,
+) -> Result<f64> {
     guard("firstNonFinite", || {
         let x = real_view(&values, "values")?;
         let found = by_dtype!(x.dtype(), T => {

@@ -10,7 +10,7 @@ use napi_derive::napi;
 
 /// Prodigy's first pass on one tensor: m, v, s updated in place; returns
 /// [Σ g·(p0 − p), Σ |s|], summed in f64 in the fixed order of every backend.
-#[napi]
+#[napi(ts_return_type = "[number, number]")]
 #[allow(clippy::too_many_arguments)]
 pub fn prodigy_accumulate(
     #[napi(ts_arg_type = "Float32Array | Float64Array")] params: Unknown<'_>,

@@ -6,7 +6,8 @@
 
 use super::args::{self, f64_view, View};
 use super::{guard, invalid_arg};
-use crate::{coupling, eigen, entropy};
+use crate::eigen;
+use crate::qdt;
 use napi::{Result, Unknown};
 use napi_derive::napi;
 
@@ -40,7 +41,7 @@ pub fn coupling(
     #[napi(ts_arg_type = "Float64Array")] out: Unknown<'_>,
 ) -> Result<()> {
     guard("coupling", || {
-        let p = coupling::CouplingParams {
+        let p = qdt::CouplingParams {
             alpha: args::number(&alpha, "alpha")?,
             beta: args::number(&beta, "beta")?,
             gamma: args::number(&gamma, "gamma")?,
@@ -51,7 +52,7 @@ pub fn coupling(
 }
 
 /// coupling after its scalars.
-fn coupling_views(t: &Unknown<'_>, p: &coupling::CouplingParams, out: &Unknown<'_>) -> Result<()> {
+fn coupling_views(t: &Unknown<'_>, p: &qdt::CouplingParams, out: &Unknown<'_>) -> Result<()> {
     let (t, out) = (f64_view(t, "t")?, f64_view(out, "out")?);
     let how = overlap(&t, &out);
     // SAFETY: of dtype f64, and no JS runs until return; when `t` shares memory with `out`
@@ -59,10 +60,10 @@ fn coupling_views(t: &Unknown<'_>, p: &coupling::CouplingParams, out: &Unknown<'
     let copy = (how == Overlap::Partial).then(|| unsafe { t.slice::<f64>() }.to_vec());
     let o = unsafe { out.slice_mut::<f64>() };
     match (how, copy) {
-        (Overlap::Same, _) => coupling::coupling_in_place(o, p),
-        (_, Some(t)) => coupling::coupling(&t, o, p),
+        (Overlap::Same, _) => qdt::coupling_in_place(o, p),
+        (_, Some(t)) => qdt::coupling(&t, o, p),
         // SAFETY: as above; `t` does not overlap `out` here.
-        _ => coupling::coupling(unsafe { t.slice::<f64>() }, o, p),
+        _ => qdt::coupling(unsafe { t.slice::<f64>() }, o, p),
     }
     .map_err(invalid_arg)
 }
@@ -91,10 +92,10 @@ fn scale_transition_views(t: &Unknown<'_>, lambda: f64, tc: f64, out: &Unknown<'
     let copy = (how == Overlap::Partial).then(|| unsafe { t.slice::<f64>() }.to_vec());
     let o = unsafe { out.slice_mut::<f64>() };
     match (how, copy) {
-        (Overlap::Same, _) => coupling::scale_transition_in_place(o, lambda, tc),
-        (_, Some(t)) => coupling::scale_transition(&t, o, lambda, tc),
+        (Overlap::Same, _) => qdt::scale_transition_in_place(o, lambda, tc),
+        (_, Some(t)) => qdt::scale_transition(&t, o, lambda, tc),
         // SAFETY: as above; `t` does not overlap `out` here.
-        _ => coupling::scale_transition(unsafe { t.slice::<f64>() }, o, lambda, tc),
+        _ => qdt::scale_transition(unsafe { t.slice::<f64>() }, o, lambda, tc),
     }
     .map_err(invalid_arg)
 }
@@ -106,7 +107,7 @@ pub fn shannon_entropy(#[napi(ts_arg_type = "Float64Array")] p: Unknown<'_>) -> 
     guard("shannonEntropy", || {
         let p = f64_view(&p, "p")?;
         // SAFETY: read only, of dtype f64, and no JS runs until return.
-        Ok(entropy::shannon_entropy(unsafe { p.slice::<f64>() }))
+        Ok(qdt::shannon_entropy(unsafe { p.slice::<f64>() }))
     })
 }
 
