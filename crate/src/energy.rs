@@ -308,8 +308,8 @@ mod neon {
 // ---------------------------------------------------------------------------------
 // Eq. 4, the nonlocal energy, and eq. 5's distance
 
-/// Eq. 4, the nonlocal energy, and eq. 5's distance (the former `nonlocal` module, kept as one inline module so that its SIMD paths
-/// and tests keep their names).
+// Eq. 4, the nonlocal energy, and eq. 5's distance (the former `nonlocal` module, kept as one inline module so that its SIMD
+// paths and tests keep their names)
 mod nonlocal {
     //! Nonlocal energy, design.md §2 eq. 4, as a mean over M quadrature points z_j:
     //!

@@ -952,8 +952,8 @@ pub(crate) mod avx2 {
 // ---------------------------------------------------------------------------------
 // The measured steps: an SGD or Adam step and update_energy's sums in one pass
 
-/// The measured steps: an SGD or Adam step and update_energy's sums in one pass (the former `measured` module, kept as one inline module so that its SIMD paths
-/// and tests keep their names).
+// The measured steps: an SGD or Adam step and update_energy's sums in one pass (the former `measured` module, kept as one inline module so that its SIMD
+// paths and tests keep their names)
 mod measured {
     //! Measured optimizer steps: the SGD and Adam/AdamW steps of [`crate::optim`] that, in the
     //! same pass, keep each parameter's value before the update and sum the update's energy

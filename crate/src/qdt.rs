@@ -485,8 +485,8 @@ mod neon {
 // ---------------------------------------------------------------------------------
 // Eq. 6's Shannon term
 
-/// Eq. 6's Shannon term (the former `entropy` module, kept as one inline module so that its SIMD paths
-/// and tests keep their names).
+// Eq. 6's Shannon term (the former `entropy` module, kept as one inline module so that its SIMD
+// paths and tests keep their names)
 mod entropy {
     //! Shannon entropy of a mass vector, the first term of the entropy feedback S(t)
     //! (design.md §2 eq. 6, seed 002 §2.2), in bits:
