@@ -21,5 +21,10 @@ type Strict<T> = {
 
 type Assignable<Actual extends Expected, Expected> = Actual;
 
-/** Compiles only while the Rust addon's generated typings fit the kernels interface. */
-export type RustAddonTypings = Assignable<Strict<typeof RustAddon>, Strict<NativeAddon>>;
+/**
+ * Compiles only while the Rust addon's generated typings fit the kernels interface. Not
+ * exported, so that the shipped declarations (dist/) never reference crate/index.d.cts, which
+ * the package does not contain; tsc checks the constraint all the same.
+ */
+// biome-ignore lint/correctness/noUnusedVariables: a compile-time check, used by nothing
+type RustAddonTypings = Assignable<Strict<typeof RustAddon>, Strict<NativeAddon>>;
