@@ -10,7 +10,7 @@ use super::args::{self, f64_view, field, sums_out, Options, View};
 use super::{guard, invalid_arg};
 use crate::error::KernelError;
 use crate::flow::{self, Boundary, FlowParams};
-use crate::reduce;
+
 use napi::bindgen_prelude::{AsyncTask, Float64Array};
 use napi::{Env, Result, Task, Unknown};
 use napi_derive::napi;
@@ -142,7 +142,7 @@ pub fn grid_sums(
         let x = f64_view(&x, "x")?;
         let out = sums_out(&out)?;
         // SAFETY: read only, of dtype f64, and no JS runs until return.
-        let sums = reduce::grid_sums(unsafe { x.slice() });
+        let sums = flow::grid_sums(unsafe { x.slice() });
         // SAFETY: `out` has length 3; `x` was read in full above (and is no longer used).
         unsafe { out.slice_mut::<f64>() }.copy_from_slice(&sums);
         Ok(())

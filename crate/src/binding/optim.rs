@@ -12,7 +12,7 @@
 use super::args::{self, by_dtype, disjoint, field, real_view, same_dtype, sums_out, Options};
 use super::{guard, invalid_arg};
 use crate::optim::{self, Adam, Measured, Metric, Sgd};
-use crate::reduce;
+
 use napi::{Result, Unknown};
 use napi_derive::napi;
 
@@ -287,7 +287,7 @@ pub fn l2_norm(#[napi(ts_arg_type = "Float32Array | Float64Array")] x: Unknown<'
     guard("l2Norm", || {
         let x = real_view(&x, "x")?;
         // SAFETY: read only, of the view's dtype, and no JS runs until return.
-        Ok(by_dtype!(x.dtype(), T => reduce::l2_norm(unsafe { x.slice::<T>() })))
+        Ok(by_dtype!(x.dtype(), T => optim::l2_norm(unsafe { x.slice::<T>() })))
     })
 }
 
@@ -297,7 +297,7 @@ pub fn zero_non_finite(#[napi(ts_arg_type = "Float32Array | Float64Array")] x: U
     guard("zeroNonFinite", || {
         let x = real_view(&x, "x")?;
         // SAFETY: no other slice of x exists, and no JS runs until return.
-        Ok(by_dtype!(x.dtype(), T => reduce::zero_non_finite(unsafe { x.slice_mut::<T>() })) as f64)
+        Ok(by_dtype!(x.dtype(), T => optim::zero_non_finite(unsafe { x.slice_mut::<T>() })) as f64)
     })
 }
 
@@ -311,7 +311,7 @@ pub fn scale_in_place(
         let s = args::number(&s, "s")?;
         let x = real_view(&x, "x")?;
         // SAFETY: no other slice of x exists, and no JS runs until return.
-        by_dtype!(x.dtype(), T => reduce::scale_in_place(unsafe { x.slice_mut::<T>() }, s));
+        by_dtype!(x.dtype(), T => optim::scale_in_place(unsafe { x.slice_mut::<T>() }, s));
         Ok(())
     })
 }
