@@ -116,14 +116,14 @@ pub fn laplacian(
     #[napi(ts_arg_type = "Float64Array")] energy: Unknown<'_>,
     #[napi(ts_arg_type = "number")] nx: Unknown<'_>,
     #[napi(ts_arg_type = "number")] ny: Unknown<'_>,
-    #[napi(ts_arg_type = "number")] h: Unknown<'_>,
-    #[napi(ts_arg_type = "'periodic' | 'zeroFlux'")] boundary: Unknown<'_>,
+    #[napi(ts_arg_type = "{ h: number; boundary: 'periodic' | 'zeroFlux' }")] params: Unknown<'_>,
     #[napi(ts_arg_type = "Float64Array")] out: Unknown<'_>,
 ) -> Result<()> {
     guard("laplacian", || {
         let (nx, ny) = grid(&nx, &ny)?;
-        let h = args::number(&h, "h")?;
-        let boundary: Boundary = args::boundary(&boundary, "boundary")?;
+        let o = Options::of(params, "params")?;
+        let h = field!(o, number, "params", "h")?;
+        let boundary: Boundary = field!(o, boundary, "params", "boundary")?;
         let (e, out) = (f64_view(&energy, "energy")?, f64_view(&out, "out")?);
         check_apart(&out, &[e])?;
         // SAFETY: of dtype f64, no JS runs until return, and `out` overlaps no input.

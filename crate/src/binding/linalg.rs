@@ -85,35 +85,20 @@ fn matmul_params(value: Unknown<'_>) -> Result<Shape> {
     })
 }
 
-/// `c ← alpha·op(a)·op(b) + beta·c`, row-major: op(a) is m×k (`a` stored k×m when
-/// `transA`), op(b) is k×n (`b` stored n×k when `transB`), c is m×n. beta = 0
-/// overwrites c. `c` must not overlap `a` or `b`.
-#[allow(clippy::too_many_arguments)]
+/// `c ← α·op(a)·op(b) + β·c` (params: transA, transB, m, n, k, alpha, beta), row-major:
+/// op(a) is m×k (`a` stored k×m when `transA`), op(b) is k×n (`b` stored n×k when
+/// `transB`), c is m×n. β = 0 overwrites c. `c` must not overlap `a` or `b`.
 #[napi]
 pub fn matmul(
-    #[napi(ts_arg_type = "boolean")] trans_a: Unknown<'_>,
-    #[napi(ts_arg_type = "boolean")] trans_b: Unknown<'_>,
-    #[napi(ts_arg_type = "number")] m: Unknown<'_>,
-    #[napi(ts_arg_type = "number")] n: Unknown<'_>,
-    #[napi(ts_arg_type = "number")] k: Unknown<'_>,
-    #[napi(ts_arg_type = "number")] alpha: Unknown<'_>,
+    #[napi(
+        ts_arg_type = "{ transA: boolean; transB: boolean; m: number; n: number; k: number; alpha: number; beta: number }"
+    )]
+    params: Unknown<'_>,
     #[napi(ts_arg_type = "Float32Array | Float64Array")] a: Unknown<'_>,
     #[napi(ts_arg_type = "Float32Array | Float64Array")] b: Unknown<'_>,
-    #[napi(ts_arg_type = "number")] beta: Unknown<'_>,
     #[napi(ts_arg_type = "Float32Array | Float64Array")] c: Unknown<'_>,
 ) -> Result<()> {
-    guard("matmul", || {
-        let shape = Shape {
-            trans_a: args::boolean(&trans_a, "transA")?,
-            trans_b: args::boolean(&trans_b, "transB")?,
-            m: dim(args::number(&m, "m")?, "m")?,
-            n: dim(args::number(&n, "n")?, "n")?,
-            k: dim(args::number(&k, "k")?, "k")?,
-            alpha: args::number(&alpha, "alpha")?,
-            beta: args::number(&beta, "beta")?,
-        };
-        matmul_views(&shape, &a, &b, &c)
-    })
+    guard("matmul", || matmul_views(&matmul_params(params)?, &a, &b, &c))
 }
 
 /// matmul after its shape and scalars.

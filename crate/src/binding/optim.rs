@@ -61,31 +61,19 @@ pub(super) fn adam_options(value: Unknown<'_>, metric: bool) -> Result<(Adam, Me
 
 /// torch.optim.SGD on one tensor, in place; returns false when an updated parameter is
 /// NaN or ±∞. `momentumBuffer` is used (and must have the params' length) when
-/// `momentum` ≠ 0.
+/// `options.momentum` ≠ 0.
 #[napi]
-#[allow(clippy::too_many_arguments)]
 pub fn sgd_step(
     #[napi(ts_arg_type = "Float32Array | Float64Array")] params: Unknown<'_>,
     #[napi(ts_arg_type = "Float32Array | Float64Array")] grads: Unknown<'_>,
     #[napi(ts_arg_type = "Float32Array | Float64Array")] momentum_buffer: Unknown<'_>,
-    #[napi(ts_arg_type = "number")] learning_rate: Unknown<'_>,
-    #[napi(ts_arg_type = "number")] momentum: Unknown<'_>,
-    #[napi(ts_arg_type = "number")] dampening: Unknown<'_>,
-    #[napi(ts_arg_type = "number")] weight_decay: Unknown<'_>,
-    #[napi(ts_arg_type = "boolean")] nesterov: Unknown<'_>,
-    #[napi(ts_arg_type = "boolean")] maximize: Unknown<'_>,
-    #[napi(ts_arg_type = "boolean")] first_step: Unknown<'_>,
+    #[napi(
+        ts_arg_type = "{ learningRate: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; maximize: boolean; firstStep: boolean }"
+    )]
+    options: Unknown<'_>,
 ) -> Result<bool> {
     guard("sgdStep", || {
-        let h = Sgd {
-            learning_rate: args::number(&learning_rate, "learningRate")?,
-            momentum: args::number(&momentum, "momentum")?,
-            dampening: args::number(&dampening, "dampening")?,
-            weight_decay: args::number(&weight_decay, "weightDecay")?,
-            nesterov: args::boolean(&nesterov, "nesterov")?,
-            maximize: args::boolean(&maximize, "maximize")?,
-            first_step: args::boolean(&first_step, "firstStep")?,
-        };
+        let h = sgd_options(options)?;
         let p = real_view(&params, "params")?;
         let g = real_view(&grads, "grads")?;
         let b = real_view(&momentum_buffer, "momentumBuffer")?;
@@ -101,37 +89,21 @@ pub fn sgd_step(
 
 /// torch.optim.Adam / AdamW on one tensor, in place; returns false when an updated
 /// parameter is NaN or ±∞. `vMax` is used (and must have the params' length) with
-/// `amsgrad`.
+/// `options.amsgrad`.
 #[napi]
-#[allow(clippy::too_many_arguments)]
 pub fn adam_step(
     #[napi(ts_arg_type = "Float32Array | Float64Array")] params: Unknown<'_>,
     #[napi(ts_arg_type = "Float32Array | Float64Array")] grads: Unknown<'_>,
     #[napi(ts_arg_type = "Float32Array | Float64Array")] m: Unknown<'_>,
     #[napi(ts_arg_type = "Float32Array | Float64Array")] v: Unknown<'_>,
     #[napi(ts_arg_type = "Float32Array | Float64Array")] v_max: Unknown<'_>,
-    #[napi(ts_arg_type = "number")] beta1: Unknown<'_>,
-    #[napi(ts_arg_type = "number")] beta2: Unknown<'_>,
-    #[napi(ts_arg_type = "number")] step_size: Unknown<'_>,
-    #[napi(ts_arg_type = "number")] bc2_sqrt: Unknown<'_>,
-    #[napi(ts_arg_type = "number")] epsilon: Unknown<'_>,
-    #[napi(ts_arg_type = "number")] weight_decay: Unknown<'_>,
-    #[napi(ts_arg_type = "number")] decay: Unknown<'_>,
-    #[napi(ts_arg_type = "boolean")] amsgrad: Unknown<'_>,
-    #[napi(ts_arg_type = "boolean")] maximize: Unknown<'_>,
+    #[napi(
+        ts_arg_type = "{ beta1: number; beta2: number; stepSize: number; bc2Sqrt: number; epsilon: number; weightDecay: number; decay: number; amsgrad: boolean; maximize: boolean }"
+    )]
+    options: Unknown<'_>,
 ) -> Result<bool> {
     guard("adamStep", || {
-        let h = Adam {
-            beta1: args::number(&beta1, "beta1")?,
-            beta2: args::number(&beta2, "beta2")?,
-            step_size: args::number(&step_size, "stepSize")?,
-            bc2_sqrt: args::number(&bc2_sqrt, "bc2Sqrt")?,
-            epsilon: args::number(&epsilon, "epsilon")?,
-            weight_decay: args::number(&weight_decay, "weightDecay")?,
-            decay: args::number(&decay, "decay")?,
-            amsgrad: args::boolean(&amsgrad, "amsgrad")?,
-            maximize: args::boolean(&maximize, "maximize")?,
-        };
+        let (h, _) = adam_options(options, false)?;
         adam_views(&params, &grads, &m, &v, &v_max, &h)
     })
 }
