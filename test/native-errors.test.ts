@@ -14,8 +14,8 @@
  *
  * Runs on the rust backend. The cpp backend joins by adding 'cpp' to UNDER_TEST once its
  * binding names options fields `params.<field>` and reads them before any view (issue 15, the
- * cpp helper's part): on main today it fails 92 of the argument cases (fields named `h`
- * instead of `params.h`) and a getter that detaches a buffer crashes the worker.
+ * cpp helper's part): at this branch's merge base it failed 92 of the argument cases (fields
+ * named `h` instead of `params.h`) and a getter that detached a buffer crashed the worker.
  */
 import { describe, expect, it } from 'vitest';
 import { CimmArgumentError } from '../lib/errors.js';
