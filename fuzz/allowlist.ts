@@ -125,23 +125,6 @@ export const KNOWN_FAILURES: readonly KnownFailure[] = [
     backends: ALL,
     set: 'facade',
     cls: 'unnamed',
-    targets: ['fuzzStateBytes'],
-    reason:
-      'restoreOptimizer of corrupted bytes: the error names a garbled option or nothing, never the state and its field (issue 15 item 6; state helper)',
-  },
-  {
-    backends: NATIVE,
-    set: 'facade',
-    cls: 'unnamed',
-    targets: ['fuzzOptimizerStep'],
-    detail: /for values but|a value of type number/,
-    reason:
-      'a grads getter hands the check an array and the kernel NaN; the kernel then names its own `values` (read grads once; state helper)',
-  },
-  {
-    backends: ALL,
-    set: 'facade',
-    cls: 'unnamed',
     targets: ['fuzzTrainerFit'],
     detail: /for grads\[/,
     reason:

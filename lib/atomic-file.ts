@@ -4,8 +4,8 @@
  * the directory where the platform allows. A crash leaves the old file or the new one,
  * never a torn one. Binary parts of a JSON checkpoint go in as base64 (`base64Bytes`).
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 
 /** Options of writeFileAtomic. */
 export interface AtomicWriteOptions {
@@ -17,10 +17,37 @@ export interface AtomicWriteOptions {
   createDirectory?: boolean;
 }
 
+/**
+ * mkdir -p, one level at a time: Node's `mkdirSync(dir, { recursive: true })` spins for ever
+ * under /proc (ENOENT from a directory that exists), in a synchronous loop that Ctrl-C
+ * cannot stop. Here every level is created once, top down, so the loop is bounded by the
+ * path's depth and a level that cannot be made throws its own error at once.
+ */
+export function makeDirectory(dir: string): void {
+  const missing: string[] = [];
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    let exists = false;
+    try {
+      statSync(d); // a file here: the mkdir below it fails with ENOTDIR
+      exists = true;
+    } catch {}
+    if (exists || dirname(d) === d) break;
+    missing.push(d);
+  }
+  for (const d of missing.reverse()) {
+    try {
+      mkdirSync(d);
+    } catch (error) {
+      // another writer made it in the meantime
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+}
+
 /** Write `text` (or bytes) to `path` atomically, creating the parent directory if needed. */
 export function writeFileAtomic(path: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): void {
   const dir = dirname(path);
-  if (opts.createDirectory !== false) mkdirSync(dir, { recursive: true });
+  if (opts.createDirectory !== false) makeDirectory(dir);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   const fd = openSync(tmp, 'w');
@@ -54,6 +81,25 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, opts: A
   } catch {
     // Directories cannot be opened for fsync on every platform (Windows); the rename stands.
   }
+}
+
+/**
+ * Whether writeFileAtomic can write `path`: creates and removes the temporary file it would
+ * use (`.NAME.PID.tmp` beside it). Returns the error when it cannot (a read-only or
+ * pseudo file system such as /proc, a directory without write permission), so a writer
+ * can refuse the path before its work starts instead of at its first save.
+ */
+export function probeWritable(path: string): NodeJS.ErrnoException | undefined {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  try {
+    closeSync(openSync(tmp, 'w'));
+  } catch (error) {
+    return error as NodeJS.ErrnoException;
+  }
+  try {
+    unlinkSync(tmp);
+  } catch {}
+  return undefined;
 }
 
 /** The bytes of a typed array (a view's own range, little-endian as in memory) as base64. */

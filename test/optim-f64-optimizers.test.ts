@@ -17,6 +17,7 @@ import {
   Adam,
   AdamW,
   EntropyBalancedOptimizer,
+  encodeOptimizerState,
   Prodigy,
   QDTOptimizer,
   type RealTensorMap,
@@ -102,7 +103,7 @@ describe.each(MAKERS)('%s on Float64Array parameters', (_name, make, steps, redu
     expect(new Set(runs.values()).size, [...runs.keys()].join(', ')).toBe(1);
   });
 
-  test('serializeState → restoreOptimizer continues the run bit for bit (format version 2)', () => {
+  test('serializeState → restoreOptimizer continues the run bit for bit (format version 3)', () => {
     const a = quadratic();
     const b = quadratic();
     const [first, second] = [make(), make()];
@@ -113,7 +114,7 @@ describe.each(MAKERS)('%s on Float64Array parameters', (_name, make, steps, redu
       second.step(b.params as RealTensorMap, b.grads as RealTensorMap, { loss });
     }
     const bytes = second.serializeState();
-    expect(new TextDecoder().decode(bytes.subarray(0, 8))).toBe('CIMMOPT2');
+    expect(new TextDecoder().decode(bytes.subarray(0, 8))).toBe('CIMMOPT3');
     const restored = restoreOptimizer(bytes);
     for (const [k, t] of Object.entries(second.state().tensors)) {
       expect([...restored.state().tensors[k]]).toEqual([...t]);
@@ -147,10 +148,16 @@ describe('f64 against f32', () => {
     expect(run(Float32Array)).toBeGreaterThan(0);
   });
 
-  test('a state with only f32 tensors is still written as format version 1', () => {
+  test('versions 1 (f32 only) and 2 are still written on request and still load; version 1 refuses an f64 tensor', () => {
     const opt = new Adam();
     opt.step({ w: new Float32Array(3) }, { w: Float32Array.of(1, 2, 3) });
-    expect(new TextDecoder().decode(opt.serializeState().subarray(0, 8))).toBe('CIMMOPT1');
+    const v1 = encodeOptimizerState(opt.state(), { version: 1 });
+    expect(new TextDecoder().decode(v1.subarray(0, 8))).toBe('CIMMOPT1');
+    for (const bytes of [v1, encodeOptimizerState(opt.state(), { version: 2 })])
+      expect(restoreOptimizer(bytes).serializeState()).toEqual(opt.serializeState());
+    const f64 = new Adam();
+    f64.step({ w: new Float64Array(3) }, { w: Float64Array.of(1, 2, 3) });
+    expect(() => encodeOptimizerState(f64.state(), { version: 1 })).toThrow(/version 1 holds only f32 tensors/);
   });
 
   test('one optimizer may hold f32 and f64 parameters side by side', () => {

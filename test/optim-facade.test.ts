@@ -364,7 +364,7 @@ describe('state', () => {
     expect(bits(state.tensors['weight/m'])).toEqual(bits(m));
   });
 
-  test('every bit of a tensor round-trips, NaN payloads and -0 included', () => {
+  test('every bit of a tensor round-trips through the codec, NaN payloads and -0 included; loadState refuses the NaN', () => {
     const odd = new Float32Array(new Uint32Array([0x7fc00001, 0xffa00000, 0x80000000, 0x00000001, 0x7f7fffff]).buffer);
     const state: OptimizerState = {
       kind: 'Adam',
@@ -372,17 +372,28 @@ describe('state', () => {
       scalars: { iterations: 1, steps: { 'a/b': 1 } },
       tensors: { 'a/b/m': odd, 'a/b/v': new Float32Array(5) },
     };
+    for (const version of [1, 2, 3] as const) {
+      const decoded = decodeOptimizerState(encodeOptimizerState(state, { version }));
+      expect(bits(decoded.tensors['a/b/m'])).toEqual(bits(odd));
+    }
     const decoded = decodeOptimizerState(encodeOptimizerState(state));
-    expect(bits(decoded.tensors['a/b/m'])).toEqual(bits(odd));
     const adam = new Adam();
-    adam.loadState(decoded);
-    expect(bits(adam.state().tensors['a/b/m'])).toEqual(bits(odd));
+    expectError(
+      () => adam.loadState(decoded),
+      'state.tensors["a/b/m"]',
+      'Expected finite values for state.tensors["a/b/m"] but received NaN at index 0 of Float32Array(5) of type Float32Array',
+    );
+    // the finite values (−0, the smallest subnormal, the largest f32) load bit for bit
+    const finite = odd.slice(2);
+    adam.loadState({ ...state, tensors: { 'a/b/m': finite, 'a/b/v': new Float32Array(3) } });
+    expect(bits(adam.state().tensors['a/b/m'])).toEqual(bits(finite));
   });
 
   test('bad states are rejected, naming what is wrong, and leave the optimizer as it was', () => {
     const { opt } = trained(makers[1][1]);
     const before = opt.serializeState();
     const good = opt.state();
+    const legacy = encodeOptimizerState(good, { version: 1 });
     const cases: [unknown, string, string][] = [
       [{ ...good, kind: 'SGD' }, 'state.kind', 'Expected "Adam" for state.kind but received "SGD" of type string'],
       [
@@ -393,7 +404,7 @@ describe('state', () => {
       [
         { ...good, scalars: { iterations: -1, steps: {} } },
         'state.scalars.iterations',
-        'Expected an integer >= 0 for state.scalars.iterations but received -1 of type number',
+        'Expected an integer >= 0 and <= 9007199254740991 for state.scalars.iterations but received -1 of type number',
       ],
       [
         { ...good, tensors: { ...good.tensors, 'weight/q': new Float32Array(21) } },
@@ -413,12 +424,46 @@ describe('state', () => {
       [
         new Uint8Array([1, 2, 3]),
         'state',
-        'Expected an encoded cimm optimizer state (it does not start with "CIMMOPT1" or "CIMMOPT2") for state but received Uint8Array(3) of type Uint8Array',
+        'Expected an encoded cimm optimizer state (it does not start with "CIMMOPT3", "CIMMOPT2" or "CIMMOPT1") for state but received Uint8Array(3) of type Uint8Array',
       ],
       [
         before.subarray(0, before.length - 4),
         'state',
-        `Expected an encoded cimm optimizer state (${(before.length - 4 - 12 - new DataView(before.buffer).getUint32(8, true)) / 4 + 1} values announced, ${(before.length - 4 - 12 - new DataView(before.buffer).getUint32(8, true)) / 4} present) for state but received Uint8Array(${before.length - 4}) of type Uint8Array`,
+        `Expected an encoded cimm optimizer state (its bytes do not match their SHA-256: the state was damaged, cut short or edited) for state but received Uint8Array(${before.length - 4}) of type Uint8Array`,
+      ],
+      [
+        legacy.subarray(0, legacy.length - 4),
+        'state',
+        `Expected an encoded cimm optimizer state (${(legacy.length - 4 - 12 - new DataView(legacy.buffer).getUint32(8, true)) / 4 + 1} values announced, ${(legacy.length - 4 - 12 - new DataView(legacy.buffer).getUint32(8, true)) / 4} present) for state but received Uint8Array(${legacy.length - 4}) of type Uint8Array`,
+      ],
+      [
+        {
+          ...good,
+          tensors: { ...good.tensors, 'weight/v': good.tensors['weight/v'].map((x, i) => (i === 3 ? -x - 1 : x)) },
+        },
+        'state.tensors["weight/v"]',
+        `Expected finite values >= 0 for state.tensors["weight/v"] but received ${Math.fround(-good.tensors['weight/v'][3] - 1)} at index 3 of Float32Array(21) of type Float32Array`,
+      ],
+      [
+        {
+          ...good,
+          scalars: { ...good.scalars, steps: { ...good.scalars.steps, weight: good.scalars.iterations + 1 } },
+        },
+        'state.scalars.steps["weight"]',
+        `Expected an integer >= 0 and <= ${good.scalars.iterations} for state.scalars.steps["weight"] but received ${good.scalars.iterations + 1} of type number`,
+      ],
+      [
+        { ...good, config: { ...good.config, amsgrad: false } },
+        'state.tensors["weight/vMax"]',
+        'Expected no tensor (the options of "weight" need the slots m, v) for state.tensors["weight/vMax"] but received Float32Array(21) of type Float32Array',
+      ],
+      [
+        {
+          ...good,
+          tensors: Object.fromEntries(Object.entries(good.tensors).filter(([name]) => name !== 'weight/vMax')),
+        },
+        'state.tensors["weight/vMax"]',
+        'Expected a tensor (the options of "weight" need the slots m, v, vMax) for state.tensors["weight/vMax"] but received undefined of type undefined',
       ],
     ];
     for (const [state, parameter, message] of cases)
@@ -429,9 +474,10 @@ describe('state', () => {
   test('the binary form starts with its magic and keeps the data 8-byte aligned', () => {
     const { opt } = trained(makers[2][1]);
     const bytes = opt.serializeState();
-    expect(new TextDecoder().decode(bytes.subarray(0, 8))).toBe('CIMMOPT1');
+    expect(new TextDecoder().decode(bytes.subarray(0, 8))).toBe('CIMMOPT3');
     const header = new DataView(bytes.buffer).getUint32(8, true);
     expect((12 + header) % 8).toBe(0);
-    expect(bytes.length).toBe(12 + header + 4 * 2 * (21 + 5));
+    // the values, then the SHA-256 of everything before it
+    expect(bytes.length).toBe(12 + header + 4 * 2 * (21 + 5) + 32);
   });
 });

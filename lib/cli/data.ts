@@ -7,7 +7,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { writeFileAtomic } from '../atomic-file.js';
+import { probeWritable, writeFileAtomic } from '../atomic-file.js';
 import { stringifyCsv } from '../data/csv.js';
 import { loadModelFile, predictTable, saveModelFile } from '../data/model-file.js';
 import { readTableFile, type Scores, score, scoreText, TASK_KINDS, type TaskKind } from '../data/table.js';
@@ -73,6 +73,12 @@ function outputPath(option: string, given: string, reads: { option: string; path
     if (r.path === path)
       throw new UsageError(`--${option} ${given} is the file --${r.option} reads; name another file`);
   }
+  // found now, not at the first save after the training
+  const unwritable = probeWritable(path);
+  if (unwritable)
+    throw new UsageError(
+      `--${option} ${given}: a file cannot be created in ${dirname(path)} (${unwritable.code ?? unwritable.message})`,
+    );
   return path;
 }
 

@@ -16,6 +16,7 @@ import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command, CommanderError, Option } from 'commander';
+import { probeWritable } from '../atomic-file.js';
 import { BACKEND_NAMES, backendInfo, kernels } from '../backend.js';
 import { describePlatform, hostPlatform } from '../backends/rust.js';
 import {
@@ -32,7 +33,7 @@ import {
   type TaskName,
   writeReport,
 } from '../compare/index.js';
-import { type JobResult, TaskRun } from '../compare/run.js';
+import { type JobResult, MAX_RUN_STEPS, TaskRun } from '../compare/run.js';
 import { CimmArgumentError, CimmBackendError, CimmDataError } from '../errors.js';
 import { optimizerFromConfig } from '../optim/index.js';
 import { packageRoot, packageVersion } from '../paths.js';
@@ -83,6 +84,13 @@ function int(name: string, v: string | boolean | undefined, dflt: number, min: n
   if (v === undefined) return dflt;
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer ≥ ${min}, got ${v}`);
+  return n;
+}
+
+/** --steps: an integer ≥ min and ≤ MAX_RUN_STEPS (a saved run of more would not load again). */
+function runLength(v: string | boolean | undefined, dflt: number, min: number): number {
+  const n = int('steps', v, dflt, min);
+  if (n > MAX_RUN_STEPS) throw new UsageError(`--steps must be at most ${MAX_RUN_STEPS}, got ${v}`);
   return n;
 }
 
@@ -202,7 +210,7 @@ function newRun(v: Values): TaskRun {
       throw new UsageError(`--optimizer ${optimizer} is not available in this build: ${(e as Error).message}`);
     }
   }
-  const steps = int('steps', v.steps, budget(false).steps[task], 1);
+  const steps = runLength(v.steps, budget(false).steps[task], 1);
   const batchSize = trainBatchSize(v, task);
   const job = {
     id: 0,
@@ -268,7 +276,7 @@ async function train(v: Values): Promise<number> {
     sameAsCheckpoint('batch-size', v.batchSize, savedBatch ?? 'none', Number(v.batchSize) === savedBatch);
     sameAsCheckpoint('full-batch', v.fullBatch, `batch size ${savedBatch}`, savedBatch === null);
     if (v.steps !== undefined) {
-      const steps = int('steps', v.steps, 0, Math.max(1, run.stepsDone));
+      const steps = runLength(v.steps, 0, Math.max(1, run.stepsDone));
       run.setSteps(steps);
     }
   } else {
@@ -277,7 +285,7 @@ async function train(v: Values): Promise<number> {
   const startedAt = run.stepsDone;
   // resuming without --checkpoint keeps saving to the file it resumed from
   const path = v.checkpoint ? resolve(String(v.checkpoint)) : resumePath;
-  if (v.checkpoint) checkpointTarget(String(v.checkpoint), path as string);
+  if (path) checkpointTarget(String(v.checkpoint ?? v.resume), path);
   const every = int('checkpoint-every', v.checkpointEvery, Math.max(1, Math.ceil(run.job.steps / 10)), 1);
   const rl = run.task.kind === 'rl';
 
@@ -442,6 +450,12 @@ function checkpointTarget(given: string, path: string): void {
     isDir = statSync(path).isDirectory();
   } catch {}
   if (isDir) throw new UsageError(`--checkpoint ${given}: ${path} is a directory; name a file in it`);
+  // found now, not at the first save after the training
+  const unwritable = probeWritable(path);
+  if (unwritable)
+    throw new UsageError(
+      `--checkpoint ${given}: a file cannot be created in ${dirname(path)} (${unwritable.code ?? unwritable.message})`,
+    );
 }
 
 async function compareCommand(v: Values): Promise<number> {
@@ -454,7 +468,7 @@ async function compareCommand(v: Values): Promise<number> {
     variants: Boolean(v.variants),
     learningRates: v.learningRates === undefined ? undefined : numbers('learning-rates', v.learningRates),
     seeds: int('seeds', v.seeds, 3, 1),
-    steps: v.steps === undefined ? undefined : int('steps', v.steps, 0, 1),
+    steps: v.steps === undefined ? undefined : runLength(v.steps, 0, 1),
   };
   const { jobs, skipped, grids } = planJobs(options);
   const workers = int('workers', v.workers, Math.min(cpus().length, jobs.length), 0);

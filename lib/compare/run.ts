@@ -11,7 +11,7 @@
  */
 import { base64Bytes } from '../atomic-file.js';
 import { kernels } from '../backend.js';
-import { argumentError, CimmDivergenceError } from '../errors.js';
+import { argumentError, CimmArgumentError, CimmDivergenceError, prefixError } from '../errors.js';
 import { finiteNumber, integer, oneOf, options } from '../is.js';
 import { type AnyOptimizer, optimizerFromConfig } from '../optim/index.js';
 import { Random } from '../random.js';
@@ -32,6 +32,7 @@ import {
   field,
   loadNumber,
   openCheckpoint,
+  parseCheckpoint,
   readCheckpoint,
   type SavedNumber,
   saveCheckpoint,
@@ -79,6 +80,22 @@ export interface JobResult {
   error?: string;
   /** Wall time of the run (not part of determinism checks). */
   ms: number;
+}
+
+/**
+ * The longest run a job may ask for: 10⁷ steps (episodes). The comparison's longest is
+ * 3,000; the bound keeps every loop a saved job drives (the batch-order replay of a
+ * resume, ceil(step / batchCount) shuffles) within about a second, so a checkpoint that
+ * says `steps: 1e15` is refused at once instead of hanging the loader.
+ */
+export const MAX_RUN_STEPS = 10_000_000;
+
+/** The most curve points a job may ask for (samplePoints loops over them). */
+export const MAX_CURVE_POINTS = 10_000;
+
+/** A job's step count, checked: an integer in [min, MAX_RUN_STEPS]. */
+export function runSteps(name: string, value: unknown, min = 1): number {
+  return integer(name, value, { min, max: MAX_RUN_STEPS });
 }
 
 /** Steps at which the curve is sampled: 0, then `points` evenly spaced up to `steps`. */
@@ -190,6 +207,9 @@ export class TaskRun {
 
   constructor(private spec: Job) {
     const job = spec;
+    // what a checkpoint of this run must satisfy to load again
+    runSteps('job.steps', job.steps);
+    integer('job.points', job.points, { min: 1, max: MAX_CURVE_POINTS });
     const shared = taskFor(job.task, job.taskOptions);
     // a mini-batched task keeps its batch order: this run gets an instance of its own
     this.task =
@@ -243,7 +263,7 @@ export class TaskRun {
    * the rest are sampled on the new length's grid.
    */
   setSteps(steps: number): void {
-    integer('steps', steps, { min: Math.max(1, this.count) });
+    runSteps('steps', steps, Math.max(1, this.count));
     if (this.failure !== undefined) return;
     this.spec = { ...this.spec, steps };
     this.at = samplePoints(steps, this.job.points);
@@ -410,6 +430,11 @@ export class TaskRun {
     return TaskRun.fromBody(readCheckpoint(path, 'task-run'), path);
   }
 
+  /** load() of a file's text, already read from `source` (errors name it). */
+  static fromFileText(text: string, source: string): TaskRun {
+    return TaskRun.fromBody(parseCheckpoint(text, 'task-run', source), source);
+  }
+
   /**
    * A run restored from checkpoint() (the parsed file). The format, version, kind and
    * checksum are checked, then every field of the body; a bad one throws a
@@ -436,7 +461,7 @@ export class TaskRun {
       rl ? STEP_SIZE_ENTRIES : OPTIMIZER_ENTRIES.map((e) => e.name),
     );
     const lr = j.lr === null ? null : finiteNumber('job.lr', j.lr, { above: 0 });
-    const steps = integer('job.steps', j.steps, { min: 1 });
+    const steps = runSteps('job.steps', j.steps);
     const job: Job = {
       id: integer('job.id', j.id ?? 0, { min: 0 }),
       task,
@@ -444,7 +469,7 @@ export class TaskRun {
       lr,
       seed: integer('job.seed', j.seed, { min: 0, max: 2 ** 32 - 1 }),
       steps,
-      points: integer('job.points', j.points, { min: 1 }),
+      points: integer('job.points', j.points, { min: 1, max: MAX_CURVE_POINTS }),
       atDefault: j.atDefault === true,
       ...(j.taskOptions === undefined ? {} : { taskOptions: options('job.taskOptions', j.taskOptions) }),
     };
@@ -463,7 +488,22 @@ export class TaskRun {
     const initialLoss = loadNumber('initialLoss', c.initialLoss);
     if (c.error !== undefined && typeof c.error !== 'string') throw argumentError('error', 'a string', c.error);
 
-    const run = new TaskRun(job);
+    // the task first: its own checks name their option (rows, batchSize) under job.taskOptions
+    const failed = (e: unknown, prefix: string) =>
+      e instanceof CimmArgumentError
+        ? prefixError(e, prefix)
+        : argumentError('job', `a job this version of cimm can run (${(e as Error).message})`, c.job);
+    try {
+      taskFor(task, job.taskOptions);
+    } catch (e) {
+      throw failed(e, 'job.taskOptions.');
+    }
+    let run: TaskRun;
+    try {
+      run = new TaskRun(job);
+    } catch (e) {
+      throw failed(e, 'job.'); // the optimizer or step-size rule refusing job.lr
+    }
     if (run.agent) {
       try {
         run.agent.setState(options('agent', c.agent));
@@ -482,7 +522,7 @@ export class TaskRun {
       if (o.kind !== own.kind) throw argumentError('optimizer.kind', JSON.stringify(own.kind), o.kind);
       if (typeof o.state !== 'string') throw argumentError('optimizer.state', 'a base64 string', o.state);
       try {
-        own.loadState(new Uint8Array(Buffer.from(o.state, 'base64')));
+        own.loadState(new Uint8Array(Buffer.from(o.state, 'base64')), { params: { theta } });
       } catch (e) {
         throw argumentError('optimizer.state', `a saved ${own.kind} state (${(e as Error).message})`, o.state);
       }

@@ -88,6 +88,11 @@ export class Adam extends Optimizer<AdamOptions> {
     return SLOTS_AMSGRAD;
   }
 
+  /** v and vMax are moving averages (and maxima) of g²: ≥ 0; m is signed. */
+  protected override slotRange(slot: string): { min?: number } {
+    return slot === 'v' || slot === 'vMax' ? { min: 0 } : {};
+  }
+
   /** λ added to the gradient (Adam's L2 term). */
   protected l2(o: AdamOptions): number {
     return o.weightDecay;

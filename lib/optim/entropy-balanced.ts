@@ -16,7 +16,7 @@
  * joules (eq. 14).
  */
 import { argumentError, prefixError } from '../errors.js';
-import { finiteNumber, oneOf, options } from '../is.js';
+import { finiteNumber, integer, oneOf, options } from '../is.js';
 import { landauerBound } from '../quantum.js';
 import { Adam } from './adam.js';
 import { AdamW } from './adamw.js';
@@ -294,6 +294,33 @@ export function createBase(
 interface RuleState extends JsonObject {
   loop: BalanceState;
   meters: { energy: MeterState; information: MeterState; compute: MeterState | null };
+  /**
+   * The counters behind the unusable-readings warnings (watch()). Part of the state, so that
+   * a rejected step (the driver commits the state only when the step succeeds) leaves them
+   * as they were, and a resumed run counts on. Absent in states saved before they were.
+   */
+  watch?: WatchCounters;
+}
+
+/** Loss-meter readings so far, how many were negative, and the current run of idle (zero-energy) updates. */
+interface WatchCounters extends JsonObject {
+  lossReadings: number;
+  negativeReadings: number;
+  idleRun: number;
+}
+
+const NO_WATCH: Readonly<WatchCounters> = Object.freeze({ lossReadings: 0, negativeReadings: 0, idleRun: 0 });
+
+/** Saved watch counters (absent: zeros), each an integer ≥ 0, negative readings ≤ readings. */
+function watchCounters(name: string, value: unknown): WatchCounters {
+  if (value === undefined) return { ...NO_WATCH };
+  const w = options<WatchCounters>(name, value);
+  const lossReadings = integer(`${name}.lossReadings`, w.lossReadings, { min: 0, max: Number.MAX_SAFE_INTEGER });
+  return {
+    lossReadings,
+    negativeReadings: integer(`${name}.negativeReadings`, w.negativeReadings, { min: 0, max: lossReadings }),
+    idleRun: integer(`${name}.idleRun`, w.idleRun, { min: 0, max: Number.MAX_SAFE_INTEGER }),
+  };
 }
 
 /** Readings the rule could not use, each warned about once per process (a sweep builds many rules). */
@@ -331,9 +358,6 @@ export class EntropyBalancedRule implements LearningRateRule<RuleState> {
   private readonly energy: EnergyMeter;
   private readonly information: InformationMeter;
   private readonly compute: EnergyMeter | null;
-  private negativeReadings = 0;
-  private lossReadings = 0;
-  private idleRun = 0;
 
   /**
    * `args`: the rule options (meters by kind name or config). `source`: the
@@ -383,6 +407,7 @@ export class EntropyBalancedRule implements LearningRateRule<RuleState> {
         information: this.information.getState(),
         compute: this.compute ? this.compute.getState() : null,
       },
+      watch: { ...NO_WATCH },
     };
   }
 
@@ -405,7 +430,7 @@ export class EntropyBalancedRule implements LearningRateRule<RuleState> {
     } finally {
       this.setMeterStates(saved, name);
     }
-    return { loop, meters };
+    return { loop, meters, watch: watchCounters(`${name}.watch`, s.watch) };
   }
 
   next(state: Readonly<RuleState>, input: RuleInput): RuleTurn<RuleState> {
@@ -440,7 +465,7 @@ export class EntropyBalancedRule implements LearningRateRule<RuleState> {
         gradient && r !== null && r.endDecrease !== null ? (r.predictedDecrease + r.endDecrease) / 2 : null,
     });
     const meters = this.meterStates();
-    this.watch(gradient && !lossOk && this.loop.window > 0, info, energy);
+    const watch = this.watch(gradient && !lossOk && this.loop.window > 0, info, energy, state.watch ?? NO_WATCH);
     const bits = info?.bits ?? null;
     // With no reading the loop holds η; the driver's η (a user's setter) stays in force. With
     // one, the loop's change applies to the driver's η: when a user moved η after the measured
@@ -448,7 +473,7 @@ export class EntropyBalancedRule implements LearningRateRule<RuleState> {
     const eta = r === null ? input.eta : input.eta === r.eta ? turn.eta : this.moved(turn, input.eta / r.eta);
     return {
       eta,
-      state: { loop: turn.state, meters },
+      state: { loop: turn.state, meters, watch },
       report: {
         energyRate: energy,
         informationRate: bits,
@@ -474,21 +499,28 @@ export class EntropyBalancedRule implements LearningRateRule<RuleState> {
     return Math.max(etaMin, Math.min(upper, turn.eta * ratio));
   }
 
-  /** Warn once about readings the rule cannot use. */
-  private watch(noLoss: boolean, info: { bits: number } | null, energy: number | null): void {
+  /** Warn once about readings the rule cannot use; returns the counters after this reading (pure in `counters`). */
+  private watch(
+    noLoss: boolean,
+    info: { bits: number } | null,
+    energy: number | null,
+    counters: Readonly<WatchCounters>,
+  ): WatchCounters {
     const warn = (what: Unusable) => {
       if (warned.has(what)) return;
       warned.add(what);
       process.emitWarning(WARNINGS[what], { code: 'CIMM_UNUSABLE_READINGS' });
     };
     if (noLoss) warn('no-loss');
+    let { lossReadings, negativeReadings } = counters;
     if (this.information.kind === 'loss' && info !== null) {
-      this.lossReadings++;
-      if (info.bits < 0) this.negativeReadings++;
-      if (this.lossReadings === 50 && this.negativeReadings > 25) warn('negative-loss-readings');
+      lossReadings++;
+      if (info.bits < 0) negativeReadings++;
+      if (lossReadings === 50 && negativeReadings > 25) warn('negative-loss-readings');
     }
-    this.idleRun = energy === 0 && this.energy.needsUpdate ? this.idleRun + 1 : 0;
-    if (this.idleRun >= 10) warn('idle');
+    const idleRun = energy === 0 && this.energy.needsUpdate ? counters.idleRun + 1 : 0;
+    if (idleRun >= 10) warn('idle');
+    return { lossReadings, negativeReadings, idleRun };
   }
 
   private meterStates(): RuleState['meters'] {

@@ -50,6 +50,7 @@ export {
   registerInformationMeter,
 } from './meters.js';
 export {
+  type LoadStateOptions,
   Optimizer,
   type OptimizerArgs,
   type OptimizerConfig,
@@ -60,6 +61,7 @@ export {
   type RealTensorMap,
   registerOptimizer,
   restoreOptimizer,
+  restoreOptimizerFile,
   type StepMetric,
   type StepObservation,
   type TensorMap,
@@ -110,5 +112,15 @@ export {
   type StabilizedOptions,
   type StabilizedReport,
 } from './stabilized.js';
-export { decodeOptimizerState, encodeOptimizerState, type OptimizerScalars, type OptimizerState } from './state.js';
+export {
+  CimmStateError,
+  decodeOptimizerState,
+  type EncodeStateOptions,
+  encodeOptimizerState,
+  OPTIMIZER_STATE_VERSION,
+  type OptimizerScalars,
+  type OptimizerState,
+  optimizerStateVersion,
+  type StateSource,
+} from './state.js';
 export { type AnyOptimizer, type JsonObject, OptimizerWrapper, type WrapperScalars } from './wrapper.js';

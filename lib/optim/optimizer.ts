@@ -22,7 +22,16 @@ import { kernels } from '../backend.js';
 import { argumentError, CimmArgumentError, CimmDivergenceError, describeValue, typeOf } from '../errors.js';
 import { boolean, finiteNumber, float64Array, integer } from '../is.js';
 import type { Kernels, Real } from '../kernels.js';
-import { decodeOptimizerState, encodeOptimizerState, type OptimizerState, setOwn } from './state.js';
+import {
+  decodeOptimizerState,
+  encodeOptimizerState,
+  type OptimizerState,
+  readOptimizerStateFile,
+  type StateSource,
+  setOwn,
+  stateError,
+  writeOptimizerStateFile,
+} from './state.js';
 
 export type { Real };
 
@@ -40,10 +49,15 @@ export function dtypeOf(a: Real): Float32ArrayConstructor | Float64ArrayConstruc
   return a instanceof Float64Array ? Float64Array : Float32Array;
 }
 
-/** A Float32Array or Float64Array (of `length`, when given), else an error naming `name`. */
+/**
+ * A Float32Array or Float64Array (of `length`, when given), else an error naming `name`.
+ * A Proxy of one passes `instanceof` but not ArrayBuffer.isView: it is refused, since its
+ * elements could read one way for the check and another for the update.
+ */
 export function realArray(name: string, value: unknown, length?: number): Real {
   if (
     !(value instanceof Float32Array || value instanceof Float64Array) ||
+    !ArrayBuffer.isView(value) ||
     (length !== undefined && value.length !== length)
   ) {
     const what = `a Float32Array or Float64Array${length === undefined ? '' : ` of length ${length}`}`;
@@ -58,7 +72,7 @@ export function realArray(name: string, value: unknown, length?: number): Real {
  */
 export function sameDtypeArray(name: string, value: unknown, like: Real, whose: string, length?: number): Real {
   const ctor = dtypeOf(like);
-  if (!(value instanceof ctor) || (length !== undefined && value.length !== length)) {
+  if (!(value instanceof ctor) || !ArrayBuffer.isView(value) || (length !== undefined && value.length !== length)) {
     const sized = length === undefined ? '' : ` of length ${length}`;
     const mixed = value instanceof Float32Array || value instanceof Float64Array ? ` (the dtype of ${whose})` : '';
     throw argumentError(name, `a ${ctor.name}${sized}${value instanceof ctor ? '' : mixed}`, value);
@@ -101,6 +115,12 @@ export interface StepMetric {
 
 /** M = I. */
 export const IDENTITY_METRIC: Readonly<StepMetric> = Object.freeze({ weight: 1, scale: 1, epsilon: 0 });
+
+/** Options of loadState: where the state came from, and the parameters it must fit. */
+export interface LoadStateOptions extends StateSource {
+  /** The model's parameters: the state's parameters must be among them, of their lengths and dtypes. */
+  params?: RealTensorMap;
+}
 
 /** Options every optimizer has. */
 export interface OptimizerOptions {
@@ -163,6 +183,51 @@ function plainObject(name: string, value: unknown, what: string): Record<string,
 }
 
 const key = (name: string) => JSON.stringify(name);
+
+/**
+ * A plain copy of one of a step's maps (params, grads, before), each property read once: a
+ * getter or a Proxy cannot show the checks one array and the update another, since
+ * everything after this reads the copy (issue 15, "arguments read once").
+ */
+export function readOnce(name: string, value: unknown): RealTensorMap {
+  const map = plainObject(name, value, 'an object of Float32Arrays or Float64Arrays by parameter name');
+  const out: RealTensorMap = {};
+  for (const k of Object.keys(map)) {
+    // plain assignment is several times faster than defineProperty; "__proto__" needs the latter
+    if (k === '__proto__') setOwn(out, k, map[k] as Real);
+    else out[k] = map[k] as Real;
+  }
+  return out;
+}
+
+/** A step's observation with each field read once (a shallow copy); anything else as given, for the checks to refuse. */
+export function observationOnce<T>(observation: T): T {
+  return observation !== null && typeof observation === 'object' && !Array.isArray(observation)
+    ? ({ ...observation } as T)
+    : observation;
+}
+
+/**
+ * The largest step count a saved state may hold: 2^53 − 1 (Number.MAX_SAFE_INTEGER), where
+ * counting by one stops being exact. Nothing loops over a count.
+ */
+export const MAX_STEP_COUNT = Number.MAX_SAFE_INTEGER;
+
+/** Every value of a loaded tensor finite and ≥ range.min (when given), else an error naming the index. */
+export function checkValues(at: string, t: Real, range: { min?: number }): void {
+  const min = range.min ?? Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < t.length; i++) {
+    const v = t[i];
+    if (!(Number.isFinite(v) && v >= min)) {
+      const what = range.min === undefined ? 'finite values' : `finite values >= ${range.min}`;
+      throw new CimmArgumentError(
+        at,
+        what,
+        `Expected ${what} for ${at} but received ${v} at index ${i} of ${describeValue(t)} of type ${typeOf(t)}`,
+      );
+    }
+  }
+}
 
 export abstract class Optimizer<O extends OptimizerOptions> {
   private base!: O;
@@ -255,9 +320,10 @@ export abstract class Optimizer<O extends OptimizerOptions> {
 
   /**
    * Validate saved global scalars (state.scalars.global, possibly undefined) and return a
-   * function that installs them; called by loadState before anything changes.
+   * function that installs them; called by loadState before anything changes, with the
+   * saved step() count (a bound on counts among them).
    */
-  protected loadGlobalScalars(_saved: unknown, _where: string): () => void {
+  protected loadGlobalScalars(_saved: unknown, _where: string, _iterations: number): () => void {
     return () => {};
   }
 
@@ -312,7 +378,9 @@ export abstract class Optimizer<O extends OptimizerOptions> {
    * observation (the loss, …) is for optimizers that use it; this one ignores it.
    */
   step(params: RealTensorMap, grads: RealTensorMap, _observation?: StepObservation): void {
-    this.run(this.checkStep(params, grads), params, grads, undefined);
+    const p = readOnce('params', params);
+    const g = readOnce('grads', grads);
+    this.run(this.checkStep(p, g), p, g, undefined);
   }
 
   /**
@@ -339,6 +407,10 @@ export abstract class Optimizer<O extends OptimizerOptions> {
     sums: Float64Array,
     observation?: StepObservation,
   ): void {
+    // each map read once (readOnce); the copies are what every check and the update see
+    params = readOnce('params', params);
+    grads = readOnce('grads', grads);
+    before = readOnce('before', before);
     const names = this.checkMeasured(params, grads, before, sums);
     if (this.fusesMeasurement) {
       this.run(names, params, grads, { before, sums });
@@ -433,22 +505,68 @@ export abstract class Optimizer<O extends OptimizerOptions> {
   }
 
   /**
-   * Replace config, step counts and state tensors with a saved state (from state() or
-   * serializeState()) of an optimizer of the same kind. Everything is validated before
-   * anything changes; the tensors are copied.
+   * Write serializeState()'s bytes to `path` atomically (lib/atomic-file.ts); the
+   * directory must exist.
    */
-  loadState(saved: OptimizerState | Uint8Array): void {
-    const state = saved instanceof Uint8Array ? decodeOptimizerState(saved) : saved;
+  saveState(path: string): void {
+    writeOptimizerStateFile(path, this.serializeState());
+  }
+
+  /** loadState() from a file written by saveState(); errors name the file and the field. */
+  loadStateFile(path: string): void {
+    this.loadState(readOptimizerStateFile(path), { source: path });
+  }
+
+  /**
+   * Replace config, step counts and state tensors with a saved state (from state() or
+   * serializeState()) of an optimizer of the same kind. Everything is validated like user
+   * input before anything changes (docs/notes-state.md): the config by the constructor's
+   * checks, step counts integral with each parameter's ≤ the optimizer's, every tensor
+   * finite and in its slot's range (second moments ≥ 0), a parameter's tensors of one
+   * length and dtype and exactly the slots its options need. The tensors are copied.
+   * `opts.source` (a file's path) is named in errors; with `opts.params` (the model's
+   * parameters) every parameter of the state must be one of them, its tensors of its length
+   * and dtype, so a state of another model is refused here rather than at the next step.
+   */
+  loadState(saved: OptimizerState | Uint8Array, opts: LoadStateOptions = {}): void {
+    const source = opts.source ?? 'state';
+    try {
+      this.loadStateChecked(saved instanceof Uint8Array ? decodeOptimizerState(saved, opts) : saved, opts.params);
+    } catch (error) {
+      throw stateError(error, source);
+    }
+  }
+
+  /**
+   * The range of a slot's values beyond finiteness (e.g. Adam's v ≥ 0); none by default.
+   * loadState checks every loaded tensor against it.
+   */
+  protected slotRange(_slot: string): { min?: number } {
+    return {};
+  }
+
+  private loadStateChecked(state: OptimizerState, params: RealTensorMap | undefined): void {
+    const model = params === undefined ? undefined : readOnce('params', params);
     plainObject('state', state, 'an optimizer state {kind, config, scalars, tensors}');
     if (state.kind !== this.kind) throw argumentError('state.kind', key(this.kind), state.kind);
     const config = plainObject('state.config', state.config, 'an optimizer config object');
     const scalars = plainObject('state.scalars', state.scalars, 'an object {iterations, steps}');
-    const iterations = integer('state.scalars.iterations', scalars.iterations, { min: 0 });
+    const iterations = integer('state.scalars.iterations', scalars.iterations, { min: 0, max: MAX_STEP_COUNT });
     const steps = new Map<string, number>();
     for (const [name, n] of Object.entries(
       plainObject('state.scalars.steps', scalars.steps, 'an object of step counts by parameter'),
     )) {
-      steps.set(name, integer(`state.scalars.steps[${key(name)}]`, n, { min: 0 }));
+      // a parameter is updated at most once per step() call
+      steps.set(name, integer(`state.scalars.steps[${key(name)}]`, n, { min: 0, max: iterations }));
+      if (model && !Object.hasOwn(model, name)) {
+        const names = Object.keys(model);
+        const listed = names.length > 8 ? `${names.slice(0, 8).join(', ')}, …` : names.join(', ');
+        throw argumentError(
+          `state.scalars.steps[${key(name)}]`,
+          `a step count of a parameter of the model (${listed})`,
+          n,
+        );
+      }
     }
     const tensors = plainObject('state.tensors', state.tensors, 'an object of Float32Arrays or Float64Arrays');
     const slots = new Map<string, RealTensorMap>();
@@ -463,18 +581,66 @@ export abstract class Optimizer<O extends OptimizerOptions> {
       if (!steps.has(name)) {
         throw argumentError(at, `a tensor of a parameter with a step count (state.scalars.steps[${key(name)}])`, value);
       }
+      if ((steps.get(name) as number) < 1) {
+        throw argumentError(
+          `state.scalars.steps[${key(name)}]`,
+          'an integer >= 1 (the parameter has state tensors: it was updated)',
+          steps.get(name),
+        );
+      }
       const own = slots.get(name) ?? {};
       const first = Object.values(own)[0];
       // one dtype per parameter: its state follows it
-      const t = first
-        ? sameDtypeArray(at, value, first, "the parameter's other state tensors", first.length)
-        : realArray(at, value);
+      const p = model?.[name];
+      const t = p
+        ? sameDtypeArray(at, value, realArray(`params[${key(name)}]`, p), `params[${key(name)}]`, p.length)
+        : first
+          ? sameDtypeArray(at, value, first, "the parameter's other state tensors", first.length)
+          : realArray(at, value);
+      checkValues(at, t, this.slotRange(slot));
       setOwn(own, slot, t.slice());
       slots.set(name, own);
     }
-    const installGlobal = this.loadGlobalScalars(scalars.global, 'state.scalars.global');
-    // All checked except the config: configure() validates it and commits it, then the rest.
+    const installGlobal = this.loadGlobalScalars(scalars.global, 'state.scalars.global', iterations);
+    // All checked except the config: configure() validates it and commits it; the slots a
+    // parameter's options need are checked against it, and the old config put back on error.
+    const previous = { ...this.baseOverrides, groups: this.groupConfigs() } as OptimizerArgs<O>;
     this.configure(config as OptimizerArgs<O>, 'state.config.');
+    try {
+      for (const [name, n] of steps) {
+        const need = this.slotNames(this.optionsFor(name));
+        const own = slots.get(name);
+        // an updated parameter has every slot its options need (a missing one would restart
+        // from zero under a step count that says otherwise)
+        if (own === undefined) {
+          if (n > 0 && need.length > 0) {
+            const at = `state.tensors[${key(`${name}/${need[0]}`)}]`;
+            throw argumentError(
+              at,
+              `a tensor (${key(name)} was updated ${n} times; its options need the slots ${need.join(', ')})`,
+              undefined,
+            );
+          }
+          continue;
+        }
+        const have = Object.keys(own);
+        const missing = need.find((s) => !have.includes(s));
+        const extra = have.find((s) => !need.includes(s));
+        if (missing !== undefined || extra !== undefined) {
+          const at = `state.tensors[${key(`${name}/${missing ?? extra}`)}]`;
+          throw argumentError(
+            at,
+            missing !== undefined
+              ? `a tensor (the options of ${key(name)} need the slots ${need.join(', ')})`
+              : `no tensor (the options of ${key(name)} need ${need.length === 0 ? 'no slots' : `the slots ${need.join(', ')}`})`,
+            missing !== undefined ? undefined : own[extra as string],
+          );
+        }
+      }
+    } catch (error) {
+      this.configure(previous, '');
+      throw error;
+    }
     installGlobal();
     this.count = iterations;
     this.stepMap = steps;
@@ -628,6 +794,16 @@ export abstract class Optimizer<O extends OptimizerOptions> {
     return names;
   }
 
+  /**
+   * @internal step()'s argument checks (maps, dtypes, lengths against the arguments and this
+   * optimizer's state, names, shared memory) without the step: a wrapper that transforms
+   * the gradients in place runs them first, so that a step the inner optimizer would refuse
+   * changes nothing, the caller's gradients included. Returns the parameter names.
+   */
+  checkStepArguments(params: RealTensorMap, grads: RealTensorMap): string[] {
+    return this.checkStep(params, grads);
+  }
+
   /** Validate one step's arguments; returns the parameter names in order. */
   private checkStep(params: RealTensorMap, grads: RealTensorMap): string[] {
     plainObject('params', params, 'an object of Float32Arrays or Float64Arrays by parameter name');
@@ -759,9 +935,18 @@ export function optimizerFromConfig(kind: string, config: unknown): AnyOptimizer
 }
 
 /** An optimizer rebuilt from a saved state (state() or serializeState()), state loaded. */
-export function restoreOptimizer(saved: OptimizerState | Uint8Array): AnyOptimizer {
-  const state = saved instanceof Uint8Array ? decodeOptimizerState(saved) : saved;
-  const optimizer = optimizerFromConfig(state.kind, state.config);
-  optimizer.loadState(state);
-  return optimizer;
+export function restoreOptimizer(saved: OptimizerState | Uint8Array, opts: StateSource = {}): AnyOptimizer {
+  try {
+    const state = saved instanceof Uint8Array ? decodeOptimizerState(saved, opts) : saved;
+    const optimizer = optimizerFromConfig(state.kind, state.config);
+    optimizer.loadState(state);
+    return optimizer;
+  } catch (error) {
+    throw stateError(error, opts.source ?? 'state');
+  }
+}
+
+/** restoreOptimizer() from a file written by Optimizer.saveState(); errors name the file and the field. */
+export function restoreOptimizerFile(path: string): AnyOptimizer {
+  return restoreOptimizer(readOptimizerStateFile(path), { source: path });
 }

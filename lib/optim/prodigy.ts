@@ -147,16 +147,23 @@ export class Prodigy extends Optimizer<ProdigyOptions> {
     return { d: this.dValue, dMax: this.dMaxValue, dNumerator: this.numerator, k: this.taken };
   }
 
-  protected override loadGlobalScalars(saved: unknown, where: string): () => void {
+  /** v ≥ 0 (a moving average of d²g²); m, s and p0 are signed. */
+  protected override slotRange(slot: string): { min?: number } {
+    return slot === 'v' ? { min: 0 } : {};
+  }
+
+  protected override loadGlobalScalars(saved: unknown, where: string, iterations: number): () => void {
     if (saved === undefined) return () => this.reset();
     if (saved === null || typeof saved !== 'object' || Array.isArray(saved)) {
       throw argumentError(where, 'an object {d, dMax, dNumerator, k}', saved);
     }
     const g = saved as Record<string, unknown>;
     const d = positive(`${where}.d`, g.d);
-    const dMax = positive(`${where}.dMax`, g.dMax);
+    // d = min(dMax, …) after every step, and dMax starts at d0 = d: d ≤ dMax always
+    const dMax = finiteNumber(`${where}.dMax`, g.dMax, { min: d });
     const dNumerator = finiteNumber(`${where}.dNumerator`, g.dNumerator);
-    const k = integer(`${where}.k`, g.k, { min: 0 });
+    // k counts the steps that saw a gradient: at most the step() calls
+    const k = integer(`${where}.k`, g.k, { min: 0, max: iterations });
     return () => {
       this.dValue = d;
       this.dMaxValue = dMax;

@@ -24,15 +24,18 @@ import { argumentError, CimmDivergenceError, prefixError } from '../errors.js';
 import { finiteNumber, options } from '../is.js';
 import type { Kernels } from '../kernels.js';
 import {
+  checkValues,
   dtypeOf,
   Optimizer,
   type OptimizerArgs,
   type OptimizerConfig,
   type OptimizerOptions,
   type OptionSpec,
+  observationOnce,
   optimizerFromConfig,
   type Real,
   type RealTensorMap,
+  readOnce,
   realArray,
   registerOptimizer,
   type StepObservation,
@@ -411,6 +414,10 @@ export class RuleDrivenOptimizer<O extends OptimizerOptions = RuleDrivenOptions>
    * place with the inner optimizer, measure the update. Returns the report.
    */
   override step(params: RealTensorMap, grads: RealTensorMap, observation?: StepObservation): RuleDrivenReport {
+    // each argument read once: the rule, the checks and the inner update see the same arrays
+    params = readOnce('params', params);
+    grads = readOnce('grads', grads);
+    observation = observationOnce(observation);
     const names = stepNames(params, grads);
     const k = kernels();
     const measures = this.rule.measuresUpdates;
@@ -482,8 +489,17 @@ export class RuleDrivenOptimizer<O extends OptimizerOptions = RuleDrivenOptions>
     return this.probe.tensors();
   }
 
+  /** The probe's snapshots: θ before the last update, finite, one per parameter the inner optimizer has state for (when it keeps any). */
   protected override loadOwnTensors(tensors: RealTensorMap): void {
-    for (const [name, t] of Object.entries(tensors)) realArray(`state.tensors["self/${name}"]`, t);
+    const inner = new Map<string, Real>();
+    for (const [full, t] of this.innerOptimizer.stateTensors()) inner.set(full.slice(0, full.lastIndexOf('/')), t);
+    for (const [name, t] of Object.entries(tensors)) {
+      const at = `state.tensors["self/${name}"]`;
+      const like = inner.get(name);
+      if (like) sameDtypeArray(at, t, like, `the inner optimizer's state of ${JSON.stringify(name)}`, like.length);
+      else realArray(at, t);
+      checkValues(at, t, {});
+    }
     this.probe.load(tensors);
   }
 }

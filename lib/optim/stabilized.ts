@@ -34,12 +34,13 @@ import {
   type OptimizerConfig,
   type OptimizerOptions,
   type OptionSpec,
+  observationOnce,
   optimizerFromConfig,
   type RealTensorMap,
+  readOnce,
   realArray,
   registerOptimizer,
   type StepObservation,
-  sameDtypeArray,
 } from './optimizer.js';
 import { readingsOf, UpdateProbe, type UpdateReadings } from './rule.js';
 import { type AnyOptimizer, type JsonObject, OptimizerWrapper, stepNames, withoutGroups } from './wrapper.js';
@@ -225,11 +226,14 @@ export class StabilizedOptimizer extends OptimizerWrapper<StabilizedOptions> {
    * update `params`. Returns the controller's report.
    */
   override step(params: RealTensorMap, grads: RealTensorMap, observation?: StabilizedObservation): StabilizedReport {
+    // each argument read once: the checks, the transform and the inner update see the same arrays
+    params = readOnce('params', params);
+    grads = readOnce('grads', grads);
+    observation = observationOnce(observation);
     const names = stepNames(params, grads);
-    for (const name of names) {
-      const at = `grads[${JSON.stringify(name)}]`;
-      sameDtypeArray(at, grads[name], params[name], `params[${JSON.stringify(name)}]`);
-    }
+    // everything the inner step would refuse, refused before the transform scales the
+    // gradients in place (a rejected step changes nothing, the caller's gradients included)
+    this.innerOptimizer.checkStepArguments(params, grads);
     const obs = options<StabilizedObservation>('observation', observation);
     const loss = obs.loss === undefined ? undefined : finiteNumber('observation.loss', obs.loss);
     const extra = options<StabilityContext>('observation.stability', obs.stability);

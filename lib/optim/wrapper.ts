@@ -10,9 +10,11 @@
  * wrapper's own under "self/". Wrappers take no parameter groups (the inner optimizer's
  * options may have them).
  */
-import { argumentError } from '../errors.js';
+import { argumentError, CimmArgumentError } from '../errors.js';
 import { integer } from '../is.js';
 import {
+  type LoadStateOptions,
+  MAX_STEP_COUNT,
   Optimizer,
   type OptimizerArgs,
   type OptimizerConfig,
@@ -27,6 +29,7 @@ import {
   type OptimizerScalars,
   type OptimizerState,
   setOwn,
+  stateError,
 } from './state.js';
 
 export type AnyOptimizer = Optimizer<OptimizerOptions>;
@@ -63,6 +66,27 @@ export function withoutGroups<O extends OptimizerOptions>(args: OptimizerArgs<O>
     throw argumentError('groups', 'no parameter groups (give them to the inner optimizer)', args.groups);
   }
   return args;
+}
+
+/** The inner optimizer's loadState error, its field named as the wrapper's state names it. */
+function innerField(error: unknown): unknown {
+  if (!(error instanceof CimmArgumentError)) return error;
+  const p = error.parameter;
+  const renamed = p.startsWith('state.tensors["')
+    ? `state.tensors["inner/${p.slice('state.tensors["'.length)}`
+    : p.startsWith('state.')
+      ? `state.scalars.inner.${p.startsWith('state.scalars') ? `scalars${p.slice('state.scalars'.length)}` : p.slice(6)}`
+      : p === 'state'
+        ? 'state.scalars.inner'
+        : p;
+  if (renamed === p) return error;
+  const e = new CimmArgumentError(
+    renamed,
+    error.expected,
+    error.message.replace(` for ${p} but`, ` for ${renamed} but`),
+  );
+  e.cause = error;
+  return e;
 }
 
 export abstract class OptimizerWrapper<O extends OptimizerOptions> extends Optimizer<O> {
@@ -151,13 +175,20 @@ export abstract class OptimizerWrapper<O extends OptimizerOptions> extends Optim
    * Replace config and state with a saved state of a wrapper of the same kind. Everything
    * is validated while loading; on any error the previous state is put back.
    */
-  override loadState(saved: OptimizerState | Uint8Array): void {
-    const state = saved instanceof Uint8Array ? decodeOptimizerState(saved) : saved;
+  override loadState(saved: OptimizerState | Uint8Array, opts: LoadStateOptions = {}): void {
+    try {
+      this.loadWrapped(saved instanceof Uint8Array ? decodeOptimizerState(saved, opts) : saved, opts.params);
+    } catch (error) {
+      throw stateError(error, opts.source ?? 'state');
+    }
+  }
+
+  private loadWrapped(state: OptimizerState, params: RealTensorMap | undefined): void {
     record('state', state, 'an optimizer state {kind, config, scalars, tensors}');
     if (state.kind !== this.kind) throw argumentError('state.kind', JSON.stringify(this.kind), state.kind);
     const config = record('state.config', state.config, 'an optimizer config object');
     const scalars = record('state.scalars', state.scalars, 'an object {iterations, steps, wrapper, inner}');
-    const iterations = integer('state.scalars.iterations', scalars.iterations, { min: 0 });
+    const iterations = integer('state.scalars.iterations', scalars.iterations, { min: 0, max: MAX_STEP_COUNT });
     const own = record('state.scalars.wrapper', scalars.wrapper, "the wrapper's state object");
     const inner = record('state.scalars.inner', scalars.inner, 'an object {kind, config, scalars}');
     const tensors = record('state.tensors', state.tensors, 'an object of Float32Arrays or Float64Arrays');
@@ -172,12 +203,19 @@ export abstract class OptimizerWrapper<O extends OptimizerOptions> extends Optim
     try {
       this.configure(config as OptimizerArgs<O>, 'state.config.');
       this.rebuild();
-      this.inner.loadState({
-        kind: inner.kind as string,
-        config: inner.config,
-        scalars: inner.scalars as unknown as OptimizerScalars,
-        tensors: innerTensors,
-      });
+      try {
+        this.inner.loadState(
+          {
+            kind: inner.kind as string,
+            config: inner.config,
+            scalars: inner.scalars as unknown as OptimizerScalars,
+            tensors: innerTensors,
+          },
+          params === undefined ? {} : { params },
+        );
+      } catch (error) {
+        throw innerField(error);
+      }
       this.loadOwnState(own);
       this.loadOwnTensors(ownTensors);
       this.stepCount = iterations;

@@ -8,7 +8,9 @@
  * The canonical body is `JSON.stringify(body)` (key order as written, numbers in their
  * shortest round-trip form), so the checksum of a file we wrote is reproduced exactly by
  * re-serializing the parsed body; a truncated file, a flipped bit or a hand edit fails it
- * before a single field is trusted. After the checksum every field is still validated
+ * before a single field is trusted. A file must moreover be byte for byte what
+ * `checkpointText` writes: a flip that leaves every value equal (a 17th significant digit
+ * that rounds to the same double, the final newline) is refused as well. After the checksum every field is still validated
  * like user input (types, ranges, finiteness, consistency with the model and optimizer
  * the loader has): a checksum proves the file is the one written, not that a writer of
  * another version of cimm meant the same thing by it.
@@ -27,7 +29,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { writeFileAtomic } from '../atomic-file.js';
+import { probeWritable, writeFileAtomic } from '../atomic-file.js';
 import { CimmArgumentError, describeValue, typeOf } from '../errors.js';
 
 export const CHECKPOINT_FORMAT = 'cimm-checkpoint';
@@ -130,6 +132,11 @@ export function readCheckpoint(path: string, kind: CheckpointKind): unknown {
   } catch (e) {
     throw new CimmCheckpointError(path, '', 'a readable file', `cannot read it (${(e as Error).message})`);
   }
+  return parseCheckpoint(text, kind, path);
+}
+
+/** openCheckpoint() of a file's text (what readCheckpoint read from `path`). */
+export function parseCheckpoint(text: string, kind: CheckpointKind, path: string): unknown {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -141,7 +148,18 @@ export function readCheckpoint(path: string, kind: CheckpointKind): unknown {
       `not JSON (${(e as Error).message}); a truncated file is a checkpoint whose writer did not use cimm's atomic save`,
     );
   }
-  return openCheckpoint(parsed, kind, path);
+  const body = openCheckpoint(parsed, kind, path);
+  // The checksum covers the body's values (its canonical form); the file must also be those
+  // exact bytes, so that a flip that keeps a value (a 17th significant digit, a cut final
+  // newline) is refused too: nothing but what cimm wrote loads from a file.
+  if (text !== checkpointText(kind, body))
+    throw new CimmCheckpointError(
+      path,
+      '',
+      'the bytes cimm wrote',
+      'its values match its SHA-256 but its bytes are not the ones cimm writes (a digit, a space or the final newline changed): the file was damaged or re-formatted',
+    );
+  return body;
 }
 
 /**
@@ -191,8 +209,8 @@ function alive(pid: number): boolean {
 }
 
 /**
- * `path` can take a checkpoint: its directory exists and is a directory, and `path` is
- * not one. Call before the work starts; `option` names the parameter in the error.
+ * `path` can take a checkpoint: its directory exists and is a directory, `path` is not
+ * one, and a file can be created beside it (probeWritable). Call before the work starts; `option` names the parameter in the error.
  */
 export function checkOutputPath(option: string, path: unknown): string {
   if (typeof path !== 'string' || path === '')
@@ -221,6 +239,13 @@ export function checkOutputPath(option: string, path: unknown): string {
       option,
       'a file path',
       `Expected a file path for ${option} but ${path} is a directory; name a file in it`,
+    );
+  const unwritable = probeWritable(path);
+  if (unwritable)
+    throw new CimmArgumentError(
+      option,
+      'a writable file path',
+      `Expected a writable file path for ${option} but a file cannot be created in ${dir} (${unwritable.code ?? unwritable.message})`,
     );
   return path;
 }

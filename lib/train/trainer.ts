@@ -660,7 +660,7 @@ export class Trainer {
     // everything read: now change state (the optimizer first; it validates its own bytes)
     f('optimizer.state', (n) => {
       try {
-        this.optimizer.loadState(state);
+        this.optimizer.loadState(state, { params: this.model.params });
       } catch (e) {
         throw argumentError(n, `a saved ${this.optimizer.kind} state (${(e as Error).message})`, '…');
       }
