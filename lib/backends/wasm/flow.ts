@@ -1,0 +1,126 @@
+/** The flow family on wasm (native/wasm/flow.cpp): eqs. 10–11, the energy flow and its grid reductions. */
+import { argumentError } from '../../errors.js';
+import type { EnergyFlowRunParams, Kernels } from '../../kernels.js';
+import { BOUNDARIES, code, f64, field, grid, gridDim, lengthIs, num, optionsObject, outputGrid } from './args.js';
+import { IN, OUT, type Pointer, type WasmCore } from './core.js';
+
+export interface FlowExports {
+  cimm_energy_flow_step(
+    energy: Pointer,
+    potential: Pointer,
+    source: Pointer,
+    nx: number,
+    ny: number,
+    h: number,
+    dt: number,
+    beta: number,
+    gamma: number,
+    kappa: number,
+    boundary: number,
+    out: Pointer,
+  ): void;
+  cimm_energy_flow_max_step(
+    potential: Pointer,
+    nx: number,
+    ny: number,
+    h: number,
+    beta: number,
+    gamma: number,
+    boundary: number,
+  ): number;
+  cimm_laplacian(energy: Pointer, nx: number, ny: number, h: number, boundary: number, out: Pointer): void;
+  cimm_grid_sums(x: Pointer, n: number, out: Pointer): void;
+}
+
+/** A step's coefficients: h, dt, β, γ of params (a run's too), in the binding's order. */
+function coefficients(p: Record<string, unknown>) {
+  return {
+    h: field(p, 'h', 'positive'),
+    dt: field(p, 'dt', 'nonNegative'),
+    beta: field(p, 'beta', 'nonNegative'),
+    gamma: field(p, 'gamma'),
+  };
+}
+
+export function flowKernels(core: WasmCore<FlowExports>) {
+  const scratch3 = new Float64Array(3);
+  return {
+    energyFlowStep(energy, potential, source, nx, ny, params, out) {
+      const x = gridDim('nx', nx);
+      const y = gridDim('ny', ny);
+      const cells = x * y;
+      grid('energy', energy, cells);
+      grid('potential', potential, cells);
+      grid('source', source, cells);
+      const p = optionsObject('params', params);
+      const { h, dt, beta, gamma } = coefficients(p);
+      const kappa = field(p, 'kappa');
+      const boundary = code('boundary', p.boundary, BOUNDARIES);
+      outputGrid(out, cells, [
+        ['energy', energy],
+        ['potential', potential],
+        ['source', source],
+      ]);
+      core.run('energyFlowStep', [energy, potential, source, out], [IN, IN, IN, OUT], (e, [pe, pp, ps, po]) =>
+        e.cimm_energy_flow_step(pe, pp, ps, x, y, h, dt, beta, gamma, kappa, boundary, po),
+      );
+    },
+
+    energyFlowMaxStep(potential, nx, ny, params) {
+      const x = gridDim('nx', nx);
+      const y = gridDim('ny', ny);
+      grid('potential', potential, x * y);
+      const p = optionsObject('params', params);
+      const h = field(p, 'h', 'positive');
+      const beta = field(p, 'beta', 'nonNegative');
+      const gamma = field(p, 'gamma');
+      const boundary = code('boundary', p.boundary, BOUNDARIES);
+      return core.run('energyFlowMaxStep', [potential], [IN], (e, [pp]) =>
+        e.cimm_energy_flow_max_step(pp, x, y, h, beta, gamma, boundary),
+      );
+    },
+
+    laplacian(energy, nx, ny, h, boundary, out) {
+      const x = gridDim('nx', nx);
+      const y = gridDim('ny', ny);
+      grid('energy', energy, x * y);
+      const spacing = num('h', h);
+      if (!(Number.isFinite(spacing) && spacing > 0)) throw argumentError('h', 'a finite number > 0', h);
+      const b = code('boundary', boundary, BOUNDARIES);
+      outputGrid(out, x * y, [['energy', energy]]);
+      core.run('laplacian', [energy, out], [IN, OUT], (e, [pe, po]) => e.cimm_laplacian(pe, x, y, spacing, b, po));
+    },
+
+    gridSums(x, out) {
+      f64('x', x);
+      f64('out', out);
+      lengthIs('out', out, 3, 'a Float64Array of length 3');
+      core.run('gridSums', [x, scratch3], [IN, OUT], (e, [px, po]) => e.cimm_grid_sums(px, x.length, po));
+      out.set(scratch3);
+    },
+  } satisfies Partial<Kernels>;
+}
+
+/** The checks energyFlowRunAsync makes before queuing any work (the native bindings'). */
+export const flowAsyncChecks = {
+  energyFlowRunAsync(
+    energy: unknown,
+    potential: unknown,
+    source: unknown,
+    nx: unknown,
+    ny: unknown,
+    params: EnergyFlowRunParams,
+    kappas: unknown,
+  ) {
+    const cells = gridDim('nx', nx) * gridDim('ny', ny);
+    grid('energy', energy, cells);
+    grid('potential', potential, cells);
+    grid('source', source, cells);
+    const p = optionsObject('params', params);
+    coefficients(p);
+    code('boundary', p.boundary, BOUNDARIES);
+    if (!f64('kappas', kappas).every(Number.isFinite)) {
+      throw argumentError('kappas', 'a Float64Array of finite numbers', kappas);
+    }
+  },
+};

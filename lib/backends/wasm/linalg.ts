@@ -1,0 +1,146 @@
+/** The linalg family on wasm (native/wasm/linalg.cpp): the GEMM, axpby, the reductions, the activations. */
+import { argumentError } from '../../errors.js';
+import type { Kernels, MatmulParams } from '../../kernels.js';
+import {
+  ACTIVATIONS,
+  bool,
+  code,
+  dimension,
+  dtypeOf,
+  f32,
+  finite,
+  matrixOf,
+  optionsObject,
+  real,
+  sameLength,
+} from './args.js';
+import { entry, IN, INOUT, OUT, overlap, type Pointer, type WasmCore, type WithF64 } from './core.js';
+
+export type LinalgExports = WithF64<
+  {
+    cimm_matmul(
+      transA: number,
+      transB: number,
+      m: number,
+      n: number,
+      k: number,
+      alpha: number,
+      a: Pointer,
+      b: Pointer,
+      beta: number,
+      c: Pointer,
+    ): void;
+    cimm_axpby(alpha: number, x: Pointer, beta: number, y: Pointer, n: number): void;
+    cimm_dot(x: Pointer, y: Pointer, n: number): number;
+    cimm_sum(x: Pointer, n: number): number;
+    cimm_activation_forward(activation: number, x: Pointer, shift: number, out: Pointer, n: number): void;
+    cimm_activation_backward(activation: number, y: Pointer, gradOut: Pointer, gradPre: Pointer, n: number): void;
+  },
+  'cimm_matmul' | 'cimm_activation_forward' | 'cimm_activation_backward'
+>;
+
+const nothing = () => undefined;
+
+export function linalgKernels(core: WasmCore<LinalgExports>) {
+  return {
+    matmul(transA, transB, m, n, k, alpha, a, b, beta, c) {
+      const ta = bool('transA', transA);
+      const tb = bool('transB', transB);
+      const mm = dimension('m', m);
+      const nn = dimension('n', n);
+      const kk = dimension('k', k);
+      const al = finite('alpha', alpha);
+      const dtype = dtypeOf('c', c);
+      real('a', a, dtype);
+      real('b', b, dtype);
+      const be = finite('beta', beta);
+      real('c', c, dtype);
+      matrixOf('a', a, ta ? kk : mm, ta ? mm : kk, dtype);
+      matrixOf('b', b, tb ? nn : kk, tb ? kk : nn, dtype);
+      matrixOf('c', c, mm, nn, dtype);
+      if (overlap(a, c) || overlap(b, c)) {
+        throw argumentError('c', 'an array that does not overlap a or b', c);
+      }
+      // β = 0 overwrites c without reading it: c need not be copied in.
+      core.run('matmul', [a, b, c], [IN, IN, be === 0 ? OUT : INOUT], (e, [pa, pb, pc]) =>
+        entry(e, 'cimm_matmul', dtype)(ta ? 1 : 0, tb ? 1 : 0, mm, nn, kk, al, pa, pb, be, pc),
+      );
+    },
+
+    axpby(alpha, x, beta, y) {
+      const al = finite('alpha', alpha);
+      f32('x', x);
+      const be = finite('beta', beta);
+      f32('y', y);
+      sameLength('x', x, y.length, 'y');
+      core.stream(
+        'axpby',
+        y.length,
+        [x, y],
+        [IN, be === 0 ? OUT : INOUT],
+        (e, [px, py], n) => e.cimm_axpby(al, px, be, py, n),
+        nothing,
+      );
+    },
+
+    dot(x, y) {
+      f32('x', x);
+      f32('y', y);
+      sameLength('y', y, x.length, 'x');
+      return core.run('dot', [x, y], [IN, IN], (e, [px, py]) => e.cimm_dot(px, py, x.length));
+    },
+
+    sum(x) {
+      f32('x', x);
+      return core.run('sum', [x], [IN], (e, [px]) => e.cimm_sum(px, x.length));
+    },
+
+    activationForward(activation, x, shift, out) {
+      const act = code('activation', activation, ACTIVATIONS);
+      const dtype = dtypeOf('out', out);
+      real('x', x, dtype);
+      const s = finite('shift', shift);
+      sameLength('x', x, out.length, 'out', dtype);
+      core.stream(
+        'activationForward',
+        out.length,
+        [x, out],
+        [IN, OUT],
+        (e, [px, po], n) => entry(e, 'cimm_activation_forward', dtype)(act, px, s, po, n),
+        nothing,
+      );
+    },
+
+    activationBackward(activation, y, gradOut, gradPre) {
+      const act = code('activation', activation, ACTIVATIONS);
+      const dtype = dtypeOf('gradPre', gradPre);
+      real('y', y, dtype);
+      real('gradOut', gradOut, dtype);
+      sameLength('y', y, gradPre.length, 'gradPre', dtype);
+      sameLength('gradOut', gradOut, gradPre.length, 'gradPre', dtype);
+      core.stream(
+        'activationBackward',
+        gradPre.length,
+        [y, gradOut, gradPre],
+        [IN, IN, OUT],
+        (e, [py, pg, po], n) => entry(e, 'cimm_activation_backward', dtype)(act, py, pg, po, n),
+        nothing,
+      );
+    },
+  } satisfies Partial<Kernels>;
+}
+
+/** The checks matmulAsync makes before queuing any work (the native bindings'). */
+export const linalgAsyncChecks = {
+  matmulAsync(params: MatmulParams, a: unknown, b: unknown, c: unknown) {
+    const o = optionsObject('params', params);
+    const ta = bool('transA', o.transA);
+    const tb = bool('transB', o.transB);
+    const [m, n, k] = [dimension('m', o.m), dimension('n', o.n), dimension('k', o.k)];
+    finite('alpha', o.alpha);
+    const beta = finite('beta', o.beta);
+    matrixOf('a', f32('a', a), ta ? k : m, ta ? m : k);
+    matrixOf('b', f32('b', b), tb ? n : k, tb ? k : n);
+    if (beta !== 0) matrixOf('c', f32('c', c), m, n);
+  },
+};

@@ -1,0 +1,109 @@
+/** The prodigy family on wasm (native/wasm/prodigy.cpp): Prodigy's accumulation and update passes. */
+import type { Kernels, Real } from '../../kernels.js';
+import { alongside, disjoint, dtypeOf, num } from './args.js';
+import { entry, IN, INOUT, OUT, type Pointer, type WasmCore, type WithF64 } from './core.js';
+
+type AccumulateScalars = [
+  beta1: number,
+  beta2: number,
+  beta3: number,
+  momentScale: number,
+  varianceScale: number,
+  sScale: number,
+  weightDecay: number,
+];
+
+export type ProdigyExports = WithF64<
+  {
+    cimm_prodigy_accumulate(
+      p: Pointer,
+      g: Pointer,
+      p0: Pointer,
+      m: Pointer,
+      v: Pointer,
+      s: Pointer,
+      n: number,
+      ...rest: [...AccumulateScalars, out: Pointer]
+    ): void;
+    cimm_prodigy_update(
+      p: Pointer,
+      m: Pointer,
+      v: Pointer,
+      n: number,
+      stepSize: number,
+      eps: number,
+      decay: number,
+    ): number;
+  },
+  'cimm_prodigy_accumulate' | 'cimm_prodigy_update'
+>;
+
+export function prodigyKernels(core: WasmCore<ProdigyExports>) {
+  const scratch3 = new Float64Array(3);
+  return {
+    prodigyAccumulate(
+      params,
+      grads,
+      p0,
+      m,
+      v,
+      s,
+      beta1,
+      beta2,
+      beta3,
+      momentScale,
+      varianceScale,
+      sScale,
+      weightDecay,
+    ) {
+      const dtype = dtypeOf('params', params);
+      const h: AccumulateScalars = [
+        num('beta1', beta1),
+        num('beta2', beta2),
+        num('beta3', beta3),
+        num('momentScale', momentScale),
+        num('varianceScale', varianceScale),
+        num('sScale', sScale),
+        num('weightDecay', weightDecay),
+      ];
+      const arrays: [string, Real][] = [
+        ['grads', grads],
+        ['p0', p0],
+        ['m', m],
+        ['v', v],
+        ['s', s],
+      ];
+      alongside(dtype, params.length, 'params', arrays);
+      disjoint([['params', params], ...arrays], dtype);
+      core.run(
+        'prodigyAccumulate',
+        [params, grads, p0, m, v, s, scratch3],
+        [IN, IN, IN, INOUT, INOUT, INOUT, OUT],
+        (e, [pp, pg, pq, pm, pv, ps, po]) =>
+          entry(e, 'cimm_prodigy_accumulate', dtype)(pp, pg, pq, pm, pv, ps, params.length, ...h, po),
+      );
+      return [scratch3[0], scratch3[1]];
+    },
+
+    prodigyUpdate(params, m, v, stepSize, epsilon, decay) {
+      const dtype = dtypeOf('params', params);
+      const h = [num('stepSize', stepSize), num('epsilon', epsilon), num('decay', decay)] as const;
+      const arrays: [string, Real][] = [
+        ['m', m],
+        ['v', v],
+      ];
+      alongside(dtype, params.length, 'params', arrays);
+      disjoint([['params', params], ...arrays], dtype);
+      // elementwise: streamed in cache-sized pieces (core.ts); finite when every piece is
+      const finite = core.stream(
+        'prodigyUpdate',
+        params.length,
+        [params, m, v],
+        [INOUT, IN, IN],
+        (e, [pp, pm, pv], n) => entry(e, 'cimm_prodigy_update', dtype)(pp, pm, pv, n, ...h),
+        (a, b) => (a === 1 && b === 1 ? 1 : 0),
+      );
+      return finite === 1;
+    },
+  } satisfies Partial<Kernels>;
+}

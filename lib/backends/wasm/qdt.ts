@@ -1,0 +1,82 @@
+/** The qdt family on wasm (native/wasm/qdt.cpp): QDT/QBE eqs. 1, 2, 6, 15. */
+import { argumentError } from '../../errors.js';
+import type { Kernels } from '../../kernels.js';
+import { f64, finite, lengthIs, num } from './args.js';
+import { IN, OUT, type Pointer, type WasmCore } from './core.js';
+
+export interface QdtExports {
+  cimm_coupling(t: Pointer, n: number, alpha: number, beta: number, gamma: number, lambda: number, out: Pointer): void;
+  cimm_scale_transition(t: Pointer, n: number, scaleCoupling: number, criticalTime: number, out: Pointer): void;
+  cimm_shannon_entropy(p: Pointer, n: number): number;
+  cimm_hermitian_eigenvalues(re: Pointer, im: Pointer, d: number, out: Pointer): void;
+}
+
+const MAX_DIMENSION = 4096; // cimm::kMaxDimension
+const nothing = () => undefined;
+
+/** `out` of the length of t (the elementwise qdt kernels). */
+function outLikeT(out: unknown, t: Float64Array): Float64Array {
+  const o = f64('out', out);
+  lengthIs('out', o, t.length, `a Float64Array of length ${t.length} (the length of t)`);
+  return o;
+}
+
+export function qdtKernels(core: WasmCore<QdtExports>) {
+  return {
+    coupling(t, alpha, beta, gamma, lambdaCosmo, out) {
+      f64('t', t);
+      const c = [
+        finite('alpha', alpha),
+        finite('beta', beta),
+        finite('gamma', gamma),
+        finite('lambdaCosmo', lambdaCosmo),
+      ] as const;
+      outLikeT(out, t);
+      core.stream(
+        'coupling',
+        t.length,
+        [t, out],
+        [IN, OUT],
+        (e, [pt, po], n) => e.cimm_coupling(pt, n, ...c, po),
+        nothing,
+      );
+    },
+
+    scaleTransition(t, scaleCoupling, criticalTime, out) {
+      f64('t', t);
+      const lambda = finite('scaleCoupling', scaleCoupling);
+      const tc = finite('criticalTime', criticalTime);
+      outLikeT(out, t);
+      core.stream(
+        'scaleTransition',
+        t.length,
+        [t, out],
+        [IN, OUT],
+        (e, [pt, po], n) => e.cimm_scale_transition(pt, n, lambda, tc, po),
+        nothing,
+      );
+    },
+
+    shannonEntropy(p) {
+      f64('p', p);
+      return core.run('shannonEntropy', [p], [IN], (e, [pp]) => e.cimm_shannon_entropy(pp, p.length));
+    },
+
+    hermitianEigenvalues(re, im, d, out) {
+      const dv = num('d', d);
+      if (!(dv >= 0 && dv <= MAX_DIMENSION && Number.isInteger(dv))) {
+        throw argumentError('d', `an integer in [0, ${MAX_DIMENSION}]`, d);
+      }
+      const matrix = `a d×d matrix of length ${dv * dv} (d = ${dv})`;
+      f64('re', re);
+      lengthIs('re', re, dv * dv, matrix);
+      f64('im', im);
+      lengthIs('im', im, dv * dv, matrix);
+      f64('out', out);
+      lengthIs('out', out, dv, `a Float64Array of length ${dv} (d)`);
+      core.run('hermitianEigenvalues', [re, im, out], [IN, IN, OUT], (e, [pr, pi, po]) =>
+        e.cimm_hermitian_eigenvalues(pr, pi, dv, po),
+      );
+    },
+  } satisfies Partial<Kernels>;
+}
