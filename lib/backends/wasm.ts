@@ -51,7 +51,7 @@ export function wasmModulePath(): string {
 }
 
 /** The module's exports: every family's. */
-type Exports = EnergyExports &
+export type Exports = EnergyExports &
   FractalExports &
   LinalgExports &
   QdtExports &
@@ -68,7 +68,7 @@ const asyncChecks: { [K in keyof AsyncKernels]: (...args: Parameters<AsyncKernel
 };
 
 /** The Kernels over one instance of the module. */
-function wasmKernels(core: WasmCore<Exports>, path: string): Kernels {
+export function wasmKernels(core: WasmCore<Exports>, path: string): Kernels {
   const sync: Omit<Kernels, keyof AsyncKernels> = {
     name: 'wasm',
     describe: () => ({ name: 'wasm', simdPath: 'wasm-simd128', cpuFeatures: [], threads: 1, source: path }),

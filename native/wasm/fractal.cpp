@@ -4,11 +4,12 @@
 #include <cstddef>
 
 #include "exports.hpp"
+#include "wasm_kernels.hpp"
 
 using std::size_t;
 
 CIMM_EXPORT(cimm_fractal_step) void cimm_fractal_step(const float* z, double offset, float* out, size_t n) {
-  cimm::fractal_step(z, offset, out, n);
+  cimm::wasm::fractal_step(z, offset, out, n);
 }
 
 CIMM_EXPORT(cimm_fractal_step_backward)

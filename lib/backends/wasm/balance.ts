@@ -1,5 +1,7 @@
 /** The balance family on wasm (native/wasm/balance.cpp): the update energy and slope of an optimizer step. */
+
 import type { Kernels } from '../../kernels.js';
+import { jsKernels as js } from '../js/index.js';
 import { alongside, dtypeOf, f64, lengthIs, num, real } from './args.js';
 import { entry, IN, OUT, type Pointer, type WasmCore, type WithF64 } from './core.js';
 
@@ -20,6 +22,9 @@ export type BalanceExports = WithF64<
   'cimm_update_energy' | 'cimm_update_slope'
 >;
 
+/** Below these sizes a call runs the js reference (measured crossovers: docs/notes-wasm.md, core.ts `below`). */
+const CROSSOVER = { updateEnergy: 256, updateSlope: 256 };
+
 export function balanceKernels(core: WasmCore<BalanceExports>) {
   const scratch3 = new Float64Array(3);
   return {
@@ -37,6 +42,7 @@ export function balanceKernels(core: WasmCore<BalanceExports>) {
       ]);
       f64('out', out);
       lengthIs('out', out, 3, 'a Float64Array of length 3');
+      if (core.below(n, CROSSOVER.updateEnergy)) return js.updateEnergy(before, after, grads, metric, scale, eps, out);
       core.run(
         'updateEnergy',
         [before, after, grads, metric, scratch3],
@@ -53,6 +59,7 @@ export function balanceKernels(core: WasmCore<BalanceExports>) {
         ['after', after],
         ['grads', grads],
       ]);
+      if (core.below(before.length, CROSSOVER.updateSlope)) return js.updateSlope(before, after, grads);
       return core.run('updateSlope', [before, after, grads], [IN, IN, IN], (e, [pb, pa, pg]) =>
         entry(e, 'cimm_update_slope', dtype)(pb, pa, pg, before.length),
       );

@@ -68,6 +68,15 @@ export function overlap(a: Real, b: Real): boolean {
   return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
+/**
+ * `input`, or a copy of it where it overlaps `output` without being it: for a call routed to
+ * the js reference, which does not copy such inputs itself in every kernel, the semantics of a
+ * staged call ("computed from a copy of the inputs").
+ */
+export function apart<T extends Real>(input: T, output: Real): T {
+  return overlap(input, output) && !same(input, output) ? (input.slice() as T) : input;
+}
+
 /** Whether a and b are the same elements (same buffer, offset and length). */
 const same = (a: Real, b: Real) =>
   a.buffer === b.buffer && a.byteOffset === b.byteOffset && a.byteLength === b.byteLength;
@@ -83,6 +92,22 @@ export class WasmCore<E = BaseExports> {
   private heap = new ArrayBuffer(0);
   private f32 = new Float32Array(0);
   private f64 = new Float64Array(0);
+  /** Elements per piece of a streamed call (STREAM_PIECE; another value only to measure it). */
+  piece = STREAM_PIECE;
+  /**
+   * Whether calls below a kernel's measured crossover run the js reference instead (`below`);
+   * false only to measure the module itself (bench/wasm-crossover.ts).
+   */
+  routeSmall = true;
+
+  /**
+   * Whether a call of `size` runs on the js reference: below `crossover`, the size under which
+   * the module's call (checks, staging, copies) was measured slower than the js loop
+   * (docs/notes-wasm.md, "Crossovers"). The caller has checked the arguments already.
+   */
+  below(size: number, crossover: number): boolean {
+    return this.routeSmall && size < crossover;
+  }
 
   constructor(private readonly module: WebAssembly.Module) {
     this.exports();
@@ -209,16 +234,34 @@ export class WasmCore<E = BaseExports> {
     body: (e: E, p: Pointer[], count: number) => R,
     combine: (a: R, b: R) => R,
   ): R {
-    if (n <= STREAM_PIECE || !this.streamable(arrays, roles)) {
+    const piece = this.piece;
+    if (n <= piece || !this.streamable(arrays, roles)) {
       return this.run(kernel, arrays, roles, (e, p) => body(e, p, n));
     }
+    // the arena holds one piece of each array, laid out once; each piece is copied in, computed
+    // and copied out while it is in cache
+    const slots = arrays.map((a) => (a.length === 0 ? 0 : aligned(piece * a.BYTES_PER_ELEMENT)));
+    this.reserve(slots.reduce((x, y) => x + y, 0));
+    const pointers: Pointer[] = [];
+    for (let i = 0, p = this.arena; i < arrays.length; p += slots[i], i++) pointers.push(p);
     let result: R | undefined;
-    const pieces = arrays.map(() => arrays[0]);
-    for (let lo = 0; lo < n; lo += STREAM_PIECE) {
-      const hi = Math.min(n, lo + STREAM_PIECE);
-      for (let i = 0; i < arrays.length; i++)
-        pieces[i] = arrays[i].length === 0 ? arrays[i] : arrays[i].subarray(lo, hi);
-      const r = this.run(kernel, pieces, roles, (e, p) => body(e, p, hi - lo));
+    for (let lo = 0; lo < n; lo += piece) {
+      const count = Math.min(piece, n - lo);
+      this.views();
+      for (let i = 0; i < arrays.length; i++) {
+        const a = arrays[i];
+        if (!(roles[i] & IN) || a.length === 0) continue;
+        if (a instanceof Float32Array) this.f32.set(a.subarray(lo, lo + count), pointers[i] >>> 2);
+        else this.f64.set(a.subarray(lo, lo + count), pointers[i] >>> 3);
+      }
+      const r = this.guard(kernel, (e) => body(e, pointers, count));
+      this.views();
+      for (let i = 0; i < arrays.length; i++) {
+        const a = arrays[i];
+        if (!(roles[i] & OUT) || a.length === 0) continue;
+        const at = a instanceof Float32Array ? pointers[i] >>> 2 : pointers[i] >>> 3;
+        a.set((a instanceof Float32Array ? this.f32 : this.f64).subarray(at, at + count), lo);
+      }
       result = result === undefined ? r : combine(result, r);
     }
     return result as R;

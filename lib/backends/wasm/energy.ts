@@ -1,6 +1,8 @@
 /** The energy family on wasm (native/wasm/energy.cpp): design eqs. 3–4 and the distance. */
+
 import { argumentError } from '../../errors.js';
 import type { Kernels } from '../../kernels.js';
+import { jsKernels as js } from '../js/index.js';
 import { f32, f64, lengthIs, num } from './args.js';
 import { IN, OUT, type Pointer, type WasmCore } from './core.js';
 
@@ -10,6 +12,12 @@ export interface EnergyExports {
   cimm_distance(x: Pointer, y: Pointer, d: number): number;
 }
 
+/** Below these sizes a call runs the js reference (measured crossovers: docs/notes-wasm.md, core.ts `below`). */
+const CROSSOVER = {
+  /** the length of points (M·d) */
+  nonlocalEnergy: 256,
+  distance: 256,
+};
 const MAX_PRIME_COUNT = 1_000_000; // cimm::kMaxPrimeCount
 
 /** localEnergy's prime count: an integer in [0, MAX_PRIME_COUNT]. */
@@ -42,6 +50,7 @@ export function energyKernels(core: WasmCore<EnergyExports>) {
       }
       const l = num('lengthScale', lengthScale);
       const s = num('softening', softening);
+      if (core.below(points.length, CROSSOVER.nonlocalEnergy)) return js.nonlocalEnergy(x, y, points, l, s);
       return core.run('nonlocalEnergy', [x, y, points], [IN, IN, IN], (e, [px, py, pp]) =>
         e.cimm_nonlocal_energy(px, py, x.length, pp, points.length / x.length, l, s),
       );
@@ -51,6 +60,7 @@ export function energyKernels(core: WasmCore<EnergyExports>) {
       f32('x', x);
       f32('y', y);
       lengthIs('y', y, x.length, `a Float32Array of length ${x.length}`);
+      if (core.below(x.length, CROSSOVER.distance)) return js.distance(x, y);
       return core.run('distance', [x, y], [IN, IN], (e, [px, py]) => e.cimm_distance(px, py, x.length));
     },
   } satisfies Partial<Kernels>;

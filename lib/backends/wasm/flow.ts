@@ -1,6 +1,8 @@
 /** The flow family on wasm (native/wasm/flow.cpp): eqs. 10–11, the energy flow and its grid reductions. */
+
 import { argumentError } from '../../errors.js';
 import type { EnergyFlowRunParams, Kernels } from '../../kernels.js';
+import { jsKernels as js } from '../js/index.js';
 import { BOUNDARIES, code, f64, field, grid, gridDim, lengthIs, num, optionsObject, outputGrid } from './args.js';
 import { IN, OUT, type Pointer, type WasmCore } from './core.js';
 
@@ -32,6 +34,9 @@ export interface FlowExports {
   cimm_grid_sums(x: Pointer, n: number, out: Pointer): void;
 }
 
+/** Below these sizes a call runs the js reference (measured crossovers: docs/notes-wasm.md, core.ts `below`). */
+const CROSSOVER = { energyFlowStep: 1024, energyFlowMaxStep: 1024, laplacian: 1024, gridSums: 1024 };
+
 /** A step's coefficients: h, dt, β, γ of params (a run's too), in the binding's order. */
 function coefficients(p: Record<string, unknown>) {
   return {
@@ -61,6 +66,11 @@ export function flowKernels(core: WasmCore<FlowExports>) {
         ['potential', potential],
         ['source', source],
       ]);
+      if (core.below(cells, CROSSOVER.energyFlowStep)) {
+        // the fields as read (a getter runs once)
+        const read = { h, dt, beta, gamma, kappa, boundary: BOUNDARIES[boundary] };
+        return js.energyFlowStep(energy, potential, source, x, y, read, out);
+      }
       core.run('energyFlowStep', [energy, potential, source, out], [IN, IN, IN, OUT], (e, [pe, pp, ps, po]) =>
         e.cimm_energy_flow_step(pe, pp, ps, x, y, h, dt, beta, gamma, kappa, boundary, po),
       );
@@ -75,6 +85,9 @@ export function flowKernels(core: WasmCore<FlowExports>) {
       const beta = field(p, 'beta', 'nonNegative');
       const gamma = field(p, 'gamma');
       const boundary = code('boundary', p.boundary, BOUNDARIES);
+      if (core.below(x * y, CROSSOVER.energyFlowMaxStep)) {
+        return js.energyFlowMaxStep(potential, x, y, { h, beta, gamma, boundary: BOUNDARIES[boundary] });
+      }
       return core.run('energyFlowMaxStep', [potential], [IN], (e, [pp]) =>
         e.cimm_energy_flow_max_step(pp, x, y, h, beta, gamma, boundary),
       );
@@ -88,6 +101,7 @@ export function flowKernels(core: WasmCore<FlowExports>) {
       if (!(Number.isFinite(spacing) && spacing > 0)) throw argumentError('h', 'a finite number > 0', h);
       const b = code('boundary', boundary, BOUNDARIES);
       outputGrid(out, x * y, [['energy', energy]]);
+      if (core.below(x * y, CROSSOVER.laplacian)) return js.laplacian(energy, x, y, spacing, boundary, out);
       core.run('laplacian', [energy, out], [IN, OUT], (e, [pe, po]) => e.cimm_laplacian(pe, x, y, spacing, b, po));
     },
 
@@ -95,6 +109,7 @@ export function flowKernels(core: WasmCore<FlowExports>) {
       f64('x', x);
       f64('out', out);
       lengthIs('out', out, 3, 'a Float64Array of length 3');
+      if (core.below(x.length, CROSSOVER.gridSums)) return js.gridSums(x, out);
       core.run('gridSums', [x, scratch3], [IN, OUT], (e, [px, po]) => e.cimm_grid_sums(px, x.length, po));
       out.set(scratch3);
     },

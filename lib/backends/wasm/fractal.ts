@@ -1,7 +1,9 @@
 /** The fractal family on wasm (native/wasm/fractal.cpp): design eq. 8, its backward rule, the bound check. */
+
 import type { Kernels } from '../../kernels.js';
+import { jsKernels as js } from '../js/index.js';
 import { f32, finite, sameLength } from './args.js';
-import { IN, OUT, type Pointer, type WasmCore } from './core.js';
+import { apart, IN, OUT, type Pointer, type WasmCore } from './core.js';
 
 export interface FractalExports {
   cimm_fractal_step(z: Pointer, offset: number, out: Pointer, n: number): void;
@@ -9,6 +11,8 @@ export interface FractalExports {
   cimm_max_abs(x: Pointer, n: number): number;
 }
 
+/** Below these sizes a call runs the js reference (measured crossovers: docs/notes-wasm.md, core.ts `below`). */
+const CROSSOVER = { fractalStep: 256, fractalStepBackward: 256, maxAbs: 1024 };
 const nothing = () => undefined;
 
 export function fractalKernels(core: WasmCore<FractalExports>) {
@@ -18,6 +22,7 @@ export function fractalKernels(core: WasmCore<FractalExports>) {
       const c = finite('offset', offset);
       f32('out', out);
       sameLength('out', out, z.length, 'z');
+      if (core.below(z.length, CROSSOVER.fractalStep)) return js.fractalStep(apart(z, out), offset, out);
       // elementwise: streamed in cache-sized pieces (core.ts), one pass over memory each way
       core.stream(
         'fractalStep',
@@ -35,6 +40,8 @@ export function fractalKernels(core: WasmCore<FractalExports>) {
       f32('gradZ', gradZ);
       sameLength('gradOut', gradOut, z.length, 'z');
       sameLength('gradZ', gradZ, z.length, 'z');
+      if (core.below(z.length, CROSSOVER.fractalStepBackward))
+        return js.fractalStepBackward(apart(z, gradZ), apart(gradOut, gradZ), gradZ);
       core.stream(
         'fractalStepBackward',
         z.length,
@@ -47,6 +54,7 @@ export function fractalKernels(core: WasmCore<FractalExports>) {
 
     maxAbs(x) {
       f32('x', x);
+      if (core.below(x.length, CROSSOVER.maxAbs)) return js.maxAbs(x);
       return core.run('maxAbs', [x], [IN], (e, [px]) => e.cimm_max_abs(px, x.length));
     },
   } satisfies Partial<Kernels>;

@@ -1,6 +1,8 @@
 /** The linalg family on wasm (native/wasm/linalg.cpp): the GEMM, axpby, the reductions, the activations. */
+
 import { argumentError } from '../../errors.js';
 import type { Kernels, MatmulParams } from '../../kernels.js';
+import { jsKernels as js } from '../js/index.js';
 import {
   ACTIVATIONS,
   bool,
@@ -14,7 +16,7 @@ import {
   real,
   sameLength,
 } from './args.js';
-import { entry, IN, INOUT, OUT, overlap, type Pointer, type WasmCore, type WithF64 } from './core.js';
+import { apart, entry, IN, INOUT, OUT, overlap, type Pointer, type WasmCore, type WithF64 } from './core.js';
 
 export type LinalgExports = WithF64<
   {
@@ -39,6 +41,18 @@ export type LinalgExports = WithF64<
   'cimm_matmul' | 'cimm_activation_forward' | 'cimm_activation_backward'
 >;
 
+/** Below these sizes a call runs the js reference (measured crossovers: docs/notes-wasm.md, core.ts `below`). */
+const CROSSOVER = {
+  /** m·n·k */
+  matmul: 256,
+  axpby: 256,
+  dot: 1024,
+  sum: 256,
+  /** identity and relu; tanh and sigmoid call libm's tanh and exp, slower in wasm than V8's Math */
+  activation: 256,
+  activationLibm: 16_384,
+  activationBackward: 256,
+};
 const nothing = () => undefined;
 
 export function linalgKernels(core: WasmCore<LinalgExports>) {
@@ -61,6 +75,7 @@ export function linalgKernels(core: WasmCore<LinalgExports>) {
       if (overlap(a, c) || overlap(b, c)) {
         throw argumentError('c', 'an array that does not overlap a or b', c);
       }
+      if (core.below(mm * nn * kk, CROSSOVER.matmul)) return js.matmul(ta, tb, mm, nn, kk, al, a, b, be, c);
       // β = 0 overwrites c without reading it: c need not be copied in.
       core.run('matmul', [a, b, c], [IN, IN, be === 0 ? OUT : INOUT], (e, [pa, pb, pc]) =>
         entry(e, 'cimm_matmul', dtype)(ta ? 1 : 0, tb ? 1 : 0, mm, nn, kk, al, pa, pb, be, pc),
@@ -73,6 +88,7 @@ export function linalgKernels(core: WasmCore<LinalgExports>) {
       const be = finite('beta', beta);
       f32('y', y);
       sameLength('x', x, y.length, 'y');
+      if (core.below(y.length, CROSSOVER.axpby)) return js.axpby(al, apart(x, y), be, y);
       core.stream(
         'axpby',
         y.length,
@@ -87,11 +103,13 @@ export function linalgKernels(core: WasmCore<LinalgExports>) {
       f32('x', x);
       f32('y', y);
       sameLength('y', y, x.length, 'x');
+      if (core.below(x.length, CROSSOVER.dot)) return js.dot(x, y);
       return core.run('dot', [x, y], [IN, IN], (e, [px, py]) => e.cimm_dot(px, py, x.length));
     },
 
     sum(x) {
       f32('x', x);
+      if (core.below(x.length, CROSSOVER.sum)) return js.sum(x);
       return core.run('sum', [x], [IN], (e, [px]) => e.cimm_sum(px, x.length));
     },
 
@@ -101,6 +119,8 @@ export function linalgKernels(core: WasmCore<LinalgExports>) {
       real('x', x, dtype);
       const s = finite('shift', shift);
       sameLength('x', x, out.length, 'out', dtype);
+      const crossover = act === 1 || act === 2 ? CROSSOVER.activationLibm : CROSSOVER.activation;
+      if (core.below(out.length, crossover)) return js.activationForward(activation, apart(x, out), shift, out);
       core.stream(
         'activationForward',
         out.length,
@@ -118,6 +138,8 @@ export function linalgKernels(core: WasmCore<LinalgExports>) {
       real('gradOut', gradOut, dtype);
       sameLength('y', y, gradPre.length, 'gradPre', dtype);
       sameLength('gradOut', gradOut, gradPre.length, 'gradPre', dtype);
+      if (core.below(gradPre.length, CROSSOVER.activationBackward))
+        return js.activationBackward(activation, apart(y, gradPre), apart(gradOut, gradPre), gradPre);
       core.stream(
         'activationBackward',
         gradPre.length,

@@ -2,7 +2,9 @@
  * The optim family on wasm (native/wasm/optim.cpp): the SGD and Adam steps, their measured
  * twins, and the reductions and probes the optimizers call.
  */
+
 import type { AdamStepOptions, Kernels, Real, SgdStepOptions } from '../../kernels.js';
+import { jsKernels as js } from '../js/index.js';
 import {
   alongside,
   bits,
@@ -91,7 +93,11 @@ function sgdOptions(value: unknown, prefix: string) {
     bool(`${prefix}maximize`, o.maximize),
     bool(`${prefix}firstStep`, o.firstStep),
   ] as const;
-  return { scalars, flags: bits(flags) as SgdFlags };
+  const [learningRate, momentum, dampening, weightDecay] = scalars;
+  const [nesterov, maximize, firstStep] = flags;
+  /** The options as read, for the js reference (a getter runs once). */
+  const read: SgdStepOptions = { learningRate, momentum, dampening, weightDecay, nesterov, maximize, firstStep };
+  return { scalars, flags: bits(flags) as SgdFlags, read };
 }
 
 /** Adam's hyperparameters (and, `measured`, the metric's), each field read once and checked. */
@@ -111,7 +117,15 @@ function adamOptions(value: unknown, prefix: string, measured: boolean) {
   const metric = measured
     ? ([num(`${prefix}metricScale`, o.metricScale), num(`${prefix}metricEpsilon`, o.metricEpsilon)] as const)
     : ([0, 0] as const);
-  return { scalars, flags, amsgrad, metric };
+  const [beta1, beta2, stepSize, bc2Sqrt, epsilon, weightDecay, decay] = scalars;
+  const [metricScale, metricEpsilon] = metric;
+  const maximize = flags[1] === 1;
+  /** The options as read, for the js reference (a getter runs once). */
+  const read: AdamStepOptions = {
+    ...{ beta1, beta2, stepSize, bc2Sqrt, epsilon, weightDecay, decay, amsgrad, maximize },
+    ...{ metricScale, metricEpsilon },
+  };
+  return { scalars, flags, amsgrad, metric, read };
 }
 
 /** SGD's arrays after its options: momentumBuffer is used (length n) only when momentum ≠ 0 in the dtype. */
@@ -157,6 +171,16 @@ function measuredArrays(dtype: Dtype, n: number, named: [string, Real][], before
   return sumsOut(out, all);
 }
 
+/** Below these sizes a call runs the js reference (measured crossovers: docs/notes-wasm.md, core.ts `below`). */
+const CROSSOVER = {
+  sgdStep: 256,
+  adamStep: 256,
+  measured: 256,
+  firstNonFinite: 256,
+  l2Norm: 256,
+  zeroNonFinite: 256,
+  scaleInPlace: 1024,
+};
 const every = (a: number, b: number) => (a === 1 && b === 1 ? 1 : 0);
 const nothing = () => undefined;
 
@@ -181,6 +205,10 @@ export function optimKernels(core: WasmCore<OptimExports>) {
         '',
       );
       const { buf } = sgdArrays(dtype, params, grads, momentumBuffer, scalars[1]);
+      if (core.below(params.length, CROSSOVER.sgdStep)) {
+        const f = [learningRate, momentum, dampening, weightDecay, nesterov, maximize, firstStep] as const;
+        return js.sgdStep(params, grads, momentumBuffer, ...f);
+      }
       // elementwise: streamed in cache-sized pieces (core.ts); finite when every piece is
       const finite = core.stream(
         'sgdStep',
@@ -216,6 +244,10 @@ export function optimKernels(core: WasmCore<OptimExports>) {
         false,
       );
       const { w } = adamArrays(dtype, params, grads, m, v, vMax, o.amsgrad);
+      if (core.below(params.length, CROSSOVER.adamStep)) {
+        const h = [beta1, beta2, stepSize, bc2Sqrt, epsilon, weightDecay, decay, amsgrad, maximize] as const;
+        return js.adamStep(params, grads, m, v, vMax, ...h);
+      }
       const finite = core.stream(
         'adamStep',
         params.length,
@@ -232,9 +264,12 @@ export function optimKernels(core: WasmCore<OptimExports>) {
       // the dtype first, then the options' fields, read once each, before any other array is
       // looked at (the binding's order)
       const dtype = dtypeOf('params', params);
-      const { scalars, flags } = sgdOptions(options, 'options.');
+      const { scalars, flags, read } = sgdOptions(options, 'options.');
       const { named, buf } = sgdArrays(dtype, params, grads, momentumBuffer, scalars[1]);
       const sums = measuredArrays(dtype, params.length, named, before, out);
+      if (core.below(params.length, CROSSOVER.measured)) {
+        return js.sgdStepMeasured(params, grads, momentumBuffer, before, read, out);
+      }
       const finite = core.run(
         'sgdStepMeasured',
         [params, grads as Real, buf, before, scratch3],
@@ -251,6 +286,9 @@ export function optimKernels(core: WasmCore<OptimExports>) {
       const o = adamOptions(options, 'options.', true);
       const { named, w } = adamArrays(dtype, params, grads, m, v, vMax, o.amsgrad);
       const sums = measuredArrays(dtype, params.length, named, before, out);
+      if (core.below(params.length, CROSSOVER.measured)) {
+        return js.adamStepMeasured(params, grads, m, v, vMax, before, o.read, out);
+      }
       const finite = core.run(
         'adamStepMeasured',
         [params, grads as Real, m as Real, v as Real, w, before, scratch3],
@@ -276,6 +314,7 @@ export function optimKernels(core: WasmCore<OptimExports>) {
 
     firstNonFinite(values) {
       const dtype = dtypeOf('values', values);
+      if (core.below(values.length, CROSSOVER.firstNonFinite)) return js.firstNonFinite(values);
       return core.run('firstNonFinite', [values], [IN], (e, [px]) =>
         entry(e, 'cimm_first_non_finite', dtype)(px, values.length),
       );
@@ -296,11 +335,13 @@ export function optimKernels(core: WasmCore<OptimExports>) {
 
     l2Norm(x) {
       const dtype = dtypeOf('x', x);
+      if (core.below(x.length, CROSSOVER.l2Norm)) return js.l2Norm(x);
       return core.run('l2Norm', [x], [IN], (e, [px]) => entry(e, 'cimm_l2_norm', dtype)(px, x.length));
     },
 
     zeroNonFinite(x) {
       const dtype = dtypeOf('x', x);
+      if (core.below(x.length, CROSSOVER.zeroNonFinite)) return js.zeroNonFinite(x);
       // a count: the pieces' counts add up exactly
       return core.stream(
         'zeroNonFinite',
@@ -315,6 +356,7 @@ export function optimKernels(core: WasmCore<OptimExports>) {
     scaleInPlace(x, s) {
       const dtype = dtypeOf('x', x);
       const factor = num('s', s);
+      if (core.below(x.length, CROSSOVER.scaleInPlace)) return js.scaleInPlace(x, factor);
       core.stream(
         'scaleInPlace',
         x.length,

@@ -1,5 +1,7 @@
 /** The prodigy family on wasm (native/wasm/prodigy.cpp): Prodigy's accumulation and update passes. */
+
 import type { Kernels, Real } from '../../kernels.js';
+import { jsKernels as js } from '../js/index.js';
 import { alongside, disjoint, dtypeOf, num } from './args.js';
 import { entry, IN, INOUT, OUT, type Pointer, type WasmCore, type WithF64 } from './core.js';
 
@@ -38,6 +40,9 @@ export type ProdigyExports = WithF64<
   'cimm_prodigy_accumulate' | 'cimm_prodigy_update'
 >;
 
+/** Below these sizes a call runs the js reference (measured crossovers: docs/notes-wasm.md, core.ts `below`). */
+const CROSSOVER = { prodigyAccumulate: 256, prodigyUpdate: 16 };
+
 export function prodigyKernels(core: WasmCore<ProdigyExports>) {
   const scratch3 = new Float64Array(3);
   return {
@@ -75,6 +80,9 @@ export function prodigyKernels(core: WasmCore<ProdigyExports>) {
       ];
       alongside(dtype, params.length, 'params', arrays);
       disjoint([['params', params], ...arrays], dtype);
+      if (core.below(params.length, CROSSOVER.prodigyAccumulate)) {
+        return js.prodigyAccumulate(params, grads, p0, m, v, s, ...h);
+      }
       core.run(
         'prodigyAccumulate',
         [params, grads, p0, m, v, s, scratch3],
@@ -94,6 +102,7 @@ export function prodigyKernels(core: WasmCore<ProdigyExports>) {
       ];
       alongside(dtype, params.length, 'params', arrays);
       disjoint([['params', params], ...arrays], dtype);
+      if (core.below(params.length, CROSSOVER.prodigyUpdate)) return js.prodigyUpdate(params, m, v, ...h);
       // elementwise: streamed in cache-sized pieces (core.ts); finite when every piece is
       const finite = core.stream(
         'prodigyUpdate',

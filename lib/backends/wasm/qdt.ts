@@ -1,8 +1,10 @@
 /** The qdt family on wasm (native/wasm/qdt.cpp): QDT/QBE eqs. 1, 2, 6, 15. */
+
 import { argumentError } from '../../errors.js';
 import type { Kernels } from '../../kernels.js';
+import { jsKernels as js } from '../js/index.js';
 import { f64, finite, lengthIs, num } from './args.js';
-import { IN, OUT, type Pointer, type WasmCore } from './core.js';
+import { apart, IN, OUT, type Pointer, type WasmCore } from './core.js';
 
 export interface QdtExports {
   cimm_coupling(t: Pointer, n: number, alpha: number, beta: number, gamma: number, lambda: number, out: Pointer): void;
@@ -12,6 +14,15 @@ export interface QdtExports {
 }
 
 const MAX_DIMENSION = 4096; // cimm::kMaxDimension
+/** Below these sizes a call runs the js reference (measured crossovers: docs/notes-wasm.md, core.ts `below`). */
+const CROSSOVER = {
+  /** an exp, a sin and a cos per element from wasi-libc's libm, slower than V8's Math (notes) */
+  coupling: 16_384,
+  scaleTransition: 256,
+  shannonEntropy: 256,
+  /** d */
+  hermitianEigenvalues: 4,
+};
 const nothing = () => undefined;
 
 /** `out` of the length of t (the elementwise qdt kernels). */
@@ -32,6 +43,7 @@ export function qdtKernels(core: WasmCore<QdtExports>) {
         finite('lambdaCosmo', lambdaCosmo),
       ] as const;
       outLikeT(out, t);
+      if (core.below(t.length, CROSSOVER.coupling)) return js.coupling(apart(t, out), ...c, out);
       core.stream(
         'coupling',
         t.length,
@@ -47,6 +59,7 @@ export function qdtKernels(core: WasmCore<QdtExports>) {
       const lambda = finite('scaleCoupling', scaleCoupling);
       const tc = finite('criticalTime', criticalTime);
       outLikeT(out, t);
+      if (core.below(t.length, CROSSOVER.scaleTransition)) return js.scaleTransition(apart(t, out), lambda, tc, out);
       core.stream(
         'scaleTransition',
         t.length,
@@ -59,6 +72,7 @@ export function qdtKernels(core: WasmCore<QdtExports>) {
 
     shannonEntropy(p) {
       f64('p', p);
+      if (core.below(p.length, CROSSOVER.shannonEntropy)) return js.shannonEntropy(p);
       return core.run('shannonEntropy', [p], [IN], (e, [pp]) => e.cimm_shannon_entropy(pp, p.length));
     },
 
@@ -74,6 +88,7 @@ export function qdtKernels(core: WasmCore<QdtExports>) {
       lengthIs('im', im, dv * dv, matrix);
       f64('out', out);
       lengthIs('out', out, dv, `a Float64Array of length ${dv} (d)`);
+      if (core.below(dv, CROSSOVER.hermitianEigenvalues)) return js.hermitianEigenvalues(re, im, dv, out);
       core.run('hermitianEigenvalues', [re, im, out], [IN, IN, OUT], (e, [pr, pi, po]) =>
         e.cimm_hermitian_eigenvalues(pr, pi, dv, po),
       );
