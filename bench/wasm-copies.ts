@@ -59,7 +59,18 @@ const cases: Case[] = [
     roles: [INOUT, IN, INOUT, INOUT, INOUT],
     kernel: (e, [pp, pg, pm, pv, pw], n) =>
       e.cimm_adam_step(pp, pg, pm, pv, pw, n, 0.9, 0.999, 1e-3, 0.1, 1e-8, 0, 1, 0, 0),
-    js: () => jsKernels.adamStep(p, g, m, v, empty, 0.9, 0.999, 1e-3, 0.1, 1e-8, 0, 1, false, false),
+    js: () =>
+      jsKernels.adamStep(p, g, m, v, empty, {
+        beta1: 0.9,
+        beta2: 0.999,
+        stepSize: 1e-3,
+        bc2Sqrt: 0.1,
+        epsilon: 1e-8,
+        weightDecay: 0,
+        decay: 1,
+        amsgrad: false,
+        maximize: false,
+      }),
     // four arrays read, three written: p, m, v each copied onto a scratch array and back
     floor: () => {
       scratch.set(p);

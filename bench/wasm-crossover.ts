@@ -23,6 +23,26 @@ const wasm = wasmKernels(core, wasmModulePath());
 type Make = (n: number) => (k: Kernels) => unknown;
 const SIZES = [1, 4, 16, 64, 256, 1024, 4096, 16_384];
 const e32 = new Float32Array(0);
+const SGD = {
+  learningRate: 1e-3,
+  momentum: 0.9,
+  dampening: 0,
+  weightDecay: 0,
+  nesterov: false,
+  maximize: false,
+  firstStep: false,
+};
+const ADAM = {
+  beta1: 0.9,
+  beta2: 0.999,
+  stepSize: 1e-3,
+  bc2Sqrt: 0.1,
+  epsilon: 1e-8,
+  weightDecay: 0,
+  decay: 1,
+  amsgrad: false,
+  maximize: false,
+};
 
 const kernels: Record<string, Make> = {
   fractalStep: (n) => {
@@ -60,7 +80,7 @@ const kernels: Record<string, Make> = {
   matmul: (n) => {
     const s = Math.max(1, Math.round(Math.cbrt(n)));
     const [a, b, c] = [uniformF32(s * s, 1), uniformF32(s * s, 2), new Float32Array(s * s)];
-    return (k) => k.matmul(false, false, s, s, s, 1, a, b, 0, c);
+    return (k) => k.matmul({ transA: false, transB: false, m: s, n: s, k: s, alpha: 1, beta: 0 }, a, b, c);
   },
   distance: (n) => {
     const [x, y] = [uniformF32(n, 1), uniformF32(n, 2)];
@@ -69,7 +89,7 @@ const kernels: Record<string, Make> = {
   nonlocalEnergy: (n) => {
     const d = Math.max(1, Math.round(Math.sqrt(n)));
     const [x, y, points] = [uniformF32(d, 1), uniformF32(d, 2), uniformF32(d * d, 3)];
-    return (k) => k.nonlocalEnergy(x, y, points, 1, 1e-3);
+    return (k) => k.nonlocalEnergy(x, y, points, { lengthScale: 1, softening: 1e-3 });
   },
   localEnergy: (n) => {
     const [r, out] = [uniformF64(n, 1, 0.5, 4), new Float64Array(n)];
@@ -77,11 +97,11 @@ const kernels: Record<string, Make> = {
   },
   coupling: (n) => {
     const [t, out] = [uniformF64(n, 1, 0, 10), new Float64Array(n)];
-    return (k) => k.coupling(t, 0.5, 0.1, 2, 0.3, out);
+    return (k) => k.coupling(t, { alpha: 0.5, beta: 0.1, gamma: 2, lambdaCosmo: 0.3 }, out);
   },
   scaleTransition: (n) => {
     const [t, out] = [uniformF64(n, 1, 0, 10), new Float64Array(n)];
-    return (k) => k.scaleTransition(t, 0.5, 5, out);
+    return (k) => k.scaleTransition(t, { scaleCoupling: 0.5, criticalTime: 5 }, out);
   },
   shannonEntropy: (n) => {
     const p = uniformF64(n, 1, 0, 1);
@@ -96,11 +116,11 @@ const kernels: Record<string, Make> = {
   },
   sgdStep: (n) => {
     const [p, g, b] = [uniformF32(n, 1), uniformF32(n, 2, -1e-3, 1e-3), new Float32Array(n)];
-    return (k) => k.sgdStep(p, g, b, 1e-3, 0.9, 0, 0, false, false, false);
+    return (k) => k.sgdStep(p, g, b, SGD);
   },
   adamStep: (n) => {
     const [p, g, m, v] = [uniformF32(n, 1), uniformF32(n, 2, -1e-3, 1e-3), new Float32Array(n), new Float32Array(n)];
-    return (k) => k.adamStep(p, g, m, v, e32, 0.9, 0.999, 1e-3, 0.1, 1e-8, 0, 1, false, false);
+    return (k) => k.adamStep(p, g, m, v, e32, ADAM);
   },
   adamStepMeasured: (n) => {
     const [p, g, m, v] = [uniformF32(n, 1), uniformF32(n, 2, -1e-3, 1e-3), new Float32Array(n), new Float32Array(n)];
@@ -122,11 +142,11 @@ const kernels: Record<string, Make> = {
   },
   prodigyUpdate: (n) => {
     const [p, m, v] = [uniformF32(n, 1), uniformF32(n, 2), uniformF32(n, 3, 0, 1)];
-    return (k) => k.prodigyUpdate(p, m, v, 1e-6, 1e-8, 1);
+    return (k) => k.prodigyUpdate(p, m, v, { stepSize: 1e-6, epsilon: 1e-8, decay: 1 });
   },
   updateEnergy: (n) => {
     const [b, a, g, out] = [uniformF32(n, 1), uniformF32(n, 2), uniformF32(n, 3), new Float64Array(3)];
-    return (k) => k.updateEnergy(b, a, g, e32, 1, 1e-12, out);
+    return (k) => k.updateEnergy(b, a, g, e32, { metricScale: 1, epsilon: 1e-12 }, out);
   },
   updateSlope: (n) => {
     const [b, a, g] = [uniformF32(n, 1), uniformF32(n, 2), uniformF32(n, 3)];

@@ -129,13 +129,15 @@ export function gridDim(name: string, value: unknown): number {
   return v;
 }
 
-/** A finite field of a params object, optionally > 0 or >= 0. */
+/** A finite field of a params object, optionally > 0 or >= 0, named `<prefix><name>` in errors. */
 export function field(
   params: Record<string, unknown>,
-  name: string,
+  key: string,
   sign: 'any' | 'positive' | 'nonNegative' = 'any',
+  prefix = '',
 ): number {
-  const value = params[name];
+  const value = params[key];
+  const name = `${prefix}${key}`;
   const v = num(name, value);
   if (sign === 'positive' && !(Number.isFinite(v) && v > 0)) throw argumentError(name, 'a finite number > 0', value);
   if (sign === 'nonNegative' && !(Number.isFinite(v) && v >= 0)) {

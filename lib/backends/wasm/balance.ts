@@ -2,7 +2,7 @@
 
 import type { Kernels } from '../../kernels.js';
 import { jsKernels as js } from '../js/index.js';
-import { alongside, dtypeOf, f64, lengthIs, num, real } from './args.js';
+import { alongside, dtypeOf, f64, lengthIs, num, optionsObject, real } from './args.js';
 import { entry, IN, OUT, type Pointer, type WasmCore, type WithF64 } from './core.js';
 
 export type BalanceExports = WithF64<
@@ -28,10 +28,12 @@ const CROSSOVER = { updateEnergy: 256, updateSlope: 256 };
 export function balanceKernels(core: WasmCore<BalanceExports>) {
   const scratch3 = new Float64Array(3);
   return {
-    updateEnergy(before, after, grads, metric, metricScale, epsilon, out) {
+    updateEnergy(before, after, grads, metric, params, out) {
       const dtype = dtypeOf('before', before);
-      const scale = num('metricScale', metricScale);
-      const eps = num('epsilon', epsilon);
+      // the options' fields, read once each, before the other arrays
+      const o = optionsObject('params', params);
+      const scale = num('params.metricScale', o.metricScale);
+      const eps = num('params.epsilon', o.epsilon);
       const n = before.length;
       // an empty metric is w = 1: the kernel takes a null pointer for it
       real('metric', metric, dtype);
@@ -42,7 +44,8 @@ export function balanceKernels(core: WasmCore<BalanceExports>) {
       ]);
       f64('out', out);
       lengthIs('out', out, 3, 'a Float64Array of length 3');
-      if (core.below(n, CROSSOVER.updateEnergy)) return js.updateEnergy(before, after, grads, metric, scale, eps, out);
+      if (core.below(n, CROSSOVER.updateEnergy))
+        return js.updateEnergy(before, after, grads, metric, { metricScale: scale, epsilon: eps }, out);
       core.run(
         'updateEnergy',
         [before, after, grads, metric, scratch3],

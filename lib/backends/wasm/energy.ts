@@ -3,7 +3,7 @@
 import { argumentError } from '../../errors.js';
 import type { Kernels } from '../../kernels.js';
 import { jsKernels as js } from '../js/index.js';
-import { f32, f64, lengthIs, num } from './args.js';
+import { f32, f64, lengthIs, num, optionsObject } from './args.js';
 import { IN, OUT, type Pointer, type WasmCore } from './core.js';
 
 export interface EnergyExports {
@@ -39,7 +39,13 @@ export function energyKernels(core: WasmCore<EnergyExports>) {
       core.run('localEnergy', [r, out], [IN, OUT], (e, [pr, po]) => e.cimm_local_energy(pr, r.length, n, po));
     },
 
-    nonlocalEnergy(x, y, points, lengthScale, softening) {
+    nonlocalEnergy(x, y, points, params) {
+      // the options first, each field read once, then the arrays (a getter may resize one)
+      const o = optionsObject('params', params);
+      const read = {
+        lengthScale: num('params.lengthScale', o.lengthScale),
+        softening: num('params.softening', o.softening),
+      };
       f32('x', x);
       if (x.length === 0) throw argumentError('x', 'a non-empty Float32Array', x);
       f32('y', y);
@@ -48,11 +54,9 @@ export function energyKernels(core: WasmCore<EnergyExports>) {
       if (points.length === 0 || points.length % x.length !== 0) {
         throw argumentError('points', `a Float32Array of M×${x.length} values (M >= 1)`, points);
       }
-      const l = num('lengthScale', lengthScale);
-      const s = num('softening', softening);
-      if (core.below(points.length, CROSSOVER.nonlocalEnergy)) return js.nonlocalEnergy(x, y, points, l, s);
+      if (core.below(points.length, CROSSOVER.nonlocalEnergy)) return js.nonlocalEnergy(x, y, points, read);
       return core.run('nonlocalEnergy', [x, y, points], [IN, IN, IN], (e, [px, py, pp]) =>
-        e.cimm_nonlocal_energy(px, py, x.length, pp, points.length / x.length, l, s),
+        e.cimm_nonlocal_energy(px, py, x.length, pp, points.length / x.length, read.lengthScale, read.softening),
       );
     },
 

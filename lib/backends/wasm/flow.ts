@@ -54,20 +54,20 @@ export function flowKernels(core: WasmCore<FlowExports>) {
       const x = gridDim('nx', nx);
       const y = gridDim('ny', ny);
       const cells = x * y;
-      grid('energy', energy, cells);
-      grid('potential', potential, cells);
-      grid('source', source, cells);
+      // the options before the arrays, each field read once (a getter may resize an array)
       const p = optionsObject('params', params);
       const { h, dt, beta, gamma } = coefficients(p);
       const kappa = field(p, 'kappa');
       const boundary = code('boundary', p.boundary, BOUNDARIES);
+      grid('energy', energy, cells);
+      grid('potential', potential, cells);
+      grid('source', source, cells);
       outputGrid(out, cells, [
         ['energy', energy],
         ['potential', potential],
         ['source', source],
       ]);
       if (core.below(cells, CROSSOVER.energyFlowStep)) {
-        // the fields as read (a getter runs once)
         const read = { h, dt, beta, gamma, kappa, boundary: BOUNDARIES[boundary] };
         return js.energyFlowStep(energy, potential, source, x, y, read, out);
       }
@@ -79,12 +79,12 @@ export function flowKernels(core: WasmCore<FlowExports>) {
     energyFlowMaxStep(potential, nx, ny, params) {
       const x = gridDim('nx', nx);
       const y = gridDim('ny', ny);
-      grid('potential', potential, x * y);
       const p = optionsObject('params', params);
       const h = field(p, 'h', 'positive');
       const beta = field(p, 'beta', 'nonNegative');
       const gamma = field(p, 'gamma');
       const boundary = code('boundary', p.boundary, BOUNDARIES);
+      grid('potential', potential, x * y);
       if (core.below(x * y, CROSSOVER.energyFlowMaxStep)) {
         return js.energyFlowMaxStep(potential, x, y, { h, beta, gamma, boundary: BOUNDARIES[boundary] });
       }
@@ -93,16 +93,17 @@ export function flowKernels(core: WasmCore<FlowExports>) {
       );
     },
 
-    laplacian(energy, nx, ny, h, boundary, out) {
+    laplacian(energy, nx, ny, params, out) {
       const x = gridDim('nx', nx);
       const y = gridDim('ny', ny);
+      const p = optionsObject('params', params);
+      const h = field(p, 'h', 'positive', 'params.');
+      const b = code('params.boundary', p.boundary, BOUNDARIES);
       grid('energy', energy, x * y);
-      const spacing = num('h', h);
-      if (!(Number.isFinite(spacing) && spacing > 0)) throw argumentError('h', 'a finite number > 0', h);
-      const b = code('boundary', boundary, BOUNDARIES);
       outputGrid(out, x * y, [['energy', energy]]);
-      if (core.below(x * y, CROSSOVER.laplacian)) return js.laplacian(energy, x, y, spacing, boundary, out);
-      core.run('laplacian', [energy, out], [IN, OUT], (e, [pe, po]) => e.cimm_laplacian(pe, x, y, spacing, b, po));
+      if (core.below(x * y, CROSSOVER.laplacian))
+        return js.laplacian(energy, x, y, { h, boundary: BOUNDARIES[b] }, out);
+      core.run('laplacian', [energy, out], [IN, OUT], (e, [pe, po]) => e.cimm_laplacian(pe, x, y, h, b, po));
     },
 
     gridSums(x, out) {
@@ -128,12 +129,12 @@ export const flowAsyncChecks = {
     kappas: unknown,
   ) {
     const cells = gridDim('nx', nx) * gridDim('ny', ny);
-    grid('energy', energy, cells);
-    grid('potential', potential, cells);
-    grid('source', source, cells);
     const p = optionsObject('params', params);
     coefficients(p);
     code('boundary', p.boundary, BOUNDARIES);
+    grid('energy', energy, cells);
+    grid('potential', potential, cells);
+    grid('source', source, cells);
     if (!f64('kappas', kappas).every(Number.isFinite)) {
       throw argumentError('kappas', 'a Float64Array of finite numbers', kappas);
     }

@@ -57,17 +57,13 @@ const nothing = () => undefined;
 
 export function linalgKernels(core: WasmCore<LinalgExports>) {
   return {
-    matmul(transA, transB, m, n, k, alpha, a, b, beta, c) {
-      const ta = bool('transA', transA);
-      const tb = bool('transB', transB);
-      const mm = dimension('m', m);
-      const nn = dimension('n', n);
-      const kk = dimension('k', k);
-      const al = finite('alpha', alpha);
+    matmul(params, a, b, c) {
+      // the options first, each field read once, then the arrays (a getter may resize one)
+      const read = matmulParams(params, 'params.');
+      const { transA: ta, transB: tb, m: mm, n: nn, k: kk, alpha: al, beta: be } = read;
       const dtype = dtypeOf('c', c);
       real('a', a, dtype);
       real('b', b, dtype);
-      const be = finite('beta', beta);
       real('c', c, dtype);
       matrixOf('a', a, ta ? kk : mm, ta ? mm : kk, dtype);
       matrixOf('b', b, tb ? nn : kk, tb ? kk : nn, dtype);
@@ -75,7 +71,7 @@ export function linalgKernels(core: WasmCore<LinalgExports>) {
       if (overlap(a, c) || overlap(b, c)) {
         throw argumentError('c', 'an array that does not overlap a or b', c);
       }
-      if (core.below(mm * nn * kk, CROSSOVER.matmul)) return js.matmul(ta, tb, mm, nn, kk, al, a, b, be, c);
+      if (core.below(mm * nn * kk, CROSSOVER.matmul)) return js.matmul(read, a, b, c);
       // β = 0 overwrites c without reading it: c need not be copied in.
       core.run('matmul', [a, b, c], [IN, IN, be === 0 ? OUT : INOUT], (e, [pa, pb, pc]) =>
         entry(e, 'cimm_matmul', dtype)(ta ? 1 : 0, tb ? 1 : 0, mm, nn, kk, al, pa, pb, be, pc),
@@ -152,15 +148,24 @@ export function linalgKernels(core: WasmCore<LinalgExports>) {
   } satisfies Partial<Kernels>;
 }
 
-/** The checks matmulAsync makes before queuing any work (the native bindings'). */
+/** matmul's params, each field read once and checked, named `<prefix><field>`. */
+function matmulParams(params: unknown, prefix: string): MatmulParams {
+  const o = optionsObject('params', params);
+  return {
+    transA: bool(`${prefix}transA`, o.transA),
+    transB: bool(`${prefix}transB`, o.transB),
+    m: dimension(`${prefix}m`, o.m),
+    n: dimension(`${prefix}n`, o.n),
+    k: dimension(`${prefix}k`, o.k),
+    alpha: finite(`${prefix}alpha`, o.alpha),
+    beta: finite(`${prefix}beta`, o.beta),
+  };
+}
+
+/** The checks matmulAsync makes before queuing any work (the native bindings', which name the fields bare). */
 export const linalgAsyncChecks = {
   matmulAsync(params: MatmulParams, a: unknown, b: unknown, c: unknown) {
-    const o = optionsObject('params', params);
-    const ta = bool('transA', o.transA);
-    const tb = bool('transB', o.transB);
-    const [m, n, k] = [dimension('m', o.m), dimension('n', o.n), dimension('k', o.k)];
-    finite('alpha', o.alpha);
-    const beta = finite('beta', o.beta);
+    const { transA: ta, transB: tb, m, n, k, beta } = matmulParams(params, '');
     matrixOf('a', f32('a', a), ta ? k : m, ta ? m : k);
     matrixOf('b', f32('b', b), tb ? n : k, tb ? k : n);
     if (beta !== 0) matrixOf('c', f32('c', c), m, n);

@@ -3,7 +3,7 @@
  * twins, and the reductions and probes the optimizers call.
  */
 
-import type { AdamStepOptions, Kernels, Real, SgdStepOptions } from '../../kernels.js';
+import type { AdamStepMeasuredOptions, Kernels, Real, SgdStepOptions } from '../../kernels.js';
 import { jsKernels as js } from '../js/index.js';
 import {
   alongside,
@@ -102,7 +102,7 @@ function sgdOptions(value: unknown, prefix: string) {
 
 /** Adam's hyperparameters (and, `measured`, the metric's), each field read once and checked. */
 function adamOptions(value: unknown, prefix: string, measured: boolean) {
-  const o = optionsObject('options', value) as Partial<Record<keyof AdamStepOptions, unknown>>;
+  const o = optionsObject('options', value) as Partial<Record<keyof AdamStepMeasuredOptions, unknown>>;
   const scalars: AdamScalars = [
     num(`${prefix}beta1`, o.beta1),
     num(`${prefix}beta2`, o.beta2),
@@ -116,12 +116,12 @@ function adamOptions(value: unknown, prefix: string, measured: boolean) {
   const flags = bits([amsgrad, bool(`${prefix}maximize`, o.maximize)]) as AdamFlags;
   const metric = measured
     ? ([num(`${prefix}metricScale`, o.metricScale), num(`${prefix}metricEpsilon`, o.metricEpsilon)] as const)
-    : ([0, 0] as const);
+    : ([1, 0] as const);
   const [beta1, beta2, stepSize, bc2Sqrt, epsilon, weightDecay, decay] = scalars;
   const [metricScale, metricEpsilon] = metric;
   const maximize = flags[1] === 1;
   /** The options as read, for the js reference (a getter runs once). */
-  const read: AdamStepOptions = {
+  const read: AdamStepMeasuredOptions = {
     ...{ beta1, beta2, stepSize, bc2Sqrt, epsilon, weightDecay, decay, amsgrad, maximize },
     ...{ metricScale, metricEpsilon },
   };
@@ -187,28 +187,13 @@ const nothing = () => undefined;
 export function optimKernels(core: WasmCore<OptimExports>) {
   const scratch3 = new Float64Array(3);
   return {
-    sgdStep(
-      params,
-      grads,
-      momentumBuffer,
-      learningRate,
-      momentum,
-      dampening,
-      weightDecay,
-      nesterov,
-      maximize,
-      firstStep,
-    ) {
+    sgdStep(params, grads, momentumBuffer, options) {
+      // the dtype first, then the options' fields, read once each, before any other array is
+      // looked at (the binding's order: a getter may resize an array)
       const dtype = dtypeOf('params', params);
-      const { scalars, flags } = sgdOptions(
-        { learningRate, momentum, dampening, weightDecay, nesterov, maximize, firstStep },
-        '',
-      );
+      const { scalars, flags, read } = sgdOptions(options, 'options.');
       const { buf } = sgdArrays(dtype, params, grads, momentumBuffer, scalars[1]);
-      if (core.below(params.length, CROSSOVER.sgdStep)) {
-        const f = [learningRate, momentum, dampening, weightDecay, nesterov, maximize, firstStep] as const;
-        return js.sgdStep(params, grads, momentumBuffer, ...f);
-      }
+      if (core.below(params.length, CROSSOVER.sgdStep)) return js.sgdStep(params, grads, momentumBuffer, read);
       // elementwise: streamed in cache-sized pieces (core.ts); finite when every piece is
       const finite = core.stream(
         'sgdStep',
@@ -221,33 +206,11 @@ export function optimKernels(core: WasmCore<OptimExports>) {
       return finite === 1;
     },
 
-    adamStep(
-      params,
-      grads,
-      m,
-      v,
-      vMax,
-      beta1,
-      beta2,
-      stepSize,
-      bc2Sqrt,
-      epsilon,
-      weightDecay,
-      decay,
-      amsgrad,
-      maximize,
-    ) {
+    adamStep(params, grads, m, v, vMax, options) {
       const dtype = dtypeOf('params', params);
-      const o = adamOptions(
-        { beta1, beta2, stepSize, bc2Sqrt, epsilon, weightDecay, decay, amsgrad, maximize },
-        '',
-        false,
-      );
+      const o = adamOptions(options, 'options.', false);
       const { w } = adamArrays(dtype, params, grads, m, v, vMax, o.amsgrad);
-      if (core.below(params.length, CROSSOVER.adamStep)) {
-        const h = [beta1, beta2, stepSize, bc2Sqrt, epsilon, weightDecay, decay, amsgrad, maximize] as const;
-        return js.adamStep(params, grads, m, v, vMax, ...h);
-      }
+      if (core.below(params.length, CROSSOVER.adamStep)) return js.adamStep(params, grads, m, v, vMax, o.read);
       const finite = core.stream(
         'adamStep',
         params.length,

@@ -1,8 +1,8 @@
 /** The prodigy family on wasm (native/wasm/prodigy.cpp): Prodigy's accumulation and update passes. */
 
-import type { Kernels, Real } from '../../kernels.js';
+import type { Kernels, ProdigyAccumulateOptions, ProdigyUpdateOptions, Real } from '../../kernels.js';
 import { jsKernels as js } from '../js/index.js';
-import { alongside, disjoint, dtypeOf, num } from './args.js';
+import { alongside, disjoint, dtypeOf, num, optionsObject } from './args.js';
 import { entry, IN, INOUT, OUT, type Pointer, type WasmCore, type WithF64 } from './core.js';
 
 type AccumulateScalars = [
@@ -46,30 +46,27 @@ const CROSSOVER = { prodigyAccumulate: 256, prodigyUpdate: 16 };
 export function prodigyKernels(core: WasmCore<ProdigyExports>) {
   const scratch3 = new Float64Array(3);
   return {
-    prodigyAccumulate(
-      params,
-      grads,
-      p0,
-      m,
-      v,
-      s,
-      beta1,
-      beta2,
-      beta3,
-      momentScale,
-      varianceScale,
-      sScale,
-      weightDecay,
-    ) {
+    prodigyAccumulate(params, grads, p0, m, v, s, options) {
+      // the dtype, then the options' fields, read once each, then the other arrays
       const dtype = dtypeOf('params', params);
+      const o = optionsObject('options', options) as Partial<Record<keyof ProdigyAccumulateOptions, unknown>>;
+      const read: ProdigyAccumulateOptions = {
+        beta1: num('options.beta1', o.beta1),
+        beta2: num('options.beta2', o.beta2),
+        beta3: num('options.beta3', o.beta3),
+        momentScale: num('options.momentScale', o.momentScale),
+        varianceScale: num('options.varianceScale', o.varianceScale),
+        sScale: num('options.sScale', o.sScale),
+        weightDecay: num('options.weightDecay', o.weightDecay),
+      };
       const h: AccumulateScalars = [
-        num('beta1', beta1),
-        num('beta2', beta2),
-        num('beta3', beta3),
-        num('momentScale', momentScale),
-        num('varianceScale', varianceScale),
-        num('sScale', sScale),
-        num('weightDecay', weightDecay),
+        read.beta1,
+        read.beta2,
+        read.beta3,
+        read.momentScale,
+        read.varianceScale,
+        read.sScale,
+        read.weightDecay,
       ];
       const arrays: [string, Real][] = [
         ['grads', grads],
@@ -81,7 +78,7 @@ export function prodigyKernels(core: WasmCore<ProdigyExports>) {
       alongside(dtype, params.length, 'params', arrays);
       disjoint([['params', params], ...arrays], dtype);
       if (core.below(params.length, CROSSOVER.prodigyAccumulate)) {
-        return js.prodigyAccumulate(params, grads, p0, m, v, s, ...h);
+        return js.prodigyAccumulate(params, grads, p0, m, v, s, read);
       }
       core.run(
         'prodigyAccumulate',
@@ -93,16 +90,22 @@ export function prodigyKernels(core: WasmCore<ProdigyExports>) {
       return [scratch3[0], scratch3[1]];
     },
 
-    prodigyUpdate(params, m, v, stepSize, epsilon, decay) {
+    prodigyUpdate(params, m, v, options) {
       const dtype = dtypeOf('params', params);
-      const h = [num('stepSize', stepSize), num('epsilon', epsilon), num('decay', decay)] as const;
+      const o = optionsObject('options', options) as Partial<Record<keyof ProdigyUpdateOptions, unknown>>;
+      const read: ProdigyUpdateOptions = {
+        stepSize: num('options.stepSize', o.stepSize),
+        epsilon: num('options.epsilon', o.epsilon),
+        decay: num('options.decay', o.decay),
+      };
+      const h = [read.stepSize, read.epsilon, read.decay] as const;
       const arrays: [string, Real][] = [
         ['m', m],
         ['v', v],
       ];
       alongside(dtype, params.length, 'params', arrays);
       disjoint([['params', params], ...arrays], dtype);
-      if (core.below(params.length, CROSSOVER.prodigyUpdate)) return js.prodigyUpdate(params, m, v, ...h);
+      if (core.below(params.length, CROSSOVER.prodigyUpdate)) return js.prodigyUpdate(params, m, v, read);
       // elementwise: streamed in cache-sized pieces (core.ts); finite when every piece is
       const finite = core.stream(
         'prodigyUpdate',

@@ -3,7 +3,7 @@
 import { argumentError } from '../../errors.js';
 import type { Kernels } from '../../kernels.js';
 import { jsKernels as js } from '../js/index.js';
-import { f64, finite, lengthIs, num } from './args.js';
+import { f64, finite, lengthIs, num, optionsObject } from './args.js';
 import { apart, IN, OUT, type Pointer, type WasmCore } from './core.js';
 
 export interface QdtExports {
@@ -34,16 +34,19 @@ function outLikeT(out: unknown, t: Float64Array): Float64Array {
 
 export function qdtKernels(core: WasmCore<QdtExports>) {
   return {
-    coupling(t, alpha, beta, gamma, lambdaCosmo, out) {
+    coupling(t, params, out) {
+      // the options first, each field read once, then the arrays (a getter may resize one)
+      const o = optionsObject('params', params);
+      const read = {
+        alpha: finite('params.alpha', o.alpha),
+        beta: finite('params.beta', o.beta),
+        gamma: finite('params.gamma', o.gamma),
+        lambdaCosmo: finite('params.lambdaCosmo', o.lambdaCosmo),
+      };
+      const c = [read.alpha, read.beta, read.gamma, read.lambdaCosmo] as const;
       f64('t', t);
-      const c = [
-        finite('alpha', alpha),
-        finite('beta', beta),
-        finite('gamma', gamma),
-        finite('lambdaCosmo', lambdaCosmo),
-      ] as const;
       outLikeT(out, t);
-      if (core.below(t.length, CROSSOVER.coupling)) return js.coupling(apart(t, out), ...c, out);
+      if (core.below(t.length, CROSSOVER.coupling)) return js.coupling(apart(t, out), read, out);
       core.stream(
         'coupling',
         t.length,
@@ -54,12 +57,15 @@ export function qdtKernels(core: WasmCore<QdtExports>) {
       );
     },
 
-    scaleTransition(t, scaleCoupling, criticalTime, out) {
+    scaleTransition(t, params, out) {
+      const o = optionsObject('params', params);
+      const lambda = finite('params.scaleCoupling', o.scaleCoupling);
+      const tc = finite('params.criticalTime', o.criticalTime);
       f64('t', t);
-      const lambda = finite('scaleCoupling', scaleCoupling);
-      const tc = finite('criticalTime', criticalTime);
       outLikeT(out, t);
-      if (core.below(t.length, CROSSOVER.scaleTransition)) return js.scaleTransition(apart(t, out), lambda, tc, out);
+      if (core.below(t.length, CROSSOVER.scaleTransition)) {
+        return js.scaleTransition(apart(t, out), { scaleCoupling: lambda, criticalTime: tc }, out);
+      }
       core.stream(
         'scaleTransition',
         t.length,
