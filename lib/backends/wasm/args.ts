@@ -49,6 +49,25 @@ export function finite(name: string, value: unknown): number {
   return value as number;
 }
 
+/**
+ * The fields `keys` of an options object, each read once, in order, and checked by `check`
+ * (a number by default), named `<prefix><key>` in errors; the values in the same order too.
+ */
+export function fields<K extends string>(
+  o: Record<string, unknown>,
+  keys: readonly K[],
+  prefix: string,
+  check: (name: string, value: unknown) => number = num,
+): { read: Record<K, number>; values: number[] } {
+  const read = {} as Record<K, number>;
+  const values: number[] = [];
+  for (const key of keys) {
+    read[key] = check(`${prefix}${key}`, o[key]);
+    values.push(read[key]);
+  }
+  return { read, values };
+}
+
 export function bool(name: string, value: unknown): boolean {
   if (typeof value !== 'boolean') throw argumentError(name, 'a boolean', value);
   return value;

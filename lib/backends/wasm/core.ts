@@ -62,6 +62,9 @@ function wasiStubs(module: WebAssembly.Module): WebAssembly.Imports {
   return { wasi_snapshot_preview1: wasi };
 }
 
+/** `combine` of a streamed step's "every value finite" flags (1 or 0). */
+export const everyFinite = (a: number, b: number) => (a === 1 && b === 1 ? 1 : 0);
+
 /** Whether two non-empty arrays share memory. */
 export function overlap(a: Real, b: Real): boolean {
   if (a.length === 0 || b.length === 0 || a.buffer !== b.buffer) return false;

@@ -3,7 +3,7 @@
 import { argumentError } from '../../errors.js';
 import type { EnergyFlowRunParams, Kernels } from '../../kernels.js';
 import { jsKernels as js } from '../js/index.js';
-import { BOUNDARIES, code, f64, field, grid, gridDim, lengthIs, num, optionsObject, outputGrid } from './args.js';
+import { BOUNDARIES, code, f64, field, grid, gridDim, lengthIs, optionsObject, outputGrid } from './args.js';
 import { IN, OUT, type Pointer, type WasmCore } from './core.js';
 
 export interface FlowExports {

@@ -13,13 +13,14 @@ import {
   dtypeOf,
   EMPTY32,
   f32,
+  fields,
   inDtype,
   num,
   optionsObject,
   sameLength,
   sumsOut,
 } from './args.js';
-import { type Dtype, entry, IN, INOUT, OUT, type Pointer, type WasmCore, type WithF64 } from './core.js';
+import { type Dtype, entry, everyFinite, IN, INOUT, OUT, type Pointer, type WasmCore, type WithF64 } from './core.js';
 
 type SgdScalars = [lr: number, momentum: number, dampening: number, weightDecay: number];
 type SgdFlags = [nesterov: number, maximize: number, firstStep: number];
@@ -79,15 +80,14 @@ export type OptimExports = WithF64<
   | 'cimm_scale_in_place'
 >;
 
+/** The options' number fields in the order of the C ABI. */
+const SGD_SCALARS = ['learningRate', 'momentum', 'dampening', 'weightDecay'] as const;
+const ADAM_SCALARS = ['beta1', 'beta2', 'stepSize', 'bc2Sqrt', 'epsilon', 'weightDecay', 'decay'] as const;
+
 /** SGD's hyperparameters, each field read once and checked (`prefix` names the object: "options."). */
 function sgdOptions(value: unknown, prefix: string) {
-  const o = optionsObject('options', value) as Partial<Record<keyof SgdStepOptions, unknown>>;
-  const scalars: SgdScalars = [
-    num(`${prefix}learningRate`, o.learningRate),
-    num(`${prefix}momentum`, o.momentum),
-    num(`${prefix}dampening`, o.dampening),
-    num(`${prefix}weightDecay`, o.weightDecay),
-  ];
+  const o = optionsObject('options', value);
+  const scalars = fields(o, SGD_SCALARS, prefix).values as SgdScalars;
   const flags = [
     bool(`${prefix}nesterov`, o.nesterov),
     bool(`${prefix}maximize`, o.maximize),
@@ -102,16 +102,8 @@ function sgdOptions(value: unknown, prefix: string) {
 
 /** Adam's hyperparameters (and, `measured`, the metric's), each field read once and checked. */
 function adamOptions(value: unknown, prefix: string, measured: boolean) {
-  const o = optionsObject('options', value) as Partial<Record<keyof AdamStepMeasuredOptions, unknown>>;
-  const scalars: AdamScalars = [
-    num(`${prefix}beta1`, o.beta1),
-    num(`${prefix}beta2`, o.beta2),
-    num(`${prefix}stepSize`, o.stepSize),
-    num(`${prefix}bc2Sqrt`, o.bc2Sqrt),
-    num(`${prefix}epsilon`, o.epsilon),
-    num(`${prefix}weightDecay`, o.weightDecay),
-    num(`${prefix}decay`, o.decay),
-  ];
+  const o = optionsObject('options', value);
+  const scalars = fields(o, ADAM_SCALARS, prefix).values as AdamScalars;
   const amsgrad = bool(`${prefix}amsgrad`, o.amsgrad);
   const flags = bits([amsgrad, bool(`${prefix}maximize`, o.maximize)]) as AdamFlags;
   const metric = measured
@@ -181,7 +173,6 @@ const CROSSOVER = {
   zeroNonFinite: 256,
   scaleInPlace: 1024,
 };
-const every = (a: number, b: number) => (a === 1 && b === 1 ? 1 : 0);
 const nothing = () => undefined;
 
 export function optimKernels(core: WasmCore<OptimExports>) {
@@ -201,7 +192,7 @@ export function optimKernels(core: WasmCore<OptimExports>) {
         [params, grads, buf],
         [INOUT, IN, INOUT],
         (e, [pp, pg, pb], n) => entry(e, 'cimm_sgd_step', dtype)(pp, pg, pb, n, ...scalars, ...flags),
-        every,
+        everyFinite,
       );
       return finite === 1;
     },
@@ -218,7 +209,7 @@ export function optimKernels(core: WasmCore<OptimExports>) {
         [INOUT, IN, INOUT, INOUT, INOUT],
         (e, [pp, pg, pm, pv, pw], n) =>
           entry(e, 'cimm_adam_step', dtype)(pp, pg, pm, pv, pw, n, ...o.scalars, ...o.flags),
-        every,
+        everyFinite,
       );
       return finite === 1;
     },

@@ -2,8 +2,8 @@
 
 import type { Kernels, ProdigyAccumulateOptions, ProdigyUpdateOptions, Real } from '../../kernels.js';
 import { jsKernels as js } from '../js/index.js';
-import { alongside, disjoint, dtypeOf, num, optionsObject } from './args.js';
-import { entry, IN, INOUT, OUT, type Pointer, type WasmCore, type WithF64 } from './core.js';
+import { alongside, disjoint, dtypeOf, fields, optionsObject } from './args.js';
+import { entry, everyFinite, IN, INOUT, OUT, type Pointer, type WasmCore, type WithF64 } from './core.js';
 
 type AccumulateScalars = [
   beta1: number,
@@ -43,31 +43,26 @@ export type ProdigyExports = WithF64<
 /** Below these sizes a call runs the js reference (measured crossovers: docs/notes-wasm.md, core.ts `below`). */
 const CROSSOVER = { prodigyAccumulate: 256, prodigyUpdate: 16 };
 
+/** The options' fields in the order of the C ABI. */
+const ACCUMULATE = [
+  'beta1',
+  'beta2',
+  'beta3',
+  'momentScale',
+  'varianceScale',
+  'sScale',
+  'weightDecay',
+] as const satisfies readonly (keyof ProdigyAccumulateOptions)[];
+const UPDATE = ['stepSize', 'epsilon', 'decay'] as const satisfies readonly (keyof ProdigyUpdateOptions)[];
+
 export function prodigyKernels(core: WasmCore<ProdigyExports>) {
   const scratch3 = new Float64Array(3);
   return {
     prodigyAccumulate(params, grads, p0, m, v, s, options) {
       // the dtype, then the options' fields, read once each, then the other arrays
       const dtype = dtypeOf('params', params);
-      const o = optionsObject('options', options) as Partial<Record<keyof ProdigyAccumulateOptions, unknown>>;
-      const read: ProdigyAccumulateOptions = {
-        beta1: num('options.beta1', o.beta1),
-        beta2: num('options.beta2', o.beta2),
-        beta3: num('options.beta3', o.beta3),
-        momentScale: num('options.momentScale', o.momentScale),
-        varianceScale: num('options.varianceScale', o.varianceScale),
-        sScale: num('options.sScale', o.sScale),
-        weightDecay: num('options.weightDecay', o.weightDecay),
-      };
-      const h: AccumulateScalars = [
-        read.beta1,
-        read.beta2,
-        read.beta3,
-        read.momentScale,
-        read.varianceScale,
-        read.sScale,
-        read.weightDecay,
-      ];
+      const { read, values } = fields(optionsObject('options', options), ACCUMULATE, 'options.');
+      const h = values as AccumulateScalars;
       const arrays: [string, Real][] = [
         ['grads', grads],
         ['p0', p0],
@@ -92,13 +87,7 @@ export function prodigyKernels(core: WasmCore<ProdigyExports>) {
 
     prodigyUpdate(params, m, v, options) {
       const dtype = dtypeOf('params', params);
-      const o = optionsObject('options', options) as Partial<Record<keyof ProdigyUpdateOptions, unknown>>;
-      const read: ProdigyUpdateOptions = {
-        stepSize: num('options.stepSize', o.stepSize),
-        epsilon: num('options.epsilon', o.epsilon),
-        decay: num('options.decay', o.decay),
-      };
-      const h = [read.stepSize, read.epsilon, read.decay] as const;
+      const { read, values: h } = fields(optionsObject('options', options), UPDATE, 'options.');
       const arrays: [string, Real][] = [
         ['m', m],
         ['v', v],
@@ -112,8 +101,8 @@ export function prodigyKernels(core: WasmCore<ProdigyExports>) {
         params.length,
         [params, m, v],
         [INOUT, IN, IN],
-        (e, [pp, pm, pv], n) => entry(e, 'cimm_prodigy_update', dtype)(pp, pm, pv, n, ...h),
-        (a, b) => (a === 1 && b === 1 ? 1 : 0),
+        (e, [pp, pm, pv], n) => entry(e, 'cimm_prodigy_update', dtype)(pp, pm, pv, n, h[0], h[1], h[2]),
+        everyFinite,
       );
       return finite === 1;
     },
