@@ -84,7 +84,7 @@ const cases: Case[] = [
   },
 ];
 
-const PIECES = [Number.POSITIVE_INFINITY, 16_384, 65_536, 262_144];
+const PIECES = [Number.POSITIVE_INFINITY, 16_384, 262_144, 1_048_576];
 const label = (piece: number) => (Number.isFinite(piece) ? `streamed ${piece / 1024}Ki` : 'whole');
 for (const c of cases) {
   const times = new Map<string, number[]>();

@@ -39,12 +39,12 @@ const aligned = (bytes: number) => Math.ceil(bytes / ALIGN) * ALIGN;
 const ARENA_STEP = 1 << 20;
 
 /**
- * Elements per piece of a streamed call (`stream`): the pieces of all its arrays together stay
- * in L2 (16 Ki f32 elements: 64 KiB per array), so each array crosses main memory once, as in
- * the js reference, instead of three times (copy in, kernel, copy out). Measured in
- * docs/notes-wasm.md ("Copies").
+ * Elements per piece of a streamed call (`stream`): 256 Ki (1 MiB of f32 per array, the pieces
+ * of a call together within the L3 cache), so each array crosses main memory once, as in the js
+ * reference, instead of three times (copy in, kernel, copy out). Chosen by bench/wasm-copies.ts
+ * (16 Ki … 1 Mi measured; docs/notes-wasm.md "Copies").
  */
-export const STREAM_PIECE = 16_384;
+export const STREAM_PIECE = 262_144;
 
 /**
  * The WASI imports of the module serve only libc++'s abort path (a message to stderr before the

@@ -14,8 +14,8 @@ export interface EnergyExports {
 
 /** Below these sizes a call runs the js reference (measured crossovers: docs/notes-wasm.md, core.ts `below`). */
 const CROSSOVER = {
-  /** the length of points (M·d) */
-  nonlocalEnergy: 256,
+  /** the length of points (M·d); exp and sqrt per point from libm: near parity up to a few thousand */
+  nonlocalEnergy: 4096,
   distance: 256,
 };
 const MAX_PRIME_COUNT = 1_000_000; // cimm::kMaxPrimeCount

@@ -35,7 +35,13 @@ export interface FlowExports {
 }
 
 /** Below these sizes a call runs the js reference (measured crossovers: docs/notes-wasm.md, core.ts `below`). */
-const CROSSOVER = { energyFlowStep: 1024, energyFlowMaxStep: 1024, laplacian: 1024, gridSums: 1024 };
+const CROSSOVER = {
+  /** four grids staged whole (a stencil is not streamed): near parity at 64² cells */
+  energyFlowStep: 16_384,
+  energyFlowMaxStep: 1024,
+  laplacian: 1024,
+  gridSums: 1024,
+};
 
 /** A step's coefficients: h, dt, β, γ of params (a run's too), in the binding's order. */
 function coefficients(p: Record<string, unknown>) {
