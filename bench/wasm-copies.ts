@@ -3,7 +3,7 @@
  * kernels at 10⁷ elements, the time of a whole-array call (each array copied into linear memory
  * whole, the kernel, each output copied back whole) against a streamed call (the same in pieces
  * that stay in cache, lib/backends/wasm/core.ts `stream`), each beside the same call with the
- * kernel left out (the copies alone), and js's time. Variants interleaved, medians of `rounds`,
+ * kernel left out (the copies alone), and js's time. Variants interleaved, the best of `rounds`,
  * in one process.
  *
  *     node dist/bench/wasm-copies.js [rounds]
@@ -21,8 +21,8 @@ const rounds = Number(process.argv[2] ?? 9);
 const N = 10_000_000;
 const core = new WasmCore<Exports>(new WebAssembly.Module(readFileSync(wasmModulePath())));
 
-// the minimum: on a loaded machine the least disturbed round (medians in the notes where they differ)
-const median = (xs: number[]) => Math.min(...xs);
+// the minimum: on a loaded machine, the least disturbed round
+const best = (xs: number[]) => Math.min(...xs);
 function time(f: () => void): number {
   const t = process.hrtime.bigint();
   f();
@@ -113,17 +113,17 @@ for (const c of cases) {
       );
     }
   }
-  const js = median(times.get('js') ?? []);
-  const floor = median(times.get('floor') ?? []);
-  console.log(`\n${c.name}, n = 1e7 (median of ${rounds}; js ${js.toFixed(1)} ms)`);
+  const js = best(times.get('js') ?? []);
+  const floor = best(times.get('floor') ?? []);
+  console.log(`\n${c.name}, n = 1e7 (best of ${rounds}; js ${js.toFixed(1)} ms)`);
   console.log(
     `the copies any wasm call must make (TypedArray.set, each array once each way): ${floor.toFixed(1)} ms, so wasm ≤ ${(js / floor).toFixed(2)}× js here`,
   );
   console.log('| variant | ms | copies only, ms | copy share | wasm vs js |');
   console.log('|---|---|---|---|---|');
   for (const piece of PIECES) {
-    const all = median(times.get(label(piece)) ?? []);
-    const copies = median(times.get(`${label(piece)} copies only`) ?? []);
+    const all = best(times.get(label(piece)) ?? []);
+    const copies = best(times.get(`${label(piece)} copies only`) ?? []);
     console.log(
       `| ${label(piece)} | ${all.toFixed(1)} | ${copies.toFixed(1)} | ${((100 * copies) / all).toFixed(0)}% | ${(js / all).toFixed(2)}× |`,
     );
