@@ -146,12 +146,15 @@ export function nativeKernels(name: 'rust' | 'cpp', addon: NativeAddon, path: st
   if (missing.length > 0) {
     throw new Error(`the ${name} addon at ${path} lacks ${missing.join(', ')}: it is out of date, rebuild it`);
   }
-  // TEMPORARY (lib/backends/positional.ts): the addons still take the options kernels' scalars positionally
-  const kernels = withOptionObjects<Pick<Kernels, KernelName>>(
-    Object.fromEntries(KERNEL_NAMES.map((k) => [k, withNativeErrors(addon[k])])) as unknown as PositionalKernels<
-      Pick<Kernels, KernelName>
-    >,
-  );
+  const wrapped = Object.fromEntries(KERNEL_NAMES.map((k) => [k, withNativeErrors(addon[k])]));
+  // The rust addon takes the options objects itself; TEMPORARY (lib/backends/positional.ts): the
+  // cpp addon still takes the options kernels' scalars positionally
+  const kernels =
+    name === 'rust'
+      ? (wrapped as Pick<Kernels, KernelName>)
+      : withOptionObjects<Pick<Kernels, KernelName>>(
+          wrapped as unknown as PositionalKernels<Pick<Kernels, KernelName>>,
+        );
   return {
     name,
     describe: () => ({
