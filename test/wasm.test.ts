@@ -383,6 +383,26 @@ describe.skipIf(!wasm)('wasm backend: small calls, streamed calls, options read 
     expect(k.zeroNonFinite(x)).toBe(2);
   });
 
+  test('matmulAsync reads its params once: the run uses the values the check saw', async () => {
+    let reads = 0;
+    const params = {
+      transA: false,
+      transB: false,
+      get m() {
+        reads++;
+        return reads === 1 ? 2 : 2 ** 32; // a second read would see another size
+      },
+      n: 2,
+      k: 2,
+      alpha: 1,
+      beta: 0,
+    };
+    const a = Float32Array.from([1, 2, 3, 4]);
+    const got = await k.matmulAsync(params, a, Float32Array.from([1, 0, 0, 1]), undefined);
+    expect([...got]).toEqual([1, 2, 3, 4]);
+    expect(reads).toBe(1);
+  });
+
   test('an options object is read once, field by field, before any array is looked at', () => {
     const reads: string[] = [];
     const counted = <T extends object>(o: T) =>
@@ -408,6 +428,11 @@ describe.skipIf(!wasm)('wasm backend: small calls, streamed calls, options read 
     };
     expectError(() => k.sgdStep(p, shrinking, b, options), 'grads');
     expectError(() => k.sgdStep(p, g, b, { ...SGD, momentum: '0.9' as unknown as number }), 'options.momentum');
+    // a detached array is an error naming it, not an engine TypeError from a copy
+    const gone = new Float32Array(n);
+    structuredClone(gone.buffer, { transfer: [gone.buffer] });
+    expectError(() => k.fractalStep(gone, 0.1, new Float32Array(0)), 'z');
+    expectError(() => k.sgdStep(p, gone, b, SGD), 'grads');
     expectError(
       () => k.coupling(new Float64Array(2), { alpha: 1, beta: 1, gamma: 1 } as never, new Float64Array(2)),
       'params.lambdaCosmo',

@@ -60,8 +60,13 @@ export type Exports = EnergyExports &
   ProdigyExports &
   BalanceExports;
 
-/** The checks each async kernel makes before queuing any work (the native bindings'). */
-const asyncChecks: { [K in keyof AsyncKernels]: (...args: Parameters<AsyncKernels[K]>) => void } = {
+/**
+ * The checks each async kernel makes before queuing any work (the native bindings'); each
+ * returns the arguments to run with (options objects as read: a getter runs once).
+ */
+const asyncChecks: {
+  [K in keyof AsyncKernels]: (...args: Parameters<AsyncKernels[K]>) => Parameters<AsyncKernels[K]>;
+} = {
   ...linalgAsyncChecks,
   ...energyAsyncChecks,
   ...flowAsyncChecks,
@@ -86,14 +91,15 @@ export function wasmKernels(core: WasmCore<Exports>, path: string): Kernels {
   // the checks the native bindings make before queuing any work.
   const chunked = chunkedAsyncKernels(sync);
   const checked =
-    <A extends unknown[], R>(check: (...args: A) => void, run: (...args: A) => Promise<R>) =>
+    <A extends unknown[], R>(check: (...args: A) => A, run: (...args: A) => Promise<R>) =>
     (...args: A): Promise<R> => {
+      let checkedArgs: A;
       try {
-        check(...args);
+        checkedArgs = check(...args);
       } catch (error) {
         return Promise.reject(error);
       }
-      return run(...args);
+      return run(...checkedArgs);
     };
   const async: AsyncKernels = {
     matmulAsync: checked(asyncChecks.matmulAsync, chunked.matmulAsync),

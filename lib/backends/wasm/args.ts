@@ -6,20 +6,45 @@ import { argumentError } from '../../errors.js';
 import type { ActivationName, FlowBoundary, Real } from '../../kernels.js';
 import { type Dtype, overlap } from './core.js';
 
+/**
+ * Whether a typed array's buffer is detached: its length then reads 0 and any copy of it
+ * throws an engine TypeError naming nothing. (ArrayBuffer.prototype.detached is newer than
+ * Node 20; constructing a view on a detached buffer throws there.)
+ */
+function isDetached(a: Real): boolean {
+  if (a.byteLength !== 0) return false;
+  const buffer = a.buffer as ArrayBuffer & { detached?: boolean };
+  if (typeof buffer.detached === 'boolean') return buffer.detached;
+  try {
+    new Uint8Array(buffer);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** `value` itself, unless its buffer is detached (an error naming the parameter). */
+function attached<T extends Real>(name: string, value: T): T {
+  if (isDetached(value)) throw argumentError(name, `a ${value.constructor.name} whose buffer is not detached`, value);
+  return value;
+}
+
 export function f32(name: string, value: unknown): Float32Array {
   if (!(value instanceof Float32Array)) throw argumentError(name, 'a Float32Array', value);
-  return value;
+  return attached(name, value);
 }
 
 export function f64(name: string, value: unknown): Float64Array {
   if (!(value instanceof Float64Array)) throw argumentError(name, 'a Float64Array', value);
-  return value;
+  return attached(name, value);
 }
 
 /** The dtype of a call's deciding array (the binding's by_dtype): Float32Array or Float64Array. */
 export function dtypeOf(name: string, value: unknown): Dtype {
-  if (value instanceof Float64Array) return Float64Array;
-  if (value instanceof Float32Array) return Float32Array;
+  if (value instanceof Float64Array || value instanceof Float32Array) {
+    attached(name, value);
+    return value instanceof Float64Array ? Float64Array : Float32Array;
+  }
   throw argumentError(name, 'a Float32Array or Float64Array', value);
 }
 
@@ -28,9 +53,9 @@ export function dtypeOf(name: string, value: unknown): Dtype {
  * Float64Array stands for an unused array and is taken whatever its dtype.
  */
 export function real(name: string, value: unknown, dtype: Dtype): Real {
-  if (value instanceof dtype) return value;
+  if (value instanceof dtype) return attached(name, value);
   if (value instanceof Float32Array || value instanceof Float64Array) {
-    if (value.length === 0) return value;
+    if (value.length === 0) return attached(name, value);
     throw argumentError(name, `a ${dtype.name} (the dtype of params)`, value);
   }
   throw argumentError(name, `a ${dtype.name}`, value);

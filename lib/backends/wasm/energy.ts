@@ -1,7 +1,7 @@
 /** The energy family on wasm (native/wasm/energy.cpp): design eqs. 3–4 and the distance. */
 
 import { argumentError } from '../../errors.js';
-import type { Kernels } from '../../kernels.js';
+import type { AsyncKernels, Kernels } from '../../kernels.js';
 import { jsKernels as js } from '../js/index.js';
 import { f32, f64, lengthIs, num, optionsObject } from './args.js';
 import { IN, OUT, type Pointer, type WasmCore } from './core.js';
@@ -72,8 +72,12 @@ export function energyKernels(core: WasmCore<EnergyExports>) {
 
 /** The checks localEnergyAsync makes before queuing any work (the native bindings'). */
 export const energyAsyncChecks = {
-  localEnergyAsync(r: unknown, primeCount: unknown) {
+  localEnergyAsync(
+    ...args: Parameters<AsyncKernels['localEnergyAsync']>
+  ): Parameters<AsyncKernels['localEnergyAsync']> {
+    const [r, primeCount] = args;
     f64('r', r);
     primeCountOf(primeCount);
+    return args;
   },
 };

@@ -1,7 +1,7 @@
 /** The flow family on wasm (native/wasm/flow.cpp): eqs. 10–11, the energy flow and its grid reductions. */
 
 import { argumentError } from '../../errors.js';
-import type { EnergyFlowRunParams, Kernels } from '../../kernels.js';
+import type { AsyncKernels, Kernels } from '../../kernels.js';
 import { jsKernels as js } from '../js/index.js';
 import { BOUNDARIES, code, f64, field, grid, gridDim, lengthIs, optionsObject, outputGrid } from './args.js';
 import { IN, OUT, type Pointer, type WasmCore } from './core.js';
@@ -126,23 +126,19 @@ export function flowKernels(core: WasmCore<FlowExports>) {
 /** The checks energyFlowRunAsync makes before queuing any work (the native bindings'). */
 export const flowAsyncChecks = {
   energyFlowRunAsync(
-    energy: unknown,
-    potential: unknown,
-    source: unknown,
-    nx: unknown,
-    ny: unknown,
-    params: EnergyFlowRunParams,
-    kappas: unknown,
-  ) {
+    ...args: Parameters<AsyncKernels['energyFlowRunAsync']>
+  ): Parameters<AsyncKernels['energyFlowRunAsync']> {
+    const [energy, potential, source, nx, ny, params, kappas, signal] = args;
     const cells = gridDim('nx', nx) * gridDim('ny', ny);
     const p = optionsObject('params', params);
-    coefficients(p);
-    code('boundary', p.boundary, BOUNDARIES);
+    // the coefficients as read, for the run (a getter runs once)
+    const read = { ...coefficients(p), boundary: BOUNDARIES[code('boundary', p.boundary, BOUNDARIES)] };
     grid('energy', energy, cells);
     grid('potential', potential, cells);
     grid('source', source, cells);
     if (!f64('kappas', kappas).every(Number.isFinite)) {
       throw argumentError('kappas', 'a Float64Array of finite numbers', kappas);
     }
+    return [energy, potential, source, nx, ny, read, kappas, signal];
   },
 };

@@ -1,7 +1,7 @@
 /** The linalg family on wasm (native/wasm/linalg.cpp): the GEMM, axpby, the reductions, the activations. */
 
 import { argumentError } from '../../errors.js';
-import type { Kernels, MatmulParams } from '../../kernels.js';
+import type { AsyncKernels, Kernels, MatmulParams } from '../../kernels.js';
 import { jsKernels as js } from '../js/index.js';
 import {
   ACTIVATIONS,
@@ -162,12 +162,18 @@ function matmulParams(params: unknown, prefix: string): MatmulParams {
   };
 }
 
-/** The checks matmulAsync makes before queuing any work (the native bindings', which name the fields bare). */
+/**
+ * The checks matmulAsync makes before queuing any work (the native bindings', which name the
+ * fields bare); returns the arguments to run with, params as read (a getter runs once).
+ */
 export const linalgAsyncChecks = {
-  matmulAsync(params: MatmulParams, a: unknown, b: unknown, c: unknown) {
-    const { transA: ta, transB: tb, m, n, k, beta } = matmulParams(params, '');
+  matmulAsync(...args: Parameters<AsyncKernels['matmulAsync']>): Parameters<AsyncKernels['matmulAsync']> {
+    const [params, a, b, c, signal] = args;
+    const read = matmulParams(params, '');
+    const { transA: ta, transB: tb, m, n, k, beta } = read;
     matrixOf('a', f32('a', a), ta ? k : m, ta ? m : k);
     matrixOf('b', f32('b', b), tb ? n : k, tb ? k : n);
     if (beta !== 0) matrixOf('c', f32('c', c), m, n);
+    return [read, a, b, c, signal];
   },
 };
