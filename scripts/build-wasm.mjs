@@ -20,7 +20,16 @@
  * search path for the wasm32-wasi target).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +46,17 @@ export function coreSources() {
   if (!block) throw new Error('build:wasm: CMakeLists.txt has no add_library(cimm_kernels STATIC …)');
   const sources = block[1].split(/\s+/).filter((s) => s.endsWith('.cpp'));
   return sources.map((s) => (s === 'native/src/parallel.cpp' ? 'native/wasm/parallel.cpp' : s));
+}
+
+/**
+ * The wasm build's own sources: every .cpp of native/wasm (the families' C ABI, one file each,
+ * the wasm SIMD kernels, the runtime), so that a family file added there needs no edit here.
+ */
+export function wasmSources() {
+  return readdirSync(join(root, 'native', 'wasm'))
+    .filter((f) => f.endsWith('.cpp') && f !== 'parallel.cpp')
+    .sort()
+    .map((f) => `native/wasm/${f}`);
 }
 
 /**
@@ -116,12 +136,7 @@ function main() {
   const sysroot = process.env.WASI_SYSROOT ? [`--sysroot=${process.env.WASI_SYSROOT}`] : [];
   const objects = join(root, 'build-wasm');
   mkdirSync(objects, { recursive: true });
-  const sources = [
-    ...coreSources(),
-    'native/wasm/runtime.cpp',
-    'native/wasm/optim_simd.cpp',
-    'native/wasm/exports.cpp',
-  ];
+  const sources = [...coreSources(), ...wasmSources()];
   const outputs = [];
   for (const source of sources) {
     const object = join(objects, `${source.replace(/[/\\]/g, '_')}.o`);

@@ -6,10 +6,11 @@
  * backendInfo() reports. The kernels' agreement with the js reference, f32 and f64, is checked by
  * the backend-parametrized suites (optim-f64, nn-f64, …).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, test } from 'vitest';
 import { NativeLoadError } from '../lib/backends/native.js';
-import { loadWasmKernels, wasmModulePath } from '../lib/backends/wasm.js';
+import { STREAM_PIECE, WasmCore } from '../lib/backends/wasm/core.js';
+import { type Exports, loadWasmKernels, wasmKernels, wasmModulePath } from '../lib/backends/wasm.js';
 import { atOffset, backends, expectError, expectSameBits, randomF32, reference } from './helpers.js';
 
 const wasm = backends.find((b) => b.name === 'wasm')?.kernels;
@@ -274,5 +275,167 @@ describe.skipIf(!wasm)('wasm backend', () => {
       expectError(() => call(k), parameter, message);
       if (cpp) expectError(() => call(cpp), parameter, message);
     }
+  });
+});
+
+/** The module itself, small calls not routed to js: what the crossovers would otherwise hide from the suite. */
+function moduleOnly() {
+  const core = new WasmCore<Exports>(new WebAssembly.Module(readFileSync(wasmModulePath())));
+  core.routeSmall = false;
+  return wasmKernels(core, wasmModulePath());
+}
+
+const SGD = {
+  learningRate: 0.1,
+  momentum: 0.9,
+  dampening: 0,
+  weightDecay: 1e-2,
+  nesterov: true,
+  maximize: false,
+  firstStep: false,
+};
+const ADAM = {
+  beta1: 0.9,
+  beta2: 0.999,
+  stepSize: 1e-3,
+  bc2Sqrt: 0.1,
+  epsilon: 1e-8,
+  weightDecay: 1e-2,
+  decay: 1,
+  amsgrad: true,
+  maximize: false,
+};
+
+describe.skipIf(!wasm)('wasm backend: small calls, streamed calls, options read once', () => {
+  const k = wasm as NonNullable<typeof wasm>;
+
+  test('below and above the crossovers, routed or not, the bits of the js reference', () => {
+    const direct = moduleOnly();
+    for (const n of [1, 3, 17, 255, 256, 257, 1500]) {
+      for (const kernels of [k, direct]) {
+        const z = randomF32(n, n, 0.5);
+        const [got, want] = [new Float32Array(n), new Float32Array(n)];
+        kernels.fractalStep(z, 0.125, got);
+        reference.fractalStep(z, 0.125, want);
+        expectSameBits(got, want, `fractalStep n=${n}`);
+        const [p, g, m, v, w] = [
+          randomF32(n, 1),
+          randomF32(n, 2),
+          randomF32(n, 3, 0.1),
+          new Float32Array(n),
+          new Float32Array(n),
+        ];
+        const [pr, mr, vr, wr] = [p.slice(), m.slice(), v.slice(), w.slice()];
+        expect(kernels.adamStep(p, g, m, v, w, ADAM)).toBe(reference.adamStep(pr, g, mr, vr, wr, ADAM));
+        expectSameBits(p, pr, `adamStep params n=${n}`);
+        expectSameBits(w, wr, `adamStep vMax n=${n}`);
+        const b = randomF32(n, 4);
+        const [ps, bs] = [p.slice(), b.slice()];
+        expect(kernels.sgdStep(p, g, b, SGD)).toBe(reference.sgdStep(ps, g, bs, SGD));
+        expectSameBits(p, ps, `sgdStep params n=${n}`);
+        expect(kernels.sum(z)).toBe(reference.sum(z));
+        expect(kernels.maxAbs(z)).toBe(reference.maxAbs(z));
+      }
+    }
+  });
+
+  test('streamed calls (more than one piece): separate, in place, and an overlapping out computed from a copy', () => {
+    const n = 2 * STREAM_PIECE + 37;
+    const z = randomF32(n, 5, 0.5);
+    const want = new Float32Array(n);
+    reference.fractalStep(z, 0.25, want);
+    const out = new Float32Array(n).fill(Number.NaN);
+    k.fractalStep(z, 0.25, out);
+    expectSameBits(out, want, 'separate out');
+    const own = atOffset(z.slice(), 3);
+    k.fractalStep(own, 0.25, own);
+    expectSameBits(own, want, 'in place');
+    // out starts one piece minus 5 elements after z: a piece would read what the one before wrote
+    const buffer = new Float32Array(n + STREAM_PIECE);
+    buffer.set(z);
+    const shifted = buffer.subarray(STREAM_PIECE - 5, STREAM_PIECE - 5 + n);
+    k.fractalStep(buffer.subarray(0, n), 0.25, shifted);
+    expectSameBits(shifted, want, 'overlapping out');
+    // an Adam step over several pieces, amsgrad's vMax among them, and its "finite" over every piece
+    const [p, g, m, v, w] = [
+      randomF32(n, 6),
+      randomF32(n, 7),
+      randomF32(n, 8, 0.1),
+      new Float32Array(n),
+      new Float32Array(n),
+    ];
+    const [pr, mr, vr, wr] = [p.slice(), m.slice(), v.slice(), w.slice()];
+    expect(k.adamStep(p, g, m, v, w, ADAM)).toBe(true);
+    expect(reference.adamStep(pr, g, mr, vr, wr, ADAM)).toBe(true);
+    for (const [a, b, what] of [
+      [p, pr, 'params'],
+      [m, mr, 'm'],
+      [v, vr, 'v'],
+      [w, wr, 'vMax'],
+    ] as const) {
+      expectSameBits(a, b, what);
+    }
+    g[n - 1] = Number.POSITIVE_INFINITY; // only the last piece goes non-finite
+    expect(k.adamStep(p, g, m, v, w, ADAM)).toBe(false);
+    const x = randomF32(n, 9);
+    x[3] = Number.NaN;
+    x[n - 2] = Number.NEGATIVE_INFINITY;
+    expect(k.zeroNonFinite(x)).toBe(2);
+  });
+
+  test('matmulAsync reads its params once: the run uses the values the check saw', async () => {
+    let reads = 0;
+    const params = {
+      transA: false,
+      transB: false,
+      get m() {
+        reads++;
+        return reads === 1 ? 2 : 2 ** 32; // a second read would see another size
+      },
+      n: 2,
+      k: 2,
+      alpha: 1,
+      beta: 0,
+    };
+    const a = Float32Array.from([1, 2, 3, 4]);
+    const got = await k.matmulAsync(params, a, Float32Array.from([1, 0, 0, 1]), undefined);
+    expect([...got]).toEqual([1, 2, 3, 4]);
+    expect(reads).toBe(1);
+  });
+
+  test('an options object is read once, field by field, before any array is looked at', () => {
+    const reads: string[] = [];
+    const counted = <T extends object>(o: T) =>
+      Object.fromEntries(
+        Object.entries(o).map(([key, value]) => [key, { enumerable: true, get: () => (reads.push(key), value) }]),
+      );
+    const n = 1000;
+    const [p, g, b] = [randomF32(n, 1), randomF32(n, 2), new Float32Array(n)];
+    k.sgdStep(p, g, b, Object.defineProperties({}, counted(SGD)) as typeof SGD);
+    expect(reads.sort()).toEqual(Object.keys(SGD).sort());
+    // a getter that shrinks an array before it is checked: a clean error naming the array
+    // (ES2024's resizable ArrayBuffer: in Node 20, not in this project's TS lib)
+    type Resizable = ArrayBuffer & { resize(bytes: number): void };
+    const Resizable = ArrayBuffer as unknown as new (bytes: number, options: { maxByteLength: number }) => Resizable;
+    const resizable = new Resizable(4 * n, { maxByteLength: 4 * n });
+    const shrinking = new Float32Array(resizable);
+    const options = {
+      ...SGD,
+      get learningRate() {
+        resizable.resize(0);
+        return 0.1;
+      },
+    };
+    expectError(() => k.sgdStep(p, shrinking, b, options), 'grads');
+    expectError(() => k.sgdStep(p, g, b, { ...SGD, momentum: '0.9' as unknown as number }), 'options.momentum');
+    // a detached array is an error naming it, not an engine TypeError from a copy
+    const gone = new Float32Array(n);
+    structuredClone(gone.buffer, { transfer: [gone.buffer] });
+    expectError(() => k.fractalStep(gone, 0.1, new Float32Array(0)), 'z');
+    expectError(() => k.sgdStep(p, gone, b, SGD), 'grads');
+    expectError(
+      () => k.coupling(new Float64Array(2), { alpha: 1, beta: 1, gamma: 1 } as never, new Float64Array(2)),
+      'params.lambdaCosmo',
+    );
   });
 });
