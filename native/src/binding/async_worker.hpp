@@ -1,4 +1,4 @@
-// What the async entry points of binding.cpp share: the abort flag JS raises, and a worker
+// What the async entry points of the binding (native/src/binding/) share: the abort flag JS raises, and a worker
 // that runs a kernel on libuv's thread pool and settles a promise.
 //
 // Memory: an async entry point copies its typed-array inputs into memory the worker owns
@@ -19,6 +19,7 @@
 #include <string>
 #include <utility>
 
+#include "args.hpp"
 #include "stop.hpp"
 
 namespace cimm_binding {
@@ -102,5 +103,19 @@ class KernelWorker : public Napi::AsyncWorker {
   std::function<Napi::Value(Napi::Env)> convert_;
   Napi::Promise::Deferred deferred_;
 };
+
+// The AbortFlag argument of an async entry point (read with the scalars: no JS runs).
+inline std::shared_ptr<cimm::StopFlag> abort_flag(Napi::Env env, Napi::Value value) {
+  auto flag = AbortFlag::Of(env, value);
+  if (!flag) fail(env, "an AbortFlag", "flag", value);
+  return flag;
+}
+
+// A typed array the worker writes and hands to JS in OnOK; until then only the worker holds
+// it, so no JS code can detach or resize it.
+template <typename Array>
+std::shared_ptr<Napi::ObjectReference> owned_result(Array array) {
+  return std::make_shared<Napi::ObjectReference>(Napi::Persistent(static_cast<Napi::Object>(array)));
+}
 
 }  // namespace cimm_binding

@@ -1,0 +1,225 @@
+// The linalg family's exports: matmul, matmulAsync, axpby, dot, sum, activationForward,
+// activationBackward (core in fractal.hpp for now: fractal.cpp, gemm.cpp as matmul's engine). Scalars and
+// options first, then data pointers (args.hpp).
+#include <algorithm>
+#include <limits>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "args.hpp"
+#include "async_worker.hpp"
+#include "families.hpp"
+#include "fractal.hpp"
+
+namespace cimm_binding {
+
+namespace {
+
+cimm::Activation activation(Napi::Env env, Napi::Value value) {
+  if (value.IsString()) {
+    const std::string name = value.As<Napi::String>().Utf8Value();
+    if (name == "identity") return cimm::Activation::kIdentity;
+    if (name == "tanh") return cimm::Activation::kTanh;
+    if (name == "sigmoid") return cimm::Activation::kSigmoid;
+    if (name == "relu") return cimm::Activation::kRelu;
+  }
+  fail(env, "one of \"identity\", \"tanh\", \"sigmoid\", \"relu\"", "activation", value);
+}
+
+std::size_t dimension(Napi::Env env, Napi::Value value, const std::string& param) {
+  return integer_in(env, value, param, 0, 2147483647.0, "an integer >= 0 and <= 2147483647");
+}
+
+// A matmul's shape, read and checked before any array: each dimension an integer in
+// [0, 2^31), and the element counts m·k, k·n and m·n computed in checked arithmetic (below
+// `limit`, named by the dimension that makes the product too large).
+struct Shape {
+  bool trans_a, trans_b;
+  std::size_t m, n, k;
+  std::size_t a_count, b_count, c_count;
+};
+
+// A count limit of n elements, or of what std::size_t holds where that is less.
+constexpr std::size_t limit(unsigned long long n) {
+  return n > std::numeric_limits<std::size_t>::max() ? std::numeric_limits<std::size_t>::max()
+                                                     : static_cast<std::size_t>(n);
+}
+constexpr std::size_t kMatmulLimit = limit(4000000000000000000ULL);  // 4e18 elements
+constexpr std::size_t kMatmulAsyncLimit = limit(1000000000000000ULL);  // 1e15 elements of the result
+
+template <typename Read>
+Shape shape(Napi::Env env, Read&& read, const std::string& prefix, std::size_t c_limit) {
+  Shape s{};
+  s.trans_a = boolean(env, read("transA"), prefix + "transA");
+  s.trans_b = boolean(env, read("transB"), prefix + "transB");
+  const Napi::Value mv = read("m");
+  s.m = dimension(env, mv, prefix + "m");
+  const Napi::Value nv = read("n");
+  s.n = dimension(env, nv, prefix + "n");
+  const Napi::Value kv = read("k");
+  s.k = dimension(env, kv, prefix + "k");
+  const std::string fits = "dimensions whose products fit in memory";
+  s.a_count = checked_product(env, s.m, s.k, kMatmulLimit, fits, prefix + "m", mv);
+  s.b_count = checked_product(env, s.k, s.n, kMatmulLimit, fits, prefix + "k", kv);
+  s.c_count = checked_product(env, s.m, s.n, c_limit, fits, prefix + "m", mv);
+  return s;
+}
+
+template <typename T>
+void matrix(Napi::Env env, View<T> v, std::size_t rows, std::size_t cols, std::size_t count, const char* param,
+            Napi::Value value) {
+  if (v.length != count) {
+    fail(env,
+         "a " + std::to_string(rows) + "\xC3\x97" + std::to_string(cols) + " matrix (a " + array_name<T>() +
+             " of length " + std::to_string(count) + ")",
+         param, value);
+  }
+}
+
+// matmul(transA, transB: boolean, m, n, k, alpha: number, a, b: Float32Array, beta: number, c: Float32Array): void
+Napi::Value Matmul(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    int at = 0;
+    const Napi::Value positional[] = {info[0], info[1], info[2], info[3], info[4]};
+    const Shape s = shape(
+        env, [&](const char*) { return positional[at++]; }, "", kMatmulLimit);
+    const double alpha = finite(env, info[5], "alpha");
+    const double beta = finite(env, info[8], "beta");
+    return by_dtype(env, info[9], "c", [&](auto d) -> Napi::Value {
+      using T = typename decltype(d)::type;
+      const auto a = real_array<T>(env, info[6], "a");
+      const auto b = real_array<T>(env, info[7], "b");
+      const auto c = real_array<T>(env, info[9], "c");
+      matrix(env, a, s.trans_a ? s.k : s.m, s.trans_a ? s.m : s.k, s.a_count, "a", info[6]);
+      matrix(env, b, s.trans_b ? s.n : s.k, s.trans_b ? s.k : s.n, s.b_count, "b", info[7]);
+      matrix(env, c, s.m, s.n, s.c_count, "c", info[9]);
+      if (overlap(a, c) || overlap(b, c)) fail(env, "an array that does not overlap a or b", "c", info[9]);
+      cimm::matmul(s.trans_a, s.trans_b, s.m, s.n, s.k, static_cast<T>(alpha), a.data, b.data, static_cast<T>(beta),
+                   c.data);
+      return env.Undefined();
+    });
+  });
+}
+
+// matmulAsync(params {transA, transB, m, n, k, alpha, beta}, a, b: Float32Array,
+//             c: Float32Array | undefined (read when beta != 0), flag: AbortFlag): Promise<Float32Array>
+Napi::Value MatmulAsync(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const Fields p(env, info[0], "params");
+    const Shape s = shape(
+        env, [&](const char* field) { return p.get(field); }, "params.", kMatmulAsyncLimit);
+    const double alpha = p.finite("alpha");
+    const double beta = p.finite("beta");
+    const auto flag = abort_flag(env, info[4]);
+    const auto a = float32_array(env, info[1], "a");
+    const auto b = float32_array(env, info[2], "b");
+    matrix(env, a, s.trans_a ? s.k : s.m, s.trans_a ? s.m : s.k, s.a_count, "a", info[1]);
+    matrix(env, b, s.trans_b ? s.n : s.k, s.trans_b ? s.k : s.n, s.b_count, "b", info[2]);
+    View<float> c{nullptr, 0};
+    if (beta != 0) {
+      c = float32_array(env, info[3], "c");
+      matrix(env, c, s.m, s.n, s.c_count, "c", info[3]);
+    }
+    // Copies first; the result array (a JS allocation) is created after the last use of the
+    // arguments' pointers.
+    auto inputs = std::make_shared<std::pair<std::vector<float>, std::vector<float>>>(
+        std::vector<float>(a.data, a.data + a.length), std::vector<float>(b.data, b.data + b.length));
+    std::vector<float> c_copy(c.data, c.data + c.length);
+    Napi::Float32Array c_out = Napi::Float32Array::New(env, s.c_count);
+    std::copy(c_copy.begin(), c_copy.end(), c_out.Data());
+    float* c_data = c_out.Data();
+    auto result = owned_result(c_out);
+    auto* worker = new KernelWorker(
+        env, "matmulAsync", flag,
+        [=]() {
+          return cimm::matmul_until(s.trans_a, s.trans_b, s.m, s.n, s.k, static_cast<float>(alpha),
+                                    inputs->first.data(), inputs->second.data(), static_cast<float>(beta), c_data,
+                                    flag.get());
+        },
+        [result](Napi::Env) -> Napi::Value { return result->Value(); });
+    return KernelWorker::Start(worker);
+  });
+}
+
+// axpby(alpha: number, x: Float32Array, beta: number, y: Float32Array): void
+Napi::Value Axpby(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const double alpha = finite(env, info[0], "alpha");
+    const double beta = finite(env, info[2], "beta");
+    const auto x = float32_array(env, info[1], "x");
+    const auto y = float32_array(env, info[3], "y");
+    same_length_as(env, x, y.length, "y", "x", info[1]);
+    std::vector<float> keep;
+    cimm::axpby(alpha, separate(x, y, keep), beta, y.data, y.length);
+    return env.Undefined();
+  });
+}
+
+// dot(x: Float32Array, y: Float32Array): number
+Napi::Value Dot(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto x = float32_array(env, info[0], "x");
+    const auto y = float32_array(env, info[1], "y");
+    same_length_as(env, y, x.length, "x", "y", info[1]);
+    return Napi::Number::New(env, cimm::dot(x.data, y.data, x.length));
+  });
+}
+
+// sum(x: Float32Array): number
+Napi::Value Sum(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto x = float32_array(env, info[0], "x");
+    return Napi::Number::New(env, cimm::sum(x.data, x.length));
+  });
+}
+
+// activationForward(activation: string, x: Real, shift: number, out: Real): void
+Napi::Value ActivationForward(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto act = activation(env, info[0]);
+    const double shift = finite(env, info[2], "shift");
+    return by_dtype(env, info[3], "out", [&](auto d) -> Napi::Value {
+      using T = typename decltype(d)::type;
+      const auto x = real_array<T>(env, info[1], "x");
+      const auto out = real_array<T>(env, info[3], "out");
+      same_length_as(env, x, out.length, "out", "x", info[1]);
+      std::vector<T> keep;
+      cimm::activation_forward(act, separate(x, out, keep), shift, out.data, out.length);
+      return env.Undefined();
+    });
+  });
+}
+
+// activationBackward(activation: string, y, gradOut, gradPre: Real): void
+Napi::Value ActivationBackward(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const auto act = activation(env, info[0]);
+    return by_dtype(env, info[3], "gradPre", [&](auto d) -> Napi::Value {
+      using T = typename decltype(d)::type;
+      const auto y = real_array<T>(env, info[1], "y");
+      const auto g = real_array<T>(env, info[2], "gradOut");
+      const auto out = real_array<T>(env, info[3], "gradPre");
+      same_length_as(env, y, out.length, "gradPre", "y", info[1]);
+      same_length_as(env, g, out.length, "gradPre", "gradOut", info[2]);
+      std::vector<T> keep_y, keep_g;
+      cimm::activation_backward(act, separate(y, out, keep_y), separate(g, out, keep_g), out.data, out.length);
+      return env.Undefined();
+    });
+  });
+}
+
+}  // namespace
+
+void register_linalg(Napi::Env env, Napi::Object exports) {
+  define(env, exports, "matmul", Matmul);
+  define(env, exports, "matmulAsync", MatmulAsync);
+  define(env, exports, "axpby", Axpby);
+  define(env, exports, "dot", Dot);
+  define(env, exports, "sum", Sum);
+  define(env, exports, "activationForward", ActivationForward);
+  define(env, exports, "activationBackward", ActivationBackward);
+}
+
+}  // namespace cimm_binding
