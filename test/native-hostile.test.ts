@@ -1,0 +1,367 @@
+/**
+ * The native bindings against hostile arguments (issue 15, items 3 and 5): an options getter
+ * that detaches, shrinks or grows a buffer the call also receives; resizable and shared
+ * buffers; objects whose valueOf would run JS; grid and matrix sizes whose products overflow.
+ *
+ * What a binding must do (native/src/binding/args.hpp): read and validate every scalar and
+ * every options field (each exactly once) before it takes any typed array's data pointer, so
+ * a getter's change to a buffer is seen as the buffer is afterwards — a detached or
+ * out-of-bounds view has length 0, a length-tracking view of a resizable buffer its new
+ * length — and the length checks turn it into an error naming a parameter, never a read or
+ * write of freed memory. Resizable and SharedArrayBuffer views work like any other view.
+ *
+ * Backends: cpp. The rust binding of this branch still takes its views before the flow params
+ * (energyFlowStep with an `h` getter that shrinks `energy` crashes it, issue 15); add 'rust'
+ * to HOSTILE once the rust binding reads its options first.
+ */
+import { describe, expect, test } from 'vitest';
+import { CimmArgumentError } from '../lib/errors.js';
+import type { Kernels } from '../lib/kernels.js';
+import { backends } from './helpers.js';
+
+const HOSTILE = ['cpp'];
+const under = backends.filter((b) => HOSTILE.includes(b.name));
+
+type Attack = 'detach' | 'shrink to 0' | 'shrink by one' | 'grow by one';
+const ATTACKS: Attack[] = ['detach', 'shrink to 0', 'shrink by one', 'grow by one'];
+
+type FloatCtor = Float32ArrayConstructor | Float64ArrayConstructor;
+
+/** Arrays on resizable buffers (length-tracking views), by argument name, and the attack on one. */
+class Arena {
+  readonly buffers = new Map<string, ArrayBuffer>();
+
+  array<C extends FloatCtor>(name: string, ctor: C, values: ArrayLike<number>): InstanceType<C> {
+    const bytes = values.length * ctor.BYTES_PER_ELEMENT;
+    const buffer = new ArrayBuffer(bytes, { maxByteLength: bytes + 64 });
+    const view = new ctor(buffer) as InstanceType<C>;
+    view.set(values);
+    this.buffers.set(name, buffer);
+    return view;
+  }
+
+  attack(name: string, attack: Attack, elementBytes: number): void {
+    const buffer = this.buffers.get(name);
+    if (!buffer) throw new Error(`no array ${name}`);
+    if (attack === 'detach') structuredClone(buffer, { transfer: [buffer] });
+    else if (attack === 'shrink to 0') buffer.resize(0);
+    else if (attack === 'shrink by one') buffer.resize(buffer.byteLength - elementBytes);
+    else buffer.resize(buffer.byteLength + elementBytes);
+  }
+}
+
+/** `fields` as an object whose `trigger` getter runs `effect` first; counts each field's reads. */
+function hostileOptions<T extends object>(fields: T, trigger: keyof T, effect: () => void) {
+  const reads = new Map<PropertyKey, number>();
+  const options = new Proxy(fields, {
+    get(target, key, receiver) {
+      reads.set(key, (reads.get(key) ?? 0) + 1);
+      if (key === trigger) effect();
+      return Reflect.get(target, key, receiver);
+    },
+  });
+  return { options, reads };
+}
+
+const seq = (n: number, scale = 0.1) => Array.from({ length: n }, (_, i) => (i + 1) * scale);
+
+/** A call whose options object can attack one of its arrays, and the arrays it needs. */
+interface HostileCase {
+  kernel: string;
+  /** Arrays the call reads or writes whatever its options (an attack on one must be an error). */
+  needed: string[];
+  /** Element size of each array. */
+  bytes: Record<string, number>;
+  /** The call with a fresh arena; `wrap` turns the options object into the hostile one. */
+  run(k: Kernels, arena: Arena, wrap: <T extends object>(fields: T) => T): unknown;
+}
+
+const FLOW = { h: 1, dt: 0.05, beta: 0.25, gamma: 0.35, kappa: 0.1, boundary: 'periodic' as const };
+const SGD = {
+  learningRate: 0.1,
+  momentum: 0.9,
+  dampening: 0,
+  weightDecay: 0.01,
+  nesterov: false,
+  maximize: false,
+  firstStep: true,
+};
+const ADAM = {
+  beta1: 0.9,
+  beta2: 0.999,
+  stepSize: 0.01,
+  bc2Sqrt: 0.5,
+  epsilon: 1e-8,
+  weightDecay: 0,
+  decay: 1,
+  amsgrad: false,
+  maximize: false,
+  metricScale: 1,
+  metricEpsilon: 1e-12,
+};
+
+const CASES: HostileCase[] = [
+  {
+    kernel: 'energyFlowStep',
+    needed: ['energy', 'potential', 'source', 'out'],
+    bytes: { energy: 8, potential: 8, source: 8, out: 8 },
+    run: (k, a, wrap) =>
+      k.energyFlowStep(
+        a.array('energy', Float64Array, seq(12)),
+        a.array('potential', Float64Array, seq(12, 0.01)),
+        a.array('source', Float64Array, seq(12, 0)),
+        4,
+        3,
+        wrap({ ...FLOW }),
+        a.array('out', Float64Array, seq(12, 0)),
+      ),
+  },
+  {
+    kernel: 'energyFlowMaxStep',
+    needed: ['potential'],
+    bytes: { potential: 8 },
+    run: (k, a, wrap) =>
+      k.energyFlowMaxStep(a.array('potential', Float64Array, seq(12, 0.01)), 4, 3, wrap({ ...FLOW })),
+  },
+  {
+    kernel: 'sgdStepMeasured',
+    needed: ['params', 'grads', 'momentumBuffer', 'before', 'out'],
+    bytes: { params: 4, grads: 4, momentumBuffer: 4, before: 4, out: 8 },
+    run: (k, a, wrap) =>
+      k.sgdStepMeasured(
+        a.array('params', Float32Array, seq(10)),
+        a.array('grads', Float32Array, seq(10, 0.01)),
+        a.array('momentumBuffer', Float32Array, seq(10, 0)),
+        a.array('before', Float32Array, seq(10, 0)),
+        wrap({ ...SGD }),
+        a.array('out', Float64Array, [0, 0, 0]),
+      ),
+  },
+  {
+    kernel: 'adamStepMeasured',
+    needed: ['params', 'grads', 'm', 'v', 'before', 'out'],
+    bytes: { params: 8, grads: 8, m: 8, v: 8, before: 8, out: 8 },
+    run: (k, a, wrap) =>
+      k.adamStepMeasured(
+        a.array('params', Float64Array, seq(10)),
+        a.array('grads', Float64Array, seq(10, 0.01)),
+        a.array('m', Float64Array, seq(10, 0)),
+        a.array('v', Float64Array, seq(10, 0)),
+        a.array('vMax', Float64Array, []),
+        a.array('before', Float64Array, seq(10, 0)),
+        wrap({ ...ADAM }),
+        a.array('out', Float64Array, [0, 0, 0]),
+      ),
+  },
+];
+
+/** The async kernels: the attack happens during the call; the promise must reject naming a parameter. */
+const ASYNC_CASES: HostileCase[] = [
+  {
+    kernel: 'energyFlowRunAsync',
+    needed: ['energy', 'potential', 'source'],
+    bytes: { energy: 8, potential: 8, source: 8, kappas: 8 },
+    run: (k, a, wrap) =>
+      k.energyFlowRunAsync(
+        a.array('energy', Float64Array, seq(12)),
+        a.array('potential', Float64Array, seq(12, 0.01)),
+        a.array('source', Float64Array, seq(12, 0)),
+        4,
+        3,
+        wrap({ h: 1, dt: 0.05, beta: 0.25, gamma: 0.35, boundary: 'periodic' as const }),
+        a.array('kappas', Float64Array, [0.1, 0.2]),
+      ),
+  },
+  {
+    kernel: 'matmulAsync',
+    needed: ['a', 'b'],
+    bytes: { a: 4, b: 4, c: 4 },
+    run: (k, a, wrap) =>
+      k.matmulAsync(
+        wrap({ transA: false, transB: false, m: 2, n: 3, k: 4, alpha: 1, beta: 0 }),
+        a.array('a', Float32Array, seq(8)),
+        a.array('b', Float32Array, seq(12)),
+        a.array('c', Float32Array, seq(6)),
+      ),
+  },
+];
+
+function caught(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+describe.skipIf(under.length === 0).each(under.map((b) => [b.name, b.kernels] as const))(
+  'native bindings against hostile arguments [%s]',
+  (_name, k) => {
+    for (const c of CASES) {
+      for (const target of Object.keys(c.bytes)) {
+        test.each(ATTACKS)(`${c.kernel}: an options getter that does "%s" to ${target}`, (attack) => {
+          const arena = new Arena();
+          let fired = 0;
+          const wrap = <T extends object>(fields: T): T => {
+            const trigger = Object.keys(fields)[0] as keyof T;
+            return hostileOptions(fields, trigger, () => {
+              fired++;
+              arena.attack(target, attack, c.bytes[target]);
+            }).options;
+          };
+          const error = caught(() => c.run(k, arena, wrap));
+          expect(fired).toBe(1);
+          if (c.needed.includes(target)) {
+            // the binding sees the buffer as the getter left it: a length no longer right
+            expect(error).toBeInstanceOf(CimmArgumentError);
+            expect((error as Error).message).toMatch(/^Expected .* for \w+ but received /);
+          } else if (error !== undefined) {
+            expect(error).toBeInstanceOf(CimmArgumentError);
+          }
+        });
+      }
+    }
+
+    for (const c of ASYNC_CASES) {
+      for (const target of c.needed) {
+        test.each(ATTACKS)(`${c.kernel}: an options getter that does "%s" to ${target}`, async (attack) => {
+          const arena = new Arena();
+          const wrap = <T extends object>(fields: T): T =>
+            hostileOptions(fields, Object.keys(fields)[0] as keyof T, () =>
+              arena.attack(target, attack, c.bytes[target]),
+            ).options;
+          let error: unknown;
+          try {
+            await c.run(k, arena, wrap);
+          } catch (e) {
+            error = e;
+          }
+          expect(error).toBeInstanceOf(CimmArgumentError);
+        });
+      }
+    }
+
+    test('every options field is read exactly once per call', async () => {
+      const calls: [string, (wrap: <T extends object>(f: T) => T) => unknown][] = [
+        ['energyFlowStep', (w) => CASES[0].run(k, new Arena(), w)],
+        ['energyFlowMaxStep', (w) => CASES[1].run(k, new Arena(), w)],
+        ['sgdStepMeasured', (w) => CASES[2].run(k, new Arena(), w)],
+        ['adamStepMeasured', (w) => CASES[3].run(k, new Arena(), w)],
+        ['energyFlowRunAsync', (w) => ASYNC_CASES[0].run(k, new Arena(), w)],
+        ['matmulAsync', (w) => ASYNC_CASES[1].run(k, new Arena(), w)],
+      ];
+      for (const [kernel, call] of calls) {
+        const all: Map<PropertyKey, number>[] = [];
+        const fieldsOf: string[][] = [];
+        await call(<T extends object>(fields: T): T => {
+          const { options, reads } = hostileOptions(fields, '' as keyof T, () => {});
+          all.push(reads);
+          fieldsOf.push(Object.keys(fields));
+          return options;
+        });
+        // every field the kernel reads is read once (energyFlowMaxStep has no use for dt and kappa)
+        const reads = all[0];
+        expect(reads.size, kernel).toBeGreaterThanOrEqual(4);
+        for (const [field, n] of reads) {
+          expect(fieldsOf[0], kernel).toContain(field);
+          expect(n, `${kernel}: ${String(field)}`).toBe(1);
+        }
+      }
+    });
+
+    test('a number argument that is an object is an error, its valueOf never called', () => {
+      const x = Float32Array.of(1, -2, 3);
+      const y = new Float32Array(3);
+      let called = 0;
+      const sneaky = {
+        valueOf() {
+          called++;
+          structuredClone(y.buffer, { transfer: [y.buffer] });
+          return 0.5;
+        },
+      } as unknown as number;
+      const error = caught(() => k.fractalStep(x, sneaky, y));
+      expect(error).toBeInstanceOf(CimmArgumentError);
+      expect((error as CimmArgumentError).parameter).toBe('offset');
+      expect(called).toBe(0);
+      expect(y.length).toBe(3);
+    });
+
+    test('resizable and SharedArrayBuffer views compute like plain arrays', () => {
+      const values = seq(12, 0.3);
+      const plain = { e: Float64Array.from(values), out: new Float64Array(12) };
+      const rab = new ArrayBuffer(96, { maxByteLength: 256 });
+      const growing = new Float64Array(rab);
+      growing.set(values);
+      const sab = new Float64Array(new SharedArrayBuffer(12 * 8 + 16), 8, 12);
+      const shared = new Float64Array(new SharedArrayBuffer(96));
+      shared.set(values);
+      k.laplacian(plain.e, 4, 3, 0.5, 'periodic', plain.out);
+      k.laplacian(growing, 4, 3, 0.5, 'periodic', sab);
+      expect([...sab]).toEqual([...plain.out]);
+      k.laplacian(shared, 4, 3, 0.5, 'zeroFlux', plain.out);
+      const want = new Float64Array(12);
+      k.laplacian(Float64Array.from(values), 4, 3, 0.5, 'zeroFlux', want);
+      expect([...plain.out]).toEqual([...want]);
+      // a length-tracking view follows its buffer: after a grow its length is checked anew
+      rab.resize(128);
+      expect(growing.length).toBe(16);
+      expect(caught(() => k.laplacian(growing, 4, 3, 0.5, 'periodic', new Float64Array(12)))).toBeInstanceOf(
+        CimmArgumentError,
+      );
+      // a view left out of bounds by a shrink has length 0
+      const offset = new Float64Array(rab, 64, 4);
+      rab.resize(32);
+      expect(offset.length).toBe(0);
+      const sums = Float64Array.of(7, 7, 7);
+      k.gridSums(offset, sums);
+      const none = Float64Array.of(7, 7, 7);
+      k.gridSums(new Float64Array(0), none);
+      expect([...sums]).toEqual([...none]);
+    });
+
+    test('grid sizes whose product overflows are errors naming ny, never a wrap', async () => {
+      const empty = new Float64Array(0);
+      const huge = 2 ** 32;
+      const expectNy = (error: unknown) => {
+        expect(error).toBeInstanceOf(CimmArgumentError);
+        expect((error as CimmArgumentError).parameter).toBe('ny');
+        expect((error as Error).message).toMatch(/^Expected an integer with nx·ny <= 4294967296 for ny but received/);
+      };
+      expectNy(caught(() => k.laplacian(empty, huge, huge, 1, 'periodic', empty)));
+      expectNy(caught(() => k.energyFlowStep(empty, empty, empty, huge, huge, FLOW, empty)));
+      expectNy(caught(() => k.energyFlowMaxStep(empty, huge, huge, FLOW)));
+      expectNy(caught(() => k.laplacian(empty, 65536, 65537, 1, 'periodic', empty)));
+      let error: unknown;
+      try {
+        await k.energyFlowRunAsync(empty, empty, empty, huge, huge, FLOW, empty);
+      } catch (e) {
+        error = e;
+      }
+      expectNy(error);
+    });
+
+    test('matrix sizes whose products are too large are errors naming the dimension', async () => {
+      const big = 2 ** 31 - 1;
+      const empty = new Float32Array(0);
+      const error = caught(() => k.matmul(false, false, big, big, big, 1, empty, empty, 0, empty));
+      expect(error).toBeInstanceOf(CimmArgumentError);
+      expect((error as CimmArgumentError).parameter).toMatch(/^(m|k)$/);
+      expect((error as Error).message).toMatch(/^Expected dimensions whose products fit in memory for/);
+      let rejected: unknown;
+      try {
+        await k.matmulAsync(
+          { transA: false, transB: false, m: big, n: big, k: 1, alpha: 1, beta: 0 },
+          empty,
+          empty,
+          undefined,
+        );
+      } catch (e) {
+        rejected = e;
+      }
+      expect(rejected).toBeInstanceOf(CimmArgumentError);
+      expect((rejected as CimmArgumentError).parameter).toBe('params.m');
+    });
+  },
+);
