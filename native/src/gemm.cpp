@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "cpu.hpp"
-#include "fractal.hpp"
+#include "linalg.hpp"
 #include "parallel.hpp"
 #include "simd.hpp"
 #include "stop.hpp"

@@ -10,9 +10,12 @@
 #include <vector>
 
 #include "cpu.hpp"
+#include "elementwise.hpp"
 #include "energy.hpp"
 #include "flow.hpp"
 #include "fractal.hpp"
+#include "linalg.hpp"
+#include "optim.hpp"
 #include "parallel.hpp"
 #include "primes.hpp"
 #include "qdt.hpp"

@@ -16,7 +16,7 @@
 #include "energy.hpp"
 #include "flow.hpp"
 #include "fractal.hpp"
-#include "measured.hpp"
+#include "linalg.hpp"
 #include "optim.hpp"
 #include "prodigy.hpp"
 #include "qdt.hpp"

@@ -90,7 +90,8 @@ View<T> typed_array(Napi::Env env, Napi::Value value, napi_typedarray_type type,
   napi_typedarray_type got;
   std::size_t length = 0;
   void* data = nullptr;
-  if (!typed_array_info(env, value, &got, &length, &data) || got != type) fail(env, std::string("a ") + ctor, param, value);
+  if (!typed_array_info(env, value, &got, &length, &data) || got != type)
+    fail(env, std::string("a ") + ctor, param, value);
   return {static_cast<T*>(data), length};
 }
 

@@ -1,10 +1,11 @@
 // The balance family's exports: updateEnergy, updateSlope (the energy terms of an update;
 // core in balance.cpp). Scalars first, then data pointers (args.hpp).
+#include "balance.hpp"
+
 #include <algorithm>
 #include <string>
 
 #include "args.hpp"
-#include "balance.hpp"
 #include "families.hpp"
 
 namespace cimm_binding {

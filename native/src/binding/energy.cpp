@@ -1,12 +1,13 @@
 // The energy family's exports: localEnergy, localEnergyAsync, nonlocalEnergy, distance
 // (design eqs. 3–5; core in energy.cpp). Scalars first, then data pointers (args.hpp).
+#include "energy.hpp"
+
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "args.hpp"
 #include "async_worker.hpp"
-#include "energy.hpp"
 #include "families.hpp"
 #include "primes.hpp"
 

@@ -1,6 +1,8 @@
 // The flow family's exports: energyFlowStep, energyFlowRunAsync, energyFlowMaxStep, laplacian,
 // gridSums (design eqs. 10–11; core in flow.cpp). The params object and the grid size are read
 // and checked first (nx·ny in checked arithmetic), then the data pointers (args.hpp).
+#include "flow.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <initializer_list>
@@ -12,7 +14,6 @@
 #include "args.hpp"
 #include "async_worker.hpp"
 #include "families.hpp"
-#include "flow.hpp"
 
 namespace cimm_binding {
 

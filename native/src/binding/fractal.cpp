@@ -1,10 +1,11 @@
 // The fractal family's exports: fractalStep, fractalStepBackward, maxAbs (design eqs. 8–9;
 // core in fractal.cpp). Scalars first, then data pointers (args.hpp).
+#include "fractal.hpp"
+
 #include <vector>
 
 #include "args.hpp"
 #include "families.hpp"
-#include "fractal.hpp"
 
 namespace cimm_binding {
 

@@ -1,6 +1,8 @@
 // The linalg family's exports: matmul, matmulAsync, axpby, dot, sum, activationForward,
-// activationBackward (core in fractal.hpp for now: fractal.cpp, gemm.cpp as matmul's engine). Scalars and
+// activationBackward (core in linalg.cpp, with gemm.cpp as matmul's engine). Scalars and
 // options first, then data pointers (args.hpp).
+#include "linalg.hpp"
+
 #include <algorithm>
 #include <limits>
 #include <memory>
@@ -11,7 +13,6 @@
 #include "args.hpp"
 #include "async_worker.hpp"
 #include "families.hpp"
-#include "fractal.hpp"
 
 namespace cimm_binding {
 
@@ -46,7 +47,7 @@ constexpr std::size_t limit(unsigned long long n) {
   return n > std::numeric_limits<std::size_t>::max() ? std::numeric_limits<std::size_t>::max()
                                                      : static_cast<std::size_t>(n);
 }
-constexpr std::size_t kMatmulLimit = limit(4000000000000000000ULL);  // 4e18 elements
+constexpr std::size_t kMatmulLimit = limit(4000000000000000000ULL);    // 4e18 elements
 constexpr std::size_t kMatmulAsyncLimit = limit(1000000000000000ULL);  // 1e15 elements of the result
 
 template <typename Read>

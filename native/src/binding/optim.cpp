@@ -1,14 +1,13 @@
 // The optim family's exports: sgdStep, adamStep, sgdStepMeasured, adamStepMeasured,
-// firstNonFinite, memoryCopy, l2Norm, zeroNonFinite, scaleInPlace (core in optim.cpp,
-// measured.cpp, reduce.cpp). The hyperparameters first (an options object's fields each read
+// firstNonFinite, memoryCopy, l2Norm, zeroNonFinite, scaleInPlace (core in optim.cpp, with
+// reduce.hpp its summation helpers). The hyperparameters first (an options object's fields each read
 // once, by name), then the data pointers (args.hpp).
+#include "optim.hpp"
+
 #include <string>
 
 #include "args.hpp"
 #include "families.hpp"
-#include "flow.hpp"
-#include "measured.hpp"
-#include "optim.hpp"
 
 namespace cimm_binding {
 
@@ -92,11 +91,8 @@ Napi::Value AdamStepAs(Napi::Env env, const Napi::CallbackInfo& info) {
   same_length(env, m, p.length, "m", info[2]);
   same_length(env, v, p.length, "v", info[3]);
   if (h.amsgrad) same_length(env, w, p.length, "vMax", info[4]);
-  disjoint<T>(env, {{"params", info[0], p},
-                    {"grads", info[1], g},
-                    {"m", info[2], m},
-                    {"v", info[3], v},
-                    {"vMax", info[4], w}});
+  disjoint<T>(
+      env, {{"params", info[0], p}, {"grads", info[1], g}, {"m", info[2], m}, {"v", info[3], v}, {"vMax", info[4], w}});
   return Napi::Boolean::New(env, cimm::adam_step(p.data, g.data, m.data, v.data, w.data, p.length, h));
 }
 
@@ -123,10 +119,8 @@ Napi::Value SgdStepMeasuredAs(Napi::Env env, const Napi::CallbackInfo& info) {
   same_length(env, g, p.length, "grads", info[1]);
   if (static_cast<T>(h.momentum) != T(0)) same_length(env, b, p.length, "momentumBuffer", info[2]);
   same_length(env, q, p.length, "before", info[3]);
-  disjoint<T>(env, {{"params", info[0], p},
-                    {"grads", info[1], g},
-                    {"momentumBuffer", info[2], b},
-                    {"before", info[3], q}});
+  disjoint<T>(env,
+              {{"params", info[0], p}, {"grads", info[1], g}, {"momentumBuffer", info[2], b}, {"before", info[3], q}});
   double* out = sums_out<T>(env, info[5], {{"params", p}, {"grads", g}, {"momentumBuffer", b}, {"before", q}});
   return measured_result(env, cimm::sgd_step_measured(p.data, g.data, b.data, q.data, p.length, h), out);
 }

@@ -1,8 +1,9 @@
 // The prodigy family's exports: prodigyAccumulate, prodigyUpdate (core in prodigy.cpp). The
 // hyperparameters first, then the data pointers (args.hpp).
+#include "prodigy.hpp"
+
 #include "args.hpp"
 #include "families.hpp"
-#include "prodigy.hpp"
 
 namespace cimm_binding {
 

@@ -1,12 +1,13 @@
 // The qdt family's exports: coupling, scaleTransition, shannonEntropy, hermitianEigenvalues
 // (design eqs. 1, 2, 6, 15; core in qdt.cpp, eigen.cpp as its engine). Scalars first, then
 // data pointers (args.hpp).
+#include "qdt.hpp"
+
 #include <string>
 #include <vector>
 
 #include "args.hpp"
 #include "families.hpp"
-#include "qdt.hpp"
 
 namespace cimm_binding {
 
