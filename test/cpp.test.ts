@@ -5,9 +5,11 @@
  * not built.
  */
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { cppAddonPath } from '../lib/backends/cpp.js';
+import { CPP_ADDON_EXPORTS } from '../lib/backends/cpp-addon.js';
 import { CimmArgumentError } from '../lib/errors.js';
 import { primeTable } from '../lib/primes.js';
 import { backends, reference, relativeError } from './helpers.js';
@@ -31,6 +33,12 @@ describe.skipIf(!cpp)('cpp backend', () => {
     expect(['avx2+fma', 'scalar']).toContain(info.simdPath);
     if (info.simdPath === 'avx2+fma') expect(info.cpuFeatures).toEqual(expect.arrayContaining(['avx2', 'fma']));
     expect(info.threads).toBeGreaterThanOrEqual(1);
+  });
+
+  test('the addon exports exactly the functions its declared interface lists (lib/backends/cpp-addon.ts)', () => {
+    const addon = createRequire(import.meta.url)(cppAddonPath()) as Record<string, unknown>;
+    expect(Object.keys(addon).sort()).toEqual([...CPP_ADDON_EXPORTS].sort());
+    for (const name of CPP_ADDON_EXPORTS) expect(typeof addon[name], name).toBe('function');
   });
 
   test('native argument checks name the parameter, as CimmArgumentError', () => {

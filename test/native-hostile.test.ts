@@ -27,13 +27,22 @@ const ATTACKS: Attack[] = ['detach', 'shrink to 0', 'shrink by one', 'grow by on
 
 type FloatCtor = Float32ArrayConstructor | Float64ArrayConstructor;
 
+/** ES2024's resizable ArrayBuffer (Node 20 has it; the project's TypeScript lib is ES2022). */
+interface Resizable extends ArrayBuffer {
+  resize(byteLength: number): void;
+}
+const ResizableBuffer = ArrayBuffer as unknown as new (
+  byteLength: number,
+  options: { maxByteLength: number },
+) => Resizable;
+
 /** Arrays on resizable buffers (length-tracking views), by argument name, and the attack on one. */
 class Arena {
-  readonly buffers = new Map<string, ArrayBuffer>();
+  readonly buffers = new Map<string, Resizable>();
 
   array<C extends FloatCtor>(name: string, ctor: C, values: ArrayLike<number>): InstanceType<C> {
     const bytes = values.length * ctor.BYTES_PER_ELEMENT;
-    const buffer = new ArrayBuffer(bytes, { maxByteLength: bytes + 64 });
+    const buffer = new ResizableBuffer(bytes, { maxByteLength: bytes + 64 });
     const view = new ctor(buffer) as InstanceType<C>;
     view.set(values);
     this.buffers.set(name, buffer);
@@ -291,7 +300,7 @@ describe.skipIf(under.length === 0).each(under.map((b) => [b.name, b.kernels] as
     test('resizable and SharedArrayBuffer views compute like plain arrays', () => {
       const values = seq(12, 0.3);
       const plain = { e: Float64Array.from(values), out: new Float64Array(12) };
-      const rab = new ArrayBuffer(96, { maxByteLength: 256 });
+      const rab = new ResizableBuffer(96, { maxByteLength: 256 });
       const growing = new Float64Array(rab);
       growing.set(values);
       const sab = new Float64Array(new SharedArrayBuffer(12 * 8 + 16), 8, 12);
