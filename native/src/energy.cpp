@@ -20,6 +20,7 @@
 #include <memory>
 #include <vector>
 
+#include "checked.hpp"
 #include "cpu.hpp"
 #include "parallel.hpp"
 #include "primes.hpp"
@@ -423,6 +424,8 @@ void exp4_avx2(const double* v, double* out) noexcept {
 
 double nonlocal_energy(const float* x, const float* y, std::size_t d, const float* points, std::size_t m,
                        double length_scale, double softening) {
+  // points holds m·d floats: no such array when the product wraps (checked.hpp)
+  if (!product_fits(m, d, sizeof(float))) return std::numeric_limits<double>::quiet_NaN();
   // x and y widened once; reused across calls on this thread (per-call heap is dear here).
   thread_local std::vector<double> widened;
   widened.resize(2 * d);

@@ -19,6 +19,7 @@
 #include <limits>
 #include <utility>
 
+#include "checked.hpp"
 #include "cpu.hpp"
 #include "parallel.hpp"
 #include "reduce.hpp"
@@ -241,6 +242,7 @@ void laplacian_avx2(const double* energy, std::size_t nx, std::size_t ny, double
 
 void energy_flow_step(const double* energy, const double* potential, const double* source, std::size_t nx,
                       std::size_t ny, const FlowParams& params, double* out) {
+  if (!product_fits(nx, ny, sizeof(double))) return;  // no such grid (checked.hpp)
   const FlowRow row = flow_row();
   over_bands(nx, ny, [&](std::size_t j0, std::size_t j1) {
     flow_rows(row, energy, potential, source, nx, ny, params, out, j0, j1);
@@ -250,6 +252,7 @@ void energy_flow_step(const double* energy, const double* potential, const doubl
 bool energy_flow_run(double*& current, double*& previous, const double* potential, const double* source, std::size_t nx,
                      std::size_t ny, const FlowParams& params, const double* kappas, std::size_t steps,
                      const StopFlag& stop) {
+  if (!product_fits(nx, ny, sizeof(double))) return false;  // no such grid (checked.hpp)
   FlowParams step = params;
   for (std::size_t s = 0; s < steps; ++s) {
     if (raised(&stop)) return false;
@@ -261,6 +264,7 @@ bool energy_flow_run(double*& current, double*& previous, const double* potentia
 }
 
 void laplacian(const double* energy, std::size_t nx, std::size_t ny, double h, Boundary boundary, double* out) {
+  if (!product_fits(nx, ny, sizeof(double))) return;  // no such grid (checked.hpp)
   const LaplacianRow row = laplacian_row();
   over_bands(nx, ny,
              [&](std::size_t j0, std::size_t j1) { laplacian_rows(row, energy, nx, ny, h, boundary, out, j0, j1); });
@@ -268,6 +272,7 @@ void laplacian(const double* energy, std::size_t nx, std::size_t ny, double h, B
 
 double energy_flow_max_step(const double* potential, std::size_t nx, std::size_t ny, double h, double beta,
                             double gamma, Boundary boundary) noexcept {
+  if (!product_fits(nx, ny, sizeof(double))) return std::numeric_limits<double>::quiet_NaN();  // checked.hpp
   const bool periodic = boundary == Boundary::kPeriodic;
   const double diffusion = (4.0 * beta) / (h * h);
   const double g = gamma / (h * h);

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <string>
 
+#include "checked.hpp"
+
 namespace cimm_binding {
 
 namespace {
@@ -142,9 +144,8 @@ std::size_t integer_in(Napi::Env env, Napi::Value value, const std::string& para
 
 std::size_t checked_product(Napi::Env env, std::size_t a, std::size_t b, std::size_t limit, const std::string& what,
                             const std::string& param, Napi::Value value) {
-  if (b != 0 && a > std::numeric_limits<std::size_t>::max() / b) fail(env, what, param, value);
-  const std::size_t product = a * b;
-  if (product > limit) fail(env, what, param, value);
+  std::size_t product = 0;
+  if (!cimm::checked_mul(a, b, &product) || product > limit) fail(env, what, param, value);
   return product;
 }
 
