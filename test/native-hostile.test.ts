@@ -371,6 +371,18 @@ describe.skipIf(under.length === 0).each(under.map((b) => [b.name, b.kernels] as
       }
       expect(rejected).toBeInstanceOf(CimmArgumentError);
       expect((rejected as CimmArgumentError).parameter).toBe('params.m');
+      // k = 0 makes a and b empty and valid; a 10^7 × 10^7 result cannot be allocated: an
+      // error naming the dimension (main's addon aborted the process: V8's allocation failure
+      // in napi_create_arraybuffer is fatal)
+      let unallocatable: unknown;
+      try {
+        await k.matmulAsync({ transA: false, transB: false, m: 1e7, n: 1e7, k: 0, alpha: 1, beta: 0 }, empty, empty);
+      } catch (e) {
+        unallocatable = e;
+      }
+      expect(unallocatable).toBeInstanceOf(CimmArgumentError);
+      expect((unallocatable as CimmArgumentError).parameter).toBe('params.m');
+      expect((unallocatable as Error).message).toMatch(/^Expected dimensions whose product m·n fits in memory/);
     });
   },
 );

@@ -40,7 +40,8 @@ Napi::Value LocalEnergyAsync(const Napi::CallbackInfo& info) {
     const auto r = float64_array(env, info[0], "r");
     // the copy first: the output array is created (a JS allocation) after the last use of r
     auto r_copy = std::make_shared<std::vector<double>>(r.data, r.data + r.length);
-    Napi::Float64Array out = Napi::Float64Array::New(env, r_copy->size());
+    Napi::Float64Array out = new_result<Napi::Float64Array, double>(
+        env, r_copy->size(), "a Float64Array whose result fits in memory", "r", info[0]);
     double* out_data = out.Data();
     auto result = owned_result(out);
     auto* worker = new KernelWorker(

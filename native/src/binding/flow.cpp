@@ -180,8 +180,9 @@ Napi::Value EnergyFlowRunAsync(const Napi::CallbackInfo& info) {
     in->kappas.assign(kappas.data, kappas.data + kappas.length);
     // Two grids the worker owns: the first starts as the copy of energy, the second as its
     // copy too (what `previous` is after zero steps).
-    Napi::Float64Array first = Napi::Float64Array::New(env, cells);
-    Napi::Float64Array second = Napi::Float64Array::New(env, cells);
+    const std::string fits = "an integer with nx\xC2\xB7ny cells that fit in memory";
+    Napi::Float64Array first = new_result<Napi::Float64Array, double>(env, cells, fits, "ny", info[4]);
+    Napi::Float64Array second = new_result<Napi::Float64Array, double>(env, cells, fits, "ny", info[4]);
     std::copy(in->energy.begin(), in->energy.end(), first.Data());
     std::copy(in->energy.begin(), in->energy.end(), second.Data());
     in->energy = std::vector<double>();

@@ -40,6 +40,7 @@ struct Shape {
   bool trans_a, trans_b;
   std::size_t m, n, k;
   std::size_t a_count, b_count, c_count;
+  Napi::Value m_value;  // for errors (a field is read once)
 };
 
 // A count limit of n elements, or of what std::size_t holds where that is less.
@@ -57,6 +58,7 @@ Shape shape(Napi::Env env, Read&& read, const std::string& prefix, std::size_t c
   s.trans_b = boolean(env, read("transB"), prefix + "transB");
   const Napi::Value mv = read("m");
   s.m = dimension(env, mv, prefix + "m");
+  s.m_value = mv;
   const Napi::Value nv = read("n");
   s.n = dimension(env, nv, prefix + "n");
   const Napi::Value kv = read("k");
@@ -128,7 +130,8 @@ Napi::Value MatmulAsync(const Napi::CallbackInfo& info) {
     auto inputs = std::make_shared<std::pair<std::vector<float>, std::vector<float>>>(
         std::vector<float>(a.data, a.data + a.length), std::vector<float>(b.data, b.data + b.length));
     std::vector<float> c_copy(c.data, c.data + c.length);
-    Napi::Float32Array c_out = Napi::Float32Array::New(env, s.c_count);
+    Napi::Float32Array c_out = new_result<Napi::Float32Array, float>(
+        env, s.c_count, "dimensions whose product m\xC2\xB7n fits in memory", "params.m", s.m_value);
     std::copy(c_copy.begin(), c_copy.end(), c_out.Data());
     float* c_data = c_out.Data();
     auto result = owned_result(c_out);
