@@ -116,13 +116,13 @@ export function coupling(t: number | Float64Array, opts?: CouplingOptions): numb
   if (typeof t === 'number') {
     one[0] = finiteNumber('t', t);
     checkCouplingRange(one, extent(one), alpha, beta, gamma, lambda);
-    kernels().coupling(one, alpha, beta, gamma, lambda, oneOut);
+    kernels().coupling(one, { alpha, beta, gamma, lambdaCosmo: lambda }, oneOut);
     return oneOut[0];
   }
   if (!(t instanceof Float64Array)) throw argumentError('t', 'a finite number or a Float64Array', t);
   checkCouplingRange(t, extent(t), alpha, beta, gamma, lambda);
   const out = o.out === undefined ? new Float64Array(t.length) : float64Array('out', o.out, { length: t.length });
-  kernels().coupling(t, alpha, beta, gamma, lambda, out);
+  kernels().coupling(t, { alpha, beta, gamma, lambdaCosmo: lambda }, out);
   return out;
 }
 
@@ -139,12 +139,12 @@ export function scaleTransition(t: number | Float64Array, opts?: ScaleTransition
   const tc = finiteNumber('criticalTime', o.criticalTime ?? SCALE_TRANSITION_DEFAULTS.criticalTime);
   if (typeof t === 'number') {
     one[0] = finiteNumber('t', t);
-    kernels().scaleTransition(one, lambda, tc, oneOut);
+    kernels().scaleTransition(one, { scaleCoupling: lambda, criticalTime: tc }, oneOut);
     return oneOut[0];
   }
   if (!(t instanceof Float64Array)) throw argumentError('t', 'a finite number or a Float64Array', t);
   float64Array('t', t, { finite: true });
   const out = o.out === undefined ? new Float64Array(t.length) : float64Array('out', o.out, { length: t.length });
-  kernels().scaleTransition(t, lambda, tc, out);
+  kernels().scaleTransition(t, { scaleCoupling: lambda, criticalTime: tc }, out);
   return out;
 }

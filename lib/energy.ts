@@ -104,7 +104,7 @@ export function nonlocalEnergy(
   const o = options<NonlocalEnergyOptions>('options', opts);
   const ell = finiteNumber('lengthScale', o.lengthScale ?? ENERGY_DEFAULTS.lengthScale, { above: 0 });
   const eps = finiteNumber('softening', o.softening ?? ENERGY_DEFAULTS.softening, { min: 0 });
-  const e = kernels().nonlocalEnergy(x, y, points, ell, eps);
+  const e = kernels().nonlocalEnergy(x, y, points, { lengthScale: ell, softening: eps });
   if (Number.isNaN(e)) nonFiniteResult(points);
   return e;
 }
@@ -230,7 +230,7 @@ export class EnergySystem {
   nonlocalEnergy(x: Float32Array, y: Float32Array): number {
     const d = pairOfVectors(x, y);
     const { lengthScale, softening } = this.config;
-    const e = kernels().nonlocalEnergy(x, y, this.points(d), lengthScale, softening);
+    const e = kernels().nonlocalEnergy(x, y, this.points(d), { lengthScale, softening });
     if (Number.isNaN(e)) nonFiniteResult(this.points(d));
     return e;
   }

@@ -197,7 +197,7 @@ export function laplacian(energy: Float64Array, opts: LaplacianOptions): Float64
   const g = gridOf(o);
   gridArray('energy', energy, g);
   const out = o.out === undefined ? new Float64Array(g.cells) : outputGrid(o.out, g, [['energy', energy]]);
-  kernels().laplacian(energy, g.nx, g.ny, g.h, g.boundary, out);
+  kernels().laplacian(energy, g.nx, g.ny, { h: g.h, boundary: g.boundary }, out);
   return out;
 }
 

@@ -3,6 +3,11 @@
  * (lib/energy.ts and friends) validates arguments before calling these, so a backend may
  * assume well-formed input; native backends still check lengths so that no bad call can
  * read or write out of bounds.
+ *
+ * Arrays cross positionally; a kernel's hyperparameters cross as ONE options object
+ * (SgdStepOptions, MatmulParams, CouplingParams, …), so no two scalars can be swapped
+ * unnoticed and each backend reads every field once, by name, before it touches any array
+ * (docs/theory.md, "The kernel boundary").
  */
 
 export type BackendName = 'rust' | 'cpp' | 'wasm' | 'js';
@@ -45,11 +50,7 @@ export interface SgdStepOptions {
   firstStep: boolean;
 }
 
-/**
- * The hyperparameters of adamStepMeasured: adamStep's, by name, and the metric of the reading
- * (w_i = f32 √s_i · metricScale + metricEpsilon, s the second moment the step used; the
- * optimizer passes 1/√(1 − β₂ᵗ) and its ε, unrounded).
- */
+/** adamStep's hyperparameters, by name (one options object across the native boundary, each field read once). */
 export interface AdamStepOptions {
   beta1: number;
   beta2: number;
@@ -60,9 +61,67 @@ export interface AdamStepOptions {
   decay: number;
   amsgrad: boolean;
   maximize: boolean;
+}
+
+/**
+ * The hyperparameters of adamStepMeasured: adamStep's, and the metric of the reading
+ * (w_i = f32 √s_i · metricScale + metricEpsilon, s the second moment the step used; the
+ * optimizer passes 1/√(1 − β₂ᵗ) and its ε, unrounded).
+ */
+export interface AdamStepMeasuredOptions extends AdamStepOptions {
   metricScale: number;
   metricEpsilon: number;
 }
+
+/** prodigyAccumulate's scalars, by name (the caller computes them in f64; the kernel rounds them to the dtype). */
+export interface ProdigyAccumulateOptions {
+  beta1: number;
+  beta2: number;
+  beta3: number;
+  /** c₁ = d(1 − β₁). */
+  momentScale: number;
+  /** c₂ = d²(1 − β₂). */
+  varianceScale: number;
+  /** cₛ = (d/d₀)·dlr, or (d/d₀)·d with the safeguard. */
+  sScale: number;
+  weightDecay: number;
+}
+
+/** prodigyUpdate's scalars, by name: stepSize = dlr, epsilon = d·ε, decay = −λ·dlr (0: none). */
+export interface ProdigyUpdateOptions {
+  stepSize: number;
+  epsilon: number;
+  decay: number;
+}
+
+/** The constants of design eq. 1 (coupling). */
+export interface CouplingParams {
+  alpha: number;
+  beta: number;
+  gamma: number;
+  lambdaCosmo: number;
+}
+
+/** The constants of design eq. 2 (scale transition): λ and t_c. */
+export interface ScaleTransitionParams {
+  scaleCoupling: number;
+  criticalTime: number;
+}
+
+/** The constants of design eq. 4 (nonlocal energy): ℓ and ε. */
+export interface NonlocalEnergyParams {
+  lengthScale: number;
+  softening: number;
+}
+
+/** The metric of updateEnergy: w_i = √metric_i · metricScale + epsilon. */
+export interface UpdateEnergyParams {
+  metricScale: number;
+  epsilon: number;
+}
+
+/** The Laplacian's grid spacing and boundary (design eqs. 10–11). */
+export type LaplacianParams = Pick<EnergyFlowParams, 'h' | 'boundary'>;
 
 /**
  * The parameter dtype of the optimizer kernels (sgdStep … updateSlope, l2Norm, zeroNonFinite,
@@ -180,13 +239,7 @@ export interface Kernels extends AsyncKernels {
    * Nonlocal energy, design eq. 4, as the mean over the M rows z_j of `points` (M×d):
    * (1/M) Σ_j exp(−‖x − z_j‖/ℓ) / sqrt(‖z_j − y‖² + ε²).
    */
-  nonlocalEnergy(
-    x: Float32Array,
-    y: Float32Array,
-    points: Float32Array,
-    lengthScale: number,
-    softening: number,
-  ): number;
+  nonlocalEnergy(x: Float32Array, y: Float32Array, points: Float32Array, params: NonlocalEnergyParams): number;
 
   /** Euclidean distance ‖x − y‖₂, accumulated in f64. */
   distance(x: Float32Array, y: Float32Array): number;
@@ -211,18 +264,7 @@ export interface Kernels extends AsyncKernels {
    * (nn layers in f64): f64 matrices take f64 products and sums; the backends agree within a
    * tolerance, as in f32 (docs/theory.md, "Float64 parameters").
    */
-  matmul(
-    transA: boolean,
-    transB: boolean,
-    m: number,
-    n: number,
-    k: number,
-    alpha: number,
-    a: Real,
-    b: Real,
-    beta: number,
-    c: Real,
-  ): void;
+  matmul(params: MatmulParams, a: Real, b: Real, c: Real): void;
 
   /** y ← α·x + β·y (f64 arithmetic, one rounding); β = 0 overwrites y. `x` may be `y`. */
   axpby(alpha: number, x: Float32Array, beta: number, y: Float32Array): void;
@@ -247,13 +289,13 @@ export interface Kernels extends AsyncKernels {
    * out[i] = α e^{−βt_i} cos(γt_i) + Λ J(t_i), J(t) = ∫₀ᵗ e^{−βτ} sin(γτ) dτ in closed form
    * (its series where |t|·hypot(β, γ) < 1). `out` may be `t` itself.
    */
-  coupling(t: Float64Array, alpha: number, beta: number, gamma: number, lambdaCosmo: number, out: Float64Array): void;
+  coupling(t: Float64Array, params: CouplingParams, out: Float64Array): void;
 
   /**
    * Scale transition, design eq. 2, batched over t: out[i] = 1 / (1 + e^{−λ(t_i − t_c)}),
    * λ = scaleCoupling, t_c = criticalTime, through e^{−|u|} (no overflow). `out` may be `t`.
    */
-  scaleTransition(t: Float64Array, scaleCoupling: number, criticalTime: number, out: Float64Array): void;
+  scaleTransition(t: Float64Array, params: ScaleTransitionParams, out: Float64Array): void;
 
   /**
    * The Shannon term of design eq. 6, in bits: −Σ P_i log₂ P_i with P = p / Σp and
@@ -278,18 +320,7 @@ export interface Kernels extends AsyncKernels {
    * be empty) when μ = 0. No array may overlap another. Returns false when an updated
    * parameter is NaN or ±∞ (the update is complete either way).
    */
-  sgdStep(
-    params: Real,
-    grads: Real,
-    momentumBuffer: Real,
-    learningRate: number,
-    momentum: number,
-    dampening: number,
-    weightDecay: number,
-    nesterov: boolean,
-    maximize: boolean,
-    firstStep: boolean,
-  ): boolean;
+  sgdStep(params: Real, grads: Real, momentumBuffer: Real, options: SgdStepOptions): boolean;
 
   /**
    * One step of torch.optim.Adam / AdamW on one parameter tensor, in place. f32
@@ -302,27 +333,12 @@ export interface Kernels extends AsyncKernels {
    * ignored (may be empty) without. No array may overlap another. Returns false when an
    * updated parameter is NaN or ±∞.
    */
-  adamStep(
-    params: Real,
-    grads: Real,
-    m: Real,
-    v: Real,
-    vMax: Real,
-    beta1: number,
-    beta2: number,
-    stepSize: number,
-    bc2Sqrt: number,
-    epsilon: number,
-    weightDecay: number,
-    decay: number,
-    amsgrad: boolean,
-    maximize: boolean,
-  ): boolean;
+  adamStep(params: Real, grads: Real, m: Real, v: Real, vMax: Real, options: AdamStepOptions): boolean;
 
   /**
    * sgdStep, measured in the same pass: `before` (the params' length) receives each parameter's
    * value before the step, and out[0..3] what updateEnergy(before, params, grads, empty
-   * metric, 1, 0) gives after it — Σ Δ², Σ g·Δ, Σ |g·Δ| — bit for bit, in its canonical order.
+   * metric, { metricScale: 1, epsilon: 0 }) gives after it — Σ Δ², Σ g·Δ, Σ |g·Δ| — bit for bit, in its canonical order.
    * The step itself is sgdStep's, bit for bit. No array may overlap another (`out` included).
    * Returns false when an updated parameter is NaN or ±∞ (the update is complete either way).
    */
@@ -337,8 +353,8 @@ export interface Kernels extends AsyncKernels {
 
   /**
    * adamStep, measured in the same pass: `before` receives each parameter's value before the
-   * step, and out[0..3] what updateEnergy(before, params, grads, s, metricScale,
-   * metricEpsilon) gives after it, s being the second moment the step used (v, or vMax with
+   * step, and out[0..3] what updateEnergy(before, params, grads, s,
+   * { metricScale, epsilon: metricEpsilon }) gives after it, s being the second moment the step used (v, or vMax with
    * amsgrad) — bit for bit, in its canonical order. The step itself is adamStep's, bit for
    * bit. No array may overlap another (`out` included). Returns false when an updated
    * parameter is NaN or ±∞.
@@ -350,7 +366,7 @@ export interface Kernels extends AsyncKernels {
     v: Real,
     vMax: Real,
     before: Real,
-    options: AdamStepOptions,
+    options: AdamStepMeasuredOptions,
     out: Float64Array,
   ): boolean;
 
@@ -362,7 +378,7 @@ export interface Kernels extends AsyncKernels {
    * s ← s·β₃ + cₛ·g, with c₁ = d(1 − β₁), c₂ = d²(1 − β₂), cₛ = (d/d₀)·dlr (or (d/d₀)·d
    * with the safeguard) computed in f64 by the caller and rounded to f32 here. Returns
    * [Σ g·(p₀ − p), Σ |s|] (new s) accumulated in f64 in a fixed order (units of
-   * prodigyUnit(n) elements, 8 lanes each; lib/backends/js/optim.ts), identical on every
+   * prodigyUnit(n) elements, 8 lanes each; lib/backends/js/prodigy.ts), identical on every
    * backend and thread count. No array may overlap another.
    */
   prodigyAccumulate(
@@ -372,13 +388,7 @@ export interface Kernels extends AsyncKernels {
     m: Real,
     v: Real,
     s: Real,
-    beta1: number,
-    beta2: number,
-    beta3: number,
-    momentScale: number,
-    varianceScale: number,
-    sScale: number,
-    weightDecay: number,
+    options: ProdigyAccumulateOptions,
   ): [number, number];
 
   /**
@@ -387,7 +397,7 @@ export interface Kernels extends AsyncKernels {
    * (stepSize = dlr, epsilon = d·ε, decay = a) rounded to f32. Returns false when an
    * updated parameter is NaN or ±∞.
    */
-  prodigyUpdate(params: Real, m: Real, v: Real, stepSize: number, epsilon: number, decay: number): boolean;
+  prodigyUpdate(params: Real, m: Real, v: Real, options: ProdigyUpdateOptions): boolean;
 
   /** The index of the first NaN or ±∞ in `values`, or −1 (the optimizers' gradient check). */
   firstNonFinite(values: Real): number;
@@ -429,7 +439,7 @@ export interface Kernels extends AsyncKernels {
   ): number;
 
   /** The 5-point Laplacian ∇²E with the given boundary (design eqs. 10–11); `out` must not overlap `energy`. */
-  laplacian(energy: Float64Array, nx: number, ny: number, h: number, boundary: FlowBoundary, out: Float64Array): void;
+  laplacian(energy: Float64Array, nx: number, ny: number, params: LaplacianParams, out: Float64Array): void;
 
   /** Σ x, Σ |x| and Σ x² of a grid into out[0..3] (design eq. 11's integrals and norms), summed in f64. */
   gridSums(x: Float64Array, out: Float64Array): void;
@@ -458,8 +468,7 @@ export interface Kernels extends AsyncKernels {
     after: Real,
     grads: Real,
     metric: Real,
-    metricScale: number,
-    epsilon: number,
+    params: UpdateEnergyParams,
     out: Float64Array,
   ): void;
 

@@ -102,7 +102,7 @@ export function matmul(a: Float32Array, b: Float32Array, shape: MatmulShape, opt
   const { params, out: given } = matmulArguments(a, b, shape, opts);
   const { transA, transB, m, n, k, alpha, beta } = params;
   const out = given ?? new Float32Array(m * n);
-  kernels().matmul(transA, transB, m, n, k, alpha, a, b, beta, out);
+  kernels().matmul({ transA, transB, m, n, k, alpha, beta }, a, b, out);
   return out;
 }
 

@@ -245,7 +245,7 @@ export class StabilityController {
       float64Array('energy', energy, { length: g.nx * g.ny });
       out.total = this.gridSums(k, 'energy', energy)[1] * g.h * g.h;
       if (this.laplacianScratch.length !== energy.length) this.laplacianScratch = new Float64Array(energy.length);
-      k.laplacian(energy, g.nx, g.ny, g.h, g.boundary, this.laplacianScratch);
+      k.laplacian(energy, g.nx, g.ny, { h: g.h, boundary: g.boundary }, this.laplacianScratch);
       k.gridSums(this.laplacianScratch, this.sums);
       out.curvature = Math.sqrt(this.sums[2]) * g.h;
     }

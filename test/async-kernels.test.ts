@@ -65,7 +65,7 @@ function detach(x: Float32Array | Float64Array): void {
 
 function syncMatmul(k: Kernels, p: MatmulParams, a: Float32Array, b: Float32Array, c?: Float32Array): Float32Array {
   const out = p.beta !== 0 && c ? c.slice() : new Float32Array(p.m * p.n);
-  k.matmul(p.transA, p.transB, p.m, p.n, p.k, p.alpha, a, b, p.beta, out);
+  k.matmul({ transA: p.transA, transB: p.transB, m: p.m, n: p.n, k: p.k, alpha: p.alpha, beta: p.beta }, a, b, out);
   return out;
 }
 

@@ -48,11 +48,31 @@ describe.skipIf(!cpp)('cpp backend', () => {
       ['primeCount', () => kernels.localEnergy(new Float64Array(1), 1_000_001, new Float64Array(1)), 'an integer'],
       ['primeCount', () => kernels.localEnergy(new Float64Array(1), 2.5, new Float64Array(1)), 'an integer'],
       ['r', () => kernels.localEnergy(f32(1) as unknown as Float64Array, 2, new Float64Array(1)), 'a Float64Array'],
-      ['x', () => kernels.nonlocalEnergy(f32(0), f32(0), f32(3), 1, 0.1), 'a non-empty Float32Array'],
-      ['y', () => kernels.nonlocalEnergy(f32(2), f32(3), f32(4), 1, 0.1), 'a Float32Array of length 2'],
-      ['points', () => kernels.nonlocalEnergy(f32(2), f32(2), f32(3), 1, 0.1), 'a Float32Array of M×2 values'],
-      ['points', () => kernels.nonlocalEnergy(f32(2), f32(2), f32(0), 1, 0.1), 'a Float32Array of M×2 values'],
-      ['lengthScale', () => kernels.nonlocalEnergy(f32(2), f32(2), f32(2), '1' as unknown as number, 0.1), 'a number'],
+      [
+        'x',
+        () => kernels.nonlocalEnergy(f32(0), f32(0), f32(3), { lengthScale: 1, softening: 0.1 }),
+        'a non-empty Float32Array',
+      ],
+      [
+        'y',
+        () => kernels.nonlocalEnergy(f32(2), f32(3), f32(4), { lengthScale: 1, softening: 0.1 }),
+        'a Float32Array of length 2',
+      ],
+      [
+        'points',
+        () => kernels.nonlocalEnergy(f32(2), f32(2), f32(3), { lengthScale: 1, softening: 0.1 }),
+        'a Float32Array of M×2 values',
+      ],
+      [
+        'points',
+        () => kernels.nonlocalEnergy(f32(2), f32(2), f32(0), { lengthScale: 1, softening: 0.1 }),
+        'a Float32Array of M×2 values',
+      ],
+      [
+        'lengthScale',
+        () => kernels.nonlocalEnergy(f32(2), f32(2), f32(2), { lengthScale: '1' as unknown as number, softening: 0.1 }),
+        'a number',
+      ],
       ['y', () => kernels.distance(f32(2), f32(1)), 'a Float32Array of length 2'],
     ];
     for (const [parameter, call, expected] of cases) {
@@ -123,7 +143,9 @@ describe.skipIf(!cpp)('cpp backend', () => {
     const x = new Float32Array([0.5, -1, 2, 0.25, 3]);
     const y = new Float32Array([1, 1, -1, 0, 0.5]);
     const z = Float32Array.from({ length: 5 * 77 }, (_, i) => Math.sin(i));
-    expect(relativeError(got.e, reference.nonlocalEnergy(x, y, z, 1.5, 0.01))).toBeLessThan(1e-12);
+    expect(relativeError(got.e, reference.nonlocalEnergy(x, y, z, { lengthScale: 1.5, softening: 0.01 }))).toBeLessThan(
+      1e-12,
+    );
     expect(relativeError(got.dist, reference.distance(x, y))).toBeLessThan(1e-12);
   });
 

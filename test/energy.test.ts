@@ -146,8 +146,8 @@ describeEachBackend('nonlocal energy', ({ kernels }) => {
         const y = randomF32(d, d + 1);
         const z = randomF32(m * d, m + d);
         const ell = Math.sqrt(d);
-        const got = kernels.nonlocalEnergy(x, y, z, ell, 1e-3);
-        const want = reference.nonlocalEnergy(x, y, z, ell, 1e-3);
+        const got = kernels.nonlocalEnergy(x, y, z, { lengthScale: ell, softening: 1e-3 });
+        const want = reference.nonlocalEnergy(x, y, z, { lengthScale: ell, softening: 1e-3 });
         expect(relativeError(got, want)).toBeLessThan(1e-12);
       }
     }
@@ -156,14 +156,11 @@ describeEachBackend('nonlocal energy', ({ kernels }) => {
   test('agrees with the js reference on random inputs, views at an offset', () => {
     fc.assert(
       fc.property(nonlocalProblem, ({ x, y, points, ell, eps, offset }) => {
-        const got = kernels.nonlocalEnergy(
-          atOffset(x, offset),
-          atOffset(y, offset + 1),
-          atOffset(points, offset + 2),
-          ell,
-          eps,
-        );
-        const want = reference.nonlocalEnergy(x, y, points, ell, eps);
+        const got = kernels.nonlocalEnergy(atOffset(x, offset), atOffset(y, offset + 1), atOffset(points, offset + 2), {
+          lengthScale: ell,
+          softening: eps,
+        });
+        const want = reference.nonlocalEnergy(x, y, points, { lengthScale: ell, softening: eps });
         expect(relativeError(got, want)).toBeLessThan(1e-12);
       }),
       { numRuns: 200 },
@@ -178,7 +175,7 @@ describeEachBackend('nonlocal energy', ({ kernels }) => {
     const x = grid(randomF32(d, 1));
     const y = grid(randomF32(d, 2));
     const z = grid(randomF32(m * d, 3));
-    const base = kernels.nonlocalEnergy(x, y, z, 2, 0.01);
+    const base = kernels.nonlocalEnergy(x, y, z, { lengthScale: 2, softening: 0.01 });
     const perm = Array.from({ length: d }, (_, k) => (k * 5 + 3) % d);
     const permute = (v: Float32Array, rows: number) => {
       const out = new Float32Array(v.length);
@@ -186,10 +183,15 @@ describeEachBackend('nonlocal energy', ({ kernels }) => {
       return out;
     };
     expect(
-      relativeError(kernels.nonlocalEnergy(permute(x, 1), permute(y, 1), permute(z, m), 2, 0.01), base),
+      relativeError(
+        kernels.nonlocalEnergy(permute(x, 1), permute(y, 1), permute(z, m), { lengthScale: 2, softening: 0.01 }),
+        base,
+      ),
     ).toBeLessThan(1e-12);
     const shift = (v: Float32Array) => v.map((t) => t + 0.5);
-    expect(relativeError(kernels.nonlocalEnergy(shift(x), shift(y), shift(z), 2, 0.01), base)).toBeLessThan(1e-12);
+    expect(
+      relativeError(kernels.nonlocalEnergy(shift(x), shift(y), shift(z), { lengthScale: 2, softening: 0.01 }), base),
+    ).toBeLessThan(1e-12);
   });
 
   test('the result does not depend on the order of the quadrature points', () => {
@@ -201,21 +203,24 @@ describeEachBackend('nonlocal energy', ({ kernels }) => {
     const reversed = new Float32Array(z.length);
     for (let j = 0; j < m; j++) reversed.set(z.subarray(j * d, (j + 1) * d), (m - 1 - j) * d);
     expect(
-      relativeError(kernels.nonlocalEnergy(x, y, z, 1, 0.1), kernels.nonlocalEnergy(x, y, reversed, 1, 0.1)),
+      relativeError(
+        kernels.nonlocalEnergy(x, y, z, { lengthScale: 1, softening: 0.1 }),
+        kernels.nonlocalEnergy(x, y, reversed, { lengthScale: 1, softening: 0.1 }),
+      ),
     ).toBeLessThan(1e-13);
   });
 
   test('a single point z = y gives exp(−‖x − y‖/ℓ)/ε exactly', () => {
     const x = new Float32Array([3, 4]);
     const y = new Float32Array([0, 0]);
-    expect(kernels.nonlocalEnergy(x, y, y, 5, 0.5)).toBeCloseTo(Math.exp(-1) / 0.5, 14);
+    expect(kernels.nonlocalEnergy(x, y, y, { lengthScale: 5, softening: 0.5 })).toBeCloseTo(Math.exp(-1) / 0.5, 14);
   });
 
   test('a non-finite point makes the kernel return NaN', () => {
     const x = new Float32Array([0, 0]);
     for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
       const z = new Float32Array([0.5, 0.5, 0.1, bad]);
-      expect(kernels.nonlocalEnergy(x, x, z, 1, 0.1)).toBeNaN();
+      expect(kernels.nonlocalEnergy(x, x, z, { lengthScale: 1, softening: 0.1 })).toBeNaN();
     }
   });
 

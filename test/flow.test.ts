@@ -165,8 +165,8 @@ describeEachBackend('energy flow step', ({ kernels }) => {
         const e = randomGrid(nx * ny, nx + ny, -3, 3);
         const got = atOffset(new Float64Array(nx * ny), 1);
         const want = new Float64Array(nx * ny);
-        kernels.laplacian(atOffset(e, 2), nx, ny, 0.5, boundary, got);
-        reference.laplacian(e, nx, ny, 0.5, boundary, want);
+        kernels.laplacian(atOffset(e, 2), nx, ny, { h: 0.5, boundary }, got);
+        reference.laplacian(e, nx, ny, { h: 0.5, boundary }, want);
         expect(maxDiff(got, want)).toBeLessThanOrEqual((1e-14 * 8 * maxAbs(e)) / 0.25);
       }
     }
@@ -175,7 +175,7 @@ describeEachBackend('energy flow step', ({ kernels }) => {
     const e = new Float64Array(nx * ny);
     for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++) e[j * nx + i] = (i * h) ** 2 + 2 * (j * h) ** 2;
     const out = new Float64Array(nx * ny);
-    kernels.laplacian(e, nx, ny, h, 'zeroFlux', out);
+    kernels.laplacian(e, nx, ny, { h, boundary: 'zeroFlux' }, out);
     for (let j = 1; j < ny - 1; j++) for (let i = 1; i < nx - 1; i++) expect(out[j * nx + i]).toBeCloseTo(6, 10);
   });
 
@@ -300,7 +300,11 @@ describeEachBackend('energy flow step', ({ kernels }) => {
     );
     fails(() => kernels.energyFlowStep(g, g, g, nx, ny, { ...params, beta: -1 }, out), 'beta', 'a finite number >= 0');
     fails(() => kernels.energyFlowMaxStep(g, nx, ny, { ...params, h: Number.NaN }), 'h', 'a finite number > 0');
-    fails(() => kernels.laplacian(g, nx, ny, 1, 'periodic', new Float64Array(2)), 'out', 'an? \\w*\\s?[Aa]rray');
+    fails(
+      () => kernels.laplacian(g, nx, ny, { h: 1, boundary: 'periodic' }, new Float64Array(2)),
+      'out',
+      'an? \\w*\\s?[Aa]rray',
+    );
     fails(() => kernels.gridSums(g, new Float64Array(2)), 'out', 'an? \\w*\\s?[Aa]rray');
   });
 });

@@ -228,15 +228,9 @@ function gemmScale(
 ): Float32Array {
   const s = c.map((v) => Math.abs(v));
   reference.matmul(
-    transA,
-    transB,
-    m,
-    n,
-    k,
-    Math.abs(alpha),
+    { transA, transB, m, n, k, alpha: Math.abs(alpha), beta: Math.abs(beta) },
     a.map((v) => Math.abs(v)),
     b.map((v) => Math.abs(v)),
-    Math.abs(beta),
     s,
   );
   return s;
@@ -259,8 +253,8 @@ function checkGemm(
   const got = c0.slice();
   const want = c0.slice();
   if (beta === 0) got.fill(Number.NaN);
-  kernels.matmul(transA, transB, m, n, k, alpha, a, b, beta, got);
-  reference.matmul(transA, transB, m, n, k, alpha, a, b, beta, want);
+  kernels.matmul({ transA, transB, m, n, k, alpha, beta }, a, b, got);
+  reference.matmul({ transA, transB, m, n, k, alpha, beta }, a, b, want);
   const scale = gemmScale(transA, transB, m, n, k, alpha, a, b, beta, c0);
   const tol = 2 * Math.max(k, 1) * 2 ** -24;
   for (let i = 0; i < m * n; i++) {
@@ -293,13 +287,28 @@ describeEachBackend('matmul', ({ kernels }) => {
   test('hand-computed 2×2 and the empty cases', () => {
     // [1 2; 3 4]·[5 6; 7 8] = [19 22; 43 50]
     const c = new Float32Array(4);
-    kernels.matmul(false, false, 2, 2, 2, 1, new Float32Array([1, 2, 3, 4]), new Float32Array([5, 6, 7, 8]), 0, c);
+    kernels.matmul(
+      { transA: false, transB: false, m: 2, n: 2, k: 2, alpha: 1, beta: 0 },
+      new Float32Array([1, 2, 3, 4]),
+      new Float32Array([5, 6, 7, 8]),
+      c,
+    );
     expect([...c]).toEqual([19, 22, 43, 50]);
     // k = 0: C ← β·C
     const d = new Float32Array([1, 2]);
-    kernels.matmul(false, false, 1, 2, 0, 1, new Float32Array(0), new Float32Array(0), 2, d);
+    kernels.matmul(
+      { transA: false, transB: false, m: 1, n: 2, k: 0, alpha: 1, beta: 2 },
+      new Float32Array(0),
+      new Float32Array(0),
+      d,
+    );
     expect([...d]).toEqual([2, 4]);
-    kernels.matmul(false, false, 0, 0, 5, 1, new Float32Array(0), new Float32Array(0), 0, new Float32Array(0));
+    kernels.matmul(
+      { transA: false, transB: false, m: 0, n: 0, k: 5, alpha: 1, beta: 0 },
+      new Float32Array(0),
+      new Float32Array(0),
+      new Float32Array(0),
+    );
   });
 
   test('random shapes and views at an offset', () => {
@@ -316,8 +325,8 @@ describeEachBackend('matmul', ({ kernels }) => {
           const b = atOffset(randomF32(k * n, n), shift + 1);
           const got = atOffset(new Float32Array(m * n), shift + 2);
           const want = new Float32Array(m * n);
-          kernels.matmul(transA, transB, m, n, k, 1, a, b, 0, got);
-          reference.matmul(transA, transB, m, n, k, 1, a, b, 0, want);
+          kernels.matmul({ transA, transB, m, n, k, alpha: 1, beta: 0 }, a, b, got);
+          reference.matmul({ transA, transB, m, n, k, alpha: 1, beta: 0 }, a, b, want);
           const scale = gemmScale(transA, transB, m, n, k, 1, a, b, 0, new Float32Array(m * n));
           for (let i = 0; i < m * n; i++) {
             expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(2 * k * 2 ** -24 * scale[i] + 1e-30);

@@ -45,7 +45,7 @@ describeEachBackend('f64 kernels for nn layers', ({ kernels }) => {
         const b = values64(k * n, n + k + 1);
         const c = values64(m * n, 3);
         const c0 = c.slice();
-        kernels.matmul(ta, tb, m, n, k, 0.75, a, b, 0.5, c);
+        kernels.matmul({ transA: ta, transB: tb, m, n, k, alpha: 0.75, beta: 0.5 }, a, b, c);
         for (let i = 0; i < m; i++) {
           for (let j = 0; j < n; j++) {
             let exact = 0;
@@ -89,7 +89,13 @@ describeEachBackend('f64 kernels for nn layers', ({ kernels }) => {
 
   test('a call mixing f32 and f64 arrays is an error naming the array', () => {
     expectError(
-      () => kernels.matmul(false, false, 2, 2, 2, 1, new Float32Array(4), new Float64Array(4), 0, new Float64Array(4)),
+      () =>
+        kernels.matmul(
+          { transA: false, transB: false, m: 2, n: 2, k: 2, alpha: 1, beta: 0 },
+          new Float32Array(4),
+          new Float64Array(4),
+          new Float64Array(4),
+        ),
       'a',
     );
     expectError(() => kernels.activationForward('tanh', new Float32Array(3), 0, new Float64Array(3)), 'x');

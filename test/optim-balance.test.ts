@@ -68,7 +68,7 @@ function update(n: number, seed: number) {
 
 const sums = (k: typeof reference, u: ReturnType<typeof update>, metric: Float32Array, scale = 1 / 0.3) => {
   const out = new Float64Array(3);
-  k.updateEnergy(u.before, u.after, u.grads, metric, scale, 1e-8, out);
+  k.updateEnergy(u.before, u.after, u.grads, metric, { metricScale: scale, epsilon: 1e-8 }, out);
   return out;
 };
 
@@ -85,10 +85,10 @@ describe('updateEnergy: the definition', () => {
     const grads = Float32Array.of(2, 4, 7);
     const out = new Float64Array(3);
     // Δ = (0.5, −1, 0): Σ Δ² = 1.25, Σ gΔ = 1 − 4 = −3, Σ |gΔ| = 5
-    reference.updateEnergy(before, after, grads, new Float32Array(0), 1, 0, out);
+    reference.updateEnergy(before, after, grads, new Float32Array(0), { metricScale: 1, epsilon: 0 }, out);
     expect([...out]).toEqual([1.25, -3, 5]);
     // w = √(4, 0, 9)·0.5 + 0.5 = (1.5, 0.5, 2): Σ wΔ² = 0.375 + 0.5 = 0.875
-    reference.updateEnergy(before, after, grads, Float32Array.of(4, 0, 9), 0.5, 0.5, out);
+    reference.updateEnergy(before, after, grads, Float32Array.of(4, 0, 9), { metricScale: 0.5, epsilon: 0.5 }, out);
     expect([...out]).toEqual([0.875, -3, 5]);
   });
 
@@ -141,7 +141,14 @@ describeEachBackend('updateEnergy', ({ name, kernels }) => {
         same(sums(kernels, u, metric), want, `n=${n}`);
         const out = new Float64Array(3);
         const m = metric.length ? atOffset(metric, 3) : metric;
-        kernels.updateEnergy(atOffset(u.before, 1), atOffset(u.after, 2), atOffset(u.grads, 5), m, 1 / 0.3, 1e-8, out);
+        kernels.updateEnergy(
+          atOffset(u.before, 1),
+          atOffset(u.after, 2),
+          atOffset(u.grads, 5),
+          m,
+          { metricScale: 1 / 0.3, epsilon: 1e-8 },
+          out,
+        );
         same(out, want, `n=${n} at offsets`);
       }
     }
@@ -162,8 +169,8 @@ describeEachBackend('updateEnergy', ({ name, kernels }) => {
           const [before, after, grads, metric] = [col(0), col(1), col(2), weighted ? col(3) : new Float32Array(0)];
           const want = new Float64Array(3);
           const got = new Float64Array(3);
-          reference.updateEnergy(before, after, grads, metric, scale, eps, want);
-          kernels.updateEnergy(before, after, grads, metric, scale, eps, got);
+          reference.updateEnergy(before, after, grads, metric, { metricScale: scale, epsilon: eps }, want);
+          kernels.updateEnergy(before, after, grads, metric, { metricScale: scale, epsilon: eps }, got);
           same(got, want, 'random');
         },
       ),
@@ -185,13 +192,19 @@ describeEachBackend('updateEnergy', ({ name, kernels }) => {
       const out = new Float64Array(3);
       const want = 'Expected a Float32Array of length 4 (the length of before) for grads but received';
       expectError(
-        () => kernels.updateEnergy(x, x, new Float32Array(3), x, 1, 0, out),
+        () => kernels.updateEnergy(x, x, new Float32Array(3), x, { metricScale: 1, epsilon: 0 }, out),
         'grads',
         new RegExp(`^${want.replace(/[()]/g, '\\$&')}`),
       );
-      expectError(() => kernels.updateEnergy(x, x, x, new Float32Array(2), 1, 0, out), 'metric');
-      expectError(() => kernels.updateEnergy(x, x, x, x, 1, 0, new Float64Array(2)), 'out');
-      expectError(() => kernels.updateEnergy(x, new Float64Array(4) as never, x, x, 1, 0, out), 'after');
+      expectError(
+        () => kernels.updateEnergy(x, x, x, new Float32Array(2), { metricScale: 1, epsilon: 0 }, out),
+        'metric',
+      );
+      expectError(() => kernels.updateEnergy(x, x, x, x, { metricScale: 1, epsilon: 0 }, new Float64Array(2)), 'out');
+      expectError(
+        () => kernels.updateEnergy(x, new Float64Array(4) as never, x, x, { metricScale: 1, epsilon: 0 }, out),
+        'after',
+      );
     });
   }
 });

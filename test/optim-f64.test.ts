@@ -15,7 +15,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import type { AdamStepOptions, Kernels, SgdStepOptions } from '../lib/kernels.js';
+import type { AdamStepMeasuredOptions, Kernels, SgdStepOptions } from '../lib/kernels.js';
 import { atOffset, backends, describeEachBackend, expectError, reference, values64 } from './helpers.js';
 
 /** The suite's inputs: mixed magnitudes, as the f32 suites' `values`. */
@@ -49,7 +49,7 @@ function adamOptions(o: { weightDecay?: number; decay?: number; amsgrad?: boolea
     maximize: o.maximize ?? false,
     metricScale: 1 / Math.sqrt(1 - b2 ** t),
     metricEpsilon: eps,
-  } satisfies AdamStepOptions;
+  } satisfies AdamStepMeasuredOptions;
 }
 
 const ADAM = [{}, { weightDecay: 0.1 }, { decay: 1 - 1e-2 * 0.01, amsgrad: true }, { maximize: true, amsgrad: true }];
@@ -100,7 +100,7 @@ function run(k: Kernels, s: State, gradSeed: number, steps = 3): void {
   for (let t = 1; t <= steps; t++) {
     const g = mixed64(n, gradSeed + t, 2);
     for (const o of SGD) {
-      s.results.push(k.sgdStep(s.p, g, o.momentum !== 0 ? s.b : EMPTY, ...sgdArgs(o, t === 1)));
+      s.results.push(k.sgdStep(s.p, g, o.momentum !== 0 ? s.b : EMPTY, { ...o, firstStep: t === 1 }));
       s.results.push(
         k.sgdStepMeasured(s.p, g, o.momentum !== 0 ? s.b : EMPTY, s.q, { ...o, firstStep: t === 1 }, s.out),
       );
@@ -109,17 +109,25 @@ function run(k: Kernels, s: State, gradSeed: number, steps = 3): void {
     for (const o of ADAM) {
       const a = adamOptions(o, t);
       const w = a.amsgrad ? s.w : EMPTY;
-      s.results.push(k.adamStep(s.p, g, s.m, s.v, w, ...adamArgs(a)));
+      s.results.push(k.adamStep(s.p, g, s.m, s.v, w, a));
       s.results.push(k.adamStepMeasured(s.p, g, s.m, s.v, w, s.q, a, s.out));
       s.results.push([...s.out]);
     }
     s.results.push(
-      k.prodigyAccumulate(s.p, g, s.p0, s.m, s.v, s.s, 0.9, 0.999, 0.999, 0.1, 0.01, 0.03, t === 2 ? 0.1 : 0),
+      k.prodigyAccumulate(s.p, g, s.p0, s.m, s.v, s.s, {
+        beta1: 0.9,
+        beta2: 0.999,
+        beta3: 0.999,
+        momentScale: 0.1,
+        varianceScale: 0.01,
+        sScale: 0.03,
+        weightDecay: t === 2 ? 0.1 : 0,
+      }),
     );
-    s.results.push(k.prodigyUpdate(s.p, s.m, s.v, 0.05, 1e-8, t === 3 ? -1e-3 : 0));
-    k.updateEnergy(s.q, s.p, g, s.v, 1.5, 1e-8, s.out);
+    s.results.push(k.prodigyUpdate(s.p, s.m, s.v, { stepSize: 0.05, epsilon: 1e-8, decay: t === 3 ? -1e-3 : 0 }));
+    k.updateEnergy(s.q, s.p, g, s.v, { metricScale: 1.5, epsilon: 1e-8 }, s.out);
     s.results.push([...s.out]);
-    k.updateEnergy(s.q, s.p, g, EMPTY, 1, 0, s.out);
+    k.updateEnergy(s.q, s.p, g, EMPTY, { metricScale: 1, epsilon: 0 }, s.out);
     s.results.push([...s.out]);
     s.results.push(k.updateSlope(s.q, s.p, g));
     s.results.push(k.firstNonFinite(s.p));
@@ -128,26 +136,14 @@ function run(k: Kernels, s: State, gradSeed: number, steps = 3): void {
   }
 }
 
-const sgdArgs = (o: Omit<SgdStepOptions, 'firstStep'>, first: boolean) =>
-  [o.learningRate, o.momentum, o.dampening, o.weightDecay, o.nesterov, o.maximize, first] as const;
-const adamArgs = (a: AdamStepOptions) =>
-  [a.beta1, a.beta2, a.stepSize, a.bc2Sqrt, a.epsilon, a.weightDecay, a.decay, a.amsgrad, a.maximize] as const;
-
 describe('the js reference computes in f64 on Float64Arrays', () => {
   test('an Adam step on f64 leaves values that are not f32 values, and agrees with the same step on f32 to f32 precision', () => {
     const s64 = state(257, 3);
     const p32 = Float32Array.from(s64.p);
     const g = mixed64(257, 9, 2);
     const a = adamOptions({}, 1);
-    reference.adamStep(s64.p, g, s64.m.fill(0), s64.v.fill(0), EMPTY, ...adamArgs(a));
-    reference.adamStep(
-      p32,
-      Float32Array.from(g),
-      new Float32Array(257),
-      new Float32Array(257),
-      new Float32Array(0),
-      ...adamArgs(a),
-    );
+    reference.adamStep(s64.p, g, s64.m.fill(0), s64.v.fill(0), EMPTY, a);
+    reference.adamStep(p32, Float32Array.from(g), new Float32Array(257), new Float32Array(257), new Float32Array(0), a);
     expect(s64.p.some((x) => Math.fround(x) !== x)).toBe(true);
     for (let i = 0; i < 257; i++)
       expect(Math.abs(s64.p[i] - p32[i])).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(p32[i])));
@@ -157,7 +153,15 @@ describe('the js reference computes in f64 on Float64Arrays', () => {
     const p = Float64Array.of(0.1, -0.3, 1e-7);
     const g = Float64Array.of(0.7, 0.2, -3);
     const want = [...p].map((x, i) => x - 0.05 * (g[i] + 0.01 * x));
-    reference.sgdStep(p, g, EMPTY, 0.05, 0, 0, 0.01, false, false, true);
+    reference.sgdStep(p, g, EMPTY, {
+      learningRate: 0.05,
+      momentum: 0,
+      dampening: 0,
+      weightDecay: 0.01,
+      nesterov: false,
+      maximize: false,
+      firstStep: true,
+    });
     expect([...p]).toEqual(want);
   });
 });
@@ -194,12 +198,20 @@ describeEachBackend('f64 kernels equal the js reference bit for bit', ({ name, k
         (n, seed, lr, momentum, weightDecay, nesterov, amsgrad) => {
           const [a, b] = [state(n, seed), state(n, seed)];
           const g = mixed64(n, seed + 11, 4);
-          const sgd = [lr, momentum, 0, weightDecay, nesterov && momentum > 0, false, false] as const;
+          const sgd = {
+            learningRate: lr,
+            momentum,
+            dampening: 0,
+            weightDecay,
+            nesterov: nesterov && momentum > 0,
+            maximize: false,
+            firstStep: false,
+          };
           for (const [k, s] of [
             [reference, a],
             [kernels, b],
           ] as const) {
-            s.results.push(k.sgdStep(s.p, g, s.b, ...sgd));
+            s.results.push(k.sgdStep(s.p, g, s.b, sgd));
             const o = { ...adamOptions({ weightDecay, amsgrad }, 2), stepSize: lr };
             s.results.push(k.adamStepMeasured(s.p, g, s.m, s.v, amsgrad ? s.w : EMPTY, s.q, o, s.out));
             s.results.push([...s.out], k.updateSlope(s.q, s.p, g));
@@ -230,7 +242,15 @@ describeEachBackend('f64 kernels equal the js reference bit for bit', ({ name, k
   test('a non-finite update is reported (and the step completes)', () => {
     const p = Float64Array.of(1, 2, 3);
     expect(
-      kernels.sgdStep(p, Float64Array.of(0, Number.POSITIVE_INFINITY, 0), EMPTY, 1, 0, 0, 0, false, false, true),
+      kernels.sgdStep(p, Float64Array.of(0, Number.POSITIVE_INFINITY, 0), EMPTY, {
+        learningRate: 1,
+        momentum: 0,
+        dampening: 0,
+        weightDecay: 0,
+        nesterov: false,
+        maximize: false,
+        firstStep: true,
+      }),
     ).toBe(false);
     expect(kernels.firstNonFinite(p)).toBe(1);
     expect(p[2]).toBe(3);
@@ -242,15 +262,36 @@ describeEachBackend('f64 kernels equal the js reference bit for bit', ({ name, k
   test('mixing Float32Array and Float64Array in one call is an error naming the array', () => {
     const [p64, g64] = [mixed64(8, 1, 1), mixed64(8, 2, 1)];
     const [p32, g32] = [new Float32Array(8), new Float32Array(8)];
-    expectError(() => kernels.sgdStep(p64, g32, EMPTY, 0.1, 0, 0, 0, false, false, true), 'grads', /Float64Array/);
     expectError(
-      () => kernels.sgdStep(p32, g64, new Float32Array(0), 0.1, 0, 0, 0, false, false, true),
+      () =>
+        kernels.sgdStep(p64, g32, EMPTY, {
+          learningRate: 0.1,
+          momentum: 0,
+          dampening: 0,
+          weightDecay: 0,
+          nesterov: false,
+          maximize: false,
+          firstStep: true,
+        }),
+      'grads',
+      /Float64Array/,
+    );
+    expectError(
+      () =>
+        kernels.sgdStep(p32, g64, new Float32Array(0), {
+          learningRate: 0.1,
+          momentum: 0,
+          dampening: 0,
+          weightDecay: 0,
+          nesterov: false,
+          maximize: false,
+          firstStep: true,
+        }),
       'grads',
       /Float32Array/,
     );
     expectError(
-      () =>
-        kernels.adamStep(p64, g64, new Float64Array(8), new Float32Array(8), EMPTY, ...adamArgs(adamOptions({}, 1))),
+      () => kernels.adamStep(p64, g64, new Float64Array(8), new Float32Array(8), EMPTY, adamOptions({}, 1)),
       'v',
     );
     expectError(
@@ -267,11 +308,32 @@ describeEachBackend('f64 kernels equal the js reference bit for bit', ({ name, k
         ),
       'before',
     );
-    expectError(() => kernels.updateEnergy(p64, p32, g64, EMPTY, 1, 0, new Float64Array(3)), 'after');
+    expectError(
+      () => kernels.updateEnergy(p64, p32, g64, EMPTY, { metricScale: 1, epsilon: 0 }, new Float64Array(3)),
+      'after',
+    );
     expectError(() => kernels.updateSlope(p64, p64.slice(), g32), 'grads');
-    expectError(() => kernels.prodigyUpdate(p64, new Float32Array(8), new Float64Array(8), 0.1, 1e-8, 0), 'm');
+    expectError(
+      () =>
+        kernels.prodigyUpdate(p64, new Float32Array(8), new Float64Array(8), {
+          stepSize: 0.1,
+          epsilon: 1e-8,
+          decay: 0,
+        }),
+      'm',
+    );
     // an empty array of the other dtype stands for an unused one
-    expect(kernels.sgdStep(p64, g64, new Float32Array(0), 0.1, 0, 0, 0, false, false, true)).toBe(true);
+    expect(
+      kernels.sgdStep(p64, g64, new Float32Array(0), {
+        learningRate: 0.1,
+        momentum: 0,
+        dampening: 0,
+        weightDecay: 0,
+        nesterov: false,
+        maximize: false,
+        firstStep: true,
+      }),
+    ).toBe(true);
   });
 });
 

@@ -26,7 +26,7 @@ import {
   SGD,
   type TensorMap,
 } from '../lib/index.js';
-import type { AdamStepOptions, BackendName, Kernels, SgdStepOptions } from '../lib/kernels.js';
+import type { AdamStepMeasuredOptions, BackendName, Kernels, SgdStepOptions } from '../lib/kernels.js';
 import type { Optimizer, OptimizerOptions } from '../lib/optim/optimizer.js';
 import { atOffset, backends, describeEachBackend, expectError, reference, values } from './helpers.js';
 
@@ -65,7 +65,7 @@ function adamOptions(o: { weightDecay?: number; decay?: number; amsgrad?: boolea
     maximize: o.maximize ?? false,
     metricScale: 1 / Math.sqrt(1 - b2 ** t),
     metricEpsilon: eps,
-  } satisfies AdamStepOptions;
+  } satisfies AdamStepMeasuredOptions;
 }
 
 const ADAM_FORMS = [
@@ -90,8 +90,8 @@ function genericSgd(
   before.set(p);
   const buffer = o.momentum !== 0 ? b : EMPTY;
   const { learningRate, momentum, dampening, weightDecay, nesterov, maximize, firstStep } = o;
-  const ok = k.sgdStep(p, g, buffer, learningRate, momentum, dampening, weightDecay, nesterov, maximize, firstStep);
-  k.updateEnergy(before, p, g, EMPTY, 1, 0, out);
+  const ok = k.sgdStep(p, g, buffer, { learningRate, momentum, dampening, weightDecay, nesterov, maximize, firstStep });
+  k.updateEnergy(before, p, g, EMPTY, { metricScale: 1, epsilon: 0 }, out);
   return ok;
 }
 
@@ -101,18 +101,13 @@ function genericAdam(
   g: Float32Array,
   s: { m: Float32Array; v: Float32Array; w: Float32Array },
   before: Float32Array,
-  o: AdamStepOptions,
+  o: AdamStepMeasuredOptions,
   out: Float64Array,
 ): boolean {
   before.set(p);
   const w = o.amsgrad ? s.w : EMPTY;
   const { beta1, beta2, stepSize, bc2Sqrt, epsilon, weightDecay, decay, amsgrad, maximize } = o;
-  const ok = k.adamStep(
-    p,
-    g,
-    s.m,
-    s.v,
-    w,
+  const ok = k.adamStep(p, g, s.m, s.v, w, {
     beta1,
     beta2,
     stepSize,
@@ -122,8 +117,8 @@ function genericAdam(
     decay,
     amsgrad,
     maximize,
-  );
-  k.updateEnergy(before, p, g, amsgrad ? s.w : s.v, o.metricScale, o.metricEpsilon, out);
+  });
+  k.updateEnergy(before, p, g, amsgrad ? s.w : s.v, { metricScale: o.metricScale, epsilon: o.metricEpsilon }, out);
   return ok;
 }
 
@@ -180,7 +175,7 @@ describe('updateSlope and the measured kernels: the js reference', () => {
       fc.property(fc.array(fc.tuple(f32, f32, f32), { maxLength: 300 }), (rows) => {
         const col = (j: number) => Float32Array.from(rows, (r) => r[j]);
         const out = new Float64Array(3);
-        reference.updateEnergy(col(0), col(1), col(2), EMPTY, 1, 0, out);
+        reference.updateEnergy(col(0), col(1), col(2), EMPTY, { metricScale: 1, epsilon: 0 }, out);
         expect(Object.is(reference.updateSlope(col(0), col(1), col(2)), out[1])).toBe(true);
       }),
       { numRuns: 200 },
@@ -236,7 +231,7 @@ describeEachBackend('measured optimizer kernels', ({ name, kernels: k }) => {
     for (const n of LENGTHS) {
       const [b, a, g] = [values(n, 7, 4), values(n, 8, 4), values(n, 9, 10)];
       const out = new Float64Array(3);
-      k.updateEnergy(b, a, g, EMPTY, 1, 0, out);
+      k.updateEnergy(b, a, g, EMPTY, { metricScale: 1, epsilon: 0 }, out);
       expect(Object.is(k.updateSlope(b, a, g), out[1]), `n=${n}`).toBe(true);
       expect(Object.is(k.updateSlope(atOffset(b, 1), atOffset(a, 2), atOffset(g, 3)), out[1])).toBe(true);
       expect(Object.is(reference.updateSlope(b, a, g), out[1])).toBe(true);
@@ -403,9 +398,9 @@ describe('Optimizer.measuredStep', () => {
     const sums = new Float64Array(6);
     opt.measuredStep(params, grads, before, sums);
     const out = new Float64Array(3);
-    reference.updateEnergy(before.a, params.a, grads.a, EMPTY, 1, 0, out);
+    reference.updateEnergy(before.a, params.a, grads.a, EMPTY, { metricScale: 1, epsilon: 0 }, out);
     expect([...sums.subarray(0, 3)]).toEqual([...out]);
-    reference.updateEnergy(before.c, params.c, grads.c, EMPTY, 1, 0, out);
+    reference.updateEnergy(before.c, params.c, grads.c, EMPTY, { metricScale: 1, epsilon: 0 }, out);
     expect([...sums.subarray(3, 6)]).toEqual([...out]);
     expect(opt.stepMetric('a').weight).toBe(0.5); // the caller applies it
   });

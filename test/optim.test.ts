@@ -75,7 +75,15 @@ const ADAM_CASES: AdamCase[] = [
 const squares = (a: Float32Array) => a.map((x) => x * x);
 
 function runSgd(k: Kernels, p: Float32Array, g: Float32Array, b: Float32Array, c: SgdCase): boolean {
-  return k.sgdStep(p, g, b, c.lr, c.momentum, c.dampening, c.wd, c.nesterov, c.maximize, c.first);
+  return k.sgdStep(p, g, b, {
+    learningRate: c.lr,
+    momentum: c.momentum,
+    dampening: c.dampening,
+    weightDecay: c.wd,
+    nesterov: c.nesterov,
+    maximize: c.maximize,
+    firstStep: c.first,
+  });
 }
 
 function runAdam(
@@ -87,22 +95,17 @@ function runAdam(
   w: Float32Array,
   c: AdamCase,
 ): boolean {
-  return k.adamStep(
-    p,
-    g,
-    m,
-    v,
-    w,
-    c.beta1,
-    c.beta2,
-    c.stepSize,
-    c.bc2Sqrt,
-    c.eps,
-    c.wd,
-    c.decay,
-    c.amsgrad,
-    c.maximize,
-  );
+  return k.adamStep(p, g, m, v, w, {
+    beta1: c.beta1,
+    beta2: c.beta2,
+    stepSize: c.stepSize,
+    bc2Sqrt: c.bc2Sqrt,
+    epsilon: c.eps,
+    weightDecay: c.wd,
+    decay: c.decay,
+    amsgrad: c.amsgrad,
+    maximize: c.maximize,
+  });
 }
 
 /** One SGD step on copies (at an element offset), compared bit for bit with the reference. */
@@ -133,9 +136,27 @@ describeEachBackend('SGD kernel', ({ kernels }) => {
     // Step 2: b = ½·2 + 4 = 5, d = 4 + 2.5 = 6.5, p = −0.5 − 3.25 = −3.75.
     const p = new Float32Array([1]);
     const b = new Float32Array(1);
-    expect(kernels.sgdStep(p, new Float32Array([2]), b, 0.5, 0.5, 0, 0, true, false, true)).toBe(true);
+    expect(
+      kernels.sgdStep(p, new Float32Array([2]), b, {
+        learningRate: 0.5,
+        momentum: 0.5,
+        dampening: 0,
+        weightDecay: 0,
+        nesterov: true,
+        maximize: false,
+        firstStep: true,
+      }),
+    ).toBe(true);
     expect([p[0], b[0]]).toEqual([-0.5, 2]);
-    kernels.sgdStep(p, new Float32Array([4]), b, 0.5, 0.5, 0, 0, true, false, false);
+    kernels.sgdStep(p, new Float32Array([4]), b, {
+      learningRate: 0.5,
+      momentum: 0.5,
+      dampening: 0,
+      weightDecay: 0,
+      nesterov: true,
+      maximize: false,
+      firstStep: false,
+    });
     expect([p[0], b[0]]).toEqual([-3.75, 5]);
   });
 
@@ -143,11 +164,27 @@ describeEachBackend('SGD kernel', ({ kernels }) => {
     // d = −g + λp = −1 + 0.5·2 = 0 (maximize); b = ½·4 + (1 − ½)·0 = 2; p = 2 − 0.25·2 = 1.5
     const p = new Float32Array([2]);
     const b = new Float32Array([4]);
-    kernels.sgdStep(p, new Float32Array([1]), b, 0.25, 0.5, 0.5, 0.5, false, true, false);
+    kernels.sgdStep(p, new Float32Array([1]), b, {
+      learningRate: 0.25,
+      momentum: 0.5,
+      dampening: 0.5,
+      weightDecay: 0.5,
+      nesterov: false,
+      maximize: true,
+      firstStep: false,
+    });
     expect([p[0], b[0]]).toEqual([1.5, 2]);
     // no momentum: the buffer is not touched, and may be empty
     const q = new Float32Array([1, 2]);
-    kernels.sgdStep(q, new Float32Array([1, -1]), new Float32Array(0), 0.5, 0, 0, 0, false, false, false);
+    kernels.sgdStep(q, new Float32Array([1, -1]), new Float32Array(0), {
+      learningRate: 0.5,
+      momentum: 0,
+      dampening: 0,
+      weightDecay: 0,
+      nesterov: false,
+      maximize: false,
+      firstStep: false,
+    });
     expect([...q]).toEqual([0.5, 2.5]);
   });
 
@@ -193,9 +230,29 @@ describeEachBackend('SGD kernel', ({ kernels }) => {
       const p = new Float32Array(n).fill(1);
       p[n - 1] = 3e38;
       const g = new Float32Array(n);
-      expect(kernels.sgdStep(p, g, new Float32Array(0), 1e30, 0, 0, 0, false, false, true)).toBe(true);
+      expect(
+        kernels.sgdStep(p, g, new Float32Array(0), {
+          learningRate: 1e30,
+          momentum: 0,
+          dampening: 0,
+          weightDecay: 0,
+          nesterov: false,
+          maximize: false,
+          firstStep: true,
+        }),
+      ).toBe(true);
       g[n - 1] = -1e10;
-      expect(kernels.sgdStep(p, g, new Float32Array(0), 1e30, 0, 0, 0, false, false, true)).toBe(false);
+      expect(
+        kernels.sgdStep(p, g, new Float32Array(0), {
+          learningRate: 1e30,
+          momentum: 0,
+          dampening: 0,
+          weightDecay: 0,
+          nesterov: false,
+          maximize: false,
+          firstStep: true,
+        }),
+      ).toBe(false);
       expect(p[n - 1]).toBe(Number.POSITIVE_INFINITY);
     }
   });
@@ -206,44 +263,34 @@ describeEachBackend('Adam kernel', ({ kernels }) => {
     const g = values(101, 9, 4);
     const p = new Float32Array(101).fill(1);
     const [m, v] = [new Float32Array(101), new Float32Array(101)];
-    kernels.adamStep(
-      p,
-      g,
-      m,
-      v,
-      new Float32Array(0),
-      0.9,
-      0.999,
-      0.01 / (1 - 0.9),
-      Math.sqrt(1 - 0.999),
-      0,
-      0,
-      1,
-      false,
-      false,
-    );
+    kernels.adamStep(p, g, m, v, new Float32Array(0), {
+      beta1: 0.9,
+      beta2: 0.999,
+      stepSize: 0.01 / (1 - 0.9),
+      bc2Sqrt: Math.sqrt(1 - 0.999),
+      epsilon: 0,
+      weightDecay: 0,
+      decay: 1,
+      amsgrad: false,
+      maximize: false,
+    });
     for (let i = 0; i < p.length; i++) expect(Math.abs(p[i] - (1 - 0.01 * Math.sign(g[i])))).toBeLessThan(1e-6);
   });
 
   test('AdamW decay alone: zero gradient shrinks p by the factor (1 − ηλ)', () => {
     const p = Float32Array.from([1, -2, 0.5]);
     const zero = new Float32Array(3);
-    kernels.adamStep(
-      p,
-      zero,
-      new Float32Array(3),
-      new Float32Array(3),
-      new Float32Array(0),
-      0.9,
-      0.999,
-      1,
-      1,
-      1e-8,
-      0,
-      0.75,
-      false,
-      false,
-    );
+    kernels.adamStep(p, zero, new Float32Array(3), new Float32Array(3), new Float32Array(0), {
+      beta1: 0.9,
+      beta2: 0.999,
+      stepSize: 1,
+      bc2Sqrt: 1,
+      epsilon: 1e-8,
+      weightDecay: 0,
+      decay: 0.75,
+      amsgrad: false,
+      maximize: false,
+    });
     expect([...p]).toEqual([0.75, -1.5, 0.375]);
   });
 
@@ -251,7 +298,17 @@ describeEachBackend('Adam kernel', ({ kernels }) => {
     const p = new Float32Array([1, 1]);
     const [m, v, w] = [new Float32Array(2), new Float32Array([4, 0]), new Float32Array([1, 9])];
     // v ← 0·v + 1·g² = [1, 1] (β₂ = 0); vMax = max(vMax, v) = [1, 9]
-    kernels.adamStep(p, new Float32Array([1, 1]), m, v, w, 0, 0, 0, 1, 0, 0, 1, true, false);
+    kernels.adamStep(p, new Float32Array([1, 1]), m, v, w, {
+      beta1: 0,
+      beta2: 0,
+      stepSize: 0,
+      bc2Sqrt: 1,
+      epsilon: 0,
+      weightDecay: 0,
+      decay: 1,
+      amsgrad: true,
+      maximize: false,
+    });
     expect([...v, ...w]).toEqual([1, 1, 1, 9]);
   });
 
@@ -341,40 +398,124 @@ describe.each(natives.map((b) => [b.name, b.kernels] as const))('native argument
   test('lengths, types and overlapping arrays are rejected, naming the parameter', () => {
     const buffer = f(8);
     const cases: [string, () => unknown, string][] = [
-      ['grads', () => k.sgdStep(f(3), f(2), f(3), 0.1, 0.9, 0, 0, false, false, false), 'of length 3'],
-      ['momentumBuffer', () => k.sgdStep(f(3), f(3), f(0), 0.1, 0.9, 0, 0, false, false, false), 'of length 3'],
       [
         'grads',
-        () => k.sgdStep(f(3), new Float64Array(3) as unknown as Float32Array, f(0), 0.1, 0, 0, 0, false, false, false),
+        () =>
+          k.sgdStep(f(3), f(2), f(3), {
+            learningRate: 0.1,
+            momentum: 0.9,
+            dampening: 0,
+            weightDecay: 0,
+            nesterov: false,
+            maximize: false,
+            firstStep: false,
+          }),
+        'of length 3',
+      ],
+      [
+        'momentumBuffer',
+        () =>
+          k.sgdStep(f(3), f(3), f(0), {
+            learningRate: 0.1,
+            momentum: 0.9,
+            dampening: 0,
+            weightDecay: 0,
+            nesterov: false,
+            maximize: false,
+            firstStep: false,
+          }),
+        'of length 3',
+      ],
+      [
+        'grads',
+        () =>
+          k.sgdStep(f(3), new Float64Array(3) as unknown as Float32Array, f(0), {
+            learningRate: 0.1,
+            momentum: 0,
+            dampening: 0,
+            weightDecay: 0,
+            nesterov: false,
+            maximize: false,
+            firstStep: false,
+          }),
         'a Float32Array',
       ],
       [
         'grads',
-        () => k.sgdStep(buffer.subarray(0, 4), buffer.subarray(3, 7), f(0), 0.1, 0, 0, 0, false, false, false),
+        () =>
+          k.sgdStep(buffer.subarray(0, 4), buffer.subarray(3, 7), f(0), {
+            learningRate: 0.1,
+            momentum: 0,
+            dampening: 0,
+            weightDecay: 0,
+            nesterov: false,
+            maximize: false,
+            firstStep: false,
+          }),
         'does not overlap params',
       ],
-      ['m', () => k.adamStep(f(3), f(3), f(2), f(3), f(0), 0.9, 0.999, 1, 1, 0, 0, 1, false, false), 'of length 3'],
-      ['v', () => k.adamStep(f(3), f(3), f(3), f(4), f(0), 0.9, 0.999, 1, 1, 0, 0, 1, false, false), 'of length 3'],
-      ['vMax', () => k.adamStep(f(3), f(3), f(3), f(3), f(0), 0.9, 0.999, 1, 1, 0, 0, 1, true, false), 'of length 3'],
+      [
+        'm',
+        () =>
+          k.adamStep(f(3), f(3), f(2), f(3), f(0), {
+            beta1: 0.9,
+            beta2: 0.999,
+            stepSize: 1,
+            bc2Sqrt: 1,
+            epsilon: 0,
+            weightDecay: 0,
+            decay: 1,
+            amsgrad: false,
+            maximize: false,
+          }),
+        'of length 3',
+      ],
       [
         'v',
         () =>
-          k.adamStep(
-            f(3),
-            f(3),
-            buffer.subarray(0, 3),
-            buffer.subarray(2, 5),
-            f(0),
-            0.9,
-            0.999,
-            1,
-            1,
-            0,
-            0,
-            1,
-            false,
-            false,
-          ),
+          k.adamStep(f(3), f(3), f(3), f(4), f(0), {
+            beta1: 0.9,
+            beta2: 0.999,
+            stepSize: 1,
+            bc2Sqrt: 1,
+            epsilon: 0,
+            weightDecay: 0,
+            decay: 1,
+            amsgrad: false,
+            maximize: false,
+          }),
+        'of length 3',
+      ],
+      [
+        'vMax',
+        () =>
+          k.adamStep(f(3), f(3), f(3), f(3), f(0), {
+            beta1: 0.9,
+            beta2: 0.999,
+            stepSize: 1,
+            bc2Sqrt: 1,
+            epsilon: 0,
+            weightDecay: 0,
+            decay: 1,
+            amsgrad: true,
+            maximize: false,
+          }),
+        'of length 3',
+      ],
+      [
+        'v',
+        () =>
+          k.adamStep(f(3), f(3), buffer.subarray(0, 3), buffer.subarray(2, 5), f(0), {
+            beta1: 0.9,
+            beta2: 0.999,
+            stepSize: 1,
+            bc2Sqrt: 1,
+            epsilon: 0,
+            weightDecay: 0,
+            decay: 1,
+            amsgrad: false,
+            maximize: false,
+          }),
         'does not overlap m',
       ],
       ['dst', () => k.memoryCopy(f(3), f(4)), 'of length 3'],

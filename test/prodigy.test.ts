@@ -12,7 +12,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { prodigyUnit } from '../lib/backends/js/optim.js';
+import { prodigyUnit } from '../lib/backends/js/prodigy.js';
 import { CimmArgumentError } from '../lib/errors.js';
 import { Prodigy, restoreOptimizer, type TensorMap } from '../lib/index.js';
 import type { Kernels } from '../lib/kernels.js';
@@ -51,8 +51,16 @@ const CASES: Case[] = [
 /** Both passes on copies of `arrays` = [p, g, p0, m, v, s] at `offset`; returns the results. */
 function run(k: Kernels, arrays: Float32Array[], c: Case, offset: number) {
   const [p, g, p0, m, v, s] = arrays.map((a) => atOffset(a, offset));
-  const [dot, l1] = k.prodigyAccumulate(p, g, p0, m, v, s, c.beta1, c.beta2, c.beta3, c.c1, c.c2, c.cs, c.wd);
-  const ok = k.prodigyUpdate(p, m, v, c.step, c.eps, c.decay);
+  const [dot, l1] = k.prodigyAccumulate(p, g, p0, m, v, s, {
+    beta1: c.beta1,
+    beta2: c.beta2,
+    beta3: c.beta3,
+    momentScale: c.c1,
+    varianceScale: c.c2,
+    sScale: c.cs,
+    weightDecay: c.wd,
+  });
+  const ok = k.prodigyUpdate(p, m, v, { stepSize: c.step, epsilon: c.eps, decay: c.decay });
   return { dot, l1, ok, p, m, v, s };
 }
 
@@ -140,55 +148,79 @@ describe.each(natives.map((b) => [b.name, b.kernels] as const))('native Prodigy 
     const cases: [string, () => unknown, string][] = [
       [
         'grads',
-        () => k.prodigyAccumulate(f(3), f(2), f(3), f(3), f(3), f(3), 0.9, 0.99, 0.9, 1, 1, 1, 0),
+        () =>
+          k.prodigyAccumulate(f(3), f(2), f(3), f(3), f(3), f(3), {
+            beta1: 0.9,
+            beta2: 0.99,
+            beta3: 0.9,
+            momentScale: 1,
+            varianceScale: 1,
+            sScale: 1,
+            weightDecay: 0,
+          }),
         'of length 3',
       ],
-      ['p0', () => k.prodigyAccumulate(f(3), f(3), f(4), f(3), f(3), f(3), 0.9, 0.99, 0.9, 1, 1, 1, 0), 'of length 3'],
-      ['s', () => k.prodigyAccumulate(f(3), f(3), f(3), f(3), f(3), f(0), 0.9, 0.99, 0.9, 1, 1, 1, 0), 'of length 3'],
+      [
+        'p0',
+        () =>
+          k.prodigyAccumulate(f(3), f(3), f(4), f(3), f(3), f(3), {
+            beta1: 0.9,
+            beta2: 0.99,
+            beta3: 0.9,
+            momentScale: 1,
+            varianceScale: 1,
+            sScale: 1,
+            weightDecay: 0,
+          }),
+        'of length 3',
+      ],
+      [
+        's',
+        () =>
+          k.prodigyAccumulate(f(3), f(3), f(3), f(3), f(3), f(0), {
+            beta1: 0.9,
+            beta2: 0.99,
+            beta3: 0.9,
+            momentScale: 1,
+            varianceScale: 1,
+            sScale: 1,
+            weightDecay: 0,
+          }),
+        'of length 3',
+      ],
       [
         'm',
         () =>
-          k.prodigyAccumulate(
-            f(3),
-            f(3),
-            f(3),
-            new Float64Array(3) as unknown as Float32Array,
-            f(3),
-            f(3),
-            0.9,
-            0.99,
-            0.9,
-            1,
-            1,
-            1,
-            0,
-          ),
+          k.prodigyAccumulate(f(3), f(3), f(3), new Float64Array(3) as unknown as Float32Array, f(3), f(3), {
+            beta1: 0.9,
+            beta2: 0.99,
+            beta3: 0.9,
+            momentScale: 1,
+            varianceScale: 1,
+            sScale: 1,
+            weightDecay: 0,
+          }),
         'a Float32Array',
       ],
       [
         'v',
         () =>
-          k.prodigyAccumulate(
-            f(3),
-            f(3),
-            f(3),
-            buffer.subarray(0, 3),
-            buffer.subarray(2, 5),
-            f(3),
-            0.9,
-            0.99,
-            0.9,
-            1,
-            1,
-            1,
-            0,
-          ),
+          k.prodigyAccumulate(f(3), f(3), f(3), buffer.subarray(0, 3), buffer.subarray(2, 5), f(3), {
+            beta1: 0.9,
+            beta2: 0.99,
+            beta3: 0.9,
+            momentScale: 1,
+            varianceScale: 1,
+            sScale: 1,
+            weightDecay: 0,
+          }),
         'does not overlap m',
       ],
-      ['v', () => k.prodigyUpdate(f(3), f(3), f(2), 1, 1e-8, 0), 'of length 3'],
+      ['v', () => k.prodigyUpdate(f(3), f(3), f(2), { stepSize: 1, epsilon: 1e-8, decay: 0 }), 'of length 3'],
       [
         'm',
-        () => k.prodigyUpdate(buffer.subarray(0, 3), buffer.subarray(1, 4), f(3), 1, 1e-8, 0),
+        () =>
+          k.prodigyUpdate(buffer.subarray(0, 3), buffer.subarray(1, 4), f(3), { stepSize: 1, epsilon: 1e-8, decay: 0 }),
         'does not overlap params',
       ],
     ];

@@ -86,7 +86,7 @@ const PARAMS: Params[] = [
 
 function psi(k: Kernels, t: Float64Array, p: Params): Float64Array {
   const out = new Float64Array(t.length);
-  k.coupling(t, p.alpha, p.beta, p.gamma, p.lambda, out);
+  k.coupling(t, { alpha: p.alpha, beta: p.beta, gamma: p.gamma, lambdaCosmo: p.lambda }, out);
   return out;
 }
 
@@ -188,9 +188,9 @@ describeEachBackend('coupling Ψ(t) (eq. 1)', ({ kernels }) => {
           const t = atOffset(Float64Array.from(values), offset);
           const want = psi(reference, t, p);
           const out = atOffset(new Float64Array(t.length), offset + 1);
-          kernels.coupling(t, p.alpha, p.beta, p.gamma, p.lambda, out);
+          kernels.coupling(t, { alpha: p.alpha, beta: p.beta, gamma: p.gamma, lambdaCosmo: p.lambda }, out);
           expectCouplingAgrees(out, want, t, p);
-          kernels.coupling(t, p.alpha, p.beta, p.gamma, p.lambda, t); // in place
+          kernels.coupling(t, { alpha: p.alpha, beta: p.beta, gamma: p.gamma, lambdaCosmo: p.lambda }, t); // in place
           expectCouplingAgrees(t, want, Float64Array.from(values), p);
         },
       ),
@@ -208,26 +208,30 @@ describeEachBackend('coupling Ψ(t) (eq. 1)', ({ kernels }) => {
     const t = new Float64Array(3);
     // (each native binding words <what> and <value> its own way; the parameter and the
     // facade's "Expected … for <name> but received …" shape are common)
-    expect(() => kernels.coupling(t, 1, 1, 1, 1, new Float64Array(2))).toThrow(
+    expect(() => kernels.coupling(t, { alpha: 1, beta: 1, gamma: 1, lambdaCosmo: 1 }, new Float64Array(2))).toThrow(
       expect.objectContaining({
         name: 'CimmArgumentError',
         parameter: 'out',
         message: expect.stringMatching(/^Expected an? \w+ of length 3 \(the length of t\) for out but received /),
       }),
     );
-    expect(() => kernels.coupling(t, 1, Number.NaN, 1, 1, t)).toThrow(
+    expect(() => kernels.coupling(t, { alpha: 1, beta: Number.NaN, gamma: 1, lambdaCosmo: 1 }, t)).toThrow(
       expect.objectContaining({
         parameter: 'beta',
         message: expect.stringMatching(/^Expected a finite number for beta but received NaN/),
       }),
     );
-    expect(() => kernels.scaleTransition(t, 1, Number.POSITIVE_INFINITY, t)).toThrow(
+    expect(() => kernels.scaleTransition(t, { scaleCoupling: 1, criticalTime: Number.POSITIVE_INFINITY }, t)).toThrow(
       expect.objectContaining({ parameter: 'criticalTime' }),
     );
     // an out overlapping t without being t is computed from a copy of t
     const buffer = Float64Array.from({ length: 9 }, (_, i) => i * 0.5);
     const want = psi(reference, buffer.slice(0, 6), SEED);
-    kernels.coupling(buffer.subarray(0, 6), SEED.alpha, SEED.beta, SEED.gamma, SEED.lambda, buffer.subarray(3, 9));
+    kernels.coupling(
+      buffer.subarray(0, 6),
+      { alpha: SEED.alpha, beta: SEED.beta, gamma: SEED.gamma, lambdaCosmo: SEED.lambda },
+      buffer.subarray(3, 9),
+    );
     expectCouplingAgrees(
       buffer.subarray(3, 9),
       want,
@@ -246,7 +250,7 @@ describeEachBackend('coupling Ψ(t) (eq. 1)', ({ kernels }) => {
 
 function sigma(k: Kernels, t: Float64Array, lambda: number, tc: number): Float64Array {
   const out = new Float64Array(t.length);
-  k.scaleTransition(t, lambda, tc, out);
+  k.scaleTransition(t, { scaleCoupling: lambda, criticalTime: tc }, out);
   return out;
 }
 
@@ -292,8 +296,8 @@ describeEachBackend('scale transition 𝒮(t) (eq. 2)', ({ kernels }) => {
           const t = atOffset(Float64Array.from(values), offset);
           const want = sigma(reference, t, lambda, tc);
           const out = atOffset(new Float64Array(t.length), offset + 2);
-          kernels.scaleTransition(t, lambda, tc, out);
-          kernels.scaleTransition(t, lambda, tc, t);
+          kernels.scaleTransition(t, { scaleCoupling: lambda, criticalTime: tc }, out);
+          kernels.scaleTransition(t, { scaleCoupling: lambda, criticalTime: tc }, t);
           for (let i = 0; i < t.length; i++) {
             expect(Math.abs(out[i] - want[i])).toBeLessThanOrEqual(4 * Number.EPSILON * want[i]);
             expect(t[i]).toBe(out[i]);

@@ -84,10 +84,32 @@ describe.skipIf(!wasm)('wasm backend', () => {
     const outside = [...whole.subarray(0, 3), ...whole.subarray(3 + n)];
     const [pr, mr, vr] = [p.slice(), m.slice(), v.slice()];
     const empty = new Float32Array(0);
-    expect(k.adamStep(p, g, m, v, empty, 0.9, 0.999, 1e-3, 0.1, 1e-8, 0, 1, false, false)).toBe(true);
-    expect(reference.adamStep(pr, g.slice(), mr, vr, empty, 0.9, 0.999, 1e-3, 0.1, 1e-8, 0, 1, false, false)).toBe(
-      true,
-    );
+    expect(
+      k.adamStep(p, g, m, v, empty, {
+        beta1: 0.9,
+        beta2: 0.999,
+        stepSize: 1e-3,
+        bc2Sqrt: 0.1,
+        epsilon: 1e-8,
+        weightDecay: 0,
+        decay: 1,
+        amsgrad: false,
+        maximize: false,
+      }),
+    ).toBe(true);
+    expect(
+      reference.adamStep(pr, g.slice(), mr, vr, empty, {
+        beta1: 0.9,
+        beta2: 0.999,
+        stepSize: 1e-3,
+        bc2Sqrt: 0.1,
+        epsilon: 1e-8,
+        weightDecay: 0,
+        decay: 1,
+        amsgrad: false,
+        maximize: false,
+      }),
+    ).toBe(true);
     expectSameBits(p, pr, 'params');
     expectSameBits(m, mr, 'm');
     expectSameBits(v, vr, 'v');
@@ -115,8 +137,28 @@ describe.skipIf(!wasm)('wasm backend', () => {
     for (let step = 0; step < 3; step++) {
       // an f32 call in between: the arena holds one call's arrays at a time, of either dtype
       expect(k.sum(randomF32(7, step))).toBe(reference.sum(randomF32(7, step)));
-      expect(k.sgdStep(p, g, empty, 0.1, 0, 0, 1e-2, false, false, step === 0)).toBe(true);
-      expect(reference.sgdStep(want, g, empty, 0.1, 0, 0, 1e-2, false, false, step === 0)).toBe(true);
+      expect(
+        k.sgdStep(p, g, empty, {
+          learningRate: 0.1,
+          momentum: 0,
+          dampening: 0,
+          weightDecay: 1e-2,
+          nesterov: false,
+          maximize: false,
+          firstStep: step === 0,
+        }),
+      ).toBe(true);
+      expect(
+        reference.sgdStep(want, g, empty, {
+          learningRate: 0.1,
+          momentum: 0,
+          dampening: 0,
+          weightDecay: 1e-2,
+          nesterov: false,
+          maximize: false,
+          firstStep: step === 0,
+        }),
+      ).toBe(true);
     }
     expect([...p]).toEqual([...want]);
     expect([...whole.subarray(0, 3), ...whole.subarray(3 + n)]).toEqual(outside);
@@ -132,22 +174,60 @@ describe.skipIf(!wasm)('wasm backend', () => {
       [
         'params',
         'Expected a Float32Array or Float64Array for params but received Array(0) of type Array',
-        (x) => x.sgdStep([] as unknown as Float64Array, b, b, 0.1, 0, 0, 0, false, false, true),
+        (x) =>
+          x.sgdStep([] as unknown as Float64Array, b, b, {
+            learningRate: 0.1,
+            momentum: 0,
+            dampening: 0,
+            weightDecay: 0,
+            nesterov: false,
+            maximize: false,
+            firstStep: true,
+          }),
       ],
       [
         'grads',
         'Expected a Float64Array (the dtype of params) for grads but received Float32Array(4) of type Float32Array',
-        (x) => x.sgdStep(a, f32, new Float64Array(0), 0.1, 0, 0, 0, false, false, true),
+        (x) =>
+          x.sgdStep(a, f32, new Float64Array(0), {
+            learningRate: 0.1,
+            momentum: 0,
+            dampening: 0,
+            weightDecay: 0,
+            nesterov: false,
+            maximize: false,
+            firstStep: true,
+          }),
       ],
       [
         'grads',
         'Expected a Float64Array of length 4 (the length of params) for grads but received Float64Array(3) of type Float64Array',
-        (x) => x.adamStep(a, short, b, b.slice(), a.slice(0, 0), 0.9, 0.999, 1e-3, 1, 1e-8, 0, 1, false, false),
+        (x) =>
+          x.adamStep(a, short, b, b.slice(), a.slice(0, 0), {
+            beta1: 0.9,
+            beta2: 0.999,
+            stepSize: 1e-3,
+            bc2Sqrt: 1,
+            epsilon: 1e-8,
+            weightDecay: 0,
+            decay: 1,
+            amsgrad: false,
+            maximize: false,
+          }),
       ],
       [
         'momentumBuffer',
         'Expected a Float64Array that does not overlap params for momentumBuffer but received Float64Array(4) of type Float64Array',
-        (x) => x.sgdStep(a, b, a, 0.1, 0.9, 0, 0, false, false, true),
+        (x) =>
+          x.sgdStep(a, b, a, {
+            learningRate: 0.1,
+            momentum: 0.9,
+            dampening: 0,
+            weightDecay: 0,
+            nesterov: false,
+            maximize: false,
+            firstStep: true,
+          }),
       ],
       [
         'before',
@@ -162,12 +242,12 @@ describe.skipIf(!wasm)('wasm backend', () => {
       [
         'v',
         'Expected a Float64Array (the dtype of params) for v but received Float32Array(4) of type Float32Array',
-        (x) => x.prodigyUpdate(a, b, f32, 0.1, 1e-8, 0),
+        (x) => x.prodigyUpdate(a, b, f32, { stepSize: 0.1, epsilon: 1e-8, decay: 0 }),
       ],
       [
         'metric',
         'Expected a Float64Array of length 4 (the length of before) for metric but received Float64Array(3) of type Float64Array',
-        (x) => x.updateEnergy(a, b, a.slice(), short, 1, 0, out),
+        (x) => x.updateEnergy(a, b, a.slice(), short, { metricScale: 1, epsilon: 0 }, out),
       ],
       [
         'x',
@@ -177,12 +257,12 @@ describe.skipIf(!wasm)('wasm backend', () => {
       [
         'b',
         'Expected a Float64Array (the dtype of params) for b but received Float32Array(4) of type Float32Array',
-        (x) => x.matmul(false, false, 2, 2, 2, 1, a, f32, 0, b),
+        (x) => x.matmul({ transA: false, transB: false, m: 2, n: 2, k: 2, alpha: 1, beta: 0 }, a, f32, b),
       ],
       [
         'c',
         'Expected a 2×2 matrix (a Float64Array of length 4) for c but received Float64Array(3) of type Float64Array',
-        (x) => x.matmul(false, false, 2, 2, 2, 1, a, b, 0, short),
+        (x) => x.matmul({ transA: false, transB: false, m: 2, n: 2, k: 2, alpha: 1, beta: 0 }, a, b, short),
       ],
       [
         'gradOut',

@@ -59,7 +59,10 @@ export async function asyncCases(
     process.stdout.write(`  matmul sync vs async ${SIZE} ${k.name} …`);
     const out = new Float32Array(S * S);
     const variants: Variant[] = [
-      { kernel: 'matmulSync', run: () => k.matmul(false, false, S, S, S, 1, a, b, 0, out) },
+      {
+        kernel: 'matmulSync',
+        run: () => k.matmul({ transA: false, transB: false, m: S, n: S, k: S, alpha: 1, beta: 0 }, a, b, out),
+      },
       { kernel: 'matmulAsync', run: () => k.matmulAsync(params, a, b, undefined) },
       { kernel: 'asyncInputCopy', run: () => [a.slice(), b.slice()] },
     ];

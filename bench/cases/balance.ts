@@ -52,7 +52,7 @@ export function balanceCases(backends: BackendList): BenchCase[] {
       return {
         backend: k.name,
         run: () => {
-          k.updateEnergy(p0(), after(), g(), v(), 1 / Math.sqrt(1 - 0.999), 1e-8, out);
+          k.updateEnergy(p0(), after(), g(), v(), { metricScale: 1 / Math.sqrt(1 - 0.999), epsilon: 1e-8 }, out);
           return out;
         },
       };

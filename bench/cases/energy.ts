@@ -49,7 +49,10 @@ export function energyCases(backends: BackendList): BenchCase[] {
       kernel: 'nonlocalEnergy',
       size,
       check: checkScalar(1e-12),
-      contenders: backends.map((k) => ({ backend: k.name, run: () => k.nonlocalEnergy(x, y, points, ell, 1e-3) })),
+      contenders: backends.map((k) => ({
+        backend: k.name,
+        run: () => k.nonlocalEnergy(x, y, points, { lengthScale: ell, softening: 1e-3 }),
+      })),
     });
   }
   for (const d of [1_000, 1_000_000]) {

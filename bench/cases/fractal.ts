@@ -53,7 +53,12 @@ async function loadTfjsWasm(): Promise<Tf | string> {
 /** |A|·|B|: the scale of a GEMM's rounding error, computed once with the js kernels. */
 function gemmScale(js: Kernels, s: number, a: Float32Array, b: Float32Array): Float32Array {
   const out = new Float32Array(s * s);
-  js.matmul(false, false, s, s, s, 1, a.map(Math.abs), b.map(Math.abs), 0, out);
+  js.matmul(
+    { transA: false, transB: false, m: s, n: s, k: s, alpha: 1, beta: 0 },
+    a.map(Math.abs),
+    b.map(Math.abs),
+    out,
+  );
   return out;
 }
 
@@ -138,7 +143,10 @@ export function fractalCases(backends: BackendList, filter?: RegExp): BenchCase[
     const scale = gemmScale(js, s, a, b);
     const contenders: Contender[] = backends.map((k) => {
       const out = new Float32Array(s * s);
-      return { backend: k.name, run: () => (k.matmul(false, false, s, s, s, 1, a, b, 0, out), out) };
+      return {
+        backend: k.name,
+        run: () => (k.matmul({ transA: false, transB: false, m: s, n: s, k: s, alpha: 1, beta: 0 }, a, b, out), out),
+      };
     });
     cases.push({
       kernel: 'matmul',

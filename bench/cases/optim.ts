@@ -125,7 +125,17 @@ export async function optimCases(backends: BackendList): Promise<BenchCase[]> {
         backend: k.name,
         run: () => {
           const { p, m, v } = state();
-          k.adamStep(p, g(), m, v, EMPTY, BETA1, BETA2, STEP_SIZE, BC2_SQRT, EPS, 0, 1, false, false);
+          k.adamStep(p, g(), m, v, EMPTY, {
+            beta1: BETA1,
+            beta2: BETA2,
+            stepSize: STEP_SIZE,
+            bc2Sqrt: BC2_SQRT,
+            epsilon: EPS,
+            weightDecay: 0,
+            decay: 1,
+            amsgrad: false,
+            maximize: false,
+          });
           return p;
         },
       };
@@ -196,7 +206,17 @@ export async function optimCases(backends: BackendList): Promise<BenchCase[]> {
           backend: k.name,
           run: () => {
             const { p, m, v } = state();
-            k.adamStep(p, g(), m, v, EMPTY, BETA1, BETA2, STEP_SIZE, BC2_SQRT, EPS, 0, 1, false, false);
+            k.adamStep(p, g(), m, v, EMPTY, {
+              beta1: BETA1,
+              beta2: BETA2,
+              stepSize: STEP_SIZE,
+              bc2Sqrt: BC2_SQRT,
+              epsilon: EPS,
+              weightDecay: 0,
+              decay: 1,
+              amsgrad: false,
+              maximize: false,
+            });
             return p;
           },
         };
@@ -218,7 +238,15 @@ export async function optimCases(backends: BackendList): Promise<BenchCase[]> {
           backend: k.name,
           run: () => {
             const { p, b } = state();
-            k.sgdStep(p, g(), b, 1e-3, 0.9, 0, 0, false, false, first);
+            k.sgdStep(p, g(), b, {
+              learningRate: 1e-3,
+              momentum: 0.9,
+              dampening: 0,
+              weightDecay: 0,
+              nesterov: false,
+              maximize: false,
+              firstStep: first,
+            });
             first = false;
             return p;
           },

@@ -51,8 +51,16 @@ export function prodigyCases(backends: BackendList): BenchCase[] {
           backend: k.name,
           run: () => {
             const { p, m, v, s } = state();
-            k.prodigyAccumulate(p, g(), p0(), m, v, s, BETA1, BETA2, BETA3, D * (1 - BETA1), D * D * (1 - BETA2), D, 0);
-            k.prodigyUpdate(p, m, v, D, D * 1e-8, 0);
+            k.prodigyAccumulate(p, g(), p0(), m, v, s, {
+              beta1: BETA1,
+              beta2: BETA2,
+              beta3: BETA3,
+              momentScale: D * (1 - BETA1),
+              varianceScale: D * D * (1 - BETA2),
+              sScale: D,
+              weightDecay: 0,
+            });
+            k.prodigyUpdate(p, m, v, { stepSize: D, epsilon: D * 1e-8, decay: 0 });
             return p;
           },
         };

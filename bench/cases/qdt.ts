@@ -65,7 +65,7 @@ export function qdtCases(backends: BackendList): BenchCase[] {
       check: checkArray(1e-14, scale),
       contenders: backends.map((k) => {
         const out = new Float64Array(n);
-        return { backend: k.name, run: () => (k.coupling(t, alpha, beta, gamma, lambdaCosmo, out), out) };
+        return { backend: k.name, run: () => (k.coupling(t, { alpha, beta, gamma, lambdaCosmo }, out), out) };
       }),
     });
   }
@@ -79,7 +79,7 @@ export function qdtCases(backends: BackendList): BenchCase[] {
       check: checkArray(4 * Number.EPSILON, (i) => want[i]),
       contenders: backends.map((k) => {
         const out = new Float64Array(n);
-        return { backend: k.name, run: () => (k.scaleTransition(t, 1, 0, out), out) };
+        return { backend: k.name, run: () => (k.scaleTransition(t, { scaleCoupling: 1, criticalTime: 0 }, out), out) };
       }),
     });
   }

@@ -14,9 +14,11 @@ import {
   type EnergyFlowRunParams,
   type EnergyFlowRunResult,
   KERNEL_NAMES,
+  type KernelName,
   type Kernels,
   type MatmulParams,
 } from '../kernels.js';
+import { type PositionalKernels, withOptionObjects } from './positional.js';
 
 /**
  * The native side of an async call's abort: the addon's task holds it and checks it between
@@ -144,10 +146,12 @@ export function nativeKernels(name: 'rust' | 'cpp', addon: NativeAddon, path: st
   if (missing.length > 0) {
     throw new Error(`the ${name} addon at ${path} lacks ${missing.join(', ')}: it is out of date, rebuild it`);
   }
-  const kernels = Object.fromEntries(KERNEL_NAMES.map((k) => [k, withNativeErrors(addon[k])])) as Pick<
-    Kernels,
-    (typeof KERNEL_NAMES)[number]
-  >;
+  // TEMPORARY (lib/backends/positional.ts): the addons still take the options kernels' scalars positionally
+  const kernels = withOptionObjects<Pick<Kernels, KernelName>>(
+    Object.fromEntries(KERNEL_NAMES.map((k) => [k, withNativeErrors(addon[k])])) as unknown as PositionalKernels<
+      Pick<Kernels, KernelName>
+    >,
+  );
   return {
     name,
     describe: () => ({

@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { argumentError } from '../errors.js';
 import type {
   ActivationName,
-  AdamStepOptions,
+  AdamStepMeasuredOptions,
   AsyncKernels,
   EnergyFlowRunParams,
   FlowBoundary,
@@ -38,6 +38,7 @@ import type {
 import { isCheckout, packageRoot } from '../paths.js';
 import { chunkedAsyncKernels } from './js/async.js';
 import { NativeLoadError } from './native.js';
+import { type PositionalKernels, withOptionObjects } from './positional.js';
 
 /** Where the module is: wasm/cimm.wasm in the package, or the path in CIMM_WASM_MODULE. */
 export function wasmModulePath(): string {
@@ -539,7 +540,8 @@ class WasmCore {
 /** The Kernels over one instance of the module. */
 function wasmKernels(core: WasmCore, path: string): Kernels {
   const scratch3 = new Float64Array(3);
-  const sync: Omit<Kernels, keyof AsyncKernels> = {
+  // TEMPORARY (lib/backends/positional.ts): the options kernels below still take their scalars positionally
+  const positional: PositionalKernels<Omit<Kernels, keyof AsyncKernels>> = {
     name: 'wasm',
     describe: () => ({ name: 'wasm', simdPath: 'wasm-simd128', cpuFeatures: [], threads: 1, source: path }),
 
@@ -806,7 +808,7 @@ function wasmKernels(core: WasmCore, path: string): Kernels {
 
     adamStepMeasured(params, grads, m, v, vMax, before, options, out) {
       const dtype = dtypeOf('params', params);
-      const o = optionsObject('options', options) as Partial<Record<keyof AdamStepOptions, unknown>>;
+      const o = optionsObject('options', options) as Partial<Record<keyof AdamStepMeasuredOptions, unknown>>;
       const h = [
         num('options.beta1', o.beta1),
         num('options.beta2', o.beta2),
@@ -1114,6 +1116,7 @@ function wasmKernels(core: WasmCore, path: string): Kernels {
   // The async kernels: the js backend's chunking over this module's sync kernels (one thread
   // here as there: chunks on the main thread, yielding to the event loop between them), after
   // the checks the native bindings make before queuing any work.
+  const sync = withOptionObjects<Omit<Kernels, keyof AsyncKernels>>(positional);
   const chunked = chunkedAsyncKernels(sync);
   const checked =
     <A extends unknown[], R>(check: (...args: A) => void, run: (...args: A) => Promise<R>) =>

@@ -303,7 +303,12 @@ export class FractalLayer {
     let shift = 0;
     for (let i = 0; i < levels; i++) shift += h[i] * this.invP[i];
     const buf = this.buffersFor(n);
-    k.matmul(false, false, n, outputSize, inputSize, 1, input, mixed, 0, buf.out);
+    k.matmul(
+      { transA: false, transB: false, m: n, n: outputSize, k: inputSize, alpha: 1, beta: 0 },
+      input,
+      mixed,
+      buf.out,
+    );
     k.activationForward(activation, buf.out, shift, buf.out);
     this.input = input;
     this.batch = n;
@@ -328,8 +333,13 @@ export class FractalLayer {
     const { h, dH, levelsZ, mixed, p, gradZ } = this;
     const g = buf.gradPre;
     k.activationBackward(activation, buf.out, gradOutput, g);
-    k.matmul(true, false, inputSize, outputSize, n, 1, input, g, 0, p);
-    k.matmul(false, true, n, inputSize, outputSize, 1, g, mixed, 0, buf.gradIn);
+    k.matmul({ transA: true, transB: false, m: inputSize, n: outputSize, k: n, alpha: 1, beta: 0 }, input, g, p);
+    k.matmul(
+      { transA: false, transB: true, m: n, n: inputSize, k: outputSize, alpha: 1, beta: 0 },
+      g,
+      mixed,
+      buf.gradIn,
+    );
 
     // φ: ∂L/∂H_i = ⟨P, Z_i⟩ + ΣG/p_i, then the softmax Jacobian H_j(∂_j − Σ_i H_i ∂_i).
     const sumG = k.sum(g);

@@ -204,8 +204,18 @@ export class Dense<D extends Dtype = 'float32'> implements Layer<D> {
     layerArray('input', input, this.dtype, n * inputSize);
     const k = this.kernels();
     const buf = this.buffersFor(n);
-    k.matmul(false, true, n, outputSize, inputSize, 1, input, this.weight, 0, buf.out);
-    k.matmul(false, false, n, outputSize, 1, 1, buf.ones, this.bias, 1, buf.out);
+    k.matmul(
+      { transA: false, transB: true, m: n, n: outputSize, k: inputSize, alpha: 1, beta: 0 },
+      input,
+      this.weight,
+      buf.out,
+    );
+    k.matmul(
+      { transA: false, transB: false, m: n, n: outputSize, k: 1, alpha: 1, beta: 1 },
+      buf.ones,
+      this.bias,
+      buf.out,
+    );
     if (activation !== 'identity') k.activationForward(activation, buf.out, 0, buf.out);
     this.input = input;
     this.batch = n;
@@ -227,9 +237,25 @@ export class Dense<D extends Dtype = 'float32'> implements Layer<D> {
       g = buf.gradPre;
     }
     // ∂L/∂W = Gᵀ X (outputSize×inputSize), ∂L/∂b = 1ᵀ G, ∂L/∂X = G W.
-    k.matmul(true, false, outputSize, inputSize, n, 1, g, input, 0, this.gradWeight);
-    k.matmul(false, false, 1, outputSize, n, 1, buf.ones, g, 0, this.gradBias);
-    if (needInputGrad) k.matmul(false, false, n, inputSize, outputSize, 1, g, this.weight, 0, buf.gradIn);
+    k.matmul(
+      { transA: true, transB: false, m: outputSize, n: inputSize, k: n, alpha: 1, beta: 0 },
+      g,
+      input,
+      this.gradWeight,
+    );
+    k.matmul(
+      { transA: false, transB: false, m: 1, n: outputSize, k: n, alpha: 1, beta: 0 },
+      buf.ones,
+      g,
+      this.gradBias,
+    );
+    if (needInputGrad)
+      k.matmul(
+        { transA: false, transB: false, m: n, n: inputSize, k: outputSize, alpha: 1, beta: 0 },
+        g,
+        this.weight,
+        buf.gradIn,
+      );
     return buf.gradIn;
   }
 }

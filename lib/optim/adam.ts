@@ -8,7 +8,7 @@
  *   AMSGrad: v̂ ← max(v̂, v), used in place of v
  *   p ← p − (η / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)
  */
-import type { AdamStepOptions, Kernels, Real } from '../kernels.js';
+import type { AdamStepMeasuredOptions, AdamStepOptions, Kernels, Real } from '../kernels.js';
 import {
   checks,
   IDENTITY_METRIC,
@@ -130,16 +130,8 @@ export class Adam extends Optimizer<AdamOptions> {
     before: Real,
     out: Float64Array,
   ): boolean {
-    const options: AdamStepOptions = {
-      beta1: o.beta1,
-      beta2: o.beta2,
-      stepSize: stepSize(o, step),
-      bc2Sqrt: bc2Sqrt(o, step),
-      epsilon: o.epsilon,
-      weightDecay: this.l2(o),
-      decay: this.decay(o),
-      amsgrad: o.amsgrad,
-      maximize: o.maximize,
+    const options: AdamStepMeasuredOptions = {
+      ...this.stepOptions(o, step),
       metricScale: metricScale(o, step),
       metricEpsilon: o.epsilon,
     };
@@ -155,23 +147,24 @@ export class Adam extends Optimizer<AdamOptions> {
     );
   }
 
+  /** adamStep's options at `step`: PyTorch's bias corrections computed in f64 (the kernel rounds them). */
+  private stepOptions(o: AdamOptions, step: number): AdamStepOptions {
+    return {
+      beta1: o.beta1,
+      beta2: o.beta2,
+      stepSize: stepSize(o, step),
+      bc2Sqrt: bc2Sqrt(o, step),
+      epsilon: o.epsilon,
+      weightDecay: this.l2(o),
+      decay: this.decay(o),
+      amsgrad: o.amsgrad,
+      maximize: o.maximize,
+    };
+  }
+
   protected update(k: Kernels, params: Real, grads: Real, slots: RealTensorMap, o: AdamOptions, step: number): boolean {
-    return k.adamStep(
-      params,
-      grads,
-      slots.m,
-      slots.v,
-      o.amsgrad ? slots.vMax : NO_TENSOR,
-      o.beta1,
-      o.beta2,
-      stepSize(o, step),
-      bc2Sqrt(o, step),
-      o.epsilon,
-      this.l2(o),
-      this.decay(o),
-      o.amsgrad,
-      o.maximize,
-    );
+    const vMax = o.amsgrad ? slots.vMax : NO_TENSOR;
+    return k.adamStep(params, grads, slots.m, slots.v, vMax, this.stepOptions(o, step));
   }
 }
 

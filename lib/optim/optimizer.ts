@@ -355,7 +355,14 @@ export abstract class Optimizer<O extends OptimizerOptions> {
     const k = kernels();
     names.forEach((name, i) => {
       const m = this.stepMetric(name);
-      k.updateEnergy(before[name], params[name], grads[name], m.tensor ?? NO_TENSOR, m.scale, m.epsilon, SUMS);
+      k.updateEnergy(
+        before[name],
+        params[name],
+        grads[name],
+        m.tensor ?? NO_TENSOR,
+        { metricScale: m.scale, epsilon: m.epsilon },
+        SUMS,
+      );
       sums.set(SUMS, 3 * i);
     });
     if (divergence) throw divergence;

@@ -194,21 +194,15 @@ export class Prodigy extends Optimizer<ProdigyOptions> {
       if (lr > 0) {
         const lambda = !o.decouple ? e.options.weightDecay : 0;
         const { m, v, s, p0 } = e.slots;
-        const [dot, sum] = k.prodigyAccumulate(
-          e.params,
-          e.grads,
-          p0,
-          m,
-          v,
-          s,
+        const [dot, sum] = k.prodigyAccumulate(e.params, e.grads, p0, m, v, s, {
           beta1,
           beta2,
           beta3,
-          d * (1 - beta1),
-          d * d * (1 - beta2),
+          momentScale: d * (1 - beta1),
+          varianceScale: d * d * (1 - beta2),
           sScale,
-          lambda,
-        );
+          weightDecay: lambda,
+        });
         delta += (d / d0) * dlr * dot;
         l1 += sum;
       }
@@ -230,7 +224,7 @@ export class Prodigy extends Optimizer<ProdigyOptions> {
     for (const e of entries) {
       const { weightDecay, epsilon } = e.options;
       const decay = o.decouple && weightDecay !== 0 ? -weightDecay * dlr : 0;
-      const ok = k.prodigyUpdate(e.params, e.slots.m, e.slots.v, dlr, d * epsilon, decay);
+      const ok = k.prodigyUpdate(e.params, e.slots.m, e.slots.v, { stepSize: dlr, epsilon: d * epsilon, decay });
       if (!ok && failed === undefined) failed = e.name;
     }
     return failed;

@@ -132,18 +132,15 @@ export class SGD extends Optimizer<SGDOptions> {
     fresh: boolean,
   ): boolean {
     const buffer = o.momentum !== 0 ? slots.momentumBuffer : NO_TENSOR;
-    return k.sgdStep(
-      params,
-      grads,
-      buffer,
-      o.learningRate,
-      o.momentum,
-      o.dampening,
-      o.weightDecay,
-      o.nesterov,
-      o.maximize,
-      fresh,
-    );
+    return k.sgdStep(params, grads, buffer, {
+      learningRate: o.learningRate,
+      momentum: o.momentum,
+      dampening: o.dampening,
+      weightDecay: o.weightDecay,
+      nesterov: o.nesterov,
+      maximize: o.maximize,
+      firstStep: fresh,
+    });
   }
 }
 

@@ -66,7 +66,12 @@ export function chunkedAsyncKernels(sync: ChunkKernels): AsyncKernels {
               const i0 = chunk * rows;
               const r = Math.min(rows, m - i0);
               const cRows = out.subarray(i0 * n, (i0 + r) * n);
-              matmul(false, false, r, n, k, alpha, opA.subarray(i0 * k, (i0 + r) * k), opB, beta, cRows);
+              matmul(
+                { transA: false, transB: false, m: r, n, k, alpha, beta },
+                opA.subarray(i0 * k, (i0 + r) * k),
+                opB,
+                cRows,
+              );
             },
             () => stopped,
           );

@@ -18,6 +18,7 @@
  * range's tail is added in index order; the ranges' sums are added in index order.
  */
 
+import type { UpdateEnergyParams } from '../../kernels.js';
 import { type Real, type Round, roundingOf, sameDtype } from './dtype.js';
 
 /** Elements per range of a split sum, at least. */
@@ -93,10 +94,10 @@ export function updateEnergy(
   after: Real,
   grads: Real,
   metric: Real,
-  metricScale: number,
-  epsilon: number,
+  params: UpdateEnergyParams,
   out: Float64Array,
 ): void {
+  const { metricScale, epsilon } = params;
   sameDtype(before, { after, grads, metric });
   const r = roundingOf(before);
   const n = after.length;

@@ -2,6 +2,8 @@
  * Pure-TS energy kernels: the readable reference every native backend is checked against.
  * Seed 002 §2.1; design.md §2 eqs. 3–4.
  */
+
+import type { NonlocalEnergyParams } from '../../kernels.js';
 import { primeTable } from '../../primes.js';
 
 /** Eq. 3: E_loc(r) = Σ_{n=1}^{N} cos(2π r / p_n) / (r² + p_n²), for each r. */
@@ -37,9 +39,9 @@ export function nonlocalEnergy(
   x: Float32Array,
   y: Float32Array,
   points: Float32Array,
-  lengthScale: number,
-  softening: number,
+  params: NonlocalEnergyParams,
 ): number {
+  const { lengthScale, softening } = params;
   const d = x.length;
   const m = points.length / d;
   const eps2 = softening * softening;

@@ -14,7 +14,7 @@
  * carried from the upstream cell, so what leaves one cell enters its neighbour exactly
  * (the scheme conserves Σ E) and the update stays monotone under energyFlowMaxStep.
  */
-import type { EnergyFlowParams, FlowBoundary } from '../../kernels.js';
+import type { EnergyFlowParams, FlowBoundary, LaplacianParams } from '../../kernels.js';
 
 /** The neighbour one cell back along an axis of n cells (itself at a zero-flux boundary). */
 function before(k: number, n: number, periodic: boolean): number {
@@ -107,10 +107,10 @@ export function laplacian(
   energy: Float64Array,
   nx: number,
   ny: number,
-  h: number,
-  boundary: FlowBoundary,
+  params: LaplacianParams,
   out: Float64Array,
 ): void {
+  const { h, boundary } = params;
   const periodic = boundary === 'periodic';
   const invH2 = 1 / (h * h);
   for (let j = 0; j < ny; j++) {
@@ -125,4 +125,20 @@ export function laplacian(
       out[row + i] = (sum - 4 * energy[row + i]) * invH2;
     }
   }
+}
+
+/** Σ x, Σ |x|, Σ x² of a grid, in index order, into out[0], out[1], out[2] (design eq. 11's integrals). */
+export function gridSums(x: Float64Array, out: Float64Array): void {
+  let sum = 0;
+  let sumAbs = 0;
+  let sumSquares = 0;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    sum += v;
+    sumAbs += Math.abs(v);
+    sumSquares += v * v;
+  }
+  out[0] = sum;
+  out[1] = sumAbs;
+  out[2] = sumSquares;
 }

@@ -2,17 +2,23 @@
 import type { Kernels } from '../../kernels.js';
 import { jsAsyncKernels } from './async.js';
 import { updateEnergy, updateSlope } from './balance.js';
-import { coupling, scaleTransition } from './coupling.js';
-import { hermitianEigenvalues } from './eigen.js';
-import { activationBackward, activationForward, axpby, dot, maxAbs, sum } from './elementwise.js';
 import { distance, localEnergy, nonlocalEnergy } from './energy.js';
-import { shannonEntropy } from './entropy.js';
-import { energyFlowMaxStep, energyFlowStep, laplacian } from './flow.js';
-import { fractalStep, fractalStepBackward } from './fractal.js';
-import { matmul } from './linalg.js';
-import { adamStepMeasured, sgdStepMeasured } from './measured.js';
-import { adamStep, firstNonFinite, memoryCopy, prodigyAccumulate, prodigyUpdate, sgdStep } from './optim.js';
-import { gridSums, l2Norm, scaleInPlace, zeroNonFinite } from './reduce.js';
+import { energyFlowMaxStep, energyFlowStep, gridSums, laplacian } from './flow.js';
+import { fractalStep, fractalStepBackward, maxAbs } from './fractal.js';
+import { activationBackward, activationForward, axpby, dot, matmul, sum } from './linalg.js';
+import {
+  adamStep,
+  adamStepMeasured,
+  firstNonFinite,
+  l2Norm,
+  memoryCopy,
+  scaleInPlace,
+  sgdStep,
+  sgdStepMeasured,
+  zeroNonFinite,
+} from './optim.js';
+import { prodigyAccumulate, prodigyUpdate } from './prodigy.js';
+import { coupling, hermitianEigenvalues, scaleTransition, shannonEntropy } from './qdt.js';
 
 export const jsKernels: Kernels = {
   name: 'js',

@@ -9,8 +9,9 @@
  * steady-state call allocates nothing). Sums are exact-product f64 accumulations, so this
  * reference is at least as accurate as the native f32 kernels it checks.
  */
-
+import type { ActivationName, MatmulParams, Real } from '../../kernels.js';
 import { sameDtype } from './dtype.js';
+import { separateFrom } from './overlap.js';
 
 /** Rows of C per tile (exported: the async variant chunks whole tiles). */
 export const MB = 32;
@@ -44,18 +45,8 @@ function rowsOfOpB(transB: boolean, n: number, k: number, b: Float32Array | Floa
   return bt;
 }
 
-export function matmul(
-  transA: boolean,
-  transB: boolean,
-  m: number,
-  n: number,
-  k: number,
-  alpha: number,
-  a: Float32Array | Float64Array,
-  b: Float32Array | Float64Array,
-  beta: number,
-  c: Float32Array | Float64Array,
-): void {
+export function matmul(params: MatmulParams, a: Real, b: Real, c: Real): void {
+  const { transA, transB, m, n, k, alpha, beta } = params;
   sameDtype(c, { a, b });
   const bk = rowsOfOpB(transB, n, k, b);
   for (let j0 = 0; j0 < n; j0 += NB) {
@@ -84,5 +75,94 @@ export function matmul(
         }
       }
     }
+  }
+}
+
+/**
+ * `input`, or a private copy when it partially overlaps `out` (or is `out` itself and
+ * `always` is set), so a kernel never reads an element it already overwrote. An input that
+ * is exactly `out` is returned as is: each kernel reads element i before writing it.
+ */
+/** y ← α·x + β·y; β = 0 overwrites y without reading it. `x` may be `y`. */
+export function axpby(alpha: number, x: Float32Array, beta: number, y: Float32Array): void {
+  x = separateFrom(x, y);
+  if (beta === 0) {
+    for (let i = 0; i < y.length; i++) y[i] = alpha * x[i];
+  } else {
+    for (let i = 0; i < y.length; i++) y[i] = alpha * x[i] + beta * y[i];
+  }
+}
+
+/** Σ x[i]·y[i] in f64. */
+export function dot(x: Float32Array, y: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i] * y[i];
+  return s;
+}
+
+/** Σ x[i] in f64. */
+export function sum(x: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i];
+  return s;
+}
+
+/** out[i] = σ(x[i] + shift). `x` may be `out`. */
+export function activationForward(
+  activation: ActivationName,
+  x: Float32Array | Float64Array,
+  shift: number,
+  out: Float32Array | Float64Array,
+): void {
+  sameDtype(out, { x });
+  x = separateFrom(x, out);
+  const n = out.length;
+  switch (activation) {
+    case 'identity':
+      for (let i = 0; i < n; i++) out[i] = x[i] + shift;
+      break;
+    case 'tanh':
+      for (let i = 0; i < n; i++) out[i] = Math.tanh(x[i] + shift);
+      break;
+    case 'sigmoid':
+      for (let i = 0; i < n; i++) out[i] = 1 / (1 + Math.exp(-(x[i] + shift)));
+      break;
+    case 'relu':
+      for (let i = 0; i < n; i++) {
+        const t = x[i] + shift;
+        // biome-ignore lint/complexity/useMathMinMax: NaN must map to 0 like the native kernels, not to NaN
+        out[i] = t > 0 ? t : 0;
+      }
+      break;
+  }
+}
+
+/**
+ * gradPre[i] = gradOut[i]·σ'(pre[i]) with σ' through the output y = σ(pre): tanh 1 − y²,
+ * sigmoid y(1 − y), relu [y > 0], identity 1. `y` or `gradOut` may be `gradPre`.
+ */
+export function activationBackward(
+  activation: ActivationName,
+  y: Float32Array | Float64Array,
+  gradOut: Float32Array | Float64Array,
+  gradPre: Float32Array | Float64Array,
+): void {
+  sameDtype(gradPre, { y, gradOut });
+  y = separateFrom(y, gradPre);
+  const g = separateFrom(gradOut, gradPre);
+  const n = gradPre.length;
+  switch (activation) {
+    case 'identity':
+      for (let i = 0; i < n; i++) gradPre[i] = g[i];
+      break;
+    case 'tanh':
+      for (let i = 0; i < n; i++) gradPre[i] = g[i] * (1 - y[i] * y[i]);
+      break;
+    case 'sigmoid':
+      for (let i = 0; i < n; i++) gradPre[i] = g[i] * y[i] * (1 - y[i]);
+      break;
+    case 'relu':
+      for (let i = 0; i < n; i++) gradPre[i] = y[i] > 0 ? g[i] : 0;
+      break;
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Pure-TS optimizer update kernels: the readable reference of torch.optim.SGD, Adam and
- * AdamW (docs/theory.md, "Optimizers").
+ * AdamW (docs/theory.md, "Optimizers"), their measured variants, and the reductions the
+ * optimizers and the stability controller apply to parameters and gradients.
  *
  * Precision: every operation is an IEEE operation of the parameters' dtype, as in PyTorch
  * on tensors of that dtype. On Float32Array parameters JS computes in f64, so each product,
@@ -13,6 +14,8 @@
  * dtypes.
  */
 import { firstNonFinite as firstNonFiniteScan } from '../../is.js';
+import type { AdamStepMeasuredOptions, AdamStepOptions, SgdStepOptions } from '../../kernels.js';
+import { combine16, sumSplit } from './balance.js';
 import { type Real, type Round, roundingOf, sameDtype } from './dtype.js';
 
 /** An SGD step's scalars in the parameters' dtype, rounded once from its hyperparameters. */
@@ -65,18 +68,8 @@ export function sgdElement(s: SgdScalars, i: number, params: Real, grads: Real, 
 }
 
 /** torch.optim.SGD, one tensor (lib/kernels.ts documents the formula). */
-export function sgdStep(
-  params: Real,
-  grads: Real,
-  momentumBuffer: Real,
-  learningRate: number,
-  momentum: number,
-  dampening: number,
-  weightDecay: number,
-  nesterov: boolean,
-  maximize: boolean,
-  firstStep: boolean,
-): boolean {
+export function sgdStep(params: Real, grads: Real, momentumBuffer: Real, options: SgdStepOptions): boolean {
+  const { learningRate, momentum, dampening, weightDecay, nesterov, maximize, firstStep } = options;
   sameDtype(params, { grads, momentumBuffer });
   const r = roundingOf(params);
   const s = sgdScalars(r, learningRate, momentum, dampening, weightDecay, nesterov, maximize, firstStep);
@@ -170,22 +163,8 @@ export function adamElement(
 }
 
 /** torch.optim.Adam and AdamW, one tensor (lib/kernels.ts documents the formula). */
-export function adamStep(
-  params: Real,
-  grads: Real,
-  m: Real,
-  v: Real,
-  vMax: Real,
-  beta1: number,
-  beta2: number,
-  stepSize: number,
-  bc2Sqrt: number,
-  epsilon: number,
-  weightDecay: number,
-  decay: number,
-  amsgrad: boolean,
-  maximize: boolean,
-): boolean {
+export function adamStep(params: Real, grads: Real, m: Real, v: Real, vMax: Real, options: AdamStepOptions): boolean {
+  const { beta1, beta2, stepSize, bc2Sqrt, epsilon, weightDecay, decay, amsgrad, maximize } = options;
   sameDtype(params, { grads, m, v, vMax });
   const r = roundingOf(params);
   const s = adamScalars(r, beta1, beta2, stepSize, bc2Sqrt, epsilon, weightDecay, decay, amsgrad, maximize);
@@ -208,100 +187,168 @@ export function memoryCopy(src: Float32Array, dst: Float32Array): void {
   dst.set(src);
 }
 
-/**
- * The fixed reduction order of Prodigy's sums (lib/kernels.ts, prodigyAccumulate): [0, n)
- * is cut into units of `prodigyUnit(n)` elements (a multiple of 8; at most
- * PRODIGY_MAX_UNITS units); within a unit, element i adds to lane (i mod 8) in f64; a
- * unit's lanes are combined ((0+1)+(2+3))+((4+5)+(6+7)); the units' sums are added in
- * order from 0. The native kernels use the same order on any thread count, so every
- * backend gets the same f64 sums bit for bit.
+/*
+ * Measured optimizer steps, the pure-TS reference (docs/theory.md, "Determinism: the
+ * updateEnergy kernel"): the SGD and Adam/AdamW steps above that, in the same pass,
+ * write each parameter's value before the update into `before` and sum the update's energy
+ * terms — what a snapshot copy, the step and updateEnergy (./balance.ts) give, in one pass:
+ *
+ *   Δ_i = after_i − before_i (f64),  out = [Σ w_i Δ_i², Σ g_i Δ_i, Σ |g_i Δ_i|]
+ *
+ * with w_i = √s_i·metricScale + metricEpsilon for Adam (s the second moment the step used, v
+ * or v̂, its f32 √ the one the step computed) and w_i = 1 for SGD. The elements are updated
+ * and summed in updateEnergy's canonical order (sumSplit's ranges; in a range element j of
+ * each full block of 16 into accumulator j mod 16, combined by combine16; the tail in index
+ * order; the ranges in index order), so parameters, state and sums are bit-identical to the
+ * three-pass path, and to the native backends.
  */
-export const PRODIGY_BLOCK = 8192;
-export const PRODIGY_MAX_UNITS = 64;
 
-export function prodigyUnit(n: number): number {
-  return PRODIGY_BLOCK * Math.max(1, Math.ceil(n / (PRODIGY_BLOCK * PRODIGY_MAX_UNITS)));
-}
+const acc = new Float64Array(48);
+const part = new Float64Array(3);
 
-const DOT_LANES = new Float64Array(8);
-const L1_LANES = new Float64Array(8);
-const lanes = (a: Float64Array) => a[0] + a[1] + (a[2] + a[3]) + (a[4] + a[5] + (a[6] + a[7]));
-
-/** Prodigy's first pass, one tensor (lib/kernels.ts documents the formula). */
-export function prodigyAccumulate(
+/**
+ * One measured pass over a tensor: for each element, in updateEnergy's canonical order,
+ * keep the parameter's old value in `before`, let `update(i)` update element i in place and
+ * return its metric weight w_i, and sum [w Δ², g Δ, |g Δ|] into `out`. Returns false when
+ * a parameter became non-finite.
+ */
+function measuredPass(
   params: Real,
   grads: Real,
-  p0: Real,
-  m: Real,
-  v: Real,
-  s: Real,
-  beta1: number,
-  beta2: number,
-  beta3: number,
-  momentScale: number,
-  varianceScale: number,
-  sScale: number,
-  weightDecay: number,
-): [number, number] {
-  sameDtype(params, { grads, p0, m, v, s });
-  const f = roundingOf(params);
-  const b1 = f(beta1);
-  const b2 = f(beta2);
-  const b3 = f(beta3);
-  const c1 = f(momentScale);
-  const c2 = f(varianceScale);
-  const cs = f(sScale);
-  const wd = f(weightDecay);
+  before: Real,
+  out: Float64Array,
+  update: (i: number) => number,
+): boolean {
   const n = params.length;
-  const unit = prodigyUnit(n);
-  const dotLanes = DOT_LANES;
-  const l1Lanes = L1_LANES;
-  let dot = 0;
-  let l1 = 0;
-  for (let start = 0; start < n; start += unit) {
-    dotLanes.fill(0);
-    l1Lanes.fill(0);
-    const end = Math.min(n, start + unit);
+  const [chunk, units] = sumSplit(n);
+  let finite = true;
+  let [q, p, a] = [0, 0, 0];
+  for (let u = 0; u < units; u++) {
+    const start = Math.min(n, u * chunk);
+    const end = Math.min(n, start + chunk);
+    const full = start + Math.floor((end - start) / 16) * 16;
+    acc.fill(0);
     for (let i = start; i < end; i++) {
-      const p = params[i];
-      let g = grads[i];
-      if (wd !== 0) g = f(g + f(wd * p)); // prodigyopt's coupled decay: grad.add_(p, alpha=λ)
-      const lane = (i - start) & 7;
-      dotLanes[lane] += g * f(p0[i] - p); // f32·f32 is exact in f64; f64·f64 rounds once
-      m[i] = f(f(m[i] * b1) + f(c1 * g));
-      v[i] = f(f(v[i] * b2) + f(f(c2 * g) * g));
-      const si = f(f(s[i] * b3) + f(cs * g));
-      s[i] = si;
-      l1Lanes[lane] += Math.abs(si);
+      const old = params[i];
+      before[i] = old;
+      const w = update(i);
+      const next = params[i];
+      if (next - next !== 0) finite = false;
+      const d = next - old;
+      const wdd = w * (d * d);
+      const gd = grads[i] * d;
+      if (i < full) {
+        const j = (i - start) & 15; // full blocks: element j of a block into accumulator j
+        acc[j] += wdd;
+        acc[16 + j] += gd;
+        acc[32 + j] += Math.abs(gd);
+      } else {
+        if (i === full) combine16(acc, part); // then the tail, in index order
+        part[0] += wdd;
+        part[1] += gd;
+        part[2] += Math.abs(gd);
+      }
     }
-    dot += lanes(dotLanes);
-    l1 += lanes(l1Lanes);
+    if (full === end) combine16(acc, part);
+    q += part[0];
+    p += part[1];
+    a += part[2];
   }
-  return [dot, l1];
+  out[0] = q;
+  out[1] = p;
+  out[2] = a;
+  return finite;
 }
 
-/** Prodigy's second pass, one tensor (lib/kernels.ts documents the formula). */
-export function prodigyUpdate(
+/** torch.optim.SGD on one tensor, measured (lib/kernels.ts documents the arguments); w_i = 1. */
+export function sgdStepMeasured(
   params: Real,
+  grads: Real,
+  momentumBuffer: Real,
+  before: Real,
+  o: SgdStepOptions,
+  out: Float64Array,
+): boolean {
+  sameDtype(params, { grads, momentumBuffer, before });
+  const s = sgdScalars(
+    roundingOf(params),
+    o.learningRate,
+    o.momentum,
+    o.dampening,
+    o.weightDecay,
+    o.nesterov,
+    o.maximize,
+    o.firstStep,
+  );
+  return measuredPass(params, grads, before, out, (i) => {
+    sgdElement(s, i, params, grads, momentumBuffer);
+    return 1;
+  });
+}
+
+/** torch.optim.Adam / AdamW on one tensor, measured (lib/kernels.ts documents the arguments). */
+export function adamStepMeasured(
+  params: Real,
+  grads: Real,
   m: Real,
   v: Real,
-  stepSize: number,
-  epsilon: number,
-  decay: number,
+  vMax: Real,
+  before: Real,
+  o: AdamStepMeasuredOptions,
+  out: Float64Array,
 ): boolean {
-  sameDtype(params, { m, v });
-  const f = roundingOf(params);
-  const step = f(-stepSize);
-  const eps = f(epsilon);
-  const dec = f(decay);
-  let finite = true;
-  for (let i = 0; i < params.length; i++) {
-    let p = params[i];
-    if (dec !== 0) p = f(p + f(dec * p)); // p.add_(p, alpha=−λ·dlr)
-    const denom = f(f(Math.sqrt(v[i])) + eps);
-    const next = f(p + f(f(step * m[i]) / denom)); // p.addcdiv_(m, denom, value=−dlr)
-    params[i] = next;
-    if (next - next !== 0) finite = false;
+  sameDtype(params, { grads, m, v, vMax, before });
+  const { beta1, beta2, stepSize, bc2Sqrt, epsilon, weightDecay, decay, amsgrad, maximize } = o;
+  const { metricScale, metricEpsilon } = o;
+  const s = adamScalars(
+    roundingOf(params),
+    beta1,
+    beta2,
+    stepSize,
+    bc2Sqrt,
+    epsilon,
+    weightDecay,
+    decay,
+    amsgrad,
+    maximize,
+  );
+  // the metric from the √ (in the dtype) of the second moment the step itself computed
+  return measuredPass(
+    params,
+    grads,
+    before,
+    out,
+    (i) => adamElement(s, i, params, grads, m, v, vMax) * metricScale + metricEpsilon,
+  );
+}
+
+/*
+ * The gradient checks and repairs of the stability controller (design eq. 11, seed 002 §4.2):
+ * the gradient norm ‖∇L‖ and in-place scaling.
+ */
+
+/** ‖x‖₂, each element squared in f64 (exactly, for f32) and summed in index order. */
+export function l2Norm(x: Float32Array | Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i] * x[i];
+  return Math.sqrt(s);
+}
+
+/** Set NaN and ±∞ entries to 0; returns how many there were. */
+export function zeroNonFinite(x: Float32Array | Float64Array): number {
+  let count = 0;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    // v − v is NaN exactly for NaN and ±∞
+    if (v - v !== 0) {
+      x[i] = 0;
+      count++;
+    }
   }
-  return finite;
+  return count;
+}
+
+/** x_i ← x_i·s, the product formed in f64 and rounded once to x's dtype. */
+export function scaleInPlace(x: Float32Array | Float64Array, s: number): void {
+  for (let i = 0; i < x.length; i++) x[i] *= s;
 }

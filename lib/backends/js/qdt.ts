@@ -1,12 +1,132 @@
 /**
- * Pure-TS Hermitian eigenvalues: the reference for crate/src/eigen.rs (same method, same
- * order of operations). Seed 001 §3; design.md §2 eq. 15.
- *
- * The Hermitian part (A + A^H)/2 of A = re + i·im (d×d, row-major) is scaled by a power of
- * two, reduced to a real symmetric tridiagonal matrix by Householder reflectors, and its
- * eigenvalues found by Reinsch's rational QL; see the Rust module for the details and the
- * accuracy.
+ * Pure-TS kernels of the QDT family: coupling Ψ(t) and the scale transition (design eqs.
+ * 1–2, seed 002 §1.1–1.2), the Shannon term of eq. 6, and the spectrum of a density matrix
+ * behind eq. 15 (Householder tridiagonalization + implicit QL). The reference for
+ * crate/src/qdt.rs and native/src/qdt.cpp.
  */
+import type { CouplingParams, ScaleTransitionParams } from '../../kernels.js';
+
+/** Below |w| = |t|·hypot(β, γ) = 1, J(t) is summed from its series. */
+export const SERIES_MAX_W = 1;
+
+/** 1/(k+1)!, k = 0..18 (correctly rounded, as in the Rust kernel): φ₁(w) = (e^w − 1)/w = Σ w^k/(k+1)!. */
+const PHI1 = [
+  1, 0.5, 0.16666666666666666, 0.041666666666666664, 0.008333333333333333, 0.001388888888888889, 0.0001984126984126984,
+  2.48015873015873e-5, 2.7557319223985893e-6, 2.755731922398589e-7, 2.505210838544172e-8, 2.08767569878681e-9,
+  1.6059043836821613e-10, 1.1470745597729725e-11, 7.647163731819816e-13, 4.779477332387385e-14, 2.8114572543455206e-15,
+  1.5619206968586225e-16, 8.22063524662433e-18,
+];
+
+/**
+ * J(t) = ∫₀ᵗ e^{−βτ} sin(γτ) dτ = t·Im φ₁(w), w = (−β + iγ)t, by complex Horner. Used where
+ * the closed form cancels (|w| < 1); exact 0 for β = γ = 0.
+ */
+function couplingIntegralSeries(t: number, beta: number, gamma: number): number {
+  const wr = -beta * t;
+  const wi = gamma * t;
+  let pr = PHI1[18];
+  let pi = 0;
+  for (let k = 17; k >= 0; k--) {
+    const nr = pr * wr - pi * wi + PHI1[k];
+    pi = pr * wi + pi * wr;
+    pr = nr;
+  }
+  return t * pi;
+}
+
+/**
+ * Eq. 1: Ψ(t) = α e^{−βt} cos(γt) + Λ J(t), with
+ * J(t) = (γ − e^{−βt}(β sin γt + γ cos γt)) / (β² + γ²), written with h = hypot(β, γ) as
+ * (g − e^{−βt}(b sin γt + g cos γt)) / h, (b, g) = (β, γ)/h, and summed from its series
+ * where |t|·h < 1 (the closed form loses ε/|w|² relative accuracy there).
+ */
+export function coupling(t: Float64Array, params: CouplingParams, out: Float64Array): void {
+  const { alpha, beta, gamma, lambdaCosmo } = params;
+  const h = Math.hypot(beta, gamma);
+  const invH = 1 / h; // a multiplication per element instead of a division, as the native kernels
+  const b = h > 0 ? beta / h : 0;
+  const g = h > 0 ? gamma / h : 0;
+  for (let i = 0; i < t.length; i++) {
+    const ti = t[i];
+    const e = Math.exp(-beta * ti);
+    const s = Math.sin(gamma * ti);
+    const c = Math.cos(gamma * ti);
+    const j =
+      h * Math.abs(ti) < SERIES_MAX_W ? couplingIntegralSeries(ti, beta, gamma) : (g - e * (b * s + g * c)) * invH;
+    out[i] = alpha * (e * c) + lambdaCosmo * j;
+  }
+}
+
+/**
+ * Eq. 2: 𝒮(t) = 1 / (1 + e^{−u}), u = λ(t − t_c), as 1/(1 + e) for u ≥ 0 and e/(1 + e) for
+ * u < 0 with e = e^{−|u|} ≤ 1: no overflow for any u; exactly 0 and 1 far out. λ = 0 gives ½.
+ */
+export function scaleTransition(t: Float64Array, params: ScaleTransitionParams, out: Float64Array): void {
+  const { scaleCoupling, criticalTime } = params;
+  if (scaleCoupling === 0) {
+    out.fill(0.5);
+    return;
+  }
+  for (let i = 0; i < t.length; i++) {
+    const u = scaleCoupling * (t[i] - criticalTime);
+    const e = Math.exp(-Math.abs(u));
+    out[i] = (u < 0 ? e : 1) / (1 + e);
+  }
+}
+
+/** Totals below 2^-600 are summed again at 2^600 scale (p ln p would be subnormal). */
+const TINY_TOTAL = 2 ** -600;
+const RESCALE = 2 ** 600;
+
+/** [Σ c·p_i, Σ c·p_i ln(c·p_i)] with 0·ln 0 = 0, in four interleaved partial sums. */
+function sums(p: Float64Array, c: number): [number, number] {
+  let t0 = 0;
+  let t1 = 0;
+  let t2 = 0;
+  let t3 = 0;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  const n = p.length;
+  const term = (v: number) => (v !== 0 ? v * Math.log(v) : 0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const a = p[i] * c;
+    const b = p[i + 1] * c;
+    const d = p[i + 2] * c;
+    const e = p[i + 3] * c;
+    t0 += a;
+    t1 += b;
+    t2 += d;
+    t3 += e;
+    s0 += term(a);
+    s1 += term(b);
+    s2 += term(d);
+    s3 += term(e);
+  }
+  for (; i < n; i++) {
+    const v = p[i] * c;
+    t0 += v;
+    s0 += term(v);
+  }
+  return [t0 + t1 + (t2 + t3), s0 + s1 + (s2 + s3)];
+}
+
+/**
+ * H(P) = −Σ P_i log₂ P_i with P = p / T, T = Σ p, in one pass as (ln T − S/T)/ln 2 with
+ * S = Σ p_i ln p_i (0·ln 0 = 0). NaN for an empty p, a zero total, or a negative or
+ * non-finite mass (ln of a negative is NaN, 0/0 for a zero total), or when T or S overflows;
+ * 0 if it rounds below 0.
+ */
+export function shannonEntropy(p: Float64Array): number {
+  let [total, s] = sums(p, 1);
+  if (total > 0 && total < TINY_TOTAL) [total, s] = sums(p, RESCALE);
+  const h = (Math.log(total) - s / total) / Math.LN2;
+  // Also NaN when S overflows (masses near f64 max): the facade rescales. Negative only by rounding.
+  if (!Number.isFinite(h)) return Number.NaN;
+  return Math.max(h, 0);
+}
 
 /** A sub-diagonal column norm below this (after scaling) is left unreduced. */
 const TINY = 1e-150;
