@@ -15,14 +15,21 @@
  */
 import type {
   ActivationName,
+  AdamStepMeasuredOptions,
   AdamStepOptions,
+  CouplingParams,
   EnergyFlowParams,
   EnergyFlowRunParams,
   EnergyFlowRunResult,
-  FlowBoundary,
+  LaplacianParams,
   MatmulParams,
+  NonlocalEnergyParams,
+  ProdigyAccumulateOptions,
+  ProdigyUpdateOptions,
   Real,
+  ScaleTransitionParams,
   SgdStepOptions,
+  UpdateEnergyParams,
 } from '../kernels.js';
 import type { NativeAbortFlag } from './native.js';
 
@@ -30,13 +37,7 @@ export interface CppAddon {
   // ---- energy (binding/energy.cpp) ----
   localEnergy: (r: Float64Array, primeCount: number, out: Float64Array) => void;
   localEnergyAsync: (r: Float64Array, primeCount: number, flag: NativeAbortFlag) => Promise<Float64Array>;
-  nonlocalEnergy: (
-    x: Float32Array,
-    y: Float32Array,
-    points: Float32Array,
-    lengthScale: number,
-    softening: number,
-  ) => number;
+  nonlocalEnergy: (x: Float32Array, y: Float32Array, points: Float32Array, params: NonlocalEnergyParams) => number;
   distance: (x: Float32Array, y: Float32Array) => number;
 
   // ---- fractal (binding/fractal.cpp) ----
@@ -45,18 +46,7 @@ export interface CppAddon {
   maxAbs: (x: Float32Array) => number;
 
   // ---- linalg (binding/linalg.cpp) ----
-  matmul: (
-    transA: boolean,
-    transB: boolean,
-    m: number,
-    n: number,
-    k: number,
-    alpha: number,
-    a: Real,
-    b: Real,
-    beta: number,
-    c: Real,
-  ) => void;
+  matmul: (params: MatmulParams, a: Real, b: Real, c: Real) => void;
   matmulAsync: (
     params: MatmulParams,
     a: Float32Array,
@@ -71,15 +61,8 @@ export interface CppAddon {
   activationBackward: (activation: ActivationName, y: Real, gradOut: Real, gradPre: Real) => void;
 
   // ---- qdt (binding/qdt.cpp) ----
-  coupling: (
-    t: Float64Array,
-    alpha: number,
-    beta: number,
-    gamma: number,
-    lambdaCosmo: number,
-    out: Float64Array,
-  ) => void;
-  scaleTransition: (t: Float64Array, scaleCoupling: number, criticalTime: number, out: Float64Array) => void;
+  coupling: (t: Float64Array, params: CouplingParams, out: Float64Array) => void;
+  scaleTransition: (t: Float64Array, params: ScaleTransitionParams, out: Float64Array) => void;
   shannonEntropy: (p: Float64Array) => number;
   hermitianEigenvalues: (re: Float64Array, im: Float64Array, d: number, out: Float64Array) => void;
 
@@ -109,45 +92,12 @@ export interface CppAddon {
     ny: number,
     params: Pick<EnergyFlowParams, 'h' | 'beta' | 'gamma' | 'boundary'>,
   ) => number;
-  laplacian: (
-    energy: Float64Array,
-    nx: number,
-    ny: number,
-    h: number,
-    boundary: FlowBoundary,
-    out: Float64Array,
-  ) => void;
+  laplacian: (energy: Float64Array, nx: number, ny: number, params: LaplacianParams, out: Float64Array) => void;
   gridSums: (x: Float64Array, out: Float64Array) => void;
 
   // ---- optim (binding/optim.cpp) ----
-  sgdStep: (
-    params: Real,
-    grads: Real,
-    momentumBuffer: Real,
-    learningRate: number,
-    momentum: number,
-    dampening: number,
-    weightDecay: number,
-    nesterov: boolean,
-    maximize: boolean,
-    firstStep: boolean,
-  ) => boolean;
-  adamStep: (
-    params: Real,
-    grads: Real,
-    m: Real,
-    v: Real,
-    vMax: Real,
-    beta1: number,
-    beta2: number,
-    stepSize: number,
-    bc2Sqrt: number,
-    epsilon: number,
-    weightDecay: number,
-    decay: number,
-    amsgrad: boolean,
-    maximize: boolean,
-  ) => boolean;
+  sgdStep: (params: Real, grads: Real, momentumBuffer: Real, options: SgdStepOptions) => boolean;
+  adamStep: (params: Real, grads: Real, m: Real, v: Real, vMax: Real, options: AdamStepOptions) => boolean;
   sgdStepMeasured: (
     params: Real,
     grads: Real,
@@ -163,7 +113,7 @@ export interface CppAddon {
     v: Real,
     vMax: Real,
     before: Real,
-    options: AdamStepOptions,
+    options: AdamStepMeasuredOptions,
     out: Float64Array,
   ) => boolean;
   firstNonFinite: (values: Real) => number;
@@ -180,15 +130,9 @@ export interface CppAddon {
     m: Real,
     v: Real,
     s: Real,
-    beta1: number,
-    beta2: number,
-    beta3: number,
-    momentScale: number,
-    varianceScale: number,
-    sScale: number,
-    weightDecay: number,
+    options: ProdigyAccumulateOptions,
   ) => [number, number];
-  prodigyUpdate: (params: Real, m: Real, v: Real, stepSize: number, epsilon: number, decay: number) => boolean;
+  prodigyUpdate: (params: Real, m: Real, v: Real, options: ProdigyUpdateOptions) => boolean;
 
   // ---- balance (binding/balance.cpp) ----
   updateEnergy: (
@@ -196,8 +140,7 @@ export interface CppAddon {
     after: Real,
     grads: Real,
     metric: Real,
-    metricScale: number,
-    epsilon: number,
+    params: UpdateEnergyParams,
     out: Float64Array,
   ) => void;
   updateSlope: (before: Real, after: Real, grads: Real) => number;

@@ -139,19 +139,19 @@ function nativeAsyncKernels(addon: NativeAsyncKernels): AsyncKernels {
 }
 
 /** The Kernels of a loaded addon; throws if the addon lacks a kernel. */
-export function nativeKernels(name: 'rust' | 'cpp', addon: NativeAddon, path: string): Kernels {
+export function nativeKernels(name: 'rust' | 'cpp', addon: NativeAddon, path: string, positional = true): Kernels {
   const missing = [...KERNEL_NAMES, ...ASYNC_KERNEL_NAMES, 'AbortFlag' as const].filter(
     (k) => typeof addon[k] !== 'function',
   );
   if (missing.length > 0) {
     throw new Error(`the ${name} addon at ${path} lacks ${missing.join(', ')}: it is out of date, rebuild it`);
   }
-  // TEMPORARY (lib/backends/positional.ts): the addons still take the options kernels' scalars positionally
-  const kernels = withOptionObjects<Pick<Kernels, KernelName>>(
-    Object.fromEntries(KERNEL_NAMES.map((k) => [k, withNativeErrors(addon[k])])) as unknown as PositionalKernels<
-      Pick<Kernels, KernelName>
-    >,
-  );
+  const wrapped = Object.fromEntries(KERNEL_NAMES.map((k) => [k, withNativeErrors(addon[k])]));
+  // TEMPORARY (lib/backends/positional.ts): an addon with `positional` (rust) still takes the
+  // options kernels' scalars positionally; the cpp addon takes the options objects itself
+  const kernels = positional
+    ? withOptionObjects<Pick<Kernels, KernelName>>(wrapped as unknown as PositionalKernels<Pick<Kernels, KernelName>>)
+    : (wrapped as Pick<Kernels, KernelName>);
   return {
     name,
     describe: () => ({

@@ -124,8 +124,8 @@ double number(Napi::Env env, Napi::Value value, const std::string& param) {
 }
 
 double finite(Napi::Env env, Napi::Value value, const std::string& param) {
-  const double v = number(env, value, param);
-  if (!std::isfinite(v)) fail(env, "a finite number", param, value);
+  double v = 0;
+  if (napi_get_value_double(env, value, &v) != napi_ok || !std::isfinite(v)) fail(env, "a finite number", param, value);
   return v;
 }
 

@@ -52,11 +52,12 @@ Napi::Value LocalEnergyAsync(const Napi::CallbackInfo& info) {
   });
 }
 
-// nonlocalEnergy(x, y, points: Float32Array, lengthScale, softening: number): number
+// nonlocalEnergy(x, y, points: Float32Array, params: NonlocalEnergyParams): number
 Napi::Value NonlocalEnergy(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
-    const double length_scale = number(env, info[3], "lengthScale");
-    const double softening = number(env, info[4], "softening");
+    const Fields p(env, info[3], "params");
+    const double length_scale = p.number("lengthScale");
+    const double softening = p.number("softening");
     const auto x = float32_array(env, info[0], "x");
     if (x.length == 0) fail(env, "a non-empty Float32Array", "x", info[0]);
     const auto y = float32_array(env, info[1], "y");

@@ -116,15 +116,15 @@ Napi::Value EnergyFlowMaxStep(const Napi::CallbackInfo& info) {
   });
 }
 
-// laplacian(energy, nx, ny, h, boundary, out): void
+// laplacian(energy, nx, ny, params: LaplacianParams {h, boundary}, out): void
 Napi::Value Laplacian(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
     const Grid g = grid_size(env, info[1], info[2]);
-    const double h = number(env, info[3], "h");
-    if (!(std::isfinite(h) && h > 0)) fail(env, "a finite number > 0", "h", info[3]);
-    const cimm::Boundary boundary = boundary_of(env, info[4], "boundary");
+    const Fields p(env, info[3], "params");
+    const double h = field(env, p, "h", Sign::kPositive);
+    const cimm::Boundary boundary = boundary_of(env, p.get("boundary"), p.name("boundary"));
     const double* energy = grid(env, info[0], "energy", g.cells);
-    double* out = output_grid(env, info[5], g.cells, {{"energy", energy}});
+    double* out = output_grid(env, info[4], g.cells, {{"energy", energy}});
     cimm::laplacian(energy, g.nx, g.ny, h, boundary, out);
     return env.Undefined();
   });

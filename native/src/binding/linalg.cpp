@@ -81,24 +81,23 @@ void matrix(Napi::Env env, View<T> v, std::size_t rows, std::size_t cols, std::s
   }
 }
 
-// matmul(transA, transB: boolean, m, n, k, alpha: number, a, b: Float32Array, beta: number, c: Float32Array): void
+// matmul(params: MatmulParams {transA, transB, m, n, k, alpha, beta}, a, b, c: Real): void
 Napi::Value Matmul(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
-    int at = 0;
-    const Napi::Value positional[] = {info[0], info[1], info[2], info[3], info[4]};
+    const Fields p(env, info[0], "params");
     const Shape s = shape(
-        env, [&](const char*) { return positional[at++]; }, "", kMatmulLimit);
-    const double alpha = finite(env, info[5], "alpha");
-    const double beta = finite(env, info[8], "beta");
-    return by_dtype(env, info[9], "c", [&](auto d) -> Napi::Value {
+        env, [&](const char* field) { return p.get(field); }, "params.", kMatmulLimit);
+    const double alpha = p.finite("alpha");
+    const double beta = p.finite("beta");
+    return by_dtype(env, info[3], "c", [&](auto d) -> Napi::Value {
       using T = typename decltype(d)::type;
-      const auto a = real_array<T>(env, info[6], "a");
-      const auto b = real_array<T>(env, info[7], "b");
-      const auto c = real_array<T>(env, info[9], "c");
-      matrix(env, a, s.trans_a ? s.k : s.m, s.trans_a ? s.m : s.k, s.a_count, "a", info[6]);
-      matrix(env, b, s.trans_b ? s.n : s.k, s.trans_b ? s.k : s.n, s.b_count, "b", info[7]);
-      matrix(env, c, s.m, s.n, s.c_count, "c", info[9]);
-      if (overlap(a, c) || overlap(b, c)) fail(env, "an array that does not overlap a or b", "c", info[9]);
+      const auto a = real_array<T>(env, info[1], "a");
+      const auto b = real_array<T>(env, info[2], "b");
+      const auto c = real_array<T>(env, info[3], "c");
+      matrix(env, a, s.trans_a ? s.k : s.m, s.trans_a ? s.m : s.k, s.a_count, "a", info[1]);
+      matrix(env, b, s.trans_b ? s.n : s.k, s.trans_b ? s.k : s.n, s.b_count, "b", info[2]);
+      matrix(env, c, s.m, s.n, s.c_count, "c", info[3]);
+      if (overlap(a, c) || overlap(b, c)) fail(env, "an array that does not overlap a or b", "c", info[3]);
       cimm::matmul(s.trans_a, s.trans_b, s.m, s.n, s.k, static_cast<T>(alpha), a.data, b.data, static_cast<T>(beta),
                    c.data);
       return env.Undefined();

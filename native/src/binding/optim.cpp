@@ -41,18 +41,10 @@ cimm::AdamHyper adam_options(const Fields& o) {
   return h;
 }
 
-// sgdStep(params, grads, momentumBuffer: Real, learningRate, momentum, dampening,
-//         weightDecay: number, nesterov, maximize, firstStep: boolean): boolean
+// sgdStep(params, grads, momentumBuffer: Real, options: SgdStepOptions): boolean
 template <typename T>
 Napi::Value SgdStepAs(Napi::Env env, const Napi::CallbackInfo& info) {
-  cimm::SgdHyper h{};
-  h.learning_rate = number(env, info[3], "learningRate");
-  h.momentum = number(env, info[4], "momentum");
-  h.dampening = number(env, info[5], "dampening");
-  h.weight_decay = number(env, info[6], "weightDecay");
-  h.nesterov = boolean(env, info[7], "nesterov");
-  h.maximize = boolean(env, info[8], "maximize");
-  h.first_step = boolean(env, info[9], "firstStep");
+  const cimm::SgdHyper h = sgd_options(Fields(env, info[3], "options"));
   const auto p = real_array<T>(env, info[0], "params");
   const auto g = real_array<T>(env, info[1], "grads");
   const auto b = real_array<T>(env, info[2], "momentumBuffer");
@@ -68,20 +60,10 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
   });
 }
 
-// adamStep(params, grads, m, v, vMax: Real, beta1, beta2, stepSize, bc2Sqrt, epsilon,
-//          weightDecay, decay: number, amsgrad, maximize: boolean): boolean
+// adamStep(params, grads, m, v, vMax: Real, options: AdamStepOptions): boolean
 template <typename T>
 Napi::Value AdamStepAs(Napi::Env env, const Napi::CallbackInfo& info) {
-  cimm::AdamHyper h{};
-  h.beta1 = number(env, info[5], "beta1");
-  h.beta2 = number(env, info[6], "beta2");
-  h.step_size = number(env, info[7], "stepSize");
-  h.bc2_sqrt = number(env, info[8], "bc2Sqrt");
-  h.epsilon = number(env, info[9], "epsilon");
-  h.weight_decay = number(env, info[10], "weightDecay");
-  h.decay = number(env, info[11], "decay");
-  h.amsgrad = boolean(env, info[12], "amsgrad");
-  h.maximize = boolean(env, info[13], "maximize");
+  const cimm::AdamHyper h = adam_options(Fields(env, info[5], "options"));
   const auto p = real_array<T>(env, info[0], "params");
   const auto g = real_array<T>(env, info[1], "grads");
   const auto m = real_array<T>(env, info[2], "m");

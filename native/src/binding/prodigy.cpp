@@ -9,18 +9,18 @@ namespace cimm_binding {
 
 namespace {
 
-// prodigyAccumulate(params, grads, p0, m, v, s: Real, beta1, beta2, beta3, momentScale,
-//                   varianceScale, sScale, weightDecay: number): [dot, l1]
+// prodigyAccumulate(params, grads, p0, m, v, s: Real, options: ProdigyAccumulateOptions): [dot, l1]
 template <typename T>
 Napi::Value ProdigyAccumulateAs(Napi::Env env, const Napi::CallbackInfo& info) {
+  const Fields o(env, info[6], "options");
   cimm::ProdigyAccumulateHyper h{};
-  h.beta1 = number(env, info[6], "beta1");
-  h.beta2 = number(env, info[7], "beta2");
-  h.beta3 = number(env, info[8], "beta3");
-  h.moment_scale = number(env, info[9], "momentScale");
-  h.variance_scale = number(env, info[10], "varianceScale");
-  h.s_scale = number(env, info[11], "sScale");
-  h.weight_decay = number(env, info[12], "weightDecay");
+  h.beta1 = o.number("beta1");
+  h.beta2 = o.number("beta2");
+  h.beta3 = o.number("beta3");
+  h.moment_scale = o.number("momentScale");
+  h.variance_scale = o.number("varianceScale");
+  h.s_scale = o.number("sScale");
+  h.weight_decay = o.number("weightDecay");
   const auto p = real_array<T>(env, info[0], "params");
   const auto g = real_array<T>(env, info[1], "grads");
   const auto q = real_array<T>(env, info[2], "p0");
@@ -53,13 +53,14 @@ Napi::Value ProdigyAccumulate(const Napi::CallbackInfo& info) {
   });
 }
 
-// prodigyUpdate(params, m, v: Real, stepSize, epsilon, decay: number): boolean
+// prodigyUpdate(params, m, v: Real, options: ProdigyUpdateOptions): boolean
 template <typename T>
 Napi::Value ProdigyUpdateAs(Napi::Env env, const Napi::CallbackInfo& info) {
+  const Fields o(env, info[3], "options");
   cimm::ProdigyUpdateHyper h{};
-  h.step_size = number(env, info[3], "stepSize");
-  h.epsilon = number(env, info[4], "epsilon");
-  h.decay = number(env, info[5], "decay");
+  h.step_size = o.number("stepSize");
+  h.epsilon = o.number("epsilon");
+  h.decay = o.number("decay");
   const auto p = real_array<T>(env, info[0], "params");
   const auto m = real_array<T>(env, info[1], "m");
   const auto v = real_array<T>(env, info[2], "v");

@@ -31,22 +31,27 @@ Napi::Value elementwise(Napi::Env env, Napi::Value t_value, Napi::Value out_valu
   return env.Undefined();
 }
 
-// coupling(t: Float64Array, alpha, beta, gamma, lambdaCosmo: number, out: Float64Array): void
+// coupling(t: Float64Array, params: CouplingParams, out: Float64Array): void
 Napi::Value Coupling(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
-    const cimm::CouplingParams params{finite(env, info[1], "alpha"), finite(env, info[2], "beta"),
-                                      finite(env, info[3], "gamma"), finite(env, info[4], "lambdaCosmo")};
-    return elementwise(env, info[0], info[5],
+    const Fields p(env, info[1], "params");
+    cimm::CouplingParams params{};
+    params.alpha = p.finite("alpha");
+    params.beta = p.finite("beta");
+    params.gamma = p.finite("gamma");
+    params.lambda_cosmo = p.finite("lambdaCosmo");
+    return elementwise(env, info[0], info[2],
                        [&](const double* in, std::size_t n, double* out) { cimm::coupling(in, n, params, out); });
   });
 }
 
-// scaleTransition(t: Float64Array, scaleCoupling, criticalTime: number, out: Float64Array): void
+// scaleTransition(t: Float64Array, params: ScaleTransitionParams, out: Float64Array): void
 Napi::Value ScaleTransition(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
-    const double lambda = finite(env, info[1], "scaleCoupling");
-    const double tc = finite(env, info[2], "criticalTime");
-    return elementwise(env, info[0], info[3], [&](const double* in, std::size_t n, double* out) {
+    const Fields p(env, info[1], "params");
+    const double lambda = p.finite("scaleCoupling");
+    const double tc = p.finite("criticalTime");
+    return elementwise(env, info[0], info[2], [&](const double* in, std::size_t n, double* out) {
       cimm::scale_transition(in, n, lambda, tc, out);
     });
   });
