@@ -149,18 +149,42 @@ std::size_t checked_product(Napi::Env env, std::size_t a, std::size_t b, std::si
   return product;
 }
 
-Fields::Fields(Napi::Env env, Napi::Value value, const char* object) : env_(env), prefix_(std::string(object) + ".") {
+Fields::Fields(Napi::Env env, Napi::Value value, const char* object) : env_(env), object_name_(object) {
   if (!value.IsObject() || value.IsArray() || value.IsTypedArray() || value.IsFunction()) {
     fail(env, "an options object", object, value);
   }
   object_ = value.As<Napi::Object>();
 }
 
-double Fields::number(const char* field) const { return cimm_binding::number(env_, get(field), name(field)); }
+Napi::Value Fields::get(const char* field) const {
+  napi_value value = nullptr;
+  // a getter or Proxy trap that throws: its exception propagates as it is
+  if (napi_get_named_property(env_, object_, field, &value) != napi_ok) throw Napi::Error::New(env_);
+  return Napi::Value(env_, value);
+}
 
-double Fields::finite(const char* field) const { return cimm_binding::finite(env_, get(field), name(field)); }
+double Fields::number(const char* field) const {
+  const Napi::Value value = get(field);
+  double out = 0;
+  if (napi_get_value_double(env_, value, &out) != napi_ok) fail(env_, "a number", name(field), value);
+  return out;
+}
 
-bool Fields::boolean(const char* field) const { return cimm_binding::boolean(env_, get(field), name(field)); }
+double Fields::finite(const char* field) const {
+  const Napi::Value value = get(field);
+  double out = 0;
+  if (napi_get_value_double(env_, value, &out) != napi_ok || !std::isfinite(out)) {
+    fail(env_, "a finite number", name(field), value);
+  }
+  return out;
+}
+
+bool Fields::boolean(const char* field) const {
+  const Napi::Value value = get(field);
+  bool out = false;
+  if (napi_get_value_bool(env_, value, &out) != napi_ok) fail(env_, "a boolean", name(field), value);
+  return out;
+}
 
 void define(Napi::Env env, Napi::Object exports, const char* name, Napi::Function::Callback callback) {
   exports.Set(name, Napi::Function::New(env, callback, name));

@@ -59,16 +59,18 @@ std::size_t integer_in(Napi::Env env, Napi::Value value, const std::string& para
 std::size_t checked_product(Napi::Env env, std::size_t a, std::size_t b, std::size_t limit, const std::string& what,
                             const std::string& param, Napi::Value value);
 
-// The fields of an options object, each read once (one Get: a getter runs once), named
-// `<object>.<field>` in errors. Read every field before any data pointer is taken.
+// The fields of an options object, each read once (one property read: a getter runs once),
+// named `<object>.<field>` in errors. Read every field before any data pointer is taken.
+// A field's name is composed only for an error.
 class Fields {
  public:
   // `object`: the parameter's name ("options", "params"); an array, typed array, function
   // or primitive is an error naming it.
   Fields(Napi::Env env, Napi::Value value, const char* object);
 
-  Napi::Value get(const char* field) const { return object_.Get(field); }
-  std::string name(const char* field) const { return prefix_ + field; }
+  // The field's value.
+  Napi::Value get(const char* field) const;
+  std::string name(const char* field) const { return std::string(object_name_) + "." + field; }
   double number(const char* field) const;
   double finite(const char* field) const;
   bool boolean(const char* field) const;
@@ -76,7 +78,7 @@ class Fields {
  private:
   Napi::Env env_;
   Napi::Object object_;
-  std::string prefix_;
+  const char* object_name_;
 };
 
 // ---- the Real kernels' dtype: Float32Array or Float64Array ----

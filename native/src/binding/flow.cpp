@@ -62,7 +62,8 @@ double* output_grid(Napi::Env env, Napi::Value value, std::size_t cells,
 enum class Sign { kAny, kPositive, kNonNegative };
 double field(Napi::Env env, const Fields& p, const char* name, Sign sign = Sign::kAny) {
   const Napi::Value value = p.get(name);
-  const double v = number(env, value, p.name(name));
+  double v = 0;
+  if (napi_get_value_double(env, value, &v) != napi_ok) fail(env, "a number", p.name(name), value);
   if (sign == Sign::kPositive && !(std::isfinite(v) && v > 0)) fail(env, "a finite number > 0", p.name(name), value);
   if (sign == Sign::kNonNegative && !(std::isfinite(v) && v >= 0)) {
     fail(env, "a finite number >= 0", p.name(name), value);

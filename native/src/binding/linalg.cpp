@@ -4,6 +4,7 @@
 #include "linalg.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <memory>
 #include <string>
@@ -29,13 +30,19 @@ cimm::Activation activation(Napi::Env env, Napi::Value value) {
   fail(env, "one of \"identity\", \"tanh\", \"sigmoid\", \"relu\"", "activation", value);
 }
 
-std::size_t dimension(Napi::Env env, Napi::Value value, const std::string& param) {
-  return integer_in(env, value, param, 0, 2147483647.0, "an integer >= 0 and <= 2147483647");
+// A matrix dimension: an integer in [0, 2^31).
+std::size_t dimension(Napi::Env env, const Fields& p, const char* field, Napi::Value* value) {
+  *value = p.get(field);
+  double v = 0;
+  if (napi_get_value_double(env, *value, &v) != napi_ok || !(v >= 0 && v <= 2147483647.0 && std::floor(v) == v)) {
+    fail(env, "an integer >= 0 and <= 2147483647", p.name(field), *value);
+  }
+  return static_cast<std::size_t>(v);
 }
 
-// A matmul's shape, read and checked before any array: each dimension an integer in
-// [0, 2^31), and the element counts m·k, k·n and m·n computed in checked arithmetic (below
-// `limit`, named by the dimension that makes the product too large).
+// A matmul's shape (MatmulParams), read and checked before any array: each dimension an
+// integer in [0, 2^31), and the element counts m·k, k·n and m·n computed in checked
+// arithmetic (below `limit`, named by the dimension that makes the product too large).
 struct Shape {
   bool trans_a, trans_b;
   std::size_t m, n, k;
@@ -51,22 +58,18 @@ constexpr std::size_t limit(unsigned long long n) {
 constexpr std::size_t kMatmulLimit = limit(4000000000000000000ULL);    // 4e18 elements
 constexpr std::size_t kMatmulAsyncLimit = limit(1000000000000000ULL);  // 1e15 elements of the result
 
-template <typename Read>
-Shape shape(Napi::Env env, Read&& read, const std::string& prefix, std::size_t c_limit) {
+Shape shape(Napi::Env env, const Fields& p, std::size_t c_limit) {
   Shape s{};
-  s.trans_a = boolean(env, read("transA"), prefix + "transA");
-  s.trans_b = boolean(env, read("transB"), prefix + "transB");
-  const Napi::Value mv = read("m");
-  s.m = dimension(env, mv, prefix + "m");
-  s.m_value = mv;
-  const Napi::Value nv = read("n");
-  s.n = dimension(env, nv, prefix + "n");
-  const Napi::Value kv = read("k");
-  s.k = dimension(env, kv, prefix + "k");
+  s.trans_a = p.boolean("transA");
+  s.trans_b = p.boolean("transB");
+  Napi::Value nv, kv;
+  s.m = dimension(env, p, "m", &s.m_value);
+  s.n = dimension(env, p, "n", &nv);
+  s.k = dimension(env, p, "k", &kv);
   const std::string fits = "dimensions whose products fit in memory";
-  s.a_count = checked_product(env, s.m, s.k, kMatmulLimit, fits, prefix + "m", mv);
-  s.b_count = checked_product(env, s.k, s.n, kMatmulLimit, fits, prefix + "k", kv);
-  s.c_count = checked_product(env, s.m, s.n, c_limit, fits, prefix + "m", mv);
+  s.a_count = checked_product(env, s.m, s.k, kMatmulLimit, fits, p.name("m"), s.m_value);
+  s.b_count = checked_product(env, s.k, s.n, kMatmulLimit, fits, p.name("k"), kv);
+  s.c_count = checked_product(env, s.m, s.n, c_limit, fits, p.name("m"), s.m_value);
   return s;
 }
 
@@ -85,8 +88,7 @@ void matrix(Napi::Env env, View<T> v, std::size_t rows, std::size_t cols, std::s
 Napi::Value Matmul(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
     const Fields p(env, info[0], "params");
-    const Shape s = shape(
-        env, [&](const char* field) { return p.get(field); }, "params.", kMatmulLimit);
+    const Shape s = shape(env, p, kMatmulLimit);
     const double alpha = p.finite("alpha");
     const double beta = p.finite("beta");
     return by_dtype(env, info[3], "c", [&](auto d) -> Napi::Value {
@@ -110,8 +112,7 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
 Napi::Value MatmulAsync(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
     const Fields p(env, info[0], "params");
-    const Shape s = shape(
-        env, [&](const char* field) { return p.get(field); }, "params.", kMatmulAsyncLimit);
+    const Shape s = shape(env, p, kMatmulAsyncLimit);
     const double alpha = p.finite("alpha");
     const double beta = p.finite("beta");
     const auto flag = abort_flag(env, info[4]);
