@@ -12,20 +12,20 @@ export declare class AbortFlag {
  * `gradPre[i] = gradOut[i]·σ'(pre[i])`, σ' written through the output `y` = σ(pre).
  * `y` or `gradOut` may be `gradPre`. Float32Array or Float64Array (one dtype per call).
  */
-export declare function activationBackward(activation: string, y: Float32Array | Float64Array, gradOut: Float32Array | Float64Array, gradPre: Float32Array | Float64Array): void
+export declare function activationBackward(activation: 'identity' | 'tanh' | 'sigmoid' | 'relu', y: Float32Array | Float64Array, gradOut: Float32Array | Float64Array, gradPre: Float32Array | Float64Array): void
 
 /**
  * `out[i] = σ(x[i] + shift)`; activation "identity", "tanh", "sigmoid" or "relu". `x`
  * may be `out`. Float32Array (σ in f64, rounded once) or Float64Array (σ in f64).
  */
-export declare function activationForward(activation: string, x: Float32Array | Float64Array, shift: number, out: Float32Array | Float64Array): void
+export declare function activationForward(activation: 'identity' | 'tanh' | 'sigmoid' | 'relu', x: Float32Array | Float64Array, shift: number, out: Float32Array | Float64Array): void
 
 /**
  * torch.optim.Adam / AdamW on one tensor, in place; returns false when an updated
  * parameter is NaN or ±∞. `vMax` is used (and must have the params' length) with
- * `amsgrad`.
+ * `options.amsgrad`.
  */
-export declare function adamStep(params: unknown, grads: unknown, m: unknown, v: unknown, vMax: unknown, beta1: number, beta2: number, stepSize: number, bc2Sqrt: number, epsilon: number, weightDecay: number, decay: number, amsgrad: boolean, maximize: boolean): boolean
+export declare function adamStep(params: Float32Array | Float64Array, grads: Float32Array | Float64Array, m: Float32Array | Float64Array, v: Float32Array | Float64Array, vMax: Float32Array | Float64Array, options: { beta1: number; beta2: number; stepSize: number; bc2Sqrt: number; epsilon: number; weightDecay: number; decay: number; amsgrad: boolean; maximize: boolean }): boolean
 
 /**
  * torch.optim.Adam / AdamW on one tensor, in place, measured: `before` receives the
@@ -42,7 +42,7 @@ export declare function axpby(alpha: number, x: Float32Array, beta: number, y: F
  * Eq. 1 for every t: `out[i] = α e^{−βt_i} cos(γt_i) + Λ J(t_i)`,
  * `J(t) = ∫₀ᵗ e^{−βτ} sin(γτ) dτ` in closed form (series for small |t|·hypot(β, γ)).
  */
-export declare function coupling(t: Float64Array, alpha: number, beta: number, gamma: number, lambdaCosmo: number, out: Float64Array): void
+export declare function coupling(t: Float64Array, params: { alpha: number; beta: number; gamma: number; lambdaCosmo: number }, out: Float64Array): void
 
 /** CPU features detected at run time, e.g. `["sse4.1", "avx2", "fma"]`. */
 export declare function cpuFeatures(): Array<string>
@@ -53,31 +53,8 @@ export declare function distance(x: Float32Array, y: Float32Array): number
 /** `Σ x[i]·y[i]` accumulated in f64. */
 export declare function dot(x: Float32Array, y: Float32Array): number
 
-/** What the step limit depends on (other fields of the object are ignored). */
-export interface EnergyFlowLimitParams {
-  h: number
-  beta: number
-  gamma: number
-  /** "periodic" or "zeroFlux". */
-  boundary: string
-}
-
 /** The largest stable dt of energyFlowStep for this potential and coefficients. */
-export declare function energyFlowMaxStep(potential: Float64Array, nx: number, ny: number, params: EnergyFlowLimitParams): number
-
-/**
- * The coefficients of one step, as the Kernels interface passes them (lib/kernels.ts
- * `EnergyFlowParams`).
- */
-export interface EnergyFlowParams {
-  h: number
-  dt: number
-  beta: number
-  gamma: number
-  kappa: number
-  /** "periodic" or "zeroFlux". */
-  boundary: string
-}
+export declare function energyFlowMaxStep(potential: Float64Array, nx: number, ny: number, params: { h: number; beta: number; gamma: number; boundary: 'periodic' | 'zeroFlux' }): number
 
 /**
  * Eq. 10 for `kappas.length` steps off the main thread: step s is `energyFlowStep` with
@@ -85,20 +62,7 @@ export interface EnergyFlowParams {
  * the initial E when kappas is empty). The grids and kappas are copied before the task is
  * queued (see `abort.rs`), and every argument is checked first.
  */
-export declare function energyFlowRunAsync(energy: Float64Array, potential: Float64Array, source: Float64Array, nx: number, ny: number, params: EnergyFlowRunParams, kappas: Float64Array, flag: AbortFlag): Promise<EnergyFlowRunResult>
-
-/**
- * The coefficients of `energyFlowRunAsync` (lib/kernels.ts `EnergyFlowRunParams`): one
- * step's, less κ, which the run takes per step.
- */
-export interface EnergyFlowRunParams {
-  h: number
-  dt: number
-  beta: number
-  gamma: number
-  /** "periodic" or "zeroFlux". */
-  boundary: string
-}
+export declare function energyFlowRunAsync(energy: Float64Array, potential: Float64Array, source: Float64Array, nx: number, ny: number, params: { h: number; dt: number; beta: number; gamma: number; boundary: 'periodic' | 'zeroFlux' }, kappas: Float64Array, flag: AbortFlag): Promise<EnergyFlowRunResult>
 
 /** E after the last step of a run and E before it (lib/kernels.ts `EnergyFlowRunResult`). */
 export interface EnergyFlowRunResult {
@@ -110,10 +74,10 @@ export interface EnergyFlowRunResult {
  * Eq. 10: one forward-Euler step `out = E + dt·(κ·source + β∇²E + γ∇·(E∇Ψ))` on an
  * nx × ny row-major grid.
  */
-export declare function energyFlowStep(energy: Float64Array, potential: Float64Array, source: Float64Array, nx: number, ny: number, params: EnergyFlowParams, out: Float64Array): void
+export declare function energyFlowStep(energy: Float64Array, potential: Float64Array, source: Float64Array, nx: number, ny: number, params: { h: number; dt: number; beta: number; gamma: number; kappa: number; boundary: 'periodic' | 'zeroFlux' }, out: Float64Array): void
 
 /** The index of the first NaN or ±∞ in `values`, or −1. */
-export declare function firstNonFinite(values: unknown): number
+export declare function firstNonFinite(values: Float32Array | Float64Array): number
 
 /**
  * Eq. 8, one step: `out[i] = z[i]² + fround(offset)`, computed in f64 and rounded
@@ -140,7 +104,7 @@ export declare function hermitianEigenvalues(re: Float64Array, im: Float64Array,
 export declare function l2Norm(x: Float32Array | Float64Array): number
 
 /** The 5-point Laplacian of an nx × ny grid into `out`. */
-export declare function laplacian(energy: Float64Array, nx: number, ny: number, h: number, boundary: string, out: Float64Array): void
+export declare function laplacian(energy: Float64Array, nx: number, ny: number, params: { h: number; boundary: 'periodic' | 'zeroFlux' }, out: Float64Array): void
 
 /**
  * Eq. 3 for every r: `out[i] = Σ_{n=1}^{primeCount} cos(2π r_i/p_n) / (r_i² + p_n²)`,
@@ -155,11 +119,11 @@ export declare function localEnergy(r: Float64Array, primeCount: number, out: Fl
 export declare function localEnergyAsync(r: Float64Array, primeCount: number, flag: AbortFlag): Promise<Float64Array>
 
 /**
- * `c ← alpha·op(a)·op(b) + beta·c`, row-major: op(a) is m×k (`a` stored k×m when
- * `transA`), op(b) is k×n (`b` stored n×k when `transB`), c is m×n. beta = 0
- * overwrites c. `c` must not overlap `a` or `b`.
+ * `c ← α·op(a)·op(b) + β·c` (params: transA, transB, m, n, k, alpha, beta), row-major:
+ * op(a) is m×k (`a` stored k×m when `transA`), op(b) is k×n (`b` stored n×k when
+ * `transB`), c is m×n. β = 0 overwrites c. `c` must not overlap `a` or `b`.
  */
-export declare function matmul(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, a: Float32Array | Float64Array, b: Float32Array | Float64Array, beta: number, c: Float32Array | Float64Array): void
+export declare function matmul(params: { transA: boolean; transB: boolean; m: number; n: number; k: number; alpha: number; beta: number }, a: Float32Array | Float64Array, b: Float32Array | Float64Array, c: Float32Array | Float64Array): void
 
 /**
  * `matmul` off the main thread: resolves to a new m×n array, C = α·op(a)·op(b) + β·c
@@ -167,42 +131,31 @@ export declare function matmul(transA: boolean, transB: boolean, m: number, n: n
  * before the task is queued (see `abort.rs`); argument errors are thrown before anything
  * is queued.
  */
-export declare function matmulAsync(params: MatmulParams, a: Float32Array, b: Float32Array, c: Float32Array | undefined | null, flag: AbortFlag): Promise<Float32Array>
-
-/** The shape and scalars of `matmulAsync` (lib/kernels.ts `MatmulParams`), read once. */
-export interface MatmulParams {
-  transA: boolean
-  transB: boolean
-  m: number
-  n: number
-  k: number
-  alpha: number
-  beta: number
-}
+export declare function matmulAsync(params: { transA: boolean; transB: boolean; m: number; n: number; k: number; alpha: number; beta: number }, a: Float32Array, b: Float32Array, c: Float32Array | undefined, flag: AbortFlag): Promise<Float32Array>
 
 /** `max |x[i]|` (0 when empty), or NaN when any element is NaN or ±Infinity. */
 export declare function maxAbs(x: Float32Array): number
 
 /** dst ← src on the kernels' threads (the benchmark's copy bandwidth probe). */
-export declare function memoryCopy(src: unknown, dst: unknown): void
+export declare function memoryCopy(src: Float32Array, dst: Float32Array): void
 
 /**
  * Eq. 4: the mean over the M rows z_j of `points` (M×d, row-major, d = x.length) of
  * `exp(−‖x − z_j‖/lengthScale) / sqrt(‖z_j − y‖² + softening²)`, summed in f64.
  */
-export declare function nonlocalEnergy(x: Float32Array, y: Float32Array, points: Float32Array, lengthScale: number, softening: number): number
+export declare function nonlocalEnergy(x: Float32Array, y: Float32Array, points: Float32Array, params: { lengthScale: number; softening: number }): number
 
 /**
- * Prodigy's first pass on one tensor (crate::prodigy): m, v, s updated in place; returns
+ * Prodigy's first pass on one tensor: m, v, s updated in place; returns
  * [Σ g·(p0 − p), Σ |s|], summed in f64 in the fixed order of every backend.
  */
-export declare function prodigyAccumulate(params: unknown, grads: unknown, p0: unknown, m: unknown, v: unknown, s: unknown, beta1: number, beta2: number, beta3: number, momentScale: number, varianceScale: number, sScale: number, weightDecay: number): Array<number>
+export declare function prodigyAccumulate(params: Float32Array | Float64Array, grads: Float32Array | Float64Array, p0: Float32Array | Float64Array, m: Float32Array | Float64Array, v: Float32Array | Float64Array, s: Float32Array | Float64Array, options: { beta1: number; beta2: number; beta3: number; momentScale: number; varianceScale: number; sScale: number; weightDecay: number }): [number, number]
 
 /**
  * Prodigy's second pass on one tensor, in place; returns false when an updated parameter
  * is NaN or ±∞.
  */
-export declare function prodigyUpdate(params: unknown, m: unknown, v: unknown, stepSize: number, epsilon: number, decay: number): boolean
+export declare function prodigyUpdate(params: Float32Array | Float64Array, m: Float32Array | Float64Array, v: Float32Array | Float64Array, options: { stepSize: number; epsilon: number; decay: number }): boolean
 
 /** x_i ← x_i · s in place, the product in f64 rounded once to x's dtype. */
 export declare function scaleInPlace(x: Float32Array | Float64Array, s: number): void
@@ -211,14 +164,14 @@ export declare function scaleInPlace(x: Float32Array | Float64Array, s: number):
  * Eq. 2 for every t: `out[i] = 1 / (1 + e^{−λ(t_i − t_c)})`, evaluated through
  * e^{−|u|} so that no |λ(t − t_c)| overflows.
  */
-export declare function scaleTransition(t: Float64Array, scaleCoupling: number, criticalTime: number, out: Float64Array): void
+export declare function scaleTransition(t: Float64Array, params: { scaleCoupling: number; criticalTime: number }, out: Float64Array): void
 
 /**
  * torch.optim.SGD on one tensor, in place; returns false when an updated parameter is
  * NaN or ±∞. `momentumBuffer` is used (and must have the params' length) when
- * `momentum` ≠ 0.
+ * `options.momentum` ≠ 0.
  */
-export declare function sgdStep(params: unknown, grads: unknown, momentumBuffer: unknown, learningRate: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean, maximize: boolean, firstStep: boolean): boolean
+export declare function sgdStep(params: Float32Array | Float64Array, grads: Float32Array | Float64Array, momentumBuffer: Float32Array | Float64Array, options: { learningRate: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; maximize: boolean; firstStep: boolean }): boolean
 
 /**
  * torch.optim.SGD on one tensor, in place, measured: `before` receives the parameters
@@ -244,15 +197,16 @@ export declare function threadCount(): number
 
 /**
  * The energy terms of an update Δ = after − before into out[0..3]: Σ wΔ², Σ gΔ, Σ |gΔ|
- * (crate::balance; w = √metric·metricScale + ε, or 1 when `metric` is empty).
+ * (w = √metric·params.metricScale + params.epsilon, or 1 when `metric` is empty). The sums are complete before
+ * `out` is written.
  */
-export declare function updateEnergy(before: unknown, after: unknown, grads: unknown, metric: unknown, metricScale: number, epsilon: number, out: Float64Array): void
+export declare function updateEnergy(before: Float32Array | Float64Array, after: Float32Array | Float64Array, grads: Float32Array | Float64Array, metric: Float32Array | Float64Array, params: { metricScale: number; epsilon: number }, out: Float64Array): void
 
 /**
  * Σ g·(after − before) alone: updateEnergy's out[1] bit for bit, at about two thirds of its
- * cost (crate::balance::update_slope; the learning-rate rules' end slope).
+ * cost (the learning-rate rules' end slope).
  */
-export declare function updateSlope(before: unknown, after: unknown, grads: unknown): number
+export declare function updateSlope(before: Float32Array | Float64Array, after: Float32Array | Float64Array, grads: Float32Array | Float64Array): number
 
 /** Sets NaN and ±∞ entries of x (f32 or f64) to 0; returns how many there were. */
 export declare function zeroNonFinite(x: Float32Array | Float64Array): number

@@ -4,6 +4,7 @@
  * time (returns a number) or a Float64Array of times (returns a Float64Array, or fills
  * `out`).
  */
+import { separate } from './aliasing.js';
 import { kernels } from './backend.js';
 import { QDT } from './constants.js';
 import { argumentError, CimmArgumentError, describeValue, typeOf } from './errors.js';
@@ -122,7 +123,8 @@ export function coupling(t: number | Float64Array, opts?: CouplingOptions): numb
   if (!(t instanceof Float64Array)) throw argumentError('t', 'a finite number or a Float64Array', t);
   checkCouplingRange(t, extent(t), alpha, beta, gamma, lambda);
   const out = o.out === undefined ? new Float64Array(t.length) : float64Array('out', o.out, { length: t.length });
-  kernels().coupling(t, { alpha, beta, gamma, lambdaCosmo: lambda }, out);
+  // out may be t (in place); a partial overlap is computed from a copy of t (lib/aliasing.ts).
+  kernels().coupling(separate('coupling', { t, out }).t, { alpha, beta, gamma, lambdaCosmo: lambda }, out);
   return out;
 }
 
@@ -145,6 +147,10 @@ export function scaleTransition(t: number | Float64Array, opts?: ScaleTransition
   if (!(t instanceof Float64Array)) throw argumentError('t', 'a finite number or a Float64Array', t);
   float64Array('t', t, { finite: true });
   const out = o.out === undefined ? new Float64Array(t.length) : float64Array('out', o.out, { length: t.length });
-  kernels().scaleTransition(t, { scaleCoupling: lambda, criticalTime: tc }, out);
+  kernels().scaleTransition(
+    separate('scaleTransition', { t, out }).t,
+    { scaleCoupling: lambda, criticalTime: tc },
+    out,
+  );
   return out;
 }

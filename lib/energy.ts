@@ -2,6 +2,7 @@
  * The energy distribution of seed 002 §2.1 (design.md §2 eqs. 3–5): validated entry points
  * over the active backend, and EnergySystem, the seed's QDTEnergySystem.
  */
+import { separate } from './aliasing.js';
 import { abortSignal, deliver } from './async.js';
 import { kernels } from './backend.js';
 import { QDT } from './constants.js';
@@ -32,7 +33,7 @@ export function localEnergy(r: Float64Array, opts?: LocalEnergyOptions): Float64
   const o = options<LocalEnergyOptions>('options', opts);
   const n = integer('primeCount', o.primeCount ?? ENERGY_DEFAULTS.primeCount, { min: 0, max: MAX_PRIME_COUNT });
   const out = o.out === undefined ? new Float64Array(r.length) : float64Array('out', o.out, { length: r.length });
-  kernels().localEnergy(r, n, out);
+  kernels().localEnergy(separate('localEnergy', { r, out }).r, n, out);
   return out;
 }
 

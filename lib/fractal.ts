@@ -11,6 +11,7 @@
  * starts from |Z| ≤ z₊ (rescaling Z, or refusing it, when it is larger). docs/theory.md has
  * the argument.
  */
+import { separate } from './aliasing.js';
 import { kernels } from './backend.js';
 import { argumentError, CimmArgumentError } from './errors.js';
 import { firstNonFinite, float32Array, integer, oneOf, options } from './is.js';
@@ -103,7 +104,8 @@ export function fractalStep(z: Float32Array, offset: number, opts?: FractalStepO
   }
   const o = options<FractalStepOptions>('options', opts);
   const out = o.out === undefined ? new Float32Array(z.length) : float32Array('out', o.out, { length: z.length });
-  kernels().fractalStep(z, offset, out);
+  // out may be z (in place); a partial overlap is computed from a copy of z (lib/aliasing.ts).
+  kernels().fractalStep(separate('fractalStep', { z, out }).z, offset, out);
   return out;
 }
 
@@ -178,13 +180,14 @@ export function fractalTransformInfo(z: Float32Array, opts?: FractalTransformOpt
       );
     }
     scale = bound / m;
-    k.axpby(scale, z, 0, out);
+    k.axpby(scale, separate('axpby', { x: z, y: out }, { names: { x: 'z', y: 'out' } }).x, 0, out);
     src = out;
   }
   const offsets = new Float64Array(steps);
   for (let t = 0; t < steps; t++) {
     offsets[t] = offsetOf(start + t, w);
-    k.fractalStep(src, offsets[t], out);
+    // z itself is read at the first step only (later steps are in place in out).
+    k.fractalStep(src === out ? out : separate('fractalStep', { z: src, out }).z, offsets[t], out);
     src = out;
   }
   if (src !== out) out.set(z);

@@ -480,41 +480,50 @@ export interface Kernels extends AsyncKernels {
   updateSlope(before: Real, after: Real, grads: Real): number;
 }
 
-/** The kernel methods of `Kernels`, for checking that a native addon provides them all. */
-export const KERNEL_NAMES = [
-  'localEnergy',
-  'nonlocalEnergy',
-  'distance',
-  'fractalStep',
-  'fractalStepBackward',
-  'maxAbs',
-  'matmul',
-  'axpby',
-  'dot',
-  'sum',
-  'activationForward',
-  'activationBackward',
-  'sgdStep',
-  'adamStep',
-  'sgdStepMeasured',
-  'adamStepMeasured',
-  'prodigyAccumulate',
-  'prodigyUpdate',
-  'firstNonFinite',
-  'memoryCopy',
-  'energyFlowStep',
-  'energyFlowMaxStep',
-  'laplacian',
-  'gridSums',
-  'l2Norm',
-  'zeroNonFinite',
-  'scaleInPlace',
-  'updateEnergy',
-  'updateSlope',
-  'coupling',
-  'scaleTransition',
-  'shannonEntropy',
-  'hermitianEigenvalues',
-] as const satisfies readonly Exclude<keyof Kernels, 'name' | 'describe' | AsyncKernelName>[];
+/**
+ * The kernel families: every kernel belongs to one, and every tree keeps a family in one file
+ * of that name (lib/backends/js/<family>.ts, crate/src/<family>.rs and
+ * crate/src/binding/<family>.rs, native/src/<family>.cpp and native/src/binding/<family>.cpp,
+ * native/wasm/<family>.cpp, test/<family>.test.ts, bench/cases/<family>.ts), so a kernel's
+ * pieces are found by one name (docs/theory.md, "The kernel boundary"; test/families.test.ts
+ * checks the mirror).
+ */
+export const KERNEL_FAMILIES = {
+  energy: ['localEnergy', 'localEnergyAsync', 'nonlocalEnergy', 'distance'],
+  fractal: ['fractalStep', 'fractalStepBackward', 'maxAbs'],
+  linalg: ['matmul', 'matmulAsync', 'axpby', 'dot', 'sum', 'activationForward', 'activationBackward'],
+  qdt: ['coupling', 'scaleTransition', 'shannonEntropy', 'hermitianEigenvalues'],
+  flow: ['energyFlowStep', 'energyFlowRunAsync', 'energyFlowMaxStep', 'laplacian', 'gridSums'],
+  optim: [
+    'sgdStep',
+    'adamStep',
+    'sgdStepMeasured',
+    'adamStepMeasured',
+    'firstNonFinite',
+    'memoryCopy',
+    'l2Norm',
+    'zeroNonFinite',
+    'scaleInPlace',
+  ],
+  prodigy: ['prodigyAccumulate', 'prodigyUpdate'],
+  balance: ['updateEnergy', 'updateSlope'],
+} as const satisfies Record<string, readonly Exclude<keyof Kernels, 'name' | 'describe'>[]>;
 
-export type KernelName = (typeof KERNEL_NAMES)[number];
+export type KernelFamily = keyof typeof KERNEL_FAMILIES;
+type FamilyKernel = (typeof KERNEL_FAMILIES)[KernelFamily][number];
+/** Every kernel of the interface is in a family (a compile error names the one that is not). */
+const everyKernelHasAFamily: Exclude<keyof Kernels, 'name' | 'describe' | FamilyKernel> extends never ? true : never =
+  true;
+void everyKernelHasAFamily;
+
+/** The family of each kernel. */
+export const FAMILY_OF = Object.fromEntries(
+  Object.entries(KERNEL_FAMILIES).flatMap(([family, names]) => names.map((k) => [k, family])),
+) as Record<FamilyKernel, KernelFamily>;
+
+export type KernelName = Exclude<FamilyKernel, AsyncKernelName>;
+
+/** The sync kernel methods of `Kernels`, for checking that a native addon provides them all. */
+export const KERNEL_NAMES = Object.values(KERNEL_FAMILIES)
+  .flat()
+  .filter((k): k is KernelName => !(ASYNC_KERNEL_NAMES as readonly string[]).includes(k));

@@ -2,6 +2,7 @@
  * Quantum information (seed 001 §3–4; design.md §2 eqs. 14–15): the Landauer bound, the
  * QBE information rate, and the von Neumann entropy of a density matrix.
  */
+import { separate } from './aliasing.js';
 import { kernels } from './backend.js';
 import { BOLTZMANN } from './constants.js';
 import { argumentError, CimmArgumentError, describeValue, typeOf } from './errors.js';
@@ -108,7 +109,8 @@ export function hermitianEigenvalues(
   const m = complexMatrix(re, im);
   checkHermitian('matrix', m, tolerance);
   const out = o.out === undefined ? new Float64Array(m.d) : float64Array('out', o.out, { length: m.d });
-  kernels().hermitianEigenvalues(m.re, m.im, m.d, out);
+  const { re: mre, im: mim } = separate('hermitianEigenvalues', { re: m.re, im: m.im, out });
+  kernels().hermitianEigenvalues(mre, mim, m.d, out);
   if (Number.isNaN(out[0])) throw new RangeError('cimm: the Hermitian eigenvalue iteration did not converge');
   return out;
 }

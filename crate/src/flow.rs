@@ -552,6 +552,140 @@ mod avx2 {
     }
 }
 
+// ---------------------------------------------------------------------------------
+// Eq. 11's grid sums (the former part of reduce.rs)
+mod sums {
+    //! Eq. 11's grid integrals and norm: Σ E, Σ |E|, Σ E² in f64 over [`crate::reduce::split`]'s
+    //! fixed ranges, added in index order (the same value on any number of threads).
+
+    use crate::cpu::{simd_path, SimdPath};
+    use crate::reduce::split_sum;
+
+    /// [Σ x, Σ |x|, Σ x²].
+    pub fn grid_sums(x: &[f64]) -> [f64; 3] {
+        grid_sums_on(simd_path(), x)
+    }
+
+    fn grid_sums_on(path: SimdPath, x: &[f64]) -> [f64; 3] {
+        split_sum(x.len(), |r| match path {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the Avx2Fma path is only chosen when the CPU reports avx2 and fma.
+            SimdPath::Avx2Fma => unsafe { avx2::grid_sums(&x[r]) },
+            _ => scalar::grid_sums(&x[r]),
+        })
+    }
+
+    mod scalar {
+        pub fn grid_sums(x: &[f64]) -> [f64; 3] {
+            let (mut s, mut a, mut q) = (0.0, 0.0, 0.0);
+            for &v in x {
+                s += v;
+                a += v.abs();
+                q += v * v;
+            }
+            [s, a, q]
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    mod avx2 {
+        use crate::vmath::avx2::hsum;
+        use std::arch::x86_64::*;
+
+        #[inline]
+        #[target_feature(enable = "avx2,fma")]
+        fn reduce(a: [__m256d; 4]) -> f64 {
+            hsum(_mm256_add_pd(
+                _mm256_add_pd(a[0], a[1]),
+                _mm256_add_pd(a[2], a[3]),
+            ))
+        }
+
+        /// # Safety
+        /// The CPU must support AVX2 and FMA.
+        #[target_feature(enable = "avx2,fma")]
+        pub unsafe fn grid_sums(x: &[f64]) -> [f64; 3] {
+            let abs_mask = _mm256_castsi256_pd(_mm256_set1_epi64x(i64::MAX));
+            let (mut s, mut a, mut q) = (
+                [_mm256_setzero_pd(); 4],
+                [_mm256_setzero_pd(); 4],
+                [_mm256_setzero_pd(); 4],
+            );
+            let mut blocks = x.chunks_exact(16);
+            for b in &mut blocks {
+                for u in 0..4 {
+                    // SAFETY: b has 16 values; this reads 4 of them.
+                    let v = _mm256_loadu_pd(b.as_ptr().add(4 * u));
+                    s[u] = _mm256_add_pd(s[u], v);
+                    a[u] = _mm256_add_pd(a[u], _mm256_and_pd(v, abs_mask));
+                    q[u] = _mm256_fmadd_pd(v, v, q[u]);
+                }
+            }
+            let mut out = [reduce(s), reduce(a), reduce(q)];
+            for &v in blocks.remainder() {
+                out[0] += v;
+                out[1] += v.abs();
+                out[2] += v * v;
+            }
+            out
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use crate::cpu::best_path;
+
+        fn values(n: usize, seed: u32) -> Vec<f32> {
+            let mut s = seed.wrapping_mul(2654435761).wrapping_add(1);
+            (0..n)
+                .map(|_| {
+                    s = s.wrapping_mul(1664525).wrapping_add(1013904223);
+                    (s as f32 / u32::MAX as f32) * 4.0 - 2.0
+                })
+                .collect()
+        }
+
+        /// Σ values with Neumaier's compensation: the "exact" sum the paths are held to.
+        fn exact_sum(v: impl Iterator<Item = f64>) -> f64 {
+            let (mut s, mut c) = (0.0f64, 0.0f64);
+            for x in v {
+                let t = s + x;
+                c += if s.abs() >= x.abs() {
+                    (s - t) + x
+                } else {
+                    (x - t) + s
+                };
+                s = t;
+            }
+            s + c
+        }
+
+        #[test]
+        fn grid_sums_simd_matches_scalar_and_the_definition() {
+            // Tolerance: a sum of n positive terms in any order is within (n − 1)·ε relative
+            // of the exact sum; Σ x is held to n·ε·Σ|x|.
+            for n in [0, 1, 7, 15, 16, 17, 33, 1000, 100_003, 300_001] {
+                let x = values(n, n as u32);
+                let tol = (n.max(1) as f64) * f64::EPSILON;
+                let exact = exact_sum(x.iter().map(|&v| v as f64 * v as f64));
+                let g: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+                let abs = exact_sum(g.iter().map(|v| v.abs()));
+                let sum = exact_sum(g.iter().copied());
+                for path in [SimdPath::Scalar, best_path()] {
+                    let [s, a, q] = grid_sums_on(path, &g);
+                    assert!((s - sum).abs() <= tol * abs, "n={n}");
+                    assert!(
+                        (a - abs).abs() <= tol * abs && (q - exact).abs() <= tol * exact,
+                        "n={n}"
+                    );
+                }
+            }
+        }
+    }
+}
+pub use sums::grid_sums;
+
 #[cfg(test)]
 mod tests {
     use super::*;

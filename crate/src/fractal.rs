@@ -27,8 +27,8 @@
 //! thread count.
 
 use crate::cpu::{simd_path, SimdPath};
-use crate::elementwise::{for_chunks, Input, STREAM_MIN};
 use crate::error::KernelError;
+use crate::linalg::{for_chunks, reduce_chunks, Input, STREAM_MIN};
 use crate::primes::format_number;
 
 /// out_i = z_i² + c with c = `offset` rounded to f32 (as Math.fround does), computed
@@ -107,9 +107,44 @@ unsafe fn scalar_step_backward(z: *const f32, g: *const f32, out: *mut f32, n: u
     }
 }
 
+// ---------------------------------------------------------------------------------
+// max |x|.
+
+/// max_i |x_i| (0 for an empty array); NaN when any element is NaN or ±∞, so one call
+/// both bounds and validates an array (design.md §3: the fractal iterates' bound).
+pub fn max_abs(x: &[f32]) -> f64 {
+    let path = simd_path();
+    reduce_chunks(
+        x.len(),
+        |s, e| match path {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the Avx2Fma path is only chosen when the CPU reports avx2 and fma.
+            SimdPath::Avx2Fma => unsafe { avx2::max_abs(&x[s..e]) },
+            _ => scalar_max_abs(&x[s..e]),
+        },
+        |a, b| {
+            if a.is_nan() || b.is_nan() {
+                f64::NAN
+            } else {
+                a.max(b)
+            }
+        },
+    )
+}
+
+fn scalar_max_abs(x: &[f32]) -> f64 {
+    let mut m = 0.0f32;
+    let mut bad = 0.0f32;
+    for &v in x {
+        m = m.max(v.abs());
+        bad += v * 0.0; // NaN for NaN and ±∞, else 0
+    }
+    (m + bad) as f64
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use crate::elementwise::avx2::{load8_pd, store8_pd};
+    use crate::linalg::avx2::{load8_pd, store8_pd};
     use std::arch::x86_64::*;
 
     /// # Safety
@@ -182,13 +217,51 @@ mod avx2 {
         }
         super::scalar_step_backward(z.add(i), g.add(i), out.add(i), n - i);
     }
+
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn max_abs(x: &[f32]) -> f64 {
+        let abs = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fff_ffff));
+        let zero = _mm256_setzero_ps();
+        let (mut m0, mut m1) = (zero, zero);
+        let (mut b0, mut b1) = (zero, zero);
+        let p = x.as_ptr();
+        let mut i = 0;
+        // SAFETY (loads): i + 16 ≤ len.
+        while i + 16 <= x.len() {
+            let (v0, v1) = (_mm256_loadu_ps(p.add(i)), _mm256_loadu_ps(p.add(i + 8)));
+            m0 = _mm256_max_ps(m0, _mm256_and_ps(v0, abs));
+            m1 = _mm256_max_ps(m1, _mm256_and_ps(v1, abs));
+            // v·0 is NaN exactly for NaN and ±∞; the sum keeps a NaN once it appears.
+            b0 = _mm256_add_ps(b0, _mm256_mul_ps(v0, zero));
+            b1 = _mm256_add_ps(b1, _mm256_mul_ps(v1, zero));
+            i += 16;
+        }
+        let mut lanes = [0.0f32; 8];
+        _mm256_storeu_ps(
+            lanes.as_mut_ptr(),
+            _mm256_add_ps(_mm256_max_ps(m0, m1), _mm256_add_ps(b0, b1)),
+        );
+        let mut m = 0.0f32;
+        let mut bad = 0.0f32;
+        for &l in &lanes {
+            m = m.max(l);
+            bad += l * 0.0;
+        }
+        for &v in &x[i..] {
+            m = m.max(v.abs());
+            bad += v * 0.0;
+        }
+        (m + bad) as f64
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::cpu::best_path;
-    use crate::elementwise::{PARALLEL_MIN, STREAM_MIN};
+    use crate::linalg::{PARALLEL_MIN, STREAM_MIN};
 
     fn data(n: usize, seed: u32, scale: f32) -> Vec<f32> {
         let mut s = seed;
@@ -295,5 +368,24 @@ mod tests {
                 .param,
             "z"
         );
+    }
+
+    #[test]
+    fn max_abs_bounds_and_flags_non_finite() {
+        for n in [0, 1, 7, 16, 17, 100, PARALLEL_MIN + 3] {
+            let mut x = data(n, 1, 3.0);
+            let want = x.iter().fold(0.0f32, |m, v| m.max(v.abs())) as f64;
+            assert_eq!(max_abs(&x), want, "n={n}");
+            assert_eq!(scalar_max_abs(&x), want);
+            if n > 0 {
+                for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+                    let k = n * 2 / 3;
+                    let keep = x[k];
+                    x[k] = bad;
+                    assert!(max_abs(&x).is_nan(), "n={n} bad={bad}");
+                    x[k] = keep;
+                }
+            }
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! The two parameter dtypes of the optimizer kernels: f32 and f64 (lib/kernels.ts, `Real`).
 //!
-//! The optimizer kernels ([`crate::optim`], [`crate::measured`], [`crate::prodigy`],
+//! The optimizer kernels ([`crate::optim`], [`crate::prodigy`],
 //! [`crate::balance`]) are written once, generic over [`Real`]: every operation is the IEEE
 //! operation of the parameters' dtype, unfused (Rust never contracts a·b + c on its own), so
 //! an f64 step is the f32 step's operations in f64, in the same order, bit-identical to the

@@ -40,5 +40,5 @@ export function loadCppKernels(): Kernels {
   }
   // CppAddon (the declared interface, cpp-addon.ts) where a NativeAddon is wanted: the
   // compile-time check that the addon provides every kernel in the interface's shape
-  return nativeKernels('cpp', addon, path, false);
+  return nativeKernels('cpp', addon, path);
 }

@@ -18,7 +18,6 @@ import {
   type Kernels,
   type MatmulParams,
 } from '../kernels.js';
-import { type PositionalKernels, withOptionObjects } from './positional.js';
 
 /**
  * The native side of an async call's abort: the addon's task holds it and checks it between
@@ -139,7 +138,7 @@ function nativeAsyncKernels(addon: NativeAsyncKernels): AsyncKernels {
 }
 
 /** The Kernels of a loaded addon; throws if the addon lacks a kernel. */
-export function nativeKernels(name: 'rust' | 'cpp', addon: NativeAddon, path: string, positional = true): Kernels {
+export function nativeKernels(name: 'rust' | 'cpp', addon: NativeAddon, path: string): Kernels {
   const missing = [...KERNEL_NAMES, ...ASYNC_KERNEL_NAMES, 'AbortFlag' as const].filter(
     (k) => typeof addon[k] !== 'function',
   );
@@ -147,11 +146,8 @@ export function nativeKernels(name: 'rust' | 'cpp', addon: NativeAddon, path: st
     throw new Error(`the ${name} addon at ${path} lacks ${missing.join(', ')}: it is out of date, rebuild it`);
   }
   const wrapped = Object.fromEntries(KERNEL_NAMES.map((k) => [k, withNativeErrors(addon[k])]));
-  // TEMPORARY (lib/backends/positional.ts): an addon with `positional` (rust) still takes the
-  // options kernels' scalars positionally; the cpp addon takes the options objects itself
-  const kernels = positional
-    ? withOptionObjects<Pick<Kernels, KernelName>>(wrapped as unknown as PositionalKernels<Pick<Kernels, KernelName>>)
-    : (wrapped as Pick<Kernels, KernelName>);
+  // both addons take the options objects themselves (binding/args.rs, native/src/binding/args.hpp)
+  const kernels = wrapped as Pick<Kernels, KernelName>;
   return {
     name,
     describe: () => ({

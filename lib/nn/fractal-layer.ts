@@ -17,6 +17,7 @@
  *   `axpby`); ∂L/∂H_i = ⟨P, Z_i⟩ + ΣG / p_i and the softmax Jacobian for φ.
  * Three GEMMs per training step, no allocation after the first call with a batch size.
  */
+import { separate } from '../aliasing.js';
 import { kernels } from '../backend.js';
 import { argumentError, CimmArgumentError, CimmDivergenceError } from '../errors.js';
 import { FRACTAL_DEFAULTS, fractalBound, MAX_FRACTAL_OFFSET, scaleWeights } from '../fractal.js';
@@ -303,6 +304,8 @@ export class FractalLayer {
     let shift = 0;
     for (let i = 0; i < levels; i++) shift += h[i] * this.invP[i];
     const buf = this.buffersFor(n);
+    // The input is read while the layer's output is written (lib/aliasing.ts: matmul's a and c).
+    separate('matmul', { a: input, c: buf.out }, { names: { a: 'input', c: 'the layer output' }, internal: ['c'] });
     k.matmul(
       { transA: false, transB: false, m: n, n: outputSize, k: inputSize, alpha: 1, beta: 0 },
       input,
@@ -332,7 +335,15 @@ export class FractalLayer {
     finiteInput(k, 'gradOutput', gradOutput);
     const { h, dH, levelsZ, mixed, p, gradZ } = this;
     const g = buf.gradPre;
-    k.activationBackward(activation, buf.out, gradOutput, g);
+    // gradOutput may be the gradient buffer itself (elementwise); the input kept from forward
+    // is read while ∂L/∂M is written (lib/aliasing.ts), both checked before the first write.
+    const { gradOut } = separate(
+      'activationBackward',
+      { gradOut: gradOutput, gradPre: g },
+      { names: { gradOut: 'gradOutput', gradPre: 'the layer gradient buffer' }, internal: ['gradPre'] },
+    );
+    separate('matmul', { a: input, c: p }, { names: { a: 'input', c: 'the layer gradient buffer' }, internal: ['c'] });
+    k.activationBackward(activation, buf.out, gradOut, g);
     k.matmul({ transA: true, transB: false, m: inputSize, n: outputSize, k: n, alpha: 1, beta: 0 }, input, g, p);
     k.matmul(
       { transA: false, transB: true, m: n, n: inputSize, k: outputSize, alpha: 1, beta: 0 },

@@ -20,6 +20,7 @@
  * docs/theory.md, "Float64 parameters"). A model is of one dtype; its config records
  * `dtype` only when it is 'float64', so f32 configs are unchanged.
  */
+import { separate } from '../aliasing.js';
 import { kernels } from '../backend.js';
 import { argumentError } from '../errors.js';
 import { integer, oneOf, options } from '../is.js';
@@ -204,6 +205,8 @@ export class Dense<D extends Dtype = 'float32'> implements Layer<D> {
     layerArray('input', input, this.dtype, n * inputSize);
     const k = this.kernels();
     const buf = this.buffersFor(n);
+    // The input is read while the layer's output is written (lib/aliasing.ts: matmul's a and c).
+    separate('matmul', { a: input, c: buf.out }, { names: { a: 'input', c: 'the layer output' }, internal: ['c'] });
     k.matmul(
       { transA: false, transB: true, m: n, n: outputSize, k: inputSize, alpha: 1, beta: 0 },
       input,
@@ -231,9 +234,26 @@ export class Dense<D extends Dtype = 'float32'> implements Layer<D> {
     const n = this.batch;
     layerArray('gradOutput', gradOutput, this.dtype, n * outputSize);
     const k = this.kernels();
+    // The user's arrays against the buffers this backward writes, all checked before the first
+    // write (lib/aliasing.ts): gradOutput may be the gradient buffer itself (elementwise), and
+    // neither it (read by the matmuls when the activation is the identity) nor the input may
+    // overlap a matmul's output.
     let g: DtypeArrays[D] = gradOutput;
     if (activation !== 'identity') {
-      k.activationBackward(activation, buf.out, gradOutput, buf.gradPre);
+      ({ gradOut: g } = separate(
+        'activationBackward',
+        { gradOut: gradOutput, gradPre: buf.gradPre },
+        { names: { gradOut: 'gradOutput', gradPre: 'the layer gradient buffer' }, internal: ['gradPre'] },
+      ));
+    } else {
+      const names = { a: 'gradOutput', b: 'gradOutput', c: 'a layer gradient' };
+      separate('matmul', { a: g, c: this.gradWeight }, { names, internal: ['c'] });
+      separate('matmul', { b: g, c: this.gradBias }, { names, internal: ['c'] });
+      if (needInputGrad) separate('matmul', { a: g, c: buf.gradIn }, { names, internal: ['c'] });
+    }
+    separate('matmul', { b: input, c: this.gradWeight }, { names: { b: 'input', c: 'gradWeight' }, internal: ['c'] });
+    if (activation !== 'identity') {
+      k.activationBackward(activation, buf.out, g, buf.gradPre);
       g = buf.gradPre;
     }
     // ∂L/∂W = Gᵀ X (outputSize×inputSize), ∂L/∂b = 1ᵀ G, ∂L/∂X = G W.
@@ -314,7 +334,9 @@ export class Activation<D extends Dtype = 'float32'> implements Layer<D> {
       b = { out: zeros(this.dtype, input.length), gradIn: zeros(this.dtype, input.length) };
       this.outs.set(n, b);
     }
-    (this.pinned ?? kernels()).activationForward(this.config.activation, input, 0, b.out);
+    // input may be the layer's output itself; a partial overlap reads a copy (lib/aliasing.ts)
+    const { x } = separate('activationForward', { x: input, out: b.out }, { internal: ['out'] });
+    (this.pinned ?? kernels()).activationForward(this.config.activation, x, 0, b.out);
     this.current = b;
     return b.out;
   }
@@ -323,7 +345,12 @@ export class Activation<D extends Dtype = 'float32'> implements Layer<D> {
     const b = this.current;
     if (!b) throw new Error('cimm: Activation.backward called before forward');
     layerArray('gradOutput', gradOutput, this.dtype, b.out.length);
-    (this.pinned ?? kernels()).activationBackward(this.config.activation, b.out, gradOutput, b.gradIn);
+    const { gradOut } = separate(
+      'activationBackward',
+      { gradOut: gradOutput, gradPre: b.gradIn },
+      { internal: ['gradPre'] },
+    );
+    (this.pinned ?? kernels()).activationBackward(this.config.activation, b.out, gradOut, b.gradIn);
     return b.gradIn;
   }
 }

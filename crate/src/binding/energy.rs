@@ -1,13 +1,16 @@
-//! #[napi] wrappers of the energy kernels (design.md §2 eqs. 3–5). Typed arrays are
-//! borrowed, not copied: the slices point into the JS buffers (the typed array's byte
-//! offset included, via napi_get_typedarray_info), and `out` is written in place; the async
-//! variant works on a copy instead (see `abort.rs`).
+//! #[napi] exports of the energy family (design.md §2 eqs. 3–5): the prime-series local
+//! energy (sync and async), the nonlocal quadrature and the distance. Scalars are read first,
+//! then the typed arrays (see `args`); they are borrowed, not copied (the view's byte offset
+//! included), and `out` is written in place; the async variant works on a copy instead (see
+//! `abort.rs`).
 
 use super::abort::{aborted, finished, AbortFlag};
+use super::args::{self, f32_view, f64_view, field, Options};
 use super::{guard, invalid_arg};
-use crate::{energy, nonlocal, primes};
-use napi::bindgen_prelude::{AsyncTask, Float64Array, Float64ArraySlice};
-use napi::{Env, Result, Task};
+use crate::energy;
+use crate::primes;
+use napi::bindgen_prelude::{AsyncTask, Float64Array};
+use napi::{Env, Result, Task, Unknown};
 use napi_derive::napi;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -15,25 +18,26 @@ use std::sync::Arc;
 /// Eq. 3 for every r: `out[i] = Σ_{n=1}^{primeCount} cos(2π r_i/p_n) / (r_i² + p_n²)`,
 /// written into `out` (same length as `r`). `r` and `out` may be the same array.
 #[napi]
-pub fn local_energy(r: Float64ArraySlice, prime_count: f64, mut out: Float64Array) -> Result<()> {
+pub fn local_energy(
+    #[napi(ts_arg_type = "Float64Array")] r: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] prime_count: Unknown<'_>,
+    #[napi(ts_arg_type = "Float64Array")] out: Unknown<'_>,
+) -> Result<()> {
     guard("localEnergy", || {
-        let n = primes::prime_count_from_f64(prime_count).map_err(invalid_arg)?;
+        let n =
+            primes::prime_count_from_f64(args::number(&prime_count, "primeCount")?).map_err(invalid_arg)?;
+        let (r, out) = (f64_view(&r, "r")?, f64_view(&out, "out")?);
         // `r` and `out` may view the same memory (e.g. an in-place call). A shared and a
         // mutable slice must not alias, so overlapping input is copied first.
-        let overlap = {
-            let (r, o) = (r.as_ref().as_ptr_range(), out.as_ref().as_ptr_range());
-            !r.is_empty() && !o.is_empty() && r.start < o.end && o.start < r.end
+        // SAFETY: of dtype f64, and no JS runs until return.
+        let copy = r.overlaps(&out).then(|| unsafe { r.slice::<f64>() }.to_vec());
+        let r_in: &[f64] = match &copy {
+            Some(c) => c,
+            // SAFETY: as above; `r` does not overlap `out`.
+            None => unsafe { r.slice::<f64>() },
         };
-        let copy;
-        let r_in: &[f64] = if overlap {
-            copy = r.to_vec();
-            &copy
-        } else {
-            &r
-        };
-        // SAFETY: JS is blocked for the duration of this synchronous call, and no other
-        // slice of this memory is alive (the input was copied if it overlapped).
-        let out = unsafe { out.as_mut() };
+        // SAFETY: no other slice of this memory is alive (the input was copied if it overlapped).
+        let out = unsafe { out.slice_mut::<f64>() };
         energy::local_energy(r_in, n, out).map_err(invalid_arg)
     })
 }
@@ -42,21 +46,37 @@ pub fn local_energy(r: Float64ArraySlice, prime_count: f64, mut out: Float64Arra
 /// `exp(−‖x − z_j‖/lengthScale) / sqrt(‖z_j − y‖² + softening²)`, summed in f64.
 #[napi]
 pub fn nonlocal_energy(
-    x: &[f32],
-    y: &[f32],
-    points: &[f32],
-    length_scale: f64,
-    softening: f64,
+    #[napi(ts_arg_type = "Float32Array")] x: Unknown<'_>,
+    #[napi(ts_arg_type = "Float32Array")] y: Unknown<'_>,
+    #[napi(ts_arg_type = "Float32Array")] points: Unknown<'_>,
+    #[napi(ts_arg_type = "{ lengthScale: number; softening: number }")] params: Unknown<'_>,
 ) -> Result<f64> {
     guard("nonlocalEnergy", || {
-        nonlocal::nonlocal_energy(x, y, points, length_scale, softening).map_err(invalid_arg)
+        let o = Options::of(params, "params")?;
+        let length_scale = field!(o, number, "params", "lengthScale")?;
+        let softening = field!(o, number, "params", "softening")?;
+        let (x, y, points) = (
+            f32_view(&x, "x")?,
+            f32_view(&y, "y")?,
+            f32_view(&points, "points")?,
+        );
+        // SAFETY: read only, of dtype f32, and no JS runs until return.
+        let (x, y, points) = unsafe { (x.slice::<f32>(), y.slice::<f32>(), points.slice::<f32>()) };
+        energy::nonlocal_energy(x, y, points, length_scale, softening).map_err(invalid_arg)
     })
 }
 
 /// ‖x − y‖₂ in f64 (the r of eq. 5).
 #[napi]
-pub fn distance(x: &[f32], y: &[f32]) -> Result<f64> {
-    guard("distance", || nonlocal::distance(x, y).map_err(invalid_arg))
+pub fn distance(
+    #[napi(ts_arg_type = "Float32Array")] x: Unknown<'_>,
+    #[napi(ts_arg_type = "Float32Array")] y: Unknown<'_>,
+) -> Result<f64> {
+    guard("distance", || {
+        let (x, y) = (f32_view(&x, "x")?, f32_view(&y, "y")?);
+        // SAFETY: read only, of dtype f32, and no JS runs until return.
+        energy::distance(unsafe { x.slice::<f32>() }, unsafe { y.slice::<f32>() }).map_err(invalid_arg)
+    })
 }
 
 /// `localEnergyAsync`'s work: an owned copy of r, evaluated on libuv's pool.
@@ -91,14 +111,17 @@ impl Task for LocalEnergyTask {
 /// copied before the task is queued (see `abort.rs`).
 #[napi(ts_return_type = "Promise<Float64Array>")]
 pub fn local_energy_async(
-    r: Float64ArraySlice,
-    prime_count: f64,
+    #[napi(ts_arg_type = "Float64Array")] r: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] prime_count: Unknown<'_>,
     flag: &AbortFlag,
 ) -> Result<AsyncTask<LocalEnergyTask>> {
     guard("localEnergyAsync", || {
-        let prime_count = primes::prime_count_from_f64(prime_count).map_err(invalid_arg)?;
+        let prime_count =
+            primes::prime_count_from_f64(args::number(&prime_count, "primeCount")?).map_err(invalid_arg)?;
+        let r = f64_view(&r, "r")?;
         Ok(AsyncTask::new(LocalEnergyTask {
-            r: r.to_vec(),
+            // SAFETY: read only, of dtype f64, copied before any JS runs.
+            r: unsafe { r.slice::<f64>() }.to_vec(),
             prime_count,
             stop: flag.share(),
         }))

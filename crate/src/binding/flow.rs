@@ -1,199 +1,152 @@
-//! #[napi] wrappers of the energy-flow kernels (design.md §2 eq. 10) and the reductions
-//! of the stability controller (eq. 11). Typed arrays are borrowed, not copied; outputs
-//! are written in place. A grid output may not overlap its inputs (the stencil reads
-//! neighbours), which is checked here before any mutable slice exists. The async run
-//! copies its inputs instead (see `abort.rs`).
+//! #[napi] exports of the flow family (design.md §2 eqs. 10–11): one energy-flow step, a run
+//! of steps off the JS thread, the stable step limit, the Laplacian and the grid sums. The
+//! grid sizes, scalars and every `params` field are read first, then the Float64Arrays (see
+//! `args`), borrowed, not copied; outputs are written in place. A grid output may not overlap
+//! its inputs (the stencil reads neighbours), which is checked before any mutable slice
+//! exists. The async run copies its inputs instead (see `abort.rs`).
 
 use super::abort::{aborted, finished, AbortFlag};
-use super::optim::{by_dtype, real_view, Dtype};
+use super::args::{self, f64_view, field, sums_out, Options, View};
 use super::{guard, invalid_arg};
 use crate::error::KernelError;
 use crate::flow::{self, Boundary, FlowParams};
-use crate::reduce;
+
 use napi::bindgen_prelude::{AsyncTask, Float64Array};
 use napi::{Env, Result, Task, Unknown};
 use napi_derive::napi;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-/// Err unless `out` (its pointer range) is apart from every input.
-fn check_apart(out: &[f64], inputs: &[(&'static str, &[f64])]) -> std::result::Result<(), KernelError> {
-    let o = out.as_ptr_range();
-    for (name, a) in inputs {
-        let r = a.as_ptr_range();
-        if !a.is_empty() && !out.is_empty() && r.start < o.end && o.start < r.end {
-            return Err(KernelError::new(
+/// Err unless `out` is apart from every input.
+fn check_apart(out: &View, inputs: &[View]) -> Result<()> {
+    for input in inputs {
+        if out.overlaps(input) {
+            return Err(invalid_arg(KernelError::new(
                 "out",
-                format!("an array that does not overlap {name}"),
-                format!("an array sharing memory with {name}"),
-            ));
+                format!("an array that does not overlap {}", input.name()),
+                format!("an array sharing memory with {}", input.name()),
+            )));
         }
     }
     Ok(())
 }
 
-/// The coefficients of one step, as the Kernels interface passes them (lib/kernels.ts
-/// `EnergyFlowParams`).
-#[napi(object)]
-pub struct EnergyFlowParams {
-    pub h: f64,
-    pub dt: f64,
-    pub beta: f64,
-    pub gamma: f64,
-    pub kappa: f64,
-    /// "periodic" or "zeroFlux".
-    pub boundary: String,
+/// nx and ny: integers ≥ 1 whose product is a grid that fits (checked in the core with
+/// checked arithmetic: nx = ny = 2³² is an error naming the parameter, never a wrap).
+fn grid(nx: &Unknown<'_>, ny: &Unknown<'_>) -> Result<(usize, usize)> {
+    let nx = flow::grid_dim(args::number(nx, "nx")?, "nx").map_err(invalid_arg)?;
+    let ny = flow::grid_dim(args::number(ny, "ny")?, "ny").map_err(invalid_arg)?;
+    Ok((nx, ny))
 }
 
-/// What the step limit depends on (other fields of the object are ignored).
-#[napi(object)]
-pub struct EnergyFlowLimitParams {
-    pub h: f64,
-    pub beta: f64,
-    pub gamma: f64,
-    /// "periodic" or "zeroFlux".
-    pub boundary: String,
+/// The fields of EnergyFlowParams (lib/kernels.ts) a kernel uses, each read once; `dt` and
+/// `kappa` only where the kernel takes them (0 otherwise). Range errors name the field as the
+/// core does (`h`, `dt`); a field of the wrong type is `params.<field>`.
+fn flow_params(value: Unknown<'_>, dt: bool, kappa: bool) -> Result<FlowParams> {
+    let o = Options::of(value, "params")?;
+    Ok(FlowParams {
+        h: field!(o, number, "params", "h")?,
+        dt: if dt {
+            field!(o, number, "params", "dt")?
+        } else {
+            0.0
+        },
+        beta: field!(o, number, "params", "beta")?,
+        gamma: field!(o, number, "params", "gamma")?,
+        kappa: if kappa {
+            field!(o, number, "params", "kappa")?
+        } else {
+            0.0
+        },
+        boundary: field!(o, boundary, "params", "boundary")?,
+    })
 }
 
 /// Eq. 10: one forward-Euler step `out = E + dt·(κ·source + β∇²E + γ∇·(E∇Ψ))` on an
 /// nx × ny row-major grid.
 #[napi]
 pub fn energy_flow_step(
-    energy: &[f64],
-    potential: &[f64],
-    source: &[f64],
-    nx: f64,
-    ny: f64,
-    params: EnergyFlowParams,
-    mut out: Float64Array,
+    #[napi(ts_arg_type = "Float64Array")] energy: Unknown<'_>,
+    #[napi(ts_arg_type = "Float64Array")] potential: Unknown<'_>,
+    #[napi(ts_arg_type = "Float64Array")] source: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] nx: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] ny: Unknown<'_>,
+    #[napi(
+        ts_arg_type = "{ h: number; dt: number; beta: number; gamma: number; kappa: number; boundary: 'periodic' | 'zeroFlux' }"
+    )]
+    params: Unknown<'_>,
+    #[napi(ts_arg_type = "Float64Array")] out: Unknown<'_>,
 ) -> Result<()> {
     guard("energyFlowStep", || {
-        let mut run = || -> std::result::Result<(), KernelError> {
-            let (nx, ny) = (flow::grid_dim(nx, "nx")?, flow::grid_dim(ny, "ny")?);
-            let boundary = Boundary::parse(&params.boundary)?;
-            check_apart(
-                out.as_ref(),
-                &[("energy", energy), ("potential", potential), ("source", source)],
-            )?;
-            let p = FlowParams {
-                h: params.h,
-                dt: params.dt,
-                beta: params.beta,
-                gamma: params.gamma,
-                kappa: params.kappa,
-                boundary,
-            };
-            // SAFETY: JS is blocked for this synchronous call and `out` overlaps no input.
-            let out = unsafe { out.as_mut() };
-            flow::energy_flow_step(energy, potential, source, nx, ny, &p, out)
-        };
-        run().map_err(invalid_arg)
+        let (nx, ny) = grid(&nx, &ny)?;
+        let p = flow_params(params, true, true)?;
+        let e = f64_view(&energy, "energy")?;
+        let psi = f64_view(&potential, "potential")?;
+        let src = f64_view(&source, "source")?;
+        let out = f64_view(&out, "out")?;
+        check_apart(&out, &[e, psi, src])?;
+        // SAFETY: of dtype f64, no JS runs until return, and `out` overlaps no input.
+        let (e, psi, src, out) = unsafe { (e.slice(), psi.slice(), src.slice(), out.slice_mut()) };
+        flow::energy_flow_step(e, psi, src, nx, ny, &p, out).map_err(invalid_arg)
     })
 }
 
 /// The largest stable dt of energyFlowStep for this potential and coefficients.
 #[napi]
 pub fn energy_flow_max_step(
-    potential: &[f64],
-    nx: f64,
-    ny: f64,
-    params: EnergyFlowLimitParams,
+    #[napi(ts_arg_type = "Float64Array")] potential: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] nx: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] ny: Unknown<'_>,
+    #[napi(ts_arg_type = "{ h: number; beta: number; gamma: number; boundary: 'periodic' | 'zeroFlux' }")]
+    params: Unknown<'_>,
 ) -> Result<f64> {
     guard("energyFlowMaxStep", || {
-        let run = || {
-            let (nx, ny) = (flow::grid_dim(nx, "nx")?, flow::grid_dim(ny, "ny")?);
-            let boundary = Boundary::parse(&params.boundary)?;
-            flow::energy_flow_max_step(potential, nx, ny, params.h, params.beta, params.gamma, boundary)
-        };
-        run().map_err(invalid_arg)
+        let (nx, ny) = grid(&nx, &ny)?;
+        let p = flow_params(params, false, false)?;
+        let psi = f64_view(&potential, "potential")?;
+        // SAFETY: read only, of dtype f64, and no JS runs until return.
+        flow::energy_flow_max_step(unsafe { psi.slice() }, nx, ny, p.h, p.beta, p.gamma, p.boundary)
+            .map_err(invalid_arg)
     })
 }
 
 /// The 5-point Laplacian of an nx × ny grid into `out`.
 #[napi]
 pub fn laplacian(
-    energy: &[f64],
-    nx: f64,
-    ny: f64,
-    h: f64,
-    boundary: String,
-    mut out: Float64Array,
+    #[napi(ts_arg_type = "Float64Array")] energy: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] nx: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] ny: Unknown<'_>,
+    #[napi(ts_arg_type = "{ h: number; boundary: 'periodic' | 'zeroFlux' }")] params: Unknown<'_>,
+    #[napi(ts_arg_type = "Float64Array")] out: Unknown<'_>,
 ) -> Result<()> {
     guard("laplacian", || {
-        let mut run = || {
-            let (nx, ny) = (flow::grid_dim(nx, "nx")?, flow::grid_dim(ny, "ny")?);
-            let boundary = Boundary::parse(&boundary)?;
-            check_apart(out.as_ref(), &[("energy", energy)])?;
-            // SAFETY: JS is blocked for this synchronous call and `out` overlaps no input.
-            let out = unsafe { out.as_mut() };
-            flow::laplacian(energy, nx, ny, h, boundary, out)
-        };
-        run().map_err(invalid_arg)
+        let (nx, ny) = grid(&nx, &ny)?;
+        let o = Options::of(params, "params")?;
+        let h = field!(o, number, "params", "h")?;
+        let boundary: Boundary = field!(o, boundary, "params", "boundary")?;
+        let (e, out) = (f64_view(&energy, "energy")?, f64_view(&out, "out")?);
+        check_apart(&out, &[e])?;
+        // SAFETY: of dtype f64, no JS runs until return, and `out` overlaps no input.
+        let (e, out) = unsafe { (e.slice(), out.slice_mut()) };
+        flow::laplacian(e, nx, ny, h, boundary, out).map_err(invalid_arg)
     })
 }
 
 /// [Σ x, Σ |x|, Σ x²] into out[0..3].
 #[napi]
-pub fn grid_sums(x: &[f64], mut out: Float64Array) -> Result<()> {
-    guard("gridSums", || {
-        if out.len() != 3 {
-            return Err(invalid_arg(KernelError::new(
-                "out",
-                "an array of length 3",
-                format!("an array of length {}", out.len()),
-            )));
-        }
-        let sums = reduce::grid_sums(x);
-        // SAFETY: JS is blocked for this synchronous call; `x` was read in full above.
-        unsafe { out.as_mut() }.copy_from_slice(&sums);
-        Ok(())
-    })
-}
-
-/// ‖x‖₂ of an f32 or f64 vector, accumulated in f64.
-#[napi]
-pub fn l2_norm(#[napi(ts_arg_type = "Float32Array | Float64Array")] x: Unknown<'_>) -> Result<f64> {
-    guard("l2Norm", || {
-        let x = real_view(x, "x")?;
-        // SAFETY: read only, of the view's dtype, and JS waits for this synchronous call.
-        Ok(by_dtype!(x.dtype(), T => reduce::l2_norm(unsafe { x.slice::<T>() })))
-    })
-}
-
-/// Sets NaN and ±∞ entries of x (f32 or f64) to 0; returns how many there were.
-#[napi]
-pub fn zero_non_finite(#[napi(ts_arg_type = "Float32Array | Float64Array")] x: Unknown<'_>) -> Result<f64> {
-    guard("zeroNonFinite", || {
-        let x = real_view(x, "x")?;
-        // SAFETY: JS is blocked for this synchronous call; no other slice of x exists.
-        Ok(by_dtype!(x.dtype(), T => reduce::zero_non_finite(unsafe { x.slice_mut::<T>() })) as f64)
-    })
-}
-
-/// x_i ← x_i · s in place, the product in f64 rounded once to x's dtype.
-#[napi]
-pub fn scale_in_place(
-    #[napi(ts_arg_type = "Float32Array | Float64Array")] x: Unknown<'_>,
-    s: f64,
+pub fn grid_sums(
+    #[napi(ts_arg_type = "Float64Array")] x: Unknown<'_>,
+    #[napi(ts_arg_type = "Float64Array")] out: Unknown<'_>,
 ) -> Result<()> {
-    guard("scaleInPlace", || {
-        let x = real_view(x, "x")?;
-        // SAFETY: JS is blocked for this synchronous call; no other slice of x exists.
-        by_dtype!(x.dtype(), T => reduce::scale_in_place(unsafe { x.slice_mut::<T>() }, s));
+    guard("gridSums", || {
+        let x = f64_view(&x, "x")?;
+        let out = sums_out(&out)?;
+        // SAFETY: read only, of dtype f64, and no JS runs until return.
+        let sums = flow::grid_sums(unsafe { x.slice() });
+        // SAFETY: `out` has length 3; `x` was read in full above (and is no longer used).
+        unsafe { out.slice_mut::<f64>() }.copy_from_slice(&sums);
         Ok(())
     })
-}
-
-/// The coefficients of `energyFlowRunAsync` (lib/kernels.ts `EnergyFlowRunParams`): one
-/// step's, less κ, which the run takes per step.
-#[napi(object)]
-pub struct EnergyFlowRunParams {
-    pub h: f64,
-    pub dt: f64,
-    pub beta: f64,
-    pub gamma: f64,
-    /// "periodic" or "zeroFlux".
-    pub boundary: String,
 }
 
 /// E after the last step of a run and E before it (lib/kernels.ts `EnergyFlowRunResult`).
@@ -257,45 +210,53 @@ impl Task for EnergyFlowRunTask {
 #[napi(ts_return_type = "Promise<EnergyFlowRunResult>")]
 #[allow(clippy::too_many_arguments)]
 pub fn energy_flow_run_async(
-    energy: &[f64],
-    potential: &[f64],
-    source: &[f64],
-    nx: f64,
-    ny: f64,
-    params: EnergyFlowRunParams,
-    kappas: &[f64],
+    #[napi(ts_arg_type = "Float64Array")] energy: Unknown<'_>,
+    #[napi(ts_arg_type = "Float64Array")] potential: Unknown<'_>,
+    #[napi(ts_arg_type = "Float64Array")] source: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] nx: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] ny: Unknown<'_>,
+    #[napi(
+        ts_arg_type = "{ h: number; dt: number; beta: number; gamma: number; boundary: 'periodic' | 'zeroFlux' }"
+    )]
+    params: Unknown<'_>,
+    #[napi(ts_arg_type = "Float64Array")] kappas: Unknown<'_>,
     flag: &AbortFlag,
 ) -> Result<AsyncTask<EnergyFlowRunTask>> {
     guard("energyFlowRunAsync", || {
-        let run = || -> std::result::Result<EnergyFlowRunTask, KernelError> {
-            let (nx, ny) = (flow::grid_dim(nx, "nx")?, flow::grid_dim(ny, "ny")?);
-            let p = FlowParams {
-                h: params.h,
-                dt: params.dt,
-                beta: params.beta,
-                gamma: params.gamma,
-                kappa: 0.0,
-                boundary: Boundary::parse(&params.boundary)?,
-            };
-            flow::check_step(energy, potential, source, nx, ny, &p)?;
-            if let Some(i) = kappas.iter().position(|k| !k.is_finite()) {
-                return Err(KernelError::new(
-                    "kappas",
-                    "finite numbers",
-                    format!("{} at index {i}", crate::primes::format_number(kappas[i])),
-                ));
-            }
-            Ok(EnergyFlowRunTask {
-                current: energy.to_vec(),
-                potential: potential.to_vec(),
-                source: source.to_vec(),
-                nx,
-                ny,
-                params: p,
-                kappas: kappas.to_vec(),
-                stop: flag.share(),
-            })
+        let (nx, ny) = grid(&nx, &ny)?;
+        let p = flow_params(params, true, false)?;
+        let (e, psi, src) = (
+            f64_view(&energy, "energy")?,
+            f64_view(&potential, "potential")?,
+            f64_view(&source, "source")?,
+        );
+        let kappas = f64_view(&kappas, "kappas")?;
+        // SAFETY: read only, of dtype f64, copied below before any JS runs.
+        let (e, psi, src, kappas) = unsafe {
+            (
+                e.slice::<f64>(),
+                psi.slice::<f64>(),
+                src.slice::<f64>(),
+                kappas.slice::<f64>(),
+            )
         };
-        Ok(AsyncTask::new(run().map_err(invalid_arg)?))
+        flow::check_step(e, psi, src, nx, ny, &p).map_err(invalid_arg)?;
+        if let Some(i) = kappas.iter().position(|k| !k.is_finite()) {
+            return Err(invalid_arg(KernelError::new(
+                "kappas",
+                "finite numbers",
+                format!("{} at index {i}", crate::primes::format_number(kappas[i])),
+            )));
+        }
+        Ok(AsyncTask::new(EnergyFlowRunTask {
+            current: e.to_vec(),
+            potential: psi.to_vec(),
+            source: src.to_vec(),
+            nx,
+            ny,
+            params: p,
+            kappas: kappas.to_vec(),
+            stop: flag.share(),
+        }))
     })
 }

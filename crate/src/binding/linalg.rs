@@ -1,21 +1,26 @@
-//! #[napi] wrappers of the GEMM (`crate::gemm`), the fractal layer's matrix products:
-//! `matmul` in place on the JS thread, `matmulAsync` on owned copies off it.
+//! #[napi] exports of the linalg family: the GEMM (`crate::gemm`, linalg's engine) in place on
+//! the JS thread and on owned copies off it (`matmulAsync`), and the elementwise kernels the
+//! fractal layer (eq. 9) composes (axpby, dot, sum, the activation σ and its backward rule).
+//! Scalars, names and options fields are read first, then the typed arrays (see `args`).
+//! An elementwise input may be the output array itself; one that partially overlaps the
+//! output is copied first.
 
 use super::abort::{aborted, finished, AbortFlag};
-use super::optim::{by_dtype, real_view, same_dtype, Dtype};
+use super::args::{self, by_dtype, f32_view, field, real_view, same_dtype, Dtype, Options, View};
+use super::fractal::Operand;
 use super::{guard, invalid_arg};
 use crate::error::KernelError;
 use crate::gemm::{self, Gemm};
+use crate::linalg::{self, Activation};
 use crate::primes::format_number;
-use crate::real::Real;
-use napi::bindgen_prelude::{AsyncTask, Float32Array, Float32ArraySlice};
+use napi::bindgen_prelude::{AsyncTask, Float32Array};
 use napi::{Env, Error, Result, Status, Task, Unknown};
 use napi_derive::napi;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 /// A matrix dimension from a JS number: a non-negative integer below 2^31.
-fn dim(name: &'static str, v: f64) -> Result<usize> {
+fn dim(v: f64, name: &'static str) -> Result<usize> {
     if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v < 2_147_483_648.0 {
         Ok(v as usize)
     } else {
@@ -27,78 +32,93 @@ fn dim(name: &'static str, v: f64) -> Result<usize> {
     }
 }
 
-/// A finite scalar, finite in the arrays' dtype T too.
-fn scalar<T: Real>(name: &'static str, v: f64) -> Result<T> {
-    if v.is_finite() && T::from_f64(v).is_finite() {
-        Ok(T::from_f64(v))
-    } else {
-        Err(invalid_arg(KernelError::new(
-            name,
-            "a finite number",
-            format_number(v),
-        )))
+/// The shape and scalars of one product, read once (scalars rounded to the dtype later).
+struct Shape {
+    trans_a: bool,
+    trans_b: bool,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f64,
+    beta: f64,
+}
+
+impl Shape {
+    /// The product in dtype T: α and β must be finite in it.
+    fn gemm<T: crate::real::Real>(&self) -> Result<Gemm<T>> {
+        let scalar = |v: f64, name: &'static str| -> Result<T> {
+            if v.is_finite() && T::from_f64(v).is_finite() {
+                Ok(T::from_f64(v))
+            } else {
+                Err(invalid_arg(KernelError::new(
+                    name,
+                    "a finite number",
+                    format_number(v),
+                )))
+            }
+        };
+        Ok(Gemm {
+            trans_a: self.trans_a,
+            trans_b: self.trans_b,
+            m: self.m,
+            n: self.n,
+            k: self.k,
+            alpha: scalar(self.alpha, "alpha")?,
+            beta: scalar(self.beta, "beta")?,
+        })
     }
 }
 
-/// `c ← alpha·op(a)·op(b) + beta·c`, row-major: op(a) is m×k (`a` stored k×m when
-/// `transA`), op(b) is k×n (`b` stored n×k when `transB`), c is m×n. beta = 0
-/// overwrites c. `c` must not overlap `a` or `b`.
-#[allow(clippy::too_many_arguments)]
-#[napi]
-pub fn matmul(
-    trans_a: bool,
-    trans_b: bool,
-    m: f64,
-    n: f64,
-    k: f64,
-    alpha: f64,
-    #[napi(ts_arg_type = "Float32Array | Float64Array")] a: Unknown<'_>,
-    #[napi(ts_arg_type = "Float32Array | Float64Array")] b: Unknown<'_>,
-    beta: f64,
-    #[napi(ts_arg_type = "Float32Array | Float64Array")] c: Unknown<'_>,
-) -> Result<()> {
-    guard("matmul", || {
-        let (m, n, k) = (dim("m", m)?, dim("n", n)?, dim("k", k)?);
-        let (a, b, c) = (real_view(a, "a")?, real_view(b, "b")?, real_view(c, "c")?);
-        // one dtype per call: c's (the layer's), a and b must have it
-        let dtype = same_dtype(&[c, a, b])?;
-        let overlaps =
-            |x: (usize, usize), y: (usize, usize)| x.0 < x.1 && y.0 < y.1 && x.0 < y.1 && y.0 < x.1;
-        if overlaps(a.range(), c.range()) || overlaps(b.range(), c.range()) {
-            return Err(invalid_arg(KernelError::new(
-                "c",
-                "an array that does not overlap a or b",
-                "an overlapping view",
-            )));
-        }
-        by_dtype!(dtype, T => {
-            let g = Gemm::<T> {
-                trans_a,
-                trans_b,
-                m,
-                n,
-                k,
-                alpha: scalar("alpha", alpha)?,
-                beta: scalar("beta", beta)?,
-            };
-            // SAFETY: the views have dtype T, JS is blocked during this synchronous call and
-            // c overlaps neither input.
-            let (a, b, c) = unsafe { (a.slice::<T>(), b.slice::<T>(), c.slice_mut::<T>()) };
-            gemm::matmul(&g, a, b, c).map_err(invalid_arg)
-        })
+/// MatmulParams (lib/kernels.ts), each field read once. A field of the wrong type is named
+/// `params.<field>`; a value out of range by the kernel's name for it (`m`, `alpha`), as the
+/// positional form names it.
+fn matmul_params(value: Unknown<'_>) -> Result<Shape> {
+    let o = Options::of(value, "params")?;
+    Ok(Shape {
+        trans_a: field!(o, boolean, "params", "transA")?,
+        trans_b: field!(o, boolean, "params", "transB")?,
+        m: dim(field!(o, number, "params", "m")?, "m")?,
+        n: dim(field!(o, number, "params", "n")?, "n")?,
+        k: dim(field!(o, number, "params", "k")?, "k")?,
+        alpha: field!(o, number, "params", "alpha")?,
+        beta: field!(o, number, "params", "beta")?,
     })
 }
 
-/// The shape and scalars of `matmulAsync` (lib/kernels.ts `MatmulParams`), read once.
-#[napi(object)]
-pub struct MatmulParams {
-    pub trans_a: bool,
-    pub trans_b: bool,
-    pub m: f64,
-    pub n: f64,
-    pub k: f64,
-    pub alpha: f64,
-    pub beta: f64,
+/// `c ← α·op(a)·op(b) + β·c` (params: transA, transB, m, n, k, alpha, beta), row-major:
+/// op(a) is m×k (`a` stored k×m when `transA`), op(b) is k×n (`b` stored n×k when
+/// `transB`), c is m×n. β = 0 overwrites c. `c` must not overlap `a` or `b`.
+#[napi]
+pub fn matmul(
+    #[napi(
+        ts_arg_type = "{ transA: boolean; transB: boolean; m: number; n: number; k: number; alpha: number; beta: number }"
+    )]
+    params: Unknown<'_>,
+    #[napi(ts_arg_type = "Float32Array | Float64Array")] a: Unknown<'_>,
+    #[napi(ts_arg_type = "Float32Array | Float64Array")] b: Unknown<'_>,
+    #[napi(ts_arg_type = "Float32Array | Float64Array")] c: Unknown<'_>,
+) -> Result<()> {
+    guard("matmul", || matmul_views(&matmul_params(params)?, &a, &b, &c))
+}
+
+/// matmul after its shape and scalars.
+fn matmul_views(shape: &Shape, a: &Unknown<'_>, b: &Unknown<'_>, c: &Unknown<'_>) -> Result<()> {
+    let (a, b, c) = (real_view(a, "a")?, real_view(b, "b")?, real_view(c, "c")?);
+    // one dtype per call: c's (the layer's), a and b must have it
+    let dtype = same_dtype(&[c, a, b])?;
+    if a.overlaps(&c) || b.overlaps(&c) {
+        return Err(invalid_arg(KernelError::new(
+            "c",
+            "an array that does not overlap a or b",
+            "an overlapping view",
+        )));
+    }
+    by_dtype!(dtype, T => {
+        let g = shape.gemm::<T>()?;
+        // SAFETY: the views have dtype T, no JS runs until return, and c overlaps neither input.
+        let (a, b, c) = unsafe { (a.slice::<T>(), b.slice::<T>(), c.slice_mut::<T>()) };
+        gemm::matmul(&g, a, b, c).map_err(invalid_arg)
+    })
 }
 
 /// `matmulAsync`'s work: owned copies of A, B (and C when β ≠ 0), multiplied on libuv's
@@ -156,30 +176,35 @@ fn zeros(len: usize) -> Result<Vec<f32>> {
 /// is queued.
 #[napi(ts_return_type = "Promise<Float32Array>")]
 pub fn matmul_async(
-    params: MatmulParams,
-    a: Float32ArraySlice,
-    b: Float32ArraySlice,
-    c: Option<Float32ArraySlice>,
+    #[napi(
+        ts_arg_type = "{ transA: boolean; transB: boolean; m: number; n: number; k: number; alpha: number; beta: number }"
+    )]
+    params: Unknown<'_>,
+    #[napi(ts_arg_type = "Float32Array")] a: Unknown<'_>,
+    #[napi(ts_arg_type = "Float32Array")] b: Unknown<'_>,
+    #[napi(ts_arg_type = "Float32Array | undefined")] c: Unknown<'_>,
     flag: &AbortFlag,
 ) -> Result<AsyncTask<MatmulTask>> {
     guard("matmulAsync", || {
-        let g = Gemm {
-            trans_a: params.trans_a,
-            trans_b: params.trans_b,
-            m: dim("m", params.m)?,
-            n: dim("n", params.n)?,
-            k: dim("k", params.k)?,
-            alpha: scalar("alpha", params.alpha)?,
-            beta: scalar("beta", params.beta)?,
-        };
-        let (a, b): (&[f32], &[f32]) = (a.as_ref(), b.as_ref());
-        g.check_inputs(a, b).map_err(invalid_arg)?;
+        let g = matmul_params(params)?.gemm::<f32>()?;
+        let (a, b) = (f32_view(&a, "a")?, f32_view(&b, "b")?);
+        // `c` is read only when β ≠ 0 (then it must be a Float32Array)
         let c = if g.beta == 0.0 {
             None
         } else {
-            let c: &[f32] = c.as_deref().unwrap_or(&[]);
-            g.check(a, b, c).map_err(invalid_arg)?;
-            Some(c.to_vec())
+            Some(f32_view(&c, "c")?)
+        };
+        // SAFETY: read only, of dtype f32, copied before any JS runs.
+        let (a, b): (&[f32], &[f32]) = unsafe { (a.slice::<f32>(), b.slice::<f32>()) };
+        g.check_inputs(a, b).map_err(invalid_arg)?;
+        let c = match c {
+            None => None,
+            Some(c) => {
+                // SAFETY: as above.
+                let c: &[f32] = unsafe { c.slice::<f32>() };
+                g.check(a, b, c).map_err(invalid_arg)?;
+                Some(c.to_vec())
+            }
         };
         Ok(AsyncTask::new(MatmulTask {
             g,
@@ -188,5 +213,123 @@ pub fn matmul_async(
             c,
             stop: flag.share(),
         }))
+    })
+}
+
+/// `y ← alpha·x + beta·y` in f64, rounded once; beta = 0 overwrites y. `x` may be `y`.
+#[napi]
+pub fn axpby(
+    #[napi(ts_arg_type = "number")] alpha: Unknown<'_>,
+    #[napi(ts_arg_type = "Float32Array")] x: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] beta: Unknown<'_>,
+    #[napi(ts_arg_type = "Float32Array")] y: Unknown<'_>,
+) -> Result<()> {
+    guard("axpby", || {
+        let alpha = args::finite(&alpha, "alpha")?;
+        let beta = args::finite(&beta, "beta")?;
+        let (x, y) = (f32_view(&x, "x")?, f32_view(&y, "y")?);
+        // SAFETY: f32 views taken with no JS run since; `x` is separate, y itself or copied.
+        unsafe {
+            let xo = Operand::of(x, &y);
+            linalg::axpby(alpha, xo.input(), beta, y.slice_mut::<f32>()).map_err(invalid_arg)
+        }
+    })
+}
+
+/// `Σ x[i]·y[i]` accumulated in f64.
+#[napi]
+pub fn dot(
+    #[napi(ts_arg_type = "Float32Array")] x: Unknown<'_>,
+    #[napi(ts_arg_type = "Float32Array")] y: Unknown<'_>,
+) -> Result<f64> {
+    guard("dot", || {
+        let (x, y) = (f32_view(&x, "x")?, f32_view(&y, "y")?);
+        // SAFETY: read only, of dtype f32, and no JS runs until return.
+        linalg::dot(unsafe { x.slice::<f32>() }, unsafe { y.slice::<f32>() }).map_err(invalid_arg)
+    })
+}
+
+/// `Σ x[i]` accumulated in f64.
+#[napi]
+pub fn sum(#[napi(ts_arg_type = "Float32Array")] x: Unknown<'_>) -> Result<f64> {
+    guard("sum", || {
+        let x = f32_view(&x, "x")?;
+        // SAFETY: read only, of dtype f32, and no JS runs until return.
+        Ok(linalg::sum(unsafe { x.slice::<f32>() }))
+    })
+}
+
+/// An f64 input of an f64 activation call: None when it is the output itself; a copy when it
+/// partially overlaps the output (as the f32 path's Operand).
+fn input64<'a>(x: View, out: View) -> Option<std::borrow::Cow<'a, [f64]>> {
+    if x.same(&out) {
+        return None;
+    }
+    // SAFETY: read only, of dtype f64 (checked by same_dtype); no JS runs until return.
+    let v: &'a [f64] = unsafe { x.slice::<f64>() };
+    if x.overlaps(&out) {
+        Some(std::borrow::Cow::Owned(v.to_vec()))
+    } else {
+        Some(std::borrow::Cow::Borrowed(v))
+    }
+}
+
+/// `out[i] = σ(x[i] + shift)`; activation "identity", "tanh", "sigmoid" or "relu". `x`
+/// may be `out`. Float32Array (σ in f64, rounded once) or Float64Array (σ in f64).
+#[napi]
+pub fn activation_forward(
+    #[napi(ts_arg_type = "'identity' | 'tanh' | 'sigmoid' | 'relu'")] activation: Unknown<'_>,
+    #[napi(ts_arg_type = "Float32Array | Float64Array")] x: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] shift: Unknown<'_>,
+    #[napi(ts_arg_type = "Float32Array | Float64Array")] out: Unknown<'_>,
+) -> Result<()> {
+    guard("activationForward", || {
+        let act: Activation = args::activation(&activation, "activation")?;
+        let shift = args::finite(&shift, "shift")?;
+        let (xv, ov) = (real_view(&x, "x")?, real_view(&out, "out")?);
+        if same_dtype(&[ov, xv])? == Dtype::F64 {
+            let xi = input64(xv, ov);
+            // SAFETY: out has dtype f64; the input is out itself (None) or separate/copied memory.
+            let o = unsafe { ov.slice_mut::<f64>() };
+            return linalg::activation_forward_f64(act, xi.as_deref(), shift, o).map_err(invalid_arg);
+        }
+        // SAFETY: f32 views (same_dtype; an empty one reads as an empty slice of either dtype)
+        // taken with no JS run since; `x` is separate, out itself or copied.
+        unsafe {
+            let xo = Operand::of(xv, &ov);
+            linalg::activation_forward(act, xo.input(), shift, ov.slice_mut::<f32>()).map_err(invalid_arg)
+        }
+    })
+}
+
+/// `gradPre[i] = gradOut[i]·σ'(pre[i])`, σ' written through the output `y` = σ(pre).
+/// `y` or `gradOut` may be `gradPre`. Float32Array or Float64Array (one dtype per call).
+#[napi]
+pub fn activation_backward(
+    #[napi(ts_arg_type = "'identity' | 'tanh' | 'sigmoid' | 'relu'")] activation: Unknown<'_>,
+    #[napi(ts_arg_type = "Float32Array | Float64Array")] y: Unknown<'_>,
+    #[napi(ts_arg_type = "Float32Array | Float64Array")] grad_out: Unknown<'_>,
+    #[napi(ts_arg_type = "Float32Array | Float64Array")] grad_pre: Unknown<'_>,
+) -> Result<()> {
+    guard("activationBackward", || {
+        let act = args::activation(&activation, "activation")?;
+        let (yv, gv, pv) = (
+            real_view(&y, "y")?,
+            real_view(&grad_out, "gradOut")?,
+            real_view(&grad_pre, "gradPre")?,
+        );
+        if same_dtype(&[pv, yv, gv])? == Dtype::F64 {
+            let (yi, gi) = (input64(yv, pv), input64(gv, pv));
+            // SAFETY: gradPre has dtype f64; each input is gradPre itself (None) or separate/copied memory.
+            let o = unsafe { pv.slice_mut::<f64>() };
+            return linalg::activation_backward_f64(act, yi.as_deref(), gi.as_deref(), o)
+                .map_err(invalid_arg);
+        }
+        // SAFETY: as in activation_forward.
+        unsafe {
+            let (yo, go) = (Operand::of(yv, &pv), Operand::of(gv, &pv));
+            linalg::activation_backward(act, yo.input(), go.input(), pv.slice_mut::<f32>())
+                .map_err(invalid_arg)
+        }
     })
 }

@@ -5,13 +5,17 @@
 // (clippy --all-targets --all-features) these functions have no caller.
 #![cfg_attr(test, allow(dead_code))]
 
+// one file per kernel family (docs: families), plus the support modules `abort` (the async
+// variants' flag) and `args` (reading arguments)
 mod abort;
+mod args;
+mod balance;
 mod energy;
 mod flow;
 mod fractal;
 mod linalg;
-mod measured;
 mod optim;
+mod prodigy;
 mod qdt;
 
 use crate::error::KernelError;

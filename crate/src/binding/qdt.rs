@@ -1,18 +1,17 @@
-//! #[napi] wrappers of the QDT/QBE kernels (design.md §2 eqs. 1, 2, 6, 15). Typed
-//! arrays are borrowed, not copied; `out` is written in place. An `out` that is the
-//! input array itself is computed in place; any other overlap copies the input first.
-//!
-//! Every typed array comes in as a `Float64ArraySlice` (one `napi_get_typedarray_info`,
-//! a raw pointer): the owned `Float64Array` also creates and deletes a napi reference
-//! per call (measured ~1 µs here, a third of a 1000-element call), and a `&[f64]`
-//! parameter could not be checked for overlap with `out` before both references exist.
+//! #[napi] exports of the qdt family (design.md §2 eqs. 1, 2, 6, 15): the coupling Ψ(t), the
+//! scale transition, the Shannon entropy and the spectrum of a density matrix. Scalars and
+//! params fields are read first, then the Float64Arrays (see `args`); they are borrowed, not copied, and `out`
+//! is written in place. An `out` that is the input array itself is computed in place; any
+//! other overlap copies the input first.
 
+use super::args::{self, f64_view, field, Options, View};
 use super::{guard, invalid_arg};
-use crate::{coupling, eigen, entropy};
-use napi::bindgen_prelude::Float64ArraySlice;
-use napi::Result;
+use crate::eigen;
+use crate::qdt;
+use napi::{Result, Unknown};
 use napi_derive::napi;
 
+/// How an input relates to `out`: separate, the same memory, or a partial overlap.
 #[derive(PartialEq)]
 enum Overlap {
     None,
@@ -20,11 +19,10 @@ enum Overlap {
     Partial,
 }
 
-fn overlap(a: &[f64], b: &[f64]) -> Overlap {
-    let (x, y) = (a.as_ptr_range(), b.as_ptr_range());
-    if a.is_empty() || b.is_empty() || x.end <= y.start || y.end <= x.start {
+fn overlap(input: &View, out: &View) -> Overlap {
+    if !input.overlaps(out) {
         Overlap::None
-    } else if x == y {
+    } else if input.same(out) {
         Overlap::Same
     } else {
         Overlap::Partial
@@ -35,83 +33,104 @@ fn overlap(a: &[f64], b: &[f64]) -> Overlap {
 /// `J(t) = ∫₀ᵗ e^{−βτ} sin(γτ) dτ` in closed form (series for small |t|·hypot(β, γ)).
 #[napi]
 pub fn coupling(
-    t: Float64ArraySlice,
-    alpha: f64,
-    beta: f64,
-    gamma: f64,
-    lambda_cosmo: f64,
-    mut out: Float64ArraySlice,
+    #[napi(ts_arg_type = "Float64Array")] t: Unknown<'_>,
+    #[napi(ts_arg_type = "{ alpha: number; beta: number; gamma: number; lambdaCosmo: number }")]
+    params: Unknown<'_>,
+    #[napi(ts_arg_type = "Float64Array")] out: Unknown<'_>,
 ) -> Result<()> {
     guard("coupling", || {
-        let p = coupling::CouplingParams {
-            alpha,
-            beta,
-            gamma,
-            lambda_cosmo,
+        let o = Options::of(params, "params")?;
+        let p = qdt::CouplingParams {
+            alpha: field!(o, number, "params", "alpha")?,
+            beta: field!(o, number, "params", "beta")?,
+            gamma: field!(o, number, "params", "gamma")?,
+            lambda_cosmo: field!(o, number, "params", "lambdaCosmo")?,
         };
-        let how = overlap(&t, &out);
-        let copy = (how == Overlap::Partial).then(|| t.to_vec());
-        // SAFETY: JS is blocked for this synchronous call; when `t` shares memory with
-        // `out` it is not read through its own slice while this one is alive.
-        let o = unsafe { out.as_mut() };
-        match (how, copy) {
-            (Overlap::Same, _) => coupling::coupling_in_place(o, &p),
-            (_, Some(t)) => coupling::coupling(&t, o, &p),
-            _ => coupling::coupling(&t, o, &p),
-        }
-        .map_err(invalid_arg)
+        coupling_views(&t, &p, &out)
     })
+}
+
+/// coupling after its scalars.
+fn coupling_views(t: &Unknown<'_>, p: &qdt::CouplingParams, out: &Unknown<'_>) -> Result<()> {
+    let (t, out) = (f64_view(t, "t")?, f64_view(out, "out")?);
+    let how = overlap(&t, &out);
+    // SAFETY: of dtype f64, and no JS runs until return; when `t` shares memory with `out`
+    // it is copied (partial) or not read through its own slice (same) while `o` is alive.
+    let copy = (how == Overlap::Partial).then(|| unsafe { t.slice::<f64>() }.to_vec());
+    let o = unsafe { out.slice_mut::<f64>() };
+    match (how, copy) {
+        (Overlap::Same, _) => qdt::coupling_in_place(o, p),
+        (_, Some(t)) => qdt::coupling(&t, o, p),
+        // SAFETY: as above; `t` does not overlap `out` here.
+        _ => qdt::coupling(unsafe { t.slice::<f64>() }, o, p),
+    }
+    .map_err(invalid_arg)
 }
 
 /// Eq. 2 for every t: `out[i] = 1 / (1 + e^{−λ(t_i − t_c)})`, evaluated through
 /// e^{−|u|} so that no |λ(t − t_c)| overflows.
 #[napi]
 pub fn scale_transition(
-    t: Float64ArraySlice,
-    scale_coupling: f64,
-    critical_time: f64,
-    mut out: Float64ArraySlice,
+    #[napi(ts_arg_type = "Float64Array")] t: Unknown<'_>,
+    #[napi(ts_arg_type = "{ scaleCoupling: number; criticalTime: number }")] params: Unknown<'_>,
+    #[napi(ts_arg_type = "Float64Array")] out: Unknown<'_>,
 ) -> Result<()> {
     guard("scaleTransition", || {
-        let how = overlap(&t, &out);
-        let copy = (how == Overlap::Partial).then(|| t.to_vec());
-        // SAFETY: as in `coupling`.
-        let o = unsafe { out.as_mut() };
-        match (how, copy) {
-            (Overlap::Same, _) => coupling::scale_transition_in_place(o, scale_coupling, critical_time),
-            (_, Some(t)) => coupling::scale_transition(&t, o, scale_coupling, critical_time),
-            _ => coupling::scale_transition(&t, o, scale_coupling, critical_time),
-        }
-        .map_err(invalid_arg)
+        let o = Options::of(params, "params")?;
+        let scale_coupling = field!(o, number, "params", "scaleCoupling")?;
+        let critical_time = field!(o, number, "params", "criticalTime")?;
+        scale_transition_views(&t, scale_coupling, critical_time, &out)
     })
+}
+
+/// scaleTransition after its scalars.
+fn scale_transition_views(t: &Unknown<'_>, lambda: f64, tc: f64, out: &Unknown<'_>) -> Result<()> {
+    let (t, out) = (f64_view(t, "t")?, f64_view(out, "out")?);
+    let how = overlap(&t, &out);
+    // SAFETY: as in `coupling_views`.
+    let copy = (how == Overlap::Partial).then(|| unsafe { t.slice::<f64>() }.to_vec());
+    let o = unsafe { out.slice_mut::<f64>() };
+    match (how, copy) {
+        (Overlap::Same, _) => qdt::scale_transition_in_place(o, lambda, tc),
+        (_, Some(t)) => qdt::scale_transition(&t, o, lambda, tc),
+        // SAFETY: as above; `t` does not overlap `out` here.
+        _ => qdt::scale_transition(unsafe { t.slice::<f64>() }, o, lambda, tc),
+    }
+    .map_err(invalid_arg)
 }
 
 /// Eq. 6's first term: the Shannon entropy in bits of `p` normalized by its total;
 /// NaN when p is empty, sums to 0, or holds a negative or non-finite mass.
 #[napi]
-pub fn shannon_entropy(p: Float64ArraySlice) -> Result<f64> {
-    guard("shannonEntropy", || Ok(entropy::shannon_entropy(&p)))
+pub fn shannon_entropy(#[napi(ts_arg_type = "Float64Array")] p: Unknown<'_>) -> Result<f64> {
+    guard("shannonEntropy", || {
+        let p = f64_view(&p, "p")?;
+        // SAFETY: read only, of dtype f64, and no JS runs until return.
+        Ok(qdt::shannon_entropy(unsafe { p.slice::<f64>() }))
+    })
 }
 
 /// The eigenvalues (ascending) of the Hermitian part of the d×d matrix `re + i·im`
 /// (row-major), written into `out` (length d): the spectrum behind eq. 15.
 #[napi]
 pub fn hermitian_eigenvalues(
-    re: Float64ArraySlice,
-    im: Float64ArraySlice,
-    d: f64,
-    mut out: Float64ArraySlice,
+    #[napi(ts_arg_type = "Float64Array")] re: Unknown<'_>,
+    #[napi(ts_arg_type = "Float64Array")] im: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] d: Unknown<'_>,
+    #[napi(ts_arg_type = "Float64Array")] out: Unknown<'_>,
 ) -> Result<()> {
     guard("hermitianEigenvalues", || {
-        let d = eigen::dimension_from_f64(d).map_err(invalid_arg)?;
-        let clash = overlap(&re, &out) != Overlap::None || overlap(&im, &out) != Overlap::None;
-        let copies = clash.then(|| (re.to_vec(), im.to_vec()));
-        // SAFETY: JS is blocked for this synchronous call; inputs sharing memory with
-        // `out` were copied before this mutable view exists.
-        let o = unsafe { out.as_mut() };
+        let d = eigen::dimension_from_f64(args::number(&d, "d")?).map_err(invalid_arg)?;
+        let (re, im, out) = (f64_view(&re, "re")?, f64_view(&im, "im")?, f64_view(&out, "out")?);
+        let clash = re.overlaps(&out) || im.overlaps(&out);
+        // SAFETY: of dtype f64, and no JS runs until return; inputs sharing memory with `out`
+        // are copied before its mutable slice exists, and not read through their own after.
+        let copies = clash.then(|| unsafe { (re.slice::<f64>().to_vec(), im.slice::<f64>().to_vec()) });
+        let o = unsafe { out.slice_mut::<f64>() };
         match copies {
             Some((re, im)) => eigen::hermitian_eigenvalues(&re, &im, d, o),
-            None => eigen::hermitian_eigenvalues(&re, &im, d, o),
+            // SAFETY: as above; neither input overlaps `out` here.
+            None => unsafe { eigen::hermitian_eigenvalues(re.slice::<f64>(), im.slice::<f64>(), d, o) },
         }
         .map_err(invalid_arg)
     })
