@@ -28,33 +28,9 @@ export interface KnownFailure {
 
 const NATIVE = ['rust', 'cpp', 'wasm'] as const;
 const ALL = ['rust', 'cpp', 'wasm', 'js'] as const;
-const FLOW = ['energyFlowStep', 'energyFlowMaxStep', 'energyFlowRunAsync', 'laplacian'];
 
 export const KNOWN_FAILURES: readonly KnownFailure[] = [
   // --- kernels -------------------------------------------------------------------------
-  {
-    backends: ['rust', 'cpp'],
-    set: 'kernels',
-    cls: 'crash',
-    targets: FLOW,
-    mutation: /getter on params\.\w+ that does (shrink|detach|transfer)|valueOf does (shrink|detach|transfer)/,
-    reason:
-      'a params getter shrinks or detaches an array after the binding took its data pointer: use after free, SIGSEGV (issue 15 item 3; rust and cpp helpers)',
-  },
-  {
-    backends: ['rust'],
-    set: 'kernels',
-    cls: 'unnamed',
-    reason:
-      'napi-rs conversion errors name no parameter ("Failed to convert napi value … into rust type `f64`", "Get TypedArray info failed", "Expected $name, got N"; issue 15 item 5; rust helper)',
-  },
-  {
-    backends: ['rust'],
-    set: 'kernels',
-    cls: 'jsException',
-    detail: /Cannot convert undefined or null to object/,
-    reason: 'lib/backends/rust.ts reads a null or undefined params object before the addon checks it (rust helper)',
-  },
   {
     backends: ['wasm'],
     set: 'kernels',
@@ -91,26 +67,6 @@ export const KNOWN_FAILURES: readonly KnownFailure[] = [
     detail: /addEventListener is not a function/,
     reason:
       'lib/async.ts abortable calls signal.addEventListener on a signal that is not an AbortSignal: a TypeError naming nothing (lead)',
-  },
-  {
-    backends: NATIVE,
-    set: 'kernels',
-    cls: 'jsException',
-    targets: [
-      'sgdStep',
-      'adamStep',
-      'prodigyAccumulate',
-      'prodigyUpdate',
-      'matmul',
-      'coupling',
-      'scaleTransition',
-      'nonlocalEnergy',
-      'updateEnergy',
-      'laplacian',
-    ],
-    detail: /Cannot read properties of (null|undefined)/,
-    reason:
-      'the temporary positional adapter (lib/backends/positional.ts) reads the fields of a null or undefined options object (lead; goes when the bindings take the objects)',
   },
   // --- the public API ----------------------------------------------------------------------
   {

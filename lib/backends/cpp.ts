@@ -9,7 +9,8 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Kernels } from '../kernels.js';
 import { isCheckout, packageRoot } from '../paths.js';
-import { type NativeAddon, NativeLoadError, nativeKernels } from './native.js';
+import type { CppAddon } from './cpp-addon.js';
+import { NativeLoadError, nativeKernels } from './native.js';
 
 /**
  * Where cmake-js puts the addon: build/Release/cimm_cpp.node, or the path in CIMM_CPP_ADDON
@@ -30,12 +31,14 @@ export function loadCppKernels(): Kernels {
     const what = process.env.CIMM_CPP_ADDON ? `CIMM_CPP_ADDON=${path} does not exist` : `${path} is not built`;
     throw new NativeLoadError(`the C++ addon is not built: ${what}`, [], [build, js]);
   }
-  let addon: NativeAddon;
+  let addon: CppAddon;
   try {
-    addon = createRequire(import.meta.url)(path) as NativeAddon;
+    addon = createRequire(import.meta.url)(path) as CppAddon;
   } catch (e) {
     const text = e instanceof Error ? e.message.split('\n')[0] : String(e);
     throw new NativeLoadError(`the C++ addon ${path} does not load`, [text], [`re${build}`, js]);
   }
+  // CppAddon (the declared interface, cpp-addon.ts) where a NativeAddon is wanted: the
+  // compile-time check that the addon provides every kernel in the interface's shape
   return nativeKernels('cpp', addon, path);
 }

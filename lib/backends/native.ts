@@ -18,7 +18,6 @@ import {
   type Kernels,
   type MatmulParams,
 } from '../kernels.js';
-import { type PositionalKernels, withOptionObjects } from './positional.js';
 
 /**
  * The native side of an async call's abort: the addon's task holds it and checks it between
@@ -147,14 +146,8 @@ export function nativeKernels(name: 'rust' | 'cpp', addon: NativeAddon, path: st
     throw new Error(`the ${name} addon at ${path} lacks ${missing.join(', ')}: it is out of date, rebuild it`);
   }
   const wrapped = Object.fromEntries(KERNEL_NAMES.map((k) => [k, withNativeErrors(addon[k])]));
-  // The rust addon takes the options objects itself; TEMPORARY (lib/backends/positional.ts): the
-  // cpp addon still takes the options kernels' scalars positionally
-  const kernels =
-    name === 'rust'
-      ? (wrapped as Pick<Kernels, KernelName>)
-      : withOptionObjects<Pick<Kernels, KernelName>>(
-          wrapped as unknown as PositionalKernels<Pick<Kernels, KernelName>>,
-        );
+  // both addons take the options objects themselves (binding/args.rs, native/src/binding/args.hpp)
+  const kernels = wrapped as Pick<Kernels, KernelName>;
   return {
     name,
     describe: () => ({

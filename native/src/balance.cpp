@@ -6,8 +6,8 @@
 
 #include "balance_kernels.hpp"
 #include "cpu.hpp"
-#include "flow.hpp"
 #include "parallel.hpp"
+#include "reduce.hpp"
 #include "simd.hpp"
 
 namespace cimm {

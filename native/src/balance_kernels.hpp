@@ -1,5 +1,5 @@
 // The pieces of updateEnergy's canonical order (balance.hpp), shared by balance.cpp (the
-// kernel) and measured.cpp (the optimizer steps that sum the same terms in the same pass):
+// kernel) and the measured steps of optim.cpp (the optimizer steps that sum the same terms in the same pass):
 // one element's terms, the 16 accumulators of a range's full blocks and their combine, and
 // (with x86 dispatch) the same accumulators as 4 registers × 4 lanes. Every term and sum is
 // one double operation, unfused (the including files are built with FP contraction off).

@@ -263,7 +263,7 @@ bool tridiagonal_eigenvalues(double* d, double* e2, std::size_t n) noexcept {
 }
 
 void hermitian_eigenvalues_path(const double* re, const double* im, std::size_t d, double* out, bool simd) {
-  if (d == 0) return;
+  if (d == 0 || d > kMaxDimension) return;  // the binding allows d <= kMaxDimension: 2d² + 5d cannot wrap
   const std::size_t need = 2 * d * d + 5 * d;
   if (d <= kKeepScratchMax) {
     thread_local std::vector<double> scratch;

@@ -1,5 +1,5 @@
 // The energy kernels of seed 002 §2.1 (design.md §2 eqs. 3–4), plain C++ with no Node
-// types. The callers (binding.cpp, the native tests) check lengths; these functions assume
+// types. The callers (the binding, the native tests) check lengths; these functions assume
 // them. Each family has a scalar reference and an AVX2+FMA variant side by side; the
 // unsuffixed entry points pick one by the CPU's features at run time and split large calls
 // over the thread pool without changing their results.

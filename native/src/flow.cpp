@@ -14,11 +14,15 @@
 #include "flow.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <limits>
 #include <utility>
 
+#include "checked.hpp"
 #include "cpu.hpp"
 #include "parallel.hpp"
+#include "reduce.hpp"
 #include "simd.hpp"
 
 namespace cimm {
@@ -238,6 +242,7 @@ void laplacian_avx2(const double* energy, std::size_t nx, std::size_t ny, double
 
 void energy_flow_step(const double* energy, const double* potential, const double* source, std::size_t nx,
                       std::size_t ny, const FlowParams& params, double* out) {
+  if (!product_fits(nx, ny, sizeof(double))) return;  // no such grid (checked.hpp)
   const FlowRow row = flow_row();
   over_bands(nx, ny, [&](std::size_t j0, std::size_t j1) {
     flow_rows(row, energy, potential, source, nx, ny, params, out, j0, j1);
@@ -247,6 +252,7 @@ void energy_flow_step(const double* energy, const double* potential, const doubl
 bool energy_flow_run(double*& current, double*& previous, const double* potential, const double* source, std::size_t nx,
                      std::size_t ny, const FlowParams& params, const double* kappas, std::size_t steps,
                      const StopFlag& stop) {
+  if (!product_fits(nx, ny, sizeof(double))) return false;  // no such grid (checked.hpp)
   FlowParams step = params;
   for (std::size_t s = 0; s < steps; ++s) {
     if (raised(&stop)) return false;
@@ -258,6 +264,7 @@ bool energy_flow_run(double*& current, double*& previous, const double* potentia
 }
 
 void laplacian(const double* energy, std::size_t nx, std::size_t ny, double h, Boundary boundary, double* out) {
+  if (!product_fits(nx, ny, sizeof(double))) return;  // no such grid (checked.hpp)
   const LaplacianRow row = laplacian_row();
   over_bands(nx, ny,
              [&](std::size_t j0, std::size_t j1) { laplacian_rows(row, energy, nx, ny, h, boundary, out, j0, j1); });
@@ -265,6 +272,7 @@ void laplacian(const double* energy, std::size_t nx, std::size_t ny, double h, B
 
 double energy_flow_max_step(const double* potential, std::size_t nx, std::size_t ny, double h, double beta,
                             double gamma, Boundary boundary) noexcept {
+  if (!product_fits(nx, ny, sizeof(double))) return std::numeric_limits<double>::quiet_NaN();  // checked.hpp
   const bool periodic = boundary == Boundary::kPeriodic;
   const double diffusion = (4.0 * beta) / (h * h);
   const double g = gamma / (h * h);
@@ -283,6 +291,67 @@ double energy_flow_max_step(const double* potential, std::size_t nx, std::size_t
     }
   }
   return worst > 0 ? 1.0 / worst : std::numeric_limits<double>::infinity();
+}
+
+// ---- the grid sums of eq. 11 (∫E, ∫|E|, L2(Ω)) ----
+
+namespace detail {
+
+void grid_sums_scalar(const double* x, std::size_t n, double* out) noexcept {
+  double s = 0;
+  double a = 0;
+  double q = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    s += x[i];
+    a += std::fabs(x[i]);
+    q += x[i] * x[i];
+  }
+  out[0] = s;
+  out[1] = a;
+  out[2] = q;
+}
+
+#if CIMM_HAVE_X86_DISPATCH
+
+CIMM_TARGET_AVX2 void grid_sums_avx2(const double* x, std::size_t n, double* out) noexcept {
+  const __m256d abs_mask = _mm256_castsi256_pd(_mm256_set1_epi64x(INT64_MAX));
+  __m256d s[4], a[4], q[4];
+  for (int u = 0; u < 4; ++u) s[u] = a[u] = q[u] = _mm256_setzero_pd();
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    for (int u = 0; u < 4; ++u) {
+      const __m256d v = _mm256_loadu_pd(x + i + 4 * u);
+      s[u] = _mm256_add_pd(s[u], v);
+      a[u] = _mm256_add_pd(a[u], _mm256_and_pd(v, abs_mask));
+      q[u] = _mm256_fmadd_pd(v, v, q[u]);
+    }
+  }
+  out[0] = detail::lane_sum4(s);
+  out[1] = detail::lane_sum4(a);
+  out[2] = detail::lane_sum4(q);
+  for (; i < n; ++i) {
+    out[0] += x[i];
+    out[1] += std::fabs(x[i]);
+    out[2] += x[i] * x[i];
+  }
+}
+
+#else
+
+void grid_sums_avx2(const double* x, std::size_t n, double* out) noexcept { grid_sums_scalar(x, n, out); }
+
+#endif
+
+}  // namespace detail
+
+void grid_sums(const double* x, std::size_t n, double* out) {
+  const bool v = has_avx2_fma();
+  detail::split_sum<3>(
+      n,
+      [&](std::size_t b, std::size_t e, double* slot) {
+        v ? detail::grid_sums_avx2(x + b, e - b, slot) : detail::grid_sums_scalar(x + b, e - b, slot);
+      },
+      out);
 }
 
 }  // namespace cimm

@@ -1,12 +1,13 @@
 // The energy flow of seed 002 §4.1 (design.md §2 eq. 10) and the reductions of the
 // stability criteria of §4.2 (eq. 11), plain C++ with no Node types. The callers
-// (binding.cpp, the native tests) check lengths and coefficients; these functions assume
+// (the binding, the native tests) check lengths and coefficients; these functions assume
 // them. Scalar and AVX2+FMA variants side by side; the unsuffixed entry points pick one at
 // run time and split large calls over the thread pool without changing their results.
 #pragma once
 
 #include <cstddef>
 
+#include "reduce.hpp"
 #include "stop.hpp"
 
 namespace cimm {
@@ -54,26 +55,8 @@ void laplacian(const double* energy, std::size_t nx, std::size_t ny, double h, B
 // the length and added in order, so they do not depend on the thread count.
 void grid_sums(const double* x, std::size_t n, double* out);
 
-// ‖x‖₂ with each f32 squared in double; NaN or +∞ when x holds a non-finite value.
-double l2_norm(const float* x, std::size_t n);
-
-// Sets NaN and ±∞ entries to 0 (finite entries are not written); returns how many.
-std::size_t zero_non_finite(float* x, std::size_t n);
-
-// x_i ← (float)(x_i · s), the product in double (as JS computes it).
-void scale_in_place(float* x, std::size_t n, double s);
-
-// The same on f64 gradients (Float64Array parameters): scalar loops, the norm's sum over the
-// same fixed split.
-double l2_norm(const double* x, std::size_t n);
-std::size_t zero_non_finite(double* x, std::size_t n);
-void scale_in_place(double* x, std::size_t n, double s);
-
 constexpr std::size_t kFlowParallelCells = std::size_t{1} << 16;
 constexpr std::size_t kFlowUnitCells = std::size_t{1} << 15;
-constexpr std::size_t kReduceParallel = std::size_t{1} << 18;
-constexpr std::size_t kReduceMinUnit = std::size_t{1} << 15;
-constexpr std::size_t kMaxSumUnits = 64;
 
 // The single-threaded variants, exposed for the native tests (SIMD ≈ scalar). Without x86
 // dispatch every *_avx2 function forwards to its scalar twin.
@@ -90,15 +73,6 @@ void laplacian_avx2(const double* energy, std::size_t nx, std::size_t ny, double
 
 void grid_sums_scalar(const double* x, std::size_t n, double* out) noexcept;
 void grid_sums_avx2(const double* x, std::size_t n, double* out) noexcept;
-double sum_squares_scalar(const float* x, std::size_t n) noexcept;
-double sum_squares_avx2(const float* x, std::size_t n) noexcept;
-std::size_t zero_non_finite_scalar(float* x, std::size_t n) noexcept;
-std::size_t zero_non_finite_avx2(float* x, std::size_t n) noexcept;
-void scale_scalar(float* x, std::size_t n, double s) noexcept;
-void scale_avx2(float* x, std::size_t n, double s) noexcept;
-
-// The fixed split of a length-n sum: range length (a multiple of 16) and number of ranges.
-void sum_split(std::size_t n, std::size_t* chunk, std::size_t* units) noexcept;
 
 }  // namespace detail
 

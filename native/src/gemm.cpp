@@ -10,8 +10,9 @@
 #include <algorithm>
 #include <vector>
 
+#include "checked.hpp"
 #include "cpu.hpp"
-#include "fractal.hpp"
+#include "linalg.hpp"
 #include "parallel.hpp"
 #include "simd.hpp"
 #include "stop.hpp"
@@ -185,6 +186,10 @@ void kernel_wasm(std::size_t kc, const float* a, const float* b, float* c, std::
 bool gemm_blocked(MicroKernel kernel, bool parallel, bool trans_a, bool trans_b, std::size_t m, std::size_t n,
                   std::size_t k, float alpha, const float* a, const float* b, float beta, float* c,
                   const StopFlag* stop = nullptr) {
+  // no such matrices (checked.hpp): sizes whose products wrap touch no memory
+  if (!product_fits(m, k, sizeof(float)) || !product_fits(k, n, sizeof(float)) || !product_fits(m, n, sizeof(float))) {
+    return false;
+  }
   if (beta == 0) {
     std::fill(c, c + m * n, 0.0f);
   } else if (beta != 1) {
@@ -268,6 +273,10 @@ bool matmul_until(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std:
 
 void matmul(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, double alpha, const double* a,
             const double* b, double beta, double* c) {
+  if (!product_fits(m, k, sizeof(double)) || !product_fits(k, n, sizeof(double)) ||
+      !product_fits(m, n, sizeof(double))) {
+    return;  // no such matrices (checked.hpp)
+  }
   for (std::size_t i = 0; i < m; ++i) {
     for (std::size_t j = 0; j < n; ++j) {
       double sum = 0;

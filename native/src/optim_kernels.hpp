@@ -1,5 +1,5 @@
 // The per-element compute of the SGD and Adam/AdamW steps, shared by optim.cpp (the plain
-// steps) and measured.cpp (the steps that also measure their update): the f32 scalars, one
+// steps) and the measured steps of optim.cpp (the steps that also measure their update): the f32 scalars, one
 // element, and (with x86 dispatch) 8 lanes. Operations of the parameters' dtype (float or
 // double: the scalar code is one template for both; the 8-lane code is f32's) one at a time
 // in PyTorch's order, never fused (the including files are built with FP contraction off),

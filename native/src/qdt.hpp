@@ -1,7 +1,7 @@
 // The QDT/QBE kernels (design.md §2 eqs. 1, 2, 6, 15), plain C++ with no Node types, the
 // same math as crate/src/{coupling,entropy,eigen}.rs and the js reference: the coupling
 // Ψ(t), the scale transition 𝒮(t), the Shannon entropy of a mass vector, and the
-// eigenvalues of a Hermitian matrix. The callers (binding.cpp, the native tests) check
+// eigenvalues of a Hermitian matrix. The callers (the binding, the native tests) check
 // lengths and parameters; these functions assume them. Scalar (libm) and AVX2+FMA variants
 // side by side; the unsuffixed entry points pick one at run time and split large calls over
 // the thread pool without changing their results.

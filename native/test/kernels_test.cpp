@@ -9,10 +9,14 @@
 #include <limits>
 #include <vector>
 
+#include "checked.hpp"
 #include "cpu.hpp"
+#include "elementwise.hpp"
 #include "energy.hpp"
 #include "flow.hpp"
 #include "fractal.hpp"
+#include "linalg.hpp"
+#include "optim.hpp"
 #include "parallel.hpp"
 #include "primes.hpp"
 #include "qdt.hpp"
@@ -715,6 +719,41 @@ void test_eigen() {
   check(std::isnan(ev[0]) && std::isnan(ev[1]), "eigen: NaN input", ev[0], 0, 0);
 }
 
+// Sizes whose products wrap (issue 15): checked_mul says so, and the kernels that compute a
+// product of sizes touch no memory for them (null arrays would crash at the first access).
+void test_checked_sizes() {
+  constexpr std::size_t kMax = std::numeric_limits<std::size_t>::max();
+  std::size_t out = 7;
+  check(cimm::checked_mul(3, 5, &out) && out == 15, "checked_mul: 3·5", static_cast<double>(out), 15, 0);
+  check(cimm::checked_mul(kMax, 1, &out) && out == kMax, "checked_mul: max·1", 0, 0, 0);
+  check(cimm::checked_mul(0, kMax, &out) && out == 0, "checked_mul: 0·max", 0, 0, 0);
+  out = 7;
+  check(!cimm::checked_mul(kMax / 2 + 1, 2, &out) && out == 7, "checked_mul: (max/2 + 1)·2 wraps", 0, 0, 0);
+  check(!cimm::product_fits(kMax / 4 + 1, 1, sizeof(float)), "product_fits: bytes wrap", 0, 0, 0);
+  check(cimm::product_fits(kMax / 8, 1, sizeof(double)), "product_fits: bytes fit", 0, 0, 0);
+  // nx = ny = 2^32 (the fuzz run's case): nx·ny wraps to 0 on a 64-bit size_t
+  const std::size_t big = std::size_t{1} << (sizeof(std::size_t) * 4);
+  const cimm::FlowParams params{1, 0.1, 0.25, 0.35, 0.5, cimm::Boundary::kPeriodic};
+  cimm::laplacian(nullptr, big, big, 1, cimm::Boundary::kPeriodic, nullptr);
+  cimm::energy_flow_step(nullptr, nullptr, nullptr, big, big, params, nullptr);
+  const double dt = cimm::energy_flow_max_step(nullptr, big, big, 1, 0.25, 0.35, cimm::Boundary::kZeroFlux);
+  check(std::isnan(dt), "energy_flow_max_step: nx·ny wraps → NaN", dt, 0, 0);
+  double* current = nullptr;
+  double* previous = nullptr;
+  const double kappa = 0;
+  const cimm::StopFlag never{false};
+  check(!cimm::energy_flow_run(current, previous, nullptr, nullptr, big, big, params, &kappa, 1, never),
+        "energy_flow_run: nx·ny wraps → false", 0, 0, 0);
+  // m·n, m·k, k·n: each product's wrap stops the GEMM before it writes C
+  check(!cimm::matmul_until(false, false, big, big, 1, 1.0f, nullptr, nullptr, 0.0f, nullptr, nullptr),
+        "matmul_until: m·n wraps → false", 0, 0, 0);
+  cimm::matmul(false, false, 1, big, big, 1.0f, nullptr, nullptr, 0.0f, nullptr);
+  cimm::matmul(true, true, big, 1, big, 1.0, static_cast<const double*>(nullptr), nullptr, 0.0,
+               static_cast<double*>(nullptr));
+  const double e = cimm::nonlocal_energy(nullptr, nullptr, big, nullptr, big, 1, 0.1);
+  check(std::isnan(e), "nonlocal_energy: m·d wraps → NaN", e, 0, 0);
+}
+
 }  // namespace
 
 int main() {
@@ -734,6 +773,7 @@ int main() {
   test_eigen();
   test_parallel_for();
   test_stoppable();
+  test_checked_sizes();
   if (failures) {
     std::printf("%d check(s) failed\n", failures);
     return 1;

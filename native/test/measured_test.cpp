@@ -3,8 +3,6 @@
 // update_energy — bit for bit: parameters, state, snapshot, finiteness and the three sums.
 // Lengths around the SIMD width 8, the block width 16 and the split's ranges; every SGD and
 // Adam option. Run by ctest; exits non-zero on any failure.
-#include "measured.hpp"
-
 #include <cmath>
 #include <cstdint>
 #include <cstdio>

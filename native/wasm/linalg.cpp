@@ -3,7 +3,7 @@
 #include <cstddef>
 
 #include "exports.hpp"
-#include "fractal.hpp"
+#include "linalg.hpp"
 
 using std::size_t;
 

@@ -7,7 +7,6 @@
 
 #include "exports.hpp"
 #include "flow.hpp"
-#include "measured.hpp"
 #include "wasm_kernels.hpp"
 
 using std::size_t;

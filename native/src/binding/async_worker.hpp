@@ -1,4 +1,4 @@
-// What the async entry points of binding.cpp share: the abort flag JS raises, and a worker
+// What the async entry points of the binding (native/src/binding/) share: the abort flag JS raises, and a worker
 // that runs a kernel on libuv's thread pool and settles a promise.
 //
 // Memory: an async entry point copies its typed-array inputs into memory the worker owns
@@ -13,12 +13,15 @@
 
 #include <napi.h>
 
+#include <cstddef>
+#include <cstdlib>
 #include <exception>
 #include <functional>
 #include <memory>
 #include <string>
 #include <utility>
 
+#include "args.hpp"
 #include "stop.hpp"
 
 namespace cimm_binding {
@@ -102,5 +105,45 @@ class KernelWorker : public Napi::AsyncWorker {
   std::function<Napi::Value(Napi::Env)> convert_;
   Napi::Promise::Deferred deferred_;
 };
+
+// The AbortFlag argument of an async entry point (read with the scalars: no JS runs).
+inline std::shared_ptr<cimm::StopFlag> abort_flag(Napi::Env env, Napi::Value value) {
+  auto flag = AbortFlag::Of(env, value);
+  if (!flag) fail(env, "an AbortFlag", "flag", value);
+  return flag;
+}
+
+// The most elements of a result array: V8's typed-array limit on 64-bit Node 20 (2^32).
+constexpr std::size_t kMaxResultLength = std::size_t{1} << (sizeof(std::size_t) >= 8 ? 32 : 28);
+
+// A new zeroed typed array of `count` elements of T (Array: Napi::Float32Array or
+// Napi::Float64Array) for a worker to fill. Its memory comes from calloc, so memory that
+// cannot be had is an error naming `param` (napi_create_arraybuffer would abort the process
+// instead: V8 treats that allocation failure as fatal); a count above kMaxResultLength is one
+// too. Where external buffers are not allowed, V8 allocates it as before.
+template <typename Array, typename T>
+Array new_result(Napi::Env env, std::size_t count, const std::string& what, const std::string& param,
+                 Napi::Value value) {
+  if (count > kMaxResultLength) fail(env, what, param, value);
+  if (count == 0) return Array::New(env, 0);
+  void* data = std::calloc(count, sizeof(T));
+  if (data == nullptr) fail(env, what, param, value);
+  napi_value buffer = nullptr;
+  const napi_status status = napi_create_external_arraybuffer(
+      env, data, count * sizeof(T), [](napi_env, void* memory, void*) { std::free(memory); }, nullptr, &buffer);
+  if (status != napi_ok) {
+    std::free(data);
+    if (env.IsExceptionPending()) env.GetAndClearPendingException();
+    return Array::New(env, count);
+  }
+  return Array::New(env, count, Napi::ArrayBuffer(env, buffer), 0);
+}
+
+// A typed array the worker writes and hands to JS in OnOK; until then only the worker holds
+// it, so no JS code can detach or resize it.
+template <typename Array>
+std::shared_ptr<Napi::ObjectReference> owned_result(Array array) {
+  return std::make_shared<Napi::ObjectReference>(Napi::Persistent(static_cast<Napi::Object>(array)));
+}
 
 }  // namespace cimm_binding

@@ -1,0 +1,201 @@
+/**
+ * The declared interface of the C++ addon: exactly what native/src/binding/ registers (each
+ * family's `register_<family>` in native/src/binding/<family>.cpp, plus addon.cpp's AbortFlag,
+ * cpuFeatures, simdPath and threadCount), with the arguments each entry point reads, in its
+ * order. Written from the binding, not derived from lib/kernels.ts, so that the two are
+ * checked against each other:
+ *
+ * - at compile time (`npm run typecheck`, and every build): `loadCppKernels` passes a
+ *   CppAddon where lib/backends/native.ts wants a NativeAddon, so a kernel the addon lacks or
+ *   declares with another shape does not compile;
+ * - at run time (test/cpp.test.ts): the addon's export names equal CPP_ADDON_EXPORTS, which
+ *   the type below makes list every member of CppAddon and nothing else.
+ *
+ * Adding a kernel: its line here and in its family's binding file.
+ */
+import type {
+  ActivationName,
+  AdamStepMeasuredOptions,
+  AdamStepOptions,
+  CouplingParams,
+  EnergyFlowParams,
+  EnergyFlowRunParams,
+  EnergyFlowRunResult,
+  LaplacianParams,
+  MatmulParams,
+  NonlocalEnergyParams,
+  ProdigyAccumulateOptions,
+  ProdigyUpdateOptions,
+  Real,
+  ScaleTransitionParams,
+  SgdStepOptions,
+  UpdateEnergyParams,
+} from '../kernels.js';
+import type { NativeAbortFlag } from './native.js';
+
+export interface CppAddon {
+  // ---- energy (binding/energy.cpp) ----
+  localEnergy: (r: Float64Array, primeCount: number, out: Float64Array) => void;
+  localEnergyAsync: (r: Float64Array, primeCount: number, flag: NativeAbortFlag) => Promise<Float64Array>;
+  nonlocalEnergy: (x: Float32Array, y: Float32Array, points: Float32Array, params: NonlocalEnergyParams) => number;
+  distance: (x: Float32Array, y: Float32Array) => number;
+
+  // ---- fractal (binding/fractal.cpp) ----
+  fractalStep: (z: Float32Array, offset: number, out: Float32Array) => void;
+  fractalStepBackward: (z: Float32Array, gradOut: Float32Array, gradZ: Float32Array) => void;
+  maxAbs: (x: Float32Array) => number;
+
+  // ---- linalg (binding/linalg.cpp) ----
+  matmul: (params: MatmulParams, a: Real, b: Real, c: Real) => void;
+  matmulAsync: (
+    params: MatmulParams,
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array | undefined,
+    flag: NativeAbortFlag,
+  ) => Promise<Float32Array>;
+  axpby: (alpha: number, x: Float32Array, beta: number, y: Float32Array) => void;
+  dot: (x: Float32Array, y: Float32Array) => number;
+  sum: (x: Float32Array) => number;
+  activationForward: (activation: ActivationName, x: Real, shift: number, out: Real) => void;
+  activationBackward: (activation: ActivationName, y: Real, gradOut: Real, gradPre: Real) => void;
+
+  // ---- qdt (binding/qdt.cpp) ----
+  coupling: (t: Float64Array, params: CouplingParams, out: Float64Array) => void;
+  scaleTransition: (t: Float64Array, params: ScaleTransitionParams, out: Float64Array) => void;
+  shannonEntropy: (p: Float64Array) => number;
+  hermitianEigenvalues: (re: Float64Array, im: Float64Array, d: number, out: Float64Array) => void;
+
+  // ---- flow (binding/flow.cpp) ----
+  energyFlowStep: (
+    energy: Float64Array,
+    potential: Float64Array,
+    source: Float64Array,
+    nx: number,
+    ny: number,
+    params: EnergyFlowParams,
+    out: Float64Array,
+  ) => void;
+  energyFlowRunAsync: (
+    energy: Float64Array,
+    potential: Float64Array,
+    source: Float64Array,
+    nx: number,
+    ny: number,
+    params: EnergyFlowRunParams,
+    kappas: Float64Array,
+    flag: NativeAbortFlag,
+  ) => Promise<EnergyFlowRunResult>;
+  energyFlowMaxStep: (
+    potential: Float64Array,
+    nx: number,
+    ny: number,
+    params: Pick<EnergyFlowParams, 'h' | 'beta' | 'gamma' | 'boundary'>,
+  ) => number;
+  laplacian: (energy: Float64Array, nx: number, ny: number, params: LaplacianParams, out: Float64Array) => void;
+  gridSums: (x: Float64Array, out: Float64Array) => void;
+
+  // ---- optim (binding/optim.cpp) ----
+  sgdStep: (params: Real, grads: Real, momentumBuffer: Real, options: SgdStepOptions) => boolean;
+  adamStep: (params: Real, grads: Real, m: Real, v: Real, vMax: Real, options: AdamStepOptions) => boolean;
+  sgdStepMeasured: (
+    params: Real,
+    grads: Real,
+    momentumBuffer: Real,
+    before: Real,
+    options: SgdStepOptions,
+    out: Float64Array,
+  ) => boolean;
+  adamStepMeasured: (
+    params: Real,
+    grads: Real,
+    m: Real,
+    v: Real,
+    vMax: Real,
+    before: Real,
+    options: AdamStepMeasuredOptions,
+    out: Float64Array,
+  ) => boolean;
+  firstNonFinite: (values: Real) => number;
+  memoryCopy: (src: Float32Array, dst: Float32Array) => void;
+  l2Norm: (x: Real) => number;
+  zeroNonFinite: (x: Real) => number;
+  scaleInPlace: (x: Real, s: number) => void;
+
+  // ---- prodigy (binding/prodigy.cpp) ----
+  prodigyAccumulate: (
+    params: Real,
+    grads: Real,
+    p0: Real,
+    m: Real,
+    v: Real,
+    s: Real,
+    options: ProdigyAccumulateOptions,
+  ) => [number, number];
+  prodigyUpdate: (params: Real, m: Real, v: Real, options: ProdigyUpdateOptions) => boolean;
+
+  // ---- balance (binding/balance.cpp) ----
+  updateEnergy: (
+    before: Real,
+    after: Real,
+    grads: Real,
+    metric: Real,
+    params: UpdateEnergyParams,
+    out: Float64Array,
+  ) => void;
+  updateSlope: (before: Real, after: Real, grads: Real) => number;
+
+  // ---- the module (binding/addon.cpp, binding/async_worker.hpp) ----
+  AbortFlag: new () => NativeAbortFlag;
+  cpuFeatures: () => string[];
+  simdPath: () => string;
+  threadCount: () => number;
+}
+
+/** The names the addon exports: every member of CppAddon, nothing else (checked below). */
+export const CPP_ADDON_EXPORTS = [
+  'localEnergy',
+  'localEnergyAsync',
+  'nonlocalEnergy',
+  'distance',
+  'fractalStep',
+  'fractalStepBackward',
+  'maxAbs',
+  'matmul',
+  'matmulAsync',
+  'axpby',
+  'dot',
+  'sum',
+  'activationForward',
+  'activationBackward',
+  'coupling',
+  'scaleTransition',
+  'shannonEntropy',
+  'hermitianEigenvalues',
+  'energyFlowStep',
+  'energyFlowRunAsync',
+  'energyFlowMaxStep',
+  'laplacian',
+  'gridSums',
+  'sgdStep',
+  'adamStep',
+  'sgdStepMeasured',
+  'adamStepMeasured',
+  'firstNonFinite',
+  'memoryCopy',
+  'l2Norm',
+  'zeroNonFinite',
+  'scaleInPlace',
+  'prodigyAccumulate',
+  'prodigyUpdate',
+  'updateEnergy',
+  'updateSlope',
+  'AbortFlag',
+  'cpuFeatures',
+  'simdPath',
+  'threadCount',
+] as const satisfies readonly (keyof CppAddon)[];
+
+/** A member of CppAddon missing from CPP_ADDON_EXPORTS makes this `false` (a compile error). */
+type Unlisted = Exclude<keyof CppAddon, (typeof CPP_ADDON_EXPORTS)[number]>;
+export const CPP_ADDON_EXPORTS_COMPLETE: [Unlisted] extends [never] ? true : false = true;
