@@ -32,6 +32,7 @@ export const CHECKOUT_ONLY = [
   'test/compare.test.ts',
   'test/queue.test.ts',
   'test/queue-faults.test.ts',
+  'test/families.test.ts',
   'test/fuzz.test.ts',
 ];
 

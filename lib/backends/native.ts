@@ -21,7 +21,7 @@ import {
 
 /**
  * The native side of an async call's abort: the addon's task holds it and checks it between
- * work units (crate/src/binding/abort.rs, native/src/async_worker.hpp).
+ * work units (crate/src/binding/abort.rs, native/src/binding/async_worker.hpp).
  */
 export interface NativeAbortFlag {
   raise(): void;
