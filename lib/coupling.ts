@@ -121,6 +121,7 @@ export function coupling(t: number | Float64Array, opts?: CouplingOptions): numb
     return oneOut[0];
   }
   if (!(t instanceof Float64Array)) throw argumentError('t', 'a finite number or a Float64Array', t);
+  float64Array('t', t); // attached and in bounds (an options getter may have detached it); finiteness: extent
   checkCouplingRange(t, extent(t), alpha, beta, gamma, lambda);
   const out = o.out === undefined ? new Float64Array(t.length) : float64Array('out', o.out, { length: t.length });
   // out may be t (in place); a partial overlap is computed from a copy of t (lib/aliasing.ts).

@@ -8,6 +8,7 @@
 import { afterAll, describe, expect, test } from 'vitest';
 import { abortable } from '../lib/async.js';
 import { kernels as activeKernels, setBackend } from '../lib/backend.js';
+import { coupling } from '../lib/coupling.js';
 import { localEnergy, localEnergyAsync, nonlocalEnergy } from '../lib/energy.js';
 import { CimmArgumentError, CimmDivergenceError, describeValue, typeOf } from '../lib/errors.js';
 import { laplacian } from '../lib/flow.js';
@@ -100,6 +101,20 @@ describe.each(backends.map((b) => [b.name] as const))('options read once, first 
     );
     expect(error).toBeInstanceOf(CimmArgumentError);
     expect((error as Error).message).toMatch(/\bre\b/);
+  });
+
+  test('coupling: a getter on options.out that detaches t is an error naming t (was an engine TypeError on wasm)', async () => {
+    setBackend(name);
+    const t = new Float64Array([0.5, 1, 2]);
+    const error = await errorOf(() =>
+      coupling(t, {
+        get out() {
+          detach(t);
+          return undefined;
+        },
+      }),
+    );
+    expectNamed(error, 't');
   });
 
   test('laplacian: a getter that resizes energy below the grid is an error naming energy', async () => {
