@@ -82,7 +82,9 @@ function typedArray<A extends FloatArray>(
     const what = length === undefined ? `a ${ctor.name}` : `a ${ctor.name} of length ${length}`;
     throw argumentError(name, what, value);
   }
-  if (value.length === 0 && outOfBounds(value)) {
+  // buffer.byteLength too: optimized code has been seen to report a detached view's old
+  // length (Node 20), and a detached buffer's byteLength is 0.
+  if ((value.length === 0 || value.buffer.byteLength === 0) && outOfBounds(value)) {
     throw argumentError(
       name,
       `a ${ctor.name} whose buffer is attached and in bounds (not detached, transferred or shrunk)`,
@@ -102,6 +104,10 @@ function typedArray<A extends FloatArray>(
  */
 function outOfBounds(view: FloatArray): boolean {
   try {
+    // Both probes: a detached buffer fails the first (the Uint8Array constructor), a fixed
+    // view of a buffer shrunk below it the second. The slice alone was not enough: V8's
+    // optimized code (Node 20) let it pass on a detached buffer after many calls.
+    new Uint8Array(view.buffer, 0, 0);
     view.slice(0, 0);
     return false;
   } catch {
