@@ -35,6 +35,13 @@ export function abortable<T>(
   start: () => Promise<T>,
   onAbort?: () => void,
 ): Promise<T> {
+  // A signal that is not an AbortSignal is an argument error before any work starts (the
+  // callers check it too; this is the last line, so that no started work is left unhandled).
+  try {
+    abortSignal('signal', signal);
+  } catch (error) {
+    return Promise.reject(error);
+  }
   if (signal?.aborted) return Promise.reject(abortError(signal, what));
   let work: Promise<T>;
   try {

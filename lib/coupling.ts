@@ -8,7 +8,7 @@ import { separate } from './aliasing.js';
 import { kernels } from './backend.js';
 import { QDT } from './constants.js';
 import { argumentError, CimmArgumentError, describeValue, typeOf } from './errors.js';
-import { allFinite, finiteNumber, float64Array, options } from './is.js';
+import { allFinite, finiteNumber, float64Array, readOptions } from './is.js';
 
 /** ln(f64 max): e^{x} overflows above it. */
 const EXP_MAX = 709.782712893384;
@@ -109,7 +109,7 @@ function checkCouplingRange(t: Float64Array, x: Extent, alpha: number, beta: num
 export function coupling(t: number, opts?: CouplingOptions): number;
 export function coupling(t: Float64Array, opts?: CouplingOptions): Float64Array;
 export function coupling(t: number | Float64Array, opts?: CouplingOptions): number | Float64Array {
-  const o = options<CouplingOptions>('options', opts);
+  const o = readOptions<CouplingOptions>('options', opts, ['alpha', 'beta', 'gamma', 'lambdaCosmo', 'out']);
   const alpha = finiteNumber('alpha', o.alpha ?? QDT.alpha);
   const beta = finiteNumber('beta', o.beta ?? QDT.beta);
   const gamma = finiteNumber('gamma', o.gamma ?? QDT.gamma);
@@ -121,6 +121,7 @@ export function coupling(t: number | Float64Array, opts?: CouplingOptions): numb
     return oneOut[0];
   }
   if (!(t instanceof Float64Array)) throw argumentError('t', 'a finite number or a Float64Array', t);
+  float64Array('t', t); // attached and in bounds (an options getter may have detached it); finiteness: extent
   checkCouplingRange(t, extent(t), alpha, beta, gamma, lambda);
   const out = o.out === undefined ? new Float64Array(t.length) : float64Array('out', o.out, { length: t.length });
   // out may be t (in place); a partial overlap is computed from a copy of t (lib/aliasing.ts).
@@ -136,7 +137,7 @@ export function coupling(t: number | Float64Array, opts?: CouplingOptions): numb
 export function scaleTransition(t: number, opts?: ScaleTransitionOptions): number;
 export function scaleTransition(t: Float64Array, opts?: ScaleTransitionOptions): Float64Array;
 export function scaleTransition(t: number | Float64Array, opts?: ScaleTransitionOptions): number | Float64Array {
-  const o = options<ScaleTransitionOptions>('options', opts);
+  const o = readOptions<ScaleTransitionOptions>('options', opts, ['scaleCoupling', 'criticalTime', 'out']);
   const lambda = finiteNumber('scaleCoupling', o.scaleCoupling ?? SCALE_TRANSITION_DEFAULTS.scaleCoupling);
   const tc = finiteNumber('criticalTime', o.criticalTime ?? SCALE_TRANSITION_DEFAULTS.criticalTime);
   if (typeof t === 'number') {

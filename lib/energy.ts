@@ -7,7 +7,7 @@ import { abortSignal, deliver } from './async.js';
 import { kernels } from './backend.js';
 import { QDT } from './constants.js';
 import { argumentError, CimmArgumentError } from './errors.js';
-import { finiteNumber, firstNonFinite, float32Array, float64Array, integer, options } from './is.js';
+import { finiteNumber, firstNonFinite, float32Array, float64Array, integer, readOptions } from './is.js';
 import { MAX_PRIME_COUNT } from './primes.js';
 import { type Domain, quadraturePoints } from './quadrature.js';
 
@@ -29,9 +29,9 @@ export interface LocalEnergyOptions {
 
 /** Eq. 3 for each r: out[i] = Σ_{n≤N} cos(2π r_i / p_n) / (r_i² + p_n²). */
 export function localEnergy(r: Float64Array, opts?: LocalEnergyOptions): Float64Array {
-  float64Array('r', r, { finite: true });
-  const o = options<LocalEnergyOptions>('options', opts);
+  const o = readOptions<LocalEnergyOptions>('options', opts, ['primeCount', 'out']);
   const n = integer('primeCount', o.primeCount ?? ENERGY_DEFAULTS.primeCount, { min: 0, max: MAX_PRIME_COUNT });
+  float64Array('r', r, { finite: true });
   const out = o.out === undefined ? new Float64Array(r.length) : float64Array('out', o.out, { length: r.length });
   kernels().localEnergy(separate('localEnergy', { r, out }).r, n, out);
   return out;
@@ -50,11 +50,11 @@ export interface LocalEnergyAsyncOptions extends LocalEnergyOptions {
  * naming it). Bad arguments reject before any work is queued.
  */
 export async function localEnergyAsync(r: Float64Array, opts?: LocalEnergyAsyncOptions): Promise<Float64Array> {
-  float64Array('r', r, { finite: true });
-  const o = options<LocalEnergyAsyncOptions>('options', opts);
+  const o = readOptions<LocalEnergyAsyncOptions>('options', opts, ['primeCount', 'out', 'signal']);
   const n = integer('primeCount', o.primeCount ?? ENERGY_DEFAULTS.primeCount, { min: 0, max: MAX_PRIME_COUNT });
-  const out = o.out === undefined ? undefined : float64Array('out', o.out, { length: r.length });
   const signal = abortSignal('signal', o.signal);
+  float64Array('r', r, { finite: true });
+  const out = o.out === undefined ? undefined : float64Array('out', o.out, { length: r.length });
   const result = await kernels().localEnergyAsync(r, n, signal);
   return out === undefined ? result : deliver('out', result, out);
 }
@@ -97,14 +97,14 @@ export function nonlocalEnergy(
   points: Float32Array,
   opts?: NonlocalEnergyOptions,
 ): number {
+  const o = readOptions<NonlocalEnergyOptions>('options', opts, ['lengthScale', 'softening']);
+  const ell = finiteNumber('lengthScale', o.lengthScale ?? ENERGY_DEFAULTS.lengthScale, { above: 0 });
+  const eps = finiteNumber('softening', o.softening ?? ENERGY_DEFAULTS.softening, { min: 0 });
   const d = pairOfVectors(x, y);
   float32Array('points', points);
   if (points.length === 0 || points.length % d !== 0) {
     throw argumentError('points', `a Float32Array of M×${d} values (M >= 1)`, points);
   }
-  const o = options<NonlocalEnergyOptions>('options', opts);
-  const ell = finiteNumber('lengthScale', o.lengthScale ?? ENERGY_DEFAULTS.lengthScale, { above: 0 });
-  const eps = finiteNumber('softening', o.softening ?? ENERGY_DEFAULTS.softening, { min: 0 });
   const e = kernels().nonlocalEnergy(x, y, points, { lengthScale: ell, softening: eps });
   if (Number.isNaN(e)) nonFiniteResult(points);
   return e;
@@ -173,8 +173,20 @@ export class EnergySystem {
   private readonly scratchE = new Float64Array(1);
 
   constructor(opts?: EnergySystemOptions) {
-    const o = options<EnergySystemOptions>('options', opts);
-    const domain = options<Domain>('domain', o.domain);
+    const o = readOptions<EnergySystemOptions>('options', opts, [
+      'alpha',
+      'beta',
+      'gamma',
+      'lambdaCosmo',
+      'primeCount',
+      'lengthScale',
+      'softening',
+      'quadraturePoints',
+      'domain',
+      'seed',
+      'points',
+    ]);
+    const domain = readOptions<Domain>('domain', o.domain, ['lower', 'upper']);
     const lower = finiteNumber('domain.lower', domain.lower ?? -1);
     this.config = Object.freeze({
       alpha: finiteNumber('alpha', o.alpha ?? QDT.alpha),

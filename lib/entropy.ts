@@ -6,7 +6,7 @@
 import { kernels } from './backend.js';
 import { QDT } from './constants.js';
 import { argumentError, CimmArgumentError, describeValue, typeOf } from './errors.js';
-import { finiteNumber, float64Array, integer, options } from './is.js';
+import { finiteNumber, float64Array, integer, readOptions } from './is.js';
 
 /** Why `p` was rejected, found after the kernel returned NaN (it validates in the same pass). */
 function diagnoseMasses(p: Float64Array): number {
@@ -103,7 +103,7 @@ export class EntropyTracker {
   private s: EntropyTrackerState = { ...EMPTY_STATE };
 
   constructor(opts?: EntropyTrackerOptions) {
-    const o = options<EntropyTrackerOptions>('options', opts);
+    const o = readOptions<EntropyTrackerOptions>('options', opts, ['gamma']);
     this.config = Object.freeze({ gamma: finiteNumber('gamma', o.gamma ?? QDT.gamma, { min: 0 }) });
   }
 
@@ -168,7 +168,14 @@ export class EntropyTracker {
 
   /** Restore a state from `state()` (validated). */
   loadState(state: EntropyTrackerState): void {
-    const st = options<EntropyTrackerState>('state', state);
+    const st = readOptions<EntropyTrackerState>('state', state, [
+      'steps',
+      'time',
+      'energy',
+      'variation',
+      'shannon',
+      'rate',
+    ]);
     const nullable = (name: string, v: unknown) => (v === null ? null : finiteNumber(name, v));
     const steps = integer('state.steps', st.steps, { min: 0, max: Number.MAX_SAFE_INTEGER });
     const time = nullable('state.time', st.time);

@@ -59,13 +59,25 @@ export class CimmDivergenceError extends RangeError {
   }
 }
 
-/** A short, printable rendering of any value for error messages. */
+/**
+ * A short, printable rendering of any value for error messages. Never throws: it runs while
+ * an error is being built, where a second error would hide the first (a detached DataView's
+ * byteLength throws, a hostile constructor or Symbol.toStringTag getter may).
+ */
 export function describeValue(value: unknown): string {
+  try {
+    return describeValueUnsafe(value);
+  } catch {
+    return typeof value === 'object' && value !== null ? '[object (unprintable)]' : typeof value;
+  }
+}
+
+function describeValueUnsafe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
   if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
   if (value === null || value === undefined) return String(value);
   if (ArrayBuffer.isView(value)) {
-    const length = 'length' in value ? (value as { length: number }).length : value.byteLength;
+    const length = 'length' in value ? (value as { length: number }).length : viewByteLength(value);
     return `${value.constructor.name}(${length})`;
   }
   if (Array.isArray(value)) return `Array(${value.length})`;
@@ -73,10 +85,25 @@ export function describeValue(value: unknown): string {
   return Object.prototype.toString.call(value);
 }
 
+/** A DataView's byteLength, or "detached" (the getter throws on a detached or out-of-bounds view). */
+function viewByteLength(view: ArrayBufferView): number | string {
+  try {
+    return view.byteLength;
+  } catch {
+    return 'detached';
+  }
+}
+
 /** The type word used in messages: typed arrays by constructor name, null as null. */
 export function typeOf(value: unknown): string {
   if (value === null) return 'null';
-  if (ArrayBuffer.isView(value)) return value.constructor.name;
+  if (ArrayBuffer.isView(value)) {
+    try {
+      return value.constructor.name;
+    } catch {
+      return 'object';
+    }
+  }
   if (Array.isArray(value)) return 'Array';
   return typeof value;
 }

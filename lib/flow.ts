@@ -14,7 +14,7 @@ import { abortSignal, throwIfAborted } from './async.js';
 import { kernels } from './backend.js';
 import { QDT } from './constants.js';
 import { argumentError } from './errors.js';
-import { finiteNumber, float64Array, integer, oneOf, options } from './is.js';
+import { finiteNumber, float64Array, integer, oneOf, readOptions } from './is.js';
 import type { EnergyFlowParams, FlowBoundary } from './kernels.js';
 
 export type { EnergyFlowParams, FlowBoundary } from './kernels.js';
@@ -112,7 +112,7 @@ export interface MaxStepOptions extends FlowGridOptions {
  * With Ψ constant this is the diffusion limit h²/(4β).
  */
 export function energyFlowMaxStep(potential: Float64Array, opts: MaxStepOptions): number {
-  const o = options<MaxStepOptions>('options', opts);
+  const o = readOptions<MaxStepOptions>('options', opts, ['nx', 'ny', 'h', 'boundary', 'beta', 'gamma']);
   const g = gridOf(o);
   gridArray('potential', potential, g);
   const beta = betaOf(o.beta);
@@ -143,16 +143,28 @@ export function energyFlowStep(
   source: Float64Array,
   opts: EnergyFlowStepOptions,
 ): Float64Array {
-  const o = options<EnergyFlowStepOptions>('options', opts);
+  const o = readOptions<EnergyFlowStepOptions>('options', opts, [
+    'nx',
+    'ny',
+    'h',
+    'boundary',
+    'beta',
+    'gamma',
+    'dt',
+    'kappa',
+    't',
+    'timeOffset',
+    'out',
+  ]);
   const g = gridOf(o);
-  gridArray('energy', energy, g);
-  gridArray('potential', potential, g);
-  gridArray('source', source, g);
   const beta = betaOf(o.beta);
   const gamma = finiteNumber('gamma', o.gamma ?? QDT.gamma);
   const dt = finiteNumber('dt', o.dt, { above: 0 });
   const k =
     o.kappa === undefined ? kappa(o.t ?? 0, o.timeOffset ?? FLOW_DEFAULTS.timeOffset) : finiteNumber('kappa', o.kappa);
+  gridArray('energy', energy, g);
+  gridArray('potential', potential, g);
+  gridArray('source', source, g);
   const out = o.out === undefined ? new Float64Array(g.cells) : outputGrid(o.out, g);
   separate('energyFlowStep', { energy, potential, source, out });
   const params = { h: g.h, dt, beta, gamma, kappa: k, boundary: g.boundary };
@@ -173,7 +185,7 @@ export interface LaplacianOptions extends FlowGridOptions {
 
 /** ∇²E by the 5-point stencil with the grid's boundary condition. */
 export function laplacian(energy: Float64Array, opts: LaplacianOptions): Float64Array {
-  const o = options<LaplacianOptions>('options', opts);
+  const o = readOptions<LaplacianOptions>('options', opts, ['nx', 'ny', 'h', 'boundary', 'out']);
   const g = gridOf(o);
   gridArray('energy', energy, g);
   const out = o.out === undefined ? new Float64Array(g.cells) : outputGrid(o.out, g);
@@ -243,7 +255,23 @@ export class EnergyFlow {
   private running = false;
 
   constructor(opts: EnergyFlowOptions) {
-    const o = options<EnergyFlowOptions>('options', opts);
+    const o = readOptions<EnergyFlowOptions>('options', opts, [
+      'nx',
+      'ny',
+      'h',
+      'boundary',
+      'dt',
+      'beta',
+      'gamma',
+      'timeOffset',
+      'stepControl',
+      'maxSubsteps',
+      't',
+      'energy',
+      'potential',
+      'quantumSource',
+      'gradientForce',
+    ]);
     const g = gridOf(o);
     const timeOffset = finiteNumber('timeOffset', o.timeOffset ?? FLOW_DEFAULTS.timeOffset, { above: 1 });
     this.config = Object.freeze({
@@ -405,7 +433,7 @@ export class EnergyFlow {
    */
   async runAsync(steps: number, opts?: { signal?: AbortSignal }): Promise<number> {
     integer('steps', steps, { min: 0, max: 2 ** 53 });
-    const signal = abortSignal('signal', options<{ signal?: AbortSignal }>('options', opts).signal);
+    const signal = abortSignal('signal', readOptions<{ signal?: AbortSignal }>('options', opts, ['signal']).signal);
     this.idle('runAsync');
     throwIfAborted(signal, 'EnergyFlow.runAsync');
     const { dt, timeOffset } = this.config;

@@ -14,7 +14,7 @@
 import { separate } from './aliasing.js';
 import { kernels } from './backend.js';
 import { argumentError, CimmArgumentError } from './errors.js';
-import { firstNonFinite, float32Array, integer, oneOf, options } from './is.js';
+import { firstNonFinite, float32Array, integer, oneOf, readOptions } from './is.js';
 import { MAX_PRIME_COUNT, primeTable } from './primes.js';
 
 /** Largest number of scales K. */
@@ -98,11 +98,11 @@ export interface FractalStepOptions {
  * on every backend). `fractalTransform` is the bounded multi-step form.
  */
 export function fractalStep(z: Float32Array, offset: number, opts?: FractalStepOptions): Float32Array {
-  float32Array('z', z);
+  const o = readOptions<FractalStepOptions>('options', opts, ['out']);
   if (typeof offset !== 'number' || !Number.isFinite(offset) || !Number.isFinite(Math.fround(offset))) {
     throw argumentError('offset', 'a finite number within the f32 range', offset);
   }
-  const o = options<FractalStepOptions>('options', opts);
+  float32Array('z', z);
   const out = o.out === undefined ? new Float32Array(z.length) : float32Array('out', o.out, { length: z.length });
   // out may be z (in place); a partial overlap is computed from a copy of z (lib/aliasing.ts).
   kernels().fractalStep(separate('fractalStep', { z, out }).z, offset, out);
@@ -145,8 +145,7 @@ export interface FractalTransformResult {
  * offsets). See `fractalTransform` for the plain form.
  */
 export function fractalTransformInfo(z: Float32Array, opts?: FractalTransformOptions): FractalTransformResult {
-  float32Array('z', z);
-  const o = options<FractalTransformOptions>('options', opts);
+  const o = readOptions<FractalTransformOptions>('options', opts, ['steps', 'start', 'weights', 'bound', 'out']);
   const steps = integer('steps', o.steps ?? 1, { min: 0, max: 1_000_000 });
   const w = scaleWeights('weights', o.weights ?? FRACTAL_DEFAULTS.weights);
   const start = integer('start', o.start ?? FRACTAL_DEFAULTS.start, {
@@ -154,6 +153,7 @@ export function fractalTransformInfo(z: Float32Array, opts?: FractalTransformOpt
     max: MAX_PRIME_COUNT - w.length - steps,
   });
   const mode = oneOf<FractalBoundMode>('bound', o.bound ?? 'rescale', ['rescale', 'check']);
+  float32Array('z', z);
   const out = o.out === undefined ? new Float32Array(z.length) : float32Array('out', o.out, { length: z.length });
 
   const first = offsetOf(start, w);

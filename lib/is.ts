@@ -82,10 +82,37 @@ function typedArray<A extends FloatArray>(
     const what = length === undefined ? `a ${ctor.name}` : `a ${ctor.name} of length ${length}`;
     throw argumentError(name, what, value);
   }
+  // buffer.byteLength too: optimized code has been seen to report a detached view's old
+  // length (Node 20), and a detached buffer's byteLength is 0.
+  if ((value.length === 0 || value.buffer.byteLength === 0) && outOfBounds(value)) {
+    throw argumentError(
+      name,
+      `a ${ctor.name} whose buffer is attached and in bounds (not detached, transferred or shrunk)`,
+      value,
+    );
+  }
   if (length !== undefined && value.length !== length) {
     throw argumentError(name, `a ${ctor.name} of length ${length}`, value);
   }
   return value as A;
+}
+
+/**
+ * Whether a view reads as length 0 because its buffer was detached (transferred) or resized
+ * below it: the engine then throws on any copy. Only asked for length 0 (a view in bounds
+ * has its length), so the try costs nothing on the usual path.
+ */
+function outOfBounds(view: FloatArray): boolean {
+  try {
+    // Both probes: a detached buffer fails the first (the Uint8Array constructor), a fixed
+    // view of a buffer shrunk below it the second. The slice alone was not enough: V8's
+    // optimized code (Node 20) let it pass on a detached buffer after many calls.
+    new Uint8Array(view.buffer, 0, 0);
+    view.slice(0, 0);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 /** The index of the first non-finite element, or -1. */
@@ -136,4 +163,26 @@ export function options<T extends object>(name: string, value: unknown): Partial
     throw argumentError(name, 'an options object', value);
   }
   return value as Partial<T>;
+}
+
+/**
+ * An options object read once: each of `fields` is read exactly one time, in order, into a
+ * new plain object (absent and undefined fields are left out), so a getter runs now, before
+ * any argument is validated, and cannot show a check one value and the kernel another
+ * (issue 15 item 3). Callers validate the snapshot, then the typed arrays (which a getter may
+ * have detached, shrunk or resized), and only then call a kernel. `name` names the object in
+ * errors (`options`, `shape`, `context`).
+ */
+export function readOptions<T extends object>(
+  name: string,
+  value: unknown,
+  fields: readonly (keyof T & string)[],
+): Partial<T> {
+  const source = options<T>(name, value);
+  const copy: Partial<T> = {};
+  for (const field of fields) {
+    const v = source[field];
+    if (v !== undefined) copy[field] = v;
+  }
+  return copy;
 }

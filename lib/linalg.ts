@@ -6,7 +6,7 @@ import { separate } from './aliasing.js';
 import { abortSignal, deliver } from './async.js';
 import { kernels } from './backend.js';
 import { argumentError, CimmArgumentError } from './errors.js';
-import { finiteNumber, firstNonFinite, float32Array, integer, options } from './is.js';
+import { finiteNumber, firstNonFinite, float32Array, integer, readOptions } from './is.js';
 import type { MatmulParams } from './kernels.js';
 
 /** Largest matrix dimension accepted. */
@@ -56,17 +56,27 @@ function matmulArguments(
   a: Float32Array,
   b: Float32Array,
   shape: MatmulShape,
-  opts: MatmulOptions | undefined,
-): { params: MatmulParams; a: Float32Array; b: Float32Array; out: Float32Array | undefined } {
-  const s = options<MatmulShape>('shape', shape);
+  opts: MatmulAsyncOptions | undefined,
+  async: boolean,
+): {
+  params: MatmulParams;
+  a: Float32Array;
+  b: Float32Array;
+  out: Float32Array | undefined;
+  signal: AbortSignal | undefined;
+} {
+  // Both objects are read once, first: a getter runs before any array is inspected.
+  const s = readOptions<MatmulShape>('shape', shape, ['m', 'n', 'k']);
+  const fields = ['transA', 'transB', 'alpha', 'beta', 'out'] as const;
+  const o = readOptions<MatmulAsyncOptions>('options', opts, async ? [...fields, 'signal'] : fields);
   const m = integer('m', s.m, { min: 0, max: MAX_DIMENSION });
   const n = integer('n', s.n, { min: 0, max: MAX_DIMENSION });
   const k = integer('k', s.k, { min: 0, max: MAX_DIMENSION });
-  const o = options<MatmulOptions>('options', opts);
   const transA = boolOption('transA', o.transA);
   const transB = boolOption('transB', o.transB);
   const alpha = finiteNumber('alpha', o.alpha ?? 1);
   const beta = finiteNumber('beta', o.beta ?? 0);
+  const signal = abortSignal('signal', o.signal);
   const [ar, ac] = transA ? [k, m] : [m, k];
   const [br, bc] = transB ? [n, k] : [k, n];
   float32Array('a', a);
@@ -86,7 +96,7 @@ function matmulArguments(
   // C is written block by block while a and b are read: an out overlapping either is
   // rejected (lib/aliasing.ts; an input that may only be copied is).
   const inputs = separate('matmul', { a, b, c: out }, { names: { c: 'out' } });
-  return { params: { transA, transB, m, n, k, alpha, beta }, a: inputs.a, b: inputs.b, out };
+  return { params: { transA, transB, m, n, k, alpha, beta }, a: inputs.a, b: inputs.b, out, signal };
 }
 
 /**
@@ -94,7 +104,7 @@ function matmulArguments(
  * m×n. Returns C (`out`, or a new array).
  */
 export function matmul(a: Float32Array, b: Float32Array, shape: MatmulShape, opts?: MatmulOptions): Float32Array {
-  const { params, a: left, b: right, out: given } = matmulArguments(a, b, shape, opts);
+  const { params, a: left, b: right, out: given } = matmulArguments(a, b, shape, opts, false);
   const { transA, transB, m, n, k, alpha, beta } = params;
   const out = given ?? new Float32Array(m * n);
   kernels().matmul({ transA, transB, m, n, k, alpha, beta }, left, right, out);
@@ -120,8 +130,7 @@ export async function matmulAsync(
   shape: MatmulShape,
   opts?: MatmulAsyncOptions,
 ): Promise<Float32Array> {
-  const { params, out } = matmulArguments(a, b, shape, opts);
-  const signal = abortSignal('signal', options<MatmulAsyncOptions>('options', opts).signal);
+  const { params, out, signal } = matmulArguments(a, b, shape, opts, true);
   const c = await kernels().matmulAsync(params, a, b, params.beta !== 0 ? out : undefined, signal);
   return out === undefined ? c : deliver('out', c, out);
 }

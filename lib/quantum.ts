@@ -6,7 +6,7 @@ import { separate } from './aliasing.js';
 import { kernels } from './backend.js';
 import { BOLTZMANN } from './constants.js';
 import { argumentError, CimmArgumentError, describeValue, typeOf } from './errors.js';
-import { finiteNumber, float64Array, options } from './is.js';
+import { finiteNumber, float64Array, readOptions } from './is.js';
 
 /** The largest matrix dimension the eigenvalue kernels accept. */
 export const MAX_MATRIX_DIMENSION = 4096;
@@ -104,7 +104,7 @@ export function hermitianEigenvalues(
   im?: Float64Array | null,
   opts?: HermitianEigenvaluesOptions,
 ): Float64Array {
-  const o = options<HermitianEigenvaluesOptions>('options', opts);
+  const o = readOptions<HermitianEigenvaluesOptions>('options', opts, ['out', 'tolerance']);
   const tolerance = finiteNumber('tolerance', o.tolerance ?? DENSITY_TOLERANCE, { min: 0 });
   const m = complexMatrix(re, im);
   checkHermitian('matrix', m, tolerance);
@@ -161,7 +161,7 @@ export function densityMatrixEigenvalues(
  * (within it) contribute 0. In nats unless `base` says otherwise (2 for bits).
  */
 export function vonNeumannEntropy(re: Float64Array, im?: Float64Array | null, opts?: VonNeumannEntropyOptions): number {
-  const o = options<VonNeumannEntropyOptions>('options', opts);
+  const o = readOptions<VonNeumannEntropyOptions>('options', opts, ['base', 'tolerance']);
   const base = finiteNumber('base', o.base ?? Math.E, { above: 0 });
   if (base === 1) throw argumentError('base', 'a finite number > 0 other than 1', base);
   const lambda = densityMatrixEigenvalues(re, im, o.tolerance ?? DENSITY_TOLERANCE);

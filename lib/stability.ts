@@ -17,7 +17,7 @@ import { kernels } from './backend.js';
 import { QDT } from './constants.js';
 import { argumentError } from './errors.js';
 import { EnergyFlow, FLOW_BOUNDARIES, FLOW_DEFAULTS, type FlowGridOptions } from './flow.js';
-import { allFinite, finiteNumber, float32Array, float64Array, integer, oneOf, options } from './is.js';
+import { allFinite, finiteNumber, float32Array, float64Array, integer, oneOf, readOptions } from './is.js';
 import type { Kernels } from './kernels.js';
 
 export type StabilityCriterionName = 'energyRate' | 'curvature' | 'totalEnergy';
@@ -118,7 +118,13 @@ export class StabilityController {
   private laplacianScratch = new Float64Array(0);
 
   constructor(opts?: StabilityControllerOptions) {
-    const o = options<StabilityControllerOptions>('options', opts);
+    const o = readOptions<StabilityControllerOptions>('options', opts, [
+      'lambdaCosmo',
+      'alpha',
+      'beta',
+      'energyMax',
+      'margin',
+    ]);
     const energyMax = o.energyMax === undefined ? STABILITY_DEFAULTS.energyMax : o.energyMax;
     this.config = Object.freeze({
       lambdaCosmo: finiteNumber('lambdaCosmo', o.lambdaCosmo ?? QDT.lambdaCosmo, { min: 0 }),
@@ -157,8 +163,17 @@ export class StabilityController {
     context: StabilityContext | undefined,
     mutate: boolean,
   ): StabilityReport {
+    // The context is read once, first: a getter on it runs before the gradient is checked.
+    const ctx = readOptions<StabilityContext>('context', context, [
+      'energyRate',
+      'energy',
+      'flow',
+      'nx',
+      'ny',
+      'h',
+      'boundary',
+    ]);
     float32Array('gradient', gradient);
-    const ctx = options<StabilityContext>('context', context);
 
     let nonFinite = 0;
     let gradientNorm: number;
@@ -185,9 +200,18 @@ export class StabilityController {
    * the caller zeroed.
    */
   evaluate(gradientNorm: number, context?: StabilityContext, nonFinite = 0): StabilityReport {
+    const ctx = readOptions<StabilityContext>('context', context, [
+      'energyRate',
+      'energy',
+      'flow',
+      'nx',
+      'ny',
+      'h',
+      'boundary',
+    ]);
     finiteNumber('gradientNorm', gradientNorm, { min: 0 });
     integer('nonFinite', nonFinite, { min: 0 });
-    return this.judge(kernels(), gradientNorm, nonFinite, options<StabilityContext>('context', context));
+    return this.judge(kernels(), gradientNorm, nonFinite, ctx);
   }
 
   /** The criteria for a gradient norm and context; counts the evaluation and its failures. */

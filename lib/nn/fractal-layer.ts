@@ -21,7 +21,7 @@ import { separate } from '../aliasing.js';
 import { kernels } from '../backend.js';
 import { argumentError, CimmArgumentError, CimmDivergenceError } from '../errors.js';
 import { FRACTAL_DEFAULTS, fractalBound, MAX_FRACTAL_OFFSET, scaleWeights } from '../fractal.js';
-import { firstNonFinite, float32Array, integer, oneOf, options } from '../is.js';
+import { firstNonFinite, float32Array, integer, oneOf, readOptions } from '../is.js';
 import type { ActivationName, Kernels } from '../kernels.js';
 import { MAX_PRIME_COUNT, primeTable } from '../primes.js';
 import { Random } from '../random.js';
@@ -137,7 +137,16 @@ export class FractalLayer {
   private readonly pinned: Kernels | undefined;
 
   constructor(opts: FractalLayerOptions) {
-    const o = options<FractalLayerOptions>('options', opts);
+    const o = readOptions<FractalLayerOptions>('options', opts, [
+      'inputSize',
+      'outputSize',
+      'levels',
+      'activation',
+      'start',
+      'weights',
+      'seed',
+      'kernels',
+    ]);
     const inputSize = integer('inputSize', o.inputSize, { min: 1, max: 1 << 16 });
     const outputSize = integer('outputSize', o.outputSize, { min: 1, max: 1 << 16 });
     const levels = integer('levels', o.levels ?? FRACTAL_LAYER_DEFAULTS.levels, { min: 1, max: MAX_LEVELS });

@@ -22,8 +22,8 @@
 import { base64Bytes } from '../atomic-file.js';
 import type { EnergySystem } from '../energy.js';
 import type { EntropyTracker, EntropyTrackerState } from '../entropy.js';
-import { argumentError, CimmArgumentError } from '../errors.js';
-import { allFinite, boolean, finiteNumber, float32Array, integer, oneOf, options } from '../is.js';
+import { argumentError, CimmArgumentError, CimmDivergenceError } from '../errors.js';
+import { allFinite, boolean, finiteNumber, firstNonFinite, float32Array, integer, oneOf, options } from '../is.js';
 import type { Loss } from '../nn/losses.js';
 import type { Sequential } from '../nn/sequential.js';
 import type { Optimizer, OptimizerOptions } from '../optim/optimizer.js';
@@ -155,6 +155,13 @@ interface Progress {
   energyPrev: number | null;
   /** The last batch's loss after its update (what the next step passes as previousBatchLoss). */
   batchLossAfter: number | null;
+}
+
+/** max |v| over an array (for messages). */
+function largestMagnitude(values: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < values.length; i++) m = Math.max(m, Math.abs(values[i]));
+  return m;
 }
 
 function finiteRows(name: string, data: Float32Array, cols: number): void {
@@ -307,6 +314,7 @@ export class Trainer {
       }
     }
 
+    this.checkGradients(x, y, step, loss);
     this.optimizer.step(model.params, model.grads, previousBatchLoss === null ? { loss } : { loss, previousBatchLoss });
     // read after the step: a rule-driven optimizer sets η inside it (the rate this update used)
     const learningRate = this.optimizer.learningRate;
@@ -322,6 +330,24 @@ export class Trainer {
       }
     }
     return { epoch: 0, step, loss, learningRate, energy, entropy, stabilityScale, report };
+  }
+
+  /**
+   * A non-finite gradient from finite parameters and finite data: the forward or backward
+   * pass overflowed f32 (data near ±3.4e38, or parameters grown that large). Found here,
+   * before the optimizer, and reported as the divergence of this step with the batch's
+   * largest |x| and |y|, not as the optimizer's complaint about its `grads` argument. (With
+   * a stability controller the gradients were made finite above.)
+   */
+  private checkGradients(x: Float32Array, y: Float32Array, step: number, loss: number): void {
+    for (const [name, grad] of Object.entries(this.model.grads)) {
+      const i = firstNonFinite(grad);
+      if (i < 0) continue;
+      throw new CimmDivergenceError(
+        `cimm: the gradient grads["${name}"] went non-finite (${grad[i]} at index ${i}) at step ${step + 1} with loss ${loss}: the forward or backward pass overflowed f32 on this batch (largest |x| ${largestMagnitude(x)}, largest |y| ${largestMagnitude(y)}); scale the data or lower the learning rate`,
+        { step: step + 1, parameter: name, index: i, value: grad[i] },
+      );
+    }
   }
 
   /** Mean loss over rows [0, rows) of x, y, in batches (no update). */

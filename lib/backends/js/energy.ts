@@ -3,6 +3,7 @@
  * Seed 002 §2.1; design.md §2 eqs. 3–4.
  */
 
+import { argumentError } from '../../errors.js';
 import type { NonlocalEnergyParams } from '../../kernels.js';
 import { primeTable } from '../../primes.js';
 
@@ -43,6 +44,13 @@ export function nonlocalEnergy(
 ): number {
   const { lengthScale, softening } = params;
   const d = x.length;
+  // The checks of the native cores (crate/src/nonlocal.rs): with d = 0 the row count
+  // points.length / d is ∞ (or NaN) and the loop below would never end.
+  if (d === 0) throw argumentError('x', 'a non-empty Float32Array', x);
+  if (y.length !== d) throw argumentError('y', `a Float32Array of length ${d} (the length of x)`, y);
+  if (points.length === 0 || points.length % d !== 0) {
+    throw argumentError('points', `a Float32Array of M×${d} values (M >= 1)`, points);
+  }
   const m = points.length / d;
   const eps2 = softening * softening;
   let sum = 0;
