@@ -14,7 +14,7 @@
  * carried from the upstream cell, so what leaves one cell enters its neighbour exactly
  * (the scheme conserves Σ E) and the update stays monotone under energyFlowMaxStep.
  */
-import type { EnergyFlowParams, FlowBoundary, LaplacianParams } from '../../kernels.js';
+import type { EnergyFlowParams, LaplacianParams } from '../../kernels.js';
 
 /** The neighbour one cell back along an axis of n cells (itself at a zero-flux boundary). */
 function before(k: number, n: number, periodic: boolean): number {

@@ -2,7 +2,6 @@
  * Pure-TS Prodigy kernels (Mishchenko & Defazio 2023, Algorithm 4 as prodigyopt 1.1.2
  * implements it): the reference for crate/src/prodigy.rs and native/src/prodigy.cpp.
  */
-import { firstNonFinite as firstNonFiniteScan } from '../../is.js';
 import type { ProdigyAccumulateOptions, ProdigyUpdateOptions } from '../../kernels.js';
 import { type Real, roundingOf, sameDtype } from './dtype.js';
 
