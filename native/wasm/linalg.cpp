@@ -1,9 +1,10 @@
 // The linalg family on wasm (lib/backends/wasm/linalg.ts): the GEMM (its own f32x4 micro-kernel in the
 // core's wasm path), axpby, dot, sum and the activations of eq. 9.
+#include "linalg.hpp"
+
 #include <cstddef>
 
 #include "exports.hpp"
-#include "linalg.hpp"
 
 using std::size_t;
 
