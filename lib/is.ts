@@ -84,7 +84,7 @@ function typedArray<A extends FloatArray>(
   }
   // buffer.byteLength too: optimized code has been seen to report a detached view's old
   // length (Node 20), and a detached buffer's byteLength is 0.
-  if ((value.length === 0 || value.buffer.byteLength === 0) && outOfBounds(value)) {
+  if (detachedView(value)) {
     throw argumentError(
       name,
       `a ${ctor.name} whose buffer is attached and in bounds (not detached, transferred or shrunk)`,
@@ -95,6 +95,15 @@ function typedArray<A extends FloatArray>(
     throw argumentError(name, `a ${ctor.name} of length ${length}`, value);
   }
   return value as A;
+}
+
+/**
+ * Whether `view`'s buffer is detached (transferred) or was resized below it, so the engine
+ * throws on any copy. buffer.byteLength too: optimized code has been seen to report a
+ * detached view's old length (Node 20), and a detached buffer's byteLength is 0.
+ */
+export function detachedView(view: FloatArray): boolean {
+  return (view.length === 0 || view.buffer.byteLength === 0) && outOfBounds(view);
 }
 
 /**

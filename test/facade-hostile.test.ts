@@ -188,6 +188,47 @@ describe.each(backends.map((b) => [b.name] as const))('options read once, first 
   });
 });
 
+describe.each(backends.map((b) => [b.name] as const))('detached and shrunk arrays [%s]', (name) => {
+  test('an optimizer step with a detached parameter or gradient names it (fuzz facade:cpp:1:4943)', () => {
+    setBackend(name);
+    for (const which of ['params', 'grads'] as const) {
+      const params = { w: new Float64Array(12).fill(0.5), b: new Float64Array(6).fill(0.1) };
+      const grads = { w: new Float64Array(12).fill(0.01), b: new Float64Array(6).fill(0.02) };
+      detach(which === 'params' ? params.b : grads.b);
+      const adam = new Adam({ learningRate: 1e-3 });
+      expect(() => adam.step(params, grads)).toThrow(
+        expect.objectContaining({ name: 'CimmArgumentError', parameter: `${which}["b"]` }),
+      );
+    }
+  });
+
+  // the js kernels trust the facade (lib/kernels.ts); the native bindings read a view shrunk to
+  // nothing as an empty one (a run of 0 steps, docs/boundary.md); the wasm glue refuses it
+  test.runIf(name === 'wasm')(
+    'energyFlowRunAsync with a params getter that shrinks kappas names kappas (fuzz kernels:wasm:1:10437)',
+    async () => {
+      const k = (backends.find((b) => b.name === name) ?? { kernels: reference }).kernels;
+      const buffer = new ResizableArrayBuffer(4 * 8, { maxByteLength: 8 * 8 });
+      const kappas = new Float64Array(buffer, 0, 4).fill(0.1);
+      const grid = () => new Float64Array(16).fill(1);
+      const params = {
+        h: 1,
+        dt: 0.01,
+        beta: 0.1,
+        get gamma() {
+          buffer.resize(0);
+          return 0.2;
+        },
+        boundary: 'periodic' as const,
+      };
+      await expect(k.energyFlowRunAsync(grid(), grid(), grid(), 4, 4, params, kappas)).rejects.toMatchObject({
+        name: 'CimmArgumentError',
+        parameter: 'kappas',
+      });
+    },
+  );
+});
+
 describe('the js reference', () => {
   test('nonlocalEnergy with d = 0 is an error naming x, not an endless loop', () => {
     const empty = new Float32Array(0);

@@ -20,7 +20,7 @@
  */
 import { kernels } from '../backend.js';
 import { argumentError, CimmArgumentError, CimmDivergenceError, describeValue, typeOf } from '../errors.js';
-import { boolean, finiteNumber, float64Array, integer } from '../is.js';
+import { boolean, detachedView, finiteNumber, float64Array, integer } from '../is.js';
 import type { Kernels, Real } from '../kernels.js';
 import {
   decodeOptimizerState,
@@ -63,7 +63,19 @@ export function realArray(name: string, value: unknown, length?: number): Real {
     const what = `a Float32Array or Float64Array${length === undefined ? '' : ` of length ${length}`}`;
     throw argumentError(name, what, value);
   }
+  attached(name, value);
   return value;
+}
+
+/** A view whose buffer was detached or shrunk below it is an error naming it (every copy of it would throw). */
+function attached(name: string, value: Real): void {
+  if (detachedView(value)) {
+    throw argumentError(
+      name,
+      `a ${value.constructor.name} whose buffer is attached and in bounds (not detached, transferred or shrunk)`,
+      value,
+    );
+  }
 }
 
 /**
@@ -77,6 +89,7 @@ export function sameDtypeArray(name: string, value: unknown, like: Real, whose: 
     const mixed = value instanceof Float32Array || value instanceof Float64Array ? ` (the dtype of ${whose})` : '';
     throw argumentError(name, `a ${ctor.name}${sized}${value instanceof ctor ? '' : mixed}`, value);
   }
+  attached(name, value);
   return value;
 }
 

@@ -3,29 +3,16 @@
  * since the module trusts its caller. Shared by the family files of lib/backends/wasm/.
  */
 import { argumentError } from '../../errors.js';
+import { detachedView } from '../../is.js';
 import type { ActivationName, FlowBoundary, Real } from '../../kernels.js';
 import { type Dtype, overlap } from './core.js';
 
 /**
- * Whether a typed array's buffer is detached: its length then reads 0 and any copy of it
- * throws an engine TypeError naming nothing. (ArrayBuffer.prototype.detached is newer than
- * Node 20; constructing a view on a detached buffer throws there.)
+ * `value` itself, unless its buffer is detached or was shrunk below it (an error naming the
+ * parameter: any copy of it would throw an engine TypeError naming nothing).
  */
-function isDetached(a: Real): boolean {
-  if (a.byteLength !== 0) return false;
-  const buffer = a.buffer as ArrayBuffer & { detached?: boolean };
-  if (typeof buffer.detached === 'boolean') return buffer.detached;
-  try {
-    new Uint8Array(buffer);
-    return false;
-  } catch {
-    return true;
-  }
-}
-
-/** `value` itself, unless its buffer is detached (an error naming the parameter). */
 function attached<T extends Real>(name: string, value: T): T {
-  if (isDetached(value)) throw argumentError(name, `a ${value.constructor.name} whose buffer is not detached`, value);
+  if (detachedView(value)) throw argumentError(name, `a ${value.constructor.name} whose buffer is not detached`, value);
   return value;
 }
 
