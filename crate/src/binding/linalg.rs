@@ -157,6 +157,9 @@ impl Task for MatmulTask {
     }
 }
 
+/// The most elements of a result array: V8's typed-array limit on 64-bit Node 20.
+const MAX_RESULT_LENGTH: usize = 1 << 32;
+
 /// `len` zeros, or an error (not an abort of the process) when memory runs out.
 fn zeros(len: usize) -> Result<Vec<f32>> {
     let mut v = Vec::new();
@@ -187,6 +190,16 @@ pub fn matmul_async(
 ) -> Result<AsyncTask<MatmulTask>> {
     guard("matmulAsync", || {
         let g = matmul_params(params)?.gemm::<f32>()?;
+        // The result becomes a Float32Array: at most V8's typed-array length (2^32 on 64-bit
+        // Node 20), checked before any allocation (an allocator may abort on an absurd size
+        // instead of failing, as ASan's does), as the C++ binding does.
+        if g.m.checked_mul(g.n).is_none_or(|len| len > MAX_RESULT_LENGTH) {
+            return Err(invalid_arg(KernelError::new(
+                "params.m",
+                "dimensions whose product m·n fits in memory",
+                format!("{} (n = {})", g.m, g.n),
+            )));
+        }
         let (a, b) = (f32_view(&a, "a")?, f32_view(&b, "b")?);
         // `c` is read only when β ≠ 0 (then it must be a Float32Array)
         let c = if g.beta == 0.0 {
