@@ -635,31 +635,7 @@ mod sums {
     mod tests {
         use super::*;
         use crate::cpu::best_path;
-
-        fn values(n: usize, seed: u32) -> Vec<f32> {
-            let mut s = seed.wrapping_mul(2654435761).wrapping_add(1);
-            (0..n)
-                .map(|_| {
-                    s = s.wrapping_mul(1664525).wrapping_add(1013904223);
-                    (s as f32 / u32::MAX as f32) * 4.0 - 2.0
-                })
-                .collect()
-        }
-
-        /// Σ values with Neumaier's compensation: the "exact" sum the paths are held to.
-        fn exact_sum(v: impl Iterator<Item = f64>) -> f64 {
-            let (mut s, mut c) = (0.0f64, 0.0f64);
-            for x in v {
-                let t = s + x;
-                c += if s.abs() >= x.abs() {
-                    (s - t) + x
-                } else {
-                    (x - t) + s
-                };
-                s = t;
-            }
-            s + c
-        }
+        use crate::reduce::test_support::{exact_sum, values};
 
         #[test]
         fn grid_sums_simd_matches_scalar_and_the_definition() {

@@ -50,6 +50,36 @@ pub(crate) fn split_sum<const K: usize>(
     total
 }
 
+/// Inputs and the reference sum shared by the reduction kernels' tests (optim.rs, flow.rs).
+#[cfg(test)]
+pub(crate) mod test_support {
+    /// `n` values in [−2, 2) from a fixed LCG seeded by `seed`.
+    pub(crate) fn values(n: usize, seed: u32) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(2654435761).wrapping_add(1);
+        (0..n)
+            .map(|_| {
+                s = s.wrapping_mul(1664525).wrapping_add(1013904223);
+                (s as f32 / u32::MAX as f32) * 4.0 - 2.0
+            })
+            .collect()
+    }
+
+    /// Σ values with Neumaier's compensation: the "exact" sum the paths are held to.
+    pub(crate) fn exact_sum(v: impl Iterator<Item = f64>) -> f64 {
+        let (mut s, mut c) = (0.0f64, 0.0f64);
+        for x in v {
+            let t = s + x;
+            c += if s.abs() >= x.abs() {
+                (s - t) + x
+            } else {
+                (x - t) + s
+            };
+            s = t;
+        }
+        s + c
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
