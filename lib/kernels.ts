@@ -527,3 +527,138 @@ export type KernelName = Exclude<FamilyKernel, AsyncKernelName>;
 export const KERNEL_NAMES = Object.values(KERNEL_FAMILIES)
   .flat()
   .filter((k): k is KernelName => !(ASYNC_KERNEL_NAMES as readonly string[]).includes(k));
+
+/** Every kernel method, sync and async, by name. */
+export type AnyKernels = Omit<Kernels, 'name' | 'describe'>;
+
+/**
+ * How one field of an options object crosses the native boundary: a number, a boolean, or
+ * one of a list of names, which crosses as its index in the list (a native side then
+ * compares integers, not strings).
+ */
+type ScalarKind<T> = [T] extends [boolean] ? 'boolean' : [T] extends [number] ? 'number' : readonly T[];
+
+/** The options object of kernel K: its parameter at index A. */
+type OptionsParam<K extends keyof AnyKernels, A extends number> = Parameters<AnyKernels[K]>[A];
+
+/**
+ * A kernel's options object as it crosses the native boundary: in its place (`at`, its index
+ * in the TS signature) the native function takes the object's fields as positional scalars,
+ * in the order of `fields`. The native backends' JS side reads each field once, in that
+ * order (lib/backends/native.ts), and the bindings read positions, never property names
+ * (docs/boundary.md, "Options objects").
+ */
+export interface BoundaryOptions {
+  /** The options parameter's index in the kernel's TS signature. */
+  readonly at: number;
+  /** Its name in errors: `options.<field>` or `params.<field>`. */
+  readonly name: 'options' | 'params';
+  /** Field name → kind, in the order the native function takes them. */
+  readonly fields: Readonly<Record<string, 'number' | 'boolean' | readonly string[]>>;
+}
+
+/**
+ * One entry of BOUNDARY_OPTIONS, checked at compile time against the kernel's signature: the
+ * parameter at `at` must be an object whose fields are exactly `fields`, each of its kind.
+ */
+function boundary<K extends keyof AnyKernels, A extends number>(
+  _kernel: K,
+  at: A,
+  name: BoundaryOptions['name'],
+  fields: { readonly [F in keyof OptionsParam<K, A>]-?: ScalarKind<OptionsParam<K, A>[F]> },
+): BoundaryOptions {
+  return { at, name, fields: fields as BoundaryOptions['fields'] };
+}
+
+const SGD = {
+  learningRate: 'number',
+  momentum: 'number',
+  dampening: 'number',
+  weightDecay: 'number',
+  nesterov: 'boolean',
+  maximize: 'boolean',
+  firstStep: 'boolean',
+} as const;
+const ADAM = {
+  beta1: 'number',
+  beta2: 'number',
+  stepSize: 'number',
+  bc2Sqrt: 'number',
+  epsilon: 'number',
+  weightDecay: 'number',
+  decay: 'number',
+  amsgrad: 'boolean',
+  maximize: 'boolean',
+} as const;
+const BOUNDARIES = ['periodic', 'zeroFlux'] as const satisfies readonly FlowBoundary[];
+const MATMUL = {
+  transA: 'boolean',
+  transB: 'boolean',
+  m: 'number',
+  n: 'number',
+  k: 'number',
+  alpha: 'number',
+  beta: 'number',
+} as const;
+
+/**
+ * Every kernel that takes an options object, and how that object crosses the native boundary
+ * (one declaration: the JS side, the Rust binding's parameter names — checked against
+ * crate/index.d.cts — and the C++ binding's positions, generated into
+ * native/src/binding/boundary.hpp by scripts/gen-kernels.mjs, all follow it).
+ */
+export const BOUNDARY_OPTIONS = {
+  sgdStep: boundary('sgdStep', 3, 'options', SGD),
+  sgdStepMeasured: boundary('sgdStepMeasured', 4, 'options', SGD),
+  adamStep: boundary('adamStep', 5, 'options', ADAM),
+  adamStepMeasured: boundary('adamStepMeasured', 6, 'options', {
+    ...ADAM,
+    metricScale: 'number',
+    metricEpsilon: 'number',
+  }),
+  prodigyAccumulate: boundary('prodigyAccumulate', 6, 'options', {
+    beta1: 'number',
+    beta2: 'number',
+    beta3: 'number',
+    momentScale: 'number',
+    varianceScale: 'number',
+    sScale: 'number',
+    weightDecay: 'number',
+  }),
+  prodigyUpdate: boundary('prodigyUpdate', 3, 'options', { stepSize: 'number', epsilon: 'number', decay: 'number' }),
+  matmul: boundary('matmul', 0, 'params', MATMUL),
+  matmulAsync: boundary('matmulAsync', 0, 'params', MATMUL),
+  coupling: boundary('coupling', 1, 'params', {
+    alpha: 'number',
+    beta: 'number',
+    gamma: 'number',
+    lambdaCosmo: 'number',
+  }),
+  scaleTransition: boundary('scaleTransition', 1, 'params', { scaleCoupling: 'number', criticalTime: 'number' }),
+  nonlocalEnergy: boundary('nonlocalEnergy', 3, 'params', { lengthScale: 'number', softening: 'number' }),
+  energyFlowStep: boundary('energyFlowStep', 5, 'params', {
+    h: 'number',
+    dt: 'number',
+    beta: 'number',
+    gamma: 'number',
+    kappa: 'number',
+    boundary: BOUNDARIES,
+  }),
+  energyFlowRunAsync: boundary('energyFlowRunAsync', 5, 'params', {
+    h: 'number',
+    dt: 'number',
+    beta: 'number',
+    gamma: 'number',
+    boundary: BOUNDARIES,
+  }),
+  energyFlowMaxStep: boundary('energyFlowMaxStep', 3, 'params', {
+    h: 'number',
+    beta: 'number',
+    gamma: 'number',
+    boundary: BOUNDARIES,
+  }),
+  laplacian: boundary('laplacian', 3, 'params', { h: 'number', boundary: BOUNDARIES }),
+  updateEnergy: boundary('updateEnergy', 4, 'params', { metricScale: 'number', epsilon: 'number' }),
+} as const satisfies { readonly [K in keyof AnyKernels]?: BoundaryOptions };
+
+export type OptionsKernelName = keyof typeof BOUNDARY_OPTIONS;
