@@ -65,17 +65,12 @@ function boundaryHpp() {
   ];
   for (const [kernel, b] of Object.entries(BOUNDARY_OPTIONS)) {
     const fields = Object.entries(b.fields).map(([name, kind]) =>
-      Array.isArray(kind)
-        ? `{"${name}", Kind::Choice, ${kind.length}}`
-        : `{"${name}", ${KIND[kind]}, 0}`,
+      Array.isArray(kind) ? `{"${name}", Kind::Choice, ${kind.length}}` : `{"${name}", ${KIND[kind]}, 0}`,
     );
     const id = `k${pascal(kernel)}`;
     lines.push(`// ${kernel}: ${b.name} at ${b.at}: ${Object.keys(b.fields).join(', ')}`);
     lines.push(`inline constexpr Field ${id}Fields[] = {${fields.join(', ')}};`);
-    lines.push(
-      `inline constexpr Layout ${id}{"${kernel}", "${b.name}", ${b.at}, ${id}Fields, ${fields.length}};`,
-      '',
-    );
+    lines.push(`inline constexpr Layout ${id}{"${kernel}", "${b.name}", ${b.at}, ${id}Fields, ${fields.length}};`, '');
   }
   lines.push('}  // namespace cimm_binding::boundary', '');
   return lines.join('\n');

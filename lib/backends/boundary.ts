@@ -100,6 +100,8 @@ void layoutNamesEveryField;
 // ---- the reader ----
 
 type Field = readonly [name: string, kind: BoundaryOptions['fields'][string]];
+/** A native function or a reader, as the builders below see them (typed by `positional`). */
+type AnyFunction = (...args: unknown[]) => unknown;
 
 /** The error for field `j` (or, with j = −1, the object itself) of an options argument. */
 function fieldError(b: BoundaryOptions, fields: readonly Field[], j: number, value: unknown) {
@@ -126,7 +128,7 @@ export function isOptionsObject(o: unknown): o is Record<string, unknown> {
  * applies it costs about 120 ns more per call (measured: bench/boundary-cost.ts's notes).
  * Field names and choices enter the code only as JSON string literals.
  */
-function compiled(b: BoundaryOptions, fields: readonly Field[], native: Function): Function {
+function compiled(b: BoundaryOptions, fields: readonly Field[], native: AnyFunction): AnyFunction {
   const lead = Array.from({ length: b.at }, (_, i) => `a${i}`);
   const body: string[] = ['if (!isOptionsObject(o)) throw bad(-1, o);'];
   const passed: string[] = [];
@@ -144,11 +146,11 @@ function compiled(b: BoundaryOptions, fields: readonly Field[], native: Function
   body.push(`return native(${[...lead, ...passed, '...rest'].join(', ')});`);
   const source = `return function (${[...lead, 'o', '...rest'].join(', ')}) {\n${body.join('\n')}\n};`;
   const bad = (j: number, value: unknown) => fieldError(b, fields, j, value);
-  return new Function('native', 'bad', 'isOptionsObject', source)(native, bad, isOptionsObject);
+  return new Function('native', 'bad', 'isOptionsObject', source)(native, bad, isOptionsObject) as AnyFunction;
 }
 
 /** The same reader as a loop, where the engine refuses to compile code from strings. */
-function interpreted(b: BoundaryOptions, fields: readonly Field[], native: Function): Function {
+function interpreted(b: BoundaryOptions, fields: readonly Field[], native: AnyFunction): AnyFunction {
   return (...args: unknown[]) => {
     const o = args[b.at];
     if (!isOptionsObject(o)) throw fieldError(b, fields, -1, o);
@@ -178,15 +180,18 @@ export function positional<K extends OptionsKernelName>(
   native: NativeKernel<K>,
   mode?: ReaderMode,
 ): ObjectKernel<K> {
+  if (!Object.hasOwn(BOUNDARY_OPTIONS, kernel)) {
+    throw new Error(`positional: ${String(kernel)} takes no options object (BOUNDARY_OPTIONS)`);
+  }
   const b: BoundaryOptions = BOUNDARY_OPTIONS[kernel];
-  if (b === undefined) throw new Error(`positional: ${String(kernel)} takes no options object (BOUNDARY_OPTIONS)`);
   const fields = Object.entries(b.fields);
-  if (mode === 'interpreted') return interpreted(b, fields, native) as ObjectKernel<K>;
+  const fn = native as unknown as AnyFunction;
+  if (mode === 'interpreted') return interpreted(b, fields, fn) as unknown as ObjectKernel<K>;
   try {
-    return compiled(b, fields, native) as ObjectKernel<K>;
+    return compiled(b, fields, fn) as unknown as ObjectKernel<K>;
   } catch (error) {
     // `node --disallow-code-generation-from-strings`: the loop reads the same way
     if (!(error instanceof EvalError) || mode === 'compiled') throw error;
-    return interpreted(b, fields, native) as ObjectKernel<K>;
+    return interpreted(b, fields, fn) as unknown as ObjectKernel<K>;
   }
 }
