@@ -161,7 +161,8 @@ function mapped(f: Fn): Fn {
   };
 }
 
-const backendKernel = (k: Kernels) => (kernel: OptionsKernelName) => (k[kernel] as unknown as Fn).bind(k);
+// unbound: the kernels use no `this`, and a bound function would cost its own call
+const backendKernel = (k: Kernels) => (kernel: OptionsKernelName) => k[kernel] as unknown as Fn;
 
 function variantsOf(name: 'rust' | 'cpp', old: string | undefined): Variant[] {
   let kernels: Kernels;

@@ -148,7 +148,7 @@ describe.each<ReaderMode>(['compiled', 'interpreted'])('the JS reader, %s', (mod
       received.push(args);
       return 'result';
     }) as unknown as NativeKernel<typeof k>;
-    const read = positional(k, native, mode) as unknown as (...args: unknown[]) => unknown;
+    const read = positional(k, native, { mode }) as unknown as (...args: unknown[]) => unknown;
     return { read, received };
   }
 
@@ -209,6 +209,32 @@ describe.each<ReaderMode>(['compiled', 'interpreted'])('the JS reader, %s', (mod
       );
     }
     expect(received).toEqual([]);
+  });
+
+  test("what the native call throws goes through mapError; the reader's own errors do not", () => {
+    const thrown = new TypeError('native');
+    const mapped: unknown[] = [];
+    const read = positional(
+      'laplacian',
+      (() => {
+        throw thrown;
+      }) as never,
+      {
+        mode,
+        mapError: (e) => {
+          mapped.push(e);
+          return new Error('mapped', { cause: e });
+        },
+      },
+    ) as unknown as (...args: unknown[]) => unknown;
+    const error = caught(() => read(...CALLS.laplacian.args({ ...CALLS.laplacian.fields })));
+    expect((error as Error).message).toBe('mapped');
+    expect((error as Error).cause).toBe(thrown);
+    expectNamed(
+      caught(() => read(...CALLS.laplacian.args({ h: 1, boundary: 3 }))),
+      'params.boundary',
+    );
+    expect(mapped).toEqual([thrown]);
   });
 
   test('a getter that throws: its error, as it is', () => {

@@ -128,7 +128,7 @@ export function isOptionsObject(o: unknown): o is Record<string, unknown> {
  * applies it costs about 120 ns more per call (measured: bench/boundary-cost.ts's notes).
  * Field names and choices enter the code only as JSON string literals.
  */
-function compiled(b: BoundaryOptions, fields: readonly Field[], native: AnyFunction): AnyFunction {
+function compiled(b: BoundaryOptions, fields: readonly Field[], native: AnyFunction, mapError: MapError): AnyFunction {
   const lead = Array.from({ length: b.at }, (_, i) => `a${i}`);
   const body: string[] = ['if (!isOptionsObject(o)) throw bad(-1, o);'];
   const passed: string[] = [];
@@ -143,14 +143,23 @@ function compiled(b: BoundaryOptions, fields: readonly Field[], native: AnyFunct
       passed.push(`c${j}`);
     }
   });
-  body.push(`return native(${[...lead, ...passed, '...rest'].join(', ')});`);
+  body.push(
+    `try { return native(${[...lead, ...passed, '...rest'].join(', ')}); }`,
+    'catch (error) { throw mapError(error); }',
+  );
   const source = `return function (${[...lead, 'o', '...rest'].join(', ')}) {\n${body.join('\n')}\n};`;
   const bad = (j: number, value: unknown) => fieldError(b, fields, j, value);
-  return new Function('native', 'bad', 'isOptionsObject', source)(native, bad, isOptionsObject) as AnyFunction;
+  const make = new Function('native', 'bad', 'isOptionsObject', 'mapError', source);
+  return make(native, bad, isOptionsObject, mapError) as AnyFunction;
 }
 
 /** The same reader as a loop, where the engine refuses to compile code from strings. */
-function interpreted(b: BoundaryOptions, fields: readonly Field[], native: AnyFunction): AnyFunction {
+function interpreted(
+  b: BoundaryOptions,
+  fields: readonly Field[],
+  native: AnyFunction,
+  mapError: MapError,
+): AnyFunction {
   return (...args: unknown[]) => {
     const o = args[b.at];
     if (!isOptionsObject(o)) throw fieldError(b, fields, -1, o);
@@ -161,24 +170,39 @@ function interpreted(b: BoundaryOptions, fields: readonly Field[], native: AnyFu
       if (typeof kind === 'string' ? typeof v !== kind : crossed === -1) throw fieldError(b, fields, j, v);
       values.push(crossed);
     });
-    return native(...args.slice(0, b.at), ...values, ...args.slice(b.at + 1));
+    try {
+      return native(...args.slice(0, b.at), ...values, ...args.slice(b.at + 1));
+    } catch (error) {
+      throw mapError(error);
+    }
   };
 }
 
 /** How readers are built: compiled unless the engine disallows code from strings (tests pick either). */
 export type ReaderMode = 'compiled' | 'interpreted';
 
+/** What the native function's exceptions become (lib/backends/native.ts: fromNativeError). */
+export type MapError = (error: unknown) => unknown;
+
+export interface PositionalOptions {
+  /** Applied to what the native call throws (not to the reader's own errors); default: as it is. */
+  mapError?: MapError;
+  mode?: ReaderMode;
+}
+
 /**
  * Kernel `kernel` (one of BOUNDARY_OPTIONS) with its options object, calling `native`, the
  * addon's function that takes the fields positionally. Built once per kernel at load. A
  * non-object options argument is a CimmArgumentError naming `options`/`params`; a field of
  * the wrong kind one naming `options.<field>`/`params.<field>`, before the native call.
- * Arguments after the object (arrays, an async kernel's flag) are passed on as they are.
+ * Arguments after the object (arrays, an async kernel's flag) are passed on as they are. The
+ * error mapping lives in the reader (one per kernel) rather than in a wrapper around it: a
+ * wrapper shared by every kernel is one call site for all of them, which V8 cannot inline.
  */
 export function positional<K extends OptionsKernelName>(
   kernel: K,
   native: NativeKernel<K>,
-  mode?: ReaderMode,
+  { mapError = (error) => error, mode }: PositionalOptions = {},
 ): ObjectKernel<K> {
   if (!Object.hasOwn(BOUNDARY_OPTIONS, kernel)) {
     throw new Error(`positional: ${String(kernel)} takes no options object (BOUNDARY_OPTIONS)`);
@@ -186,12 +210,12 @@ export function positional<K extends OptionsKernelName>(
   const b: BoundaryOptions = BOUNDARY_OPTIONS[kernel];
   const fields = Object.entries(b.fields);
   const fn = native as unknown as AnyFunction;
-  if (mode === 'interpreted') return interpreted(b, fields, fn) as unknown as ObjectKernel<K>;
+  if (mode === 'interpreted') return interpreted(b, fields, fn, mapError) as unknown as ObjectKernel<K>;
   try {
-    return compiled(b, fields, fn) as unknown as ObjectKernel<K>;
+    return compiled(b, fields, fn, mapError) as unknown as ObjectKernel<K>;
   } catch (error) {
     // `node --disallow-code-generation-from-strings`: the loop reads the same way
     if (!(error instanceof EvalError) || mode === 'compiled') throw error;
-    return interpreted(b, fields, fn) as unknown as ObjectKernel<K>;
+    return interpreted(b, fields, fn, mapError) as unknown as ObjectKernel<K>;
   }
 }

@@ -102,11 +102,14 @@ function abortableCall<T>(
 
 const isOptionsKernel = (k: string): k is OptionsKernelName => Object.hasOwn(BOUNDARY_OPTIONS, k);
 
-/** Kernel `k` of the addon with the interface's arguments: an options object read by `positional`. */
+/**
+ * Kernel `k` of the addon with the interface's arguments, its native errors mapped: an options
+ * object read by `positional`, whose reader maps them itself.
+ */
 function objectKernel<K extends keyof AnyKernels>(addon: NativeAddon, k: K): ObjectKernel<K> {
   const native = addon[k] as NativeKernel<K>;
-  if (!isOptionsKernel(k)) return native as unknown as ObjectKernel<K>;
-  return positional(k, native as NativeKernel<typeof k>) as unknown as ObjectKernel<K>;
+  if (!isOptionsKernel(k)) return withNativeErrors(native as unknown as ObjectKernel<K>);
+  return positional(k, native as NativeKernel<typeof k>, { mapError: fromNativeError }) as unknown as ObjectKernel<K>;
 }
 
 /** The async kernels of an addon, each behind an AbortSignal. */
@@ -135,9 +138,10 @@ export function nativeKernels(name: 'rust' | 'cpp', addon: NativeAddon, path: st
     throw new Error(`the ${name} addon at ${path} lacks ${missing.join(', ')}: it is out of date, rebuild it`);
   }
   // a kernel with an options object: read in JS, its fields passed positionally (boundary.ts)
-  const kernels = Object.fromEntries(
-    KERNEL_NAMES.map((k) => [k, withNativeErrors(objectKernel(addon, k))]),
-  ) as unknown as Pick<Kernels, KernelName>;
+  const kernels = Object.fromEntries(KERNEL_NAMES.map((k) => [k, objectKernel(addon, k)])) as unknown as Pick<
+    Kernels,
+    KernelName
+  >;
   return {
     name,
     describe: () => ({
