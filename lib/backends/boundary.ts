@@ -1,14 +1,15 @@
 /**
- * The JS side of the native boundary for options objects (docs/boundary.md, "Options objects
- * at the native boundary"). BOUNDARY_OPTIONS (lib/kernels.ts) says, for every kernel that takes an options
- * object, where the object sits (`at`), its name in errors and its fields in order; natively
- * the object is replaced in place by its fields as positional scalars (a field that is one of
- * a list of names crosses as its index). `positional(kernel, native)` turns such a native
- * function back into the kernel's own signature: it reads the object once, each field once
- * (one property read: a getter runs once), in the declared order, checks each field's kind,
- * and calls the addon with plain numbers and booleans — so no user code runs during the
- * native call, and a property read costs what a JS property read costs (a Node-API read costs
- * hundreds of ns). Ranges, finiteness and integrality stay checked natively.
+ * The JS side of the native boundary for options objects (docs/boundary.md, "Options
+ * objects at the native boundary"). BOUNDARY_OPTIONS (lib/kernels.ts) says, for every kernel
+ * that takes an options object, where the object sits (`at`), its name in errors and its
+ * fields in order; natively the object is replaced in place by its fields as positional
+ * scalars (a field that is one of a list of names crosses as its index).
+ * `positional(kernel, native)` turns such a native function back into the kernel's own
+ * signature: it reads the object once, each field once (one property read: a getter runs
+ * once), in the declared order, checks each field's kind, and calls the addon with plain
+ * numbers and booleans — so no user code runs during the native call, and a property read
+ * costs what a JS property read costs (a Node-API read costs hundreds of ns). Ranges,
+ * finiteness and integrality stay checked natively.
  *
  * The types below derive each addon function's positional signature from the Kernels
  * interface and the generated BoundaryLayout (BOUNDARY_OPTIONS's field order at type level),
