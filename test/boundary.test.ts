@@ -140,6 +140,16 @@ describe('crate/index.d.cts: the Rust signatures take the declared fields in ord
   });
 });
 
+test("lib/backends/boundary-layout.ts (the types' field order) is what BOUNDARY_OPTIONS gives: `npm run gen`", () => {
+  const text = readFileSync(join(packageRoot(), 'lib', 'backends', 'boundary-layout.ts'), 'utf8').replace(/\s+/g, ' ');
+  const layouts = [...text.matchAll(/(\w+): \{ at: (\d+); fields: \[([^\]]*)\];? \}/g)].map(([, k, at, list]) => [
+    k,
+    Number(at),
+    [...list.matchAll(/'(\w+)'/g)].map((m) => m[1]),
+  ]);
+  expect(layouts).toEqual(KERNELS.map((k) => [k, BOUNDARY_OPTIONS[k].at, Object.keys(BOUNDARY_OPTIONS[k].fields)]));
+});
+
 describe.each<ReaderMode>(['compiled', 'interpreted'])('the JS reader, %s', (mode) => {
   /** positional(k) over a native function that records what it receives. */
   function recording(k: OptionsKernelName) {
