@@ -9,6 +9,7 @@
 #include <iterator>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -75,7 +76,19 @@ double field(Napi::Env env, const Scalars& p, const char* name, Sign sign = Sign
 
 // The boundary field: its index in BOUNDARY_OPTIONS's list, ['periodic', 'zeroFlux'].
 constexpr cimm::Boundary kBoundaries[] = {cimm::Boundary::kPeriodic, cimm::Boundary::kZeroFlux};
-static_assert(boundary::kLaplacianFields[1].choices == std::size(kBoundaries), "the boundary names changed");
+
+// How many names the layout's `boundary` field has (0 when it has none).
+constexpr std::size_t boundary_names(const boundary::Layout& layout) {
+  for (std::size_t j = 0; j < layout.count; ++j) {
+    if (std::string_view(layout.fields[j].name) == "boundary") return layout.fields[j].choices;
+  }
+  return 0;
+}
+static_assert(boundary_names(boundary::kEnergyFlowStep) == std::size(kBoundaries) &&
+                  boundary_names(boundary::kEnergyFlowRunAsync) == std::size(kBoundaries) &&
+                  boundary_names(boundary::kEnergyFlowMaxStep) == std::size(kBoundaries) &&
+                  boundary_names(boundary::kLaplacian) == std::size(kBoundaries),
+              "BOUNDARY_OPTIONS's boundary names changed: update kBoundaries");
 
 cimm::Boundary boundary_of(const Scalars& p) { return kBoundaries[p.choice("boundary")]; }
 
