@@ -1,6 +1,6 @@
 /**
- * Options objects at the native boundary (docs/boundary.md, "Options objects"): BOUNDARY_OPTIONS
- * (lib/kernels.ts) declares, for every kernel that takes one, where the object sits and its
+ * Options objects at the native boundary (docs/boundary.md, "Options objects at the native
+ * boundary"): BOUNDARY_OPTIONS (lib/kernels.ts) declares, for every kernel that takes one, where the object sits and its
  * fields in order; natively the fields are positional scalars in that order.
  *
  * - the Rust addon's generated typings (crate/index.d.cts) name the parameters at `at …
@@ -12,14 +12,15 @@
  *   forms agree;
  * - on the rust and cpp backends, a getter on each field runs exactly once per call, in the
  *   declared order, and an options argument that is not an object is an error naming it.
+ *
+ * The source files read here are the checkout's (beside this file), also when test:package
+ * runs the suite against an installed package, which has neither.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { type NativeKernel, positional, type ReaderMode } from '../lib/backends/boundary.js';
 import { CimmArgumentError } from '../lib/errors.js';
 import { ASYNC_KERNEL_NAMES, BOUNDARY_OPTIONS, type OptionsKernelName } from '../lib/kernels.js';
-import { packageRoot } from '../lib/paths.js';
 import { backends } from './helpers.js';
 
 const KERNELS = Object.keys(BOUNDARY_OPTIONS) as OptionsKernelName[];
@@ -115,7 +116,7 @@ function expectNamed(error: unknown, parameter: string, what?: string) {
 }
 
 describe('crate/index.d.cts: the Rust signatures take the declared fields in order', () => {
-  const typings = readFileSync(join(packageRoot(), 'crate', 'index.d.cts'), 'utf8');
+  const typings = readFileSync(new URL('../crate/index.d.cts', import.meta.url), 'utf8');
   /** The parameters [name, type] of an exported function of the typings. */
   function parameters(fn: string): [string, string][] {
     const line = typings.split('\n').find((l) => l.startsWith(`export declare function ${fn}(`));
@@ -141,7 +142,10 @@ describe('crate/index.d.cts: the Rust signatures take the declared fields in ord
 });
 
 test("lib/backends/boundary-layout.ts (the types' field order) is what BOUNDARY_OPTIONS gives: `npm run gen`", () => {
-  const text = readFileSync(join(packageRoot(), 'lib', 'backends', 'boundary-layout.ts'), 'utf8').replace(/\s+/g, ' ');
+  const text = readFileSync(new URL('../lib/backends/boundary-layout.ts', import.meta.url), 'utf8').replace(
+    /\s+/g,
+    ' ',
+  );
   const layouts = [...text.matchAll(/(\w+): \{ at: (\d+); fields: \[([^\]]*)\];? \}/g)].map(([, k, at, list]) => [
     k,
     Number(at),
