@@ -25,7 +25,7 @@ export declare function activationForward(activation: 'identity' | 'tanh' | 'sig
  * parameter is NaN or ±∞. `vMax` is used (and must have the params' length) with
  * `options.amsgrad`.
  */
-export declare function adamStep(params: Float32Array | Float64Array, grads: Float32Array | Float64Array, m: Float32Array | Float64Array, v: Float32Array | Float64Array, vMax: Float32Array | Float64Array, options: { beta1: number; beta2: number; stepSize: number; bc2Sqrt: number; epsilon: number; weightDecay: number; decay: number; amsgrad: boolean; maximize: boolean }): boolean
+export declare function adamStep(params: Float32Array | Float64Array, grads: Float32Array | Float64Array, m: Float32Array | Float64Array, v: Float32Array | Float64Array, vMax: Float32Array | Float64Array, beta1: number, beta2: number, stepSize: number, bc2Sqrt: number, epsilon: number, weightDecay: number, decay: number, amsgrad: boolean, maximize: boolean): boolean
 
 /**
  * torch.optim.Adam / AdamW on one tensor, in place, measured: `before` receives the
@@ -33,7 +33,7 @@ export declare function adamStep(params: Float32Array | Float64Array, grads: Flo
  * w = f32 √s · metricScale + metricEpsilon, s the second moment the step used (as
  * updateEnergy with that metric); returns false when an updated parameter is NaN or ±∞.
  */
-export declare function adamStepMeasured(params: Float32Array | Float64Array, grads: Float32Array | Float64Array, m: Float32Array | Float64Array, v: Float32Array | Float64Array, vMax: Float32Array | Float64Array, before: Float32Array | Float64Array, options: { beta1: number; beta2: number; stepSize: number; bc2Sqrt: number; epsilon: number; weightDecay: number; decay: number; amsgrad: boolean; maximize: boolean; metricScale: number; metricEpsilon: number }, out: Float64Array): boolean
+export declare function adamStepMeasured(params: Float32Array | Float64Array, grads: Float32Array | Float64Array, m: Float32Array | Float64Array, v: Float32Array | Float64Array, vMax: Float32Array | Float64Array, before: Float32Array | Float64Array, beta1: number, beta2: number, stepSize: number, bc2Sqrt: number, epsilon: number, weightDecay: number, decay: number, amsgrad: boolean, maximize: boolean, metricScale: number, metricEpsilon: number, out: Float64Array): boolean
 
 /** `y ← alpha·x + beta·y` in f64, rounded once; beta = 0 overwrites y. `x` may be `y`. */
 export declare function axpby(alpha: number, x: Float32Array, beta: number, y: Float32Array): void
@@ -42,7 +42,7 @@ export declare function axpby(alpha: number, x: Float32Array, beta: number, y: F
  * Eq. 1 for every t: `out[i] = α e^{−βt_i} cos(γt_i) + Λ J(t_i)`,
  * `J(t) = ∫₀ᵗ e^{−βτ} sin(γτ) dτ` in closed form (series for small |t|·hypot(β, γ)).
  */
-export declare function coupling(t: Float64Array, params: { alpha: number; beta: number; gamma: number; lambdaCosmo: number }, out: Float64Array): void
+export declare function coupling(t: Float64Array, alpha: number, beta: number, gamma: number, lambdaCosmo: number, out: Float64Array): void
 
 /** CPU features detected at run time, e.g. `["sse4.1", "avx2", "fma"]`. */
 export declare function cpuFeatures(): Array<string>
@@ -54,7 +54,7 @@ export declare function distance(x: Float32Array, y: Float32Array): number
 export declare function dot(x: Float32Array, y: Float32Array): number
 
 /** The largest stable dt of energyFlowStep for this potential and coefficients. */
-export declare function energyFlowMaxStep(potential: Float64Array, nx: number, ny: number, params: { h: number; beta: number; gamma: number; boundary: 'periodic' | 'zeroFlux' }): number
+export declare function energyFlowMaxStep(potential: Float64Array, nx: number, ny: number, h: number, beta: number, gamma: number, boundary: number): number
 
 /**
  * Eq. 10 for `kappas.length` steps off the main thread: step s is `energyFlowStep` with
@@ -62,7 +62,7 @@ export declare function energyFlowMaxStep(potential: Float64Array, nx: number, n
  * the initial E when kappas is empty). The grids and kappas are copied before the task is
  * queued (see `abort.rs`), and every argument is checked first.
  */
-export declare function energyFlowRunAsync(energy: Float64Array, potential: Float64Array, source: Float64Array, nx: number, ny: number, params: { h: number; dt: number; beta: number; gamma: number; boundary: 'periodic' | 'zeroFlux' }, kappas: Float64Array, flag: AbortFlag): Promise<EnergyFlowRunResult>
+export declare function energyFlowRunAsync(energy: Float64Array, potential: Float64Array, source: Float64Array, nx: number, ny: number, h: number, dt: number, beta: number, gamma: number, boundary: number, kappas: Float64Array, flag: AbortFlag): Promise<EnergyFlowRunResult>
 
 /** E after the last step of a run and E before it (lib/kernels.ts `EnergyFlowRunResult`). */
 export interface EnergyFlowRunResult {
@@ -74,7 +74,7 @@ export interface EnergyFlowRunResult {
  * Eq. 10: one forward-Euler step `out = E + dt·(κ·source + β∇²E + γ∇·(E∇Ψ))` on an
  * nx × ny row-major grid.
  */
-export declare function energyFlowStep(energy: Float64Array, potential: Float64Array, source: Float64Array, nx: number, ny: number, params: { h: number; dt: number; beta: number; gamma: number; kappa: number; boundary: 'periodic' | 'zeroFlux' }, out: Float64Array): void
+export declare function energyFlowStep(energy: Float64Array, potential: Float64Array, source: Float64Array, nx: number, ny: number, h: number, dt: number, beta: number, gamma: number, kappa: number, boundary: number, out: Float64Array): void
 
 /** The index of the first NaN or ±∞ in `values`, or −1. */
 export declare function firstNonFinite(values: Float32Array | Float64Array): number
@@ -104,7 +104,7 @@ export declare function hermitianEigenvalues(re: Float64Array, im: Float64Array,
 export declare function l2Norm(x: Float32Array | Float64Array): number
 
 /** The 5-point Laplacian of an nx × ny grid into `out`. */
-export declare function laplacian(energy: Float64Array, nx: number, ny: number, params: { h: number; boundary: 'periodic' | 'zeroFlux' }, out: Float64Array): void
+export declare function laplacian(energy: Float64Array, nx: number, ny: number, h: number, boundary: number, out: Float64Array): void
 
 /**
  * Eq. 3 for every r: `out[i] = Σ_{n=1}^{primeCount} cos(2π r_i/p_n) / (r_i² + p_n²)`,
@@ -123,7 +123,7 @@ export declare function localEnergyAsync(r: Float64Array, primeCount: number, fl
  * op(a) is m×k (`a` stored k×m when `transA`), op(b) is k×n (`b` stored n×k when
  * `transB`), c is m×n. β = 0 overwrites c. `c` must not overlap `a` or `b`.
  */
-export declare function matmul(params: { transA: boolean; transB: boolean; m: number; n: number; k: number; alpha: number; beta: number }, a: Float32Array | Float64Array, b: Float32Array | Float64Array, c: Float32Array | Float64Array): void
+export declare function matmul(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, beta: number, a: Float32Array | Float64Array, b: Float32Array | Float64Array, c: Float32Array | Float64Array): void
 
 /**
  * `matmul` off the main thread: resolves to a new m×n array, C = α·op(a)·op(b) + β·c
@@ -131,7 +131,7 @@ export declare function matmul(params: { transA: boolean; transB: boolean; m: nu
  * before the task is queued (see `abort.rs`); argument errors are thrown before anything
  * is queued.
  */
-export declare function matmulAsync(params: { transA: boolean; transB: boolean; m: number; n: number; k: number; alpha: number; beta: number }, a: Float32Array, b: Float32Array, c: Float32Array | undefined, flag: AbortFlag): Promise<Float32Array>
+export declare function matmulAsync(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, beta: number, a: Float32Array, b: Float32Array, c: Float32Array | undefined, flag: AbortFlag): Promise<Float32Array>
 
 /** `max |x[i]|` (0 when empty), or NaN when any element is NaN or ±Infinity. */
 export declare function maxAbs(x: Float32Array): number
@@ -143,19 +143,19 @@ export declare function memoryCopy(src: Float32Array, dst: Float32Array): void
  * Eq. 4: the mean over the M rows z_j of `points` (M×d, row-major, d = x.length) of
  * `exp(−‖x − z_j‖/lengthScale) / sqrt(‖z_j − y‖² + softening²)`, summed in f64.
  */
-export declare function nonlocalEnergy(x: Float32Array, y: Float32Array, points: Float32Array, params: { lengthScale: number; softening: number }): number
+export declare function nonlocalEnergy(x: Float32Array, y: Float32Array, points: Float32Array, lengthScale: number, softening: number): number
 
 /**
  * Prodigy's first pass on one tensor: m, v, s updated in place; returns
  * [Σ g·(p0 − p), Σ |s|], summed in f64 in the fixed order of every backend.
  */
-export declare function prodigyAccumulate(params: Float32Array | Float64Array, grads: Float32Array | Float64Array, p0: Float32Array | Float64Array, m: Float32Array | Float64Array, v: Float32Array | Float64Array, s: Float32Array | Float64Array, options: { beta1: number; beta2: number; beta3: number; momentScale: number; varianceScale: number; sScale: number; weightDecay: number }): [number, number]
+export declare function prodigyAccumulate(params: Float32Array | Float64Array, grads: Float32Array | Float64Array, p0: Float32Array | Float64Array, m: Float32Array | Float64Array, v: Float32Array | Float64Array, s: Float32Array | Float64Array, beta1: number, beta2: number, beta3: number, momentScale: number, varianceScale: number, sScale: number, weightDecay: number): [number, number]
 
 /**
  * Prodigy's second pass on one tensor, in place; returns false when an updated parameter
  * is NaN or ±∞.
  */
-export declare function prodigyUpdate(params: Float32Array | Float64Array, m: Float32Array | Float64Array, v: Float32Array | Float64Array, options: { stepSize: number; epsilon: number; decay: number }): boolean
+export declare function prodigyUpdate(params: Float32Array | Float64Array, m: Float32Array | Float64Array, v: Float32Array | Float64Array, stepSize: number, epsilon: number, decay: number): boolean
 
 /** x_i ← x_i · s in place, the product in f64 rounded once to x's dtype. */
 export declare function scaleInPlace(x: Float32Array | Float64Array, s: number): void
@@ -164,21 +164,21 @@ export declare function scaleInPlace(x: Float32Array | Float64Array, s: number):
  * Eq. 2 for every t: `out[i] = 1 / (1 + e^{−λ(t_i − t_c)})`, evaluated through
  * e^{−|u|} so that no |λ(t − t_c)| overflows.
  */
-export declare function scaleTransition(t: Float64Array, params: { scaleCoupling: number; criticalTime: number }, out: Float64Array): void
+export declare function scaleTransition(t: Float64Array, scaleCoupling: number, criticalTime: number, out: Float64Array): void
 
 /**
  * torch.optim.SGD on one tensor, in place; returns false when an updated parameter is
  * NaN or ±∞. `momentumBuffer` is used (and must have the params' length) when
  * `options.momentum` ≠ 0.
  */
-export declare function sgdStep(params: Float32Array | Float64Array, grads: Float32Array | Float64Array, momentumBuffer: Float32Array | Float64Array, options: { learningRate: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; maximize: boolean; firstStep: boolean }): boolean
+export declare function sgdStep(params: Float32Array | Float64Array, grads: Float32Array | Float64Array, momentumBuffer: Float32Array | Float64Array, learningRate: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean, maximize: boolean, firstStep: boolean): boolean
 
 /**
  * torch.optim.SGD on one tensor, in place, measured: `before` receives the parameters
  * before the step and out[0..3] the update's Σ Δ², Σ gΔ, Σ |gΔ| (as updateEnergy without a
  * metric); returns false when an updated parameter is NaN or ±∞.
  */
-export declare function sgdStepMeasured(params: Float32Array | Float64Array, grads: Float32Array | Float64Array, momentumBuffer: Float32Array | Float64Array, before: Float32Array | Float64Array, options: { learningRate: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; maximize: boolean; firstStep: boolean }, out: Float64Array): boolean
+export declare function sgdStepMeasured(params: Float32Array | Float64Array, grads: Float32Array | Float64Array, momentumBuffer: Float32Array | Float64Array, before: Float32Array | Float64Array, learningRate: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean, maximize: boolean, firstStep: boolean, out: Float64Array): boolean
 
 /**
  * Eq. 6's first term: the Shannon entropy in bits of `p` normalized by its total;
@@ -200,7 +200,7 @@ export declare function threadCount(): number
  * (w = √metric·params.metricScale + params.epsilon, or 1 when `metric` is empty). The sums are complete before
  * `out` is written.
  */
-export declare function updateEnergy(before: Float32Array | Float64Array, after: Float32Array | Float64Array, grads: Float32Array | Float64Array, metric: Float32Array | Float64Array, params: { metricScale: number; epsilon: number }, out: Float64Array): void
+export declare function updateEnergy(before: Float32Array | Float64Array, after: Float32Array | Float64Array, grads: Float32Array | Float64Array, metric: Float32Array | Float64Array, metricScale: number, epsilon: number, out: Float64Array): void
 
 /**
  * Σ g·(after − before) alone: updateEnergy's out[1] bit for bit, at about two thirds of its

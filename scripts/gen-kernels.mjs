@@ -6,6 +6,10 @@
  *   native/src/binding/boundary.hpp  BOUNDARY_OPTIONS: where each options field sits among a
  *                                    kernel's positional arguments (the hand-written C++
  *                                    bindings read fields by name through it)
+ *   lib/backends/boundary-layout.ts  the same at type level: each kernel's `at` and its field
+ *                                    names as an ordered tuple (a TypeScript object type's keys
+ *                                    have no order), from which lib/backends/boundary.ts derives
+ *                                    the addons' positional signatures
  *
  * The outputs are committed (a build from source, `cargo test` or `cimm build-native` needs no
  * generator) and formatted by rustfmt and clang-format; `npm run gen -- --check` fails, naming
@@ -61,20 +65,38 @@ function boundaryHpp() {
   ];
   for (const [kernel, b] of Object.entries(BOUNDARY_OPTIONS)) {
     const fields = Object.entries(b.fields).map(([name, kind]) =>
-      Array.isArray(kind)
-        ? `{"${name}", Kind::Choice, ${kind.length}}`
-        : `{"${name}", ${KIND[kind]}, 0}`,
+      Array.isArray(kind) ? `{"${name}", Kind::Choice, ${kind.length}}` : `{"${name}", ${KIND[kind]}, 0}`,
     );
     const id = `k${pascal(kernel)}`;
     lines.push(`// ${kernel}: ${b.name} at ${b.at}: ${Object.keys(b.fields).join(', ')}`);
     lines.push(`inline constexpr Field ${id}Fields[] = {${fields.join(', ')}};`);
-    lines.push(
-      `inline constexpr Layout ${id}{"${kernel}", "${b.name}", ${b.at}, ${id}Fields, ${fields.length}};`,
-      '',
-    );
+    lines.push(`inline constexpr Layout ${id}{"${kernel}", "${b.name}", ${b.at}, ${id}Fields, ${fields.length}};`, '');
   }
   lines.push('}  // namespace cimm_binding::boundary', '');
   return lines.join('\n');
+}
+
+function boundaryLayoutTs() {
+  const lines = [
+    `// ${HEADER}`,
+    '/**',
+    ' * BOUNDARY_OPTIONS at type level: for each kernel, the index of its options parameter and',
+    ' * the fields in the order they cross (lib/backends/boundary.ts derives the native signatures',
+    ' * from it and checks it against BOUNDARY_OPTIONS and the Kernels interface).',
+    ' */',
+    'export interface BoundaryLayout {',
+  ];
+  for (const [kernel, b] of Object.entries(BOUNDARY_OPTIONS)) {
+    const names = Object.keys(b.fields).map((f) => `'${f}'`);
+    lines.push(`  ${kernel}: { at: ${b.at}; fields: [${names.join(', ')}] };`);
+  }
+  lines.push('}', '');
+  return lines.join('\n');
+}
+
+function biomeFormat(text, path) {
+  const bin = join(root, 'node_modules', '.bin', 'biome');
+  return execFileSync(bin, ['format', `--stdin-file-path=${path}`], { cwd: root, input: text, encoding: 'utf8' });
 }
 
 function clangFormat(text, path) {
@@ -82,7 +104,10 @@ function clangFormat(text, path) {
   return execFileSync(bin, [`--assume-filename=${path}`], { cwd: root, input: text, encoding: 'utf8' });
 }
 
-const outputs = [['native/src/binding/boundary.hpp', () => clangFormat(boundaryHpp(), 'native/src/binding/boundary.hpp')]];
+const outputs = [
+  ['native/src/binding/boundary.hpp', () => clangFormat(boundaryHpp(), 'native/src/binding/boundary.hpp')],
+  ['lib/backends/boundary-layout.ts', () => biomeFormat(boundaryLayoutTs(), 'lib/backends/boundary-layout.ts')],
+];
 
 const check = process.argv.includes('--check');
 const stale = [];

@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { setBackend } from '../lib/backend.js';
+import { positional } from '../lib/backends/boundary.js';
 import { cppAddonPath } from '../lib/backends/cpp.js';
-import type { NativeAsyncKernels } from '../lib/backends/native.js';
+import type { NativeAddon } from '../lib/backends/native.js';
 import { hostPlatform, resolveRustAddon } from '../lib/backends/rust.js';
 import { localEnergy, localEnergyAsync } from '../lib/energy.js';
 import { CimmArgumentError } from '../lib/errors.js';
@@ -309,9 +310,9 @@ describeEachBackend('async kernels', ({ name, kernels: k }) => {
  * The addon of a native backend itself, to see what the task does after an abort: found as
  * the backend loaders find it (a checkout's build, or the installed platform package).
  */
-function addonOf(name: 'rust' | 'cpp'): NativeAsyncKernels {
+function addonOf(name: 'rust' | 'cpp'): NativeAddon {
   const require = createRequire(join(packageRoot(), 'package.json'));
-  if (name === 'cpp') return require(cppAddonPath()) as NativeAsyncKernels;
+  if (name === 'cpp') return require(cppAddonPath()) as NativeAddon;
   const { addon } = resolveRustAddon({
     host: hostPlatform(),
     root: packageRoot(),
@@ -333,7 +334,13 @@ describe.each(nativeBackends.map((b) => [b.name] as const))('native async tasks 
     });
     const flag = new addon.AbortFlag();
     const p: MatmulParams = { transA: false, transB: false, m: 64, n: 64, k: 64, alpha: 1, beta: 0 };
-    const task = addon.matmulAsync(p, randomF32(p.m * p.k, 1), randomF32(p.k * p.n, 2), undefined, flag);
+    const task = positional('matmulAsync', addon.matmulAsync)(
+      p,
+      randomF32(p.m * p.k, 1),
+      randomF32(p.k * p.n, 2),
+      undefined,
+      flag,
+    );
     flag.raise();
     for (const b of blockers) b.flag.raise();
     const [settled, ...blocked] = await Promise.allSettled([task, ...blockers.map((b) => b.task)]);
@@ -351,7 +358,13 @@ describe.each(nativeBackends.map((b) => [b.name] as const))('native async tasks 
     const flag = new addon.AbortFlag();
     // 2^34 multiply-adds: a second or more here, in 64 Rust panels or 16 C++ k-slices.
     const p: MatmulParams = { transA: false, transB: false, m: 4096, n: 4096, k: 1024, alpha: 1, beta: 0 };
-    const task = addon.matmulAsync(p, randomF32(p.m * p.k, 1), randomF32(p.k * p.n, 2), undefined, flag);
+    const task = positional('matmulAsync', addon.matmulAsync)(
+      p,
+      randomF32(p.m * p.k, 1),
+      randomF32(p.k * p.n, 2),
+      undefined,
+      flag,
+    );
     setTimeout(() => flag.raise(), 5);
     await expect(task).rejects.toThrow(/was aborted/);
   });

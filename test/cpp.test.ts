@@ -96,7 +96,7 @@ describe.skipIf(!cpp)('cpp backend', () => {
         'params.alpha',
         () =>
           kernels.coupling(new Float64Array(1), { beta: 1, gamma: 1, lambdaCosmo: 0 } as never, new Float64Array(1)),
-        'a finite number',
+        'a number',
       ],
       [
         'params.epsilon',
@@ -133,7 +133,11 @@ describe.skipIf(!cpp)('cpp backend', () => {
       expect((error as CimmArgumentError).parameter).toBe(parameter);
       expect((error as Error).message.startsWith(`Expected ${expected}`), parameter).toBe(true);
       expect((error as Error).message).toContain(` for ${parameter} but received `);
-      expect((error as Error).cause).toBeInstanceOf(TypeError);
+      // a field of the wrong kind is found by the JS side's reader before the call
+      // (lib/backends/boundary.ts); anything else by the addon, whose TypeError is the cause
+      const readInJs = parameter.includes('.') && (expected === 'a number' || expected.startsWith('one of'));
+      if (readInJs) expect((error as Error).cause, parameter).toBeUndefined();
+      else expect((error as Error).cause, parameter).toBeInstanceOf(TypeError);
     }
   });
 
@@ -147,7 +151,7 @@ describe.skipIf(!cpp)('cpp backend', () => {
       let s = 1;
       const f = (n) => Float32Array.from({ length: n }, () => ((s = (s * 69069 + 1) >>> 0) / 2 ** 32) * 2 - 1);
       const d = 300, x = f(d), y = f(d), z = f(1000 * d);
-      const e = addon.nonlocalEnergy(x, y, z, { lengthScale: 12, softening: 1e-3 });
+      const e = addon.nonlocalEnergy(x, y, z, 12, 1e-3);
       process.stdout.write(JSON.stringify({ threads: addon.threadCount(), local: Buffer.from(out.buffer).toString('base64'), e }));
     `;
     const run = (threads: string) =>
@@ -170,7 +174,7 @@ describe.skipIf(!cpp)('cpp backend', () => {
       addon.localEnergy(r, 300, out);
       const x = new Float32Array([0.5, -1, 2, 0.25, 3]), y = new Float32Array([1, 1, -1, 0, 0.5]);
       const z = Float32Array.from({ length: 5 * 77 }, (_, i) => Math.sin(i));
-      const e = addon.nonlocalEnergy(x, y, z, { lengthScale: 1.5, softening: 0.01 });
+      const e = addon.nonlocalEnergy(x, y, z, 1.5, 0.01);
       process.stdout.write(JSON.stringify({ simd: addon.simdPath(), out: [...out], e, dist: addon.distance(x, y) }));
     `;
     const r = Array.from({ length: 23 }, (_, i) => i * 13.7 - 150);

@@ -3,7 +3,9 @@
  * family's `register_<family>` in native/src/binding/<family>.cpp, plus addon.cpp's AbortFlag,
  * cpuFeatures, simdPath and threadCount), with the arguments each entry point reads, in its
  * order. Written from the binding, not derived from lib/kernels.ts, so that the two are
- * checked against each other:
+ * checked against each other — except an options object's fields, which the binding reads at
+ * the positions of the generated layout (native/src/binding/boundary.hpp, from
+ * BOUNDARY_OPTIONS), so they are declared from the same declaration (`BoundaryFields`):
  *
  * - at compile time (`npm run typecheck`, and every build): `loadCppKernels` passes a
  *   CppAddon where lib/backends/native.ts wants a NativeAddon, so a kernel the addon lacks or
@@ -13,31 +15,16 @@
  *
  * Adding a kernel: its line here and in its family's binding file.
  */
-import type {
-  ActivationName,
-  AdamStepMeasuredOptions,
-  AdamStepOptions,
-  CouplingParams,
-  EnergyFlowParams,
-  EnergyFlowRunParams,
-  EnergyFlowRunResult,
-  LaplacianParams,
-  MatmulParams,
-  NonlocalEnergyParams,
-  ProdigyAccumulateOptions,
-  ProdigyUpdateOptions,
-  Real,
-  ScaleTransitionParams,
-  SgdStepOptions,
-  UpdateEnergyParams,
-} from '../kernels.js';
-import type { NativeAbortFlag } from './native.js';
+import type { ActivationName, EnergyFlowRunResult, Real } from '../kernels.js';
+import type { BoundaryFields as Fields, NativeAbortFlag } from './boundary.js';
 
 export interface CppAddon {
   // ---- energy (binding/energy.cpp) ----
   localEnergy: (r: Float64Array, primeCount: number, out: Float64Array) => void;
   localEnergyAsync: (r: Float64Array, primeCount: number, flag: NativeAbortFlag) => Promise<Float64Array>;
-  nonlocalEnergy: (x: Float32Array, y: Float32Array, points: Float32Array, params: NonlocalEnergyParams) => number;
+  nonlocalEnergy: (
+    ...args: [x: Float32Array, y: Float32Array, points: Float32Array, ...params: Fields<'nonlocalEnergy'>]
+  ) => number;
   distance: (x: Float32Array, y: Float32Array) => number;
 
   // ---- fractal (binding/fractal.cpp) ----
@@ -46,13 +33,15 @@ export interface CppAddon {
   maxAbs: (x: Float32Array) => number;
 
   // ---- linalg (binding/linalg.cpp) ----
-  matmul: (params: MatmulParams, a: Real, b: Real, c: Real) => void;
+  matmul: (...args: [...params: Fields<'matmul'>, a: Real, b: Real, c: Real]) => void;
   matmulAsync: (
-    params: MatmulParams,
-    a: Float32Array,
-    b: Float32Array,
-    c: Float32Array | undefined,
-    flag: NativeAbortFlag,
+    ...args: [
+      ...params: Fields<'matmulAsync'>,
+      a: Float32Array,
+      b: Float32Array,
+      c: Float32Array | undefined,
+      flag: NativeAbortFlag,
+    ]
   ) => Promise<Float32Array>;
   axpby: (alpha: number, x: Float32Array, beta: number, y: Float32Array) => void;
   dot: (x: Float32Array, y: Float32Array) => number;
@@ -61,60 +50,69 @@ export interface CppAddon {
   activationBackward: (activation: ActivationName, y: Real, gradOut: Real, gradPre: Real) => void;
 
   // ---- qdt (binding/qdt.cpp) ----
-  coupling: (t: Float64Array, params: CouplingParams, out: Float64Array) => void;
-  scaleTransition: (t: Float64Array, params: ScaleTransitionParams, out: Float64Array) => void;
+  coupling: (...args: [t: Float64Array, ...params: Fields<'coupling'>, out: Float64Array]) => void;
+  scaleTransition: (...args: [t: Float64Array, ...params: Fields<'scaleTransition'>, out: Float64Array]) => void;
   shannonEntropy: (p: Float64Array) => number;
   hermitianEigenvalues: (re: Float64Array, im: Float64Array, d: number, out: Float64Array) => void;
 
   // ---- flow (binding/flow.cpp) ----
   energyFlowStep: (
-    energy: Float64Array,
-    potential: Float64Array,
-    source: Float64Array,
-    nx: number,
-    ny: number,
-    params: EnergyFlowParams,
-    out: Float64Array,
+    ...args: [
+      energy: Float64Array,
+      potential: Float64Array,
+      source: Float64Array,
+      nx: number,
+      ny: number,
+      ...params: Fields<'energyFlowStep'>,
+      out: Float64Array,
+    ]
   ) => void;
   energyFlowRunAsync: (
-    energy: Float64Array,
-    potential: Float64Array,
-    source: Float64Array,
-    nx: number,
-    ny: number,
-    params: EnergyFlowRunParams,
-    kappas: Float64Array,
-    flag: NativeAbortFlag,
+    ...args: [
+      energy: Float64Array,
+      potential: Float64Array,
+      source: Float64Array,
+      nx: number,
+      ny: number,
+      ...params: Fields<'energyFlowRunAsync'>,
+      kappas: Float64Array,
+      flag: NativeAbortFlag,
+    ]
   ) => Promise<EnergyFlowRunResult>;
   energyFlowMaxStep: (
-    potential: Float64Array,
-    nx: number,
-    ny: number,
-    params: Pick<EnergyFlowParams, 'h' | 'beta' | 'gamma' | 'boundary'>,
+    ...args: [potential: Float64Array, nx: number, ny: number, ...params: Fields<'energyFlowMaxStep'>]
   ) => number;
-  laplacian: (energy: Float64Array, nx: number, ny: number, params: LaplacianParams, out: Float64Array) => void;
+  laplacian: (
+    ...args: [energy: Float64Array, nx: number, ny: number, ...params: Fields<'laplacian'>, out: Float64Array]
+  ) => void;
   gridSums: (x: Float64Array, out: Float64Array) => void;
 
   // ---- optim (binding/optim.cpp) ----
-  sgdStep: (params: Real, grads: Real, momentumBuffer: Real, options: SgdStepOptions) => boolean;
-  adamStep: (params: Real, grads: Real, m: Real, v: Real, vMax: Real, options: AdamStepOptions) => boolean;
+  sgdStep: (...args: [params: Real, grads: Real, momentumBuffer: Real, ...options: Fields<'sgdStep'>]) => boolean;
+  adamStep: (
+    ...args: [params: Real, grads: Real, m: Real, v: Real, vMax: Real, ...options: Fields<'adamStep'>]
+  ) => boolean;
   sgdStepMeasured: (
-    params: Real,
-    grads: Real,
-    momentumBuffer: Real,
-    before: Real,
-    options: SgdStepOptions,
-    out: Float64Array,
+    ...args: [
+      params: Real,
+      grads: Real,
+      momentumBuffer: Real,
+      before: Real,
+      ...options: Fields<'sgdStepMeasured'>,
+      out: Float64Array,
+    ]
   ) => boolean;
   adamStepMeasured: (
-    params: Real,
-    grads: Real,
-    m: Real,
-    v: Real,
-    vMax: Real,
-    before: Real,
-    options: AdamStepMeasuredOptions,
-    out: Float64Array,
+    ...args: [
+      params: Real,
+      grads: Real,
+      m: Real,
+      v: Real,
+      vMax: Real,
+      before: Real,
+      ...options: Fields<'adamStepMeasured'>,
+      out: Float64Array,
+    ]
   ) => boolean;
   firstNonFinite: (values: Real) => number;
   memoryCopy: (src: Float32Array, dst: Float32Array) => void;
@@ -124,24 +122,20 @@ export interface CppAddon {
 
   // ---- prodigy (binding/prodigy.cpp) ----
   prodigyAccumulate: (
-    params: Real,
-    grads: Real,
-    p0: Real,
-    m: Real,
-    v: Real,
-    s: Real,
-    options: ProdigyAccumulateOptions,
+    ...args: [params: Real, grads: Real, p0: Real, m: Real, v: Real, s: Real, ...options: Fields<'prodigyAccumulate'>]
   ) => [number, number];
-  prodigyUpdate: (params: Real, m: Real, v: Real, options: ProdigyUpdateOptions) => boolean;
+  prodigyUpdate: (...args: [params: Real, m: Real, v: Real, ...options: Fields<'prodigyUpdate'>]) => boolean;
 
   // ---- balance (binding/balance.cpp) ----
   updateEnergy: (
-    before: Real,
-    after: Real,
-    grads: Real,
-    metric: Real,
-    params: UpdateEnergyParams,
-    out: Float64Array,
+    ...args: [
+      before: Real,
+      after: Real,
+      grads: Real,
+      metric: Real,
+      ...params: Fields<'updateEnergy'>,
+      out: Float64Array,
+    ]
   ) => void;
   updateSlope: (before: Real, after: Real, grads: Real) => number;
 

@@ -8,55 +8,31 @@
 import { abortable } from '../async.js';
 import { CimmArgumentError } from '../errors.js';
 import {
+  type AnyKernels,
   ASYNC_KERNEL_NAMES,
   type AsyncKernelName,
   type AsyncKernels,
-  type EnergyFlowRunParams,
-  type EnergyFlowRunResult,
+  BOUNDARY_OPTIONS,
   KERNEL_NAMES,
   type KernelName,
   type Kernels,
-  type MatmulParams,
+  type OptionsKernelName,
 } from '../kernels.js';
+import { type NativeAbortFlag, type NativeKernel, type ObjectKernel, positional } from './boundary.js';
+
+export type { NativeAbortFlag } from './boundary.js';
 
 /**
- * The native side of an async call's abort: the addon's task holds it and checks it between
- * work units (crate/src/binding/abort.rs, native/src/binding/async_worker.hpp).
+ * What a native addon exports: every kernel, a kernel with an options object taking its fields
+ * positionally (lib/backends/boundary.ts derives the signatures from the Kernels interface and
+ * BOUNDARY_OPTIONS), an async kernel an AbortFlag instead of the AbortSignal.
  */
-export interface NativeAbortFlag {
-  raise(): void;
-}
-
-/** The async kernels as an addon exports them: an AbortFlag instead of the AbortSignal. */
-export interface NativeAsyncKernels {
+export type NativeAddon = { [K in keyof AnyKernels]: NativeKernel<K> } & {
   AbortFlag: new () => NativeAbortFlag;
-  matmulAsync(
-    params: MatmulParams,
-    a: Float32Array,
-    b: Float32Array,
-    c: Float32Array | undefined,
-    flag: NativeAbortFlag,
-  ): Promise<Float32Array>;
-  localEnergyAsync(r: Float64Array, primeCount: number, flag: NativeAbortFlag): Promise<Float64Array>;
-  energyFlowRunAsync(
-    energy: Float64Array,
-    potential: Float64Array,
-    source: Float64Array,
-    nx: number,
-    ny: number,
-    params: EnergyFlowRunParams,
-    kappas: Float64Array,
-    flag: NativeAbortFlag,
-  ): Promise<EnergyFlowRunResult>;
-}
-
-/** What a native addon exports. */
-export type NativeAddon = Omit<Kernels, 'name' | 'describe' | AsyncKernelName> &
-  NativeAsyncKernels & {
-    cpuFeatures(): string[];
-    simdPath(): string;
-    threadCount(): number;
-  };
+  cpuFeatures(): string[];
+  simdPath(): string;
+  threadCount(): number;
+};
 
 /**
  * A native addon that cannot load: what failed (the message), each underlying cause, and fixes
@@ -77,7 +53,8 @@ export class NativeLoadError extends Error {
 const NATIVE_MESSAGE = /^Expected (.+?) for ([A-Za-z_][\w.[\]]*) but received /;
 
 export function fromNativeError(error: unknown): unknown {
-  if (!(error instanceof Error)) return error;
+  // the JS side's own errors (the options reader) are already named
+  if (!(error instanceof Error) || error instanceof CimmArgumentError) return error;
   const m = NATIVE_MESSAGE.exec(error.message);
   if (!m) return error;
   const wrapped = new CimmArgumentError(m[2], m[1], error.message);
@@ -101,7 +78,7 @@ function withNativeErrors<F extends (...args: never[]) => unknown>(fn: F): F {
  * queued, and become rejections); an abort raises the task's flag and rejects at once.
  */
 function abortableCall<T>(
-  addon: NativeAsyncKernels,
+  addon: NativeAddon,
   what: AsyncKernelName,
   signal: AbortSignal | undefined,
   call: (flag: NativeAbortFlag) => Promise<T>,
@@ -123,16 +100,31 @@ function abortableCall<T>(
   );
 }
 
+const isOptionsKernel = (k: string): k is OptionsKernelName => Object.hasOwn(BOUNDARY_OPTIONS, k);
+
+/**
+ * Kernel `k` of the addon with the interface's arguments, its native errors mapped: an options
+ * object read by `positional`, whose reader maps them itself.
+ */
+function objectKernel<K extends keyof AnyKernels>(addon: NativeAddon, k: K): ObjectKernel<K> {
+  const native = addon[k] as NativeKernel<K>;
+  if (!isOptionsKernel(k)) return withNativeErrors(native as unknown as ObjectKernel<K>);
+  return positional(k, native as NativeKernel<typeof k>, { mapError: fromNativeError }) as unknown as ObjectKernel<K>;
+}
+
 /** The async kernels of an addon, each behind an AbortSignal. */
-function nativeAsyncKernels(addon: NativeAsyncKernels): AsyncKernels {
+function nativeAsyncKernels(addon: NativeAddon): AsyncKernels {
+  const matmulAsync = objectKernel(addon, 'matmulAsync');
+  const localEnergyAsync = objectKernel(addon, 'localEnergyAsync');
+  const energyFlowRunAsync = objectKernel(addon, 'energyFlowRunAsync');
   return {
     matmulAsync: (params, a, b, c, signal) =>
-      abortableCall(addon, 'matmulAsync', signal, (flag) => addon.matmulAsync(params, a, b, c, flag)),
+      abortableCall(addon, 'matmulAsync', signal, (flag) => matmulAsync(params, a, b, c, flag)),
     localEnergyAsync: (r, primeCount, signal) =>
-      abortableCall(addon, 'localEnergyAsync', signal, (flag) => addon.localEnergyAsync(r, primeCount, flag)),
+      abortableCall(addon, 'localEnergyAsync', signal, (flag) => localEnergyAsync(r, primeCount, flag)),
     energyFlowRunAsync: (energy, potential, source, nx, ny, params, kappas, signal) =>
       abortableCall(addon, 'energyFlowRunAsync', signal, (flag) =>
-        addon.energyFlowRunAsync(energy, potential, source, nx, ny, params, kappas, flag),
+        energyFlowRunAsync(energy, potential, source, nx, ny, params, kappas, flag),
       ),
   };
 }
@@ -145,9 +137,11 @@ export function nativeKernels(name: 'rust' | 'cpp', addon: NativeAddon, path: st
   if (missing.length > 0) {
     throw new Error(`the ${name} addon at ${path} lacks ${missing.join(', ')}: it is out of date, rebuild it`);
   }
-  const wrapped = Object.fromEntries(KERNEL_NAMES.map((k) => [k, withNativeErrors(addon[k])]));
-  // both addons take the options objects themselves (binding/args.rs, native/src/binding/args.hpp)
-  const kernels = wrapped as Pick<Kernels, KernelName>;
+  // a kernel with an options object: read in JS, its fields passed positionally (boundary.ts)
+  const kernels = Object.fromEntries(KERNEL_NAMES.map((k) => [k, objectKernel(addon, k)])) as unknown as Pick<
+    Kernels,
+    KernelName
+  >;
   return {
     name,
     describe: () => ({

@@ -4,12 +4,13 @@
 //! - every error names the parameter in the facade's format, `Expected <what> for <name> but
 //!   received <what it is>` (lib/backends/native.ts turns it into a CimmArgumentError), where
 //!   napi-rs's own conversions said `Expected $name, got 5` or `Get TypedArray info failed`;
-//! - each argument and each options field is read exactly once;
-//! - the order is fixed: first every scalar, string and options field (reading a field may
-//!   run a getter, i.e. any JS, which may detach, shrink or resize the buffer behind another
-//!   argument), then the typed arrays, by [`real_view`] and friends, which run no JS. A
-//!   binding takes no view before its last scalar and calls nothing that runs JS after its
-//!   first view, so a view's pointer and length are those of the buffer the kernel uses.
+//! - each argument is read exactly once (an options object crosses as its fields, positional
+//!   scalars in the order of BOUNDARY_OPTIONS in lib/kernels.ts, read in lib/backends/boundary.ts);
+//! - the order is fixed: first every scalar and string (a value of the wrong kind is an error,
+//!   never converted, so no JS runs there: no valueOf, no getter), then the typed arrays, by
+//!   [`real_view`] and friends, which run no JS either. A binding takes no view before its last
+//!   scalar and calls nothing that runs JS after its first view, so a view's pointer and
+//!   length are those of the buffer the kernel uses.
 //!
 //! Buffers: a view on a detached buffer reads as empty (length 0), a length-tracking view on a
 //! resizable `ArrayBuffer` as its current length, and a view on a `SharedArrayBuffer` as its
@@ -23,7 +24,7 @@ use crate::flow::Boundary;
 use crate::linalg::Activation;
 use crate::primes::format_number;
 use crate::real::Real;
-use napi::{sys, Error, JsValue, Result, Status, Unknown, ValueType};
+use napi::{sys, Error, JsValue, Result, Unknown, ValueType};
 use std::ptr::{self, NonNull};
 
 /// An argument error: `Expected <expected> for <name> but received <what value is>`.
@@ -154,61 +155,20 @@ pub(super) fn activation(value: &Unknown<'_>, name: &'static str) -> Result<Acti
     Activation::from_name(&short_string(value, name, NAMES)?).map_err(invalid_arg)
 }
 
-/// A grid boundary argument ("periodic" or "zeroFlux"); a string that is neither is named
-/// `boundary`, as the core names it.
+/// A grid boundary field, crossed as its index in BOUNDARY_OPTIONS's list of names
+/// (lib/kernels.ts: `["periodic", "zeroFlux"]`, in that order).
 pub(super) fn boundary(value: &Unknown<'_>, name: &'static str) -> Result<Boundary> {
-    Boundary::parse(&short_string(value, name, r#"one of "periodic", "zeroFlux""#)?).map_err(invalid_arg)
-}
-
-/// An options object (`options`, `params`): its fields are read once each, by name, with
-/// [`field!`]. An array, typed array or function is not one.
-pub(super) struct Options<'a> {
-    value: Unknown<'a>,
-}
-
-impl<'a> Options<'a> {
-    pub(super) fn of(value: Unknown<'a>, name: &'static str) -> Result<Self> {
-        let raw = value.value();
-        let (mut array, mut typed) = (false, false);
-        // SAFETY: plain N-API calls on this call's env and value; they run no JS.
-        let plain = value.get_type()? == ValueType::Object
-            && unsafe { sys::napi_is_array(raw.env, raw.value, &mut array) } == sys::Status::napi_ok
-            && unsafe { sys::napi_is_typedarray(raw.env, raw.value, &mut typed) } == sys::Status::napi_ok
-            && !array
-            && !typed;
-        if !plain {
-            return Err(wrong(name, "an options object", &value));
-        }
-        Ok(Options { value })
-    }
-
-    /// The field `key` (NUL-terminated). A getter runs here; its exception propagates as it is.
-    pub(super) fn get(&self, key: &'static str) -> Result<Unknown<'a>> {
-        debug_assert!(key.ends_with('\0'));
-        let raw = self.value.value();
-        let mut out = ptr::null_mut();
-        // SAFETY: plain N-API call on this call's env and object; `key` is NUL-terminated.
-        let status =
-            unsafe { sys::napi_get_named_property(raw.env, raw.value, key.as_ptr().cast(), &mut out) };
-        if status == sys::Status::napi_pending_exception {
-            return Err(Error::new(Status::PendingException, "an options getter threw"));
-        }
-        if status != sys::Status::napi_ok {
-            return Err(Error::new(Status::GenericFailure, "cannot read an options field"));
-        }
-        // SAFETY: `out` is a live value of this call's env.
-        Ok(unsafe { Unknown::from_raw_unchecked(raw.env, out) })
+    const NAMES: [&str; 2] = ["periodic", "zeroFlux"];
+    let i = number(value, name)?;
+    match NAMES.iter().enumerate().find(|(k, _)| *k as f64 == i) {
+        Some((_, boundary)) => Boundary::parse(boundary).map_err(invalid_arg),
+        None => Err(wrong(
+            name,
+            r#"the index of one of "periodic", "zeroFlux" (0 or 1)"#,
+            value,
+        )),
     }
 }
-
-/// Reads one field of an [`Options`] with a reader of this module, naming it
-/// `<prefix>.<key>`: `field!(o, number, "options", "learningRate")`.
-macro_rules! field {
-    ($o:expr, $read:ident, $prefix:literal, $key:literal) => {
-        $crate::binding::args::$read(&$o.get(concat!($key, "\0"))?, concat!($prefix, ".", $key))
-    };
-}
-pub(super) use field;
 
 /// The dtype of a Float32Array or Float64Array argument.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

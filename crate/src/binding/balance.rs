@@ -1,8 +1,8 @@
 //! #[napi] exports of the balance family (crate::balance): the energy meters of an optimizer
 //! update (eq. 13). The inputs are only read, so they may share memory, and so may `out`:
-//! the sums are complete before it is written. The params fields first, then the typed arrays (see `args`).
+//! the sums are complete before it is written. The params fields (positional) first, then the typed arrays (see `args`).
 
-use super::args::{by_dtype, field, real_view, same_dtype, sums_out, Options};
+use super::args::{self, by_dtype, real_view, same_dtype, sums_out};
 use super::{guard, invalid_arg};
 use crate::balance::{self, Update};
 use napi::{Result, Unknown};
@@ -17,13 +17,13 @@ pub fn update_energy(
     #[napi(ts_arg_type = "Float32Array | Float64Array")] after: Unknown<'_>,
     #[napi(ts_arg_type = "Float32Array | Float64Array")] grads: Unknown<'_>,
     #[napi(ts_arg_type = "Float32Array | Float64Array")] metric: Unknown<'_>,
-    #[napi(ts_arg_type = "{ metricScale: number; epsilon: number }")] params: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] metric_scale: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] epsilon: Unknown<'_>,
     #[napi(ts_arg_type = "Float64Array")] out: Unknown<'_>,
 ) -> Result<()> {
     guard("updateEnergy", || {
-        let o = Options::of(params, "params")?;
-        let metric_scale = field!(o, number, "params", "metricScale")?;
-        let epsilon = field!(o, number, "params", "epsilon")?;
+        let metric_scale = args::number(&metric_scale, "params.metricScale")?;
+        let epsilon = args::number(&epsilon, "params.epsilon")?;
         energy(&[&before, &after, &grads, &metric], metric_scale, epsilon, &out)
     })
 }

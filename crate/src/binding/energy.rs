@@ -5,7 +5,7 @@
 //! `abort.rs`).
 
 use super::abort::{aborted, finished, AbortFlag};
-use super::args::{self, f32_view, f64_view, field, Options};
+use super::args::{self, f32_view, f64_view};
 use super::{guard, invalid_arg};
 use crate::energy;
 use crate::primes;
@@ -49,12 +49,12 @@ pub fn nonlocal_energy(
     #[napi(ts_arg_type = "Float32Array")] x: Unknown<'_>,
     #[napi(ts_arg_type = "Float32Array")] y: Unknown<'_>,
     #[napi(ts_arg_type = "Float32Array")] points: Unknown<'_>,
-    #[napi(ts_arg_type = "{ lengthScale: number; softening: number }")] params: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] length_scale: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] softening: Unknown<'_>,
 ) -> Result<f64> {
     guard("nonlocalEnergy", || {
-        let o = Options::of(params, "params")?;
-        let length_scale = field!(o, number, "params", "lengthScale")?;
-        let softening = field!(o, number, "params", "softening")?;
+        let length_scale = args::number(&length_scale, "params.lengthScale")?;
+        let softening = args::number(&softening, "params.softening")?;
         let (x, y, points) = (
             f32_view(&x, "x")?,
             f32_view(&y, "y")?,

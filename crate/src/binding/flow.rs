@@ -1,15 +1,15 @@
 //! #[napi] exports of the flow family (design.md §2 eqs. 10–11): one energy-flow step, a run
 //! of steps off the JS thread, the stable step limit, the Laplacian and the grid sums. The
-//! grid sizes, scalars and every `params` field are read first, then the Float64Arrays (see
+//! grid sizes and scalars (every `params` field among them, positional) are read first, then the Float64Arrays (see
 //! `args`), borrowed, not copied; outputs are written in place. A grid output may not overlap
 //! its inputs (the stencil reads neighbours), which is checked before any mutable slice
 //! exists. The async run copies its inputs instead (see `abort.rs`).
 
 use super::abort::{aborted, finished, AbortFlag};
-use super::args::{self, f64_view, field, sums_out, Options, View};
+use super::args::{self, f64_view, sums_out, View};
 use super::{guard, invalid_arg};
 use crate::error::KernelError;
-use crate::flow::{self, Boundary, FlowParams};
+use crate::flow::{self, FlowParams};
 
 use napi::bindgen_prelude::{AsyncTask, Float64Array};
 use napi::{Env, Result, Task, Unknown};
@@ -39,47 +39,34 @@ fn grid(nx: &Unknown<'_>, ny: &Unknown<'_>) -> Result<(usize, usize)> {
     Ok((nx, ny))
 }
 
-/// The fields of EnergyFlowParams (lib/kernels.ts) a kernel uses, each read once; `dt` and
-/// `kappa` only where the kernel takes them (0 otherwise). Range errors name the field as the
-/// core does (`h`, `dt`); a field of the wrong type is `params.<field>`.
-fn flow_params(value: Unknown<'_>, dt: bool, kappa: bool) -> Result<FlowParams> {
-    let o = Options::of(value, "params")?;
-    Ok(FlowParams {
-        h: field!(o, number, "params", "h")?,
-        dt: if dt {
-            field!(o, number, "params", "dt")?
-        } else {
-            0.0
-        },
-        beta: field!(o, number, "params", "beta")?,
-        gamma: field!(o, number, "params", "gamma")?,
-        kappa: if kappa {
-            field!(o, number, "params", "kappa")?
-        } else {
-            0.0
-        },
-        boundary: field!(o, boundary, "params", "boundary")?,
-    })
-}
-
 /// Eq. 10: one forward-Euler step `out = E + dt·(κ·source + β∇²E + γ∇·(E∇Ψ))` on an
 /// nx × ny row-major grid.
 #[napi]
+#[allow(clippy::too_many_arguments)]
 pub fn energy_flow_step(
     #[napi(ts_arg_type = "Float64Array")] energy: Unknown<'_>,
     #[napi(ts_arg_type = "Float64Array")] potential: Unknown<'_>,
     #[napi(ts_arg_type = "Float64Array")] source: Unknown<'_>,
     #[napi(ts_arg_type = "number")] nx: Unknown<'_>,
     #[napi(ts_arg_type = "number")] ny: Unknown<'_>,
-    #[napi(
-        ts_arg_type = "{ h: number; dt: number; beta: number; gamma: number; kappa: number; boundary: 'periodic' | 'zeroFlux' }"
-    )]
-    params: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] h: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] dt: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] beta: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] gamma: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] kappa: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] boundary: Unknown<'_>,
     #[napi(ts_arg_type = "Float64Array")] out: Unknown<'_>,
 ) -> Result<()> {
     guard("energyFlowStep", || {
         let (nx, ny) = grid(&nx, &ny)?;
-        let p = flow_params(params, true, true)?;
+        let p = FlowParams {
+            h: args::number(&h, "params.h")?,
+            dt: args::number(&dt, "params.dt")?,
+            beta: args::number(&beta, "params.beta")?,
+            gamma: args::number(&gamma, "params.gamma")?,
+            kappa: args::number(&kappa, "params.kappa")?,
+            boundary: args::boundary(&boundary, "params.boundary")?,
+        };
         let e = f64_view(&energy, "energy")?;
         let psi = f64_view(&potential, "potential")?;
         let src = f64_view(&source, "source")?;
@@ -97,15 +84,20 @@ pub fn energy_flow_max_step(
     #[napi(ts_arg_type = "Float64Array")] potential: Unknown<'_>,
     #[napi(ts_arg_type = "number")] nx: Unknown<'_>,
     #[napi(ts_arg_type = "number")] ny: Unknown<'_>,
-    #[napi(ts_arg_type = "{ h: number; beta: number; gamma: number; boundary: 'periodic' | 'zeroFlux' }")]
-    params: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] h: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] beta: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] gamma: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] boundary: Unknown<'_>,
 ) -> Result<f64> {
     guard("energyFlowMaxStep", || {
         let (nx, ny) = grid(&nx, &ny)?;
-        let p = flow_params(params, false, false)?;
+        let h = args::number(&h, "params.h")?;
+        let beta = args::number(&beta, "params.beta")?;
+        let gamma = args::number(&gamma, "params.gamma")?;
+        let boundary = args::boundary(&boundary, "params.boundary")?;
         let psi = f64_view(&potential, "potential")?;
         // SAFETY: read only, of dtype f64, and no JS runs until return.
-        flow::energy_flow_max_step(unsafe { psi.slice() }, nx, ny, p.h, p.beta, p.gamma, p.boundary)
+        flow::energy_flow_max_step(unsafe { psi.slice() }, nx, ny, h, beta, gamma, boundary)
             .map_err(invalid_arg)
     })
 }
@@ -116,14 +108,14 @@ pub fn laplacian(
     #[napi(ts_arg_type = "Float64Array")] energy: Unknown<'_>,
     #[napi(ts_arg_type = "number")] nx: Unknown<'_>,
     #[napi(ts_arg_type = "number")] ny: Unknown<'_>,
-    #[napi(ts_arg_type = "{ h: number; boundary: 'periodic' | 'zeroFlux' }")] params: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] h: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] boundary: Unknown<'_>,
     #[napi(ts_arg_type = "Float64Array")] out: Unknown<'_>,
 ) -> Result<()> {
     guard("laplacian", || {
         let (nx, ny) = grid(&nx, &ny)?;
-        let o = Options::of(params, "params")?;
-        let h = field!(o, number, "params", "h")?;
-        let boundary: Boundary = field!(o, boundary, "params", "boundary")?;
+        let h = args::number(&h, "params.h")?;
+        let boundary = args::boundary(&boundary, "params.boundary")?;
         let (e, out) = (f64_view(&energy, "energy")?, f64_view(&out, "out")?);
         check_apart(&out, &[e])?;
         // SAFETY: of dtype f64, no JS runs until return, and `out` overlaps no input.
@@ -215,16 +207,24 @@ pub fn energy_flow_run_async(
     #[napi(ts_arg_type = "Float64Array")] source: Unknown<'_>,
     #[napi(ts_arg_type = "number")] nx: Unknown<'_>,
     #[napi(ts_arg_type = "number")] ny: Unknown<'_>,
-    #[napi(
-        ts_arg_type = "{ h: number; dt: number; beta: number; gamma: number; boundary: 'periodic' | 'zeroFlux' }"
-    )]
-    params: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] h: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] dt: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] beta: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] gamma: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] boundary: Unknown<'_>,
     #[napi(ts_arg_type = "Float64Array")] kappas: Unknown<'_>,
     flag: &AbortFlag,
 ) -> Result<AsyncTask<EnergyFlowRunTask>> {
     guard("energyFlowRunAsync", || {
         let (nx, ny) = grid(&nx, &ny)?;
-        let p = flow_params(params, true, false)?;
+        let p = FlowParams {
+            h: args::number(&h, "params.h")?,
+            dt: args::number(&dt, "params.dt")?,
+            beta: args::number(&beta, "params.beta")?,
+            gamma: args::number(&gamma, "params.gamma")?,
+            kappa: 0.0,
+            boundary: args::boundary(&boundary, "params.boundary")?,
+        };
         let (e, psi, src) = (
             f64_view(&energy, "energy")?,
             f64_view(&potential, "potential")?,

@@ -1,12 +1,12 @@
 //! #[napi] exports of the linalg family: the GEMM (`crate::gemm`, linalg's engine) in place on
 //! the JS thread and on owned copies off it (`matmulAsync`), and the elementwise kernels the
 //! fractal layer (eq. 9) composes (axpby, dot, sum, the activation σ and its backward rule).
-//! Scalars, names and options fields are read first, then the typed arrays (see `args`).
+//! Scalars (an options object's fields among them, positional), names first, then the typed arrays (see `args`).
 //! An elementwise input may be the output array itself; one that partially overlaps the
 //! output is copied first.
 
 use super::abort::{aborted, finished, AbortFlag};
-use super::args::{self, by_dtype, f32_view, field, real_view, same_dtype, Dtype, Options, View};
+use super::args::{self, by_dtype, f32_view, real_view, same_dtype, Dtype, View};
 use super::fractal::Operand;
 use super::{guard, invalid_arg};
 use crate::error::KernelError;
@@ -69,19 +69,27 @@ impl Shape {
     }
 }
 
-/// MatmulParams (lib/kernels.ts), each field read once. A field of the wrong type is named
-/// `params.<field>`; a value out of range by the kernel's name for it (`m`, `alpha`), as the
-/// positional form names it.
-fn matmul_params(value: Unknown<'_>) -> Result<Shape> {
-    let o = Options::of(value, "params")?;
+/// MatmulParams (lib/kernels.ts), crossed as positional fields (BOUNDARY_OPTIONS), by name. A
+/// field of the wrong type is named `params.<field>`; a value out of range by the kernel's name
+/// for it (`m`, `alpha`).
+#[allow(clippy::too_many_arguments)]
+fn matmul_params(
+    trans_a: &Unknown<'_>,
+    trans_b: &Unknown<'_>,
+    m: &Unknown<'_>,
+    n: &Unknown<'_>,
+    k: &Unknown<'_>,
+    alpha: &Unknown<'_>,
+    beta: &Unknown<'_>,
+) -> Result<Shape> {
     Ok(Shape {
-        trans_a: field!(o, boolean, "params", "transA")?,
-        trans_b: field!(o, boolean, "params", "transB")?,
-        m: dim(field!(o, number, "params", "m")?, "m")?,
-        n: dim(field!(o, number, "params", "n")?, "n")?,
-        k: dim(field!(o, number, "params", "k")?, "k")?,
-        alpha: field!(o, number, "params", "alpha")?,
-        beta: field!(o, number, "params", "beta")?,
+        trans_a: args::boolean(trans_a, "params.transA")?,
+        trans_b: args::boolean(trans_b, "params.transB")?,
+        m: dim(args::number(m, "params.m")?, "m")?,
+        n: dim(args::number(n, "params.n")?, "n")?,
+        k: dim(args::number(k, "params.k")?, "k")?,
+        alpha: args::number(alpha, "params.alpha")?,
+        beta: args::number(beta, "params.beta")?,
     })
 }
 
@@ -89,16 +97,23 @@ fn matmul_params(value: Unknown<'_>) -> Result<Shape> {
 /// op(a) is m×k (`a` stored k×m when `transA`), op(b) is k×n (`b` stored n×k when
 /// `transB`), c is m×n. β = 0 overwrites c. `c` must not overlap `a` or `b`.
 #[napi]
+#[allow(clippy::too_many_arguments)]
 pub fn matmul(
-    #[napi(
-        ts_arg_type = "{ transA: boolean; transB: boolean; m: number; n: number; k: number; alpha: number; beta: number }"
-    )]
-    params: Unknown<'_>,
+    #[napi(ts_arg_type = "boolean")] trans_a: Unknown<'_>,
+    #[napi(ts_arg_type = "boolean")] trans_b: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] m: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] n: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] k: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] alpha: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] beta: Unknown<'_>,
     #[napi(ts_arg_type = "Float32Array | Float64Array")] a: Unknown<'_>,
     #[napi(ts_arg_type = "Float32Array | Float64Array")] b: Unknown<'_>,
     #[napi(ts_arg_type = "Float32Array | Float64Array")] c: Unknown<'_>,
 ) -> Result<()> {
-    guard("matmul", || matmul_views(&matmul_params(params)?, &a, &b, &c))
+    guard("matmul", || {
+        let shape = matmul_params(&trans_a, &trans_b, &m, &n, &k, &alpha, &beta)?;
+        matmul_views(&shape, &a, &b, &c)
+    })
 }
 
 /// matmul after its shape and scalars.
@@ -178,18 +193,22 @@ fn zeros(len: usize) -> Result<Vec<f32>> {
 /// before the task is queued (see `abort.rs`); argument errors are thrown before anything
 /// is queued.
 #[napi(ts_return_type = "Promise<Float32Array>")]
+#[allow(clippy::too_many_arguments)]
 pub fn matmul_async(
-    #[napi(
-        ts_arg_type = "{ transA: boolean; transB: boolean; m: number; n: number; k: number; alpha: number; beta: number }"
-    )]
-    params: Unknown<'_>,
+    #[napi(ts_arg_type = "boolean")] trans_a: Unknown<'_>,
+    #[napi(ts_arg_type = "boolean")] trans_b: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] m: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] n: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] k: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] alpha: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] beta: Unknown<'_>,
     #[napi(ts_arg_type = "Float32Array")] a: Unknown<'_>,
     #[napi(ts_arg_type = "Float32Array")] b: Unknown<'_>,
     #[napi(ts_arg_type = "Float32Array | undefined")] c: Unknown<'_>,
     flag: &AbortFlag,
 ) -> Result<AsyncTask<MatmulTask>> {
     guard("matmulAsync", || {
-        let g = matmul_params(params)?.gemm::<f32>()?;
+        let g = matmul_params(&trans_a, &trans_b, &m, &n, &k, &alpha, &beta)?.gemm::<f32>()?;
         // The result becomes a Float32Array: at most V8's typed-array length (2^32 on 64-bit
         // Node 20), checked before any allocation (an allocator may abort on an absurd size
         // instead of failing, as ASan's does), as the C++ binding does.

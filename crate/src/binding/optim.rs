@@ -1,7 +1,7 @@
 //! #[napi] exports of the optim family (crate::optim): the fused SGD and Adam steps, their
 //! measured variants, and the optimizers' reductions (gradient check and norm, zeroing,
-//! scaling, the benchmark's copy probe). Arguments are read by `args`: scalars and options
-//! fields first, then each typed array with one napi_get_typedarray_info (its pointer
+//! scaling, the benchmark's copy probe). Arguments are read by `args`: scalars (the options
+//! objects' fields, positional in BOUNDARY_OPTIONS's order: lib/backends/boundary.ts) first, then each typed array with one napi_get_typedarray_info (its pointer
 //! includes the view's byte offset; no reference, no copy); the arrays are checked not to
 //! overlap, and only then are slices made of them: the updated arrays are written in place.
 //!
@@ -9,71 +9,88 @@
 //! array of a call must have the dtype of `params` (an empty one, unused, may have either);
 //! the call then runs the kernel's f32 or f64 instance.
 
-use super::args::{self, by_dtype, disjoint, field, real_view, same_dtype, sums_out, Options};
+use super::args::{self, by_dtype, disjoint, real_view, same_dtype, sums_out};
 use super::{guard, invalid_arg};
 use crate::optim::{self, Adam, Measured, Metric, Sgd};
 
 use napi::{Result, Unknown};
 use napi_derive::napi;
 
-/// SgdStepOptions (lib/kernels.ts), each field read once.
-pub(super) fn sgd_options(value: Unknown<'_>) -> Result<Sgd> {
-    let o = Options::of(value, "options")?;
+/// SgdStepOptions (lib/kernels.ts), crossed as positional fields (BOUNDARY_OPTIONS), by name.
+#[allow(clippy::too_many_arguments)]
+fn sgd(
+    learning_rate: &Unknown<'_>,
+    momentum: &Unknown<'_>,
+    dampening: &Unknown<'_>,
+    weight_decay: &Unknown<'_>,
+    nesterov: &Unknown<'_>,
+    maximize: &Unknown<'_>,
+    first_step: &Unknown<'_>,
+) -> Result<Sgd> {
     Ok(Sgd {
-        learning_rate: field!(o, number, "options", "learningRate")?,
-        momentum: field!(o, number, "options", "momentum")?,
-        dampening: field!(o, number, "options", "dampening")?,
-        weight_decay: field!(o, number, "options", "weightDecay")?,
-        nesterov: field!(o, boolean, "options", "nesterov")?,
-        maximize: field!(o, boolean, "options", "maximize")?,
-        first_step: field!(o, boolean, "options", "firstStep")?,
+        learning_rate: args::number(learning_rate, "options.learningRate")?,
+        momentum: args::number(momentum, "options.momentum")?,
+        dampening: args::number(dampening, "options.dampening")?,
+        weight_decay: args::number(weight_decay, "options.weightDecay")?,
+        nesterov: args::boolean(nesterov, "options.nesterov")?,
+        maximize: args::boolean(maximize, "options.maximize")?,
+        first_step: args::boolean(first_step, "options.firstStep")?,
     })
 }
 
-/// AdamStepOptions (lib/kernels.ts), each field read once; with `metric`, also
-/// AdamStepMeasuredOptions' metricScale and metricEpsilon.
-pub(super) fn adam_options(value: Unknown<'_>, metric: bool) -> Result<(Adam, Metric)> {
-    let o = Options::of(value, "options")?;
-    let h = Adam {
-        beta1: field!(o, number, "options", "beta1")?,
-        beta2: field!(o, number, "options", "beta2")?,
-        step_size: field!(o, number, "options", "stepSize")?,
-        bc2_sqrt: field!(o, number, "options", "bc2Sqrt")?,
-        epsilon: field!(o, number, "options", "epsilon")?,
-        weight_decay: field!(o, number, "options", "weightDecay")?,
-        decay: field!(o, number, "options", "decay")?,
-        amsgrad: field!(o, boolean, "options", "amsgrad")?,
-        maximize: field!(o, boolean, "options", "maximize")?,
-    };
-    let m = if metric {
-        Metric {
-            scale: field!(o, number, "options", "metricScale")?,
-            epsilon: field!(o, number, "options", "metricEpsilon")?,
-        }
-    } else {
-        Metric {
-            scale: 1.0,
-            epsilon: 0.0,
-        }
-    };
-    Ok((h, m))
+/// AdamStepOptions (lib/kernels.ts), crossed as positional fields (BOUNDARY_OPTIONS), by name.
+#[allow(clippy::too_many_arguments)]
+fn adam(
+    beta1: &Unknown<'_>,
+    beta2: &Unknown<'_>,
+    step_size: &Unknown<'_>,
+    bc2_sqrt: &Unknown<'_>,
+    epsilon: &Unknown<'_>,
+    weight_decay: &Unknown<'_>,
+    decay: &Unknown<'_>,
+    amsgrad: &Unknown<'_>,
+    maximize: &Unknown<'_>,
+) -> Result<Adam> {
+    Ok(Adam {
+        beta1: args::number(beta1, "options.beta1")?,
+        beta2: args::number(beta2, "options.beta2")?,
+        step_size: args::number(step_size, "options.stepSize")?,
+        bc2_sqrt: args::number(bc2_sqrt, "options.bc2Sqrt")?,
+        epsilon: args::number(epsilon, "options.epsilon")?,
+        weight_decay: args::number(weight_decay, "options.weightDecay")?,
+        decay: args::number(decay, "options.decay")?,
+        amsgrad: args::boolean(amsgrad, "options.amsgrad")?,
+        maximize: args::boolean(maximize, "options.maximize")?,
+    })
 }
 
 /// torch.optim.SGD on one tensor, in place; returns false when an updated parameter is
 /// NaN or ±∞. `momentumBuffer` is used (and must have the params' length) when
 /// `options.momentum` ≠ 0.
 #[napi]
+#[allow(clippy::too_many_arguments)]
 pub fn sgd_step(
     #[napi(ts_arg_type = "Float32Array | Float64Array")] params: Unknown<'_>,
     #[napi(ts_arg_type = "Float32Array | Float64Array")] grads: Unknown<'_>,
     #[napi(ts_arg_type = "Float32Array | Float64Array")] momentum_buffer: Unknown<'_>,
-    #[napi(
-        ts_arg_type = "{ learningRate: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; maximize: boolean; firstStep: boolean }"
-    )]
-    options: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] learning_rate: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] momentum: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] dampening: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] weight_decay: Unknown<'_>,
+    #[napi(ts_arg_type = "boolean")] nesterov: Unknown<'_>,
+    #[napi(ts_arg_type = "boolean")] maximize: Unknown<'_>,
+    #[napi(ts_arg_type = "boolean")] first_step: Unknown<'_>,
 ) -> Result<bool> {
     guard("sgdStep", || {
-        let h = sgd_options(options)?;
+        let h = sgd(
+            &learning_rate,
+            &momentum,
+            &dampening,
+            &weight_decay,
+            &nesterov,
+            &maximize,
+            &first_step,
+        )?;
         let p = real_view(&params, "params")?;
         let g = real_view(&grads, "grads")?;
         let b = real_view(&momentum_buffer, "momentumBuffer")?;
@@ -91,19 +108,35 @@ pub fn sgd_step(
 /// parameter is NaN or ±∞. `vMax` is used (and must have the params' length) with
 /// `options.amsgrad`.
 #[napi]
+#[allow(clippy::too_many_arguments)]
 pub fn adam_step(
     #[napi(ts_arg_type = "Float32Array | Float64Array")] params: Unknown<'_>,
     #[napi(ts_arg_type = "Float32Array | Float64Array")] grads: Unknown<'_>,
     #[napi(ts_arg_type = "Float32Array | Float64Array")] m: Unknown<'_>,
     #[napi(ts_arg_type = "Float32Array | Float64Array")] v: Unknown<'_>,
     #[napi(ts_arg_type = "Float32Array | Float64Array")] v_max: Unknown<'_>,
-    #[napi(
-        ts_arg_type = "{ beta1: number; beta2: number; stepSize: number; bc2Sqrt: number; epsilon: number; weightDecay: number; decay: number; amsgrad: boolean; maximize: boolean }"
-    )]
-    options: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] beta1: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] beta2: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] step_size: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] bc2_sqrt: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] epsilon: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] weight_decay: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] decay: Unknown<'_>,
+    #[napi(ts_arg_type = "boolean")] amsgrad: Unknown<'_>,
+    #[napi(ts_arg_type = "boolean")] maximize: Unknown<'_>,
 ) -> Result<bool> {
     guard("adamStep", || {
-        let (h, _) = adam_options(options, false)?;
+        let h = adam(
+            &beta1,
+            &beta2,
+            &step_size,
+            &bc2_sqrt,
+            &epsilon,
+            &weight_decay,
+            &decay,
+            &amsgrad,
+            &maximize,
+        )?;
         adam_views(&params, &grads, &m, &v, &v_max, &h)
     })
 }
@@ -145,19 +178,31 @@ fn finish(out: args::View, r: Measured) -> bool {
 /// before the step and out[0..3] the update's Σ Δ², Σ gΔ, Σ |gΔ| (as updateEnergy without a
 /// metric); returns false when an updated parameter is NaN or ±∞.
 #[napi]
+#[allow(clippy::too_many_arguments)]
 pub fn sgd_step_measured(
     #[napi(ts_arg_type = "Float32Array | Float64Array")] params: Unknown<'_>,
     #[napi(ts_arg_type = "Float32Array | Float64Array")] grads: Unknown<'_>,
     #[napi(ts_arg_type = "Float32Array | Float64Array")] momentum_buffer: Unknown<'_>,
     #[napi(ts_arg_type = "Float32Array | Float64Array")] before: Unknown<'_>,
-    #[napi(
-        ts_arg_type = "{ learningRate: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; maximize: boolean; firstStep: boolean }"
-    )]
-    options: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] learning_rate: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] momentum: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] dampening: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] weight_decay: Unknown<'_>,
+    #[napi(ts_arg_type = "boolean")] nesterov: Unknown<'_>,
+    #[napi(ts_arg_type = "boolean")] maximize: Unknown<'_>,
+    #[napi(ts_arg_type = "boolean")] first_step: Unknown<'_>,
     #[napi(ts_arg_type = "Float64Array")] out: Unknown<'_>,
 ) -> Result<bool> {
     guard("sgdStepMeasured", || {
-        let h = sgd_options(options)?;
+        let h = sgd(
+            &learning_rate,
+            &momentum,
+            &dampening,
+            &weight_decay,
+            &nesterov,
+            &maximize,
+            &first_step,
+        )?;
         let p = real_view(&params, "params")?;
         let g = real_view(&grads, "grads")?;
         let b = real_view(&momentum_buffer, "momentumBuffer")?;
@@ -187,14 +232,35 @@ pub fn adam_step_measured(
     #[napi(ts_arg_type = "Float32Array | Float64Array")] v: Unknown<'_>,
     #[napi(ts_arg_type = "Float32Array | Float64Array")] v_max: Unknown<'_>,
     #[napi(ts_arg_type = "Float32Array | Float64Array")] before: Unknown<'_>,
-    #[napi(
-        ts_arg_type = "{ beta1: number; beta2: number; stepSize: number; bc2Sqrt: number; epsilon: number; weightDecay: number; decay: number; amsgrad: boolean; maximize: boolean; metricScale: number; metricEpsilon: number }"
-    )]
-    options: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] beta1: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] beta2: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] step_size: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] bc2_sqrt: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] epsilon: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] weight_decay: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] decay: Unknown<'_>,
+    #[napi(ts_arg_type = "boolean")] amsgrad: Unknown<'_>,
+    #[napi(ts_arg_type = "boolean")] maximize: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] metric_scale: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] metric_epsilon: Unknown<'_>,
     #[napi(ts_arg_type = "Float64Array")] out: Unknown<'_>,
 ) -> Result<bool> {
     guard("adamStepMeasured", || {
-        let (h, metric) = adam_options(options, true)?;
+        let h = adam(
+            &beta1,
+            &beta2,
+            &step_size,
+            &bc2_sqrt,
+            &epsilon,
+            &weight_decay,
+            &decay,
+            &amsgrad,
+            &maximize,
+        )?;
+        let metric = Metric {
+            scale: args::number(&metric_scale, "options.metricScale")?,
+            epsilon: args::number(&metric_epsilon, "options.metricEpsilon")?,
+        };
         let p = real_view(&params, "params")?;
         let g = real_view(&grads, "grads")?;
         let mv = real_view(&m, "m")?;

@@ -1,8 +1,8 @@
 //! #[napi] exports of the prodigy family (crate::prodigy): Prodigy's two passes over one
-//! tensor. The options fields are read first, then the typed arrays (see `args`), checked to share one
+//! tensor. The options fields (positional scalars, lib/backends/boundary.ts) are read first, then the typed arrays (see `args`), checked to share one
 //! dtype and not to overlap; the updated arrays are written in place.
 
-use super::args::{by_dtype, disjoint, field, real_view, same_dtype, Options};
+use super::args::{self, by_dtype, disjoint, real_view, same_dtype};
 use super::{guard, invalid_arg};
 use crate::prodigy::{self, ProdigyAccumulate, ProdigyUpdate};
 use napi::{Result, Unknown};
@@ -19,21 +19,23 @@ pub fn prodigy_accumulate(
     #[napi(ts_arg_type = "Float32Array | Float64Array")] m: Unknown<'_>,
     #[napi(ts_arg_type = "Float32Array | Float64Array")] v: Unknown<'_>,
     #[napi(ts_arg_type = "Float32Array | Float64Array")] s: Unknown<'_>,
-    #[napi(
-        ts_arg_type = "{ beta1: number; beta2: number; beta3: number; momentScale: number; varianceScale: number; sScale: number; weightDecay: number }"
-    )]
-    options: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] beta1: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] beta2: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] beta3: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] moment_scale: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] variance_scale: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] s_scale: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] weight_decay: Unknown<'_>,
 ) -> Result<Vec<f64>> {
     guard("prodigyAccumulate", || {
-        let o = Options::of(options, "options")?;
         let h = ProdigyAccumulate {
-            beta1: field!(o, number, "options", "beta1")?,
-            beta2: field!(o, number, "options", "beta2")?,
-            beta3: field!(o, number, "options", "beta3")?,
-            moment_scale: field!(o, number, "options", "momentScale")?,
-            variance_scale: field!(o, number, "options", "varianceScale")?,
-            s_scale: field!(o, number, "options", "sScale")?,
-            weight_decay: field!(o, number, "options", "weightDecay")?,
+            beta1: args::number(&beta1, "options.beta1")?,
+            beta2: args::number(&beta2, "options.beta2")?,
+            beta3: args::number(&beta3, "options.beta3")?,
+            moment_scale: args::number(&moment_scale, "options.momentScale")?,
+            variance_scale: args::number(&variance_scale, "options.varianceScale")?,
+            s_scale: args::number(&s_scale, "options.sScale")?,
+            weight_decay: args::number(&weight_decay, "options.weightDecay")?,
         };
         accumulate(&[&params, &grads, &p0, &m, &v, &s], &h)
     })
@@ -66,14 +68,15 @@ pub fn prodigy_update(
     #[napi(ts_arg_type = "Float32Array | Float64Array")] params: Unknown<'_>,
     #[napi(ts_arg_type = "Float32Array | Float64Array")] m: Unknown<'_>,
     #[napi(ts_arg_type = "Float32Array | Float64Array")] v: Unknown<'_>,
-    #[napi(ts_arg_type = "{ stepSize: number; epsilon: number; decay: number }")] options: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] step_size: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] epsilon: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] decay: Unknown<'_>,
 ) -> Result<bool> {
     guard("prodigyUpdate", || {
-        let o = Options::of(options, "options")?;
         let h = ProdigyUpdate {
-            step_size: field!(o, number, "options", "stepSize")?,
-            epsilon: field!(o, number, "options", "epsilon")?,
-            decay: field!(o, number, "options", "decay")?,
+            step_size: args::number(&step_size, "options.stepSize")?,
+            epsilon: args::number(&epsilon, "options.epsilon")?,
+            decay: args::number(&decay, "options.decay")?,
         };
         update(&params, &m, &v, &h)
     })

@@ -1,10 +1,10 @@
 //! #[napi] exports of the qdt family (design.md §2 eqs. 1, 2, 6, 15): the coupling Ψ(t), the
-//! scale transition, the Shannon entropy and the spectrum of a density matrix. Scalars and
-//! params fields are read first, then the Float64Arrays (see `args`); they are borrowed, not copied, and `out`
+//! scale transition, the Shannon entropy and the spectrum of a density matrix. Scalars (the
+//! params fields, positional) are read first, then the Float64Arrays (see `args`); they are borrowed, not copied, and `out`
 //! is written in place. An `out` that is the input array itself is computed in place; any
 //! other overlap copies the input first.
 
-use super::args::{self, f64_view, field, Options, View};
+use super::args::{self, f64_view, View};
 use super::{guard, invalid_arg};
 use crate::eigen;
 use crate::qdt;
@@ -34,17 +34,18 @@ fn overlap(input: &View, out: &View) -> Overlap {
 #[napi]
 pub fn coupling(
     #[napi(ts_arg_type = "Float64Array")] t: Unknown<'_>,
-    #[napi(ts_arg_type = "{ alpha: number; beta: number; gamma: number; lambdaCosmo: number }")]
-    params: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] alpha: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] beta: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] gamma: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] lambda_cosmo: Unknown<'_>,
     #[napi(ts_arg_type = "Float64Array")] out: Unknown<'_>,
 ) -> Result<()> {
     guard("coupling", || {
-        let o = Options::of(params, "params")?;
         let p = qdt::CouplingParams {
-            alpha: field!(o, number, "params", "alpha")?,
-            beta: field!(o, number, "params", "beta")?,
-            gamma: field!(o, number, "params", "gamma")?,
-            lambda_cosmo: field!(o, number, "params", "lambdaCosmo")?,
+            alpha: args::number(&alpha, "params.alpha")?,
+            beta: args::number(&beta, "params.beta")?,
+            gamma: args::number(&gamma, "params.gamma")?,
+            lambda_cosmo: args::number(&lambda_cosmo, "params.lambdaCosmo")?,
         };
         coupling_views(&t, &p, &out)
     })
@@ -72,13 +73,13 @@ fn coupling_views(t: &Unknown<'_>, p: &qdt::CouplingParams, out: &Unknown<'_>) -
 #[napi]
 pub fn scale_transition(
     #[napi(ts_arg_type = "Float64Array")] t: Unknown<'_>,
-    #[napi(ts_arg_type = "{ scaleCoupling: number; criticalTime: number }")] params: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] scale_coupling: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] critical_time: Unknown<'_>,
     #[napi(ts_arg_type = "Float64Array")] out: Unknown<'_>,
 ) -> Result<()> {
     guard("scaleTransition", || {
-        let o = Options::of(params, "params")?;
-        let scale_coupling = field!(o, number, "params", "scaleCoupling")?;
-        let critical_time = field!(o, number, "params", "criticalTime")?;
+        let scale_coupling = args::number(&scale_coupling, "params.scaleCoupling")?;
+        let critical_time = args::number(&critical_time, "params.criticalTime")?;
         scale_transition_views(&t, scale_coupling, critical_time, &out)
     })
 }

@@ -2,6 +2,8 @@
 #include "args.hpp"
 
 #include <cmath>
+#include <cstring>
+#include <stdexcept>
 #include <string>
 
 #include "checked.hpp"
@@ -149,41 +151,50 @@ std::size_t checked_product(Napi::Env env, std::size_t a, std::size_t b, std::si
   return product;
 }
 
-Fields::Fields(Napi::Env env, Napi::Value value, const char* object) : env_(env), object_name_(object) {
-  if (!value.IsObject() || value.IsArray() || value.IsTypedArray() || value.IsFunction()) {
-    fail(env, "an options object", object, value);
+std::size_t Scalars::position(const char* field, const boundary::Kind* kind) const {
+  for (std::size_t j = 0; j < layout_.count; ++j) {
+    const boundary::Field& f = layout_.fields[j];
+    if (std::strcmp(f.name, field) != 0) continue;
+    if (kind != nullptr && f.kind != *kind) break;
+    return layout_.at + j;
   }
-  object_ = value.As<Napi::Object>();
+  throw std::logic_error(std::string("the boundary layout of ") + layout_.kernel + " has no " +
+                         (kind == nullptr ? "" : "such ") + "field " + field + " (native/src/binding/boundary.hpp)");
 }
 
-Napi::Value Fields::get(const char* field) const {
-  napi_value value = nullptr;
-  // a getter or Proxy trap that throws: its exception propagates as it is
-  if (napi_get_named_property(env_, object_, field, &value) != napi_ok) throw Napi::Error::New(env_);
-  return Napi::Value(env_, value);
-}
-
-double Fields::number(const char* field) const {
-  const Napi::Value value = get(field);
+double Scalars::number(const char* field) const {
+  constexpr boundary::Kind kind = boundary::Kind::Number;
+  const Napi::Value value = info_[position(field, &kind)];
   double out = 0;
   if (napi_get_value_double(env_, value, &out) != napi_ok) fail(env_, "a number", name(field), value);
   return out;
 }
 
-double Fields::finite(const char* field) const {
-  const Napi::Value value = get(field);
-  double out = 0;
-  if (napi_get_value_double(env_, value, &out) != napi_ok || !std::isfinite(out)) {
-    fail(env_, "a finite number", name(field), value);
-  }
-  return out;
+double Scalars::finite(const char* field) const {
+  const double v = number(field);
+  if (!std::isfinite(v)) fail(env_, "a finite number", name(field), value(field));
+  return v;
 }
 
-bool Fields::boolean(const char* field) const {
-  const Napi::Value value = get(field);
+bool Scalars::boolean(const char* field) const {
+  constexpr boundary::Kind kind = boundary::Kind::Boolean;
+  const Napi::Value value = info_[position(field, &kind)];
   bool out = false;
   if (napi_get_value_bool(env_, value, &out) != napi_ok) fail(env_, "a boolean", name(field), value);
   return out;
+}
+
+std::size_t Scalars::choice(const char* field) const {
+  constexpr boundary::Kind kind = boundary::Kind::Choice;
+  const std::size_t at = position(field, &kind);
+  const std::size_t count = layout_.fields[at - layout_.at].choices;
+  const Napi::Value value = info_[at];
+  double v = -1;
+  if (napi_get_value_double(env_, value, &v) != napi_ok || !(v >= 0 && v < static_cast<double>(count)) ||
+      std::floor(v) != v) {
+    fail(env_, "an index < " + std::to_string(count) + " of the field's names", name(field), value);
+  }
+  return static_cast<std::size_t>(v);
 }
 
 void define(Napi::Env env, Napi::Object exports, const char* name, Napi::Function::Callback callback) {

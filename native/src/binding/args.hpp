@@ -3,11 +3,12 @@
 // Errors: every argument error is a TypeError in the facade's format,
 // "Expected <what> for <param> but received <value> of type <type>", which
 // lib/backends/native.ts maps to CimmArgumentError. A field of an options object is named
-// `options.<field>` or `params.<field>` (Fields below).
+// `options.<field>` or `params.<field>` (Scalars below).
 //
 // Order, so that no JS runs while a data pointer is held: an entry point first reads and
-// validates every scalar and every options field (a getter or a Proxy trap may run JS there,
-// which may detach, shrink or grow any buffer), then takes the typed arrays' data pointers
+// validates every scalar, an options object's fields among them (they arrive as plain numbers
+// and booleans: the object's getters ran in JS before the call, lib/backends/boundary.ts, and
+// a value of the wrong kind is an error, never converted), then takes the typed arrays' data pointers
 // (napi_get_typedarray_info: no JS runs), checks their lengths and runs the kernel, creating
 // no JS value until the kernel has returned. A buffer changed by a getter is therefore seen
 // as it is after the change: a detached or out-of-bounds view has length 0, a resizable
@@ -27,6 +28,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "boundary.hpp"
 
 namespace cimm_binding {
 
@@ -59,26 +62,39 @@ std::size_t integer_in(Napi::Env env, Napi::Value value, const std::string& para
 std::size_t checked_product(Napi::Env env, std::size_t a, std::size_t b, std::size_t limit, const std::string& what,
                             const std::string& param, Napi::Value value);
 
-// The fields of an options object, each read once (one property read: a getter runs once),
-// named `<object>.<field>` in errors. Read every field before any data pointer is taken.
-// A field's name is composed only for an error.
-class Fields {
+// An options object's fields as they cross the boundary: positional scalars where the
+// object sits in the TS signature, in the order of the kernel's layout (boundary.hpp, generated
+// from BOUNDARY_OPTIONS in lib/kernels.ts; lib/backends/boundary.ts reads the object in JS and
+// passes them). A field is found by name and named `<object>.<field>` in errors (the name is
+// composed only for an error). Reading one runs no JS (no conversion), but an entry point
+// still reads them all before it takes any data pointer. A field name that is not in the
+// layout, or read as another kind, is a programming error: a JS Error saying so, every call.
+class Scalars {
  public:
-  // `object`: the parameter's name ("options", "params"); an array, typed array, function
-  // or primitive is an error naming it.
-  Fields(Napi::Env env, Napi::Value value, const char* object);
+  Scalars(Napi::Env env, const Napi::CallbackInfo& info, const boundary::Layout& layout)
+      : env_(env), info_(info), layout_(layout) {}
 
-  // The field's value.
-  Napi::Value get(const char* field) const;
-  std::string name(const char* field) const { return std::string(object_name_) + "." + field; }
   double number(const char* field) const;
   double finite(const char* field) const;
   bool boolean(const char* field) const;
+  // A field that is one of a list of names: its index in the list.
+  std::size_t choice(const char* field) const;
+  // The field's value and its name in errors.
+  Napi::Value value(const char* field) const { return info_[position(field, nullptr)]; }
+  std::string name(const char* field) const { return std::string(layout_.object) + "." + field; }
+
+  // The argument at index `i` of the TS signature (lib/kernels.ts): the fields take the
+  // object's place, so a parameter after the object sits count - 1 places further.
+  Napi::Value arg(std::size_t i) const { return info_[index(i)]; }
+  std::size_t index(std::size_t i) const { return i < layout_.at ? i : i + layout_.count - 1; }
 
  private:
+  // The info index of `field`, checked to be of kind `kind` (unless null).
+  std::size_t position(const char* field, const boundary::Kind* kind) const;
+
   Napi::Env env_;
-  Napi::Object object_;
-  const char* object_name_;
+  const Napi::CallbackInfo& info_;
+  const boundary::Layout& layout_;
 };
 
 // ---- the Real kernels' dtype: Float32Array or Float64Array ----

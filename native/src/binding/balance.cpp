@@ -16,20 +16,20 @@ namespace {
 //              out: Float64Array(3)): void
 template <typename T>
 Napi::Value UpdateEnergyAs(Napi::Env env, const Napi::CallbackInfo& info) {
-  const Fields p(env, info[4], "params");
+  const Scalars p(env, info, boundary::kUpdateEnergy);
   const double scale = p.number("metricScale");
   const double epsilon = p.number("epsilon");
-  const auto before = real_array<T>(env, info[0], "before");
-  const auto after = real_array<T>(env, info[1], "after");
-  const auto grads = real_array<T>(env, info[2], "grads");
-  const auto metric = real_array<T>(env, info[3], "metric");
-  const auto out = float64_array(env, info[5], "out");
+  const auto before = real_array<T>(env, p.arg(0), "before");
+  const auto after = real_array<T>(env, p.arg(1), "after");
+  const auto grads = real_array<T>(env, p.arg(2), "grads");
+  const auto metric = real_array<T>(env, p.arg(3), "metric");
+  const auto out = float64_array(env, p.arg(5), "out");
   const std::string want =
       std::string("a ") + array_name<T>() + " of length " + std::to_string(before.length) + " (the length of before)";
-  if (after.length != before.length) fail(env, want, "after", info[1]);
-  if (grads.length != before.length) fail(env, want, "grads", info[2]);
-  if (metric.length != 0 && metric.length != before.length) fail(env, want, "metric", info[3]);
-  if (out.length != 3) fail(env, "a Float64Array of length 3", "out", info[5]);
+  if (after.length != before.length) fail(env, want, "after", p.arg(1));
+  if (grads.length != before.length) fail(env, want, "grads", p.arg(2));
+  if (metric.length != 0 && metric.length != before.length) fail(env, want, "metric", p.arg(3));
+  if (out.length != 3) fail(env, "a Float64Array of length 3", "out", p.arg(5));
   double sums[3];
   const cimm::UpdateArraysT<T> u{before.data, after.data, grads.data, metric.length ? metric.data : nullptr,
                                  scale,       epsilon};

@@ -55,16 +55,16 @@ Napi::Value LocalEnergyAsync(const Napi::CallbackInfo& info) {
 // nonlocalEnergy(x, y, points: Float32Array, params: NonlocalEnergyParams): number
 Napi::Value NonlocalEnergy(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
-    const Fields p(env, info[3], "params");
+    const Scalars p(env, info, boundary::kNonlocalEnergy);
     const double length_scale = p.number("lengthScale");
     const double softening = p.number("softening");
-    const auto x = float32_array(env, info[0], "x");
-    if (x.length == 0) fail(env, "a non-empty Float32Array", "x", info[0]);
-    const auto y = float32_array(env, info[1], "y");
-    if (y.length != x.length) fail(env, "a Float32Array of length " + std::to_string(x.length), "y", info[1]);
-    const auto points = float32_array(env, info[2], "points");
+    const auto x = float32_array(env, p.arg(0), "x");
+    if (x.length == 0) fail(env, "a non-empty Float32Array", "x", p.arg(0));
+    const auto y = float32_array(env, p.arg(1), "y");
+    if (y.length != x.length) fail(env, "a Float32Array of length " + std::to_string(x.length), "y", p.arg(1));
+    const auto points = float32_array(env, p.arg(2), "points");
     if (points.length == 0 || points.length % x.length != 0) {
-      fail(env, "a Float32Array of M\xC3\x97" + std::to_string(x.length) + " values (M >= 1)", "points", info[2]);
+      fail(env, "a Float32Array of M\xC3\x97" + std::to_string(x.length) + " values (M >= 1)", "points", p.arg(2));
     }
     const double e =
         cimm::nonlocal_energy(x.data, y.data, x.length, points.data, points.length / x.length, length_scale, softening);

@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <cmath>
 #include <initializer_list>
+#include <iterator>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -60,44 +62,53 @@ double* output_grid(Napi::Env env, Napi::Value value, std::size_t cells,
 
 // A finite field of the params object; kPositive and kNonNegative add "> 0" and ">= 0".
 enum class Sign { kAny, kPositive, kNonNegative };
-double field(Napi::Env env, const Fields& p, const char* name, Sign sign = Sign::kAny) {
-  const Napi::Value value = p.get(name);
-  double v = 0;
-  if (napi_get_value_double(env, value, &v) != napi_ok) fail(env, "a number", p.name(name), value);
-  if (sign == Sign::kPositive && !(std::isfinite(v) && v > 0)) fail(env, "a finite number > 0", p.name(name), value);
-  if (sign == Sign::kNonNegative && !(std::isfinite(v) && v >= 0)) {
-    fail(env, "a finite number >= 0", p.name(name), value);
+double field(Napi::Env env, const Scalars& p, const char* name, Sign sign = Sign::kAny) {
+  const double v = p.number(name);
+  if (sign == Sign::kPositive && !(std::isfinite(v) && v > 0)) {
+    fail(env, "a finite number > 0", p.name(name), p.value(name));
   }
-  if (!std::isfinite(v)) fail(env, "a finite number", p.name(name), value);
+  if (sign == Sign::kNonNegative && !(std::isfinite(v) && v >= 0)) {
+    fail(env, "a finite number >= 0", p.name(name), p.value(name));
+  }
+  if (!std::isfinite(v)) fail(env, "a finite number", p.name(name), p.value(name));
   return v;
 }
 
-cimm::Boundary boundary_of(Napi::Env env, Napi::Value value, const std::string& param) {
-  if (value.IsString()) {
-    const std::string name = value.As<Napi::String>().Utf8Value();
-    if (name == "periodic") return cimm::Boundary::kPeriodic;
-    if (name == "zeroFlux") return cimm::Boundary::kZeroFlux;
+// The boundary field: its index in BOUNDARY_OPTIONS's list, ['periodic', 'zeroFlux'].
+constexpr cimm::Boundary kBoundaries[] = {cimm::Boundary::kPeriodic, cimm::Boundary::kZeroFlux};
+
+// How many names the layout's `boundary` field has (0 when it has none).
+constexpr std::size_t boundary_names(const boundary::Layout& layout) {
+  for (std::size_t j = 0; j < layout.count; ++j) {
+    if (std::string_view(layout.fields[j].name) == "boundary") return layout.fields[j].choices;
   }
-  fail(env, "one of \"periodic\", \"zeroFlux\"", param, value);
+  return 0;
 }
+static_assert(boundary_names(boundary::kEnergyFlowStep) == std::size(kBoundaries) &&
+                  boundary_names(boundary::kEnergyFlowRunAsync) == std::size(kBoundaries) &&
+                  boundary_names(boundary::kEnergyFlowMaxStep) == std::size(kBoundaries) &&
+                  boundary_names(boundary::kLaplacian) == std::size(kBoundaries),
+              "BOUNDARY_OPTIONS's boundary names changed: update kBoundaries");
+
+cimm::Boundary boundary_of(const Scalars& p) { return kBoundaries[p.choice("boundary")]; }
 
 // energyFlowStep(energy, potential, source, nx, ny, params {h, dt, beta, gamma, kappa, boundary}, out): void
 Napi::Value EnergyFlowStep(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
-    const Grid g = grid_size(env, info[3], info[4]);
-    const Fields p(env, info[5], "params");
+    const Scalars p(env, info, boundary::kEnergyFlowStep);
+    const Grid g = grid_size(env, p.arg(3), p.arg(4));
     cimm::FlowParams params{};
     params.h = field(env, p, "h", Sign::kPositive);
     params.dt = field(env, p, "dt", Sign::kNonNegative);
     params.beta = field(env, p, "beta", Sign::kNonNegative);
     params.gamma = field(env, p, "gamma");
     params.kappa = field(env, p, "kappa");
-    params.boundary = boundary_of(env, p.get("boundary"), p.name("boundary"));
-    const double* energy = grid(env, info[0], "energy", g.cells);
-    const double* potential = grid(env, info[1], "potential", g.cells);
-    const double* source = grid(env, info[2], "source", g.cells);
+    params.boundary = boundary_of(p);
+    const double* energy = grid(env, p.arg(0), "energy", g.cells);
+    const double* potential = grid(env, p.arg(1), "potential", g.cells);
+    const double* source = grid(env, p.arg(2), "source", g.cells);
     double* out =
-        output_grid(env, info[6], g.cells, {{"energy", energy}, {"potential", potential}, {"source", source}});
+        output_grid(env, p.arg(6), g.cells, {{"energy", energy}, {"potential", potential}, {"source", source}});
     cimm::energy_flow_step(energy, potential, source, g.nx, g.ny, params, out);
     return env.Undefined();
   });
@@ -106,13 +117,13 @@ Napi::Value EnergyFlowStep(const Napi::CallbackInfo& info) {
 // energyFlowMaxStep(potential, nx, ny, params {h, beta, gamma, boundary}): number
 Napi::Value EnergyFlowMaxStep(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
-    const Grid g = grid_size(env, info[1], info[2]);
-    const Fields p(env, info[3], "params");
+    const Scalars p(env, info, boundary::kEnergyFlowMaxStep);
+    const Grid g = grid_size(env, p.arg(1), p.arg(2));
     const double h = field(env, p, "h", Sign::kPositive);
     const double beta = field(env, p, "beta", Sign::kNonNegative);
     const double gamma = field(env, p, "gamma");
-    const cimm::Boundary boundary = boundary_of(env, p.get("boundary"), p.name("boundary"));
-    const double* potential = grid(env, info[0], "potential", g.cells);
+    const cimm::Boundary boundary = boundary_of(p);
+    const double* potential = grid(env, p.arg(0), "potential", g.cells);
     return Napi::Number::New(env, cimm::energy_flow_max_step(potential, g.nx, g.ny, h, beta, gamma, boundary));
   });
 }
@@ -120,12 +131,12 @@ Napi::Value EnergyFlowMaxStep(const Napi::CallbackInfo& info) {
 // laplacian(energy, nx, ny, params: LaplacianParams {h, boundary}, out): void
 Napi::Value Laplacian(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
-    const Grid g = grid_size(env, info[1], info[2]);
-    const Fields p(env, info[3], "params");
+    const Scalars p(env, info, boundary::kLaplacian);
+    const Grid g = grid_size(env, p.arg(1), p.arg(2));
     const double h = field(env, p, "h", Sign::kPositive);
-    const cimm::Boundary boundary = boundary_of(env, p.get("boundary"), p.name("boundary"));
-    const double* energy = grid(env, info[0], "energy", g.cells);
-    double* out = output_grid(env, info[4], g.cells, {{"energy", energy}});
+    const cimm::Boundary boundary = boundary_of(p);
+    const double* energy = grid(env, p.arg(0), "energy", g.cells);
+    double* out = output_grid(env, p.arg(4), g.cells, {{"energy", energy}});
     cimm::laplacian(energy, g.nx, g.ny, h, boundary, out);
     return env.Undefined();
   });
@@ -149,23 +160,23 @@ Napi::Value GridSums(const Napi::CallbackInfo& info) {
 //   Promise<{energy, previous}>
 Napi::Value EnergyFlowRunAsync(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
-    const Grid g = grid_size(env, info[3], info[4]);
+    const Scalars p(env, info, boundary::kEnergyFlowRunAsync);
+    const Grid g = grid_size(env, p.arg(3), p.arg(4));
     const std::size_t cells = g.cells;
-    const Fields p(env, info[5], "params");
     cimm::FlowParams params{};
     params.h = field(env, p, "h", Sign::kPositive);
     params.dt = field(env, p, "dt", Sign::kNonNegative);
     params.beta = field(env, p, "beta", Sign::kNonNegative);
     params.gamma = field(env, p, "gamma");
     params.kappa = 0;
-    params.boundary = boundary_of(env, p.get("boundary"), p.name("boundary"));
-    const auto flag = abort_flag(env, info[7]);
-    const double* energy = grid(env, info[0], "energy", cells);
-    const double* potential = grid(env, info[1], "potential", cells);
-    const double* source = grid(env, info[2], "source", cells);
-    const auto kappas = float64_array(env, info[6], "kappas");
+    params.boundary = boundary_of(p);
+    const auto flag = abort_flag(env, p.arg(7));
+    const double* energy = grid(env, p.arg(0), "energy", cells);
+    const double* potential = grid(env, p.arg(1), "potential", cells);
+    const double* source = grid(env, p.arg(2), "source", cells);
+    const auto kappas = float64_array(env, p.arg(6), "kappas");
     for (std::size_t i = 0; i < kappas.length; ++i) {
-      if (!std::isfinite(kappas.data[i])) fail(env, "a Float64Array of finite numbers", "kappas", info[6]);
+      if (!std::isfinite(kappas.data[i])) fail(env, "a Float64Array of finite numbers", "kappas", p.arg(6));
     }
     // Copies first: the two result grids (JS allocations) are created after the last use of
     // the arguments' pointers.
@@ -182,8 +193,8 @@ Napi::Value EnergyFlowRunAsync(const Napi::CallbackInfo& info) {
     // Two grids the worker owns: the first starts as the copy of energy, the second as its
     // copy too (what `previous` is after zero steps).
     const std::string fits = "an integer with nx\xC2\xB7ny cells that fit in memory";
-    Napi::Float64Array first = new_result<Napi::Float64Array, double>(env, cells, fits, "ny", info[4]);
-    Napi::Float64Array second = new_result<Napi::Float64Array, double>(env, cells, fits, "ny", info[4]);
+    Napi::Float64Array first = new_result<Napi::Float64Array, double>(env, cells, fits, "ny", p.arg(4));
+    Napi::Float64Array second = new_result<Napi::Float64Array, double>(env, cells, fits, "ny", p.arg(4));
     std::copy(in->energy.begin(), in->energy.end(), first.Data());
     std::copy(in->energy.begin(), in->energy.end(), second.Data());
     in->energy = std::vector<double>();

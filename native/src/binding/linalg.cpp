@@ -31,10 +31,10 @@ cimm::Activation activation(Napi::Env env, Napi::Value value) {
 }
 
 // A matrix dimension: an integer in [0, 2^31).
-std::size_t dimension(Napi::Env env, const Fields& p, const char* field, Napi::Value* value) {
-  *value = p.get(field);
-  double v = 0;
-  if (napi_get_value_double(env, *value, &v) != napi_ok || !(v >= 0 && v <= 2147483647.0 && std::floor(v) == v)) {
+std::size_t dimension(Napi::Env env, const Scalars& p, const char* field, Napi::Value* value) {
+  const double v = p.number(field);
+  *value = p.value(field);
+  if (!(v >= 0 && v <= 2147483647.0 && std::floor(v) == v)) {
     fail(env, "an integer >= 0 and <= 2147483647", p.name(field), *value);
   }
   return static_cast<std::size_t>(v);
@@ -58,7 +58,7 @@ constexpr std::size_t limit(unsigned long long n) {
 constexpr std::size_t kMatmulLimit = limit(4000000000000000000ULL);    // 4e18 elements
 constexpr std::size_t kMatmulAsyncLimit = limit(1000000000000000ULL);  // 1e15 elements of the result
 
-Shape shape(Napi::Env env, const Fields& p, std::size_t c_limit) {
+Shape shape(Napi::Env env, const Scalars& p, std::size_t c_limit) {
   Shape s{};
   s.trans_a = p.boolean("transA");
   s.trans_b = p.boolean("transB");
@@ -87,19 +87,19 @@ void matrix(Napi::Env env, View<T> v, std::size_t rows, std::size_t cols, std::s
 // matmul(params: MatmulParams {transA, transB, m, n, k, alpha, beta}, a, b, c: Real): void
 Napi::Value Matmul(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
-    const Fields p(env, info[0], "params");
+    const Scalars p(env, info, boundary::kMatmul);
     const Shape s = shape(env, p, kMatmulLimit);
     const double alpha = p.finite("alpha");
     const double beta = p.finite("beta");
-    return by_dtype(env, info[3], "c", [&](auto d) -> Napi::Value {
+    return by_dtype(env, p.arg(3), "c", [&](auto d) -> Napi::Value {
       using T = typename decltype(d)::type;
-      const auto a = real_array<T>(env, info[1], "a");
-      const auto b = real_array<T>(env, info[2], "b");
-      const auto c = real_array<T>(env, info[3], "c");
-      matrix(env, a, s.trans_a ? s.k : s.m, s.trans_a ? s.m : s.k, s.a_count, "a", info[1]);
-      matrix(env, b, s.trans_b ? s.n : s.k, s.trans_b ? s.k : s.n, s.b_count, "b", info[2]);
-      matrix(env, c, s.m, s.n, s.c_count, "c", info[3]);
-      if (overlap(a, c) || overlap(b, c)) fail(env, "an array that does not overlap a or b", "c", info[3]);
+      const auto a = real_array<T>(env, p.arg(1), "a");
+      const auto b = real_array<T>(env, p.arg(2), "b");
+      const auto c = real_array<T>(env, p.arg(3), "c");
+      matrix(env, a, s.trans_a ? s.k : s.m, s.trans_a ? s.m : s.k, s.a_count, "a", p.arg(1));
+      matrix(env, b, s.trans_b ? s.n : s.k, s.trans_b ? s.k : s.n, s.b_count, "b", p.arg(2));
+      matrix(env, c, s.m, s.n, s.c_count, "c", p.arg(3));
+      if (overlap(a, c) || overlap(b, c)) fail(env, "an array that does not overlap a or b", "c", p.arg(3));
       cimm::matmul(s.trans_a, s.trans_b, s.m, s.n, s.k, static_cast<T>(alpha), a.data, b.data, static_cast<T>(beta),
                    c.data);
       return env.Undefined();
@@ -111,19 +111,19 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
 //             c: Float32Array | undefined (read when beta != 0), flag: AbortFlag): Promise<Float32Array>
 Napi::Value MatmulAsync(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
-    const Fields p(env, info[0], "params");
+    const Scalars p(env, info, boundary::kMatmulAsync);
     const Shape s = shape(env, p, kMatmulAsyncLimit);
     const double alpha = p.finite("alpha");
     const double beta = p.finite("beta");
-    const auto flag = abort_flag(env, info[4]);
-    const auto a = float32_array(env, info[1], "a");
-    const auto b = float32_array(env, info[2], "b");
-    matrix(env, a, s.trans_a ? s.k : s.m, s.trans_a ? s.m : s.k, s.a_count, "a", info[1]);
-    matrix(env, b, s.trans_b ? s.n : s.k, s.trans_b ? s.k : s.n, s.b_count, "b", info[2]);
+    const auto flag = abort_flag(env, p.arg(4));
+    const auto a = float32_array(env, p.arg(1), "a");
+    const auto b = float32_array(env, p.arg(2), "b");
+    matrix(env, a, s.trans_a ? s.k : s.m, s.trans_a ? s.m : s.k, s.a_count, "a", p.arg(1));
+    matrix(env, b, s.trans_b ? s.n : s.k, s.trans_b ? s.k : s.n, s.b_count, "b", p.arg(2));
     View<float> c{nullptr, 0};
     if (beta != 0) {
-      c = float32_array(env, info[3], "c");
-      matrix(env, c, s.m, s.n, s.c_count, "c", info[3]);
+      c = float32_array(env, p.arg(3), "c");
+      matrix(env, c, s.m, s.n, s.c_count, "c", p.arg(3));
     }
     // Copies first; the result array (a JS allocation) is created after the last use of the
     // arguments' pointers.

@@ -1,7 +1,7 @@
 // The optim family's exports: sgdStep, adamStep, sgdStepMeasured, adamStepMeasured,
 // firstNonFinite, memoryCopy, l2Norm, zeroNonFinite, scaleInPlace (core in optim.cpp, with
-// reduce.hpp its summation helpers). The hyperparameters first (an options object's fields each read
-// once, by name), then the data pointers (args.hpp).
+// reduce.hpp its summation helpers). The hyperparameters first (an options object's fields,
+// positional, found by name in the generated layout: Scalars), then the data pointers (args.hpp).
 #include "optim.hpp"
 
 #include <string>
@@ -14,7 +14,7 @@ namespace cimm_binding {
 namespace {
 
 // The SGD hyperparameters of an options object (SgdStepOptions in lib/kernels.ts).
-cimm::SgdHyper sgd_options(const Fields& o) {
+cimm::SgdHyper sgd_options(const Scalars& o) {
   cimm::SgdHyper h{};
   h.learning_rate = o.number("learningRate");
   h.momentum = o.number("momentum");
@@ -27,7 +27,7 @@ cimm::SgdHyper sgd_options(const Fields& o) {
 }
 
 // The Adam hyperparameters of an options object (AdamStepOptions in lib/kernels.ts).
-cimm::AdamHyper adam_options(const Fields& o) {
+cimm::AdamHyper adam_options(const Scalars& o) {
   cimm::AdamHyper h{};
   h.beta1 = o.number("beta1");
   h.beta2 = o.number("beta2");
@@ -44,13 +44,14 @@ cimm::AdamHyper adam_options(const Fields& o) {
 // sgdStep(params, grads, momentumBuffer: Real, options: SgdStepOptions): boolean
 template <typename T>
 Napi::Value SgdStepAs(Napi::Env env, const Napi::CallbackInfo& info) {
-  const cimm::SgdHyper h = sgd_options(Fields(env, info[3], "options"));
-  const auto p = real_array<T>(env, info[0], "params");
-  const auto g = real_array<T>(env, info[1], "grads");
-  const auto b = real_array<T>(env, info[2], "momentumBuffer");
-  same_length(env, g, p.length, "grads", info[1]);
-  if (static_cast<T>(h.momentum) != T(0)) same_length(env, b, p.length, "momentumBuffer", info[2]);
-  disjoint<T>(env, {{"params", info[0], p}, {"grads", info[1], g}, {"momentumBuffer", info[2], b}});
+  const Scalars o(env, info, boundary::kSgdStep);
+  const cimm::SgdHyper h = sgd_options(o);
+  const auto p = real_array<T>(env, o.arg(0), "params");
+  const auto g = real_array<T>(env, o.arg(1), "grads");
+  const auto b = real_array<T>(env, o.arg(2), "momentumBuffer");
+  same_length(env, g, p.length, "grads", o.arg(1));
+  if (static_cast<T>(h.momentum) != T(0)) same_length(env, b, p.length, "momentumBuffer", o.arg(2));
+  disjoint<T>(env, {{"params", o.arg(0), p}, {"grads", o.arg(1), g}, {"momentumBuffer", o.arg(2), b}});
   return Napi::Boolean::New(env, cimm::sgd_step(p.data, g.data, b.data, p.length, h));
 }
 
@@ -63,18 +64,20 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
 // adamStep(params, grads, m, v, vMax: Real, options: AdamStepOptions): boolean
 template <typename T>
 Napi::Value AdamStepAs(Napi::Env env, const Napi::CallbackInfo& info) {
-  const cimm::AdamHyper h = adam_options(Fields(env, info[5], "options"));
-  const auto p = real_array<T>(env, info[0], "params");
-  const auto g = real_array<T>(env, info[1], "grads");
-  const auto m = real_array<T>(env, info[2], "m");
-  const auto v = real_array<T>(env, info[3], "v");
-  const auto w = real_array<T>(env, info[4], "vMax");
-  same_length(env, g, p.length, "grads", info[1]);
-  same_length(env, m, p.length, "m", info[2]);
-  same_length(env, v, p.length, "v", info[3]);
-  if (h.amsgrad) same_length(env, w, p.length, "vMax", info[4]);
+  const Scalars o(env, info, boundary::kAdamStep);
+  const cimm::AdamHyper h = adam_options(o);
+  const auto p = real_array<T>(env, o.arg(0), "params");
+  const auto g = real_array<T>(env, o.arg(1), "grads");
+  const auto m = real_array<T>(env, o.arg(2), "m");
+  const auto v = real_array<T>(env, o.arg(3), "v");
+  const auto w = real_array<T>(env, o.arg(4), "vMax");
+  same_length(env, g, p.length, "grads", o.arg(1));
+  same_length(env, m, p.length, "m", o.arg(2));
+  same_length(env, v, p.length, "v", o.arg(3));
+  if (h.amsgrad) same_length(env, w, p.length, "vMax", o.arg(4));
   disjoint<T>(
-      env, {{"params", info[0], p}, {"grads", info[1], g}, {"m", info[2], m}, {"v", info[3], v}, {"vMax", info[4], w}});
+      env,
+      {{"params", o.arg(0), p}, {"grads", o.arg(1), g}, {"m", o.arg(2), m}, {"v", o.arg(3), v}, {"vMax", o.arg(4), w}});
   return Napi::Boolean::New(env, cimm::adam_step(p.data, g.data, m.data, v.data, w.data, p.length, h));
 }
 
@@ -93,17 +96,18 @@ Napi::Value measured_result(Napi::Env env, const cimm::Measured& r, double* out)
 //                 out: Float64Array(3)): boolean
 template <typename T>
 Napi::Value SgdStepMeasuredAs(Napi::Env env, const Napi::CallbackInfo& info) {
-  const cimm::SgdHyper h = sgd_options(Fields(env, info[4], "options"));
-  const auto p = real_array<T>(env, info[0], "params");
-  const auto g = real_array<T>(env, info[1], "grads");
-  const auto b = real_array<T>(env, info[2], "momentumBuffer");
-  const auto q = real_array<T>(env, info[3], "before");
-  same_length(env, g, p.length, "grads", info[1]);
-  if (static_cast<T>(h.momentum) != T(0)) same_length(env, b, p.length, "momentumBuffer", info[2]);
-  same_length(env, q, p.length, "before", info[3]);
-  disjoint<T>(env,
-              {{"params", info[0], p}, {"grads", info[1], g}, {"momentumBuffer", info[2], b}, {"before", info[3], q}});
-  double* out = sums_out<T>(env, info[5], {{"params", p}, {"grads", g}, {"momentumBuffer", b}, {"before", q}});
+  const Scalars o(env, info, boundary::kSgdStepMeasured);
+  const cimm::SgdHyper h = sgd_options(o);
+  const auto p = real_array<T>(env, o.arg(0), "params");
+  const auto g = real_array<T>(env, o.arg(1), "grads");
+  const auto b = real_array<T>(env, o.arg(2), "momentumBuffer");
+  const auto q = real_array<T>(env, o.arg(3), "before");
+  same_length(env, g, p.length, "grads", o.arg(1));
+  if (static_cast<T>(h.momentum) != T(0)) same_length(env, b, p.length, "momentumBuffer", o.arg(2));
+  same_length(env, q, p.length, "before", o.arg(3));
+  disjoint<T>(
+      env, {{"params", o.arg(0), p}, {"grads", o.arg(1), g}, {"momentumBuffer", o.arg(2), b}, {"before", o.arg(3), q}});
+  double* out = sums_out<T>(env, o.arg(5), {{"params", p}, {"grads", g}, {"momentumBuffer", b}, {"before", q}});
   return measured_result(env, cimm::sgd_step_measured(p.data, g.data, b.data, q.data, p.length, h), out);
 }
 
@@ -118,30 +122,30 @@ Napi::Value SgdStepMeasured(const Napi::CallbackInfo& info) {
 //                  out: Float64Array(3)): boolean
 template <typename T>
 Napi::Value AdamStepMeasuredAs(Napi::Env env, const Napi::CallbackInfo& info) {
-  const Fields o(env, info[6], "options");
+  const Scalars o(env, info, boundary::kAdamStepMeasured);
   const cimm::AdamHyper h = adam_options(o);
   cimm::AdamMetric metric{};
   metric.scale = o.number("metricScale");
   metric.epsilon = o.number("metricEpsilon");
-  const auto p = real_array<T>(env, info[0], "params");
-  const auto g = real_array<T>(env, info[1], "grads");
-  const auto m = real_array<T>(env, info[2], "m");
-  const auto v = real_array<T>(env, info[3], "v");
-  const auto w = real_array<T>(env, info[4], "vMax");
-  const auto q = real_array<T>(env, info[5], "before");
-  same_length(env, g, p.length, "grads", info[1]);
-  same_length(env, m, p.length, "m", info[2]);
-  same_length(env, v, p.length, "v", info[3]);
-  if (h.amsgrad) same_length(env, w, p.length, "vMax", info[4]);
-  same_length(env, q, p.length, "before", info[5]);
-  disjoint<T>(env, {{"params", info[0], p},
-                    {"grads", info[1], g},
-                    {"m", info[2], m},
-                    {"v", info[3], v},
-                    {"vMax", info[4], w},
-                    {"before", info[5], q}});
+  const auto p = real_array<T>(env, o.arg(0), "params");
+  const auto g = real_array<T>(env, o.arg(1), "grads");
+  const auto m = real_array<T>(env, o.arg(2), "m");
+  const auto v = real_array<T>(env, o.arg(3), "v");
+  const auto w = real_array<T>(env, o.arg(4), "vMax");
+  const auto q = real_array<T>(env, o.arg(5), "before");
+  same_length(env, g, p.length, "grads", o.arg(1));
+  same_length(env, m, p.length, "m", o.arg(2));
+  same_length(env, v, p.length, "v", o.arg(3));
+  if (h.amsgrad) same_length(env, w, p.length, "vMax", o.arg(4));
+  same_length(env, q, p.length, "before", o.arg(5));
+  disjoint<T>(env, {{"params", o.arg(0), p},
+                    {"grads", o.arg(1), g},
+                    {"m", o.arg(2), m},
+                    {"v", o.arg(3), v},
+                    {"vMax", o.arg(4), w},
+                    {"before", o.arg(5), q}});
   double* out =
-      sums_out<T>(env, info[7], {{"params", p}, {"grads", g}, {"m", m}, {"v", v}, {"vMax", w}, {"before", q}});
+      sums_out<T>(env, o.arg(7), {{"params", p}, {"grads", g}, {"m", m}, {"v", v}, {"vMax", w}, {"before", q}});
   return measured_result(
       env, cimm::adam_step_measured(p.data, g.data, m.data, v.data, w.data, q.data, p.length, h, metric), out);
 }

@@ -12,7 +12,7 @@ namespace {
 // prodigyAccumulate(params, grads, p0, m, v, s: Real, options: ProdigyAccumulateOptions): [dot, l1]
 template <typename T>
 Napi::Value ProdigyAccumulateAs(Napi::Env env, const Napi::CallbackInfo& info) {
-  const Fields o(env, info[6], "options");
+  const Scalars o(env, info, boundary::kProdigyAccumulate);
   cimm::ProdigyAccumulateHyper h{};
   h.beta1 = o.number("beta1");
   h.beta2 = o.number("beta2");
@@ -21,23 +21,23 @@ Napi::Value ProdigyAccumulateAs(Napi::Env env, const Napi::CallbackInfo& info) {
   h.variance_scale = o.number("varianceScale");
   h.s_scale = o.number("sScale");
   h.weight_decay = o.number("weightDecay");
-  const auto p = real_array<T>(env, info[0], "params");
-  const auto g = real_array<T>(env, info[1], "grads");
-  const auto q = real_array<T>(env, info[2], "p0");
-  const auto m = real_array<T>(env, info[3], "m");
-  const auto v = real_array<T>(env, info[4], "v");
-  const auto s = real_array<T>(env, info[5], "s");
-  same_length(env, g, p.length, "grads", info[1]);
-  same_length(env, q, p.length, "p0", info[2]);
-  same_length(env, m, p.length, "m", info[3]);
-  same_length(env, v, p.length, "v", info[4]);
-  same_length(env, s, p.length, "s", info[5]);
-  disjoint<T>(env, {{"params", info[0], p},
-                    {"grads", info[1], g},
-                    {"p0", info[2], q},
-                    {"m", info[3], m},
-                    {"v", info[4], v},
-                    {"s", info[5], s}});
+  const auto p = real_array<T>(env, o.arg(0), "params");
+  const auto g = real_array<T>(env, o.arg(1), "grads");
+  const auto q = real_array<T>(env, o.arg(2), "p0");
+  const auto m = real_array<T>(env, o.arg(3), "m");
+  const auto v = real_array<T>(env, o.arg(4), "v");
+  const auto s = real_array<T>(env, o.arg(5), "s");
+  same_length(env, g, p.length, "grads", o.arg(1));
+  same_length(env, q, p.length, "p0", o.arg(2));
+  same_length(env, m, p.length, "m", o.arg(3));
+  same_length(env, v, p.length, "v", o.arg(4));
+  same_length(env, s, p.length, "s", o.arg(5));
+  disjoint<T>(env, {{"params", o.arg(0), p},
+                    {"grads", o.arg(1), g},
+                    {"p0", o.arg(2), q},
+                    {"m", o.arg(3), m},
+                    {"v", o.arg(4), v},
+                    {"s", o.arg(5), s}});
   const cimm::ProdigySums r = cimm::prodigy_accumulate(p.data, g.data, q.data, m.data, v.data, s.data, p.length, h);
   // the result array is created after the kernel: no JS allocation while a pointer is held
   Napi::Array out = Napi::Array::New(env, 2);
@@ -56,17 +56,17 @@ Napi::Value ProdigyAccumulate(const Napi::CallbackInfo& info) {
 // prodigyUpdate(params, m, v: Real, options: ProdigyUpdateOptions): boolean
 template <typename T>
 Napi::Value ProdigyUpdateAs(Napi::Env env, const Napi::CallbackInfo& info) {
-  const Fields o(env, info[3], "options");
+  const Scalars o(env, info, boundary::kProdigyUpdate);
   cimm::ProdigyUpdateHyper h{};
   h.step_size = o.number("stepSize");
   h.epsilon = o.number("epsilon");
   h.decay = o.number("decay");
-  const auto p = real_array<T>(env, info[0], "params");
-  const auto m = real_array<T>(env, info[1], "m");
-  const auto v = real_array<T>(env, info[2], "v");
-  same_length(env, m, p.length, "m", info[1]);
-  same_length(env, v, p.length, "v", info[2]);
-  disjoint<T>(env, {{"params", info[0], p}, {"m", info[1], m}, {"v", info[2], v}});
+  const auto p = real_array<T>(env, o.arg(0), "params");
+  const auto m = real_array<T>(env, o.arg(1), "m");
+  const auto v = real_array<T>(env, o.arg(2), "v");
+  same_length(env, m, p.length, "m", o.arg(1));
+  same_length(env, v, p.length, "v", o.arg(2));
+  disjoint<T>(env, {{"params", o.arg(0), p}, {"m", o.arg(1), m}, {"v", o.arg(2), v}});
   return Napi::Boolean::New(env, cimm::prodigy_update(p.data, m.data, v.data, p.length, h));
 }
 

@@ -34,13 +34,13 @@ Napi::Value elementwise(Napi::Env env, Napi::Value t_value, Napi::Value out_valu
 // coupling(t: Float64Array, params: CouplingParams, out: Float64Array): void
 Napi::Value Coupling(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
-    const Fields p(env, info[1], "params");
+    const Scalars p(env, info, boundary::kCoupling);
     cimm::CouplingParams params{};
     params.alpha = p.finite("alpha");
     params.beta = p.finite("beta");
     params.gamma = p.finite("gamma");
     params.lambda_cosmo = p.finite("lambdaCosmo");
-    return elementwise(env, info[0], info[2],
+    return elementwise(env, p.arg(0), p.arg(2),
                        [&](const double* in, std::size_t n, double* out) { cimm::coupling(in, n, params, out); });
   });
 }
@@ -48,10 +48,10 @@ Napi::Value Coupling(const Napi::CallbackInfo& info) {
 // scaleTransition(t: Float64Array, params: ScaleTransitionParams, out: Float64Array): void
 Napi::Value ScaleTransition(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
-    const Fields p(env, info[1], "params");
+    const Scalars p(env, info, boundary::kScaleTransition);
     const double lambda = p.finite("scaleCoupling");
     const double tc = p.finite("criticalTime");
-    return elementwise(env, info[0], info[2], [&](const double* in, std::size_t n, double* out) {
+    return elementwise(env, p.arg(0), p.arg(2), [&](const double* in, std::size_t n, double* out) {
       cimm::scale_transition(in, n, lambda, tc, out);
     });
   });
