@@ -23,7 +23,15 @@ import { localEnergy } from '../lib/energy.js';
 import { CimmArgumentError } from '../lib/errors.js';
 import { energyFlowStep, laplacian } from '../lib/flow.js';
 import { fractalStep, fractalTransform } from '../lib/fractal.js';
-import { ASYNC_KERNEL_NAMES, KERNEL_NAMES, type Kernels } from '../lib/kernels.js';
+import {
+  ASYNC_KERNEL_NAMES,
+  BOUNDARY_OPTIONS,
+  DECLARED_KERNELS,
+  type DeclaredKernel,
+  type DeclaredKernelName,
+  KERNEL_NAMES,
+  type Kernels,
+} from '../lib/kernels.js';
 import { matmul } from '../lib/linalg.js';
 import { FractalLayer } from '../lib/nn/fractal-layer.js';
 import { Activation, Dense } from '../lib/nn/layers.js';
@@ -221,8 +229,37 @@ const PRODIGY_ACCUMULATE = {
 };
 const FLOW_STEP = { h: 1, dt: 0.05, beta: 0.25, gamma: 0.35, kappa: 0.5, boundary: 'periodic' };
 
+/**
+ * A declared kernel's case, from its declaration (lib/kernels.ts DECLARED_KERNELS): arrays of
+ * N elements unless the declaration fixes the length (another's, or two rows of it), and its
+ * sample options.
+ */
+function declaredCase(name: DeclaredKernelName): KernelCase {
+  const d: DeclaredKernel = DECLARED_KERNELS[name];
+  const lengths: Record<string, number> = {};
+  const lengthOf = (array: string): number => {
+    if (lengths[array] !== undefined) return lengths[array];
+    const rule = d.arrays[array].length;
+    lengths[array] =
+      rule === undefined
+        ? N
+        : typeof rule === 'number'
+          ? rule
+          : typeof rule === 'string'
+            ? lengthOf(rule)
+            : 2 * lengthOf(rule.multipleOf);
+    return lengths[array];
+  };
+  const arrays = Object.fromEntries(
+    Object.entries(d.arrays).map(([array, a]) => [array, (a.type === 'f32' ? f32 : f64)(lengthOf(array))]),
+  );
+  const options = (BOUNDARY_OPTIONS as Partial<Record<string, { name: string }>>)[name];
+  return { arrays, scalars: options ? { [options.name]: d.sample } : {}, tolerance: 1e-12 };
+}
+
 /** Every kernel the table gives a pair: its arrays and other arguments. */
 const CASES: Partial<Record<AliasedKernel, KernelCase>> = {
+  ...Object.fromEntries(Object.keys(DECLARED_KERNELS).map((k) => [k, declaredCase(k as DeclaredKernelName)])),
   localEnergy: { arrays: { r: f64(N, { scale: 5 }), out: f64(N) }, scalars: { primeCount: 10 }, tolerance: 1e-12 },
   fractalStep: { arrays: { z: f32(N), out: f32(N) }, scalars: { offset: 0.2 }, tolerance: 0 },
   fractalStepBackward: { arrays: { z: f32(N), gradOut: f32(N), gradZ: f32(N) }, scalars: {}, tolerance: 0 },

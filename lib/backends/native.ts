@@ -11,6 +11,8 @@ import {
   ASYNC_KERNEL_NAMES,
   type AsyncKernelName,
   type AsyncKernels,
+  BOUNDARY_OPTIONS,
+  DECLARED_KERNELS,
   type EnergyFlowRunParams,
   type EnergyFlowRunResult,
   KERNEL_NAMES,
@@ -146,6 +148,17 @@ export function nativeKernels(name: 'rust' | 'cpp', addon: NativeAddon, path: st
     throw new Error(`the ${name} addon at ${path} lacks ${missing.join(', ')}: it is out of date, rebuild it`);
   }
   const wrapped = Object.fromEntries(KERNEL_NAMES.map((k) => [k, withNativeErrors(addon[k])]));
+  // TEMPORARY (replaced by the boundary branch's positional reader): declared kernels take their options' fields positionally
+  for (const k of Object.keys(DECLARED_KERNELS) as (keyof typeof DECLARED_KERNELS)[]) {
+    const b = BOUNDARY_OPTIONS[k];
+    const fn = addon[k] as unknown as (...a: unknown[]) => unknown;
+    wrapped[k] = withNativeErrors((...args: unknown[]) => {
+      const o = args[b.at] as Record<string, unknown>;
+      if (o === null || typeof o !== 'object')
+        throw new CimmArgumentError(b.name, 'an options object', `Expected an options object for ${b.name}`);
+      return fn(...args.slice(0, b.at), ...Object.keys(b.fields).map((f) => o[f]), ...args.slice(b.at + 1));
+    });
+  }
   // both addons take the options objects themselves (binding/args.rs, native/src/binding/args.hpp)
   const kernels = wrapped as Pick<Kernels, KernelName>;
   return {
