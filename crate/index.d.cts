@@ -76,6 +76,9 @@ export interface EnergyFlowRunResult {
  */
 export declare function energyFlowStep(energy: Float64Array, potential: Float64Array, source: Float64Array, nx: number, ny: number, h: number, dt: number, beta: number, gamma: number, kappa: number, boundary: number, out: Float64Array): void
 
+/** energyTerms (lib/kernels.ts; core: crate::energy::energy_terms). */
+export declare function energyTerms(x: Float32Array, y: Float32Array, points: Float32Array, primeCount: number, lengthScale: number, softening: number, lambdaCosmo: number, out: Float64Array): void
+
 /** The index of the first NaN or ±∞ in `values`, or −1. */
 export declare function firstNonFinite(values: Float32Array | Float64Array): number
 

@@ -4,7 +4,13 @@
  * valid domains; fuzz/plan.ts makes the hostile variants. A signature change is one entry
  * here (the options objects of families.md "The boundary" are `opts(...)` parameters).
  */
-import { ASYNC_KERNEL_NAMES, KERNEL_NAMES } from '../lib/kernels.js';
+import {
+  ASYNC_KERNEL_NAMES,
+  BOUNDARY_OPTIONS,
+  DECLARED_KERNELS,
+  type DeclaredKernel,
+  KERNEL_NAMES,
+} from '../lib/kernels.js';
 import type { CallRecord, Ctx, Fill, Param, Rng, TargetSpec } from './plan.js';
 
 // Parameter constructors (short, so one kernel reads as one line per parameter).
@@ -358,6 +364,45 @@ export const KERNEL_TARGETS: Record<string, TargetSpec> = {
     weight: 0.5,
   },
 };
+
+/**
+ * A declared kernel's target, from its declaration (lib/kernels.ts DECLARED_KERNELS): each
+ * array `dims.n` long unless its length is declared (a number, another's, or M rows of
+ * another, M random), the options fields near its sample (numbers ×[0.5, 2], integers in
+ * [min, min(max, 2·sample)]), in signature order.
+ */
+function declaredTarget(name: string, d: DeclaredKernel): TargetSpec {
+  const lengthOf = (array: string): Len => {
+    const rule = d.arrays[array].length;
+    if (rule === undefined) return d.arrays[array].nonEmpty ? (c) => Math.max(1, c.dims.n) : n;
+    if (typeof rule === 'number') return () => rule;
+    if (typeof rule === 'string') return lengthOf(rule);
+    const of = lengthOf(rule.multipleOf);
+    return (c) => c.dims.m * of(c);
+  };
+  const params: Param[] = Object.entries(d.arrays).map(([array, a]) =>
+    (a.role === 'in' ? inp : out)(array, a.type, lengthOf(array)),
+  );
+  const options = (
+    BOUNDARY_OPTIONS as Partial<Record<string, (typeof BOUNDARY_OPTIONS)[keyof typeof BOUNDARY_OPTIONS]>>
+  )[name];
+  if (options) {
+    const sample = d.sample ?? {};
+    const integers: Readonly<Record<string, readonly [number, number]>> = d.integers ?? {};
+    const fields = Object.entries(options.fields).map(([field, kind]): Param => {
+      const at = sample[field];
+      const range = integers[field];
+      if (kind === 'boolean') return bool(field);
+      if (Array.isArray(kind)) return oneOf(field, kind);
+      if (range) return int(field, (c) => c.rng.range(range[0], Math.min(range[1], 2 * Number(at ?? range[0]))));
+      return num(field, (c) => Number(at ?? 1) * c.rng.uniform(0.5, 2));
+    });
+    params.splice(options.at, 0, opts(options.name, fields));
+  }
+  return { dims: (r) => ({ n: r.length(), m: r.range(1, 8) }), params };
+}
+
+for (const [name, d] of Object.entries(DECLARED_KERNELS)) KERNEL_TARGETS[name] ??= declaredTarget(name, d);
 
 /** Kernels the table does not cover (the harness refuses to start while this is non-empty). */
 export function uncoveredKernels(): string[] {

@@ -18,7 +18,7 @@
  * - `reject`: any overlap is a CimmArgumentError naming both parameters.
  */
 import { argumentError } from './errors.js';
-import type { AsyncKernelName, KernelName } from './kernels.js';
+import { type AsyncKernelName, DECLARED_KERNELS, type DeclaredKernelName, type KernelName } from './kernels.js';
 
 /** How two views relate in memory (`overlapOf`). */
 export type Overlap =
@@ -124,6 +124,30 @@ function allApart<const P extends string>(names: readonly P[]): AliasPair<P>[] {
 
 /** A kernel that writes no array: its arrays may share memory freely. */
 const READ_ONLY = <const R extends string>(...reads: R[]) => kernel(reads, [], []);
+
+type DeclaredArrays<K extends DeclaredKernelName> = (typeof DECLARED_KERNELS)[K]['arrays'];
+type WithRole<K extends DeclaredKernelName, R extends 'in' | 'out'> = {
+  [P in keyof DeclaredArrays<K>]: DeclaredArrays<K>[P] extends { role: R } ? P : never;
+}[keyof DeclaredArrays<K>] &
+  string;
+
+/**
+ * The declared kernels' rows, from their declarations (lib/kernels.ts DECLARED_KERNELS): an
+ * input that overlaps an output is read from a copy taken before the call (`copy`, what the
+ * generated bindings also do), and two outputs may not overlap (`reject`).
+ */
+const DECLARED_ALIASING = Object.fromEntries(
+  Object.entries(DECLARED_KERNELS).map(([name, d]) => {
+    const arrays = Object.entries(d.arrays);
+    const reads = arrays.filter(([, a]) => a.role === 'in').map(([p]) => p);
+    const writes = arrays.filter(([, a]) => a.role === 'out').map(([p]) => p);
+    const pairs: AliasPair<string>[] = [
+      ...reads.flatMap((r) => writes.map((w): AliasPair<string> => [r, w, 'copy'])),
+      ...allApart(writes),
+    ];
+    return [name, kernel(reads, writes, pairs)];
+  }),
+) as { readonly [K in DeclaredKernelName]: KernelAliasing<WithRole<K, 'in'>, WithRole<K, 'out'>> };
 
 /**
  * The table: for every kernel (sync and async), its typed-array parameters and the rule of
@@ -231,6 +255,7 @@ export const KERNEL_ALIASING = {
     ],
   ),
   updateSlope: READ_ONLY('before', 'after', 'grads'),
+  ...DECLARED_ALIASING,
 } as const satisfies Record<KernelName | AsyncKernelName, KernelAliasing>;
 
 export type AliasedKernel = keyof typeof KERNEL_ALIASING;

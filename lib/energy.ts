@@ -171,6 +171,7 @@ export class EnergySystem {
   private readonly pointCache = new Map<number, Float32Array>();
   private readonly scratchR = new Float64Array(1);
   private readonly scratchE = new Float64Array(1);
+  private readonly scratchTerms = new Float64Array(4);
 
   constructor(opts?: EnergySystemOptions) {
     const o = readOptions<EnergySystemOptions>('options', opts, [
@@ -248,11 +249,17 @@ export class EnergySystem {
     return e;
   }
 
-  /** Eq. 5 with its terms: E(x, y) = E_loc(‖x − y‖) + Λ E_nl(x, y). */
+  /**
+   * Eq. 5 with its terms: E(x, y) = E_loc(‖x − y‖) + Λ E_nl(x, y), in one kernel call
+   * (energyTerms: the values distance, localEnergy and nonlocalEnergy give, bit for bit).
+   */
   computeEnergy(x: Float32Array, y: Float32Array): EnergyTerms {
-    const nonlocal = this.nonlocalEnergy(x, y);
-    const r = kernels().distance(x, y);
-    const local = this.localEnergy(r);
-    return { distance: r, local, nonlocal, total: local + this.config.lambdaCosmo * nonlocal };
+    const d = pairOfVectors(x, y);
+    const points = this.points(d);
+    const { primeCount, lengthScale, softening, lambdaCosmo } = this.config;
+    const out = this.scratchTerms;
+    kernels().energyTerms(x, y, points, { primeCount, lengthScale, softening, lambdaCosmo }, out);
+    if (Number.isNaN(out[2])) nonFiniteResult(points);
+    return { distance: out[0], local: out[1], nonlocal: out[2], total: out[3] };
   }
 }

@@ -10,6 +10,8 @@
  * (docs/theory.md, "The kernel boundary").
  */
 
+import { MAX_PRIME_COUNT } from './primes.js';
+
 export type BackendName = 'rust' | 'cpp' | 'wasm' | 'js';
 
 /** The activation σ of the fractal layer (design eq. 9). */
@@ -106,6 +108,18 @@ export interface CouplingParams {
 export interface ScaleTransitionParams {
   scaleCoupling: number;
   criticalTime: number;
+}
+
+/** The constants of design eq. 5 (the energy and its terms): N, ℓ, ε and Λ. */
+export interface EnergyTermsParams {
+  /** N, primes in the local series (eq. 3): an integer in [0, MAX_PRIME_COUNT]. */
+  primeCount: number;
+  /** ℓ of eq. 4. */
+  lengthScale: number;
+  /** ε of eq. 4. */
+  softening: number;
+  /** Λ, the weight of the nonlocal term. */
+  lambdaCosmo: number;
 }
 
 /** The constants of design eq. 4 (nonlocal energy): ℓ and ε. */
@@ -243,6 +257,19 @@ export interface Kernels extends AsyncKernels {
 
   /** Euclidean distance ‖x − y‖₂, accumulated in f64. */
   distance(x: Float32Array, y: Float32Array): number;
+
+  /**
+   * Design eq. 5 with its terms, in one call: out = [r, E_loc(r), E_nl(x, y), E_loc + Λ·E_nl]
+   * with r = ‖x − y‖ — distance, localEnergy and nonlocalEnergy's values bit for bit (on wasm,
+   * whose single kernels route small calls to js, within their tolerances), the sum in f64. `points` is M×d (d = x.length ≥ 1); `out` has length 4.
+   */
+  energyTerms(
+    x: Float32Array,
+    y: Float32Array,
+    points: Float32Array,
+    params: EnergyTermsParams,
+    out: Float64Array,
+  ): void;
   /**
    * Fractal transform, design eq. 8, one step: out[i] = z[i]² + c with c = fround(offset)
    * (the caller computes c_n = 1/p_n + Σ_k ω_k/p_{n+k}). Each element is computed in f64
@@ -489,7 +516,7 @@ export interface Kernels extends AsyncKernels {
  * checks the mirror).
  */
 export const KERNEL_FAMILIES = {
-  energy: ['localEnergy', 'localEnergyAsync', 'nonlocalEnergy', 'distance'],
+  energy: ['localEnergy', 'localEnergyAsync', 'nonlocalEnergy', 'distance', 'energyTerms'],
   fractal: ['fractalStep', 'fractalStepBackward', 'maxAbs'],
   linalg: ['matmul', 'matmulAsync', 'axpby', 'dot', 'sum', 'activationForward', 'activationBackward'],
   qdt: ['coupling', 'scaleTransition', 'shannonEntropy', 'hermitianEigenvalues'],
@@ -636,6 +663,12 @@ export const BOUNDARY_OPTIONS = {
   }),
   scaleTransition: boundary('scaleTransition', 1, 'params', { scaleCoupling: 'number', criticalTime: 'number' }),
   nonlocalEnergy: boundary('nonlocalEnergy', 3, 'params', { lengthScale: 'number', softening: 'number' }),
+  energyTerms: boundary('energyTerms', 3, 'params', {
+    primeCount: 'number',
+    lengthScale: 'number',
+    softening: 'number',
+    lambdaCosmo: 'number',
+  }),
   energyFlowStep: boundary('energyFlowStep', 5, 'params', {
     h: 'number',
     dt: 'number',
@@ -662,3 +695,61 @@ export const BOUNDARY_OPTIONS = {
 } as const satisfies { readonly [K in keyof AnyKernels]?: BoundaryOptions };
 
 export type OptionsKernelName = keyof typeof BOUNDARY_OPTIONS;
+
+/** An array parameter of a declared kernel (DECLARED_KERNELS). */
+export interface DeclaredArray {
+  readonly type: 'f32' | 'f64';
+  /** `out`: the kernel writes it (an input that overlaps it is read from a copy); `in`: read only. */
+  readonly role: 'in' | 'out';
+  /**
+   * Its length, checked by the bindings before the kernel runs: a number; another array's
+   * name (the same length); `{ multipleOf }`, a non-zero multiple of another array's length
+   * (which must then be non-empty: M rows of d). Absent: any length.
+   */
+  readonly length?: number | string | { readonly multipleOf: string };
+  /** At least one element. */
+  readonly nonEmpty?: true;
+}
+
+/**
+ * A kernel whose native bindings are generated: the Rust `#[napi]` function, the C++
+ * Node-API function, the WebAssembly C entry point and the C++ core's declaration, all
+ * written by scripts/gen-kernels.mjs from this (docs/boundary.md, "Generated bindings").
+ * Adding such a kernel is its signature in `Kernels`, this entry (plus BOUNDARY_OPTIONS when
+ * it takes an options object), and its math: the js reference, the Rust core function and
+ * the C++ core function, each in its family's file.
+ */
+export interface DeclaredKernel {
+  readonly family: KernelFamily;
+  /**
+   * The typed-array parameters in signature order; the options object (BOUNDARY_OPTIONS) sits
+   * among them at its `at`. A declared kernel takes no other parameter.
+   */
+  readonly arrays: Readonly<Record<string, DeclaredArray>>;
+  /** Options fields that size something: integers in [min, max], checked natively before any array. */
+  readonly integers?: Readonly<Record<string, readonly [number, number]>>;
+  readonly returns: 'void' | 'number';
+  /**
+   * A valid options object, for the tests and the fuzz harness that read the declarations
+   * (test/aliasing.test.ts, fuzz/kernels.ts): they need one call that must succeed.
+   */
+  readonly sample?: Readonly<Record<string, number | boolean>>;
+}
+
+/** The declared kernels (their bindings are generated; see DeclaredKernel). */
+export const DECLARED_KERNELS = {
+  energyTerms: {
+    family: 'energy',
+    arrays: {
+      x: { type: 'f32', role: 'in', nonEmpty: true },
+      y: { type: 'f32', role: 'in', length: 'x' },
+      points: { type: 'f32', role: 'in', length: { multipleOf: 'x' } },
+      out: { type: 'f64', role: 'out', length: 4 },
+    },
+    integers: { primeCount: [0, MAX_PRIME_COUNT] },
+    returns: 'void',
+    sample: { primeCount: 10, lengthScale: 1, softening: 0.1, lambdaCosmo: 1.2 },
+  },
+} as const satisfies { readonly [K in keyof AnyKernels]?: DeclaredKernel };
+
+export type DeclaredKernelName = keyof typeof DECLARED_KERNELS;

@@ -23,7 +23,14 @@ import { localEnergy } from '../lib/energy.js';
 import { CimmArgumentError } from '../lib/errors.js';
 import { energyFlowStep, laplacian } from '../lib/flow.js';
 import { fractalStep, fractalTransform } from '../lib/fractal.js';
-import { ASYNC_KERNEL_NAMES, KERNEL_NAMES, type Kernels } from '../lib/kernels.js';
+import {
+  ASYNC_KERNEL_NAMES,
+  BOUNDARY_OPTIONS,
+  DECLARED_KERNELS,
+  type DeclaredKernelName,
+  KERNEL_NAMES,
+  type Kernels,
+} from '../lib/kernels.js';
 import { matmul } from '../lib/linalg.js';
 import { FractalLayer } from '../lib/nn/fractal-layer.js';
 import { Activation, Dense } from '../lib/nn/layers.js';
@@ -31,7 +38,7 @@ import { MeanSquaredError } from '../lib/nn/losses.js';
 import { Sequential } from '../lib/nn/sequential.js';
 import { Adam, Prodigy, SGD } from '../lib/optim/index.js';
 import { hermitianEigenvalues } from '../lib/quantum.js';
-import { backends, reference } from './helpers.js';
+import { backends, declaredSample, reference } from './helpers.js';
 
 const initialBackend = activeKernels().name;
 afterAll(() => {
@@ -221,8 +228,20 @@ const PRODIGY_ACCUMULATE = {
 };
 const FLOW_STEP = { h: 1, dt: 0.05, beta: 0.25, gamma: 0.35, kappa: 0.5, boundary: 'periodic' };
 
+/** A declared kernel's case, from its declaration (test/helpers.ts `declaredSample`, N elements). */
+function declaredCase(name: DeclaredKernelName): KernelCase {
+  const { arrays, options } = declaredSample(name, N);
+  const object = (BOUNDARY_OPTIONS as Partial<Record<string, { name: string }>>)[name];
+  return {
+    arrays: Object.fromEntries(arrays.map(([array, type, length]) => [array, (type === 'f32' ? f32 : f64)(length)])),
+    scalars: object ? { [object.name]: options } : {},
+    tolerance: 1e-12,
+  };
+}
+
 /** Every kernel the table gives a pair: its arrays and other arguments. */
 const CASES: Partial<Record<AliasedKernel, KernelCase>> = {
+  ...Object.fromEntries(Object.keys(DECLARED_KERNELS).map((k) => [k, declaredCase(k as DeclaredKernelName)])),
   localEnergy: { arrays: { r: f64(N, { scale: 5 }), out: f64(N) }, scalars: { primeCount: 10 }, tolerance: 1e-12 },
   fractalStep: { arrays: { z: f32(N), out: f32(N) }, scalars: { offset: 0.2 }, tolerance: 0 },
   fractalStepBackward: { arrays: { z: f32(N), gradOut: f32(N), gradZ: f32(N) }, scalars: {}, tolerance: 0 },

@@ -20,8 +20,14 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { type NativeKernel, positional, type ReaderMode } from '../lib/backends/boundary.js';
 import { CimmArgumentError } from '../lib/errors.js';
-import { ASYNC_KERNEL_NAMES, BOUNDARY_OPTIONS, type OptionsKernelName } from '../lib/kernels.js';
-import { backends } from './helpers.js';
+import {
+  ASYNC_KERNEL_NAMES,
+  BOUNDARY_OPTIONS,
+  DECLARED_KERNELS,
+  type DeclaredKernelName,
+  type OptionsKernelName,
+} from '../lib/kernels.js';
+import { backends, declaredSample } from './helpers.js';
 
 const KERNELS = Object.keys(BOUNDARY_OPTIONS) as OptionsKernelName[];
 const fieldsOf = (k: OptionsKernelName) => Object.entries(BOUNDARY_OPTIONS[k].fields);
@@ -52,8 +58,27 @@ const ADAM = {
 const MATMUL = { transA: false, transB: false, m: 2, n: 2, k: 2, alpha: 1, beta: 0.5 };
 const FLOW = { h: 1, dt: 0.01, beta: 0.1, gamma: 0.2, boundary: 'zeroFlux' };
 
+type Call = { fields: Record<string, unknown>; args: (o: unknown) => unknown[] };
+
+/** A declared kernel's valid call, from its declaration (test/helpers.ts `declaredSample`). */
+function declaredCall(k: DeclaredKernelName): Call {
+  const { arrays, options } = declaredSample(k);
+  const at = BOUNDARY_OPTIONS[k].at;
+  return {
+    fields: options,
+    args: (o) => {
+      const args: unknown[] = arrays.map(([, type, length]) => (type === 'f32' ? f32 : f64)(length));
+      args.splice(at, 0, o);
+      return args;
+    },
+  };
+}
+
 /** A valid call of every kernel with an options object: its fields' values, and its arguments around `o`. */
-const CALLS: Record<OptionsKernelName, { fields: Record<string, unknown>; args: (o: unknown) => unknown[] }> = {
+const CALLS: Record<OptionsKernelName, Call> = {
+  ...(Object.fromEntries(
+    Object.keys(DECLARED_KERNELS).map((k) => [k, declaredCall(k as DeclaredKernelName)]),
+  ) as Record<DeclaredKernelName, Call>),
   sgdStep: { fields: SGD, args: (o) => [f32(4), f32(4), f32(4), o] },
   sgdStepMeasured: { fields: SGD, args: (o) => [f32(4), f32(4), f32(4), f32(4), o, f64(3)] },
   adamStep: { fields: ADAM, args: (o) => [f32(4), f32(4), f32(4), f32(4), f32(4), o] },

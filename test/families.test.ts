@@ -4,15 +4,27 @@
  * found by one name. A kernel defined in another family's file, or a family file missing in
  * one tree, fails here. Reads the checkout's sources (checkout-only: the package ships no crate/).
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { ASYNC_KERNEL_NAMES, KERNEL_FAMILIES } from '../lib/kernels.js';
+import { ASYNC_KERNEL_NAMES, DECLARED_KERNELS, KERNEL_FAMILIES } from '../lib/kernels.js';
 
 const root = join(import.meta.dirname, '..');
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
 const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 const isAsync = (name: string) => (ASYNC_KERNEL_NAMES as readonly string[]).includes(name);
+const isDeclared = (name: string) => name in DECLARED_KERNELS;
+
+/**
+ * Where the generated bindings of the declared kernels are (scripts/gen-kernels.mjs): the
+ * trees whose per-kernel code is generated keep it there, not in the family's file.
+ */
+const GENERATED: Record<string, string> = {
+  'Rust binding': 'crate/src/binding/declared.rs',
+  'C++ binding': 'native/src/binding/declared.cpp',
+  'wasm C ABI': 'native/wasm/declared.cpp',
+};
 const families = Object.entries(KERNEL_FAMILIES) as [string, readonly string[]][];
 
 /** The tree's file of `family`, and how a kernel's definition reads in it (null: not defined there). */
@@ -22,9 +34,10 @@ const TREES: [tree: string, file: (family: string) => string, defines: (kernel: 
     (f) => `lib/backends/js/${f}.ts`,
     (k) => (isAsync(k) ? null : new RegExp(`export function ${k}\\(`)),
   ],
-  ['Rust core', (f) => `crate/src/${f}.rs`, () => null],
+  // the core functions of the declared kernels (the others' cores may be spread over support modules)
+  ['Rust core', (f) => `crate/src/${f}.rs`, (k) => (isDeclared(k) ? new RegExp(`pub fn ${snake(k)}\\(`) : null)],
   ['Rust binding', (f) => `crate/src/binding/${f}.rs`, (k) => new RegExp(`pub fn ${snake(k)}\\b`)],
-  ['C++ core', (f) => `native/src/${f}.cpp`, () => null],
+  ['C++ core', (f) => `native/src/${f}.cpp`, (k) => (isDeclared(k) ? new RegExp(`\\b${snake(k)}\\(`) : null)],
   ['C++ binding', (f) => `native/src/binding/${f}.cpp`, (k) => new RegExp(`"${k}"`)],
   [
     'wasm C ABI',
@@ -33,7 +46,8 @@ const TREES: [tree: string, file: (family: string) => string, defines: (kernel: 
       // the async kernels chunk the sync ones in the glue; memoryCopy is a copy within linear memory there
       isAsync(k) || k === 'memoryCopy' ? null : new RegExp(`\\bcimm_${snake(k)}\\b`),
   ],
-  ['wasm glue', (f) => `lib/backends/wasm/${f}.ts`, (k) => new RegExp(`\\b${k}\\b`)],
+  // the declared kernels' glue reads their declarations: one function serves them all
+  ['wasm glue', (f) => `lib/backends/wasm/${f}.ts`, (k) => (isDeclared(k) ? null : new RegExp(`\\b${k}\\b`))],
   // the family's backend-parametrized tests; some kernels are also (or only) tested by topic, below
   ['tests', (f) => `test/${f}.test.ts`, () => null],
   // the GEMM rows of the linalg family share the fractal case's TensorFlow.js peer (docs/boundary.md)
@@ -49,7 +63,10 @@ describe('every tree keeps each kernel family in one file of its name', () => {
         const text = read(path);
         for (const k of kernels) {
           const pattern = defines(k);
-          if (pattern && !pattern.test(text)) expect.fail(`${k} (the ${family} family) is not defined in ${path}`);
+          const where = isDeclared(k) && GENERATED[tree] ? GENERATED[tree] : path;
+          if (pattern && !pattern.test(where === path ? text : read(where))) {
+            expect.fail(`${k} (the ${family} family) is not defined in ${where}`);
+          }
         }
       }
     });
@@ -81,6 +98,22 @@ describe('every tree keeps each kernel family in one file of its name', () => {
           }
         }
       }
+    }
+  });
+});
+
+describe('the generated bindings', () => {
+  test('are what scripts/gen-kernels.mjs writes from lib/kernels.ts now (`npm run gen`)', () => {
+    // exits 1 naming the stale file; needs rustfmt and clang-format 14, as the build and CI do
+    execFileSync(process.execPath, ['--import', './fuzz/register.mjs', 'scripts/gen-kernels.mjs', '--check'], {
+      cwd: root,
+      stdio: 'pipe',
+    });
+  });
+
+  test('declare only kernels of the interface, each in the family it names', () => {
+    for (const [k, d] of Object.entries(DECLARED_KERNELS)) {
+      expect(KERNEL_FAMILIES[d.family] as readonly string[]).toContain(k);
     }
   });
 });

@@ -8,7 +8,14 @@ import { describe, expect } from 'vitest';
 import { BACKEND_NAMES, getBackend } from '../lib/backend.js';
 import { CimmArgumentError } from '../lib/errors.js';
 import type { TensorMap } from '../lib/index.js';
-import type { ActivationName, BackendName, Kernels } from '../lib/kernels.js';
+import {
+  type ActivationName,
+  type BackendName,
+  DECLARED_KERNELS,
+  type DeclaredKernel,
+  type DeclaredKernelName,
+  type Kernels,
+} from '../lib/kernels.js';
 
 export interface BackendUnderTest {
   name: BackendName;
@@ -213,4 +220,36 @@ export function twoTensors() {
     return loss;
   };
   return { params, grads, evaluate };
+}
+
+/**
+ * A valid call of a declared kernel (lib/kernels.ts DECLARED_KERNELS), from its declaration:
+ * each array's length (`n` unless the declaration fixes it: a number, another array's length,
+ * or two rows of another), and its sample options. The generic tests of the declared kernels
+ * (aliasing, the options reader) need one call that must succeed.
+ */
+export function declaredSample(
+  name: DeclaredKernelName,
+  n = 4,
+): { arrays: [name: string, type: 'f32' | 'f64', length: number][]; options: Record<string, number | boolean> } {
+  const d: DeclaredKernel = DECLARED_KERNELS[name];
+  const lengths: Record<string, number> = {};
+  const lengthOf = (array: string): number => {
+    if (lengths[array] === undefined) {
+      const rule = d.arrays[array].length;
+      lengths[array] =
+        rule === undefined
+          ? n
+          : typeof rule === 'number'
+            ? rule
+            : typeof rule === 'string'
+              ? lengthOf(rule)
+              : 2 * lengthOf(rule.multipleOf);
+    }
+    return lengths[array];
+  };
+  return {
+    arrays: Object.entries(d.arrays).map(([array, a]) => [array, a.type, lengthOf(array)]),
+    options: { ...d.sample },
+  };
 }

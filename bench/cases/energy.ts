@@ -1,4 +1,4 @@
-/** Bench cases for the energy kernels (design eqs. 3–4). */
+/** Bench cases for the energy kernels (design eqs. 3–5). */
 import { primeTable } from '../../lib/primes.js';
 import { quadraturePoints } from '../../lib/quadrature.js';
 import type { BenchCase } from '../harness.js';
@@ -63,6 +63,22 @@ export function energyCases(backends: BackendList): BenchCase[] {
       size: `d=${d.toExponential().replace('e+', 'e')}`,
       check: checkScalar(1e-12),
       contenders: backends.map((k) => ({ backend: k.name, run: () => k.distance(x, y) })),
+    });
+  }
+  // eq. 5 in one call, at the sizes an EnergySystem meets per optimizer step
+  for (const [size, d, m] of NONLOCAL_SIZES.slice(0, 2)) {
+    const x = uniformF32(d, 7);
+    const y = uniformF32(d, 8);
+    const points = quadraturePoints({ count: m, dimension: d, seed: 9 });
+    const params = { primeCount: 10, lengthScale: Math.sqrt(d), softening: 1e-3, lambdaCosmo: 1.2 };
+    cases.push({
+      kernel: 'energyTerms',
+      size,
+      check: checkArray(1e-12),
+      contenders: backends.map((k) => {
+        const out = new Float64Array(4);
+        return { backend: k.name, run: () => (k.energyTerms(x, y, points, params, out), out) };
+      }),
     });
   }
   return cases;

@@ -1005,6 +1005,31 @@ mod nonlocal {
 }
 pub use nonlocal::{distance, nonlocal_energy};
 
+/// Eq. 5 with its terms, one call (a declared kernel: lib/kernels.ts `energyTerms`):
+/// `out = [r, E_loc(r), E_nl(x, y), E_loc + Λ·E_nl]`, r = ‖x − y‖, each term the value of
+/// [`distance`], [`local_energy`] and [`nonlocal_energy`] bit for bit, the sum in f64.
+pub fn energy_terms(
+    params: &crate::declared::EnergyTermsParams,
+    x: &[f32],
+    y: &[f32],
+    points: &[f32],
+    out: &mut [f64],
+) -> Result<(), KernelError> {
+    if out.len() != 4 {
+        return Err(KernelError::new(
+            "out",
+            "an array of length 4",
+            format!("an array of length {}", out.len()),
+        ));
+    }
+    let nonlocal = nonlocal_energy(x, y, points, params.length_scale, params.softening)?;
+    let r = distance(x, y)?;
+    let mut local = [0.0];
+    local_energy(&[r], params.prime_count, &mut local)?;
+    out.copy_from_slice(&[r, local[0], nonlocal, local[0] + params.lambda_cosmo * nonlocal]);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1169,5 +1194,38 @@ mod tests {
         let mut z = [7.0; 3];
         local_energy(&[1.0, 2.0, 3.0], 0, &mut z).unwrap();
         assert_eq!(z, [0.0; 3]);
+    }
+
+    #[test]
+    fn energy_terms_is_the_three_kernels_composed() {
+        let params = crate::declared::EnergyTermsParams {
+            prime_count: 25,
+            length_scale: 0.8,
+            softening: 0.05,
+            lambda_cosmo: 1.2,
+        };
+        let x = [0.3f32, -0.7, 1.5];
+        let y = [-0.2f32, 0.4, 0.9];
+        let points: Vec<f32> = (0..21).map(|i| ((i as f32) * 0.37).sin()).collect();
+        let mut out = [0.0; 4];
+        energy_terms(&params, &x, &y, &points, &mut out).unwrap();
+        let r = distance(&x, &y).unwrap();
+        let mut local = [0.0];
+        local_energy(&[r], 25, &mut local).unwrap();
+        let nonlocal = nonlocal_energy(&x, &y, &points, 0.8, 0.05).unwrap();
+        assert_eq!(out, [r, local[0], nonlocal, local[0] + 1.2 * nonlocal]);
+        let mut short = [0.0; 3];
+        assert_eq!(
+            energy_terms(&params, &x, &y, &points, &mut short)
+                .unwrap_err()
+                .param,
+            "out"
+        );
+        assert_eq!(
+            energy_terms(&params, &x, &y[..2], &points, &mut out)
+                .unwrap_err()
+                .param,
+            "y"
+        );
     }
 }

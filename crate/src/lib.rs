@@ -27,6 +27,7 @@
 
 pub mod balance;
 pub mod cpu;
+pub mod declared;
 pub mod eigen;
 pub mod energy;
 pub mod error;

@@ -43,6 +43,7 @@ export interface BoundaryLayout {
   coupling: { at: 1; fields: ['alpha', 'beta', 'gamma', 'lambdaCosmo'] };
   scaleTransition: { at: 1; fields: ['scaleCoupling', 'criticalTime'] };
   nonlocalEnergy: { at: 3; fields: ['lengthScale', 'softening'] };
+  energyTerms: { at: 3; fields: ['primeCount', 'lengthScale', 'softening', 'lambdaCosmo'] };
   energyFlowStep: { at: 5; fields: ['h', 'dt', 'beta', 'gamma', 'kappa', 'boundary'] };
   energyFlowRunAsync: { at: 5; fields: ['h', 'dt', 'beta', 'gamma', 'boundary'] };
   energyFlowMaxStep: { at: 3; fields: ['h', 'beta', 'gamma', 'boundary'] };

@@ -13,12 +13,21 @@
  * - at run time (test/cpp.test.ts): the addon's export names equal CPP_ADDON_EXPORTS, which
  *   the type below makes list every member of CppAddon and nothing else.
  *
- * Adding a kernel: its line here and in its family's binding file.
+ * The declared kernels (lib/kernels.ts DECLARED_KERNELS) are the exception: their entry points
+ * are generated from their declarations (native/src/binding/declared.cpp), so their shapes are
+ * taken from the same declarations here (`NativeKernel`), and their names from DECLARED_KERNELS.
+ *
+ * Adding a hand-bound kernel: its line here and in its family's binding file.
  */
-import type { ActivationName, EnergyFlowRunResult, Real } from '../kernels.js';
-import type { BoundaryFields as Fields, NativeAbortFlag } from './boundary.js';
 
-export interface CppAddon {
+import type { ActivationName, EnergyFlowRunResult, Real } from '../kernels.js';
+import { DECLARED_KERNELS, type DeclaredKernelName } from '../kernels.js';
+import type { BoundaryFields as Fields, NativeAbortFlag, NativeKernel } from './boundary.js';
+
+/** The generated entry points of the declared kernels. */
+type DeclaredEntries = { [K in DeclaredKernelName]: NativeKernel<K> };
+
+export interface CppAddon extends DeclaredEntries {
   // ---- energy (binding/energy.cpp) ----
   localEnergy: (r: Float64Array, primeCount: number, out: Float64Array) => void;
   localEnergyAsync: (r: Float64Array, primeCount: number, flag: NativeAbortFlag) => Promise<Float64Array>;
@@ -146,8 +155,8 @@ export interface CppAddon {
   threadCount: () => number;
 }
 
-/** The names the addon exports: every member of CppAddon, nothing else (checked below). */
-export const CPP_ADDON_EXPORTS = [
+/** The names of the hand-bound exports: every member of CppAddon but the declared kernels (checked below). */
+const BOUND_EXPORTS = [
   'localEnergy',
   'localEnergyAsync',
   'nonlocalEnergy',
@@ -190,6 +199,12 @@ export const CPP_ADDON_EXPORTS = [
   'threadCount',
 ] as const satisfies readonly (keyof CppAddon)[];
 
-/** A member of CppAddon missing from CPP_ADDON_EXPORTS makes this `false` (a compile error). */
-type Unlisted = Exclude<keyof CppAddon, (typeof CPP_ADDON_EXPORTS)[number]>;
+/** The names the addon exports: every member of CppAddon, nothing else. */
+export const CPP_ADDON_EXPORTS: readonly (keyof CppAddon)[] = [
+  ...BOUND_EXPORTS,
+  ...(Object.keys(DECLARED_KERNELS) as DeclaredKernelName[]),
+];
+
+/** A member of CppAddon missing from the lists makes this `false` (a compile error). */
+type Unlisted = Exclude<keyof CppAddon, (typeof BOUND_EXPORTS)[number] | DeclaredKernelName>;
 export const CPP_ADDON_EXPORTS_COMPLETE: [Unlisted] extends [never] ? true : false = true;

@@ -6,7 +6,8 @@
  * This file loads the module and assembles the backend from its families, one file each in
  * lib/backends/wasm/ (the family list of docs/theory.md; the module's C ABI is
  * native/wasm/<family>.cpp, file for file): a family file declares its exports and implements
- * its kernels, so adding a kernel touches one TS file and one C++ file. core.ts holds the
+ * its kernels. The declared kernels (lib/kernels.ts DECLARED_KERNELS) need neither: their entry
+ * points are generated (native/wasm/declared.cpp) and wasm/declared.ts serves them all. core.ts holds the
  * instance and its scratch arena, args.ts the argument checks.
  *
  * Every call checks its arguments in the glue, with the Node-API binding's messages (the module
@@ -37,6 +38,7 @@ import { chunkedAsyncKernels } from './js/async.js';
 import { NativeLoadError } from './native.js';
 import { type BalanceExports, balanceKernels } from './wasm/balance.js';
 import { WasmCore } from './wasm/core.js';
+import { type DeclaredExports, declaredKernels } from './wasm/declared.js';
 import { type EnergyExports, energyAsyncChecks, energyKernels } from './wasm/energy.js';
 import { type FlowExports, flowAsyncChecks, flowKernels } from './wasm/flow.js';
 import { type FractalExports, fractalKernels } from './wasm/fractal.js';
@@ -85,6 +87,8 @@ export function wasmKernels(core: WasmCore<Exports>, path: string): Kernels {
     ...optimKernels(core),
     ...prodigyKernels(core),
     ...balanceKernels(core),
+    // the declared kernels: one glue reads their declarations (entry points generated)
+    ...declaredKernels(core as unknown as WasmCore<DeclaredExports>),
   };
   // The async kernels: the js backend's chunking over this module's sync kernels (one thread
   // here as there: chunks on the main thread, yielding to the event loop between them), after

@@ -22,6 +22,7 @@
 
 #include "checked.hpp"
 #include "cpu.hpp"
+#include "declared.hpp"
 #include "parallel.hpp"
 #include "primes.hpp"
 #include "simd.hpp"
@@ -465,6 +466,23 @@ double nonlocal_energy(const float* x, const float* y, std::size_t d, const floa
 
 double distance(const float* x, const float* y, std::size_t d) {
   return has_avx2_fma() ? detail::distance_avx2(x, y, d) : detail::distance_scalar(x, y, d);
+}
+
+// Eq. 5 with its terms (declared kernel energyTerms; the binding has checked the lengths:
+// d = x_length >= 1, y of length d, points M×d, out of length 4): each term is the value of
+// distance, local_energy and nonlocal_energy bit for bit, the sum in double.
+void energy_terms(const EnergyTermsParams& params, const float* x, std::size_t x_length, const float* y,
+                  std::size_t /*y_length*/, const float* points, std::size_t points_length, double* out,
+                  std::size_t /*out_length*/) {
+  const std::size_t d = x_length;
+  const double nonlocal = nonlocal_energy(x, y, d, points, points_length / d, params.length_scale, params.softening);
+  const double r = distance(x, y, d);
+  double local = 0;
+  local_energy(&r, 1, params.prime_count, &local);
+  out[0] = r;
+  out[1] = local;
+  out[2] = nonlocal;
+  out[3] = local + params.lambda_cosmo * nonlocal;
 }
 
 }  // namespace cimm

@@ -186,7 +186,7 @@ impl Dtype {
         }
     }
 
-    fn array(self) -> &'static str {
+    pub(super) fn array(self) -> &'static str {
         match self {
             Dtype::F32 => "Float32Array",
             Dtype::F64 => "Float64Array",
@@ -237,6 +237,10 @@ impl View {
 
     pub(super) fn name(&self) -> &'static str {
         self.name
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.len
     }
 
     pub(super) fn dtype(&self) -> Dtype {

@@ -10,6 +10,8 @@
 mod abort;
 mod args;
 mod balance;
+// the declared kernels' generated functions (scripts/gen-kernels.mjs) and their length checks
+mod declared;
 mod energy;
 mod flow;
 mod fractal;
@@ -17,6 +19,7 @@ mod linalg;
 mod optim;
 mod prodigy;
 mod qdt;
+mod shape;
 
 use crate::error::KernelError;
 use napi::{Error, Result, Status};

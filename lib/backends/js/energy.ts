@@ -1,10 +1,10 @@
 /**
  * Pure-TS energy kernels: the readable reference every native backend is checked against.
- * Seed 002 §2.1; design.md §2 eqs. 3–4.
+ * Seed 002 §2.1; design.md §2 eqs. 3–5.
  */
 
 import { argumentError } from '../../errors.js';
-import type { NonlocalEnergyParams } from '../../kernels.js';
+import type { EnergyTermsParams, NonlocalEnergyParams } from '../../kernels.js';
 import { primeTable } from '../../primes.js';
 
 /** Eq. 3: E_loc(r) = Σ_{n=1}^{N} cos(2π r / p_n) / (r² + p_n²), for each r. */
@@ -71,4 +71,26 @@ export function nonlocalEnergy(
     sum += Math.exp(-Math.sqrt(toX) / lengthScale) / Math.sqrt(toY + eps2);
   }
   return sum / m;
+}
+
+/**
+ * Eq. 5 with its terms: out = [r, E_loc(r), E_nl(x, y), E_loc + Λ·E_nl], r = ‖x − y‖ — the
+ * three kernels above, composed (the native backends fuse them into one call).
+ */
+export function energyTerms(
+  x: Float32Array,
+  y: Float32Array,
+  points: Float32Array,
+  params: EnergyTermsParams,
+  out: Float64Array,
+): void {
+  const { primeCount, lengthScale, softening, lambdaCosmo } = params;
+  const nonlocal = nonlocalEnergy(x, y, points, { lengthScale, softening });
+  const r = distance(x, y);
+  const local = new Float64Array(1);
+  localEnergy(Float64Array.of(r), primeCount, local);
+  out[0] = r;
+  out[1] = local[0];
+  out[2] = nonlocal;
+  out[3] = local[0] + lambdaCosmo * nonlocal;
 }

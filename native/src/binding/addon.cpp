@@ -49,6 +49,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   register_optim(env, exports);
   register_prodigy(env, exports);
   register_balance(env, exports);
+  register_declared(env, exports);
   exports.Set("AbortFlag", AbortFlag::Define(env));
   define(env, exports, "cpuFeatures", CpuFeatures);
   define(env, exports, "simdPath", SimdPath);

@@ -94,6 +94,13 @@ inline constexpr Layout kScaleTransition{"scaleTransition", "params", 1, kScaleT
 inline constexpr Field kNonlocalEnergyFields[] = {{"lengthScale", Kind::Number, 0}, {"softening", Kind::Number, 0}};
 inline constexpr Layout kNonlocalEnergy{"nonlocalEnergy", "params", 3, kNonlocalEnergyFields, 2};
 
+// energyTerms: params at 3: primeCount, lengthScale, softening, lambdaCosmo
+inline constexpr Field kEnergyTermsFields[] = {{"primeCount", Kind::Number, 0},
+                                               {"lengthScale", Kind::Number, 0},
+                                               {"softening", Kind::Number, 0},
+                                               {"lambdaCosmo", Kind::Number, 0}};
+inline constexpr Layout kEnergyTerms{"energyTerms", "params", 3, kEnergyTermsFields, 4};
+
 // energyFlowStep: params at 5: h, dt, beta, gamma, kappa, boundary
 inline constexpr Field kEnergyFlowStepFields[] = {{"h", Kind::Number, 0},     {"dt", Kind::Number, 0},
                                                   {"beta", Kind::Number, 0},  {"gamma", Kind::Number, 0},

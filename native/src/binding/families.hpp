@@ -15,5 +15,7 @@ void register_flow(Napi::Env env, Napi::Object exports);
 void register_optim(Napi::Env env, Napi::Object exports);
 void register_prodigy(Napi::Env env, Napi::Object exports);
 void register_balance(Napi::Env env, Napi::Object exports);
+// the declared kernels (generated: declared.cpp, scripts/gen-kernels.mjs)
+void register_declared(Napi::Env env, Napi::Object exports);
 
 }  // namespace cimm_binding
