@@ -6,6 +6,8 @@
  *   native/src/binding/boundary.hpp  BOUNDARY_OPTIONS: where each options field sits among a
  *                                    kernel's positional arguments (the hand-written C++
  *                                    bindings read fields by name through it)
+ *   lib/backends/boundary-readers.ts the native backends' options readers, straight-line code per
+ *                                    kernel (lib/backends/boundary.ts `positional` uses them)
  *   lib/backends/boundary-layout.ts  the same at type level: each kernel's `at` and its field
  *                                    names as an ordered tuple (a TypeScript object type's keys
  *                                    have no order), from which lib/backends/boundary.ts derives
@@ -104,6 +106,60 @@ function boundaryLayoutTs() {
     lines.push(`  ${kernel}: { at: ${b.at}; fields: [${names.join(', ')}] };`);
   }
   lines.push('}', '');
+  return lines.join('\n');
+}
+
+/**
+ * The native backends' options readers (lib/backends/boundary.ts `positional`), one per kernel
+ * of BOUNDARY_OPTIONS, as straight-line code: one local and one `typeof` test per field, then
+ * one call with the arguments spelled out, so that V8 keeps an inline cache per field read and
+ * calls the addon directly (a generic loop that fills an array and spreads it cost ~120 ns more
+ * per call, against 200–500 ns for a call at n = 1: docs/boundary.md).
+ */
+function boundaryReadersTs() {
+  const lines = [
+    `// ${HEADER}`,
+    '/**',
+    ' * The options readers of the native backends, one per kernel of BOUNDARY_OPTIONS (lib/kernels.ts):',
+    ' * each checks that the options argument is an object, reads every field once in the declared',
+    ' * order, checks its kind (a name of a list crosses as its index), then calls the addon with the',
+    " * fields in the object's place. lib/backends/boundary.ts `positional` supplies the pieces.",
+    ' */',
+    "import type { ReaderParts } from './boundary.js';",
+    '',
+    'export const READERS = {',
+  ];
+  for (const [kernel, b] of Object.entries(BOUNDARY_OPTIONS)) {
+    const lead = Array.from({ length: b.at }, (_, i) => `a${i}: unknown`);
+    const leadNames = Array.from({ length: b.at }, (_, i) => `a${i}`);
+    const body = ['if (!isOptionsObject(o)) throw bad(-1, o);'];
+    const passed = [];
+    Object.entries(b.fields).forEach(([name, kind], j) => {
+      body.push(`const f${j} = o.${name};`);
+      if (typeof kind === 'string') {
+        body.push(`if (typeof f${j} !== '${kind}') throw bad(${j}, f${j});`);
+        passed.push(`f${j}`);
+      } else {
+        const pick = kind.map((c, i) => `f${j} === '${c}' ? ${i} : `).join('');
+        body.push(`const c${j} = ${pick}-1;`, `if (c${j} < 0) throw bad(${j}, f${j});`);
+        passed.push(`c${j}`);
+      }
+    });
+    body.push(
+      'try {',
+      `return native(${[...leadNames, ...passed, '...rest'].join(', ')});`,
+      '} catch (error) {',
+      'throw mapError(error);',
+      '}',
+    );
+    lines.push(
+      `  ${kernel}: ({ native, bad, isOptionsObject, mapError }: ReaderParts) =>`,
+      `    function ${kernel}(${[...lead, 'o: unknown', '...rest: unknown[]'].join(', ')}): unknown {`,
+      ...body.map((l) => `      ${l}`),
+      '    },',
+    );
+  }
+  lines.push('};', '');
   return lines.join('\n');
 }
 
@@ -442,6 +498,7 @@ const outputs = [
   cpp('native/src/binding/declared.cpp', cppBinding),
   cpp('native/wasm/declared.cpp', wasmEntries),
   ['lib/backends/boundary-layout.ts', () => biomeFormat(boundaryLayoutTs(), 'lib/backends/boundary-layout.ts')],
+  ['lib/backends/boundary-readers.ts', () => biomeFormat(boundaryReadersTs(), 'lib/backends/boundary-readers.ts')],
 ];
 
 const check = process.argv.includes('--check');

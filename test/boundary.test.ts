@@ -7,9 +7,9 @@
  *   at + count − 1` as the declared fields, in order, of the declared kinds: a swapped pair
  *   of scalars in a Rust signature (which the type check cannot see: both are numbers) fails
  *   here;
- * - the JS reader (lib/backends/boundary.ts) passes the fields in order, a name as its index,
- *   and names a wrong one `options.<field>` / `params.<field>`; its compiled and interpreted
- *   forms agree;
+ * - the JS reader (lib/backends/boundary.ts over the generated boundary-readers.ts) passes
+ *   the fields in order, a name as its index, and names a wrong one `options.<field>` /
+ *   `params.<field>`;
  * - on the rust and cpp backends, a getter on each field runs exactly once per call, in the
  *   declared order, and an options argument that is not an object is an error naming it.
  *
@@ -18,7 +18,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { type NativeKernel, positional, type ReaderMode } from '../lib/backends/boundary.js';
+import { type NativeKernel, positional } from '../lib/backends/boundary.js';
 import { CimmArgumentError } from '../lib/errors.js';
 import {
   ASYNC_KERNEL_NAMES,
@@ -179,7 +179,7 @@ test("lib/backends/boundary-layout.ts (the types' field order) is what BOUNDARY_
   expect(layouts).toEqual(KERNELS.map((k) => [k, BOUNDARY_OPTIONS[k].at, Object.keys(BOUNDARY_OPTIONS[k].fields)]));
 });
 
-describe.each<ReaderMode>(['compiled', 'interpreted'])('the JS reader, %s', (mode) => {
+describe('the JS reader (generated: lib/backends/boundary-readers.ts)', () => {
   /** positional(k) over a native function that records what it receives. */
   function recording(k: OptionsKernelName) {
     const received: unknown[][] = [];
@@ -187,7 +187,7 @@ describe.each<ReaderMode>(['compiled', 'interpreted'])('the JS reader, %s', (mod
       received.push(args);
       return 'result';
     }) as unknown as NativeKernel<typeof k>;
-    const read = positional(k, native, { mode }) as unknown as (...args: unknown[]) => unknown;
+    const read = positional(k, native) as unknown as (...args: unknown[]) => unknown;
     return { read, received };
   }
 
@@ -259,7 +259,6 @@ describe.each<ReaderMode>(['compiled', 'interpreted'])('the JS reader, %s', (mod
         throw thrown;
       }) as never,
       {
-        mode,
         mapError: (e) => {
           mapped.push(e);
           return new Error('mapped', { cause: e });

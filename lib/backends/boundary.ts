@@ -24,6 +24,7 @@ import {
   type OptionsKernelName,
 } from '../kernels.js';
 import type { BoundaryLayout } from './boundary-layout.js';
+import { READERS } from './boundary-readers.js';
 
 /**
  * The native side of an async call's abort: the addon's task holds it and checks it between
@@ -122,73 +123,22 @@ function isOptionsObject(o: unknown): o is Record<string, unknown> {
   return typeof o === 'object' && o !== null && !Array.isArray(o) && !ArrayBuffer.isView(o);
 }
 
-/**
- * The reader as straight-line code, compiled once per kernel: one local per field, one
- * `typeof` test each, then one call with the arguments spelled out. V8 then keeps an inline
- * cache per field read and makes the call directly; a generic loop that fills an array and
- * spreads it cost about 120 ns more per call here (a call at n = 1 costs 200-500 ns).
- * Field names and choices enter the code only as JSON string literals.
- */
-function compiled(b: BoundaryOptions, fields: readonly Field[], native: AnyFunction, mapError: MapError): AnyFunction {
-  const lead = Array.from({ length: b.at }, (_, i) => `a${i}`);
-  const body: string[] = ['if (!isOptionsObject(o)) throw bad(-1, o);'];
-  const passed: string[] = [];
-  fields.forEach(([name, kind], j) => {
-    body.push(`const f${j} = o[${JSON.stringify(name)}];`);
-    if (typeof kind === 'string') {
-      body.push(`if (typeof f${j} !== ${JSON.stringify(kind)}) throw bad(${j}, f${j});`);
-      passed.push(`f${j}`);
-    } else {
-      const pick = kind.map((c, i) => `f${j} === ${JSON.stringify(c)} ? ${i} : `).join('');
-      body.push(`const c${j} = ${pick}-1;`, `if (c${j} < 0) throw bad(${j}, f${j});`);
-      passed.push(`c${j}`);
-    }
-  });
-  body.push(
-    `try { return native(${[...lead, ...passed, '...rest'].join(', ')}); }`,
-    'catch (error) { throw mapError(error); }',
-  );
-  const source = `return function (${[...lead, 'o', '...rest'].join(', ')}) {\n${body.join('\n')}\n};`;
-  const bad = (j: number, value: unknown) => fieldError(b, fields, j, value);
-  const make = new Function('native', 'bad', 'isOptionsObject', 'mapError', source);
-  return make(native, bad, isOptionsObject, mapError) as AnyFunction;
-}
-
-/** The same reader as a loop, where the engine refuses to compile code from strings. */
-function interpreted(
-  b: BoundaryOptions,
-  fields: readonly Field[],
-  native: AnyFunction,
-  mapError: MapError,
-): AnyFunction {
-  return (...args: unknown[]) => {
-    const o = args[b.at];
-    if (!isOptionsObject(o)) throw fieldError(b, fields, -1, o);
-    const values: unknown[] = [];
-    fields.forEach(([name, kind], j) => {
-      const v = o[name];
-      const crossed = typeof kind === 'string' ? v : kind.indexOf(v as string);
-      if (typeof kind === 'string' ? typeof v !== kind : crossed === -1) throw fieldError(b, fields, j, v);
-      values.push(crossed);
-    });
-    try {
-      return native(...args.slice(0, b.at), ...values, ...args.slice(b.at + 1));
-    } catch (error) {
-      throw mapError(error);
-    }
-  };
-}
-
-/** How readers are built: compiled unless the engine disallows code from strings (tests pick either). */
-export type ReaderMode = 'compiled' | 'interpreted';
-
 /** What the native function's exceptions become (lib/backends/native.ts: fromNativeError). */
 export type MapError = (error: unknown) => unknown;
 
 export interface PositionalOptions {
   /** Applied to what the native call throws (not to the reader's own errors); default: as it is. */
   mapError?: MapError;
-  mode?: ReaderMode;
+}
+
+/** What a generated reader (lib/backends/boundary-readers.ts) is built from. */
+export interface ReaderParts {
+  /** The addon's function, taking the fields positionally. */
+  native: AnyFunction;
+  /** The error for field j of the options argument (j = −1: the argument itself). */
+  bad: (j: number, value: unknown) => Error;
+  isOptionsObject: (o: unknown) => o is Record<string, unknown>;
+  mapError: MapError;
 }
 
 /**
@@ -203,20 +153,14 @@ export interface PositionalOptions {
 export function positional<K extends OptionsKernelName>(
   kernel: K,
   native: NativeKernel<K>,
-  { mapError = (error) => error, mode }: PositionalOptions = {},
+  { mapError = (error) => error }: PositionalOptions = {},
 ): ObjectKernel<K> {
   if (!Object.hasOwn(BOUNDARY_OPTIONS, kernel)) {
     throw new Error(`positional: ${String(kernel)} takes no options object (BOUNDARY_OPTIONS)`);
   }
   const b: BoundaryOptions = BOUNDARY_OPTIONS[kernel];
   const fields = Object.entries(b.fields);
-  const fn = native as unknown as AnyFunction;
-  if (mode === 'interpreted') return interpreted(b, fields, fn, mapError) as unknown as ObjectKernel<K>;
-  try {
-    return compiled(b, fields, fn, mapError) as unknown as ObjectKernel<K>;
-  } catch (error) {
-    // `node --disallow-code-generation-from-strings`: the loop reads the same way
-    if (!(error instanceof EvalError) || mode === 'compiled') throw error;
-    return interpreted(b, fields, fn, mapError) as unknown as ObjectKernel<K>;
-  }
+  const bad = (j: number, value: unknown) => fieldError(b, fields, j, value);
+  const reader = READERS[kernel]({ native: native as unknown as AnyFunction, bad, isOptionsObject, mapError });
+  return reader as unknown as ObjectKernel<K>;
 }
