@@ -272,6 +272,23 @@ describeEachBackend('energy terms (eq. 5, one call)', ({ kernels }) => {
     );
   });
 
+  test('a large quadrature (M·d ≥ 4096: the wasm module itself, not its small-call route to js)', () => {
+    const d = 24;
+    const m = 200;
+    const x = randomF32(d, 11);
+    const y = randomF32(d, 12);
+    const points = randomF32(m * d, 13, 2);
+    const p = params(50, 3, 0.01);
+    const out = new Float64Array(4);
+    kernels.energyTerms(x, y, points, p, out);
+    if (kernels.name !== 'wasm') expect([...out]).toEqual(composed(x, y, points, p));
+    const want = new Float64Array(4);
+    reference.energyTerms(x, y, points, p, want);
+    expect(relativeError(out[0], want[0])).toBeLessThan(1e-12);
+    expectLocalAgrees(out.subarray(1, 2), want.subarray(1, 2), out.subarray(0, 1), 50);
+    expect(relativeError(out[2], want[2])).toBeLessThan(1e-12);
+  });
+
   test('an input that shares memory with out is read as it was before the call', () => {
     const d = 4;
     const buffer = new ArrayBuffer(64);

@@ -87,10 +87,16 @@ export function energyTerms(
   const { primeCount, lengthScale, softening, lambdaCosmo } = params;
   const nonlocal = nonlocalEnergy(x, y, points, { lengthScale, softening });
   const r = distance(x, y);
-  const local = new Float64Array(1);
-  localEnergy(Float64Array.of(r), primeCount, local);
+  scratchR[0] = r;
+  localEnergy(scratchR, primeCount, scratchLocal);
+  const local = scratchLocal[0];
   out[0] = r;
-  out[1] = local[0];
+  out[1] = local;
   out[2] = nonlocal;
-  out[3] = local[0] + lambdaCosmo * nonlocal;
+  out[3] = local + lambdaCosmo * nonlocal;
 }
+
+// energyTerms' one-element arrays for localEnergy, kept (a typed-array allocation costs about
+// as much as the rest of a small call; no user code runs while they are in use)
+const scratchR = new Float64Array(1);
+const scratchLocal = new Float64Array(1);

@@ -18,6 +18,7 @@ import {
   type Kernels,
   type Real,
 } from '../../kernels.js';
+import { jsKernels as js } from '../js/index.js';
 import { bool, disjoint, f32, f64, num, optionsObject } from './args.js';
 import { IN, OUT, type Pointer, type Role, type WasmCore } from './core.js';
 
@@ -29,69 +30,107 @@ export type DeclaredExports = Record<`cimm_${string}`, Entry>;
 
 const dtypeName = (a: DeclaredArray) => (a.type === 'f32' ? 'Float32Array' : 'Float64Array');
 
-/** The declared lengths of `arrays`, as the generated bindings check them (shape.rs / shape.hpp). */
-function checkLengths(declared: [string, DeclaredArray][], arrays: Map<string, Real>): void {
-  for (const [name, a] of declared) {
-    const v = arrays.get(name) as Real;
-    const type = dtypeName(a);
-    if (a.nonEmpty && v.length === 0) throw argumentError(name, `a non-empty ${type}`, v);
-    if (typeof a.length === 'number') {
-      if (v.length !== a.length) throw argumentError(name, `a ${type} of length ${a.length}`, v);
-    } else if (typeof a.length === 'string') {
-      const n = (arrays.get(a.length) as Real).length;
-      if (v.length !== n) throw argumentError(name, `a ${type} of length ${n} (the length of ${a.length})`, v);
-    } else if (a.length !== undefined) {
-      const other = a.length.multipleOf;
-      const d = (arrays.get(other) as Real).length;
+/** An array's declared length rule, with the other array it names as an index. */
+interface Rule {
+  nonEmpty: boolean;
+  fixed?: number;
+  like?: number;
+  rowsOf?: number;
+}
+
+/** The declared lengths of `views`, as the generated bindings check them (shape.rs / shape.hpp). */
+function checkLengths(names: readonly string[], types: readonly string[], rules: readonly Rule[], views: Real[]): void {
+  for (let i = 0; i < views.length; i++) {
+    const v = views[i];
+    const r = rules[i];
+    const type = types[i];
+    if (r.nonEmpty && v.length === 0) throw argumentError(names[i], `a non-empty ${type}`, v);
+    if (r.fixed !== undefined && v.length !== r.fixed) {
+      throw argumentError(names[i], `a ${type} of length ${r.fixed}`, v);
+    }
+    if (r.like !== undefined && v.length !== views[r.like].length) {
+      const n = views[r.like].length;
+      throw argumentError(names[i], `a ${type} of length ${n} (the length of ${names[r.like]})`, v);
+    }
+    if (r.rowsOf !== undefined) {
+      const d = views[r.rowsOf].length;
       if (d === 0 || v.length === 0 || v.length % d !== 0) {
-        throw argumentError(name, `a ${type} of M×${d} values (M >= 1, ${d} the length of ${other})`, v);
+        throw argumentError(names[i], `a ${type} of M×${d} values (M >= 1, ${d} the length of ${names[r.rowsOf]})`, v);
       }
     }
   }
 }
 
-/** One declared kernel over the module. */
+/**
+ * One declared kernel over the module. Everything the declaration decides is computed once
+ * here, so that a call does only its checks, the staging and the call (small calls are the
+ * glue's cost: no map, no spread of the arguments on the way).
+ */
 function declaredKernel(core: WasmCore<DeclaredExports>, name: DeclaredKernelName, d: DeclaredKernel) {
   const options = (
     BOUNDARY_OPTIONS as Partial<Record<string, (typeof BOUNDARY_OPTIONS)[keyof typeof BOUNDARY_OPTIONS]>>
   )[name];
+  const at = options ? options.at : -1;
   const fields = options ? Object.entries(options.fields) : [];
+  const labels = fields.map(([field]) => `${options?.name}.${field}`);
+  const ranges = fields.map(([field]) => d.integers?.[field]);
   const declared = Object.entries(d.arrays);
+  const names = declared.map(([n]) => n);
+  const types = declared.map(([, a]) => dtypeName(a));
+  const rules: Rule[] = declared.map(([, a]) => ({
+    nonEmpty: a.nonEmpty === true,
+    fixed: typeof a.length === 'number' ? a.length : undefined,
+    like: typeof a.length === 'string' ? names.indexOf(a.length) : undefined,
+    rowsOf: typeof a.length === 'object' ? names.indexOf(a.length.multipleOf) : undefined,
+  }));
   const roles: Role[] = declared.map(([, a]) => (a.role === 'in' ? IN : OUT));
-  const outputs = declared.filter(([, a]) => a.role === 'out').map(([n]) => n);
+  const outputs = declared.flatMap(([, a], i) => (a.role === 'out' ? [i] : []));
+  const crossover = d.wasmCrossover ? names.indexOf(d.wasmCrossover.array) : -1;
+  const below = d.wasmCrossover?.length ?? 0;
   const entry = `cimm_${snake(name)}` as const;
-  const integers: Readonly<Record<string, readonly [number, number]>> = d.integers ?? {};
+  const reference = (js as unknown as Record<string, (...args: unknown[]) => unknown>)[name];
   return (...args: unknown[]): unknown => {
     // the options first, each field read once (a getter may resize an array argument)
     const scalars: number[] = [];
+    let read: Record<string, unknown> | undefined;
     if (options) {
-      const o = optionsObject(options.name, args[options.at]);
-      for (const [field, kind] of fields) {
-        const label = `${options.name}.${field}`;
+      const o = optionsObject(options.name, args[at]);
+      read = {};
+      for (let j = 0; j < fields.length; j++) {
+        const [field, kind] = fields[j];
         const value = o[field];
+        read[field] = value;
         if (kind === 'boolean') {
-          scalars.push(bool(label, value) ? 1 : 0);
+          scalars.push(bool(labels[j], value) ? 1 : 0);
           continue;
         }
-        const x = num(label, value);
-        const range = integers[field];
+        const x = num(labels[j], value);
+        const range = ranges[j];
         if (range && !(Number.isInteger(x) && x >= range[0] && x <= range[1])) {
-          throw argumentError(label, `an integer >= ${range[0]} and <= ${range[1]}`, value);
+          throw argumentError(labels[j], `an integer >= ${range[0]} and <= ${range[1]}`, value);
         }
         scalars.push(x);
       }
     }
-    const positional = options ? [...args.slice(0, options.at), ...args.slice(options.at + 1)] : args;
-    const arrays = new Map<string, Real>();
-    declared.forEach(([n, a], i) => {
-      arrays.set(n, a.type === 'f32' ? f32(n, positional[i]) : f64(n, positional[i]));
+    // the arrays: the arguments around the options object, in order
+    const views: Real[] = [];
+    for (let i = 0; i < names.length; i++) {
+      const value = args[at >= 0 && i >= at ? i + 1 : i];
+      views.push(types[i] === 'Float32Array' ? f32(names[i], value) : f64(names[i], value));
+    }
+    checkLengths(names, types, rules, views);
+    if (outputs.length > 1) disjoint(outputs.map((i) => [names[i], views[i]]));
+    if (crossover >= 0 && core.below(views[crossover].length, below)) {
+      // below the measured crossover: the js reference, with the options as read (no getter runs twice)
+      const call: unknown[] = views.slice();
+      if (read) call.splice(at, 0, read);
+      return reference(...call);
+    }
+    return core.run(name, views, roles, (e, pointers: Pointer[]) => {
+      const call = scalars;
+      for (let i = 0; i < views.length; i++) call.push(pointers[i], views[i].length);
+      return (e[entry] as Entry)(...call);
     });
-    checkLengths(declared, arrays);
-    if (outputs.length > 1) disjoint(outputs.map((n) => [n, arrays.get(n) as Real]));
-    const staged = [...arrays.values()];
-    return core.run(name, staged, roles, (e, pointers: Pointer[]) =>
-      (e[entry] as Entry)(...scalars, ...pointers.flatMap((p, i) => [p, staged[i].length])),
-    );
   };
 }
 
