@@ -102,14 +102,35 @@ describe('every tree keeps each kernel family in one file of its name', () => {
   });
 });
 
-describe('the generated bindings', () => {
-  test('are what scripts/gen-kernels.mjs writes from lib/kernels.ts now (`npm run gen`)', () => {
-    // exits 1 naming the stale file; needs rustfmt and clang-format 14, as the build and CI do
-    execFileSync(process.execPath, ['--import', './fuzz/register.mjs', 'scripts/gen-kernels.mjs', '--check'], {
-      cwd: root,
-      stdio: 'pipe',
-    });
+/** The formatters the generator runs its output through, or why they are missing. */
+function missingFormatters(): string | null {
+  const missing = [process.env.CLANG_FORMAT || 'clang-format-14', 'rustfmt'].filter((bin) => {
+    try {
+      execFileSync(bin, ['--version'], { stdio: 'pipe' });
+      return false;
+    } catch {
+      return true;
+    }
   });
+  return missing.length > 0 ? `${missing.join(' and ')} not found` : null;
+}
+const formatters = missingFormatters();
+if (formatters && process.env.CI === 'true')
+  throw new Error(`CI: ${formatters} (the generated-files check needs them)`);
+if (formatters) console.warn(`families.test.ts: skipping the generated-files check: ${formatters}`);
+
+describe('the generated bindings', () => {
+  test.skipIf(formatters !== null)(
+    'are what scripts/gen-kernels.mjs writes from lib/kernels.ts now (`npm run gen`)',
+    () => {
+      // exits 1 naming the stale file; the output is formatted by rustfmt and clang-format 14
+      // (what the build and CI have; elsewhere skipped, saying so)
+      execFileSync(process.execPath, ['--import', './fuzz/register.mjs', 'scripts/gen-kernels.mjs', '--check'], {
+        cwd: root,
+        stdio: 'pipe',
+      });
+    },
+  );
 
   test('declare only kernels of the interface, each in the family it names', () => {
     for (const [k, d] of Object.entries(DECLARED_KERNELS)) {
