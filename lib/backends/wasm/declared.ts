@@ -2,7 +2,8 @@
  * The declared kernels on wasm (lib/kernels.ts DECLARED_KERNELS; their C entry points are
  * generated into native/wasm/declared.cpp by scripts/gen-kernels.mjs): one glue for all of
  * them, read from the declarations, with the checks the generated Node-API bindings make —
- * the options fields first (each read once), integer fields in their declared range, then
+ * the options object read as the native backends read it (lib/backends/boundary.ts, each
+ * field once), integer fields in their declared range, then
  * the arrays, their dtypes and declared lengths, two outputs apart. The arrays are staged
  * apart in linear memory (an input that overlaps an output is read as it was before the
  * call, as the bindings' copies give), and the entry point takes the fields, then each
@@ -16,10 +17,12 @@ import {
   type DeclaredKernel,
   type DeclaredKernelName,
   type Kernels,
+  type OptionsKernelName,
   type Real,
 } from '../../kernels.js';
+import { positional } from '../boundary.js';
 import { jsKernels as js } from '../js/index.js';
-import { bool, disjoint, f32, f64, num, optionsObject } from './args.js';
+import { disjoint, f32, f64 } from './args.js';
 import { IN, OUT, type Pointer, type Role, type WasmCore } from './core.js';
 
 /** camelCase → snake_case, as the generator names the entry points (cimm_energy_terms). */
@@ -89,33 +92,25 @@ function declaredKernel(core: WasmCore<DeclaredExports>, name: DeclaredKernelNam
   const below = d.wasmCrossover?.length ?? 0;
   const entry = `cimm_${snake(name)}` as const;
   const reference = (js as unknown as Record<string, (...args: unknown[]) => unknown>)[name];
-  return (...args: unknown[]): unknown => {
-    // the options first, each field read once (a getter may resize an array argument)
+  // `args`: the positional form (the options fields in the object's place), as the native
+  // addons take it; the options object itself is read by the native backends' reader
+  // (lib/backends/boundary.ts `positional`, below), so its rules live in one place
+  const count = fields.length;
+  const run = (...args: unknown[]): unknown => {
+    // integer fields in their declared range, before any array (the bindings' order)
     const scalars: number[] = [];
-    let read: Record<string, unknown> | undefined;
-    if (options) {
-      const o = optionsObject(options.name, args[at]);
-      read = {};
-      for (let j = 0; j < fields.length; j++) {
-        const [field, kind] = fields[j];
-        const value = o[field];
-        read[field] = value;
-        if (kind === 'boolean') {
-          scalars.push(bool(labels[j], value) ? 1 : 0);
-          continue;
-        }
-        const x = num(labels[j], value);
-        const range = ranges[j];
-        if (range && !(Number.isInteger(x) && x >= range[0] && x <= range[1])) {
-          throw argumentError(labels[j], `an integer >= ${range[0]} and <= ${range[1]}`, value);
-        }
-        scalars.push(x);
+    for (let j = 0; j < count; j++) {
+      const value = args[at + j];
+      const range = ranges[j];
+      if (range && !(Number.isInteger(value) && (value as number) >= range[0] && (value as number) <= range[1])) {
+        throw argumentError(labels[j], `an integer >= ${range[0]} and <= ${range[1]}`, value);
       }
+      scalars.push(value === true ? 1 : value === false ? 0 : (value as number));
     }
     // the arrays: the arguments around the options object, in order
     const views: Real[] = [];
     for (let i = 0; i < names.length; i++) {
-      const value = args[at >= 0 && i >= at ? i + 1 : i];
+      const value = args[at >= 0 && i >= at ? i + count : i];
       views.push(types[i] === 'Float32Array' ? f32(names[i], value) : f64(names[i], value));
     }
     checkLengths(names, types, rules, views);
@@ -123,7 +118,11 @@ function declaredKernel(core: WasmCore<DeclaredExports>, name: DeclaredKernelNam
     if (crossover >= 0 && core.below(views[crossover].length, below)) {
       // below the measured crossover: the js reference, with the options as read (no getter runs twice)
       const call: unknown[] = views.slice();
-      if (read) call.splice(at, 0, read);
+      if (options) {
+        const read: Record<string, unknown> = {};
+        for (let j = 0; j < count; j++) read[fields[j][0]] = args[at + j];
+        call.splice(at, 0, read);
+      }
       return reference(...call);
     }
     return core.run(name, views, roles, (e, pointers: Pointer[]) => {
@@ -132,6 +131,7 @@ function declaredKernel(core: WasmCore<DeclaredExports>, name: DeclaredKernelNam
       return (e[entry] as Entry)(...call);
     });
   };
+  return options ? positional(name as OptionsKernelName, run as never) : run;
 }
 
 /** Every declared kernel over the module. */
